@@ -1,0 +1,77 @@
+"""The core's own settings: plain values handed in by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CrisisLine:
+    """A crisis service shown to a student in distress."""
+
+    name: str
+    contact: str
+
+
+DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
+    "US": (
+        CrisisLine("988 Suicide & Crisis Lifeline", "Call or text 988"),
+        CrisisLine("Crisis Text Line", "Text HOME to 741741"),
+        CrisisLine("Emergency services", "Call 911"),
+    ),
+    "GB": (
+        CrisisLine("Samaritans", "Call 116 123 (free, 24/7)"),
+        CrisisLine("Shout", "Text SHOUT to 85258"),
+        CrisisLine("Emergency services", "Call 999"),
+    ),
+    "CA": (
+        CrisisLine("9-8-8 Suicide Crisis Helpline", "Call or text 988"),
+        CrisisLine("Kids Help Phone", "Call 1-800-668-6868 or text CONNECT to 686868"),
+        CrisisLine("Emergency services", "Call 911"),
+    ),
+    "AU": (
+        CrisisLine("Lifeline", "Call 13 11 14 or text 0477 13 11 14"),
+        CrisisLine("Kids Helpline", "Call 1800 55 1800"),
+        CrisisLine("Emergency services", "Call 000"),
+    ),
+    "INTL": (
+        CrisisLine("Find a helpline near you", "https://findahelpline.com"),
+        CrisisLine("Emergency services", "Call your local emergency number"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EscalationRules:
+    """When a student's answers raise an alert for their mentor."""
+
+    low_mood_threshold: int = 2
+    drop_points: float = 2.0
+    drop_window_days: int = 14
+    missed_checkins: int = 3
+    help_requests: bool = True
+    # A second alert of the same kind for the same student within this window is folded in.
+    repeat_window_hours: int = 24
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """Everything the core needs to know about the programme's policies."""
+
+    escalation: EscalationRules = field(default_factory=EscalationRules)
+    default_timezone: str = "UTC"
+    default_country: str = "INTL"
+    max_text_length: int = 4000
+    resource_suggestions: int = 3
+    crisis_lines: dict[str, tuple[CrisisLine, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_CRISIS_LINES)
+    )
+    # A crisis alert not acknowledged within this many minutes goes to the backup mentor.
+    crisis_ack_minutes: int = 10
+    # A normal alert not acknowledged within this many minutes is re-escalated.
+    alert_ack_minutes: int = 24 * 60
+    staff_channel: str | None = None  # "platform:channel_id" for on-call staff
+    outbox_lease_seconds: int = 60
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 2.0
+    retention_days: int = 365

@@ -1,0 +1,286 @@
+"""The outbox delivery loop: claims due rows, hands them to the platform's Messenger, records
+the outcome (sent with the platform's ids, retry later, or failed with a notice to staff).
+
+A row is claimed with a lease; a crash while sending leaves the lease to expire and the row is
+claimed again after restart. Nothing is pushed to a platform inside a database transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+
+from bot.clock import Clock
+from bot.config import CoreSettings
+from bot.model import (
+    Message,
+    Messenger,
+    PermanentDeliveryError,
+    Recipient,
+    SendResult,
+    TransientDeliveryError,
+)
+from bot.outbox import Push, push_rows
+from bot.people import admins, mentors_of
+from bot.services.alerts import mark_delivered
+from storage.db import Database
+from storage.tables import Identity, Outbox, Person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed outbox row, detached from its session."""
+
+    id: int
+    dedupe_key: str
+    platform: str
+    person_id: int | None
+    user_id: str | None
+    channel_id: str | None
+    payload: str
+    kind: str
+    alert_id: int | None
+    attempts: int
+
+
+@dataclass
+class DeliveryStats:
+    """Counts from one delivery pass."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def nonce_for(dedupe_key: str) -> str:
+    """A short, stable nonce for a row (Discord accepts at most 25 characters)."""
+    return hashlib.sha256(dedupe_key.encode()).hexdigest()[:25]
+
+
+class OutboxDelivery:
+    """Moves due outbox rows to platforms through their Messengers."""
+
+    def __init__(
+        self,
+        db: Database,
+        messengers: Mapping[str, Messenger],
+        clock: Clock,
+        settings: CoreSettings,
+        *,
+        batch_size: int = 200,
+        concurrency: int = 50,
+    ) -> None:
+        self.db = db
+        self.messengers = dict(messengers)
+        self.clock = clock
+        self.settings = settings
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask the loop to look for work now (after a core call queued pushes)."""
+        self._wake.set()
+
+    def claim_due(
+        self, platforms: Sequence[str], limit: int, user_id: str | None = None
+    ) -> list[Claimed]:
+        """Claim up to `limit` due rows for these platforms; expired leases count as due."""
+        now = self.clock.now()
+        lease_until = now + timedelta(seconds=self.settings.outbox_lease_seconds)
+        with self.db.session() as session:
+            query = (
+                select(Outbox)
+                .where(
+                    col(Outbox.platform).in_(platforms),
+                    col(Outbox.next_attempt_at) <= now,
+                    or_(
+                        col(Outbox.status) == "pending",
+                        (col(Outbox.status) == "sending") & (col(Outbox.claimed_until) < now),
+                    ),
+                )
+                .order_by(col(Outbox.urgent).desc(), col(Outbox.next_attempt_at), col(Outbox.id))
+                .limit(limit)
+            )
+            if user_id is not None:
+                query = query.where(Outbox.user_id == user_id)
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = session.exec(query).all()
+            if not rows:
+                return []
+            ids = [r.id for r in rows]
+            session.execute(
+                update(Outbox)
+                .where(col(Outbox.id).in_(ids))
+                .values(status="sending", claimed_until=lease_until, attempts=Outbox.attempts + 1)
+            )
+            return [
+                Claimed(
+                    id=r.id or 0,
+                    dedupe_key=r.dedupe_key,
+                    platform=r.platform,
+                    person_id=r.person_id,
+                    user_id=r.user_id,
+                    channel_id=r.channel_id,
+                    payload=r.payload,
+                    kind=r.kind,
+                    alert_id=r.alert_id,
+                    attempts=r.attempts + 1,
+                )
+                for r in rows
+            ]
+
+    async def deliver_once(
+        self, platforms: Sequence[str] | None = None, user_id: str | None = None
+    ) -> DeliveryStats:
+        """One pass: claim due rows (in batches) and send them; returns what happened."""
+        wanted = list(platforms or self.messengers.keys())
+        stats = DeliveryStats()
+        semaphore = asyncio.Semaphore(self.concurrency)
+        while True:
+            claimed = await asyncio.to_thread(self.claim_due, wanted, self.batch_size, user_id)
+            if not claimed:
+                return stats
+
+            async def run(row: Claimed) -> None:
+                async with semaphore:
+                    await self._send_one(row, stats)
+
+            await asyncio.gather(*(run(row) for row in claimed))
+
+    async def _send_one(self, row: Claimed, stats: DeliveryStats) -> None:
+        messenger = self.messengers.get(row.platform)
+        if messenger is None:
+            return
+        recipient = Recipient(
+            platform=row.platform,
+            user_id=row.user_id or None,
+            channel_id=row.channel_id,
+            person_id=row.person_id,
+        )
+        try:
+            result = await messenger.send(
+                recipient, Message.from_json(row.payload), nonce=nonce_for(row.dedupe_key)
+            )
+        except PermanentDeliveryError as exc:
+            stats.failed += 1
+            await asyncio.to_thread(self._record_failure, row, str(exc), permanent=True)
+        except TransientDeliveryError as exc:
+            stats.retried += 1
+            await asyncio.to_thread(self._record_retry, row, str(exc), exc.retry_after)
+        except Exception as exc:  # a bug or an unexpected library error: retry, never lose
+            log.exception("send failed for outbox row %s", row.id)
+            stats.retried += 1
+            await asyncio.to_thread(self._record_retry, row, repr(exc), None)
+        else:
+            stats.sent += 1
+            await asyncio.to_thread(self._record_sent, row, result)
+
+    def _record_sent(self, row: Claimed, result: SendResult) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            outbox = session.get(Outbox, row.id)
+            if outbox is None:
+                return
+            outbox.status = "sent"
+            outbox.sent_at = now
+            outbox.platform_message_id = result.message_id
+            outbox.platform_channel_id = result.channel_id
+            outbox.claimed_until = None
+            session.add(outbox)
+            if result.channel_id and row.user_id and row.channel_id is None:
+                # Remember the DM channel so the next fan-out skips the lookup.
+                identity = session.exec(
+                    select(Identity).where(
+                        Identity.platform == row.platform, Identity.user_id == row.user_id
+                    )
+                ).first()
+                if identity is not None and identity.dm_channel_id is None:
+                    identity.dm_channel_id = result.channel_id
+                    session.add(identity)
+            if row.alert_id is not None:
+                mark_delivered(session, row.alert_id, now, row.person_id)
+
+    def _record_retry(self, row: Claimed, error: str, retry_after: float | None) -> None:
+        if row.attempts >= self.settings.outbox_max_attempts:
+            self._record_failure(row, f"gave up after {row.attempts} attempts: {error}",
+                                 permanent=False)
+            return
+        now = self.clock.now()
+        backoff = self.settings.outbox_backoff_seconds * (2 ** (row.attempts - 1))
+        delay = max(retry_after or 0.0, min(backoff, 3600.0))
+        with self.db.session() as session:
+            outbox = session.get(Outbox, row.id)
+            if outbox is None:
+                return
+            outbox.status = "pending"
+            outbox.claimed_until = None
+            outbox.next_attempt_at = now + timedelta(seconds=delay)
+            outbox.last_error = error[:500]
+            session.add(outbox)
+
+    def _record_failure(self, row: Claimed, error: str, *, permanent: bool) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            outbox = session.get(Outbox, row.id)
+            if outbox is None:
+                return
+            outbox.status = "failed"
+            outbox.claimed_until = None
+            outbox.last_error = error[:500]
+            session.add(outbox)
+            if row.kind == "delivery_notice":
+                return  # never notify about a failed notice: that could loop
+            person = session.get(Person, row.person_id) if row.person_id else None
+            who = f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
+            notice = Message(
+                title="Delivery failed",
+                text=f"I couldn't deliver a {row.kind} message to {who} on {row.platform}: "
+                f"{error}. Please reach them another way.",
+            )
+            targets: list[Person] = []
+            if person is not None and person.id is not None and person.role == "student":
+                targets = [m for m in mentors_of(session, person.id).values()]
+            if not targets:
+                targets = list(admins(session))
+            push_rows(
+                session,
+                [
+                    Push(
+                        dedupe_key=f"failed:{row.id}:{t.id}",
+                        message=notice,
+                        person=t,
+                        kind="delivery_notice",
+                        urgent=row.kind == "alert",
+                    )
+                    for t in targets
+                    if t.id != row.person_id
+                ],
+                now,
+                self.settings.default_timezone,
+            )
+            log.warning("outbox row %s failed (%s): %s", row.id, "permanent" if permanent else
+                        "exhausted", error)
+
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Deliver until `stop` is set; wakes early when `wake()` is called."""
+        while not stop.is_set():
+            try:
+                await self.deliver_once()
+            except Exception:
+                log.exception("delivery pass failed; trying again shortly")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
+            except TimeoutError:
+                pass

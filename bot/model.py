@@ -1,0 +1,215 @@
+"""The platform-neutral message model: what people do (Inbound) and what the bot says (Message).
+
+Adapters translate platform payloads into `Inbound` events and render `Message` objects into
+Block Kit, discord.py components or terminal text. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+InboundKind = Literal["command", "action", "text", "form"]
+Platform = Literal["slack", "discord", "console"]
+PLATFORMS: tuple[str, ...] = ("slack", "discord", "console")
+
+# Every inbound free-text field is capped so a pasted essay cannot fill the database.
+MAX_TEXT_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, as the platform knows them."""
+
+    platform: str
+    workspace: str
+    user_id: str
+    email: str | None = None
+    display_name: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a person did: a command, a button press, free text or a submitted form."""
+
+    actor: Actor
+    kind: InboundKind
+    name: str
+    args: Mapping[str, str] = field(default_factory=dict)
+    text: str = ""
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button (or numbered option): pressing it sends `Inbound(kind="action", name=action)`."""
+
+    label: str
+    action: str
+    args: tuple[tuple[str, str], ...] = ()
+    style: Literal["default", "primary", "danger"] = "default"
+
+    def args_dict(self) -> dict[str, str]:
+        """The action arguments as a mapping."""
+        return dict(self.args)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A titled link, such as a resource from the library."""
+
+    title: str
+    url: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A label/value row; values may hold a mood sparkline."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message, such as a personal data export."""
+
+    filename: str
+    content: str
+    mime_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the bot says, platform-neutral."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    links: tuple[Link, ...] = ()
+    fields: tuple[Field, ...] = ()
+    private: bool = True
+    title: str = ""
+    urgent: bool = False
+    attachment: Attachment | None = None
+    # Set when the message asks for free text next (check-in note), so adapters can hint.
+    expects_text: bool = False
+
+    def to_json(self) -> str:
+        """Serialise for the outbox."""
+        return json.dumps(
+            {
+                "text": self.text,
+                "title": self.title,
+                "private": self.private,
+                "urgent": self.urgent,
+                "expects_text": self.expects_text,
+                "choices": [
+                    {"label": c.label, "action": c.action, "args": list(c.args), "style": c.style}
+                    for c in self.choices
+                ],
+                "links": [
+                    {"title": lk.title, "url": lk.url, "description": lk.description}
+                    for lk in self.links
+                ],
+                "fields": [{"label": f.label, "value": f.value} for f in self.fields],
+                "attachment": None
+                if self.attachment is None
+                else {
+                    "filename": self.attachment.filename,
+                    "content": self.attachment.content,
+                    "mime_type": self.attachment.mime_type,
+                },
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> Message:
+        """Rebuild a message serialised by `to_json`."""
+        data = json.loads(raw)
+        att = data.get("attachment")
+        return cls(
+            text=data["text"],
+            title=data.get("title", ""),
+            private=data.get("private", True),
+            urgent=data.get("urgent", False),
+            expects_text=data.get("expects_text", False),
+            choices=tuple(
+                Choice(
+                    label=c["label"],
+                    action=c["action"],
+                    args=tuple((str(k), str(v)) for k, v in c.get("args", [])),
+                    style=c.get("style", "default"),
+                )
+                for c in data.get("choices", [])
+            ),
+            links=tuple(
+                Link(title=lk["title"], url=lk["url"], description=lk.get("description", ""))
+                for lk in data.get("links", [])
+            ),
+            fields=tuple(Field(label=f["label"], value=f["value"]) for f in data.get("fields", [])),
+            attachment=None
+            if att is None
+            else Attachment(
+                filename=att["filename"], content=att["content"], mime_type=att["mime_type"]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The direct answer to the person who acted.
+
+    `update` replaces the message whose button was pressed (the check-in edited in place);
+    `messages` are sent after it, privately where the platform allows.
+    """
+
+    messages: tuple[Message, ...] = ()
+    update: Message | None = None
+
+    @classmethod
+    def say(cls, text: str, **kwargs: object) -> Reply:
+        """A reply of one plain message."""
+        return cls(messages=(Message(text=text, **kwargs),))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a pushed message goes: a person's DM on a platform, or a channel."""
+
+    platform: str
+    user_id: str | None = None
+    channel_id: str | None = None
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a platform said about one send."""
+
+    message_id: str
+    channel_id: str | None = None
+
+
+class PermanentDeliveryError(Exception):
+    """The platform will never accept this send (user gone, DMs closed)."""
+
+
+class TransientDeliveryError(Exception):
+    """The send may work later; `retry_after` is the platform's hint in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Messenger(Protocol):
+    """Implemented by each adapter: push one message to one recipient."""
+
+    async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
+        """Deliver `message`; raise PermanentDeliveryError or TransientDeliveryError on failure."""
+        ...

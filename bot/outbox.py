@@ -1,0 +1,135 @@
+"""Writing to the outbox: every push is a row, keyed by its cause, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from bot.localtime import quiet_hours_end
+from bot.model import Message
+from storage.tables import Identity, Outbox, Person
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where on which platform a person's pushes go."""
+
+    platform: str
+    user_id: str
+    channel_id: str | None
+
+
+def address_of(session: Session, person: Person) -> Address:
+    """The platform a person's pushes go to: their preferred one, else the first linked.
+
+    With no platform identity at all, the console (keyed by email) is the address.
+    """
+    identities = session.exec(select(Identity).where(Identity.person_id == person.id)).all()
+    return choose_address(person, identities)
+
+
+def choose_address(person: Person, identities: Sequence[Identity]) -> Address:
+    """Pick the push address among a person's identities (no database access)."""
+    chosen: Identity | None = None
+    for identity in identities:
+        if identity.platform == person.preferred_platform:
+            chosen = identity
+            break
+    if chosen is None:
+        ranked = sorted(identities, key=lambda i: ("slack", "discord", "console").index(i.platform)
+                        if i.platform in ("slack", "discord", "console") else 9)
+        chosen = ranked[0] if ranked else None
+    if chosen is None:
+        return Address(platform="console", user_id=person.email, channel_id=None)
+    return Address(platform=chosen.platform, user_id=chosen.user_id, channel_id=chosen.dm_channel_id)
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert outbox rows; a row whose dedupe key exists already is silently skipped."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = pg_insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(Outbox).values(rows).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        stmt = insert(Outbox).values(rows)
+    result = session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Push:
+    """One message for one person (or channel), with the cause that names it."""
+
+    dedupe_key: str
+    message: Message
+    person: Person | None = None
+    address: Address | None = None
+    kind: str = "message"
+    urgent: bool = False
+    alert_id: int | None = None
+    checkin_id: int | None = None
+    not_before: datetime | None = None
+
+
+def push_rows(
+    session: Session,
+    pushes: Sequence[Push],
+    now: datetime,
+    default_timezone: str,
+    identities: dict[int, Sequence[Identity]] | None = None,
+) -> int:
+    """Write pushes to the outbox in the current transaction; returns how many were new.
+
+    Quiet hours defer a push to their end (never drop it); urgent pushes ignore them.
+    `identities` may be preloaded by bulk callers to avoid one query per person.
+    """
+    rows: list[dict[str, object]] = []
+    for push in pushes:
+        address = push.address
+        if address is None:
+            if push.person is None:
+                raise ValueError("a push needs a person or an address")
+            if identities is not None and push.person.id is not None:
+                address = choose_address(push.person, identities.get(push.person.id, ()))
+            else:
+                address = address_of(session, push.person)
+        due = push.not_before or now
+        if push.person is not None and not push.urgent:
+            quiet_end = quiet_hours_end(
+                due,
+                push.person.timezone or default_timezone,
+                push.person.quiet_start,
+                push.person.quiet_end,
+            )
+            if quiet_end is not None:
+                due = quiet_end
+        rows.append(
+            {
+                "dedupe_key": push.dedupe_key,
+                "platform": address.platform,
+                "person_id": push.person.id if push.person is not None else None,
+                "user_id": address.user_id,
+                "channel_id": address.channel_id,
+                "kind": push.kind,
+                "payload": push.message.to_json(),
+                "urgent": push.urgent,
+                "alert_id": push.alert_id,
+                "checkin_id": push.checkin_id,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": due,
+                "created_at": now,
+            }
+        )
+    return _insert_ignoring_duplicates(session, rows)

@@ -1,0 +1,86 @@
+"""A mentor's caseload: each student's last check-in, mood trend, open alerts and goals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from bot.audit import audit
+from bot.localtime import to_local
+from bot.model import Field, Message
+from bot.people import ADMIN
+from bot.services.checkins import last_answered
+from bot.services.mood import trend
+from storage.tables import Alert, Goal, MentorAssignment, Person
+
+
+@dataclass(frozen=True)
+class CaseloadLine:
+    """One student as their mentor sees them."""
+
+    student: Person
+    last_checkin: datetime | None
+    last_mood: int | None
+    sparkline: str
+    open_alerts: int
+    open_goals: int
+
+
+def caseload(session: Session, mentor: Person, now: datetime, default_tz: str) -> list[CaseloadLine]:
+    """The mentor's students (all students for an admin), struggling first; audited."""
+    if mentor.role == ADMIN:
+        students = session.exec(select(Person).where(Person.role == "student", Person.active == True)).all()  # noqa: E712
+    else:
+        students = session.exec(
+            select(Person)
+            .join(MentorAssignment, col(MentorAssignment.student_id) == Person.id)
+            .where(MentorAssignment.mentor_id == mentor.id, Person.active == True)  # noqa: E712
+            .distinct()
+        ).all()
+    lines: list[CaseloadLine] = []
+    for student in students:
+        assert student.id is not None
+        last = last_answered(session, student.id)
+        alerts = session.exec(
+            select(func.count()).select_from(Alert).where(Alert.student_id == student.id, Alert.status == "open")
+        ).one()
+        goals = session.exec(
+            select(func.count()).select_from(Goal).where(Goal.person_id == student.id, Goal.status == "open")
+        ).one()
+        lines.append(
+            CaseloadLine(
+                student=student,
+                last_checkin=last.answered_at if last else None,
+                last_mood=last.mood if last else None,
+                sparkline=trend(session, student, now, student.timezone or default_tz),
+                open_alerts=int(alerts),
+                open_goals=int(goals),
+            )
+        )
+        audit(session, now, mentor.id, "view.caseload", student.id)
+    lines.sort(key=lambda ln: (-ln.open_alerts, ln.last_mood if ln.last_mood is not None else 9,
+                               ln.student.name))
+    return lines
+
+
+def render_caseload(lines: list[CaseloadLine], tz: str) -> Message:
+    """The caseload as a message: struggling students first."""
+    if not lines:
+        return Message(text="You have no students assigned yet.")
+    fields = []
+    for line in lines:
+        last = (
+            to_local(line.last_checkin, tz).strftime("%a %d %b %H:%M") if line.last_checkin else "never"
+        )
+        mood = f"{line.last_mood}/5" if line.last_mood is not None else "–"
+        flag = "🔴 " if line.open_alerts else ""
+        fields.append(
+            Field(
+                f"{flag}{line.student.name}",
+                f"last check-in {last}, mood {mood}, 14 days {line.sparkline}, "
+                f"alerts {line.open_alerts}, goals {line.open_goals}",
+            )
+        )
+    return Message(title="Your mentees", text=f"{len(lines)} student(s):", fields=tuple(fields))

@@ -1,0 +1,285 @@
+"""Check-ins: a short conversation of mood (buttons), an optional note, optional goal progress.
+
+Answering twice updates the same check-in and mood entry; skipping is recorded as skipped,
+never as a score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.config import CoreSettings
+from bot.errors import UserError
+from bot.model import Choice, Link, Message
+from bot.services import goals as goal_service
+from bot.services.escalation import evaluate_mood
+from bot.services.mood import MOOD_FACES, MOOD_WORDS, parse_score
+from bot.services.resources import as_links, suggest
+from storage.tables import Checkin, Goal, MoodEntry, Person
+
+OPEN, ANSWERED, SKIPPED, MISSED = "open", "answered", "skipped", "missed"
+STEP_MOOD, STEP_NOTE, STEP_GOAL, STEP_DONE = "mood", "note", "goal", "done"
+PROGRESS_CHOICES = (("No change", "-1"), ("25%", "25"), ("50%", "50"), ("75%", "75"), ("Done", "100"))
+
+
+@dataclass(frozen=True)
+class CheckinTurn:
+    """What to show after a step: the check-in message updated in place, and what comes next."""
+
+    update: Message | None
+    next: Message | None
+    resources: tuple[Link, ...] = ()
+
+
+def mood_choices(checkin_id: int) -> tuple[Choice, ...]:
+    """Buttons 1-5 with faces, plus Skip."""
+    args = (("checkin", str(checkin_id)),)
+    return tuple(
+        Choice(f"{MOOD_FACES[s]} {s}", "checkin.mood", (*args, ("score", str(s))))
+        for s in range(1, 6)
+    ) + (Choice("Skip today", "checkin.skip", args),)
+
+
+def render_checkin(checkin: Checkin, person: Person) -> Message:
+    """The check-in prompt: how are you feeling, 1 to 5."""
+    assert checkin.id is not None
+    first = person.name.split()[0] if person.name else "there"
+    return Message(
+        title="Check-in",
+        text=f"Hi {first}, how are you feeling today? 1 is awful, 5 is great.",
+        choices=mood_choices(checkin.id),
+    )
+
+
+def render_reminder(checkin: Checkin, person: Person) -> Message:
+    """The one reminder for an unanswered check-in."""
+    assert checkin.id is not None
+    return Message(
+        title="Check-in reminder",
+        text="A gentle reminder: how are you feeling today? It takes five seconds.",
+        choices=mood_choices(checkin.id),
+    )
+
+
+def open_checkin_of(session: Session, person_id: int) -> Checkin | None:
+    """The person's most recent check-in still in conversation (open or awaiting a note)."""
+    return session.exec(
+        select(Checkin)
+        .where(
+            Checkin.person_id == person_id,
+            col(Checkin.status).in_((OPEN, ANSWERED)),
+            col(Checkin.step) != STEP_DONE,
+        )
+        .order_by(col(Checkin.opened_at).desc())
+    ).first()
+
+
+def start_adhoc(session: Session, person: Person, now: datetime) -> Checkin:
+    """A check-in started by the student; re-shows the open one instead of duplicating."""
+    assert person.id is not None
+    existing = open_checkin_of(session, person.id)
+    if existing is not None and existing.step == STEP_MOOD:
+        return existing
+    checkin = Checkin(
+        person_id=person.id,
+        occurrence_key=f"adhoc:{now.isoformat(timespec='microseconds')}",
+        opened_at=now,
+        due_at=now,
+    )
+    session.add(checkin)
+    session.flush()
+    return checkin
+
+
+def _own_checkin(session: Session, person: Person, raw_id: str) -> Checkin:
+    try:
+        checkin = session.get(Checkin, int(raw_id))
+    except (TypeError, ValueError):
+        checkin = None
+    if checkin is None:
+        raise UserError("I can't find that check-in.")
+    if checkin.person_id != person.id:
+        raise UserError("That check-in belongs to someone else, so I left it alone.")
+    if checkin.status == MISSED:
+        raise UserError("That check-in has closed. Start a new one with /checkin.")
+    return checkin
+
+
+def _next_goal(session: Session, person: Person) -> Goal | None:
+    goals = goal_service.open_goals(session, person)
+    if not goals:
+        return None
+    # Ask about the goal whose progress was recorded longest ago.
+    return min(goals, key=lambda g: g.last_progress_at or g.created_at)
+
+
+def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Message | None:
+    if "goal" in _questions(session, checkin):
+        goal = _next_goal(session, person)
+        if goal is not None and goal.id is not None:
+            checkin.step = STEP_GOAL
+            checkin.goal_id = goal.id
+            args = (("checkin", str(checkin.id)), ("goal", str(goal.id)))
+            return Message(
+                text=f"Any progress on your goal \"{goal.title}\"? (now {goal.progress}%)",
+                choices=tuple(
+                    Choice(label, "checkin.goal", (*args, ("progress", value)))
+                    for label, value in PROGRESS_CHOICES
+                )
+                + (Choice("Skip", "checkin.goal", (*args, ("progress", "skip"))),),
+            )
+    checkin.step = STEP_DONE
+    return Message(text="Thanks for checking in. See you next time! 👋")
+
+
+def _questions(session: Session, checkin: Checkin) -> str:
+    if checkin.schedule_id is None:
+        return "mood,note,goal"
+    from storage.tables import CheckinSchedule
+
+    schedule = session.get(CheckinSchedule, checkin.schedule_id)
+    return schedule.questions if schedule else "mood,note,goal"
+
+
+def answer_mood(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    person: Person,
+    raw_checkin: str,
+    raw_score: str,
+) -> CheckinTurn:
+    """Record the mood answer (or update it if answered before) and ask for a note."""
+    checkin = _own_checkin(session, person, raw_checkin)
+    score = parse_score(raw_score)
+    assert checkin.id is not None and person.id is not None
+    entry = session.exec(select(MoodEntry).where(MoodEntry.checkin_id == checkin.id)).first()
+    first_answer = entry is None
+    if entry is None:
+        entry = MoodEntry(
+            person_id=person.id, score=score, note=checkin.note, source="checkin",
+            checkin_id=checkin.id, recorded_at=now,
+        )
+    else:
+        entry.score = score
+    session.add(entry)
+    checkin.mood = score
+    checkin.status = ANSWERED
+    checkin.answered_at = checkin.answered_at or now
+    session.flush()
+    evaluate_mood(session, settings, now, person, entry)
+    update = Message(
+        title="Check-in",
+        text=f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!",
+    )
+    resources = as_links(suggest(session, None, score <= settings.escalation.low_mood_threshold,
+                                 settings.resource_suggestions))
+    if first_answer and "note" in _questions(session, checkin):
+        checkin.step = STEP_NOTE
+        session.add(checkin)
+        nxt = Message(
+            text="Anything on your mind? Just type it here, or press Skip.",
+            choices=(Choice("Skip", "checkin.note_skip", (("checkin", str(checkin.id)),)),),
+            expects_text=True,
+            links=resources,
+        )
+        return CheckinTurn(update=update, next=nxt)
+    if first_answer:
+        nxt2 = _after_note_step(session, checkin, person)
+        session.add(checkin)
+        return CheckinTurn(update=update, next=nxt2)
+    session.add(checkin)
+    return CheckinTurn(update=update, next=None)
+
+
+def skip(session: Session, now: datetime, person: Person, raw_checkin: str) -> CheckinTurn:
+    """Skip today's check-in: recorded as skipped, never as a score."""
+    checkin = _own_checkin(session, person, raw_checkin)
+    if checkin.status == ANSWERED:
+        return CheckinTurn(update=None, next=Message(text="You've already answered this one."))
+    checkin.status = SKIPPED
+    checkin.step = STEP_DONE
+    checkin.answered_at = now
+    session.add(checkin)
+    return CheckinTurn(
+        update=Message(title="Check-in", text="Skipped today's check-in. That's okay."),
+        next=None,
+    )
+
+
+def skip_note(session: Session, person: Person, raw_checkin: str) -> CheckinTurn:
+    """No note this time: move on to the goal question or finish."""
+    checkin = _own_checkin(session, person, raw_checkin)
+    if checkin.step != STEP_NOTE:
+        return CheckinTurn(update=None, next=None)
+    nxt = _after_note_step(session, checkin, person)
+    session.add(checkin)
+    return CheckinTurn(update=Message(text="No note this time."), next=nxt)
+
+
+def add_note(
+    session: Session, settings: CoreSettings, person: Person, checkin: Checkin, text: str
+) -> CheckinTurn:
+    """Keep the student's note on the check-in and its mood entry; suggest fitting resources."""
+    checkin.note = text
+    entry = session.exec(select(MoodEntry).where(MoodEntry.checkin_id == checkin.id)).first()
+    if entry is not None:
+        entry.note = text
+        session.add(entry)
+    low = checkin.mood is not None and checkin.mood <= settings.escalation.low_mood_threshold
+    links = as_links(suggest(session, text, low, settings.resource_suggestions))
+    nxt = _after_note_step(session, checkin, person)
+    session.add(checkin)
+    ack = Message(text="Got it, I've added that to today's check-in.", links=links)
+    return CheckinTurn(update=None, next=nxt, resources=links) if nxt is None else CheckinTurn(
+        update=None, next=Message(text=ack.text + "\n" + nxt.text, choices=nxt.choices, links=links)
+    )
+
+
+def answer_goal(
+    session: Session, now: datetime, person: Person, raw_checkin: str, raw_goal: str,
+    raw_progress: str,
+) -> CheckinTurn:
+    """Record goal progress from the check-in (or skip it) and finish."""
+    checkin = _own_checkin(session, person, raw_checkin)
+    if raw_progress not in ("skip", "-1"):
+        goal = goal_service.set_progress(session, person, raw_goal, raw_progress, now)
+        checkin.goal_progress = goal.progress
+        text = f"Updated \"{goal.title}\" to {goal.progress}%."
+        if goal.status == "done":
+            text = f"🎉 Goal complete: \"{goal.title}\"!"
+    elif raw_progress == "-1":
+        goal = goal_service.own_goal(session, person, raw_goal)
+        goal.next_nudge_at = goal.next_nudge_at  # unchanged: no progress is information too
+        text = "Noted, no change this time."
+    else:
+        text = "Skipped the goal question."
+    checkin.step = STEP_DONE
+    session.add(checkin)
+    return CheckinTurn(
+        update=Message(text=text),
+        next=Message(text="Thanks for checking in. See you next time! 👋"),
+    )
+
+
+def recent_checkins(session: Session, person_id: int, limit: int = 10) -> Sequence[Checkin]:
+    """The person's latest check-ins, newest first."""
+    return session.exec(
+        select(Checkin)
+        .where(Checkin.person_id == person_id)
+        .order_by(col(Checkin.opened_at).desc())
+        .limit(limit)
+    ).all()
+
+
+def last_answered(session: Session, person_id: int) -> Checkin | None:
+    """The person's latest answered check-in."""
+    return session.exec(
+        select(Checkin)
+        .where(Checkin.person_id == person_id, Checkin.status == ANSWERED)
+        .order_by(col(Checkin.answered_at).desc())
+    ).first()

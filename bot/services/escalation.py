@@ -1,0 +1,89 @@
+"""Escalation rules: low mood, a sharp drop, missed check-ins, an explicit request for help."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.config import CoreSettings
+from bot.services.alerts import raise_alert
+from bot.services.mood import average_before
+from storage.tables import Alert, Checkin, MoodEntry, Person
+
+
+def evaluate_mood(
+    session: Session, settings: CoreSettings, now: datetime, student: Person, entry: MoodEntry
+) -> list[Alert]:
+    """Raise alerts that a new mood entry calls for (low score, sharp drop)."""
+    rules = settings.escalation
+    raised: list[Alert] = []
+    assert student.id is not None
+    if entry.score <= rules.low_mood_threshold:
+        alert = raise_alert(
+            session,
+            settings,
+            now,
+            student,
+            "low_mood",
+            f"Mood {entry.score}/5 (alert threshold {rules.low_mood_threshold})",
+            excerpt=entry.note,
+        )
+        if alert:
+            raised.append(alert)
+    average = average_before(
+        session, student.id, entry.recorded_at, rules.drop_window_days, entry.id
+    )
+    if average is not None and average - entry.score >= rules.drop_points:
+        alert = raise_alert(
+            session,
+            settings,
+            now,
+            student,
+            "drop",
+            f"Mood {entry.score}/5, down {average - entry.score:.1f} from a "
+            f"{rules.drop_window_days}-day average of {average:.1f}",
+            excerpt=entry.note,
+        )
+        if alert:
+            raised.append(alert)
+    return raised
+
+
+def consecutive_missed(session: Session, student_id: int) -> int:
+    """How many of the student's most recent closed check-ins in a row were missed."""
+    statuses = session.exec(
+        select(Checkin.status)
+        .where(Checkin.person_id == student_id, col(Checkin.status).in_(("answered", "skipped", "missed")))
+        .order_by(col(Checkin.opened_at).desc())
+        .limit(50)
+    ).all()
+    count = 0
+    for status in statuses:
+        if status != "missed":
+            break
+        count += 1
+    return count
+
+
+def evaluate_missed(
+    session: Session, settings: CoreSettings, now: datetime, student: Person
+) -> Alert | None:
+    """Raise a missed-check-ins alert when the run of misses reaches the configured number."""
+    assert student.id is not None
+    misses = consecutive_missed(session, student.id)
+    if misses >= settings.escalation.missed_checkins:
+        return raise_alert(
+            session, settings, now, student, "missed", f"{misses} check-ins missed in a row"
+        )
+    return None
+
+
+def request_help(
+    session: Session, settings: CoreSettings, now: datetime, student: Person, text: str
+) -> Alert | None:
+    """The student asked for their mentor's help: always reaches a person."""
+    reason = "Asked to talk to their mentor"
+    return raise_alert(
+        session, settings, now, student, "help", reason, excerpt=text or None
+    )

@@ -1,0 +1,169 @@
+"""Goals: add, list, progress, complete, drop; with milestones and what nudges need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.errors import UserError
+from bot.localtime import parse_date
+from bot.model import Field, Message
+from storage.tables import Goal, GoalUpdate, Milestone, Person
+
+NUDGE_INTERVAL = timedelta(days=7)
+MAX_OPEN_GOALS = 20
+
+
+def open_goals(session: Session, person: Person) -> Sequence[Goal]:
+    """The person's open goals, oldest first."""
+    return session.exec(
+        select(Goal)
+        .where(Goal.person_id == person.id, Goal.status == "open")
+        .order_by(col(Goal.created_at))
+    ).all()
+
+
+def own_goal(session: Session, person: Person, raw_id: str) -> Goal:
+    """One of the person's goals by id (as typed), or a friendly UserError."""
+    try:
+        goal = session.get(Goal, int(raw_id.strip().lstrip("#")))
+    except (ValueError, AttributeError):
+        goal = None
+    if goal is None or goal.person_id != person.id:
+        raise UserError(f"I can't find your goal '{raw_id}'. See your goals with /goal list.")
+    return goal
+
+
+def add_goal(
+    session: Session, person: Person, title: str, due: str | None, now: datetime, today: date
+) -> Goal:
+    """Create a goal; the first nudge is due a week from now."""
+    title = " ".join(title.split())
+    if not title:
+        raise UserError("A goal needs a title, for example: /goal add Finish my essay by 2026-12-01")
+    if len(title) > 200:
+        raise UserError("Please keep a goal title under 200 characters.")
+    due_date = parse_date(due) if due else None
+    if due_date is not None and due_date < today:
+        raise UserError("That due date has already passed. Pick a date from today on.")
+    if len(open_goals(session, person)) >= MAX_OPEN_GOALS:
+        raise UserError("You have 20 open goals already: finish or drop one first.")
+    assert person.id is not None
+    goal = Goal(
+        person_id=person.id,
+        title=title,
+        due_date=due_date,
+        created_at=now,
+        updated_at=now,
+        next_nudge_at=now + NUDGE_INTERVAL,
+    )
+    session.add(goal)
+    session.flush()
+    return goal
+
+
+def parse_add(text: str) -> tuple[str, str | None]:
+    """Split 'Finish essay by 2026-12-01' into title and due date."""
+    words = text.strip().split()
+    if len(words) >= 2 and words[-2].lower() in ("by", "due") and words[-1][:1].isdigit():
+        return " ".join(words[:-2]), words[-1]
+    return text.strip(), None
+
+
+def set_progress(
+    session: Session, person: Person, raw_id: str, raw_progress: str, now: datetime,
+    note: str | None = None,
+) -> Goal:
+    """Set a goal's progress 0-100; 100 completes it."""
+    goal = own_goal(session, person, raw_id)
+    if goal.status != "open":
+        raise UserError(f"\"{goal.title}\" is already {goal.status}.")
+    value = raw_progress.strip().rstrip("%")
+    if not value.isdigit() or not 0 <= int(value) <= 100:
+        raise UserError("Progress is a number from 0 to 100, for example: /goal progress 3 50")
+    goal.progress = int(value)
+    goal.updated_at = now
+    goal.last_progress_at = now
+    goal.next_nudge_at = now + NUDGE_INTERVAL
+    goal.stuck_alerted_at = None
+    if goal.progress == 100:
+        goal.status = "done"
+        goal.next_nudge_at = None
+    assert goal.id is not None
+    session.add(GoalUpdate(goal_id=goal.id, progress=goal.progress, note=note, created_at=now))
+    session.add(goal)
+    return goal
+
+
+def complete(session: Session, person: Person, raw_id: str, now: datetime) -> Goal:
+    """Mark a goal done."""
+    return set_progress(session, person, raw_id, "100", now)
+
+
+def drop(session: Session, person: Person, raw_id: str, now: datetime) -> Goal:
+    """Drop a goal: no more nudges."""
+    goal = own_goal(session, person, raw_id)
+    if goal.status != "open":
+        raise UserError(f"\"{goal.title}\" is already {goal.status}.")
+    goal.status = "dropped"
+    goal.updated_at = now
+    goal.next_nudge_at = None
+    session.add(goal)
+    return goal
+
+
+def add_milestone(session: Session, person: Person, raw_id: str, title: str) -> Milestone:
+    """Add a step to a goal."""
+    goal = own_goal(session, person, raw_id)
+    title = " ".join(title.split())
+    if not title:
+        raise UserError("A milestone needs a title: /goal milestone 3 Write the outline")
+    assert goal.id is not None
+    milestone = Milestone(goal_id=goal.id, title=title[:200])
+    session.add(milestone)
+    session.flush()
+    return milestone
+
+
+def milestone_done(
+    session: Session, person: Person, raw_id: str, raw_milestone: str, now: datetime
+) -> Goal:
+    """Tick off a milestone; progress follows the share of milestones done."""
+    goal = own_goal(session, person, raw_id)
+    milestones = session.exec(select(Milestone).where(Milestone.goal_id == goal.id)).all()
+    try:
+        index = int(raw_milestone) - 1
+        target = milestones[index] if index >= 0 else None
+    except (ValueError, IndexError):
+        target = None
+    if target is None:
+        raise UserError("I can't find that milestone. Numbers are shown by /goal list.")
+    target.done_at = target.done_at or now
+    session.add(target)
+    done = sum(1 for m in milestones if m.done_at is not None)
+    return set_progress(session, person, raw_id, str(round(100 * done / len(milestones))), now)
+
+
+def stale_since(goal: Goal) -> datetime:
+    """When the goal last moved (or was created)."""
+    return goal.last_progress_at or goal.created_at
+
+
+def render_goals(session: Session, person: Person) -> Message:
+    """The person's open goals with progress bars and milestones."""
+    goals = open_goals(session, person)
+    if not goals:
+        return Message(text="You have no open goals. Add one with /goal add TITLE [by YYYY-MM-DD]")
+    fields = []
+    for goal in goals:
+        filled = goal.progress // 10
+        bar = "█" * filled + "░" * (10 - filled)
+        due = f", due {goal.due_date.isoformat()}" if goal.due_date else ""
+        milestones = session.exec(select(Milestone).where(Milestone.goal_id == goal.id)).all()
+        steps = "".join(
+            f"\n  {i}. {'☑' if m.done_at else '☐'} {m.title}" for i, m in enumerate(milestones, 1)
+        )
+        fields.append(Field(f"#{goal.id} {goal.title}", f"{bar} {goal.progress}%{due}{steps}"))
+    return Message(title="Your goals", text="Your open goals:", fields=tuple(fields))

@@ -1,0 +1,91 @@
+"""Mood: log a score any time, see history and the 14-day trend."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.errors import UserError
+from bot.localtime import to_local
+from bot.sparkline import sparkline
+from storage.tables import MoodEntry, Person
+
+MOOD_FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
+MOOD_WORDS = {1: "awful", 2: "low", 3: "okay", 4: "good", 5: "great"}
+SCORE_HELP = "Mood is a whole number from 1 (awful) to 5 (great), for example: /mood 3 tired but ok"
+
+
+def parse_score(raw: str) -> int:
+    """A mood score 1-5 from text, or a friendly UserError."""
+    value = raw.strip()
+    if not value.isdigit() or not 1 <= int(value) <= 5:
+        raise UserError(f"'{value}' isn't a mood score. {SCORE_HELP}")
+    return int(value)
+
+
+def log_mood(
+    session: Session,
+    person: Person,
+    score: int,
+    note: str | None,
+    now: datetime,
+    source: str = "command",
+) -> MoodEntry:
+    """Store a mood entry."""
+    if not 1 <= score <= 5:
+        raise UserError(SCORE_HELP)
+    assert person.id is not None
+    entry = MoodEntry(
+        person_id=person.id, score=score, note=note or None, source=source, recorded_at=now
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def entries_since(session: Session, person_id: int, since: datetime) -> Sequence[MoodEntry]:
+    """Mood entries of a person since a time, oldest first."""
+    return session.exec(
+        select(MoodEntry)
+        .where(MoodEntry.person_id == person_id, col(MoodEntry.recorded_at) >= since)
+        .order_by(col(MoodEntry.recorded_at))
+    ).all()
+
+
+def daily_scores(
+    entries: Sequence[MoodEntry], today: date, tz: str, days: int = 14
+) -> list[float | None]:
+    """The average score per local day for the last `days` days (None where none)."""
+    per_day: dict[date, list[int]] = defaultdict(list)
+    for entry in entries:
+        per_day[to_local(entry.recorded_at, tz).date()].append(entry.score)
+    out: list[float | None] = []
+    for offset in range(days - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        scores = per_day.get(day)
+        out.append(sum(scores) / len(scores) if scores else None)
+    return out
+
+
+def trend(session: Session, person: Person, now: datetime, tz: str, days: int = 14) -> str:
+    """The person's mood sparkline over the last `days` local days."""
+    assert person.id is not None
+    entries = entries_since(session, person.id, now - timedelta(days=days + 1))
+    return sparkline(daily_scores(entries, to_local(now, tz).date(), tz, days))
+
+
+def average_before(
+    session: Session, person_id: int, before: datetime, days: int, exclude_id: int | None
+) -> float | None:
+    """Average score over `days` before a time, excluding one entry; None with no history."""
+    entries = [
+        e
+        for e in entries_since(session, person_id, before - timedelta(days=days))
+        if e.id != exclude_id and e.recorded_at <= before
+    ]
+    if not entries:
+        return None
+    return sum(e.score for e in entries) / len(entries)

@@ -1,0 +1,5 @@
+"""`python -m mentorbot`."""
+
+from mentorbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,219 @@
+"""The `mentorbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlmodel import col, select
+
+from bot.errors import UserError
+from bot.people import person_by_email
+from bot.services.export import export_json
+from bot.services.resources import import_resources, parse_resources
+from bot.services.roster import import_roster, parse_roster
+from mentorbot.app import App, build_app
+from mentorbot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.tables import Alert, Person
+
+log = logging.getLogger("mentorbot")
+
+
+class CliError(Exception):
+    """A friendly error for the command line (printed without a traceback)."""
+
+
+def _app(args: argparse.Namespace, *, seed: bool = False) -> App:
+    return build_app(seed=seed)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the configured adapters; the console on the demo when no tokens are set."""
+    from mentorbot.runner import run
+
+    return asyncio.run(run(Settings()))
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """Chat in the terminal as an enrolled person."""
+    from mentorbot.runner import run_console
+
+    app = build_app()
+    return asyncio.run(run_console(app, args.as_email))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Upgrade the database schema."""
+    db = Database(Settings().database.database_url)
+    upgrade(db.engine)
+    print("Database is up to date.")
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise CliError(f"No such file: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path} isn't UTF-8 text.") from exc
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    """Import the roster CSV, all or nothing."""
+    raw = _read(args.file)
+    app = _app(args)
+    rows = parse_roster(raw)
+    with app.db.session() as session:
+        result = import_roster(session, rows, app.clock.now())
+    print(f"Imported {len(rows)} people: {result.added} added, {result.updated} updated.")
+    return 0
+
+
+def cmd_resources_import(args: argparse.Namespace) -> int:
+    """Import resources from YAML or CSV."""
+    raw = _read(args.file)
+    app = _app(args)
+    rows = parse_resources(raw, args.file)
+    with app.db.session() as session:
+        added, updated = import_resources(session, rows)
+    print(f"Imported {len(rows)} resources: {added} added, {updated} updated.")
+    return 0
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    """List alerts, newest first."""
+    app = _app(args)
+    with app.db.session() as session:
+        query = select(Alert).order_by(col(Alert.created_at).desc()).limit(args.limit)
+        if not args.all:
+            query = query.where(Alert.status == "open")
+        alerts = session.exec(query).all()
+        if not alerts:
+            print("No open alerts." if not args.all else "No alerts.")
+            return 0
+        for alert in alerts:
+            student = session.get(Person, alert.student_id) if alert.student_id else None
+            mentor = session.get(Person, alert.mentor_id) if alert.mentor_id else None
+            print(
+                f"#{alert.id} {alert.created_at:%Y-%m-%d %H:%M} {alert.severity:6} {alert.kind:9} "
+                f"{alert.status:12} student={student.email if student else '-'} "
+                f"mentor={mentor.email if mentor else '-'} "
+                f"delivered={alert.delivered_at or '-'} ack={alert.acknowledged_at or '-'}: "
+                f"{alert.reason}"
+            )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print all of one person's data as JSON."""
+    app = _app(args)
+    with app.db.session() as session:
+        person = person_by_email(session, args.email)
+        if person is None:
+            raise CliError(f"Nobody with the email {args.email} is enrolled.")
+        text = export_json(session, person)
+        from bot.audit import audit
+
+        audit(session, app.clock.now(), None, "export.cli", person.id)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="mentorbot", description="A mentoring programme bot for Slack, Discord and the console."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
+            parent: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        p = (parent or sub).add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    add("run", cmd_run, "start the bot (Slack/Discord when configured, else the console demo)")
+    console = add("console", cmd_console, "chat with the bot in this terminal")
+    console.add_argument("--as", dest="as_email", default="sam@example.edu", metavar="EMAIL",
+                         help="the enrolled person to chat as (default: the demo student)")
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    add("upgrade", cmd_db_upgrade, "upgrade the database schema to the newest version", db_sub)
+
+    roster = sub.add_parser("roster", help="roster commands")
+    roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
+    p = add("import", cmd_roster_import, "import people from a CSV file", roster_sub)
+    p.add_argument("file", help="CSV with columns email,name,role,timezone,mentor_email,"
+                   "backup_mentor_email,groups,slack_user_id,discord_user_id")
+
+    res = sub.add_parser("resources", help="resource library commands")
+    res_sub = res.add_subparsers(dest="resources_command", metavar="ACTION", required=True)
+    p = add("import", cmd_resources_import, "import resources from YAML or CSV", res_sub)
+    p.add_argument("file")
+
+    alerts = sub.add_parser("alerts", help="alert commands")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    p = add("list", cmd_alerts_list, "list open alerts", alerts_sub)
+    p.add_argument("--all", action="store_true", help="include acknowledged alerts")
+    p.add_argument("--limit", type=int, default=50)
+
+    p = add("export", cmd_export, "print all of one person's data as JSON")
+    p.add_argument("--email", required=True)
+    p.add_argument("--output", "-o", help="write to this file instead of printing")
+    for extend in EXTENSIONS:
+        extend(sub, add)
+    return parser
+
+
+# Feature modules (scheduling, workshops, ...) register their subcommands here.
+EXTENSIONS: list[Callable[[argparse._SubParsersAction, Callable[..., argparse.ArgumentParser]], None]] = []  # type: ignore[type-arg]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: friendly messages for every expected error, never a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except (UserError,) as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        print(f"Configuration problem: {problems}. See .env.example.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        print(f"Something went wrong: {exc}. Run with -v for details.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

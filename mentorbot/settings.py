@@ -1,0 +1,136 @@
+"""Settings from the environment and `.env` (pydantic-settings), split by concern.
+
+Every setting is documented in `.env.example`. The core receives plain `CoreSettings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.config import CoreSettings, EscalationRules
+from bot.localtime import is_valid_zone
+
+ENV_FILE = ".env"
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore")
+
+
+class DatabaseSettings(_Base):
+    """Where data lives."""
+
+    database_url: str = Field(default="sqlite:///data/mentorbot.db", alias="DATABASE_URL")
+
+
+class ProgrammeSettings(_Base):
+    """Programme policies: time zone, escalation rules, safety, retention."""
+
+    default_timezone: str = Field(default="UTC", alias="DEFAULT_TIMEZONE")
+    default_country: str = Field(default="INTL", alias="DEFAULT_COUNTRY")
+    low_mood_threshold: int = Field(default=2, ge=1, le=5, alias="ESCALATE_MOOD_AT_OR_BELOW")
+    drop_points: float = Field(default=2.0, gt=0, alias="ESCALATE_DROP_POINTS")
+    drop_window_days: int = Field(default=14, ge=1, alias="ESCALATE_DROP_WINDOW_DAYS")
+    missed_checkins: int = Field(default=3, ge=1, alias="ESCALATE_MISSED_CHECKINS")
+    help_requests: bool = Field(default=True, alias="ESCALATE_HELP_REQUESTS")
+    crisis_ack_minutes: int = Field(default=10, ge=1, alias="CRISIS_ACK_MINUTES")
+    alert_ack_minutes: int = Field(default=1440, ge=1, alias="ALERT_ACK_MINUTES")
+    staff_channel: str | None = Field(default=None, alias="STAFF_CHANNEL")
+    retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
+    demo_seed: bool = Field(default=True, alias="DEMO_SEED")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not is_valid_zone(value):
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
+
+    @field_validator("staff_channel")
+    @classmethod
+    def _platform_channel(cls, value: str | None) -> str | None:
+        if value and ":" not in value:
+            raise ValueError("STAFF_CHANNEL must look like 'slack:C0123' or 'discord:1234'")
+        return value or None
+
+
+class SlackSettings(_Base):
+    """Slack: tokens, mode and (for tests) the API base URL."""
+
+    bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    mode: str = Field(default="socket", alias="SLACK_MODE")
+    http_host: str = Field(default="127.0.0.1", alias="SLACK_HTTP_HOST")
+    http_port: int = Field(default=3000, alias="SLACK_HTTP_PORT")
+    api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a bot token is configured."""
+        return bool(self.bot_token)
+
+
+class DiscordSettings(_Base):
+    """Discord: token, guilds and (for tests) the API and gateway URLs."""
+
+    bot_token: str | None = Field(default=None, alias="DISCORD_BOT_TOKEN")
+    guild_ids: str = Field(default="", alias="DISCORD_GUILD_IDS")
+    api_url: str = Field(default="https://discord.com/api/v10", alias="DISCORD_API_URL")
+    gateway_url: str = Field(default="wss://gateway.discord.gg/", alias="DISCORD_GATEWAY_URL")
+    staff_channel_id: str | None = Field(default=None, alias="DISCORD_STAFF_CHANNEL_ID")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a bot token is configured."""
+        return bool(self.bot_token)
+
+    @property
+    def guilds(self) -> list[int]:
+        """Guild ids to sync commands to (empty: global)."""
+        return [int(g) for g in self.guild_ids.replace(" ", "").split(",") if g]
+
+
+class DeliverySettings(_Base):
+    """Outbox delivery."""
+
+    lease_seconds: int = Field(default=60, ge=5, alias="OUTBOX_LEASE_SECONDS")
+    max_attempts: int = Field(default=8, ge=1, alias="OUTBOX_MAX_ATTEMPTS")
+    backoff_seconds: float = Field(default=2.0, gt=0, alias="OUTBOX_BACKOFF_SECONDS")
+
+
+class Settings:
+    """All settings, one object per concern."""
+
+    def __init__(self, env_file: str | Path | None = ENV_FILE) -> None:
+        kwargs = {"_env_file": env_file}
+        self.database = DatabaseSettings(**kwargs)  # type: ignore[arg-type]
+        self.programme = ProgrammeSettings(**kwargs)  # type: ignore[arg-type]
+        self.slack = SlackSettings(**kwargs)  # type: ignore[arg-type]
+        self.discord = DiscordSettings(**kwargs)  # type: ignore[arg-type]
+        self.delivery = DeliverySettings(**kwargs)  # type: ignore[arg-type]
+
+    def core(self) -> CoreSettings:
+        """The core's view of the settings."""
+        p = self.programme
+        return CoreSettings(
+            escalation=EscalationRules(
+                low_mood_threshold=p.low_mood_threshold,
+                drop_points=p.drop_points,
+                drop_window_days=p.drop_window_days,
+                missed_checkins=p.missed_checkins,
+                help_requests=p.help_requests,
+            ),
+            default_timezone=p.default_timezone,
+            default_country=p.default_country,
+            crisis_ack_minutes=p.crisis_ack_minutes,
+            alert_ack_minutes=p.alert_ack_minutes,
+            staff_channel=p.staff_channel,
+            retention_days=p.retention_days,
+            outbox_lease_seconds=self.delivery.lease_seconds,
+            outbox_max_attempts=self.delivery.max_attempts,
+            outbox_backoff_seconds=self.delivery.backoff_seconds,
+        )

@@ -1,0 +1,371 @@
+"""SQLModel tables: the whole schema of mentorbot.
+
+Times are aware UTC datetimes (SQLModel's UTCDateTime: timestamptz on PostgreSQL, UTC text on
+SQLite); local times are derived from each person's IANA time zone when needed. Free text columns are listed in
+`FREE_TEXT_COLUMNS` so privacy features (encryption, retention, deletion) find them all.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Person(SQLModel, table=True):
+    """A student, mentor or admin of the programme."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=320)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16, index=True)  # student | mentor | admin
+    # None until the roster or the platform profile tells us; then settings' default applies.
+    timezone: str | None = Field(default=None, max_length=64)
+    quiet_start: str = Field(default="21:00", max_length=5)
+    quiet_end: str = Field(default="08:00", max_length=5)
+    preferred_platform: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=2)
+    paused_until: date | None = None
+    active: bool = True
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
+class Identity(SQLModel, table=True):
+    """A person's account on one platform; DM channel kept so a fan-out needs no lookups."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_identity_platform_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=16)
+    workspace: str = Field(default="", max_length=64)
+    user_id: str = Field(max_length=64)
+    dm_channel_id: str | None = Field(default=None, max_length=64)
+
+
+class MentorAssignment(SQLModel, table=True):
+    """Which mentor looks after which student: one primary and at most one backup."""
+
+    __tablename__ = "mentor_assignment"
+    __table_args__ = (UniqueConstraint("student_id", "kind", name="uq_assignment_student_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="person.id", index=True)
+    mentor_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=8)  # primary | backup
+
+
+class Group(SQLModel, table=True):
+    """A mentoring group, optionally bound to a workshop channel on one platform."""
+
+    __tablename__ = "mentoring_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    platform: str | None = Field(default=None, max_length=16)
+    channel_id: str | None = Field(default=None, max_length=64)
+    pairing_weeks: int | None = None
+    created_at: datetime
+
+
+class GroupMember(SQLModel, table=True):
+    """Membership of a person in a group."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (UniqueConstraint("group_id", "person_id", name="uq_group_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(default="member", max_length=8)  # member | mentor
+
+
+class CheckinSchedule(SQLModel, table=True):
+    """When check-ins open, in each student's local time."""
+
+    __tablename__ = "checkin_schedule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    target: str = Field(default="all", max_length=8)  # all | group | person
+    target_ref: str | None = Field(default=None, max_length=320)
+    days: str = Field(default="mon-fri", max_length=64)  # cron day-of-week
+    every_n_days: int | None = None
+    local_time: str = Field(default="09:00", max_length=5)
+    questions: str = Field(default="mood,note,goal", max_length=100)
+    reminder_delay_minutes: int = 120
+    start_date: date | None = None
+    end_date: date | None = None
+    active: bool = True
+    created_at: datetime
+
+
+class Checkin(SQLModel, table=True):
+    """One check-in: opened for a student, answered step by step, or skipped or missed."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        UniqueConstraint("person_id", "occurrence_key", name="uq_checkin_occurrence"),
+        Index("ix_checkin_person_status", "person_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    schedule_id: int | None = Field(default=None, foreign_key="checkin_schedule.id")
+    occurrence_key: str = Field(max_length=64)
+    status: str = Field(default="open", max_length=12)  # open|answered|skipped|missed|not_sent
+    step: str = Field(default="mood", max_length=8)  # mood | note | goal | done
+    mood: int | None = None
+    note: str | None = None
+    goal_id: int | None = None
+    goal_progress: int | None = None
+    opened_at: datetime
+    due_at: datetime | None = None
+    answered_at: datetime | None = None
+    reminder_sent_at: datetime | None = None
+    closed_reason: str | None = Field(default=None, max_length=200)
+
+
+class MoodEntry(SQLModel, table=True):
+    """A mood score 1-5, from a check-in or logged any time."""
+
+    __tablename__ = "mood_entry"
+    __table_args__ = (Index("ix_mood_person_at", "person_id", "recorded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    score: int
+    note: str | None = None
+    source: str = Field(default="command", max_length=12)  # command | checkin | button
+    checkin_id: int | None = Field(default=None, foreign_key="checkin.id", unique=True)
+    recorded_at: datetime
+
+
+class Goal(SQLModel, table=True):
+    """A student's goal, with what the scheduler needs for nudges."""
+
+    __tablename__ = "goal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    title: str = Field(max_length=200)
+    due_date: date | None = None
+    status: str = Field(default="open", max_length=8)  # open | done | dropped
+    progress: int = 0
+    created_at: datetime
+    updated_at: datetime
+    last_progress_at: datetime | None = None
+    next_nudge_at: datetime | None = None
+    stuck_alerted_at: datetime | None = None
+
+
+class Milestone(SQLModel, table=True):
+    """A step towards a goal."""
+
+    __tablename__ = "milestone"
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: int = Field(foreign_key="goal.id", index=True)
+    title: str = Field(max_length=200)
+    done_at: datetime | None = None
+
+
+class GoalUpdate(SQLModel, table=True):
+    """A recorded change of progress on a goal."""
+
+    __tablename__ = "goal_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: int = Field(foreign_key="goal.id", index=True)
+    progress: int
+    note: str | None = None
+    created_at: datetime
+
+
+class Resource(SQLModel, table=True):
+    """An entry of the help library."""
+
+    __tablename__ = "resource"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    url: str = Field(unique=True, max_length=500)
+    tags: str = Field(default="", max_length=500)  # comma separated, lower case
+    description: str = Field(default="", max_length=2000)
+
+
+class Alert(SQLModel, table=True):
+    """An escalation to a student's mentor, with its full life cycle."""
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_student_kind", "student_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int | None = Field(default=None, foreign_key="person.id")
+    mentor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    kind: str = Field(max_length=16)  # low_mood|drop|missed|help|concern|crisis|stuck
+    severity: str = Field(default="normal", max_length=8)  # normal | urgent
+    reason: str = Field(max_length=500)
+    excerpt: str | None = None
+    status: str = Field(default="open", max_length=12)  # open | acknowledged | following
+    created_at: datetime
+    shown_to_student_at: datetime | None = None
+    delivered_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: int | None = Field(default=None, foreign_key="person.id")
+    follow_up_at: datetime | None = None
+    follow_up_by: int | None = Field(default=None, foreign_key="person.id")
+    escalation_level: int = 0
+    next_escalation_at: datetime | None = None
+
+
+class AlertEvent(SQLModel, table=True):
+    """A timestamped step of an alert's life: created, delivered, escalated, acknowledged."""
+
+    __tablename__ = "alert_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    at: datetime
+    event: str = Field(max_length=32)
+    person_id: int | None = None
+    detail: str = Field(default="", max_length=500)
+
+
+class StudentMessage(SQLModel, table=True):
+    """Free text a student sent outside a check-in step: kept so nothing sent is lost."""
+
+    __tablename__ = "student_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    text: str
+    safety_level: str = Field(default="none", max_length=8)
+    received_at: datetime
+
+
+class MentorNote(SQLModel, table=True):
+    """A confidential note by a mentor about a student."""
+
+    __tablename__ = "mentor_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="person.id", index=True)
+    author_id: int = Field(foreign_key="person.id")
+    text: str
+    created_at: datetime
+
+
+class WorkshopSession(SQLModel, table=True):
+    """A scheduled group session."""
+
+    __tablename__ = "workshop_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    starts_at: datetime
+    timezone: str = Field(default="UTC", max_length=64)
+    duration_minutes: int = 60
+    location: str = Field(default="", max_length=500)
+    capacity: int | None = None
+    status: str = Field(default="scheduled", max_length=12)  # scheduled | cancelled
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime
+
+
+class Rsvp(SQLModel, table=True):
+    """A person's answer to a workshop invitation."""
+
+    __tablename__ = "rsvp"
+    __table_args__ = (UniqueConstraint("session_id", "person_id", name="uq_rsvp"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="workshop_session.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    status: str = Field(max_length=12)  # going | not_going | waitlist
+    attended: bool | None = None
+    updated_at: datetime
+
+
+class Outbox(SQLModel, table=True):
+    """A message to push, written in the same transaction as its cause.
+
+    The unique `dedupe_key` names the cause, so a repeated cause can never send twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "platform", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    platform: str = Field(max_length=16)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    user_id: str | None = Field(default=None, max_length=64)
+    channel_id: str | None = Field(default=None, max_length=64)
+    kind: str = Field(default="message", max_length=24)
+    payload: str
+    urgent: bool = False
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    status: str = Field(default="pending", max_length=8)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_until: datetime | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    platform_message_id: str | None = Field(default=None, max_length=64)
+    platform_channel_id: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Platform event ids already handled, so a retried delivery is processed once."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_processed_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=128)
+    at: datetime
+
+
+class AuditLog(SQLModel, table=True):
+    """Who read or changed whose data, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(max_length=64)
+    subject_id: int | None = Field(default=None, foreign_key="person.id")
+    detail: str = Field(default="", max_length=500)
+
+
+class ProgrammeBreak(SQLModel, table=True):
+    """A programme-wide break (winter break, exams) when no check-ins are sent."""
+
+    __tablename__ = "programme_break"
+
+    id: int | None = Field(default=None, primary_key=True)
+    starts_on: date
+    ends_on: date
+    title: str = Field(max_length=200)
+
+
+FREE_TEXT_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
+    (Checkin, "note"),
+    (MoodEntry, "note"),
+    (GoalUpdate, "note"),
+    (Alert, "excerpt"),
+    (StudentMessage, "text"),
+    (MentorNote, "text"),
+)
