@@ -1,0 +1,90 @@
+"""The core's entry point: enrolment, retries, oversized input, failures, routing."""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from bot.model import Actor, Inbound
+from storage.tables import Identity, MoodEntry, Person, ProcessedEvent, StudentMessage
+from tests.conftest import Chat, text_of
+
+
+def count(core, table) -> int:
+    with core.db.session() as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def test_unknown_user_is_told_politely_and_nothing_is_stored(core) -> None:
+    """Someone not on the roster gets 'not enrolled'; no person or identity row appears."""
+    people, identities = count(core, Person), count(core, Identity)
+    reply = core.handle(Inbound(Actor("slack", "T1", "U999"), "text", "message", {}, "hi"))
+    assert "not enrolled" in text_of(reply)
+    assert (count(core, Person), count(core, Identity)) == (people, identities)
+
+
+def test_first_contact_links_identity_by_email(core) -> None:
+    """A platform user whose email is on the roster is linked on first contact."""
+    actor = Actor("slack", "T1", "U123", email="sam@example.edu", timezone="Europe/Paris")
+    core.handle(Inbound(actor, "command", "mood", {}, "4"))
+    with core.db.session() as session:
+        identity = session.exec(select(Identity).where(Identity.user_id == "U123")).one()
+        person = session.get(Person, identity.person_id)
+        assert person.email == "sam@example.edu"
+        assert person.timezone == "Europe/London"  # the roster's zone wins over the profile
+
+
+def test_retried_event_is_processed_once(sam: Chat) -> None:
+    """The same platform event id twice logs one mood."""
+    sam.send("/mood 4", event_id="Ev1")
+    second = sam.send("/mood 4", event_id="Ev1")
+    assert second.messages == ()
+    assert count(sam.core, MoodEntry) == 1
+    assert count(sam.core, ProcessedEvent) == 1
+
+
+def test_text_over_the_limit_is_refused_and_not_stored(sam: Chat) -> None:
+    """4,001 characters get a clear message and nothing is stored."""
+    reply = sam.send("a" * 4001)
+    assert "too long" in text_of(reply)
+    assert count(sam.core, StudentMessage) == 0
+
+
+def test_free_text_outside_checkin_is_kept(sam: Chat) -> None:
+    """Nothing a student sends is lost: free text is stored and acknowledged."""
+    reply = sam.send("I wanted to say the workshop was great")
+    assert "kept your message" in text_of(reply)
+    assert count(sam.core, StudentMessage) == 1
+
+
+def test_unknown_command_is_explained(sam: Chat) -> None:
+    """An unknown command gets a pointer to /help."""
+    assert "don't know the command" in text_of(sam.send("/dance"))
+
+
+def test_unexpected_failure_keeps_text_and_hides_traceback(sam: Chat, monkeypatch) -> None:
+    """A bug in a handler shows an apology, never a traceback, and keeps the text."""
+    import bot.handlers as handlers
+
+    def boom(ctx):
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setitem(handlers.COMMANDS, "mood", boom)
+    sam.core._commands = handlers.COMMANDS
+    reply = sam.send("/mood 3 feeling meh")
+    assert "something went wrong" in text_of(reply).lower()
+    assert "Traceback" not in text_of(reply) and "exploded" not in text_of(reply)
+    with sam.core.db.session() as session:
+        [kept] = session.exec(select(StudentMessage)).all()
+        assert kept.text == "3 feeling meh"
+
+
+def test_unknown_button_is_explained(sam: Chat) -> None:
+    """A stale or forged action name gets a friendly message."""
+    reply = sam.core.handle(Inbound(sam.actor, "action", "nope.nothing", {}))
+    assert "doesn't do anything" in text_of(reply)
+
+
+def test_button_with_missing_args_is_explained(sam: Chat) -> None:
+    """A malformed button payload is refused without a crash."""
+    reply = sam.core.handle(Inbound(sam.actor, "action", "checkin.mood", {}))
+    assert "missing something" in text_of(reply)
