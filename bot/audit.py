@@ -19,5 +19,7 @@ def audit(
 ) -> None:
     """Record that `actor_id` did `action` to `subject_id`'s data, in the current transaction."""
     session.add(
-        AuditLog(at=now, actor_id=actor_id, action=action, subject_id=subject_id, detail=detail[:500])
+        AuditLog(
+            at=now, actor_id=actor_id, action=action, subject_id=subject_id, detail=detail[:500]
+        )
     )

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -174,6 +175,7 @@ class MentorBot:
             "event_id": inbound.event_id,
             "at": self.clock.now(),
         }
+        stmt: Any
         if session.get_bind().dialect.name == "postgresql":
             stmt = pg_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
         else:

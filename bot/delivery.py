@@ -1,5 +1,7 @@
-"""The outbox delivery loop: claims due rows, hands them to the platform's Messenger, records
-the outcome (sent with the platform's ids, retry later, or failed with a notice to staff).
+"""The outbox delivery loop: due rows go to the platform's Messenger, outcomes are recorded.
+
+Each row ends sent (with the platform's ids), pending with a retry time, or failed with a
+notice to staff.
 
 A row is claimed with a lease; a crash while sending leaves the lease to expire and the row is
 claimed again after restart. Nothing is pushed to a platform inside a database transaction.
@@ -12,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import col, select
@@ -213,8 +215,9 @@ class OutboxDelivery:
 
     def _record_retry(self, row: Claimed, error: str, retry_after: float | None) -> None:
         if row.attempts >= self.settings.outbox_max_attempts:
-            self._record_failure(row, f"gave up after {row.attempts} attempts: {error}",
-                                 permanent=False)
+            self._record_failure(
+                row, f"gave up after {row.attempts} attempts: {error}", permanent=False
+            )
             return
         now = self.clock.now()
         backoff = self.settings.outbox_backoff_seconds * (2 ** (row.attempts - 1))
@@ -242,7 +245,9 @@ class OutboxDelivery:
             if row.kind == "delivery_notice":
                 return  # never notify about a failed notice: that could loop
             person = session.get(Person, row.person_id) if row.person_id else None
-            who = f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
+            who = (
+                f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
+            )
             notice = Message(
                 title="Delivery failed",
                 text=f"I couldn't deliver a {row.kind} message to {who} on {row.platform}: "
@@ -269,8 +274,12 @@ class OutboxDelivery:
                 now,
                 self.settings.default_timezone,
             )
-            log.warning("outbox row %s failed (%s): %s", row.id, "permanent" if permanent else
-                        "exhausted", error)
+            log.warning(
+                "outbox row %s failed (%s): %s",
+                row.id,
+                "permanent" if permanent else "exhausted",
+                error,
+            )
 
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; wakes early when `wake()` is called."""

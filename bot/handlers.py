@@ -24,7 +24,10 @@ from storage.tables import MentorNote, StudentMessage
 STUDENT_HELP = (
     ("/checkin", "start a check-in now"),
     ("/mood 1-5 [note]", "log how you feel; /mood alone shows your 14-day trend"),
-    ("/goal add TITLE [by YYYY-MM-DD]", "set a goal; also list, progress ID 0-100, done ID, drop ID"),
+    (
+        "/goal add TITLE [by YYYY-MM-DD]",
+        "set a goal; also list, progress ID 0-100, done ID, drop ID",
+    ),
     ("/resources [words]", "find help: study skills, stress, money, health"),
     ("/help MESSAGE", "ask your mentor to get in touch"),
     ("/pause until YYYY-MM-DD", "pause check-ins (exams, illness); /pause off to resume"),
@@ -151,27 +154,29 @@ def cmd_goal(ctx: Context) -> Reply:
         if len(rest) != 2:
             raise UserError("Use /goal progress ID 0-100, for example: /goal progress 3 50")
         goal = goal_service.set_progress(ctx.session, ctx.person, rest[0], rest[1], ctx.now)
-        return Reply.say(f"\"{goal.title}\" is now at {goal.progress}%.")
+        return Reply.say(f'"{goal.title}" is now at {goal.progress}%.')
     if sub in ("done", "complete"):
         if len(rest) != 1:
             raise UserError("Use /goal done ID. Your goal ids are in /goal list.")
         goal = goal_service.complete(ctx.session, ctx.person, rest[0], ctx.now)
-        return Reply.say(f"🎉 Well done! \"{goal.title}\" is complete.")
+        return Reply.say(f'🎉 Well done! "{goal.title}" is complete.')
     if sub == "drop":
         if len(rest) != 1:
             raise UserError("Use /goal drop ID. Your goal ids are in /goal list.")
         goal = goal_service.drop(ctx.session, ctx.person, rest[0], ctx.now)
-        return Reply.say(f"Dropped \"{goal.title}\". No more nudges about it.")
+        return Reply.say(f'Dropped "{goal.title}". No more nudges about it.')
     if sub == "milestone":
         if len(rest) < 2:
-            raise UserError("Use /goal milestone ID TITLE, e.g. /goal milestone 3 Write the outline")
+            raise UserError(
+                "Use /goal milestone ID TITLE, e.g. /goal milestone 3 Write the outline"
+            )
         milestone = goal_service.add_milestone(ctx.session, ctx.person, rest[0], " ".join(rest[1:]))
-        return Reply.say(f"Added milestone \"{milestone.title}\".")
+        return Reply.say(f'Added milestone "{milestone.title}".')
     if sub == "tick":
         if len(rest) != 2:
             raise UserError("Use /goal tick GOAL_ID MILESTONE_NUMBER, e.g. /goal tick 3 1")
         goal = goal_service.milestone_done(ctx.session, ctx.person, rest[0], rest[1], ctx.now)
-        return Reply.say(f"Milestone done. \"{goal.title}\" is at {goal.progress}%.")
+        return Reply.say(f'Milestone done. "{goal.title}" is at {goal.progress}%.')
     raise UserError(
         f"I don't know '/goal {sub}'. Try /goal add, list, progress, done, drop, milestone or tick."
     )
@@ -181,7 +186,7 @@ def _goal_added(ctx: Context, title: str, due: str | None) -> Reply:
     today = to_local(ctx.now, ctx.timezone).date()
     goal = goal_service.add_goal(ctx.session, ctx.person, title, due, ctx.now, today)
     due_text = f", due {goal.due_date.isoformat()}" if goal.due_date else ""
-    return Reply.say(f"New goal #{goal.id}: \"{goal.title}\"{due_text}. I'll check in weekly.")
+    return Reply.say(f'New goal #{goal.id}: "{goal.title}"{due_text}. I\'ll check in weekly.')
 
 
 def cmd_resources(ctx: Context) -> Reply:
@@ -294,8 +299,12 @@ def cmd_note(ctx: Context) -> Reply:
     require_view(ctx.session, ctx.person, student, ctx.now, "note.add")
     assert student.id is not None and ctx.person.id is not None
     ctx.session.add(
-        MentorNote(student_id=student.id, author_id=ctx.person.id, text=" ".join(words[1:]),
-                   created_at=ctx.now)
+        MentorNote(
+            student_id=student.id,
+            author_id=ctx.person.id,
+            text=" ".join(words[1:]),
+            created_at=ctx.now,
+        )
     )
     return Reply.say(f"Note saved for {student.name}. Only their mentors can read it.")
 
@@ -346,7 +355,11 @@ def act_checkin_goal(ctx: Context) -> Reply:
     """Goal progress from a check-in."""
     return _turn_reply(
         checkin_service.answer_goal(
-            ctx.session, ctx.now, ctx.person, _arg(ctx, "checkin"), _arg(ctx, "goal"),
+            ctx.session,
+            ctx.now,
+            ctx.person,
+            _arg(ctx, "checkin"),
+            _arg(ctx, "goal"),
             _arg(ctx, "progress"),
         )
     )
@@ -354,7 +367,9 @@ def act_checkin_goal(ctx: Context) -> Reply:
 
 def act_mood_log(ctx: Context) -> Reply:
     """A mood button outside a check-in."""
-    ctx.inbound = replace(ctx.inbound, kind="command", name="mood", text=_arg(ctx, "score"), args={})
+    ctx.inbound = replace(
+        ctx.inbound, kind="command", name="mood", text=_arg(ctx, "score"), args={}
+    )
     return cmd_mood(ctx)
 
 
@@ -434,7 +449,9 @@ def handle_text(ctx: Context) -> Reply:
         )
     ctx.session.add(
         StudentMessage(
-            person_id=ctx.person.id, text=text, safety_level=ctx.assessment.level,
+            person_id=ctx.person.id,
+            text=text,
+            safety_level=ctx.assessment.level,
             received_at=ctx.now,
         )
     )

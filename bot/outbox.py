@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -42,12 +43,20 @@ def choose_address(person: Person, identities: Sequence[Identity]) -> Address:
             chosen = identity
             break
     if chosen is None:
-        ranked = sorted(identities, key=lambda i: ("slack", "discord", "console").index(i.platform)
-                        if i.platform in ("slack", "discord", "console") else 9)
+        ranked = sorted(
+            identities,
+            key=lambda i: (
+                ("slack", "discord", "console").index(i.platform)
+                if i.platform in ("slack", "discord", "console")
+                else 9
+            ),
+        )
         chosen = ranked[0] if ranked else None
     if chosen is None:
         return Address(platform="console", user_id=person.email, channel_id=None)
-    return Address(platform=chosen.platform, user_id=chosen.user_id, channel_id=chosen.dm_channel_id)
+    return Address(
+        platform=chosen.platform, user_id=chosen.user_id, channel_id=chosen.dm_channel_id
+    )
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
@@ -55,11 +64,12 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
+    stmt: Any
     if dialect == "postgresql":
         stmt = pg_insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     elif dialect == "sqlite":
-        stmt = sqlite_insert(Outbox).values(rows).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]
+        stmt = (
+            sqlite_insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         stmt = insert(Outbox).values(rows)

@@ -19,7 +19,9 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
     Returns None for someone not on the roster; nothing is stored about them.
     """
     identity = session.exec(
-        select(Identity).where(Identity.platform == actor.platform, Identity.user_id == actor.user_id)
+        select(Identity).where(
+            Identity.platform == actor.platform, Identity.user_id == actor.user_id
+        )
     ).first()
     if identity is not None:
         person = session.get(Person, identity.person_id)

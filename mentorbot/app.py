@@ -34,7 +34,9 @@ class App:
     def delivery(self) -> OutboxDelivery:
         """The outbox delivery loop over the registered messengers."""
         if self._delivery is None:
-            self._delivery = OutboxDelivery(self.db, self.messengers, self.clock, self.core_settings)
+            self._delivery = OutboxDelivery(
+                self.db, self.messengers, self.clock, self.core_settings
+            )
         return self._delivery
 
     def add_messenger(self, platform: str, messenger: Messenger) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -135,21 +134,31 @@ def cmd_export(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="mentorbot", description="A mentoring programme bot for Slack, Discord and the console."
+        prog="mentorbot",
+        description="A mentoring programme bot for Slack, Discord and the console.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
-            parent: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    def add(
+        name: str,
+        func: Callable[[argparse.Namespace], int],
+        help_: str,
+        parent: argparse._SubParsersAction | None = None,
+    ) -> argparse.ArgumentParser:  # type: ignore[type-arg]
         p = (parent or sub).add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
         return p
 
     add("run", cmd_run, "start the bot (Slack/Discord when configured, else the console demo)")
     console = add("console", cmd_console, "chat with the bot in this terminal")
-    console.add_argument("--as", dest="as_email", default="sam@example.edu", metavar="EMAIL",
-                         help="the enrolled person to chat as (default: the demo student)")
+    console.add_argument(
+        "--as",
+        dest="as_email",
+        default="sam@example.edu",
+        metavar="EMAIL",
+        help="the enrolled person to chat as (default: the demo student)",
+    )
 
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -158,8 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     roster = sub.add_parser("roster", help="roster commands")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     p = add("import", cmd_roster_import, "import people from a CSV file", roster_sub)
-    p.add_argument("file", help="CSV with columns email,name,role,timezone,mentor_email,"
-                   "backup_mentor_email,groups,slack_user_id,discord_user_id")
+    p.add_argument(
+        "file",
+        help="CSV with columns email,name,role,timezone,mentor_email,"
+        "backup_mentor_email,groups,slack_user_id,discord_user_id",
+    )
 
     res = sub.add_parser("resources", help="resource library commands")
     res_sub = res.add_subparsers(dest="resources_command", metavar="ACTION", required=True)
@@ -181,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Feature modules (scheduling, workshops, ...) register their subcommands here.
-EXTENSIONS: list[Callable[[argparse._SubParsersAction, Callable[..., argparse.ArgumentParser]], None]] = []  # type: ignore[type-arg]
+EXTENSIONS: list[
+    Callable[[argparse._SubParsersAction, Callable[..., argparse.ArgumentParser]], None]
+] = []  # type: ignore[type-arg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,14 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args))
-    except (UserError,) as exc:
+    except UserError as exc:
         print(exc.message, file=sys.stderr)
         return 1
     except CliError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
         print(f"Configuration problem: {problems}. See .env.example.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import sys
 
-from adapters.console.chat import PLATFORM as CONSOLE, ConsoleChat, ConsoleMessenger
+from adapters.console.chat import PLATFORM as CONSOLE
+from adapters.console.chat import ConsoleChat, ConsoleMessenger
 from mentorbot.app import App, build_app
 from mentorbot.settings import Settings
 

@@ -1,8 +1,9 @@
 """SQLModel tables: the whole schema of mentorbot.
 
 Times are aware UTC datetimes (SQLModel's UTCDateTime: timestamptz on PostgreSQL, UTC text on
-SQLite); local times are derived from each person's IANA time zone when needed. Free text columns are listed in
-`FREE_TEXT_COLUMNS` so privacy features (encryption, retention, deletion) find them all.
+SQLite); local times are derived from each person's IANA time zone when needed. Free text
+columns are listed in `FREE_TEXT_COLUMNS` so privacy features (encryption, retention,
+deletion) find them all.
 """
 
 from __future__ import annotations

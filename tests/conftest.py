@@ -1,5 +1,7 @@
-"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when configured), a fixed
-clock, the core with the demo programme, and a small chat driver."""
+"""Shared fixtures: databases, a fixed clock, the core over the demo programme, a chat driver.
+
+Databases are migrated by Alembic: SQLite always, PostgreSQL too when configured.
+"""
 
 from __future__ import annotations
 
@@ -144,7 +146,9 @@ class Chat:
         choice = label_or_choice
         if isinstance(choice, str):
             choice = find_choice(reply or self.last, choice)
-        self.last = self.core.handle(Inbound(self.actor, "action", choice.action, choice.args_dict()))
+        self.last = self.core.handle(
+            Inbound(self.actor, "action", choice.action, choice.args_dict())
+        )
         return self.last
 
     def form(self, name: str, **fields: str) -> Reply:

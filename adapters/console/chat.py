@@ -39,8 +39,12 @@ class ConsoleChat:
     """One terminal conversation."""
 
     def __init__(
-        self, core: MentorBot, delivery: OutboxDelivery, messenger: ConsoleMessenger,
-        email: str, out: TextIO,
+        self,
+        core: MentorBot,
+        delivery: OutboxDelivery,
+        messenger: ConsoleMessenger,
+        email: str,
+        out: TextIO,
     ) -> None:
         self.core = core
         self.delivery = delivery

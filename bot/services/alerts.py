@@ -146,7 +146,11 @@ def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Mes
             Choice("I'll follow up", "alert.followup", args),
         )
     return Message(
-        text=text, title=label, fields=tuple(fields), choices=choices, private=True,
+        text=text,
+        title=label,
+        fields=tuple(fields),
+        choices=choices,
+        private=True,
         urgent=alert.severity == URGENT,
     )
 

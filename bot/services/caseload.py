@@ -28,10 +28,14 @@ class CaseloadLine:
     open_goals: int
 
 
-def caseload(session: Session, mentor: Person, now: datetime, default_tz: str) -> list[CaseloadLine]:
+def caseload(
+    session: Session, mentor: Person, now: datetime, default_tz: str
+) -> list[CaseloadLine]:
     """The mentor's students (all students for an admin), struggling first; audited."""
     if mentor.role == ADMIN:
-        students = session.exec(select(Person).where(Person.role == "student", Person.active == True)).all()  # noqa: E712
+        students = session.exec(
+            select(Person).where(Person.role == "student", col(Person.active).is_(True))
+        ).all()
     else:
         students = session.exec(
             select(Person)
@@ -44,10 +48,14 @@ def caseload(session: Session, mentor: Person, now: datetime, default_tz: str) -
         assert student.id is not None
         last = last_answered(session, student.id)
         alerts = session.exec(
-            select(func.count()).select_from(Alert).where(Alert.student_id == student.id, Alert.status == "open")
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.student_id == student.id, Alert.status == "open")
         ).one()
         goals = session.exec(
-            select(func.count()).select_from(Goal).where(Goal.person_id == student.id, Goal.status == "open")
+            select(func.count())
+            .select_from(Goal)
+            .where(Goal.person_id == student.id, Goal.status == "open")
         ).one()
         lines.append(
             CaseloadLine(
@@ -60,8 +68,13 @@ def caseload(session: Session, mentor: Person, now: datetime, default_tz: str) -
             )
         )
         audit(session, now, mentor.id, "view.caseload", student.id)
-    lines.sort(key=lambda ln: (-ln.open_alerts, ln.last_mood if ln.last_mood is not None else 9,
-                               ln.student.name))
+    lines.sort(
+        key=lambda ln: (
+            -ln.open_alerts,
+            ln.last_mood if ln.last_mood is not None else 9,
+            ln.student.name,
+        )
+    )
     return lines
 
 
@@ -72,7 +85,9 @@ def render_caseload(lines: list[CaseloadLine], tz: str) -> Message:
     fields = []
     for line in lines:
         last = (
-            to_local(line.last_checkin, tz).strftime("%a %d %b %H:%M") if line.last_checkin else "never"
+            to_local(line.last_checkin, tz).strftime("%a %d %b %H:%M")
+            if line.last_checkin
+            else "never"
         )
         mood = f"{line.last_mood}/5" if line.last_mood is not None else "–"
         flag = "🔴 " if line.open_alerts else ""

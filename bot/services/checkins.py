@@ -23,7 +23,13 @@ from storage.tables import Checkin, Goal, MoodEntry, Person
 
 OPEN, ANSWERED, SKIPPED, MISSED = "open", "answered", "skipped", "missed"
 STEP_MOOD, STEP_NOTE, STEP_GOAL, STEP_DONE = "mood", "note", "goal", "done"
-PROGRESS_CHOICES = (("No change", "-1"), ("25%", "25"), ("50%", "50"), ("75%", "75"), ("Done", "100"))
+PROGRESS_CHOICES = (
+    ("No change", "-1"),
+    ("25%", "25"),
+    ("50%", "50"),
+    ("75%", "75"),
+    ("Done", "100"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,11 @@ class CheckinTurn:
 def mood_choices(checkin_id: int) -> tuple[Choice, ...]:
     """Buttons 1-5 with faces, plus Skip."""
     args = (("checkin", str(checkin_id)),)
-    return tuple(
+    moods = (
         Choice(f"{MOOD_FACES[s]} {s}", "checkin.mood", (*args, ("score", str(s))))
         for s in range(1, 6)
-    ) + (Choice("Skip today", "checkin.skip", args),)
+    )
+    return (*moods, Choice("Skip today", "checkin.skip", args))
 
 
 def render_checkin(checkin: Checkin, person: Person) -> Message:
@@ -125,12 +132,14 @@ def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Mess
             checkin.goal_id = goal.id
             args = (("checkin", str(checkin.id)), ("goal", str(goal.id)))
             return Message(
-                text=f"Any progress on your goal \"{goal.title}\"? (now {goal.progress}%)",
-                choices=tuple(
-                    Choice(label, "checkin.goal", (*args, ("progress", value)))
-                    for label, value in PROGRESS_CHOICES
-                )
-                + (Choice("Skip", "checkin.goal", (*args, ("progress", "skip"))),),
+                text=f'Any progress on your goal "{goal.title}"? (now {goal.progress}%)',
+                choices=(
+                    *(
+                        Choice(label, "checkin.goal", (*args, ("progress", value)))
+                        for label, value in PROGRESS_CHOICES
+                    ),
+                    Choice("Skip", "checkin.goal", (*args, ("progress", "skip"))),
+                ),
             )
     checkin.step = STEP_DONE
     return Message(text="Thanks for checking in. See you next time! 👋")
@@ -161,8 +170,12 @@ def answer_mood(
     first_answer = entry is None
     if entry is None:
         entry = MoodEntry(
-            person_id=person.id, score=score, note=checkin.note, source="checkin",
-            checkin_id=checkin.id, recorded_at=now,
+            person_id=person.id,
+            score=score,
+            note=checkin.note,
+            source="checkin",
+            checkin_id=checkin.id,
+            recorded_at=now,
         )
     else:
         entry.score = score
@@ -176,8 +189,14 @@ def answer_mood(
         title="Check-in",
         text=f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!",
     )
-    resources = as_links(suggest(session, None, score <= settings.escalation.low_mood_threshold,
-                                 settings.resource_suggestions))
+    resources = as_links(
+        suggest(
+            session,
+            None,
+            score <= settings.escalation.low_mood_threshold,
+            settings.resource_suggestions,
+        )
+    )
     if first_answer and "note" in _questions(session, checkin):
         checkin.step = STEP_NOTE
         session.add(checkin)
@@ -235,13 +254,22 @@ def add_note(
     nxt = _after_note_step(session, checkin, person)
     session.add(checkin)
     ack = Message(text="Got it, I've added that to today's check-in.", links=links)
-    return CheckinTurn(update=None, next=nxt, resources=links) if nxt is None else CheckinTurn(
-        update=None, next=Message(text=ack.text + "\n" + nxt.text, choices=nxt.choices, links=links)
+    return (
+        CheckinTurn(update=None, next=nxt, resources=links)
+        if nxt is None
+        else CheckinTurn(
+            update=None,
+            next=Message(text=ack.text + "\n" + nxt.text, choices=nxt.choices, links=links),
+        )
     )
 
 
 def answer_goal(
-    session: Session, now: datetime, person: Person, raw_checkin: str, raw_goal: str,
+    session: Session,
+    now: datetime,
+    person: Person,
+    raw_checkin: str,
+    raw_goal: str,
     raw_progress: str,
 ) -> CheckinTurn:
     """Record goal progress from the check-in (or skip it) and finish."""
@@ -249,9 +277,9 @@ def answer_goal(
     if raw_progress not in ("skip", "-1"):
         goal = goal_service.set_progress(session, person, raw_goal, raw_progress, now)
         checkin.goal_progress = goal.progress
-        text = f"Updated \"{goal.title}\" to {goal.progress}%."
+        text = f'Updated "{goal.title}" to {goal.progress}%.'
         if goal.status == "done":
-            text = f"🎉 Goal complete: \"{goal.title}\"!"
+            text = f'🎉 Goal complete: "{goal.title}"!'
     elif raw_progress == "-1":
         goal = goal_service.own_goal(session, person, raw_goal)
         goal.next_nudge_at = goal.next_nudge_at  # unchanged: no progress is information too

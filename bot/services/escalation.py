@@ -54,7 +54,10 @@ def consecutive_missed(session: Session, student_id: int) -> int:
     """How many of the student's most recent closed check-ins in a row were missed."""
     statuses = session.exec(
         select(Checkin.status)
-        .where(Checkin.person_id == student_id, col(Checkin.status).in_(("answered", "skipped", "missed")))
+        .where(
+            Checkin.person_id == student_id,
+            col(Checkin.status).in_(("answered", "skipped", "missed")),
+        )
         .order_by(col(Checkin.opened_at).desc())
         .limit(50)
     ).all()
@@ -84,6 +87,4 @@ def request_help(
 ) -> Alert | None:
     """The student asked for their mentor's help: always reaches a person."""
     reason = "Asked to talk to their mentor"
-    return raise_alert(
-        session, settings, now, student, "help", reason, excerpt=text or None
-    )
+    return raise_alert(session, settings, now, student, "help", reason, excerpt=text or None)

@@ -41,16 +41,28 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
     alert_ids = [a.id for a in alerts]
     return {
         "person": _row(person),
-        "identities": [_row(r) for r in session.exec(select(Identity).where(Identity.person_id == pid))],
-        "mentors": [
-            _row(r) for r in session.exec(select(MentorAssignment).where(MentorAssignment.student_id == pid))
+        "identities": [
+            _row(r) for r in session.exec(select(Identity).where(Identity.person_id == pid))
         ],
-        "groups": [_row(r) for r in session.exec(select(GroupMember).where(GroupMember.person_id == pid))],
-        "checkins": [_row(r) for r in session.exec(select(Checkin).where(Checkin.person_id == pid))],
-        "moods": [_row(r) for r in session.exec(select(MoodEntry).where(MoodEntry.person_id == pid))],
+        "mentors": [
+            _row(r)
+            for r in session.exec(
+                select(MentorAssignment).where(MentorAssignment.student_id == pid)
+            )
+        ],
+        "groups": [
+            _row(r) for r in session.exec(select(GroupMember).where(GroupMember.person_id == pid))
+        ],
+        "checkins": [
+            _row(r) for r in session.exec(select(Checkin).where(Checkin.person_id == pid))
+        ],
+        "moods": [
+            _row(r) for r in session.exec(select(MoodEntry).where(MoodEntry.person_id == pid))
+        ],
         "goals": [_row(g) for g in goals],
         "milestones": [
-            _row(r) for r in session.exec(select(Milestone).where(col(Milestone.goal_id).in_(goal_ids)))
+            _row(r)
+            for r in session.exec(select(Milestone).where(col(Milestone.goal_id).in_(goal_ids)))
         ],
         "goal_updates": [
             _row(r)
@@ -62,7 +74,8 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
             for r in session.exec(select(AlertEvent).where(col(AlertEvent.alert_id).in_(alert_ids)))
         ],
         "messages": [
-            _row(r) for r in session.exec(select(StudentMessage).where(StudentMessage.person_id == pid))
+            _row(r)
+            for r in session.exec(select(StudentMessage).where(StudentMessage.person_id == pid))
         ],
         "rsvps": [_row(r) for r in session.exec(select(Rsvp).where(Rsvp.person_id == pid))],
     }

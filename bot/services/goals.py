@@ -42,7 +42,9 @@ def add_goal(
     """Create a goal; the first nudge is due a week from now."""
     title = " ".join(title.split())
     if not title:
-        raise UserError("A goal needs a title, for example: /goal add Finish my essay by 2026-12-01")
+        raise UserError(
+            "A goal needs a title, for example: /goal add Finish my essay by 2026-12-01"
+        )
     if len(title) > 200:
         raise UserError("Please keep a goal title under 200 characters.")
     due_date = parse_date(due) if due else None
@@ -73,13 +75,17 @@ def parse_add(text: str) -> tuple[str, str | None]:
 
 
 def set_progress(
-    session: Session, person: Person, raw_id: str, raw_progress: str, now: datetime,
+    session: Session,
+    person: Person,
+    raw_id: str,
+    raw_progress: str,
+    now: datetime,
     note: str | None = None,
 ) -> Goal:
     """Set a goal's progress 0-100; 100 completes it."""
     goal = own_goal(session, person, raw_id)
     if goal.status != "open":
-        raise UserError(f"\"{goal.title}\" is already {goal.status}.")
+        raise UserError(f'"{goal.title}" is already {goal.status}.')
     value = raw_progress.strip().rstrip("%")
     if not value.isdigit() or not 0 <= int(value) <= 100:
         raise UserError("Progress is a number from 0 to 100, for example: /goal progress 3 50")
@@ -106,7 +112,7 @@ def drop(session: Session, person: Person, raw_id: str, now: datetime) -> Goal:
     """Drop a goal: no more nudges."""
     goal = own_goal(session, person, raw_id)
     if goal.status != "open":
-        raise UserError(f"\"{goal.title}\" is already {goal.status}.")
+        raise UserError(f'"{goal.title}" is already {goal.status}.')
     goal.status = "dropped"
     goal.updated_at = now
     goal.next_nudge_at = None

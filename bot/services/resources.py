@@ -17,10 +17,11 @@ from storage.tables import Resource
 
 WORD = re.compile(r"[a-z0-9]+")
 # Words too common to say anything about which resource fits.
-STOP_WORDS = frozenset(
+_STOP = (
     "a an and are about at be but by for from have i im in is it its me my of on or so the "
-    "to too was with this that just really very feel feeling am been not no".split()
+    "to too was with this that just really very feel feeling am been not no"
 )
+STOP_WORDS = frozenset(_STOP.split())
 LOW_MOOD_TAGS = ("wellbeing", "low-mood", "stress", "mental-health")
 
 
@@ -136,10 +137,16 @@ def import_resources(session: Session, rows: Sequence[ResourceRow]) -> tuple[int
     for row in rows:
         existing = session.exec(select(Resource).where(Resource.url == row.url)).first()
         if existing is None:
-            session.add(Resource(title=row.title, url=row.url, tags=row.tags, description=row.description))
+            session.add(
+                Resource(title=row.title, url=row.url, tags=row.tags, description=row.description)
+            )
             added += 1
         else:
-            existing.title, existing.tags, existing.description = row.title, row.tags, row.description
+            existing.title, existing.tags, existing.description = (
+                row.title,
+                row.tags,
+                row.description,
+            )
             session.add(existing)
             updated += 1
     return added, updated

@@ -16,8 +16,15 @@ from bot.people import ROLES, person_by_email
 from storage.tables import Group, GroupMember, Identity, MentorAssignment, Person
 
 COLUMNS = (
-    "email", "name", "role", "timezone", "mentor_email", "backup_mentor_email", "groups",
-    "slack_user_id", "discord_user_id",
+    "email",
+    "name",
+    "role",
+    "timezone",
+    "mentor_email",
+    "backup_mentor_email",
+    "groups",
+    "slack_user_id",
+    "discord_user_id",
 )
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -55,12 +62,15 @@ def parse_roster(raw: str) -> list[RosterRow]:
     missing = [c for c in ("email", "name", "role") if c not in header]
     if missing:
         raise UserError(
-            "The roster needs a header line with columns: " + ",".join(COLUMNS)
+            "The roster needs a header line with columns: "
+            + ",".join(COLUMNS)
             + f". Missing: {', '.join(missing)}."
         )
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise UserError(f"Unknown roster column(s): {', '.join(unknown)}. Expected: {','.join(COLUMNS)}")
+        raise UserError(
+            f"Unknown roster column(s): {', '.join(unknown)}. Expected: {','.join(COLUMNS)}"
+        )
     rows: list[RosterRow] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -102,19 +112,17 @@ def parse_roster(raw: str) -> list[RosterRow]:
         discord = values.get("discord_user_id") or None
         if discord and not DISCORD_ID.match(discord):
             problems.append(f"discord_user_id '{discord}' doesn't look like a Discord user id")
-        groups = tuple(
-            g.strip() for g in re.split(r"[;|]", values.get("groups", "")) if g.strip()
-        )
+        groups = tuple(g.strip() for g in re.split(r"[;|]", values.get("groups", "")) if g.strip())
         if problems:
             errors.append(f"line {line}: " + "; ".join(problems))
             continue
-        rows.append(
-            RosterRow(line, email, name, role, tz, mentor, backup, groups, slack, discord)
-        )
+        rows.append(RosterRow(line, email, name, role, tz, mentor, backup, groups, slack, discord))
     if not rows and not errors:
         raise UserError("The roster has no people in it.")
     if errors:
-        raise UserError("Nothing was imported. Fix these lines and try again:\n" + "\n".join(errors))
+        raise UserError(
+            "Nothing was imported. Fix these lines and try again:\n" + "\n".join(errors)
+        )
     return rows
 
 
@@ -123,7 +131,10 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
     in_file = {row.email: row for row in rows}
     errors: list[str] = []
     for row in rows:
-        for label, ref in (("mentor", row.mentor_email), ("backup mentor", row.backup_mentor_email)):
+        for label, ref in (
+            ("mentor", row.mentor_email),
+            ("backup mentor", row.backup_mentor_email),
+        ):
             if ref is None:
                 continue
             target_role = in_file[ref].role if ref in in_file else None
@@ -146,15 +157,18 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
                 if holder is not None and holder.email != row.email:
                     errors.append(f"line {row.line}: {platform} id {uid} belongs to {holder.email}")
     if errors:
-        raise UserError("Nothing was imported. Fix these lines and try again:\n" + "\n".join(errors))
+        raise UserError(
+            "Nothing was imported. Fix these lines and try again:\n" + "\n".join(errors)
+        )
 
     added = updated = 0
     people: dict[str, Person] = {}
     for row in rows:
         person = person_by_email(session, row.email)
         if person is None:
-            person = Person(email=row.email, name=row.name, role=row.role, timezone=row.timezone,
-                            created_at=now)
+            person = Person(
+                email=row.email, name=row.name, role=row.role, timezone=row.timezone, created_at=now
+            )
             added += 1
         else:
             person.name, person.role = row.name, row.role
@@ -187,7 +201,9 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
             if uid is None:
                 continue
             identity = session.exec(
-                select(Identity).where(Identity.person_id == person.id, Identity.platform == platform)
+                select(Identity).where(
+                    Identity.person_id == person.id, Identity.platform == platform
+                )
             ).first()
             if identity is None:
                 session.add(Identity(person_id=person.id, platform=platform, user_id=uid))
@@ -195,7 +211,9 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
                 identity.user_id, identity.dm_channel_id = uid, None
                 session.add(identity)
         for name in row.groups:
-            group = groups.get(name) or session.exec(select(Group).where(Group.name == name)).first()
+            group = (
+                groups.get(name) or session.exec(select(Group).where(Group.name == name)).first()
+            )
             if group is None:
                 group = Group(name=name, created_at=now)
                 session.add(group)
@@ -208,9 +226,12 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
                 )
             ).first()
             if member is None:
-                session.add(GroupMember(
-                    group_id=group.id, person_id=person.id,
-                    role="mentor" if person.role in ("mentor", "admin") else "member",
-                ))
+                session.add(
+                    GroupMember(
+                        group_id=group.id,
+                        person_id=person.id,
+                        role="mentor" if person.role in ("mentor", "admin") else "member",
+                    )
+                )
     session.flush()
     return ImportResult(added=added, updated=updated)

@@ -35,8 +35,11 @@ def test_mentor_of_other_students_sees_nothing(core) -> None:
     from bot.services.roster import import_roster, parse_roster
 
     with core.db.session() as session:
-        import_roster(session, parse_roster("email,name,role\nother@example.edu,Olly Other,mentor\n"),
-                      core.clock.now())
+        import_roster(
+            session,
+            parse_roster("email,name,role\nother@example.edu,Olly Other,mentor\n"),
+            core.clock.now(),
+        )
     other = Chat(core, "other@example.edu")
     assert "no students" in text_of(other.send("/mentees"))
     assert "only see the students you mentor" in text_of(other.send("/note sam@example.edu hi"))

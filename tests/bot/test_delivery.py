@@ -38,11 +38,15 @@ async def test_dm_channel_is_remembered(sam: Chat, maya: Chat, core, clock, core
     delivery = OutboxDelivery(core.db, {"console": RecordingMessenger()}, clock, core_settings)
     await delivery.deliver_once()
     with core.db.session() as session:
-        identity = session.exec(select(Identity).where(Identity.user_id == "maya@example.edu")).one()
+        identity = session.exec(
+            select(Identity).where(Identity.user_id == "maya@example.edu")
+        ).one()
         assert identity.dm_channel_id == "D-maya@example.edu"
 
 
-async def test_transient_failure_retries_after_retry_after(sam: Chat, core, clock, core_settings) -> None:
+async def test_transient_failure_retries_after_retry_after(
+    sam: Chat, core, clock, core_settings
+) -> None:
     """A 429-like failure is retried no sooner than Retry-After, then succeeds."""
     sam.send("/mood 1")
     messenger = RecordingMessenger(transient_failures={"maya@example.edu": 30.0})
@@ -55,7 +59,9 @@ async def test_transient_failure_retries_after_retry_after(sam: Chat, core, cloc
     assert (await delivery.deliver_once()).sent == 1
 
 
-async def test_permanent_failure_is_recorded_and_staff_told(sam: Chat, core, clock, core_settings) -> None:
+async def test_permanent_failure_is_recorded_and_staff_told(
+    sam: Chat, core, clock, core_settings
+) -> None:
     """DMs closed: the row is failed and an admin gets a delivery notice (no loop)."""
     sam.send("/help please call me")
     messenger = RecordingMessenger(permanent_failures={"maya@example.edu"})
@@ -69,7 +75,9 @@ async def test_permanent_failure_is_recorded_and_staff_told(sam: Chat, core, clo
     assert notices[0].status == "sent"
 
 
-async def test_crash_while_sending_is_resumed_after_lease(sam: Chat, core, clock, core_settings) -> None:
+async def test_crash_while_sending_is_resumed_after_lease(
+    sam: Chat, core, clock, core_settings
+) -> None:
     """A row claimed by a process that died is sent once its lease expires."""
     sam.send("/mood 1")
     delivery = OutboxDelivery(core.db, {"console": RecordingMessenger()}, clock, core_settings)

@@ -30,8 +30,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> I
         yield tmp_path
 
 
-def run_console(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                email: str, script: str) -> str:
+def run_console(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], email: str, script: str
+) -> str:
     monkeypatch.setattr(sys, "stdin", io.StringIO(script))
     assert main(["console", "--as", email]) == 0
     return capsys.readouterr().out
@@ -66,8 +67,12 @@ def test_console_checkin_with_numbered_choices(env, monkeypatch, capsys) -> None
 
 def test_console_never_prints_a_traceback(env, monkeypatch, capsys) -> None:
     """Garbage input gets friendly messages only."""
-    out = run_console(monkeypatch, capsys, "sam@example.edu",
-                      "/mood banana\n/goal progress x y\n/nope\n99\n" + "x" * 5000 + "\n")
+    out = run_console(
+        monkeypatch,
+        capsys,
+        "sam@example.edu",
+        "/mood banana\n/goal progress x y\n/nope\n99\n" + "x" * 5000 + "\n",
+    )
     assert "Traceback" not in out
     assert "isn't a mood score" in out and "too long" in out
 

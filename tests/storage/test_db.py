@@ -44,8 +44,11 @@ def test_session_rolls_back_on_error(db: Database) -> None:
 
     try:
         with db.session() as session:
-            session.add(Person(email="x@example.edu", name="X", role="student",
-                               created_at=datetime.now(UTC)))
+            session.add(
+                Person(
+                    email="x@example.edu", name="X", role="student", created_at=datetime.now(UTC)
+                )
+            )
             session.flush()
             raise RuntimeError("boom")
     except RuntimeError:

@@ -27,7 +27,10 @@ def test_full_checkin_flow_records_mood_note_and_goal(sam: Chat) -> None:
     assert "50%" in text_of(done)
     [checkin] = rows(sam, Checkin)
     assert (checkin.status, checkin.mood, checkin.note, checkin.step) == (
-        "answered", 3, "worried about the essay deadline", "done"
+        "answered",
+        3,
+        "worried about the essay deadline",
+        "done",
     )
     [entry] = rows(sam, MoodEntry)
     assert (entry.score, entry.note, entry.checkin_id) == (3, checkin.note, checkin.id)

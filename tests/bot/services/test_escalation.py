@@ -87,12 +87,26 @@ def test_consecutive_missed_checkins_escalate(sam: Chat, clock, core_settings) -
     with db.session() as session:
         person = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
         for i, status in enumerate(["missed", "answered", "missed", "missed"]):
-            session.add(Checkin(person_id=person.id, occurrence_key=f"k{i}", status=status,
-                                step="done", opened_at=clock.now() + timedelta(days=i)))
+            session.add(
+                Checkin(
+                    person_id=person.id,
+                    occurrence_key=f"k{i}",
+                    status=status,
+                    step="done",
+                    opened_at=clock.now() + timedelta(days=i),
+                )
+            )
         session.flush()
         assert evaluate_missed(session, core_settings, clock.now(), person) is None
-        session.add(Checkin(person_id=person.id, occurrence_key="k9", status="missed",
-                            step="done", opened_at=clock.now() + timedelta(days=9)))
+        session.add(
+            Checkin(
+                person_id=person.id,
+                occurrence_key="k9",
+                status="missed",
+                step="done",
+                opened_at=clock.now() + timedelta(days=9),
+            )
+        )
         session.flush()
         alert = evaluate_missed(session, core_settings, clock.now(), person)
         assert alert is not None and alert.kind == "missed"
@@ -114,7 +128,7 @@ def test_mentor_acknowledges_with_one_click(sam: Chat, maya: Chat, clock) -> Non
 
 
 def test_follow_up_is_recorded(sam: Chat, maya: Chat) -> None:
-    """"I'll follow up" records the follow-up and the acknowledgement."""
+    """The follow-up button records the follow-up and the acknowledgement."""
     sam.send("/mood 1")
     maya.press(find_choice(maya.send("/alerts"), "follow up"))
     [alert] = alerts(sam)
@@ -136,8 +150,11 @@ def test_alert_without_mentor_goes_to_admins(core: MentorBot, avery: Chat) -> No
     with core.db.session() as session:
         from bot.services.roster import import_roster, parse_roster
 
-        import_roster(session, parse_roster(
-            "email,name,role\nlone@example.edu,Lone Student,student\n"), core.clock.now())
+        import_roster(
+            session,
+            parse_roster("email,name,role\nlone@example.edu,Lone Student,student\n"),
+            core.clock.now(),
+        )
     Chat(core, "lone@example.edu").send("/mood 1")
     rows = outbox(avery)
     assert [r.user_id for r in rows] == ["admin@example.edu"]

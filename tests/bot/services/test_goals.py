@@ -73,7 +73,9 @@ def test_goal_form_adds_a_goal(sam: Chat) -> None:
         ("/goal fly", "don't know '/goal fly'"),
     ],
 )
-def test_bad_goal_input_is_explained_and_changes_nothing(sam: Chat, line: str, expected: str) -> None:
+def test_bad_goal_input_is_explained_and_changes_nothing(
+    sam: Chat, line: str, expected: str
+) -> None:
     """Malformed goal commands get a clear message and store nothing new."""
     if "progress 1 " in line:
         sam.send("/goal add Something")
