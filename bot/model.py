@@ -161,15 +161,29 @@ class Message:
 
 
 @dataclass(frozen=True)
+class PostedCopy:
+    """A message pushed earlier through the outbox, as the platform identifies it."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """The direct answer to the person who acted.
 
     `update` replaces the message whose button was pressed (the check-in edited in place);
-    `messages` are sent after it, privately where the platform allows.
+    `messages` are sent after it, privately where the platform allows. `also_update` lists
+    other delivered copies that `update` replaces too (an alert sent to several mentors).
+    `error` is set when the request was refused (the refusal is also in `messages`), so a
+    form can show it next to its fields.
     """
 
     messages: tuple[Message, ...] = ()
     update: Message | None = None
+    also_update: tuple[PostedCopy, ...] = ()
+    error: str | None = None
 
     @classmethod
     def say(cls, text: str, **kwargs: object) -> Reply:

@@ -10,6 +10,7 @@ from adapters.console.chat import PLATFORM as CONSOLE
 from adapters.console.chat import ConsoleChat, ConsoleMessenger
 from mentorbot.app import App, build_app
 from mentorbot.settings import Settings
+from scheduling import start_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,15 @@ async def run_console(app: App, email: str) -> int:
     messenger = ConsoleMessenger(sys.stdout)
     app.add_messenger(CONSOLE, messenger)
     chat = ConsoleChat(app.core, app.delivery, messenger, email, sys.stdout)
-    await chat.run(sys.stdin)
-    app.db.dispose()
+    # Scheduled check-ins and reminders work in the demo too; they show after the next line.
+    scheduler = await start_scheduler(
+        app.db, app.core_settings, app.clock, on_work=app.delivery.wake
+    )
+    try:
+        await chat.run(sys.stdin)
+    finally:
+        scheduler.shutdown()
+        app.db.dispose()
     return 0
 
 
@@ -40,13 +48,67 @@ async def run(settings: Settings) -> int:
         if task is not None:
             tasks.append(task)
     tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
+    # After the messengers are registered: the catch-up may queue pushes for every platform.
+    scheduler = await start_scheduler(
+        app.db, app.core_settings, app.clock, on_work=app.delivery.wake
+    )
     try:
         await asyncio.gather(*tasks)
     finally:
         stop.set()
+        scheduler.shutdown()
         app.db.dispose()
     return 0
 
 
 # Platform adapters register an async starter: (app, stop) -> task or None when not configured.
 PLATFORM_STARTERS: list = []  # type: ignore[type-arg]
+
+
+async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[object] | None:
+    """Start the Slack adapter (Socket Mode or HTTP) when SLACK_BOT_TOKEN is set."""
+    slack = app.settings.slack
+    if not slack.enabled:
+        return None
+    from adapters.slack import PLATFORM as SLACK
+    from adapters.slack import SlackConfig, SlackService
+
+    service = SlackService(
+        SlackConfig(
+            bot_token=slack.bot_token or "",
+            app_token=slack.app_token,
+            signing_secret=slack.signing_secret,
+            mode=slack.mode,
+            http_host=slack.http_host,
+            http_port=slack.http_port,
+            api_url=slack.api_url,
+        ),
+        app.core,
+        wake=app.delivery.wake,
+    )
+    # Registered before the delivery loop starts, so Slack pushes find their Messenger.
+    app.add_messenger(SLACK, service.messenger)
+    await service.start()
+    return asyncio.create_task(service.run_until(stop))
+
+
+PLATFORM_STARTERS.append(start_slack)
+
+
+async def start_discord(app: App, stop: asyncio.Event) -> asyncio.Task[None] | None:
+    """Start the Discord adapter when DISCORD_BOT_TOKEN is set."""
+    if not app.settings.discord.enabled:
+        return None
+    from adapters.discord.runtime import start_discord as start
+
+    # The Messenger is registered before the delivery loop starts, so pushes find it.
+    return await start(
+        app.core,
+        app.settings.discord,
+        stop,
+        add_messenger=app.add_messenger,
+        wake=lambda: app.delivery.wake(),
+    )
+
+
+PLATFORM_STARTERS.append(start_discord)

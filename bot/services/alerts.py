@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.auth import can_view, require_role, require_view
 from bot.config import CoreSettings
-from bot.errors import NotAllowed, UserError
-from bot.model import Choice, Field, Message
+from bot.errors import UserError
+from bot.model import Choice, Field, Message, PostedCopy
 from bot.outbox import Address, Push, push_rows
-from bot.people import ADMIN, MENTOR, admins, is_mentor_of, mentors_of
-from storage.tables import Alert, AlertEvent, Person
+from bot.people import ADMIN, MENTOR, admins, mentors_of
+from storage.tables import Alert, AlertEvent, Outbox, Person
 
 URGENT, NORMAL = "urgent", "normal"
 
@@ -155,7 +156,9 @@ def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Mes
     )
 
 
-def _alert_for_actor(session: Session, actor: Person, alert_id: str) -> tuple[Alert, Person]:
+def _alert_for_actor(
+    session: Session, actor: Person, alert_id: str, now: datetime
+) -> tuple[Alert, Person]:
     try:
         alert = session.get(Alert, int(alert_id))
     except ValueError:
@@ -164,19 +167,18 @@ def _alert_for_actor(session: Session, actor: Person, alert_id: str) -> tuple[Al
         raise UserError("I can't find that alert any more.")
     student = session.get(Person, alert.student_id)
     assert student is not None
-    assert actor.id is not None
-    if actor.role == ADMIN:
-        return alert, student
-    if actor.role == MENTOR and is_mentor_of(session, actor.id, alert.student_id):
-        return alert, student
-    raise NotAllowed("This alert isn't for you.")
+    # Staff only (a student never acts on alerts about themselves), then the relationship:
+    # the student's own mentors, or an admin; audited like every read of a student's data.
+    require_role(actor, MENTOR, ADMIN)
+    require_view(session, actor, student, now, "alert.act")
+    return alert, student
 
 
 def acknowledge(
     session: Session, now: datetime, actor: Person, alert_id: str, *, follow_up: bool = False
 ) -> tuple[Alert, Person]:
     """Record that a mentor acknowledged (or will follow up on) an alert; stops re-escalation."""
-    alert, student = _alert_for_actor(session, actor, alert_id)
+    alert, student = _alert_for_actor(session, actor, alert_id, now)
     if alert.acknowledged_at is None:
         alert.acknowledged_at = now
         alert.acknowledged_by = actor.id
@@ -193,7 +195,7 @@ def acknowledge(
 
 def render_acted(alert: Alert, student: Person, actor: Person) -> Message:
     """The alert message after someone acted on it (shown in place of the original)."""
-    verb = "will follow up" if alert.follow_up_at else "acknowledged"
+    verb = "will follow up on" if alert.follow_up_at else "acknowledged"
     label = KIND_LABELS.get(alert.kind, alert.kind)
     return Message(
         text=f"✅ {label}: {student.name}: {actor.name} {verb} this.",
@@ -209,11 +211,12 @@ def open_alerts_for(session: Session, actor: Person) -> Sequence[tuple[Alert, Pe
         .where(Alert.status == "open")
         .order_by(col(Alert.severity).desc(), col(Alert.created_at).desc())
     )
+    if actor.role not in (MENTOR, ADMIN):
+        return []
     rows = session.exec(query).all()
     if actor.role == ADMIN:
         return rows
-    assert actor.id is not None
-    return [(a, s) for a, s in rows if s.id is not None and is_mentor_of(session, actor.id, s.id)]
+    return [(a, s) for a, s in rows if can_view(session, actor, s)]
 
 
 def mark_delivered(session: Session, alert_id: int, now: datetime, person_id: int | None) -> None:
@@ -225,3 +228,24 @@ def mark_delivered(session: Session, alert_id: int, now: datetime, person_id: in
         alert.delivered_at = now
         session.add(alert)
     record_event(session, alert, now, "delivered", person_id)
+
+
+def posted_copies(session: Session, alert_id: int) -> tuple[PostedCopy, ...]:
+    """Every delivered copy of an alert (each mentor's DM, the staff channel), oldest first.
+
+    Acting on one copy updates them all, so nobody acts on an alert already handled.
+    """
+    rows = session.exec(
+        select(Outbox)
+        .where(
+            Outbox.alert_id == alert_id,
+            Outbox.status == "sent",
+            col(Outbox.platform_message_id).is_not(None),
+            col(Outbox.platform_channel_id).is_not(None),
+        )
+        .order_by(col(Outbox.id))
+    ).all()
+    return tuple(
+        PostedCopy(row.platform, row.platform_channel_id or "", row.platform_message_id or "")
+        for row in rows
+    )

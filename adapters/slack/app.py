@@ -1,0 +1,405 @@
+"""The bolt AsyncApp: Slack payloads in, `core.ahandle`, Block Kit out.
+
+Every listener acknowledges first (Slack allows three seconds) and works afterwards; bolt runs
+the rest of the listener in the background (`process_before_response=False`). The one
+exception is a modal submission, whose acknowledgement must carry validation errors: the
+core is asked first, with a deadline, and if it is slow the modal closes and the answer
+arrives as a DM.
+
+Where replies go:
+* slash commands answer through the command's response_url, ephemerally (private);
+* a button on a message in our DM edits that message (chat.update) and posts follow-ups
+  into the DM; a button on an ephemeral message (from a slash command) replaces it through
+  the response_url; a button on the App Home republishes the home and DMs any follow-up;
+* an alert acted on is edited in every copy that was delivered (`Reply.also_update`);
+* attachments (the /mentor mydata export) are uploaded as a file into the person's DM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.messenger import SlackMessenger, slack_error_code
+from adapters.slack.render import (
+    GOAL_FORM,
+    BadButton,
+    decode_action,
+    form_errors,
+    form_of,
+    goal_modal,
+    render_home,
+    render_message,
+)
+from adapters.slack.users import UserDirectory
+from bot.core import MentorBot
+from bot.model import Actor, Inbound, Message, Reply
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/mentor"
+HOME_ACTION = "home.show"
+NOT_YOURS = "That button was sent to someone else, so I left it alone."
+STALE_BUTTON = "That button doesn't do anything any more. Try `/mentor help`."
+TRY_AGAIN = "Sorry, Slack didn't let me do that just now. Please try again in a moment."
+GOAL_FORM_FALLBACK = (
+    "I couldn't open the goal form. You can also type `/mentor goal add TITLE by YYYY-MM-DD`."
+)
+# A modal must be answered within 3 s; leave headroom for the network and users.info.
+FORM_DEADLINE_SECONDS = 2.0
+SLACK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+
+
+def _str(mapping: Mapping[str, Any] | None, *keys: str) -> str:
+    """A nested string field of a payload, "" when absent or not a string."""
+    value: Any = mapping
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return ""
+        value = value.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _team_of(body: Mapping[str, Any]) -> str:
+    return (
+        _str(body, "team", "id")
+        or _str(body, "team_id")
+        or _str(body, "user", "team_id")
+        or _str(body, "event", "team")
+    )
+
+
+class SlackAdapter:
+    """Builds the bolt app and translates between Slack and the core."""
+
+    def __init__(
+        self,
+        core: MentorBot,
+        client: AsyncWebClient,
+        *,
+        signing_secret: str | None = None,
+        wake: Callable[[], None] | None = None,
+        users: UserDirectory | None = None,
+        form_deadline: float = FORM_DEADLINE_SECONDS,
+    ) -> None:
+        self.core = core
+        self.client = client
+        self.messenger = SlackMessenger(client)
+        self.users = users or UserDirectory(client)
+        self.form_deadline = form_deadline
+        self._wake = wake or (lambda: None)
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self.app = AsyncApp(
+            client=client,
+            # Socket Mode has no signatures to check; HTTP mode always does.
+            signing_secret=signing_secret or "",
+            request_verification_enabled=bool(signing_secret),
+            process_before_response=False,
+            logger=logging.getLogger("adapters.slack.bolt"),
+        )
+        self.app.command(SLASH_COMMAND)(self._on_command)
+        self.app.action(re.compile(".*"))(self._on_action)
+        self.app.view(re.compile(".*"))(self._on_view)
+        self.app.event("message")(self._on_message)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.error(self._on_error)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Count the listener as in flight, so `drain` can wait for it (tests, shutdown)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def drain(self) -> None:
+        """Wait until every listener that has started has finished its work."""
+        # bolt starts event listeners as tasks right after acknowledging; one turn of the
+        # loop lets a task that was just scheduled register itself.
+        await asyncio.sleep(0)
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
+
+    async def _ask_core(self, inbound: Inbound) -> Reply:
+        reply = await self.core.ahandle(inbound)
+        # The core may have queued pushes for others (an alert for the mentor): send them now.
+        self._wake()
+        return reply
+
+    async def _actor(self, body: Mapping[str, Any], user_id: str) -> Actor:
+        return await self.users.actor(_team_of(body), user_id)
+
+    async def _on_error(self, error: Exception, body: Mapping[str, Any] | None = None) -> None:
+        # bolt calls this for anything a listener raised; the adapter never crashes on it.
+        log.error("Slack listener failed for %s: %r", _str(body, "type") or "request", error)
+
+    async def _guard(self, what: str, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except SLACK_ERRORS as exc:
+            code = slack_error_code(exc) if isinstance(exc, SlackApiError) else repr(exc)
+            log.warning("Slack call failed while handling %s: %s", what, code)
+        except Exception:
+            log.exception("unexpected failure while handling %s", what)
+
+    # ------------------------------------------------------------------ /mentor
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        with self._tracked():
+            text = _str(body, "text").strip()
+            sub, _, rest = text.partition(" ")
+            name = sub.lower().lstrip("/") or "help"
+            rest = rest.strip()
+            await ack()
+            if name in ("goal", "goals") and rest.lower() == "add":
+                await self._guard("the goal form", self._open_goal_form(body))
+                return
+            await self._guard("a /mentor command", self._run_command(body, name, rest))
+
+    async def _run_command(self, body: Mapping[str, Any], name: str, rest: str) -> None:
+        user_id = _str(body, "user_id")
+        actor = await self._actor(body, user_id)
+        reply = await self._ask_core(Inbound(actor, "command", name, {}, rest))
+        response_url = _str(body, "response_url")
+        for message in (*((reply.update,) if reply.update else ()), *reply.messages):
+            if message.attachment is not None:
+                await self.messenger.post(user_id, message, recipient=user_id)
+            await self._respond(response_url, message, recipient=user_id)
+
+    async def _open_goal_form(self, body: Mapping[str, Any]) -> None:
+        try:
+            await self.client.views_open(trigger_id=_str(body, "trigger_id"), view=goal_modal())
+        except SlackApiError as exc:
+            # An expired trigger (the 3 s window) or a closed client: offer the typed way.
+            log.warning("views.open failed: %s", slack_error_code(exc))
+            await self._respond(
+                _str(body, "response_url"), Message(text=GOAL_FORM_FALLBACK), recipient=None
+            )
+
+    async def _respond(
+        self,
+        response_url: str,
+        message: Message,
+        *,
+        recipient: str | None,
+        replace_original: bool = False,
+    ) -> None:
+        """Answer through a response_url: ephemeral unless the core marked it public."""
+        if not response_url:
+            log.warning("no response_url to answer on")
+            return
+        rendered = render_message(message, recipient=recipient, in_dm=False)
+        payload: dict[str, Any] = {"text": rendered.text, "blocks": rendered.blocks}
+        if replace_original:
+            payload["replace_original"] = True
+        else:
+            payload["response_type"] = "ephemeral" if message.private else "in_channel"
+        response = await AsyncWebhookClient(response_url).send_dict(payload)
+        if response.status_code != 200:
+            log.warning("response_url answered %s: %s", response.status_code, response.body)
+
+    # ------------------------------------------------------------------ buttons
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        with self._tracked():
+            await ack()
+            await self._guard("a button", self._run_action(body))
+
+    async def _run_action(self, body: Mapping[str, Any]) -> None:
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions else {}
+        user_id = _str(body, "user", "id")
+        if not isinstance(action, Mapping) or not user_id:
+            log.warning("block action without an action or a user")
+            return
+        try:
+            pressed = decode_action(_str(action, "action_id"), _str(action, "value"))
+        except BadButton as exc:
+            log.info("unknown button pressed: %s", exc)
+            await self._respond(
+                _str(body, "response_url"), Message(text=STALE_BUTTON), recipient=user_id
+            )
+            return
+        if pressed.recipient and pressed.recipient != user_id:
+            # The core also refuses other people's check-ins and alerts; this answers before
+            # anything is looked up, through the response_url so only the clicker sees it.
+            await self._respond(
+                _str(body, "response_url"), Message(text=NOT_YOURS), recipient=user_id
+            )
+            return
+        actor = await self._actor(body, user_id)
+        reply = await self._ask_core(Inbound(actor, "action", pressed.action, pressed.args))
+        # Each step on its own: a message deleted meanwhile must not swallow the follow-up.
+        await self._guard("updating a pressed message", self._apply_update(body, user_id, reply))
+        own_dm = pressed.recipient == user_id
+        for message in reply.messages:
+            await self._guard(
+                "a follow-up", self._say_privately(body, user_id, message, own_dm=own_dm)
+            )
+        if _str(body, "container", "type") == "view":
+            await self._guard("refreshing the App Home", self._publish_home(body, user_id))
+
+    async def _apply_update(self, body: Mapping[str, Any], user_id: str, reply: Reply) -> None:
+        """Edit the pressed message in place, and every other delivered copy of it."""
+        if reply.update is None:
+            return
+        container = body.get("container") or {}
+        channel = _str(container, "channel_id")
+        ts = _str(container, "message_ts")
+        if _str(container, "type") == "message" and channel and ts:
+            if container.get("is_ephemeral"):
+                await self._respond(
+                    _str(body, "response_url"),
+                    reply.update,
+                    recipient=user_id,
+                    replace_original=True,
+                )
+            else:
+                await self._guard(
+                    "updating a pressed message",
+                    self.messenger.update(channel, ts, reply.update, recipient=user_id),
+                )
+        for copy in reply.also_update:
+            if copy.platform != "slack" or (copy.channel_id, copy.message_id) == (channel, ts):
+                continue
+            # One by one: a stale copy must not stop the others from being updated.
+            await self._guard(
+                f"updating copy {copy.channel_id}/{copy.message_id}",
+                self.messenger.update(copy.channel_id, copy.message_id, reply.update),
+            )
+
+    async def _say_privately(
+        self, body: Mapping[str, Any], user_id: str, message: Message, *, own_dm: bool
+    ) -> None:
+        """Send a follow-up only the actor sees: into their DM with us, or ephemerally.
+
+        `own_dm` says the pressed button was addressed to the actor, so a DM it sits in is
+        theirs with us and a follow-up may be posted there.
+        """
+        container = body.get("container") or {}
+        channel = _str(container, "channel_id")
+        in_our_dm = (
+            own_dm
+            and _str(container, "type") == "message"
+            and not container.get("is_ephemeral")
+            and channel.startswith("D")
+        )
+        if in_our_dm:
+            await self.messenger.post(channel, message, recipient=user_id)
+            return
+        from_home = _str(container, "type") == "view"
+        if from_home or message.attachment is not None:
+            # Files only go to our DM; the App Home has nowhere else to answer.
+            await self.messenger.post(user_id, message, recipient=user_id)
+            if from_home:
+                return
+        await self._respond(_str(body, "response_url"), message, recipient=user_id)
+
+    # ------------------------------------------------------------------ modals
+
+    async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        with self._tracked():
+            view = body.get("view")
+            user_id = _str(body, "user", "id")
+            form = form_of(view) if isinstance(view, Mapping) else None
+            if form is None or not user_id:
+                await ack()
+                return
+            name, args = form
+
+            async def submit() -> Reply:
+                actor = await self._actor(body, user_id)
+                return await self._ask_core(Inbound(actor, "form", name, args))
+
+            task = asyncio.ensure_future(submit())
+            done, _ = await asyncio.wait({task}, timeout=self.form_deadline)
+            if done and task.exception() is None and task.result().error is not None:
+                reply = task.result()
+                await ack(response_action="errors", errors=form_errors(name, reply.error or ""))
+                # Anything besides the refusal (crisis help, say) must still reach them.
+                extra = tuple(m for m in reply.messages if m.text != reply.error)
+                await self._guard("a form", self._dm_all(user_id, extra))
+                return
+            await ack()
+            await self._guard("a form", self._finish_form(user_id, task))
+
+    async def _finish_form(self, user_id: str, task: asyncio.Future[Reply]) -> None:
+        reply = await task
+        await self._dm_all(user_id, reply.messages)
+
+    async def _dm_all(self, user_id: str, messages: tuple[Message, ...]) -> None:
+        for message in messages:
+            await self.messenger.post(user_id, message, recipient=user_id)
+
+    # ------------------------------------------------------------------ events
+
+    async def _on_message(self, body: dict[str, Any]) -> None:
+        with self._tracked():
+            await self._guard("a direct message", self._run_message(body))
+
+    async def _run_message(self, body: Mapping[str, Any]) -> None:
+        event = body.get("event") or {}
+        user_id = _str(event, "user")
+        # Only people writing in our DM: no edits, deletions, bots or channel chatter. A file
+        # shared with a caption still carries what the person wrote, so it counts as text.
+        if (
+            _str(event, "channel_type") != "im"
+            or event.get("subtype") not in (None, "file_share")
+            or event.get("bot_id")
+            or not user_id
+            or not _str(event, "text").strip()
+        ):
+            return
+        actor = await self._actor(body, user_id)
+        inbound = Inbound(
+            actor,
+            "text",
+            "message",
+            {},
+            _str(event, "text"),
+            event_id=_str(body, "event_id") or None,
+        )
+        reply = await self._ask_core(inbound)
+        channel = _str(event, "channel")
+        for message in (*((reply.update,) if reply.update else ()), *reply.messages):
+            await self.messenger.post(channel, message, recipient=user_id)
+
+    async def _on_home_opened(self, body: dict[str, Any]) -> None:
+        with self._tracked():
+            event = body.get("event") or {}
+            if _str(event, "tab") != "home" or not _str(event, "user"):
+                return
+            await self._guard(
+                "the App Home",
+                self._publish_home(body, _str(event, "user"), _str(body, "event_id") or None),
+            )
+
+    async def _publish_home(
+        self, body: Mapping[str, Any], user_id: str, event_id: str | None = None
+    ) -> None:
+        actor = await self._actor(body, user_id)
+        reply = await self._ask_core(Inbound(actor, "action", HOME_ACTION, {}, event_id=event_id))
+        if not reply.messages:
+            return  # a retried event, already published
+        await self.client.views_publish(
+            user_id=user_id, view=render_home(reply.messages, recipient=user_id)
+        )
+
+
+__all__ = ["GOAL_FORM", "SLASH_COMMAND", "SlackAdapter"]

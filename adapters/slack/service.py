@@ -1,0 +1,175 @@
+"""Running the Slack adapter: Socket Mode (default) or HTTP mode, with fail-fast token checks.
+
+HTTP mode serves `POST /slack/events` (events, slash commands and interactivity, all signed
+by Slack and checked by bolt) and `GET /healthz` on SLACK_HTTP_HOST:SLACK_HTTP_PORT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.messenger import SlackMessenger, slack_error_code
+from bot.core import MentorBot
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MODES = ("socket", "http")
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SlackStartupError(Exception):
+    """Slack can't start as configured; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """What the adapter needs from the settings (the composition root fills it in)."""
+
+    bot_token: str
+    app_token: str | None = None
+    signing_secret: str | None = None
+    mode: str = "socket"
+    http_host: str = "127.0.0.1"
+    http_port: int = 3000
+    api_url: str = DEFAULT_API_URL
+
+    def problems(self) -> list[str]:
+        """Configuration mistakes, in words a programme lead can act on."""
+        found: list[str] = []
+        if not self.bot_token:
+            found.append("SLACK_BOT_TOKEN is empty")
+        if self.mode not in MODES:
+            found.append(f"SLACK_MODE must be socket or http, not {self.mode!r}")
+        if self.mode == "socket" and not self.app_token:
+            found.append("SLACK_MODE=socket needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        if self.mode == "http" and not self.signing_secret:
+            found.append("SLACK_MODE=http needs SLACK_SIGNING_SECRET")
+        return found
+
+
+class SlackService:
+    """The Slack adapter, its Messenger and its transport, started and stopped together."""
+
+    def __init__(
+        self,
+        config: SlackConfig,
+        core: MentorBot,
+        *,
+        wake: Callable[[], None] | None = None,
+        client: AsyncWebClient | None = None,
+    ) -> None:
+        self.config = config
+        # SLACK_API_URL only moves the Web API (tests, benchmarks); nothing else changes.
+        self.client = client or AsyncWebClient(token=config.bot_token, base_url=config.api_url)
+        self.adapter = SlackAdapter(
+            core,
+            self.client,
+            signing_secret=config.signing_secret if config.mode == "http" else None,
+            wake=wake,
+        )
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.bot_user_id: str | None = None
+
+    @property
+    def messenger(self) -> SlackMessenger:
+        """The Messenger the outbox delivery loop uses for Slack pushes."""
+        return self.adapter.messenger
+
+    async def start(self) -> None:
+        """Check the tokens, then connect Socket Mode or start the HTTP server."""
+        problems = self.config.problems()
+        if problems:
+            raise SlackStartupError("Slack is misconfigured: " + "; ".join(problems) + ".")
+        auth = await self._checked("SLACK_BOT_TOKEN", self.client.auth_test())
+        self.bot_user_id = str(auth.get("user_id") or "") or None
+        if self.config.mode == "socket":
+            await self._start_socket()
+        else:
+            await self._start_http()
+
+    async def _checked(self, what: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
+        try:
+            response = await call
+        except SlackApiError as exc:
+            raise SlackStartupError(
+                f"Slack rejected {what} ({slack_error_code(exc) or exc.response.status_code}). "
+                "Check it in .env."
+            ) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SlackStartupError(f"Can't reach Slack at {self.config.api_url}: {exc}") from exc
+        return response.data if isinstance(response.data, dict) else {}
+
+    async def _start_socket(self) -> None:
+        assert self.config.app_token
+        # A wrong app token makes the Socket Mode client retry forever without a word;
+        # asking for a connection URL once first turns that into a clear error.
+        await self._checked(
+            "SLACK_APP_TOKEN", self.client.apps_connections_open(app_token=self.config.app_token)
+        )
+        self._socket = AsyncSocketModeHandler(self.adapter.app, app_token=self.config.app_token)
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack connected in Socket Mode")
+
+    async def _start_http(self) -> None:
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, self._handle_events)
+        web_app.router.add_get(HEALTH_PATH, self._handle_health)
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.http_host, self.config.http_port)
+        await site.start()
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        log.info("Slack HTTP mode listening on %s:%s", self.config.http_host, self.port)
+
+    async def _handle_events(self, request: web.Request) -> web.StreamResponse:
+        try:
+            bolt_request = await to_bolt_request(request)
+            bolt_response = await self.adapter.app.async_dispatch(bolt_request)
+        except Exception:
+            # A body bolt can't even parse: answer, log, and keep serving.
+            log.exception("could not dispatch a Slack request")
+            return web.json_response({"ok": False, "error": "bad_request"}, status=400)
+        return await to_aiohttp_response(bolt_response)
+
+    async def _handle_health(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": True, "mode": self.config.mode})
+
+    async def stop(self) -> None:
+        """Disconnect, stop serving, and let listeners already running finish."""
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        try:
+            await asyncio.wait_for(self.adapter.drain(), timeout=10)
+        except TimeoutError:
+            log.warning("Slack listeners still busy at shutdown")
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set (or the task is cancelled), then shut down cleanly."""
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

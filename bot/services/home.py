@@ -1,0 +1,93 @@
+"""A person's home page (Slack's App Home, a Discord panel): neutral messages, read-only.
+
+A student sees their mood trend, open goals and resources suggested for them; a mentor (or
+admin) sees their open alerts first, with one-click actions, then their caseload.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.config import CoreSettings
+from bot.localtime import to_local
+from bot.model import Choice, Field, Message
+from bot.people import STUDENT
+from bot.services import alerts as alert_service
+from bot.services import goals as goal_service
+from bot.services import mood as mood_service
+from bot.services import resources as resource_service
+from bot.services.caseload import caseload, render_caseload
+from storage.tables import Person
+
+# A home page is glanced at: ten alerts with buttons is already a lot to act on.
+MAX_HOME_ALERTS = 10
+
+
+def home_sections(
+    session: Session, settings: CoreSettings, now: datetime, person: Person
+) -> tuple[Message, ...]:
+    """The sections of the person's home page, most important first."""
+    if person.role == STUDENT:
+        return _student_home(session, settings, now, person)
+    return _mentor_home(session, settings, now, person)
+
+
+def _student_home(
+    session: Session, settings: CoreSettings, now: datetime, person: Person
+) -> tuple[Message, ...]:
+    assert person.id is not None
+    tz = person.timezone or settings.default_timezone
+    spark = mood_service.trend(session, person, now, tz)
+    entries = mood_service.entries_since(session, person.id, now - timedelta(days=14))
+    if entries:
+        last = entries[-1]
+        when = to_local(last.recorded_at, tz).strftime("%a %d %b")
+        mood_text = f"Last logged: {mood_service.MOOD_FACES[last.score]} {last.score}/5 on {when}."
+    else:
+        mood_text = "No moods logged in the last 14 days. How are you today?"
+    mood = Message(
+        title="Your mood",
+        text=mood_text,
+        fields=(Field("Last 14 days", spark),),
+        choices=tuple(
+            Choice(f"{mood_service.MOOD_FACES[s]} {s}", "mood.log", (("score", str(s)),))
+            for s in range(1, 6)
+        ),
+    )
+    goals = goal_service.render_goals(session, person)
+    latest = entries[-1] if entries else None
+    low = latest is not None and latest.score <= settings.escalation.low_mood_threshold
+    found = resource_service.suggest(
+        session, latest.note if latest else None, low, settings.resource_suggestions
+    )
+    if not found:
+        found = resource_service.search(session, "", limit=settings.resource_suggestions)
+    resources = Message(
+        title="Suggested for you",
+        text="Help from the programme's resource library:"
+        if found
+        else "The resource library is empty for now.",
+        links=resource_service.as_links(found),
+    )
+    return (mood, goals, resources)
+
+
+def _mentor_home(
+    session: Session, settings: CoreSettings, now: datetime, person: Person
+) -> tuple[Message, ...]:
+    open_alerts = alert_service.open_alerts_for(session, person)
+    heading = Message(
+        title=f"Open alerts ({len(open_alerts)})",
+        text="Acknowledge an alert to stop it escalating, or say you'll follow up."
+        if open_alerts
+        else "No open alerts. 🎉",
+    )
+    alerts = tuple(
+        alert_service.render_alert(alert, student, person)
+        for alert, student in open_alerts[:MAX_HOME_ALERTS]
+    )
+    lines = caseload(session, person, now, settings.default_timezone)
+    tz = person.timezone or settings.default_timezone
+    return (heading, *alerts, render_caseload(lines, tz))
