@@ -30,6 +30,7 @@ from bot.model import (
     TransientDeliveryError,
 )
 from bot.outbox import Push, push_rows
+from bot.pacing import Pacer
 from bot.people import admins, mentors_of
 from bot.services.alerts import mark_delivered
 from storage.db import Database
@@ -61,6 +62,12 @@ class DeliveryStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # put back unsent: the channel's pace would outlast the lease
+
+
+def channel_key(row: Claimed) -> str:
+    """The platform channel a row goes to: its DM or channel id, else the user (one DM each)."""
+    return row.channel_id or f"user:{row.user_id}"
 
 
 def nonce_for(dedupe_key: str) -> str:
@@ -80,6 +87,7 @@ class OutboxDelivery:
         *,
         batch_size: int = 200,
         concurrency: int = 50,
+        pacer: Pacer | None = None,
     ) -> None:
         self.db = db
         self.messengers = dict(messengers)
@@ -87,6 +95,8 @@ class OutboxDelivery:
         self.settings = settings
         self.batch_size = batch_size
         self.concurrency = concurrency
+        # No limits by default (console, tests); the composition root passes the platforms'.
+        self.pacer = pacer or Pacer()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -145,20 +155,91 @@ class OutboxDelivery:
     async def deliver_once(
         self, platforms: Sequence[str] | None = None, user_id: str | None = None
     ) -> DeliveryStats:
-        """One pass: claim due rows (in batches) and send them; returns what happened."""
+        """One pass: claim due rows (in batches) and send them, paced; returns what happened.
+
+        Platforms are delivered side by side, each at its own pace.
+        """
         wanted = list(platforms or self.messengers.keys())
         stats = DeliveryStats()
+        await asyncio.gather(*(self._deliver_platform(p, user_id, stats) for p in wanted))
+        return stats
+
+    def _claim_limit(self, platform: str) -> int:
+        """How many rows to claim at once: what the platform's pace sends in half a lease.
+
+        A claimed row must not wait in memory until its lease runs out: another worker
+        would then take it and send it twice.
+        """
+        rate = self.pacer.overall_rate(platform)
+        if rate is None:
+            return self.batch_size
+        return max(1, min(self.batch_size, int(rate * self.settings.outbox_lease_seconds / 2)))
+
+    async def _deliver_platform(
+        self, platform: str, user_id: str | None, stats: DeliveryStats
+    ) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
+        limit = self._claim_limit(platform)
         while True:
-            claimed = await asyncio.to_thread(self.claim_due, wanted, self.batch_size, user_id)
+            claimed = await asyncio.to_thread(self.claim_due, [platform], limit, user_id)
             if not claimed:
-                return stats
+                return
+            claimed_at = self.pacer.monotonic()
+            by_channel: dict[str, list[Claimed]] = {}
+            for row in claimed:
+                by_channel.setdefault(channel_key(row), []).append(row)
+            await asyncio.gather(
+                *(
+                    self._deliver_channel(key, rows, semaphore, stats, claimed_at)
+                    for key, rows in by_channel.items()
+                )
+            )
 
-            async def run(row: Claimed) -> None:
-                async with semaphore:
-                    await self._send_one(row, stats)
+    async def _deliver_channel(
+        self,
+        key: str,
+        rows: list[Claimed],
+        semaphore: asyncio.Semaphore,
+        stats: DeliveryStats,
+        claimed_at: float,
+    ) -> None:
+        """Send one channel's rows in order, paced.
 
-            await asyncio.gather(*(run(row) for row in claimed))
+        The channel's own bucket is waited on outside the concurrency limit, so a busy
+        channel holds up no other; the platform's bucket last, right before the send.
+        """
+        horizon = self.settings.outbox_lease_seconds / 2
+        for index, row in enumerate(rows):
+            wait = self.pacer.channel_delay(row.platform, key)
+            if self.pacer.monotonic() - claimed_at + wait > horizon:
+                # Too far off to hold under this lease: hand the rest back for later.
+                stats.deferred += len(rows) - index
+                await asyncio.to_thread(self._put_back, rows[index:], wait)
+                return
+            if wait > 0:
+                await self.pacer.sleep(wait)
+            async with semaphore:
+                await self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                # Counted when it goes out; only a Retry-After since the check can make us wait.
+                late = self.pacer.take_channel(row.platform, key)
+                if late > 0:
+                    await self.pacer.sleep(late)
+                await self._send_one(row, stats)
+
+    def _put_back(self, rows: Sequence[Claimed], delay: float) -> None:
+        """Release claimed rows unsent, due again in `delay` seconds (not an attempt)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            session.execute(
+                update(Outbox)
+                .where(col(Outbox.id).in_([r.id for r in rows]), col(Outbox.status) == "sending")
+                .values(
+                    status="pending",
+                    claimed_until=None,
+                    attempts=Outbox.attempts - 1,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                )
+            )
 
     async def _send_one(self, row: Claimed, stats: DeliveryStats) -> None:
         messenger = self.messengers.get(row.platform)
@@ -179,6 +260,9 @@ class OutboxDelivery:
             await asyncio.to_thread(self._record_failure, row, str(exc), permanent=True)
         except TransientDeliveryError as exc:
             stats.retried += 1
+            if exc.retry_after:
+                # Honour Retry-After for everything else queued for this channel, too.
+                self.pacer.retry_after(row.platform, channel_key(row), exc.retry_after)
             await asyncio.to_thread(self._record_retry, row, str(exc), exc.retry_after)
         except Exception as exc:  # a bug or an unexpected library error: retry, never lose
             log.exception("send failed for outbox row %s", row.id)
@@ -200,14 +284,15 @@ class OutboxDelivery:
             outbox.platform_channel_id = result.channel_id
             outbox.claimed_until = None
             session.add(outbox)
-            if result.channel_id and row.user_id and row.channel_id is None:
-                # Remember the DM channel so the next fan-out skips the lookup.
+            if result.channel_id and row.user_id and result.channel_id != row.channel_id:
+                # Remember the DM channel so the next fan-out skips the lookup; a messenger
+                # that had to reopen a vanished DM returns the new id, replacing the stale one.
                 identity = session.exec(
                     select(Identity).where(
                         Identity.platform == row.platform, Identity.user_id == row.user_id
                     )
                 ).first()
-                if identity is not None and identity.dm_channel_id is None:
+                if identity is not None and identity.dm_channel_id != result.channel_id:
                     identity.dm_channel_id = result.channel_id
                     session.add(identity)
             if row.alert_id is not None:

@@ -119,7 +119,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         person = person_by_email(session, args.email)
         if person is None:
             raise CliError(f"Nobody with the email {args.email} is enrolled.")
-        text = export_json(session, person)
+        # The staff export includes mentors' notes (the self-service one does not): whoever
+        # releases it to the person reviews them first (see bot/services/export.py).
+        text = export_json(session, person, include_mentor_notes=True)
         from bot.audit import audit
 
         audit(session, app.clock.now(), None, "export.cli", person.id)
@@ -196,6 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
 EXTENSIONS: list[
     Callable[[argparse._SubParsersAction, Callable[..., argparse.ArgumentParser]], None]
 ] = []  # type: ignore[type-arg]
+
+from mentorbot.cli_schedule import register as _register_schedule_commands  # noqa: E402
+
+EXTENSIONS.append(_register_schedule_commands)
+
+
+def _register_discord_commands(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    add: Callable[..., argparse.ArgumentParser],
+) -> None:
+    """`mentorbot discord invite-url` (the adapter reads settings handed in here)."""
+    from adapters.discord.cli import add_discord_commands
+
+    add_discord_commands(sub, add, lambda: Settings().discord)
+
+
+EXTENSIONS.append(_register_discord_commands)
+
+from mentorbot.cli_privacy import register as _register_privacy_commands  # noqa: E402
+
+EXTENSIONS.append(_register_privacy_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

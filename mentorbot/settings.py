@@ -10,8 +10,10 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.config import CoreSettings, EscalationRules
+from bot.config import CoreSettings, EscalationRules, SchedulingRules
 from bot.localtime import is_valid_zone
+from bot.pacing import PlatformLimits, RateLimit
+from storage.crypto import BadKey, check_keys, split_keys
 
 ENV_FILE = ".env"
 
@@ -82,6 +84,7 @@ class DiscordSettings(_Base):
     api_url: str = Field(default="https://discord.com/api/v10", alias="DISCORD_API_URL")
     gateway_url: str = Field(default="wss://gateway.discord.gg/", alias="DISCORD_GATEWAY_URL")
     staff_channel_id: str | None = Field(default=None, alias="DISCORD_STAFF_CHANNEL_ID")
+    application_id: str | None = Field(default=None, alias="DISCORD_APPLICATION_ID")
 
     @property
     def enabled(self) -> bool:
@@ -93,6 +96,11 @@ class DiscordSettings(_Base):
         """Guild ids to sync commands to (empty: global)."""
         return [int(g) for g in self.guild_ids.replace(" ", "").split(",") if g]
 
+    @property
+    def staff_channel(self) -> str | None:
+        """The staff channel as the core names it ("discord:<id>"), if one is set."""
+        return f"discord:{self.staff_channel_id}" if self.staff_channel_id else None
+
 
 class DeliverySettings(_Base):
     """Outbox delivery."""
@@ -100,6 +108,85 @@ class DeliverySettings(_Base):
     lease_seconds: int = Field(default=60, ge=5, alias="OUTBOX_LEASE_SECONDS")
     max_attempts: int = Field(default=8, ge=1, alias="OUTBOX_MAX_ATTEMPTS")
     backoff_seconds: float = Field(default=2.0, gt=0, alias="OUTBOX_BACKOFF_SECONDS")
+
+
+class SchedulingSettings(_Base):
+    """Scheduled check-ins, reminders and nudges: catch-up, cut-off, goal nudges."""
+
+    catchup_grace_minutes: int = Field(default=120, ge=0, alias="CATCHUP_GRACE_MINUTES")
+    catchup_max_days: int = Field(default=7, ge=1, le=366, alias="CATCHUP_MAX_DAYS")
+    checkin_cutoff_hours: int = Field(default=24, ge=1, alias="CHECKIN_CUTOFF_HOURS")
+    goal_nudge_days: int = Field(default=7, ge=1, alias="GOAL_NUDGE_DAYS")
+    goal_due_soon_days: int = Field(default=2, ge=0, alias="GOAL_DUE_SOON_DAYS")
+    goal_stuck_weeks: int = Field(default=3, ge=1, alias="GOAL_STUCK_WEEKS")
+    default_nudge_time: str = Field(default="09:00", alias="GOAL_NUDGE_TIME")
+
+    @field_validator("default_nudge_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        from bot.errors import UserError
+        from bot.services.schedules import parse_local_time
+
+        try:
+            parse_local_time(value)
+        except UserError as exc:
+            raise ValueError(exc.message) from exc
+        return value
+
+
+class PacingSettings(_Base):
+    """Outbound pacing per platform (messages per second), to stay under the rate limits.
+
+    A bucket of rate r and burst b admits b + r*T messages in any T seconds; the defaults keep
+    that under each platform's documented window (see .env.example).
+    """
+
+    slack_per_channel: float = Field(default=1.0, gt=0, alias="SLACK_RATE_PER_CHANNEL")
+    slack_burst_per_channel: int = Field(default=1, ge=1, alias="SLACK_BURST_PER_CHANNEL")
+    slack_workspace: float = Field(default=5.0, gt=0, alias="SLACK_RATE_WORKSPACE")
+    discord_global: float = Field(default=45.0, gt=0, alias="DISCORD_RATE_GLOBAL")
+    discord_per_channel: float = Field(default=0.8, gt=0, alias="DISCORD_RATE_PER_CHANNEL")
+    discord_burst_per_channel: int = Field(default=1, ge=1, alias="DISCORD_BURST_PER_CHANNEL")
+
+    def limits(self) -> dict[str, PlatformLimits]:
+        """The core's view: an overall and a per-channel bucket per platform."""
+        # Overall bursts are a tenth of a second's worth: smooth, and burst + rate stays
+        # under the platform's per-second window.
+        return {
+            "slack": PlatformLimits(
+                overall=RateLimit(self.slack_workspace, max(1.0, self.slack_workspace / 10)),
+                per_channel=RateLimit(self.slack_per_channel, self.slack_burst_per_channel),
+            ),
+            "discord": PlatformLimits(
+                overall=RateLimit(self.discord_global, max(1.0, self.discord_global / 10)),
+                per_channel=RateLimit(self.discord_per_channel, self.discord_burst_per_channel),
+                # Opening a DM is a REST request of its own and counts against the global limit.
+                dm_open_cost=1,
+            ),
+        }
+
+
+class PrivacySettings(_Base):
+    """Encryption at rest of free text (see storage/crypto.py)."""
+
+    # Comma-separated Fernet keys; the first seals new values, all of them open old ones.
+    encryption_keys: str = Field(default="", alias="ENCRYPTION_KEYS", repr=False)
+    # With no ENCRYPTION_KEYS, a key is created once in this file (demo and development).
+    encryption_key_file: str = Field(default="data/secret.key", alias="ENCRYPTION_KEY_FILE")
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: str) -> str:
+        try:
+            check_keys(split_keys(value))
+        except BadKey as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @property
+    def keys(self) -> list[str]:
+        """The configured keys in order (empty: use the key file)."""
+        return split_keys(self.encryption_keys)
 
 
 class Settings:
@@ -112,6 +199,9 @@ class Settings:
         self.slack = SlackSettings(**kwargs)  # type: ignore[arg-type]
         self.discord = DiscordSettings(**kwargs)  # type: ignore[arg-type]
         self.delivery = DeliverySettings(**kwargs)  # type: ignore[arg-type]
+        self.scheduling = SchedulingSettings(**kwargs)  # type: ignore[arg-type]
+        self.pacing = PacingSettings(**kwargs)  # type: ignore[arg-type]
+        self.privacy = PrivacySettings(**kwargs)  # type: ignore[arg-type]
 
     def core(self) -> CoreSettings:
         """The core's view of the settings."""
@@ -124,11 +214,21 @@ class Settings:
                 missed_checkins=p.missed_checkins,
                 help_requests=p.help_requests,
             ),
+            scheduling=SchedulingRules(
+                catchup_grace_minutes=self.scheduling.catchup_grace_minutes,
+                catchup_max_days=self.scheduling.catchup_max_days,
+                checkin_cutoff_hours=self.scheduling.checkin_cutoff_hours,
+                goal_nudge_days=self.scheduling.goal_nudge_days,
+                goal_due_soon_days=self.scheduling.goal_due_soon_days,
+                goal_stuck_weeks=self.scheduling.goal_stuck_weeks,
+                default_nudge_time=self.scheduling.default_nudge_time,
+            ),
             default_timezone=p.default_timezone,
             default_country=p.default_country,
             crisis_ack_minutes=p.crisis_ack_minutes,
             alert_ack_minutes=p.alert_ack_minutes,
-            staff_channel=p.staff_channel,
+            # STAFF_CHANNEL wins; DISCORD_STAFF_CHANNEL_ID is the Discord-only way to set it.
+            staff_channel=p.staff_channel or self.discord.staff_channel,
             retention_days=p.retention_days,
             outbox_lease_seconds=self.delivery.lease_seconds,
             outbox_max_attempts=self.delivery.max_attempts,

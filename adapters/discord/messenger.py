@@ -1,0 +1,128 @@
+"""Pushes (check-ins, nudges, alerts) to Discord DMs and channels for the outbox delivery loop.
+
+A person's DM channel id is kept by the core (``Identity.dm_channel_id``) and handed back as
+``Recipient.channel_id``, so a fan-out costs one message request per person: the message is
+posted straight to the channel through a ``PartialMessageable``, with no fetch and no DM
+creation. Only the first push to a person opens the DM (POST /users/@me/channels) and returns
+its id for the core to keep.
+
+Every send carries the outbox row's stable nonce with ``enforce_nonce``, so Discord answers a
+retried send with the message it already created instead of posting a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import aiohttp
+import discord
+
+from adapters.discord.render import DiscordMessage, mentions_for, render
+from bot.model import (
+    Message,
+    PermanentDeliveryError,
+    Recipient,
+    SendResult,
+    TransientDeliveryError,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+UNKNOWN_CHANNEL = 10003
+#: How long to wait before retrying when the client hasn't logged in yet.
+NOT_CONNECTED_RETRY = 5.0
+
+
+def part_nonce(nonce: str, index: int) -> str:
+    """The nonce of one part of a multi-part message (Discord allows 25 characters)."""
+    if index == 0:
+        return nonce[:25]
+    return hashlib.sha256(f"{nonce}:{index}".encode()).hexdigest()[:25]
+
+
+def delivery_error(exc: Exception) -> Exception:
+    """Translate a discord.py / network error into the core's delivery errors.
+
+    403 (DMs closed, no access), 404 (unknown user or channel) and other 4xx answers will
+    never succeed: permanent. 429 beyond discord.py's own waiting, 5xx and network trouble
+    may: transient, with Discord's retry_after when it gave one.
+    """
+    if isinstance(exc, discord.RateLimited):
+        return TransientDeliveryError(
+            f"rate limited for {exc.retry_after:.0f}s", retry_after=exc.retry_after
+        )
+    if isinstance(exc, discord.HTTPException):
+        detail = f"Discord {exc.status} (code {exc.code}): {exc.text or exc}"
+        if exc.status == 429:
+            retry = exc.response.headers.get("Retry-After") if exc.response else None
+            return TransientDeliveryError(detail, retry_after=float(retry) if retry else None)
+        if exc.status >= 500 or exc.status == 401:
+            # 401 is a revoked or wrong token: an operator can fix it, so keep the message.
+            return TransientDeliveryError(detail)
+        return PermanentDeliveryError(detail)
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return TransientDeliveryError(f"network error: {exc!r}")
+    return exc
+
+
+class DiscordMessenger:
+    """The core's Messenger for Discord, over a logged-in discord.py client."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+        # DMs reopened this run because the kept channel vanished: stale id -> fresh id. The
+        # core also keeps the fresh id; this spares queued rows that still carry the old one.
+        self._reopened: dict[str, str] = {}
+
+    async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
+        """Deliver one message; raise PermanentDeliveryError or TransientDeliveryError."""
+        if self.client.is_closed() or self.client.user is None:
+            raise TransientDeliveryError("Discord client isn't connected", NOT_CONNECTED_RETRY)
+        parts = render(message)
+        try:
+            return await self._send(to, parts, nonce)
+        except (PermanentDeliveryError, TransientDeliveryError):
+            raise
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+
+    async def _send(self, to: Recipient, parts: list[DiscordMessage], nonce: str) -> SendResult:
+        channel_id = self._reopened.get(to.channel_id, to.channel_id) if to.channel_id else None
+        if channel_id is None:
+            channel_id = await self.open_dm(to)
+        try:
+            first = await self._post(channel_id, parts, nonce, to.user_id)
+        except discord.NotFound as exc:
+            if exc.code != UNKNOWN_CHANNEL or not to.user_id or not to.channel_id:
+                raise
+            # The kept DM channel is gone: open the DM again once and return its new id,
+            # which the core stores in place of the stale one.
+            log.info("DM channel %s of user %s is gone; reopening", channel_id, to.user_id)
+            fresh = await self.open_dm(to)
+            self._reopened[to.channel_id] = fresh
+            channel_id = fresh
+            first = await self._post(channel_id, parts, nonce, to.user_id)
+        return SendResult(message_id=str(first.id), channel_id=channel_id)
+
+    async def open_dm(self, to: Recipient) -> str:
+        """Open (or look up) the DM channel with the recipient; returns its id."""
+        if not to.user_id or not to.user_id.isdigit():
+            raise PermanentDeliveryError(f"no Discord user id to DM (got {to.user_id!r})")
+        data = await self.client.http.start_private_message(int(to.user_id))
+        return str(data["id"])
+
+    async def _post(
+        self, channel_id: str, parts: list[DiscordMessage], nonce: str, user_id: str | None
+    ) -> discord.Message:
+        if not channel_id.isdigit():
+            raise PermanentDeliveryError(f"{channel_id!r} isn't a Discord channel id")
+        channel = self.client.get_partial_messageable(int(channel_id))
+        mentions = mentions_for(user_id)
+        first: discord.Message | None = None
+        for index, part in enumerate(parts):
+            sent = await channel.send(**part.send_kwargs(mentions), nonce=part_nonce(nonce, index))
+            first = first or sent
+        assert first is not None  # render() always returns at least one part
+        return first

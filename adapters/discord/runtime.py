@@ -1,0 +1,78 @@
+"""Starting and stopping the Discord adapter inside `mentorbot run`.
+
+The composition root hands in the core, the Discord settings and two hooks (register the
+Messenger, wake the delivery loop); the adapter never imports the entrance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import discord
+
+from adapters.discord.client import Core, MentorDiscordClient
+from adapters.discord.messenger import PLATFORM, DiscordMessenger
+from adapters.discord.urls import point_discord_at
+from bot.model import Messenger
+
+log = logging.getLogger(__name__)
+
+
+class DiscordSettingsLike(Protocol):
+    """What the adapter reads from the settings (mentorbot.settings.DiscordSettings)."""
+
+    bot_token: str | None
+    api_url: str
+    gateway_url: str
+
+    @property
+    def guilds(self) -> Sequence[int]:
+        """Guild ids to sync the commands to; empty means global."""
+        ...
+
+
+async def start_discord(
+    core: Core,
+    settings: DiscordSettingsLike,
+    stop: asyncio.Event,
+    *,
+    add_messenger: Callable[[str, Messenger], None],
+    wake: Callable[[], None],
+) -> asyncio.Task[None]:
+    """Register the Discord Messenger and run the client until `stop` is set."""
+    if not settings.bot_token:
+        raise ValueError("DISCORD_BOT_TOKEN is not set")
+    # Both URLs are process-wide in discord.py; with the defaults this changes nothing.
+    point_discord_at(settings.api_url, settings.gateway_url)
+    client = MentorDiscordClient(core, guild_ids=list(settings.guilds), wake=wake)
+    add_messenger(PLATFORM, DiscordMessenger(client))
+    return asyncio.create_task(run_client(client, settings.bot_token, stop), name="discord")
+
+
+async def run_client(client: discord.Client, token: str, stop: asyncio.Event) -> None:
+    """Run the client until `stop` is set (or it fails); it is always closed afterwards."""
+    running = asyncio.create_task(client.start(token), name="discord-client")
+    stopping = asyncio.create_task(stop.wait(), name="discord-stop")
+    try:
+        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running in done:
+            running.result()  # re-raise why the client ended
+    except discord.LoginFailure as exc:
+        raise RuntimeError("Discord refused DISCORD_BOT_TOKEN; check the token.") from exc
+    except discord.PrivilegedIntentsRequired as exc:  # pragma: no cover - we ask for none
+        raise RuntimeError("Discord refused the gateway intents.") from exc
+    except discord.ConnectionClosed as exc:
+        # Codes discord.py can't recover from (4004 bad token, 4013 bad intents, ...).
+        raise RuntimeError(f"Discord closed the gateway for good ({exc.code}).") from exc
+    finally:
+        stopping.cancel()
+        # Close before anything else stops, or discord.py keeps reconnecting.
+        await client.close()
+        if not running.done():
+            running.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await running
