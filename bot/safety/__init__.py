@@ -1,0 +1,33 @@
+"""The safety screen every piece of student free text passes through first.
+
+`assess(text)` returns an `Assessment` whose `level` is "none", "concern" or "crisis". Rules
+live in `rules.yaml` beside this file (programme staff can add files of their own, loaded with
+`load_rules(paths)` and installed with `set_default_screen(Screen(load_rules(paths)))`).
+Text normalisation lives in `bot.safety.normalise` (not re-exported here, so the module name
+is not shadowed by its function of the same name).
+"""
+
+from bot.safety.rules import LEVELS, Level, Rule, RuleFileError, load_rules, severity
+from bot.safety.screen import (
+    NO_CONCERN,
+    Assessment,
+    Screen,
+    assess,
+    default_screen,
+    set_default_screen,
+)
+
+__all__ = [
+    "LEVELS",
+    "NO_CONCERN",
+    "Assessment",
+    "Level",
+    "Rule",
+    "RuleFileError",
+    "Screen",
+    "assess",
+    "default_screen",
+    "load_rules",
+    "set_default_screen",
+    "severity",
+]

@@ -1,0 +1,346 @@
+r"""The safety screen: `assess(text)` says whether a student's message shows crisis or concern.
+
+Every variant of the text from `bot.safety.normalise.variants` is checked against every rule;
+the most severe level any rule reaches wins. A rule fires when one of its patterns matches
+and no `unless` pattern occurs near that match. Negated, third-party and informational
+mentions are cancelled only by narrow `unless` patterns on crisis rules, and a concern rule
+still catches most of them, so "I'm not suicidal, just tired" is a concern, never silence.
+
+Speed: `bot.safety.rules.analyse` proves which uncommon literal words every match of a
+pattern must contain, and where. One pass of a trie regex over each variant finds where such
+words start; a pattern runs only if all its required words are present, and then only at the
+few places a match could start (where its first word starts, or just before a required
+word). Patterns with nothing provable scan the text without their leading ``\b``, which lets
+the regex engine skip ahead on the first letter; every hit is confirmed with the full pattern.
+Tests check that this pre-filter never changes a result.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from bot.safety.normalise import variants
+from bot.safety.rules import (
+    LEVELS,
+    Level,
+    Requirement,
+    Rule,
+    analyse,
+    load_rules,
+    severity,
+    trie_regex,
+)
+
+__all__ = [
+    "Assessment",
+    "Screen",
+    "assess",
+    "default_screen",
+    "set_default_screen",
+]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The screen's verdict on one message.
+
+    `level` is "none" < "concern" < "crisis". `reasons` holds the ids of every rule that fired
+    ("crisis.suicidal_ideation.wish_to_die"), most severe first; never the message text.
+    """
+
+    level: Level = "none"
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories behind `reasons` ("suicidal_ideation", "bullying"), without repeats."""
+        found: dict[str, None] = {}
+        for reason in self.reasons:
+            parts = reason.split(".")
+            found[parts[1] if len(parts) >= 3 and parts[0] in LEVELS else reason] = None
+        return tuple(found)
+
+    @property
+    def severity(self) -> int:
+        """0 for none, 1 for concern, 2 for crisis."""
+        return severity(self.level)
+
+    def at_least(self, level: Level) -> bool:
+        """Whether this assessment is `level` or more severe."""
+        return self.severity >= severity(level)
+
+
+NO_CONCERN: Final = Assessment()
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    rule: int  # index into Screen.rules
+    full: re.Pattern[str]
+    fast: re.Pattern[str]  # `full` without leading \b: same hits or more, found faster
+    index: Requirement | None  # looked up in the anchor index
+    others: tuple[Requirement, ...]  # must also be present
+    lead: frozenset[str] | None  # every match starts with one of these words
+    starts_word: bool  # every match starts at the start of a word
+
+    def matches(self, text: str, positions: dict[str, list[int]] | None) -> Iterator[re.Match[str]]:
+        """`full.match` at every position where it matches, left to right.
+
+        Matches may overlap: a rule fires if any of them survives its `unless` check, so
+        none may be skipped. Given `positions` (where each anchor word starts in `text`),
+        only the places a match can start are tried: where a lead word starts, or the few
+        characters before an indexed word that the pattern allows. Otherwise `fast` scans
+        the whole text.
+        """
+        if positions is not None and (self.lead is not None or _bounded(self.index)):
+            if self.lead is not None:
+                starts = sorted({p for word in self.lead for p in positions.get(word, ())})
+            else:
+                starts = self._window_starts(text, positions)
+            for start in starts:
+                found = self.full.match(text, start)
+                if found is not None:
+                    yield found
+            return
+        position = 0
+        while (hit := self.fast.search(text, position)) is not None:
+            start = hit.start()
+            confirmed = self.full.match(text, start)
+            if confirmed is not None:
+                yield confirmed
+            position = start + 1
+
+    def _window_starts(self, text: str, positions: dict[str, list[int]]) -> list[int]:
+        assert self.index is not None and self.index.hi is not None
+        low, high = self.index.lo, self.index.hi
+        starts: set[int] = set()
+        for word in self.index.words:
+            for position in positions.get(word, ()):
+                first, last = max(0, position - high), max(0, position - low) + 1
+                if self.starts_word:
+                    starts.update(m.start() for m in _WORD_START.finditer(text, first, last))
+                else:
+                    starts.update(range(first, last))
+        return sorted(starts)
+
+
+_WORD_START: Final = re.compile(r"(?<!\w)(?=\w)")
+# Windows wider than this are scanned in full instead: enumerating them costs more.
+_MAX_WINDOW: Final = 320
+
+
+def _bounded(requirement: Requirement | None) -> bool:
+    return (
+        requirement is not None
+        and requirement.hi is not None
+        and requirement.hi - requirement.lo <= _MAX_WINDOW
+    )
+
+
+class Screen:
+    """A compiled set of rules. Build once (it precompiles everything) and reuse."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        """Compile `rules` (from `load_rules`) for matching."""
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._patterns: list[_Pattern] = []
+        self._always: list[_Pattern] = []
+        self._by_anchor: dict[str, list[_Pattern]] = {}
+        words: set[str] = set()
+        for index, rule in enumerate(self.rules):
+            for full in _split_alternatives(rule.patterns):
+                found = analyse(full.pattern)
+                # Index on a requirement with a narrow window if there is one (matches can
+                # then be looked for right before it), else on the rarest-looking words.
+                ranked = sorted(
+                    found.requires,
+                    key=lambda r: (not _bounded(r), -min(map(len, r.words)), len(r.words)),
+                )
+                chosen = ranked[0] if ranked else None
+                pattern = _Pattern(
+                    rule=index,
+                    full=full,
+                    fast=_without_leading_boundary(full),
+                    index=chosen,
+                    others=tuple(ranked[1:]),
+                    lead=found.lead,
+                    starts_word=found.starts_word,
+                )
+                self._patterns.append(pattern)
+                for required in found.requires:
+                    words.update(required.words)
+                words.update(found.lead or ())
+                if chosen is None:
+                    self._always.append(pattern)
+                    continue
+                for anchor in chosen.words:
+                    self._by_anchor.setdefault(anchor, []).append(pattern)
+        # One pass of this regex finds every anchor word starting a word: \W before the
+        # trie (texts get a leading space so the first word counts too).
+        self._gate: re.Pattern[str] | None = (
+            re.compile(r"\W(" + trie_regex(sorted(words)) + ")") if words else None
+        )
+        # The trie reports the longest anchor starting at a place; shorter anchors that
+        # are prefixes of it start there too.
+        self._prefixes: dict[str, tuple[str, ...]] = {
+            word: tuple(w for w in words if word.startswith(w)) for word in words
+        }
+
+    def assess(self, text: str) -> Assessment:
+        """Screen one message; the most severe rule that fires sets the level."""
+        fired = self.fired_rules(text)
+        if not fired:
+            return NO_CONCERN
+        ordered = sorted(fired, key=lambda r: (-severity(r.level), r.id))
+        return Assessment(level=ordered[0].level, reasons=tuple(r.id for r in ordered))
+
+    def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
+        """Every rule that fires on any variant of `text`, in rule-file order.
+
+        `gated=False` skips the anchor pre-filter and scans with every pattern: slower, and
+        used by tests to prove the pre-filter never changes a result.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"assess() needs a str, not {type(text).__name__}")
+        fired: set[int] = set()
+        for variant in variants(text):
+            positions = self._positions(variant) if gated else None
+            candidates = self._candidates(positions) if positions is not None else self._patterns
+            for pattern in candidates:
+                if pattern.rule in fired:
+                    continue
+                rule = self.rules[pattern.rule]
+                for match in pattern.matches(variant, positions):
+                    if not rule.cancelled(variant, match.start(), match.end()):
+                        fired.add(pattern.rule)
+                        break
+        return tuple(self.rules[i] for i in sorted(fired))
+
+    def _positions(self, text: str) -> dict[str, list[int]]:
+        """Where each anchor word starts in `text`."""
+        positions: dict[str, list[int]] = {}
+        if self._gate is None:
+            return positions
+        for hit in self._gate.finditer(" " + text):
+            start = hit.start(1) - 1  # minus the space added in front
+            for word in self._prefixes[hit.group(1)]:
+                positions.setdefault(word, []).append(start)
+        return positions
+
+    def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:
+        """Patterns whose required words are all present, in rule order."""
+        chosen: dict[int, _Pattern] = {id(p): p for p in self._always}
+        for anchor in positions:
+            for pattern in self._by_anchor.get(anchor, ()):
+                if all(not other.words.isdisjoint(positions) for other in pattern.others):
+                    chosen[id(pattern)] = pattern
+        return sorted(chosen.values(), key=lambda p: p.rule)
+
+    def check_examples(self) -> list[str]:
+        """Problems with the rules' own examples, as readable lines.
+
+        Lists examples that don't fire and counter-examples that do; empty when every rule
+        behaves as documented (run it on extra rule files at start-up).
+        """
+        problems: list[str] = []
+        for rule in self.rules:
+            for example in rule.examples:
+                if rule.id not in {r.id for r in self.fired_rules(example)}:
+                    problems.append(f"{rule.id}: example does not fire: {example!r}")
+            for counter in rule.counter_examples:
+                if rule.id in {r.id for r in self.fired_rules(counter)}:
+                    problems.append(f"{rule.id}: counter-example fires: {counter!r}")
+        return problems
+
+
+def _split_alternatives(patterns: Iterable[re.Pattern[str]]) -> Iterator[re.Pattern[str]]:
+    """Each top-level alternative of each pattern as a pattern of its own.
+
+    A rule fires if any alternative matches, so this changes nothing, but each part can then
+    be pre-filtered on its own words ("insomnia|no sleep in days" need not scan for both).
+    """
+    for pattern in patterns:
+        parts = _top_level_alternatives(pattern.pattern)
+        if len(parts) == 1:
+            yield pattern
+            continue
+        for part in parts:
+            try:
+                yield re.compile(part)
+            except re.error:  # can't split safely (shouldn't happen): keep it whole
+                yield pattern
+                break
+
+
+def _without_leading_boundary(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    r"""`pattern` with \b removed from the start of each top-level alternative.
+
+    A pattern that starts with a literal lets the regex engine jump between candidate
+    places; one that starts with \b makes it try every position. Dropping an assertion only
+    ever adds hits, and each hit is confirmed with the full pattern.
+    """
+    parts = _top_level_alternatives(pattern.pattern)
+    stripped = "|".join(part[2:] if part.startswith(r"\b") else part for part in parts)
+    try:
+        return re.compile(stripped)
+    except re.error:
+        return pattern
+
+
+def _top_level_alternatives(source: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    start = 0
+    index = 0
+    while index < len(source):
+        ch = source[index]
+        if ch == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if source.startswith("]", index + 1) or source.startswith("^]", index + 1):
+                index += 2  # a "]" right after "[" or "[^" is a literal
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(source[start:index])
+            start = index + 1
+        index += 1
+    parts.append(source[start:])
+    return parts
+
+
+_default: Screen | None = None
+_default_lock = threading.Lock()
+
+
+def default_screen() -> Screen:
+    """The shared screen: the built-in rules, or whatever `set_default_screen` installed."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Screen(load_rules())
+    return _default
+
+
+def set_default_screen(screen: Screen | None) -> None:
+    """Install the screen `assess` uses (e.g. with extra rule files); None restores the default."""
+    global _default
+    with _default_lock:
+        _default = screen
+
+
+def assess(text: str) -> Assessment:
+    """Screen one student message with the shared screen. See `Screen.assess`."""
+    return default_screen().assess(text)
