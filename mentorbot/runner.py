@@ -43,20 +43,29 @@ async def run(settings: Settings) -> int:
     app = build_app(settings)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[object]] = []
-    for starter in PLATFORM_STARTERS:
-        task = await starter(app, stop)
-        if task is not None:
-            tasks.append(task)
-    tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
-    # After the messengers are registered: the catch-up may queue pushes for every platform.
-    scheduler = await start_scheduler(
-        app.db, app.core_settings, app.clock, on_work=app.delivery.wake
-    )
+    scheduler = None
     try:
+        for starter in PLATFORM_STARTERS:
+            task = await starter(app, stop)
+            if task is not None:
+                tasks.append(task)
+        tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
+        # After the messengers are registered: the catch-up may queue pushes for every platform.
+        scheduler = await start_scheduler(
+            app.db, app.core_settings, app.clock, on_work=app.delivery.wake
+        )
         await asyncio.gather(*tasks)
     finally:
+        # Also on cancellation or a failed start: stop whatever did start.
         stop.set()
-        scheduler.shutdown()
+        if scheduler is not None:
+            scheduler.shutdown()
+        if tasks:
+            # Give adapters a moment to close cleanly, then cancel what is left.
+            _done, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         app.db.dispose()
     return 0
 
