@@ -1,20 +1,82 @@
-"""Authorization in one place: who may see or act on whose data.
+"""Authorization in one place: who may do what, and see whose data.
 
-Students see only their own data; mentors their assigned students; admins everything.
+Two layers, both here:
+
+1. Roles, per entry point. Every command, action and form handler declares the roles that
+   may call it with `@allow(...)`; the core calls `authorize` before any handler runs and
+   refuses a handler that declares nothing (deny by default), so a new command cannot be
+   reachable by accident.
+2. Relationships, per record. Students act only on their own records (`require_owner`);
+   mentors see the students assigned to them and the groups they belong to; admins see
+   everything (`require_view`, `require_group`).
+
 Every permitted read of someone else's data is written to the audit log here, so no caller
-can forget it.
+can forget it. Refusals raise `NotAllowed`, which the core turns into a reply before
+anything is stored (the unit of work rolls back).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.audit import audit
 from bot.errors import NotAllowed
 from bot.people import ADMIN, MENTOR, STUDENT, is_mentor_of
-from storage.tables import Person
+from storage.tables import GroupMember, Person
+
+log = logging.getLogger(__name__)
+
+EVERYONE: tuple[str, ...] = (STUDENT, MENTOR, ADMIN)
+STAFF: tuple[str, ...] = (MENTOR, ADMIN)
+
+# Refusal messages. They say what is possible, never whether someone else's record exists.
+FOR_STUDENTS = "That's only for students."
+FOR_STAFF = "That's only for mentors and programme staff."
+FOR_ADMINS = "That's only for programme staff."
+NOT_FOR_YOU = "Sorry, that isn't something you can do."
+NOT_YOUR_STUDENT = "You can only see the students you mentor."
+NOT_YOUR_GROUP = "You can only see the groups you belong to."
+NO_RULE = "That isn't available yet."
+
+_RULE = "__mentorbot_allowed_roles__"
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def allow(*roles: str) -> Callable[[H], H]:
+    """Declare the roles that may call a command, action or form handler."""
+    unknown = set(roles) - set(EVERYONE)
+    if not roles or unknown:
+        raise ValueError(f"allow() needs roles from {EVERYONE}, got {roles}")
+
+    def mark(handler: H) -> H:
+        setattr(handler, _RULE, tuple(roles))
+        return handler
+
+    return mark
+
+
+def allowed_roles(handler: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The roles a handler declared with `@allow`, or None when it declared nothing."""
+    roles = getattr(handler, _RULE, None)
+    return tuple(roles) if roles is not None else None
+
+
+def authorize(actor: Person, handler: Callable[..., Any], entry: str) -> None:
+    """Refuse unless the handler declared the actor's role; called by the core for every entry.
+
+    `entry` names the entry point ("command mood") for the log.
+    """
+    roles = allowed_roles(handler)
+    if roles is None:
+        # Deny by default: a handler someone forgot to declare is a bug, not an open door.
+        log.error("%s has no @allow(...) rule, so it is refused for everyone", entry)
+        raise NotAllowed(NO_RULE)
+    require_role(actor, *roles)
 
 
 def require_role(actor: Person, *roles: str) -> None:
@@ -25,12 +87,22 @@ def require_role(actor: Person, *roles: str) -> None:
 
 def _role_message(roles: tuple[str, ...]) -> str:
     if roles == (STUDENT,):
-        return "That command is for students."
-    if set(roles) <= {MENTOR, ADMIN}:
-        return "That command is for mentors and programme staff."
+        return FOR_STUDENTS
+    if set(roles) == {MENTOR, ADMIN}:
+        return FOR_STAFF
     if roles == (ADMIN,):
-        return "That command is for programme staff."
-    return "Sorry, that isn't something you can do."
+        return FOR_ADMINS
+    return NOT_FOR_YOU
+
+
+def require_owner(actor: Person, owner_id: int | None, refusal: str) -> None:
+    """Only the person a record belongs to may act on it: not their mentor, not an admin.
+
+    `refusal` should read like "not found" so a refusal never confirms that someone else's
+    record exists.
+    """
+    if actor.id is None or owner_id is None or actor.id != owner_id:
+        raise NotAllowed(refusal)
 
 
 def can_view(session: Session, actor: Person, subject: Person) -> bool:
@@ -47,6 +119,38 @@ def require_view(
 ) -> None:
     """Allow the read or raise NotAllowed; audit any read of another person's data."""
     if not can_view(session, actor, subject):
-        raise NotAllowed("You can only see the students you mentor.")
+        raise NotAllowed(NOT_YOUR_STUDENT)
     if actor.id != subject.id:
         audit(session, now, actor.id, action, subject.id)
+
+
+def audit_reads(
+    session: Session, actor: Person, subjects: Iterable[Person], now: datetime, action: str
+) -> None:
+    """Audit a read of several people's data at once (a list view), once per other person."""
+    seen: set[int] = set()
+    for subject in subjects:
+        if subject.id is not None and subject.id != actor.id and subject.id not in seen:
+            seen.add(subject.id)
+            audit(session, now, actor.id, action, subject.id)
+
+
+def group_ids_visible_to(session: Session, actor: Person) -> set[int] | None:
+    """The groups whose reports the actor may see: None means all (admins)."""
+    if actor.role == ADMIN:
+        return None
+    if actor.role != MENTOR or actor.id is None:
+        return set()
+    return set(
+        session.exec(select(GroupMember.group_id).where(GroupMember.person_id == actor.id)).all()
+    )
+
+
+def require_group(
+    session: Session, actor: Person, group_id: int, now: datetime, action: str
+) -> None:
+    """Allow a group report for admins and the group's own mentors; audited."""
+    visible = group_ids_visible_to(session, actor)
+    if visible is not None and group_id not in visible:
+        raise NotAllowed(NOT_YOUR_GROUP)
+    audit(session, now, actor.id, action, None, detail=f"group {group_id}")

@@ -55,10 +55,33 @@ class EscalationRules:
 
 
 @dataclass(frozen=True)
+class SchedulingRules:
+    """When scheduled work happens: catch-up, reminders, cut-offs, goal nudges."""
+
+    # After downtime, occurrences at most this old are still sent; older ones are recorded
+    # as not sent.
+    catchup_grace_minutes: int = 120
+    # Catch-up never looks further back than this (a long outage records nothing older).
+    catchup_max_days: int = 7
+    # An unanswered scheduled check-in closes as missed this long after it opened (or when
+    # the next one opens, whichever comes first).
+    checkin_cutoff_hours: int = 24
+    # Open goals get a nudge this often, at the student's check-in time...
+    goal_nudge_days: int = 7
+    # ...and one extra nudge this many days before the due date.
+    goal_due_soon_days: int = 2
+    # The mentor gets a "stuck" alert after this many weeks without progress on a goal.
+    goal_stuck_weeks: int = 3
+    # Local time for goal nudges of students no schedule applies to.
+    default_nudge_time: str = "09:00"
+
+
+@dataclass(frozen=True)
 class CoreSettings:
     """Everything the core needs to know about the programme's policies."""
 
     escalation: EscalationRules = field(default_factory=EscalationRules)
+    scheduling: SchedulingRules = field(default_factory=SchedulingRules)
     default_timezone: str = "UTC"
     default_country: str = "INTL"
     max_text_length: int = 4000

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from bot.auth import authorize
 from bot.clock import Clock
 from bot.config import CoreSettings
-from bot.errors import UserError
+from bot.errors import NotAllowed, UserError
 from bot.model import Inbound, Message, Reply
 from bot.people import STUDENT, resolve_actor
 from bot.safety import Assessment, assess
@@ -34,6 +35,7 @@ from storage.tables import Person, ProcessedEvent, StudentMessage
 
 log = logging.getLogger(__name__)
 NO_CONCERN = Assessment(level="none", reasons=())
+SCREEN_FAILED = Assessment(level="concern", reasons=("safety.screen_failed",))
 
 NOT_ENROLLED = (
     "Hi! I'm the mentoring programme's bot, but you're not enrolled in the programme yet. "
@@ -103,7 +105,12 @@ class MentorBot:
         """Handle one inbound event and return the direct reply; never raises."""
         text = free_text_of(inbound)
         # Screening comes first; it costs microseconds and must never be skipped.
-        assessment = self.screen(text) if text else NO_CONCERN
+        try:
+            assessment = self.screen(text) if text else NO_CONCERN
+        except Exception:
+            # A broken screen must not silence a student: a person reads it instead.
+            log.exception("safety screen failed; treating the text as a concern")
+            assessment = SCREEN_FAILED
         try:
             first = self._prepare(inbound, assessment, text)
         except Exception:
@@ -119,7 +126,7 @@ class MentorBot:
                 text=f"That message is too long for me ({len(text):,} characters; the limit is "
                 f"{self.settings.max_text_length:,}). Please send it in shorter parts."
             )
-            return Reply(messages=(*safety_messages, too_long))
+            return Reply(messages=(*safety_messages, too_long), error=too_long.text)
         try:
             with self.db.session() as session:
                 person = session.get(Person, person_id)
@@ -127,13 +134,16 @@ class MentorBot:
                 ctx = Context(session, self.settings, self.clock.now(), person, inbound, assessment)
                 reply = self._route(ctx)
         except UserError as exc:
-            return Reply(messages=(*safety_messages, Message(text=exc.message)))
+            if isinstance(exc, NotAllowed):
+                # Ids and entry names only: a refusal log must not copy what was written.
+                log.info("refused %s/%s for person %s", inbound.kind, inbound.name, person_id)
+            return Reply(messages=(*safety_messages, Message(text=exc.message)), error=exc.message)
         except Exception:
             log.exception("handler failed for %s/%s", inbound.kind, inbound.name)
             self._keep_text(person_id, text, assessment)
             return Reply(messages=(*safety_messages, Message(text=SOMETHING_WENT_WRONG)))
         if safety_messages:
-            return Reply(messages=(*safety_messages, *reply.messages), update=reply.update)
+            return replace(reply, messages=(*safety_messages, *reply.messages))
         return reply
 
     def _prepare(
@@ -180,7 +190,9 @@ class MentorBot:
             stmt = pg_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
         else:
             stmt = sqlite_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
-        return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: with psycopg an INSERT ... RETURNING reports rowcount -1,
+        # which would make every retried event look new on PostgreSQL.
+        return session.execute(stmt.returning(ProcessedEvent.id)).first() is not None
 
     def _route(self, ctx: Context) -> Reply:
         inbound = ctx.inbound
@@ -190,17 +202,21 @@ class MentorBot:
                 raise UserError(
                     f"I don't know the command '{inbound.name}'. Type /help to see what I can do."
                 )
+            authorize(ctx.person, handler, f"command {inbound.name}")
             return handler(ctx)
         if inbound.kind == "action":
             action = self._actions.get(inbound.name)
             if action is None:
                 raise UserError("That button doesn't do anything any more. Type /help for options.")
+            authorize(ctx.person, action, f"action {inbound.name}")
             return action(ctx)
         if inbound.kind == "form":
             form = self._forms.get(inbound.name)
             if form is None:
                 raise UserError("I don't recognise that form. Type /help for options.")
+            authorize(ctx.person, form, f"form {inbound.name}")
             return form(ctx)
+        authorize(ctx.person, self._text, "text")
         return self._text(ctx)
 
     def _keep_text(self, person_id: int, text: str, assessment: Assessment) -> None:

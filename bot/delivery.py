@@ -33,6 +33,7 @@ from bot.outbox import Push, push_rows
 from bot.pacing import Pacer
 from bot.people import admins, mentors_of
 from bot.services.alerts import mark_delivered
+from bot.services.groups import channel_mentors
 from storage.db import Database
 from storage.tables import Identity, Outbox, Person
 
@@ -53,6 +54,7 @@ class Claimed:
     kind: str
     alert_id: int | None
     attempts: int
+    member_ids: str | None = None  # a group conversation (see `Outbox.member_ids`)
 
 
 @dataclass
@@ -66,7 +68,12 @@ class DeliveryStats:
 
 
 def channel_key(row: Claimed) -> str:
-    """The platform channel a row goes to: its DM or channel id, else the user (one DM each)."""
+    """The platform channel a row goes to: its DM or channel id, else the user (one DM each).
+
+    A Slack group DM has no channel id until it is opened: its members name it.
+    """
+    if row.member_ids and not row.channel_id:
+        return f"group:{row.member_ids}"
     return row.channel_id or f"user:{row.user_id}"
 
 
@@ -148,6 +155,7 @@ class OutboxDelivery:
                     kind=r.kind,
                     alert_id=r.alert_id,
                     attempts=r.attempts + 1,
+                    member_ids=r.member_ids,
                 )
                 for r in rows
             ]
@@ -250,6 +258,7 @@ class OutboxDelivery:
             user_id=row.user_id or None,
             channel_id=row.channel_id,
             person_id=row.person_id,
+            member_ids=tuple(row.member_ids.split(",")) if row.member_ids else (),
         )
         try:
             result = await messenger.send(
@@ -333,14 +342,27 @@ class OutboxDelivery:
             who = (
                 f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
             )
-            notice = Message(
-                title="Delivery failed",
-                text=f"I couldn't deliver a {row.kind} message to {who} on {row.platform}: "
-                f"{error}. Please reach them another way.",
-            )
+            advice = "Please reach them another way."
             targets: list[Person] = []
             if person is not None and person.id is not None and person.role == "student":
                 targets = [m for m in mentors_of(session, person.id).values()]
+            elif person is None and row.channel_id:
+                # A channel post (a workshop announcement, the staff channel): the bot may not
+                # be in the channel. The mentors of a group bound to it can invite the bot or
+                # rebind the group; for any other channel the admins hear of it below.
+                who = f"the {row.platform} channel {row.channel_id}"
+                advice = "Please add the bot to that channel."
+                targets = channel_mentors(session, row.platform, row.channel_id)
+                if targets:
+                    advice = (
+                        "Please add the bot to that channel, or bind the group to another "
+                        "one (/group bind)."
+                    )
+            notice = Message(
+                title="Delivery failed",
+                text=f"I couldn't deliver a {row.kind} message to {who} on {row.platform}: "
+                f"{error}. {advice}",
+            )
             if not targets:
                 targets = list(admins(session))
             push_rows(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,19 +14,52 @@ from sqlmodel import Session, select
 
 from bot.localtime import quiet_hours_end
 from bot.model import Message
-from storage.tables import Identity, Outbox, Person
+from storage.tables import Identity, Outbox
+
+
+class PushPerson(Protocol):
+    """What a push needs to know about its person: a `Person`, or a lighter row in bulk."""
+
+    @property
+    def id(self) -> int | None: ...  # noqa: D102
+    @property
+    def email(self) -> str: ...  # noqa: D102
+    @property
+    def timezone(self) -> str | None: ...  # noqa: D102
+    @property
+    def quiet_start(self) -> str: ...  # noqa: D102
+    @property
+    def quiet_end(self) -> str: ...  # noqa: D102
+    @property
+    def preferred_platform(self) -> str | None: ...  # noqa: D102
+
+
+class PushIdentity(Protocol):
+    """What choosing an address needs of an identity: an `Identity`, or a lighter row."""
+
+    @property
+    def platform(self) -> str: ...  # noqa: D102
+    @property
+    def user_id(self) -> str: ...  # noqa: D102
+    @property
+    def dm_channel_id(self) -> str | None: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
 class Address:
-    """Where on which platform a person's pushes go."""
+    """Where on which platform a push goes: a person's DM, a channel, or a group conversation.
+
+    `member_ids` (platform user ids) makes it a group conversation of those people: a Slack
+    multi-party DM, or a private Discord thread under the channel `channel_id`.
+    """
 
     platform: str
     user_id: str
     channel_id: str | None
+    member_ids: tuple[str, ...] = ()
 
 
-def address_of(session: Session, person: Person) -> Address:
+def address_of(session: Session, person: PushPerson) -> Address:
     """The platform a person's pushes go to: their preferred one, else the first linked.
 
     With no platform identity at all, the console (keyed by email) is the address.
@@ -35,9 +68,9 @@ def address_of(session: Session, person: Person) -> Address:
     return choose_address(person, identities)
 
 
-def choose_address(person: Person, identities: Sequence[Identity]) -> Address:
+def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Address:
     """Pick the push address among a person's identities (no database access)."""
-    chosen: Identity | None = None
+    chosen: PushIdentity | None = None
     for identity in identities:
         if identity.platform == person.preferred_platform:
             chosen = identity
@@ -60,21 +93,25 @@ def choose_address(person: Person, identities: Sequence[Identity]) -> Address:
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
-    """Insert outbox rows; a row whose dedupe key exists already is silently skipped."""
+    """Insert outbox rows; a row whose dedupe key exists already is silently skipped.
+
+    Executed on the Core table with a list of rows, so SQLAlchemy batches them into a few
+    multi-row INSERTs with one cached compilation (a 10,000-row fan-out stays fast and under
+    the databases' bind-parameter limits); RETURNING counts exactly the rows inserted.
+    """
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
+    table = Outbox.__table__  # type: ignore[attr-defined]
     stmt: Any
     if dialect == "postgresql":
-        stmt = pg_insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     elif dialect == "sqlite":
-        stmt = (
-            sqlite_insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(Outbox).values(rows)
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+        stmt = insert(table)
+    result = session.execute(stmt.returning(table.c.id), rows)
+    return len(result.all())
 
 
 @dataclass(frozen=True)
@@ -83,7 +120,7 @@ class Push:
 
     dedupe_key: str
     message: Message
-    person: Person | None = None
+    person: PushPerson | None = None
     address: Address | None = None
     kind: str = "message"
     urgent: bool = False
@@ -97,14 +134,17 @@ def push_rows(
     pushes: Sequence[Push],
     now: datetime,
     default_timezone: str,
-    identities: dict[int, Sequence[Identity]] | None = None,
+    identities: Mapping[int, Sequence[PushIdentity]] | None = None,
 ) -> int:
     """Write pushes to the outbox in the current transaction; returns how many were new.
 
     Quiet hours defer a push to their end (never drop it); urgent pushes ignore them.
-    `identities` may be preloaded by bulk callers to avoid one query per person.
+    `identities` may be preloaded by bulk callers to avoid one query per person; bulk
+    callers may also pass light rows (see `PushPerson`, `PushIdentity`) instead of ORM objects.
     """
     rows: list[dict[str, object]] = []
+    # A fan-out asks the same question for thousands of people sharing zone and quiet hours.
+    quiet_ends: dict[tuple[datetime, str, str, str], datetime | None] = {}
     for push in pushes:
         address = push.address
         if address is None:
@@ -116,12 +156,15 @@ def push_rows(
                 address = address_of(session, push.person)
         due = push.not_before or now
         if push.person is not None and not push.urgent:
-            quiet_end = quiet_hours_end(
+            key = (
                 due,
                 push.person.timezone or default_timezone,
                 push.person.quiet_start,
                 push.person.quiet_end,
             )
+            if key not in quiet_ends:
+                quiet_ends[key] = quiet_hours_end(*key)
+            quiet_end = quiet_ends[key]
             if quiet_end is not None:
                 due = quiet_end
         rows.append(
@@ -131,6 +174,7 @@ def push_rows(
                 "person_id": push.person.id if push.person is not None else None,
                 "user_id": address.user_id,
                 "channel_id": address.channel_id,
+                "member_ids": ",".join(address.member_ids) or None,
                 "kind": push.kind,
                 "payload": push.message.to_json(),
                 "urgent": push.urgent,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import SQLModel
 
 from bot.clock import Clock, SystemClock
 from bot.config import CoreSettings
@@ -11,7 +14,10 @@ from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.demo import seed_demo
 from bot.model import Messenger
-from mentorbot.settings import Settings
+from bot.pacing import Pacer
+from bot.safety import RuleFileError, Screen, default_screen, load_rules
+from mentorbot.settings import PrivacySettings, Settings
+from storage import crypto
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -35,7 +41,11 @@ class App:
         """The outbox delivery loop over the registered messengers."""
         if self._delivery is None:
             self._delivery = OutboxDelivery(
-                self.db, self.messengers, self.clock, self.core_settings
+                self.db,
+                self.messengers,
+                self.clock,
+                self.core_settings,
+                pacer=Pacer(self.settings.pacing.limits()),
             )
         return self._delivery
 
@@ -44,6 +54,42 @@ class App:
         self.messengers[platform] = messenger
         if self._delivery is not None:
             self._delivery.messengers[platform] = messenger
+
+
+def configure_encryption(privacy: PrivacySettings) -> None:
+    """Hand the encryption keys to storage: ENCRYPTION_KEYS, else the (created) key file."""
+    keys = privacy.keys
+    if not keys:
+        path = Path(privacy.encryption_key_file)
+        key, created = crypto.load_or_create_key_file(path)
+        if created:
+            log.warning(
+                "ENCRYPTION_KEYS is not set: created a new encryption key in %s (mode 0600). "
+                "Fine for the demo; in production set ENCRYPTION_KEYS from your secret store, "
+                "and back the key up: without it, stored notes cannot be read.",
+                path,
+            )
+        else:
+            log.info("using the encryption key in %s (ENCRYPTION_KEYS is not set)", path)
+        keys = [key]
+    crypto.configure(keys)
+
+
+def build_screen(settings: Settings) -> Screen:
+    """The safety screen: built-in rules plus the programme's own files, examples checked.
+
+    A rule file whose own examples fail would screen wrongly, so the bot refuses to start.
+    """
+    files = settings.programme.safety_rule_files
+    if not files:
+        return default_screen()
+    screen = Screen(load_rules(files))
+    problems = screen.check_examples()
+    if problems:
+        raise RuleFileError(
+            ", ".join(files), "rules fail their own examples: " + "; ".join(problems)
+        )
+    return screen
 
 
 def build_app(
@@ -55,9 +101,12 @@ def build_app(
 ) -> App:
     """Build the app: upgrade the database, seed the demo when empty and allowed."""
     settings = settings or Settings()
+    configure_encryption(settings.privacy)
     db = Database(settings.database.database_url)
     if migrate:
         upgrade(db.engine)
+    # Refuse to start with keys that cannot read what is stored (a lost key file, a typo).
+    crypto.check_keys_open_stored_values(db.engine, crypto.sealed_columns(SQLModel.metadata))
     clock = clock or SystemClock()
     core_settings = settings.core()
     want_seed = settings.programme.demo_seed if seed is None else seed
@@ -65,5 +114,5 @@ def build_app(
         with db.session() as session:
             if seed_demo(session, clock.now()):
                 log.info("seeded the demo programme (DEMO_SEED=false turns this off)")
-    core = MentorBot(db, core_settings, clock)
+    core = MentorBot(db, core_settings, clock, screen=build_screen(settings).assess)
     return App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from bot.errors import UserError
 from bot.people import person_by_email
+from bot.safety import RuleFileError
 from bot.services.export import export_json
 from bot.services.resources import import_resources, parse_resources
 from bot.services.roster import import_roster, parse_roster
@@ -220,6 +221,10 @@ from mentorbot.cli_privacy import register as _register_privacy_commands  # noqa
 
 EXTENSIONS.append(_register_privacy_commands)
 
+from mentorbot.cli_workshops import register as _register_workshop_commands  # noqa: E402
+
+EXTENSIONS.append(_register_workshop_commands)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: friendly messages for every expected error, never a traceback."""
@@ -237,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(exc.message, file=sys.stderr)
         return 1
+    except RuleFileError as exc:
+        print(f"Safety rules problem (SAFETY_EXTRA_RULES): {exc}", file=sys.stderr)
+        return 2
     except CliError as exc:
         print(str(exc), file=sys.stderr)
         return 1

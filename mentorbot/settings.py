@@ -43,6 +43,13 @@ class ProgrammeSettings(_Base):
     staff_channel: str | None = Field(default=None, alias="STAFF_CHANNEL")
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
     demo_seed: bool = Field(default=True, alias="DEMO_SEED")
+    # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
+    safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
+
+    @property
+    def safety_rule_files(self) -> list[str]:
+        """The extra safety rule files, in order."""
+        return [p.strip() for p in self.safety_extra_rules.split(",") if p.strip()]
 
     @field_validator("default_timezone")
     @classmethod

@@ -43,11 +43,36 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted or updated content is overwritten with zeros instead of lingering in free
+    # pages: erased personal data must not be recoverable from the database file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
 def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def scrub_after_commit(session: Session) -> None:
+    """Once this unit of work commits, flush SQLite's write-ahead log into the database file.
+
+    The WAL keeps old page images (with what was just erased) until a checkpoint; TRUNCATE
+    copies the new pages into the file and empties the log. Best effort: a busy database
+    checkpoints on its own later. PostgreSQL needs nothing here (dead rows are vacuumed).
+    """
+
+    def _checkpoint(committed: Session) -> None:
+        engine = committed.get_bind()
+        if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+            return
+        connection = engine.raw_connection()
+        try:
+            # Outside any transaction (the driver is in autocommit, see _configure_sqlite).
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        finally:
+            connection.close()
+
+    event.listen(session, "after_commit", _checkpoint, once=True)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -1,9 +1,15 @@
 """SQLModel tables: the whole schema of mentorbot.
 
 Times are aware UTC datetimes (SQLModel's UTCDateTime: timestamptz on PostgreSQL, UTC text on
-SQLite); local times are derived from each person's IANA time zone when needed. Free text
-columns are listed in `FREE_TEXT_COLUMNS` so privacy features (encryption, retention,
-deletion) find them all.
+SQLite); local times are derived from each person's IANA time zone when needed.
+
+Free text is health data here. Every column that may hold what a person wrote (notes,
+messages, excerpts, goal titles, outbox payloads quoting them) MUST use
+`sa_type=SealedText` (storage/crypto.py: encrypted at rest, rotated by `mentorbot keys
+rotate`, which finds sealed columns by their type). Notes that expire after RETENTION_DAYS
+are also listed in `FREE_TEXT_COLUMNS`, with the column that dates them in
+`FREE_TEXT_DATED_BY`. New tables with free text (scheduling, workshops) follow both rules;
+tests/storage/test_privacy_schema.py fails when one is missed.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from storage.crypto import SealedText
 
 
 class Person(SQLModel, table=True):
@@ -102,6 +110,8 @@ class CheckinSchedule(SQLModel, table=True):
     reminder_delay_minutes: int = 120
     start_date: date | None = None
     end_date: date | None = None
+    # None: each student's own zone. Set: every target fires at this zone's local time.
+    timezone: str | None = Field(default=None, max_length=64)
     active: bool = True
     created_at: datetime
 
@@ -113,22 +123,29 @@ class Checkin(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("person_id", "occurrence_key", name="uq_checkin_occurrence"),
         Index("ix_checkin_person_status", "person_id", "status"),
+        # The minute tick looks for open check-ins whose reminder or cut-off is due.
+        Index("ix_checkin_status_remind", "status", "remind_at"),
+        Index("ix_checkin_status_closes", "status", "closes_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id")
     schedule_id: int | None = Field(default=None, foreign_key="checkin_schedule.id")
     occurrence_key: str = Field(max_length=64)
-    status: str = Field(default="open", max_length=12)  # open|answered|skipped|missed|not_sent
+    # open | answered | skipped | missed | not_sent | excused (closed while paused or on a break)
+    status: str = Field(default="open", max_length=12)
     step: str = Field(default="mood", max_length=8)  # mood | note | goal | done
     mood: int | None = None
-    note: str | None = None
+    note: str | None = Field(default=None, sa_type=SealedText)
     goal_id: int | None = None
     goal_progress: int | None = None
     opened_at: datetime
     due_at: datetime | None = None
     answered_at: datetime | None = None
     reminder_sent_at: datetime | None = None
+    # Scheduled check-ins only: when the one reminder is due, and when it closes as missed.
+    remind_at: datetime | None = None
+    closes_at: datetime | None = None
     closed_reason: str | None = Field(default=None, max_length=200)
 
 
@@ -141,7 +158,7 @@ class MoodEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id")
     score: int
-    note: str | None = None
+    note: str | None = Field(default=None, sa_type=SealedText)
     source: str = Field(default="command", max_length=12)  # command | checkin | button
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id", unique=True)
     recorded_at: datetime
@@ -151,10 +168,12 @@ class Goal(SQLModel, table=True):
     """A student's goal, with what the scheduler needs for nudges."""
 
     __tablename__ = "goal"
+    __table_args__ = (Index("ix_goal_status_nudge", "status", "next_nudge_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    title: str = Field(max_length=200)
+    # Written by the student (goals can be personal: "see a counsellor"), so sealed too.
+    title: str = Field(max_length=200, sa_type=SealedText)
     due_date: date | None = None
     status: str = Field(default="open", max_length=8)  # open | done | dropped
     progress: int = 0
@@ -162,6 +181,8 @@ class Goal(SQLModel, table=True):
     updated_at: datetime
     last_progress_at: datetime | None = None
     next_nudge_at: datetime | None = None
+    # Set once the "due soon" nudge was sent (or found not to apply), so it goes out once.
+    due_nudged_at: datetime | None = None
     stuck_alerted_at: datetime | None = None
 
 
@@ -172,7 +193,7 @@ class Milestone(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     goal_id: int = Field(foreign_key="goal.id", index=True)
-    title: str = Field(max_length=200)
+    title: str = Field(max_length=200, sa_type=SealedText)
     done_at: datetime | None = None
 
 
@@ -184,7 +205,7 @@ class GoalUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     goal_id: int = Field(foreign_key="goal.id", index=True)
     progress: int
-    note: str | None = None
+    note: str | None = Field(default=None, sa_type=SealedText)
     created_at: datetime
 
 
@@ -212,7 +233,7 @@ class Alert(SQLModel, table=True):
     kind: str = Field(max_length=16)  # low_mood|drop|missed|help|concern|crisis|stuck
     severity: str = Field(default="normal", max_length=8)  # normal | urgent
     reason: str = Field(max_length=500)
-    excerpt: str | None = None
+    excerpt: str | None = Field(default=None, sa_type=SealedText)
     status: str = Field(default="open", max_length=12)  # open | acknowledged | following
     created_at: datetime
     shown_to_student_at: datetime | None = None
@@ -245,7 +266,7 @@ class StudentMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    text: str
+    text: str = Field(sa_type=SealedText)
     safety_level: str = Field(default="none", max_length=8)
     received_at: datetime
 
@@ -258,7 +279,23 @@ class MentorNote(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     student_id: int = Field(foreign_key="person.id", index=True)
     author_id: int = Field(foreign_key="person.id")
-    text: str
+    text: str = Field(sa_type=SealedText)
+    created_at: datetime
+
+
+class WorkshopSeries(SQLModel, table=True):
+    """A recurring workshop (every Tuesday 16:00 for 6 weeks): its sessions are made up front."""
+
+    __tablename__ = "workshop_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    title: str = Field(max_length=200)
+    days: str = Field(max_length=64)  # cron-style day-of-week, as in CheckinSchedule
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    count: int
+    created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime
 
 
@@ -266,9 +303,13 @@ class WorkshopSession(SQLModel, table=True):
     """A scheduled group session."""
 
     __tablename__ = "workshop_session"
+    # The minute tick looks for scheduled sessions whose next step (reminder, start, feedback)
+    # is due.
+    __table_args__ = (Index("ix_workshop_status_starts", "status", "starts_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    series_id: int | None = Field(default=None, foreign_key="workshop_series.id", index=True)
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=2000)
     starts_at: datetime
@@ -279,20 +320,114 @@ class WorkshopSession(SQLModel, table=True):
     status: str = Field(default="scheduled", max_length=12)  # scheduled | cancelled
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime
+    cancelled_at: datetime | None = None
+    # Each step of the tick runs once per start time (a move clears them): the day-before and
+    # hour-before reminders, the start post, the feedback prompt. Set even when a step was
+    # skipped as too late, so the tick never looks at it again.
+    day_reminder_at: datetime | None = None
+    hour_reminder_at: datetime | None = None
+    start_posted_at: datetime | None = None
+    feedback_asked_at: datetime | None = None
 
 
 class Rsvp(SQLModel, table=True):
     """A person's answer to a workshop invitation."""
 
     __tablename__ = "rsvp"
-    __table_args__ = (UniqueConstraint("session_id", "person_id", name="uq_rsvp"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "person_id", name="uq_rsvp"),
+        Index("ix_rsvp_session_status", "session_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="workshop_session.id", index=True)
     person_id: int = Field(foreign_key="person.id")
     status: str = Field(max_length=12)  # going | not_going | waitlist
+    # Place in the waitlist (lowest is promoted first); a new number each time someone joins.
+    waitlist_no: int | None = None
+    # True: marked present by a mentor or checked in; False: marked absent; None: not recorded.
     attended: bool | None = None
+    checked_in_at: datetime | None = None
     updated_at: datetime
+
+
+class WorkshopFeedback(SQLModel, table=True):
+    """One attendee's rating (1-5) of a session, with an optional comment."""
+
+    __tablename__ = "workshop_feedback"
+    __table_args__ = (UniqueConstraint("session_id", "person_id", name="uq_workshop_feedback"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="workshop_session.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    rating: int
+    # Written by the attendee, so sealed, and purged after the retention period.
+    comment: str | None = Field(default=None, sa_type=SealedText)
+    # True while the bot waits for the comment as the person's next free text.
+    awaiting_comment: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class GroupPrompt(SQLModel, table=True):
+    """A recurring prompt a group's mentor posts in the group's channel ("Share one win...")."""
+
+    __tablename__ = "group_prompt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    # Written by a mentor for the whole group, so sealed like every written column; not in
+    # FREE_TEXT_COLUMNS because it is standing configuration (as goal titles are), and a
+    # retention purge would silently stop a prompt that is still wanted.
+    text: str = Field(sa_type=SealedText)
+    days: str = Field(max_length=64)  # cron-style day-of-week, as in CheckinSchedule
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    active: bool = True
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime
+
+
+class PairingRound(SQLModel, table=True):
+    """One round of peer pairing in a group, and when its members are asked if they met."""
+
+    __tablename__ = "pairing_round"
+    __table_args__ = (
+        # Rounds are numbered per group: two ticks opening the same round collide here.
+        UniqueConstraint("group_id", "number", name="uq_pairing_round"),
+        Index("ix_pairing_round_checkin", "checkin_sent_at", "checkin_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    number: int
+    started_at: datetime
+    # Halfway to the next round: each member gets a "Did you meet?" DM.
+    checkin_at: datetime
+    checkin_sent_at: datetime | None = None
+    started_by: int | None = Field(default=None, foreign_key="person.id")  # None: scheduler
+
+
+class Pairing(SQLModel, table=True):
+    """A pair (or the round's one trio) of students who are asked to meet."""
+
+    __tablename__ = "pairing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="pairing_round.id", index=True)
+
+
+class PairingMember(SQLModel, table=True):
+    """A student in a pairing, with their answer to "Did you meet?" (None: no answer yet)."""
+
+    __tablename__ = "pairing_member"
+    __table_args__ = (UniqueConstraint("pairing_id", "person_id", name="uq_pairing_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pairing_id: int = Field(foreign_key="pairing.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    met: bool | None = None
+    answered_at: datetime | None = None
 
 
 class Outbox(SQLModel, table=True):
@@ -310,8 +445,12 @@ class Outbox(SQLModel, table=True):
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     user_id: str | None = Field(default=None, max_length=64)
     channel_id: str | None = Field(default=None, max_length=64)
+    # Several platform user ids, comma-separated: a group conversation (a Slack multi-party
+    # DM; a private Discord thread under `channel_id`). None for a DM or a channel post.
+    member_ids: str | None = Field(default=None, max_length=400)
     kind: str = Field(default="message", max_length=24)
-    payload: str
+    # The rendered message: it quotes notes and excerpts (alerts), so it is sealed too.
+    payload: str = Field(sa_type=SealedText)
     urgent: bool = False
     alert_id: int | None = Field(default=None, foreign_key="alert.id")
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
@@ -362,6 +501,20 @@ class ProgrammeBreak(SQLModel, table=True):
     title: str = Field(max_length=200)
 
 
+class SchedulerState(SQLModel, table=True):
+    """A watermark of the scheduler: occurrences up to `processed_until` have been handled.
+
+    Shared by every scheduler process, so a restart knows which occurrences it missed.
+    """
+
+    __tablename__ = "scheduler_state"
+
+    name: str = Field(primary_key=True, max_length=32)
+    processed_until: datetime
+
+
+# Free-text notes purged after RETENTION_DAYS (scores and the rows themselves stay, except
+# where the text is the whole row: messages and mentor notes are deleted).
 FREE_TEXT_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
     (Checkin, "note"),
     (MoodEntry, "note"),
@@ -369,4 +522,15 @@ FREE_TEXT_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
     (Alert, "excerpt"),
     (StudentMessage, "text"),
     (MentorNote, "text"),
+    (WorkshopFeedback, "comment"),
 )
+# The timestamp that dates each FREE_TEXT_COLUMNS table's text for the retention cut-off.
+FREE_TEXT_DATED_BY: dict[str, str] = {
+    "checkin": "opened_at",
+    "mood_entry": "recorded_at",
+    "goal_update": "created_at",
+    "alert": "created_at",
+    "student_message": "received_at",
+    "mentor_note": "created_at",
+    "workshop_feedback": "created_at",
+}

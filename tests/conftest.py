@@ -21,12 +21,25 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.demo import seed_demo
 from bot.model import Actor, Choice, Inbound, Message, Reply
+from storage import crypto
 from storage.db import Database
 from storage.migrate import upgrade
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
 # A Monday, 10:00 UTC: inside everyone's waking hours in Europe and the Americas.
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+# Free text is sealed at rest; every test runs with this key (a fresh one per test session).
+TEST_ENCRYPTION_KEY = crypto.generate_key()
+
+
+@pytest.fixture(autouse=True)
+def encryption_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Configure the test key for storage, and for any app built from the environment."""
+    monkeypatch.setenv("ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
+    crypto.configure([TEST_ENCRYPTION_KEY])
+    return TEST_ENCRYPTION_KEY
 
 
 def _backends() -> list[str]:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.model import Choice, Link, Message
@@ -22,6 +23,8 @@ from bot.services.resources import as_links, suggest
 from storage.tables import Checkin, Goal, MoodEntry, Person
 
 OPEN, ANSWERED, SKIPPED, MISSED = "open", "answered", "skipped", "missed"
+# Closed by the scheduler: while paused or on a break (not a miss), or never sent (catch-up).
+EXCUSED, NOT_SENT = "excused", "not_sent"
 STEP_MOOD, STEP_NOTE, STEP_GOAL, STEP_DONE = "mood", "note", "goal", "done"
 PROGRESS_CHOICES = (
     ("No change", "-1"),
@@ -54,11 +57,16 @@ def mood_choices(checkin_id: int) -> tuple[Choice, ...]:
 def render_checkin(checkin: Checkin, person: Person) -> Message:
     """The check-in prompt: how are you feeling, 1 to 5."""
     assert checkin.id is not None
-    first = person.name.split()[0] if person.name else "there"
+    return checkin_prompt(checkin.id, person.name)
+
+
+def checkin_prompt(checkin_id: int, name: str) -> Message:
+    """The check-in prompt by id and name (bulk opening has ids and rows, not ORM objects)."""
+    first = name.split()[0] if name else "there"
     return Message(
         title="Check-in",
         text=f"Hi {first}, how are you feeling today? 1 is awful, 5 is great.",
-        choices=mood_choices(checkin.id),
+        choices=mood_choices(checkin_id),
     )
 
 
@@ -109,9 +117,11 @@ def _own_checkin(session: Session, person: Person, raw_id: str) -> Checkin:
         checkin = None
     if checkin is None:
         raise UserError("I can't find that check-in.")
-    if checkin.person_id != person.id:
-        raise UserError("That check-in belongs to someone else, so I left it alone.")
-    if checkin.status == MISSED:
+    # Only the student answers their own check-in: not their mentor, not an admin.
+    require_owner(
+        person, checkin.person_id, "That check-in belongs to someone else, so I left it alone."
+    )
+    if checkin.status in (MISSED, EXCUSED, NOT_SENT):
         raise UserError("That check-in has closed. Start a new one with /checkin.")
     return checkin
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:57:18.630440
+Create Date: 2026-11-23 07:59:14.409470
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('reminder_delay_minutes', sa.Integer(), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -87,6 +88,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('url')
     )
+    op.create_table('scheduler_state',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('processed_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('alert',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=True),
@@ -94,7 +100,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('severity', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('excerpt', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('excerpt', sa.Text(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('shown_to_student_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -137,13 +143,15 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('mood', sa.Integer(), nullable=True),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
     sa.Column('goal_id', sa.Integer(), nullable=True),
     sa.Column('goal_progress', sa.Integer(), nullable=True),
     sa.Column('opened_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('answered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('reminder_sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('remind_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('closes_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('closed_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['schedule_id'], ['checkin_schedule.id'], ),
@@ -152,11 +160,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('checkin', schema=None) as batch_op:
         batch_op.create_index('ix_checkin_person_status', ['person_id', 'status'], unique=False)
+        batch_op.create_index('ix_checkin_status_closes', ['status', 'closes_at'], unique=False)
+        batch_op.create_index('ix_checkin_status_remind', ['status', 'remind_at'], unique=False)
 
     op.create_table('goal',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('progress', sa.Integer(), nullable=False),
@@ -164,12 +174,14 @@ def upgrade() -> None:
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('last_progress_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('next_nudge_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('due_nudged_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('stuck_alerted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('goal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_goal_person_id'), ['person_id'], unique=False)
+        batch_op.create_index('ix_goal_status_nudge', ['status', 'next_nudge_at'], unique=False)
 
     op.create_table('group_member',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -184,6 +196,23 @@ def upgrade() -> None:
     with op.batch_alter_table('group_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_group_member_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_group_member_person_id'), ['person_id'], unique=False)
+
+    op.create_table('group_prompt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('days', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('local_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+    sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['group_id'], ['mentoring_group.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('group_prompt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_group_prompt_group_id'), ['group_id'], unique=False)
 
     op.create_table('identity',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -217,7 +246,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=False),
-    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['student_id'], ['person.id'], ),
@@ -226,10 +255,27 @@ def upgrade() -> None:
     with op.batch_alter_table('mentor_note', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mentor_note_student_id'), ['student_id'], unique=False)
 
+    op.create_table('pairing_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('checkin_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('checkin_sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('started_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['group_id'], ['mentoring_group.id'], ),
+    sa.ForeignKeyConstraint(['started_by'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('group_id', 'number', name='uq_pairing_round')
+    )
+    with op.batch_alter_table('pairing_round', schema=None) as batch_op:
+        batch_op.create_index('ix_pairing_round_checkin', ['checkin_sent_at', 'checkin_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pairing_round_group_id'), ['group_id'], unique=False)
+
     op.create_table('student_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
     sa.Column('safety_level', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
@@ -238,25 +284,22 @@ def upgrade() -> None:
     with op.batch_alter_table('student_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_student_message_person_id'), ['person_id'], unique=False)
 
-    op.create_table('workshop_session',
+    op.create_table('workshop_series',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('starts_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('days', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('local_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('duration_minutes', sa.Integer(), nullable=False),
-    sa.Column('location', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['person.id'], ),
     sa.ForeignKeyConstraint(['group_id'], ['mentoring_group.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('workshop_session', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_workshop_session_group_id'), ['group_id'], unique=False)
+    with op.batch_alter_table('workshop_series', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_workshop_series_group_id'), ['group_id'], unique=False)
 
     op.create_table('alert_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -275,7 +318,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('goal_id', sa.Integer(), nullable=False),
     sa.Column('progress', sa.Integer(), nullable=False),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -286,7 +329,7 @@ def upgrade() -> None:
     op.create_table('milestone',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('goal_id', sa.Integer(), nullable=False),
-    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
     sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -298,7 +341,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('score', sa.Integer(), nullable=False),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('checkin_id', sa.Integer(), nullable=True),
     sa.Column('recorded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -317,8 +360,9 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('channel_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('member_ids', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
-    sa.Column('payload', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('alert_id', sa.Integer(), nullable=True),
     sa.Column('checkin_id', sa.Integer(), nullable=True),
@@ -341,12 +385,67 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_due', ['status', 'platform', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_person_id'), ['person_id'], unique=False)
 
+    op.create_table('pairing',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['pairing_round.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pairing', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pairing_round_id'), ['round_id'], unique=False)
+
+    op.create_table('workshop_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('series_id', sa.Integer(), nullable=True),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('starts_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('duration_minutes', sa.Integer(), nullable=False),
+    sa.Column('location', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('cancelled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('day_reminder_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('hour_reminder_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('start_posted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('feedback_asked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['group_id'], ['mentoring_group.id'], ),
+    sa.ForeignKeyConstraint(['series_id'], ['workshop_series.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('workshop_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_workshop_session_group_id'), ['group_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_workshop_session_series_id'), ['series_id'], unique=False)
+        batch_op.create_index('ix_workshop_status_starts', ['status', 'starts_at'], unique=False)
+
+    op.create_table('pairing_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pairing_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('met', sa.Boolean(), nullable=True),
+    sa.Column('answered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['pairing_id'], ['pairing.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('pairing_id', 'person_id', name='uq_pairing_member')
+    )
+    with op.batch_alter_table('pairing_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pairing_member_pairing_id'), ['pairing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pairing_member_person_id'), ['person_id'], unique=False)
+
     op.create_table('rsvp',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('waitlist_no', sa.Integer(), nullable=True),
     sa.Column('attended', sa.Boolean(), nullable=True),
+    sa.Column('checked_in_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['session_id'], ['workshop_session.id'], ),
@@ -355,16 +454,56 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('rsvp', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rsvp_session_id'), ['session_id'], unique=False)
+        batch_op.create_index('ix_rsvp_session_status', ['session_id', 'status'], unique=False)
+
+    op.create_table('workshop_feedback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('awaiting_comment', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['session_id'], ['workshop_session.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('session_id', 'person_id', name='uq_workshop_feedback')
+    )
+    with op.batch_alter_table('workshop_feedback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_workshop_feedback_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_workshop_feedback_session_id'), ['session_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('workshop_feedback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_workshop_feedback_session_id'))
+        batch_op.drop_index(batch_op.f('ix_workshop_feedback_person_id'))
+
+    op.drop_table('workshop_feedback')
     with op.batch_alter_table('rsvp', schema=None) as batch_op:
+        batch_op.drop_index('ix_rsvp_session_status')
         batch_op.drop_index(batch_op.f('ix_rsvp_session_id'))
 
     op.drop_table('rsvp')
+    with op.batch_alter_table('pairing_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pairing_member_person_id'))
+        batch_op.drop_index(batch_op.f('ix_pairing_member_pairing_id'))
+
+    op.drop_table('pairing_member')
+    with op.batch_alter_table('workshop_session', schema=None) as batch_op:
+        batch_op.drop_index('ix_workshop_status_starts')
+        batch_op.drop_index(batch_op.f('ix_workshop_session_series_id'))
+        batch_op.drop_index(batch_op.f('ix_workshop_session_group_id'))
+
+    op.drop_table('workshop_session')
+    with op.batch_alter_table('pairing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pairing_round_id'))
+
+    op.drop_table('pairing')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_person_id'))
         batch_op.drop_index('ix_outbox_due')
@@ -386,14 +525,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alert_event_alert_id'))
 
     op.drop_table('alert_event')
-    with op.batch_alter_table('workshop_session', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_workshop_session_group_id'))
+    with op.batch_alter_table('workshop_series', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_workshop_series_group_id'))
 
-    op.drop_table('workshop_session')
+    op.drop_table('workshop_series')
     with op.batch_alter_table('student_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_student_message_person_id'))
 
     op.drop_table('student_message')
+    with op.batch_alter_table('pairing_round', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pairing_round_group_id'))
+        batch_op.drop_index('ix_pairing_round_checkin')
+
+    op.drop_table('pairing_round')
     with op.batch_alter_table('mentor_note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mentor_note_student_id'))
 
@@ -407,16 +551,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_person_id'))
 
     op.drop_table('identity')
+    with op.batch_alter_table('group_prompt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_group_prompt_group_id'))
+
+    op.drop_table('group_prompt')
     with op.batch_alter_table('group_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_group_member_person_id'))
         batch_op.drop_index(batch_op.f('ix_group_member_group_id'))
 
     op.drop_table('group_member')
     with op.batch_alter_table('goal', schema=None) as batch_op:
+        batch_op.drop_index('ix_goal_status_nudge')
         batch_op.drop_index(batch_op.f('ix_goal_person_id'))
 
     op.drop_table('goal')
     with op.batch_alter_table('checkin', schema=None) as batch_op:
+        batch_op.drop_index('ix_checkin_status_remind')
+        batch_op.drop_index('ix_checkin_status_closes')
         batch_op.drop_index('ix_checkin_person_status')
 
     op.drop_table('checkin')
@@ -429,6 +580,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alert_mentor_id'))
 
     op.drop_table('alert')
+    op.drop_table('scheduler_state')
     op.drop_table('resource')
     op.drop_table('programme_break')
     op.drop_table('processed_event')

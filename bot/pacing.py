@@ -1,0 +1,168 @@
+"""Outbound pacing: token buckets per platform and per channel.
+
+Sends stay under the platforms' rate limits instead of running into 429s.
+
+A bucket of rate r and burst b lets through at most b + r*T sends in any T seconds. Buckets
+here *reserve*: taking a token may put the bucket into debt and returns how long the caller
+must wait before using it, so waiters are served in order without polling. Time comes from an
+injected monotonic clock and sleep, so tests move virtual time and never sleep for real.
+
+The delivery loop first waits until the channel has a slot (outside its concurrency limit,
+taking nothing), then waits on the platform's bucket, and takes the channel's slot right before
+the send, so a channel's sends are counted when they happen. 10,000 DMs to 10,000 different
+channels therefore go at the platform's overall rate, and one busy channel (a staff channel)
+waits alone and never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`rate` sends per second on average, at most `burst` at once."""
+
+    rate: float
+    burst: float = 1.0
+
+
+@dataclass(frozen=True)
+class PlatformLimits:
+    """A platform's overall (workspace/global) limit and its per-channel limit.
+
+    `dm_open_cost`: extra overall tokens a send costs when the DM channel is not known yet
+    (Discord opens it with a request of its own that counts against the global limit).
+    """
+
+    overall: RateLimit | None = None
+    per_channel: RateLimit | None = None
+    dm_open_cost: int = 0
+
+
+class TokenBucket:
+    """A reserving token bucket."""
+
+    def __init__(self, limit: RateLimit, monotonic: Monotonic) -> None:
+        if limit.rate <= 0 or limit.burst < 1:
+            raise ValueError("a rate limit needs rate > 0 and burst >= 1")
+        self.rate = limit.rate
+        self.burst = float(limit.burst)
+        self._monotonic = monotonic
+        self._tokens = self.burst
+        self._at = monotonic()
+
+    def _refill(self) -> float:
+        now = self._monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        return now
+
+    def reserve(self, tokens: float = 1.0) -> float:
+        """Take `tokens` now; returns the seconds to wait before they may be used."""
+        self._refill()
+        self._tokens -= tokens
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def delay(self, tokens: float = 1.0) -> float:
+        """Seconds until `tokens` are available, without taking them."""
+        self._refill()
+        missing = tokens - self._tokens
+        return 0.0 if missing <= 0 else missing / self.rate
+
+    def block_for(self, seconds: float) -> None:
+        """Hold the bucket empty for `seconds` (the platform said Retry-After)."""
+        self._refill()
+        self._tokens = min(self._tokens, -seconds * self.rate)
+
+    @property
+    def idle(self) -> bool:
+        """True when the bucket is full again (it can be forgotten)."""
+        self._refill()
+        return self._tokens >= self.burst
+
+
+class Pacer:
+    """Every bucket of every platform; platforms without limits are not paced."""
+
+    # Idle channel buckets are dropped once there are this many, so memory stays bounded.
+    MAX_IDLE_CHANNELS = 50_000
+
+    def __init__(
+        self,
+        limits: Mapping[str, PlatformLimits] | None = None,
+        *,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.limits = dict(limits or {})
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._overall: dict[str, TokenBucket] = {}
+        self._channels: dict[tuple[str, str], TokenBucket] = {}
+
+    def overall_rate(self, platform: str) -> float | None:
+        """The platform's overall sends per second, or None when unpaced."""
+        limit = self.limits.get(platform)
+        return limit.overall.rate if limit is not None and limit.overall is not None else None
+
+    def _overall_bucket(self, platform: str) -> TokenBucket | None:
+        limit = self.limits.get(platform)
+        if limit is None or limit.overall is None:
+            return None
+        bucket = self._overall.get(platform)
+        if bucket is None:
+            bucket = self._overall[platform] = TokenBucket(limit.overall, self.monotonic)
+        return bucket
+
+    def _channel_bucket(self, platform: str, channel: str) -> TokenBucket | None:
+        limit = self.limits.get(platform)
+        if limit is None or limit.per_channel is None:
+            return None
+        key = (platform, channel)
+        bucket = self._channels.get(key)
+        if bucket is None:
+            if len(self._channels) >= self.MAX_IDLE_CHANNELS:
+                self._channels = {k: b for k, b in self._channels.items() if not b.idle}
+            bucket = self._channels[key] = TokenBucket(limit.per_channel, self.monotonic)
+        return bucket
+
+    def channel_delay(self, platform: str, channel: str) -> float:
+        """Seconds until the channel has a slot (nothing is taken)."""
+        bucket = self._channel_bucket(platform, channel)
+        return bucket.delay() if bucket is not None else 0.0
+
+    def take_channel(self, platform: str, channel: str) -> float:
+        """Take the channel's slot at the moment of sending; returns any wait still due."""
+        bucket = self._channel_bucket(platform, channel)
+        return bucket.reserve() if bucket is not None else 0.0
+
+    async def wait_channel(self, platform: str, channel: str) -> None:
+        """Wait for the channel's next slot and take it (for callers with no overall wait)."""
+        wait = self.channel_delay(platform, channel)
+        while wait > 0:
+            await self.sleep(wait)
+            wait = self.channel_delay(platform, channel)
+        self.take_channel(platform, channel)
+
+    async def wait_overall(self, platform: str, *, opens_dm: bool = False) -> None:
+        """Wait for the platform's next slot (two when the send must open a DM first)."""
+        bucket = self._overall_bucket(platform)
+        if bucket is None:
+            return
+        limit = self.limits[platform]
+        wait = bucket.reserve(1.0 + (limit.dm_open_cost if opens_dm else 0))
+        if wait > 0:
+            await self.sleep(wait)
+
+    def retry_after(self, platform: str, channel: str, seconds: float) -> None:
+        """The platform answered 429 with Retry-After: hold this channel back that long."""
+        bucket = self._channel_bucket(platform, channel)
+        if bucket is not None and seconds > 0:
+            bucket.block_for(seconds)

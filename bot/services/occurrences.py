@@ -1,0 +1,410 @@
+"""Occurrences of check-in schedules, and opening the check-ins of one occurrence in bulk.
+
+An occurrence is a schedule firing on one *local date* in one time zone. The local date names
+it (`checkin:{schedule}:{person}:{YYYY-MM-DD}`), so every local day fires at most once however
+the wall clock jumps: on a spring-forward day a time inside the gap (02:30) fires once, at the
+instant it would have been (03:30 new time); on a fall-back day a repeated time fires once, at
+its first occurrence. A retried tick, a restart or a second process only hits the unique keys
+of `checkin (person_id, occurrence_key)` and `outbox.dedupe_key`: it changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot.config import CoreSettings
+from bot.errors import UserError
+from bot.localtime import quiet_hours_end, to_local, zone
+from bot.outbox import Push, push_rows
+from bot.people import STUDENT
+from bot.services.breaks import break_on, breaks_around, is_paused
+from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, checkin_prompt
+from bot.services.reminders import chunked, close_as_missed
+from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule
+from storage.tables import Checkin, CheckinSchedule, Group, GroupMember, Identity, Person
+
+log = logging.getLogger(__name__)
+
+# Rows per insert call: bounds memory and keeps every batch well under bind-parameter limits.
+INSERT_CHUNK = 1000
+# Ids per IN (...) list, for the same reason.
+IN_CHUNK = 5000
+
+
+class StudentRow(NamedTuple):
+    """The columns of a student that opening a check-in needs.
+
+    Plain rows, not ORM objects: an occurrence reads 10,000 of them.
+    """
+
+    id: int
+    name: str
+    email: str
+    timezone: str | None
+    quiet_start: str
+    quiet_end: str
+    preferred_platform: str | None
+    paused_until: date | None
+
+
+class IdentityRow(NamedTuple):
+    """The columns of a platform identity that choosing an address needs."""
+
+    person_id: int
+    platform: str
+    user_id: str
+    dm_channel_id: str | None
+
+
+class Occurrence(NamedTuple):
+    """A schedule firing on one local date, at one UTC instant."""
+
+    local_date: date
+    at: datetime
+
+
+def local_instant(local_date: date, local_time: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time on a local date.
+
+    `fold=0` does the right thing for both DST transitions (PEP 495): a time in a
+    spring-forward gap takes the offset from before the gap, i.e. it lands as far after the
+    gap as it was into it (02:30 becomes 03:30 new time), and a time repeated by a fall-back
+    is taken at its first occurrence. Either way each local date yields exactly one instant.
+    """
+    return datetime.combine(local_date, local_time, tzinfo=tz).replace(fold=0).astimezone(UTC)
+
+
+def occurrences_between(
+    rule: ScheduleRule, tz: str, start: datetime, end: datetime
+) -> list[Occurrence]:
+    """Occurrences of the rule in zone `tz` with `start < at <= end`, earliest first."""
+    zone_info = zone(tz)
+    first = to_local(start, tz).date() - timedelta(days=1)
+    last = to_local(end, tz).date() + timedelta(days=1)
+    found: list[Occurrence] = []
+    day = first
+    while day <= last:
+        if rule.occurs_on(day):
+            at = local_instant(day, rule.local_time, zone_info)
+            if start < at <= end:
+                found.append(Occurrence(day, at))
+        day += timedelta(days=1)
+    return found
+
+
+def occurrence_key(schedule_id: int, local_date: date) -> str:
+    """The check-in's occurrence key: unique per person."""
+    return f"{schedule_id}:{local_date.isoformat()}"
+
+
+def checkin_dedupe_key(schedule_id: int, person_id: int, local_date: date) -> str:
+    """The outbox key of a scheduled check-in prompt."""
+    return f"checkin:{schedule_id}:{person_id}:{local_date.isoformat()}"
+
+
+@dataclass
+class OccurrenceOutcome:
+    """What happened to one occurrence in one zone; the scheduler logs these."""
+
+    schedule_id: int
+    schedule_name: str
+    zone: str
+    local_date: date
+    at: datetime
+    sent: bool
+    created: int = 0
+    existing: int = 0
+    paused: int = 0
+    superseded: int = 0
+    skipped_reason: str | None = None
+    not_sent_reason: str | None = None
+
+    def describe(self) -> str:
+        """One log line."""
+        local = to_local(self.at, self.zone).strftime("%Y-%m-%d %H:%M")
+        head = f"schedule #{self.schedule_id} '{self.schedule_name}' {local} {self.zone}"
+        if self.skipped_reason:
+            return f"{head}: skipped ({self.skipped_reason})"
+        verb = "opened" if self.sent else "recorded as not sent"
+        text = f"{head}: {self.created} check-in(s) {verb}"
+        if self.existing:
+            text += f", {self.existing} already done"
+        if self.paused:
+            text += f", {self.paused} paused"
+        if self.not_sent_reason:
+            text += f" ({self.not_sent_reason})"
+        return text
+
+
+def _students_query_filters(schedule: CheckinSchedule) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = [
+        col(Person.role) == STUDENT,
+        col(Person.active) == True,  # noqa: E712
+        col(Person.deleted_at).is_(None),
+    ]
+    if schedule.target == TARGET_PERSON:
+        filters.append(col(Person.email) == schedule.target_ref)
+    if schedule.target == TARGET_GROUP:
+        members = (
+            select(GroupMember.person_id)
+            .join(Group, col(Group.id) == GroupMember.group_id)
+            .where(Group.name == schedule.target_ref)
+        )
+        filters.append(col(Person.id).in_(members))
+    return filters
+
+
+def target_zones(
+    session: Session, schedule: CheckinSchedule, default_tz: str
+) -> dict[str, list[str | None]]:
+    """The effective time zones of the schedule's students, each with the stored values behind it.
+
+    A student with no (or an unusable) zone gets the programme default, so nobody is left out.
+    """
+    rows = session.exec(
+        select(Person.timezone).distinct().where(*_students_query_filters(schedule))
+    ).all()
+    if schedule.timezone:
+        return {schedule.timezone: list(rows)} if rows else {}
+    zones: dict[str, list[str | None]] = {}
+    for raw in rows:
+        effective = raw or default_tz
+        try:
+            zone(effective)
+        except UserError:
+            log.warning("unknown time zone %r on a person; using %s", raw, default_tz)
+            effective = default_tz
+        zones.setdefault(effective, []).append(raw)
+    return zones
+
+
+def students_in_zone(
+    session: Session, schedule: CheckinSchedule, raw_zones: Sequence[str | None]
+) -> list[StudentRow]:
+    """The schedule's active students whose stored zone is one of `raw_zones`, by id."""
+    named = [z for z in raw_zones if z is not None]
+    zone_filter = or_(
+        col(Person.timezone).in_(named) if named else col(Person.id).is_(None),
+        col(Person.timezone).is_(None) if None in raw_zones else col(Person.id).is_(None),
+    )
+    query = (
+        select_columns(
+            col(Person.id),
+            col(Person.name),
+            col(Person.email),
+            col(Person.timezone),
+            col(Person.quiet_start),
+            col(Person.quiet_end),
+            col(Person.preferred_platform),
+            col(Person.paused_until),
+        )
+        .where(*_students_query_filters(schedule))
+        .where(zone_filter)
+        .order_by(col(Person.id))
+    )
+    return [StudentRow(*row) for row in session.execute(query).all()]
+
+
+def insert_ignoring_duplicates(
+    session: Session, rows: Sequence[Mapping[str, object]]
+) -> list[tuple[int, int]]:
+    """Insert check-in rows in bulk; rows whose (person, occurrence) exists are skipped.
+
+    Returns (check-in id, person id) of the rows actually inserted, so only their prompts are
+    queued: a repeated occurrence queues nothing.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # Only SQLite and PostgreSQL are supported; both know ON CONFLICT DO NOTHING ... RETURNING.
+    # On the Core table, executed with a list of rows: SQLAlchemy batches it into a few
+    # multi-row INSERTs ("insertmanyvalues") with one cached compilation.
+    make_insert = pg_insert if postgres else sqlite_insert
+    table = Checkin.__table__  # type: ignore[attr-defined]
+    stmt = (
+        make_insert(table)
+        .on_conflict_do_nothing(index_elements=["person_id", "occurrence_key"])
+        .returning(table.c.id, table.c.person_id)
+    )
+    inserted: list[tuple[int, int]] = []
+    for chunk in chunked(rows, INSERT_CHUNK):
+        result = session.execute(stmt, list(chunk))
+        inserted.extend((int(r[0]), int(r[1])) for r in result.all())
+    return inserted
+
+
+def identities_of(session: Session, person_ids: Sequence[int]) -> dict[int, list[IdentityRow]]:
+    """Every platform identity of these people, in one query per chunk."""
+    found: dict[int, list[IdentityRow]] = {}
+    for chunk in chunked(person_ids, IN_CHUNK):
+        rows = session.execute(
+            select_columns(
+                col(Identity.person_id),
+                col(Identity.platform),
+                col(Identity.user_id),
+                col(Identity.dm_channel_id),
+            )
+            .where(col(Identity.person_id).in_(chunk))
+            .order_by(col(Identity.id))
+        ).all()
+        for row in rows:
+            identity = IdentityRow(*row)
+            found.setdefault(identity.person_id, []).append(identity)
+    return found
+
+
+def open_due_checkins(
+    session: Session,
+    settings: CoreSettings,
+    schedule: CheckinSchedule,
+    zone_name: str,
+    occurrence: Occurrence,
+    now: datetime,
+    *,
+    raw_zones: Sequence[str | None] | None = None,
+    late_reason: str | None = None,
+) -> OccurrenceOutcome:
+    """Open the check-ins of one occurrence for every student due in one zone, in bulk.
+
+    Paused students and programme breaks are skipped without a row (nothing to miss). With
+    `late_reason` (catch-up beyond the grace window) the check-ins are recorded as not sent,
+    with the reason, and nothing is queued. Otherwise each new check-in gets its prompt in the
+    outbox (quiet hours defer it), and the student's older unanswered check-in closes as missed.
+    """
+    assert schedule.id is not None
+    outcome = OccurrenceOutcome(
+        schedule_id=schedule.id,
+        schedule_name=schedule.name,
+        zone=zone_name,
+        local_date=occurrence.local_date,
+        at=occurrence.at,
+        sent=late_reason is None,
+        not_sent_reason=late_reason,
+    )
+    programme_break = break_on(
+        breaks_around(session, occurrence.local_date, occurrence.local_date), occurrence.local_date
+    )
+    if programme_break is not None:
+        outcome.skipped_reason = f"programme break: {programme_break.title}"
+        return outcome
+    if raw_zones is None:
+        raw_zones = target_zones(session, schedule, settings.default_timezone).get(zone_name, [])
+    students = students_in_zone(session, schedule, raw_zones)
+    due = [p for p in students if not is_paused(p, occurrence.local_date)]
+    outcome.paused = len(students) - len(due)
+    if not due:
+        return outcome
+    rows = _checkin_rows(settings, schedule, occurrence, now, due, late_reason)
+    inserted = insert_ignoring_duplicates(session, rows)
+    outcome.created = len(inserted)
+    outcome.existing = len(due) - len(inserted)
+    if late_reason is not None or not inserted:
+        return outcome
+    by_id = {p.id: p for p in due}
+    outcome.superseded = _close_superseded(session, settings, now, occurrence, inserted)
+    person_ids = [person_id for _, person_id in inserted]
+    identities = identities_of(session, person_ids)
+    pushes = [
+        Push(
+            dedupe_key=checkin_dedupe_key(schedule.id, person_id, occurrence.local_date),
+            message=checkin_prompt(checkin_id, by_id[person_id].name),
+            person=by_id[person_id],
+            kind="checkin",
+            checkin_id=checkin_id,
+        )
+        for checkin_id, person_id in inserted
+    ]
+    for chunk in chunked(pushes, INSERT_CHUNK):
+        push_rows(session, chunk, now, settings.default_timezone, identities)
+    return outcome
+
+
+def _checkin_rows(
+    settings: CoreSettings,
+    schedule: CheckinSchedule,
+    occurrence: Occurrence,
+    now: datetime,
+    due: Sequence[StudentRow],
+    late_reason: str | None,
+) -> list[dict[str, object]]:
+    assert schedule.id is not None
+    key = occurrence_key(schedule.id, occurrence.local_date)
+    closes_at = occurrence.at + timedelta(hours=settings.scheduling.checkin_cutoff_hours)
+    delay = timedelta(minutes=schedule.reminder_delay_minutes)
+    rows: list[dict[str, object]] = []
+    delivered_at: dict[tuple[str, str, str], datetime] = {}  # students share zones and hours
+    for person in due:
+        row: dict[str, object] = {
+            "person_id": person.id,
+            "schedule_id": schedule.id,
+            "occurrence_key": key,
+            "opened_at": now,
+            "due_at": occurrence.at,
+        }
+        if late_reason is not None:
+            row.update(
+                status=NOT_SENT,
+                step=STEP_DONE,
+                closed_reason=late_reason[:200],
+                remind_at=None,
+                closes_at=None,
+            )
+        else:
+            # The reminder counts from when the prompt really goes out: quiet hours defer it.
+            tz = person.timezone or settings.default_timezone
+            hours = (tz, person.quiet_start, person.quiet_end)
+            if hours not in delivered_at:
+                try:
+                    delivered_at[hours] = quiet_hours_end(now, *hours) or now
+                except UserError:
+                    delivered_at[hours] = now  # broken quiet hours must not block a check-in
+            delivered = delivered_at[hours]
+            row.update(
+                status="open",
+                step=STEP_MOOD,
+                closed_reason=None,
+                remind_at=delivered + delay if delay else None,
+                closes_at=closes_at,
+            )
+        rows.append(row)
+    return rows
+
+
+def _close_superseded(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    occurrence: Occurrence,
+    inserted: Sequence[tuple[int, int]],
+) -> int:
+    """Close each student's older unanswered scheduled check-ins: the next one has opened."""
+    new_ids = {checkin_id for checkin_id, _ in inserted}
+    person_ids = [person_id for _, person_id in inserted]
+    older: list[tuple[int, int]] = []
+    for chunk in chunked(person_ids, IN_CHUNK):
+        older.extend(
+            (int(cid), int(pid))
+            for cid, pid in session.exec(
+                select(Checkin.id, Checkin.person_id).where(
+                    col(Checkin.person_id).in_(chunk),
+                    col(Checkin.status) == "open",
+                    col(Checkin.schedule_id).is_not(None),
+                    col(Checkin.due_at) < occurrence.at,
+                )
+            ).all()
+            if cid is not None and cid not in new_ids
+        )
+    if not older:
+        return 0
+    return close_as_missed(
+        session, settings, now, [cid for cid, _ in older], "not answered before the next check-in"
+    )

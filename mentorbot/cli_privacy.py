@@ -1,0 +1,92 @@
+"""`mentorbot erase`, `mentorbot privacy purge`, `mentorbot keys generate|rotate`.
+
+Erasure and purges are audited (actor: the command line). A mistyped email or a missing
+`--yes` is a UserError: `mentorbot.cli.main` prints it and exits 1 with nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from sqlmodel import SQLModel
+
+from bot.errors import UserError
+from bot.people import person_by_email
+from bot.services import privacy
+from mentorbot.app import App, build_app
+from storage import crypto
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+def _app() -> App:
+    # Never seed here: an admin command must not invent people.
+    return build_app(seed=False)
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one person's personal data and free text (the right to erasure)."""
+    app = _app()
+    now = app.clock.now()
+    with app.db.session() as session:
+        person = person_by_email(session, args.email)
+        if person is None or person.deleted_at is not None:
+            raise UserError(f"Nobody with the email {args.email} is enrolled.")
+        if not args.yes:
+            raise UserError(
+                f"This permanently erases {person.name} ({person.email}): everything they "
+                "wrote and everything stored about them. Run again with --yes to do it."
+            )
+        crisis = privacy.open_crisis_alert(session, person)
+        report = privacy.erase_person(session, person, now, actor_id=None, via="cli")
+    if crisis is not None:
+        print(
+            "Note: an urgent alert about this person had not been acknowledged; it is kept "
+            "de-identified. Make sure their mentor has been in touch."
+        )
+    print(f"Erased {args.email}: {report.summary()}.")
+    return 0
+
+
+def cmd_privacy_purge(args: argparse.Namespace) -> int:
+    """Purge free text older than RETENTION_DAYS (the scheduler also does this daily)."""
+    app = _app()
+    with app.db.session() as session:
+        count = privacy.purge_expired_text(session, app.core_settings, app.clock.now())
+    days = app.core_settings.retention_days
+    print(f"Purged free text from {count} row(s) older than {days} days.")
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    """Print a new encryption key (nothing is stored)."""
+    print(crypto.generate_key())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Re-seal every encrypted value with the primary (first) key of ENCRYPTION_KEYS."""
+    app = _app()
+    count = crypto.rotate_sealed(app.db.engine, crypto.sealed_columns(SQLModel.metadata))
+    print(
+        f"Re-encrypted {count} value(s) with the primary key. Keys after the first in "
+        "ENCRYPTION_KEYS can now be removed."
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type: ignore[type-arg]
+    """Add the privacy subcommands to the `mentorbot` parser."""
+    p = add("erase", cmd_erase, "erase one person's data (right to erasure)")
+    p.add_argument("--email", required=True)
+    p.add_argument("--yes", action="store_true", help="really erase (it cannot be undone)")
+
+    priv = sub.add_parser("privacy", help="privacy commands")
+    priv_sub = priv.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
+    add("purge", cmd_privacy_purge, "delete free text older than RETENTION_DAYS", priv_sub)
+
+    keys = sub.add_parser("keys", help="encryption key commands")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    add("generate", cmd_keys_generate, "print a new encryption key", keys_sub)
+    add("rotate", cmd_keys_rotate, "re-encrypt everything with the first key", keys_sub)
