@@ -1,10 +1,11 @@
 """The bolt AsyncApp: Slack payloads in, `core.ahandle`, Block Kit out.
 
-Every listener acknowledges first (Slack allows three seconds) and works afterwards; bolt runs
-the rest of the listener in the background (`process_before_response=False`). The one
-exception is a modal submission, whose acknowledgement must carry validation errors: the
-core is asked first, with a deadline, and if it is slow the modal closes and the answer
-arrives as a DM.
+Listeners acknowledge early (Slack allows three seconds) and work afterwards; bolt runs the
+rest of the listener in the background (`process_before_response=False`). Two exceptions: a
+modal submission, whose acknowledgement must carry validation errors (the core is asked first,
+with a deadline, and if it is slow the modal closes and the answer arrives as a DM); and a
+button press, acknowledged only once the core has stored it, so a crash between the ack and
+the commit can't lose a check-in answer Slack showed as accepted.
 
 Where replies go:
 * slash commands answer through the command's response_url, ephemerally (private);
@@ -218,10 +219,20 @@ class SlackAdapter:
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         with self._tracked():
-            await ack()
-            await self._guard("a button", self._run_action(body))
+            try:
+                await self._guard("a button", self._run_action(body, ack))
+            finally:
+                if ack.response is None:  # nothing was stored, or the work failed
+                    await ack()
 
-    async def _run_action(self, body: Mapping[str, Any]) -> None:
+    async def _run_action(self, body: Mapping[str, Any], ack: AsyncAck) -> None:
+        """Handle a press; `ack` once the core has stored it (a check-in answer, say).
+
+        Slack takes the ack as "handled": acking first and storing after would lose an answer
+        the student saw accepted whenever the process dies in between (bench/crash.py measured
+        it). The core takes milliseconds of Slack's three seconds; a press the core finishes
+        later still counts, and pressing again is harmless.
+        """
         actions = body.get("actions")
         action = actions[0] if isinstance(actions, list) and actions else {}
         user_id = _str(body, "user", "id")
@@ -232,6 +243,7 @@ class SlackAdapter:
             pressed = decode_action(_str(action, "action_id"), _str(action, "value"))
         except BadButton as exc:
             log.info("unknown button pressed: %s", exc)
+            await ack()
             await self._respond(
                 _str(body, "response_url"), Message(text=STALE_BUTTON), recipient=user_id
             )
@@ -239,12 +251,14 @@ class SlackAdapter:
         if pressed.recipient and pressed.recipient != user_id:
             # The core also refuses other people's check-ins and alerts; this answers before
             # anything is looked up, through the response_url so only the clicker sees it.
+            await ack()
             await self._respond(
                 _str(body, "response_url"), Message(text=NOT_YOURS), recipient=user_id
             )
             return
         actor = await self._actor(body, user_id)
         reply = await self._ask_core(Inbound(actor, "action", pressed.action, pressed.args))
+        await ack()
         # Each step on its own: a message deleted meanwhile must not swallow the follow-up.
         await self._guard("updating a pressed message", self._apply_update(body, user_id, reply))
         own_dm = pressed.recipient == user_id
