@@ -346,6 +346,13 @@ class OutboxDelivery:
             targets: list[Person] = []
             if person is not None and person.id is not None and person.role == "student":
                 targets = [m for m in mentors_of(session, person.id).values()]
+            elif person is None and row.member_ids:
+                # A group conversation (a peer pairing): a Slack group DM, or a private thread
+                # in a group's Discord channel, whose mentors hear of it (else the admins).
+                who = f"a group conversation of {len(row.member_ids.split(','))} people"
+                advice = "Please introduce them to each other another way."
+                if row.channel_id:
+                    targets = channel_mentors(session, row.platform, row.channel_id)
             elif person is None and row.channel_id:
                 # A channel post (a workshop announcement, the staff channel): the bot may not
                 # be in the channel. The mentors of a group bound to it can invite the bot or

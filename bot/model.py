@@ -97,6 +97,10 @@ class Message:
     attachment: Attachment | None = None
     # Set when the message asks for free text next (check-in note), so adapters can hint.
     expects_text: bool = False
+    # A channel post whose replies belong together (a group prompt): platforms that need it
+    # open a reply thread of this name on the post (Discord); Slack threads need no setup.
+    # Also the name of a private Discord thread opened for a group conversation.
+    thread_name: str = ""
 
     def to_json(self) -> str:
         """Serialise for the outbox."""
@@ -107,6 +111,7 @@ class Message:
                 "private": self.private,
                 "urgent": self.urgent,
                 "expects_text": self.expects_text,
+                "thread_name": self.thread_name,
                 "choices": [
                     {"label": c.label, "action": c.action, "args": list(c.args), "style": c.style}
                     for c in self.choices
@@ -138,6 +143,7 @@ class Message:
             private=data.get("private", True),
             urgent=data.get("urgent", False),
             expects_text=data.get("expects_text", False),
+            thread_name=data.get("thread_name", ""),
             choices=tuple(
                 Choice(
                     label=c["label"],
@@ -193,12 +199,17 @@ class Reply:
 
 @dataclass(frozen=True)
 class Recipient:
-    """Where a pushed message goes: a person's DM on a platform, or a channel."""
+    """Where a pushed message goes: a person's DM on a platform, a channel, or a group.
+
+    With `member_ids` it is a group conversation of those platform users: a Slack multi-party
+    DM, or a private Discord thread under the channel `channel_id`.
+    """
 
     platform: str
     user_id: str | None = None
     channel_id: str | None = None
     person_id: int | None = None
+    member_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -155,4 +155,46 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         # The core's home page is an action (Slack shows it in App Home); same content here.
         await _answerer(interaction).answer_command(interaction, "home.show", kind="action")
 
-    return [checkin, mood, goals, resources, help_, pause, mentees, alerts, mydata, home]
+    @app_commands.command(
+        name="workshop", description="Workshops: upcoming ones, or add, cancel, move, report"
+    )
+    @app_commands.describe(
+        command='e.g. add "Exam stress" 2026-12-01 16:00 Europe/London 60 cap 12 LINK, or report 3'
+    )
+    async def workshop(interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        # The words go to the core as typed, like `/workshop ...` in a DM.
+        await _answerer(interaction).answer_command(interaction, "workshop", command or "")
+
+    @app_commands.command(name="group", description="Mentors: your groups, members and channel")
+    @app_commands.describe(command="e.g. list, members Study skills, bind discord CHANNEL_ID NAME")
+    async def group(interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _answerer(interaction).answer_command(interaction, "group", command or "")
+
+    @app_commands.command(name="prompt", description="Mentors: recurring prompts in a group")
+    @app_commands.describe(
+        command="e.g. add Study skills fri 15:00 Share one win from this week, list, remove 2"
+    )
+    async def prompt(interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _answerer(interaction).answer_command(interaction, "prompt", command or "")
+
+    @app_commands.command(name="pairing", description="Mentors: peer pairing rounds in a group")
+    @app_commands.describe(command="e.g. on Study skills every 2 weeks, run, off or report GROUP")
+    async def pairing(interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _answerer(interaction).answer_command(interaction, "pairing", command or "")
+
+    return [
+        checkin,
+        mood,
+        goals,
+        resources,
+        help_,
+        pause,
+        mentees,
+        alerts,
+        mydata,
+        home,
+        workshop,
+        group,
+        prompt,
+        pairing,
+    ]

@@ -8,13 +8,19 @@ need no server permission at all: slash-command replies, button edits, the goal 
   a bot must be able to view before it can post there;
 * ``send_messages`` (2048): post mentor alerts in that staff channel;
 * ``embed_links`` (16384): alerts are embeds, which Discord hides in a server channel
-  without this permission.
+  without this permission;
+* ``create_public_threads`` (1 << 35): a group prompt posted in a group's channel gets a
+  thread for its replies;
+* ``create_private_threads`` (1 << 36): peer pairing opens a private thread in the group's
+  channel for each pair (bots cannot open group DMs on Discord);
+* ``send_messages_in_threads`` (1 << 38): post the pairing's introduction in that thread and
+  add the pair to it.
 
 Not asked for: ``attach_files`` (files only go out as interaction responses or DMs),
 ``read_message_history`` (the bot never reads or replies to old messages; it edits its own
 messages through interactions), ``use_application_commands`` (a permission for the people
 who run commands, not for the bot), ``mention_everyone`` (the bot never pings beyond the
-recipient), thread permissions (no threads are used).
+recipient), ``manage_threads`` (the bot only adds people to threads it opened itself).
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ PERMISSION_REASONS: dict[str, str] = {
     "view_channel": "see the private staff channel before posting alerts there",
     "send_messages": "post mentor alerts in the staff channel",
     "embed_links": "show alerts as embeds in the staff channel (hidden without it)",
+    "create_public_threads": "open a reply thread on a group prompt in the group's channel",
+    "create_private_threads": "open a private thread for each peer pairing (no group DMs)",
+    "send_messages_in_threads": "introduce a pairing in its thread and add the pair to it",
 }
 
 
 def required_permissions() -> discord.Permissions:
-    """The bot's permissions, computed from discord.py's flags (19456)."""
+    """The bot's permissions, computed from discord.py's flags (377957141504)."""
     return discord.Permissions(**dict.fromkeys(PERMISSION_REASONS, True))
 
 

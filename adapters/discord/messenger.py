@@ -8,6 +8,12 @@ its id for the core to keep.
 
 Every send carries the outbox row's stable nonce with ``enforce_nonce``, so Discord answers a
 retried send with the message it already created instead of posting a duplicate.
+
+Threads: bots cannot open group DMs on Discord, so a group conversation (a peer pairing,
+``Recipient.member_ids``) is a private thread in the group's channel with the members added;
+a channel post with ``Message.thread_name`` (a group prompt) gets a public thread on it, so
+replies stay together. Thread creation is not idempotent: a retry after a half-done send may
+open a second thread (the post itself is still deduplicated by its nonce).
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ PLATFORM = "discord"
 UNKNOWN_CHANNEL = 10003
 #: How long to wait before retrying when the client hasn't logged in yet.
 NOT_CONNECTED_RETRY = 5.0
+#: Threads archive after a week of silence (Discord allows 60, 1440, 4320 or 10080 minutes).
+THREAD_ARCHIVE_MINUTES = 10080
+PRIVATE_THREAD = 12
+MAX_THREAD_NAME = 100
 
 
 def part_nonce(nonce: str, index: int) -> str:
@@ -82,7 +92,12 @@ class DiscordMessenger:
             raise TransientDeliveryError("Discord client isn't connected", NOT_CONNECTED_RETRY)
         parts = render(message)
         try:
-            return await self._send(to, parts, nonce)
+            if to.member_ids:
+                return await self._send_thread(to, message, parts, nonce)
+            result = await self._send(to, parts, nonce)
+            if message.thread_name and to.user_id is None:
+                await self._open_reply_thread(result, message.thread_name)
+            return result
         except (PermanentDeliveryError, TransientDeliveryError):
             raise
         except Exception as exc:
@@ -105,6 +120,45 @@ class DiscordMessenger:
             channel_id = fresh
             first = await self._post(channel_id, parts, nonce, to.user_id)
         return SendResult(message_id=str(first.id), channel_id=channel_id)
+
+    async def _send_thread(
+        self, to: Recipient, message: Message, parts: list[DiscordMessage], nonce: str
+    ) -> SendResult:
+        """A private thread in the channel `to.channel_id`, the members added, then the post."""
+        if not to.channel_id or not to.channel_id.isdigit():
+            raise PermanentDeliveryError("a Discord group conversation needs a channel to thread")
+        members = [int(m) for m in to.member_ids if m.isdigit()]
+        if len(members) != len(to.member_ids):
+            raise PermanentDeliveryError(f"not Discord user ids: {to.member_ids!r}")
+        name = (message.thread_name or message.title or "Conversation")[:MAX_THREAD_NAME]
+        thread = await self.client.http.start_thread_without_message(
+            int(to.channel_id),
+            name=name,
+            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            type=PRIVATE_THREAD,
+            invitable=False,  # the pairing is theirs: members can't pull others in
+        )
+        thread_id = str(thread["id"])
+        for member in members:
+            await self.client.http.add_user_to_thread(thread_id, member)
+        first = await self._post(thread_id, parts, nonce, None)
+        return SendResult(message_id=str(first.id), channel_id=thread_id)
+
+    async def _open_reply_thread(self, result: SendResult, name: str) -> None:
+        """Open a public thread on a channel post; the post stands even if this fails."""
+        if not result.channel_id:
+            return
+        try:
+            await self.client.http.start_thread_with_message(
+                int(result.channel_id),
+                int(result.message_id),
+                name=name[:MAX_THREAD_NAME],
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+        except discord.HTTPException as exc:
+            # No thread permission, or a retried post that already has its thread: the post
+            # asks people to reply in a thread either way.
+            log.warning("no reply thread on %s: %s", result.message_id, exc)
 
     async def open_dm(self, to: Recipient) -> str:
         """Open (or look up) the DM channel with the recipient; returns its id."""

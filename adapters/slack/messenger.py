@@ -113,6 +113,8 @@ class SlackMessenger:
 
     async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
         """Deliver a push to a person's DM (or a channel); errors become delivery errors."""
+        if to.member_ids:
+            return await self.send_group(to, message, nonce=nonce)
         target = to.channel_id or to.user_id
         if not target:
             raise PermanentDeliveryError("no Slack channel or user id to send to")
@@ -130,6 +132,22 @@ class SlackMessenger:
         except Exception as exc:
             error = delivery_error(exc)
             log.warning("Slack send to %s failed: %s", target, error)
+            raise error from exc
+
+    async def send_group(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
+        """Open (or find) the multi-party DM of `to.member_ids` with the bot, and post there.
+
+        conversations.open returns the same channel for the same people, so a retried row
+        posts into the conversation it opened before.
+        """
+        try:
+            opened = await self.client.conversations_open(users=",".join(to.member_ids))
+            channel = str(opened["channel"]["id"])
+            # Buttons in a shared conversation are not one person's: no recipient check.
+            return await self.post(channel, message, nonce=nonce, in_dm=False)
+        except Exception as exc:
+            error = delivery_error(exc)
+            log.warning("Slack group DM with %s failed: %s", ",".join(to.member_ids), error)
             raise error from exc
 
     async def post(

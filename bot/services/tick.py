@@ -3,7 +3,8 @@
 `run_due_work` opens the check-ins of every occurrence since the stored watermark (sending
 those within the grace window, recording older ones as not sent), closes check-ins past their
 cut-off, queues due reminders and goal nudges, flags stuck goals, re-escalates alerts nobody
-acknowledged and runs the workshop steps (reminders, start posts, feedback prompts).
+acknowledged and runs the workshop steps (reminders, start posts, feedback prompts), posts
+due group prompts and opens due peer-pairing rounds and their check-backs.
 Everything it writes is keyed, so calling it twice, after a crash, or from two processes at
 once changes nothing the second time. The watermark only moves forward once the
 work up to it is committed.
@@ -30,6 +31,8 @@ from bot.services.occurrences import (
     open_due_checkins,
     target_zones,
 )
+from bot.services.pairing import PairingTickOutcome, run_due_pairing
+from bot.services.prompts import PromptTickOutcome, post_due_prompts
 from bot.services.reescalation import reescalate_due_alerts
 from bot.services.reminders import (
     CloseOutcome,
@@ -60,6 +63,8 @@ class TickReport:
     stuck_alerts: int = 0
     escalations: int = 0
     workshops: WorkshopTickOutcome = field(default_factory=WorkshopTickOutcome)
+    prompts: PromptTickOutcome = field(default_factory=PromptTickOutcome)
+    pairing: PairingTickOutcome = field(default_factory=PairingTickOutcome)
     lookback_capped_from: datetime | None = None
 
     @property
@@ -83,6 +88,8 @@ class TickReport:
             or self.stuck_alerts
             or self.escalations
             or self.workshops.queued
+            or self.prompts.queued
+            or self.pairing.queued
         )
 
     def lines(self) -> list[str]:
@@ -105,6 +112,8 @@ class TickReport:
         }
         lines += [f"{what}: {n}" for what, n in counts.items() if n]
         lines += self.workshops.lines()
+        lines += self.prompts.lines()
+        lines += self.pairing.lines()
         return lines
 
 
@@ -157,6 +166,12 @@ def run_due_work(db: Database, settings: CoreSettings, now: datetime) -> TickRep
     with db.session() as session:
         # Workshop reminders, start posts and feedback prompts (bot.services.workshop_tick).
         report.workshops = run_workshop_steps(session, settings, now)
+    if start < now:
+        with db.session() as session:
+            # Group prompts fire on the same occurrence window as check-ins.
+            report.prompts = post_due_prompts(session, settings, start, now)
+    with db.session() as session:
+        report.pairing = run_due_pairing(session, settings, now)
     with db.session() as session:
         advance_watermark(session, now)
     return report

@@ -347,6 +347,8 @@ class FakeDiscord:
         if default_guild_name is not None:
             self.default_guild = self.add_guild(default_guild_name, default_channel_names)
         self.dm_channels: dict[str, str] = {}  # recipient user id -> DM channel id
+        #: Threads the bot opened (id -> thread channel object with a ``member_ids`` list).
+        self.threads: dict[str, JSON] = {}
         self.messages: dict[str, JSON] = {}  # id -> live message object
         #: Commands by guild id (None = global), as returned to the bot.
         self.commands: dict[str | None, list[JSON]] = {}
@@ -468,7 +470,10 @@ class FakeDiscord:
         return self.dm_channels[user_id]
 
     def guild_of_channel(self, channel_id: str) -> FakeGuild | None:
-        """The configured guild owning ``channel_id``, if any."""
+        """The configured guild owning ``channel_id`` (a thread: its parent's), if any."""
+        thread = self.threads.get(channel_id)
+        if thread is not None:
+            channel_id = thread["parent_id"]
         for guild in self.guilds:
             if channel_id in guild.channels.values():
                 return guild
@@ -622,6 +627,19 @@ class FakeDiscord:
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message, True),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message, True),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message, True),
+            ("POST", "/channels/{channel_id}/threads", self._start_thread, True),
+            (
+                "POST",
+                "/channels/{channel_id}/messages/{message_id}/threads",
+                self._start_thread_from_message,
+                True,
+            ),
+            (
+                "PUT",
+                "/channels/{channel_id}/thread-members/{user_id}",
+                self._add_thread_member,
+                True,
+            ),
             # Interaction callbacks and webhook-token routes are authenticated by the token
             # in the path; discord.py sends no Authorization header there.
             (
@@ -920,6 +938,8 @@ class FakeDiscord:
     def _channel_payload(self, channel_id: str) -> JSON:
         if channel_id in self._unknown_channels:
             raise _DiscordError(404, 10003, "Unknown Channel")
+        if channel_id in self.threads:
+            return {k: v for k, v in self.threads[channel_id].items() if k != "member_ids"}
         for user_id, dm_id in self.dm_channels.items():
             if dm_id == channel_id:
                 return p.dm_channel(channel_id, self.user_payload(user_id))
@@ -935,6 +955,84 @@ class FakeDiscord:
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         return _json_response(self._channel_payload(request.match_info["channel_id"]))
+
+    # ------------------------------------------------------------------ threads
+
+    def _new_thread(
+        self, parent_id: str, body: Mapping[str, Any], *, thread_id: str, thread_type: int
+    ) -> JSON:
+        parent = self._channel_payload(parent_id)
+        if parent["type"] != p.CHANNEL_GUILD_TEXT:
+            # Threads live in server text channels only (never in a DM or another thread).
+            raise _DiscordError(400, 50024, "Cannot execute action on this channel type")
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            raise _DiscordError(400, 50035, "Invalid Form Body")
+        thread: JSON = {
+            "id": thread_id,
+            "type": thread_type,
+            "guild_id": parent.get("guild_id"),
+            "parent_id": parent_id,
+            "owner_id": self.bot_user_id,
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": int(body.get("auto_archive_duration") or 4320),
+                "archive_timestamp": p.iso_timestamp(),
+                "locked": False,
+                "invitable": bool(body.get("invitable", True)),
+            },
+            "flags": 0,
+            "member_ids": [self.bot_user_id],
+        }
+        self.threads[thread_id] = thread
+        return thread
+
+    async def _start_thread(self, request: web.Request) -> web.Response:
+        """POST /channels/{id}/threads: a thread without a message (type 11 public, 12 private)."""
+        body = self._call(request).json or {}
+        thread_type = int(body.get("type") or p.CHANNEL_PRIVATE_THREAD)
+        if thread_type not in (p.CHANNEL_PUBLIC_THREAD, p.CHANNEL_PRIVATE_THREAD):
+            raise _DiscordError(400, 50035, "Invalid Form Body")
+        thread = self._new_thread(
+            request.match_info["channel_id"],
+            body,
+            thread_id=self.snowflakes.next(),
+            thread_type=thread_type,
+        )
+        return _json_response(self._channel_payload(thread["id"]), status=201)
+
+    async def _start_thread_from_message(self, request: web.Request) -> web.Response:
+        """POST /channels/{id}/messages/{id}/threads: a public thread whose id is the message's."""
+        info = request.match_info
+        msg = self._message_in_channel(info["channel_id"], info["message_id"])
+        if msg["id"] in self.threads:
+            raise _DiscordError(400, 160004, "A thread has already been created for this message")
+        thread = self._new_thread(
+            info["channel_id"],
+            self._call(request).json or {},
+            thread_id=msg["id"],
+            thread_type=p.CHANNEL_PUBLIC_THREAD,
+        )
+        return _json_response(self._channel_payload(thread["id"]), status=201)
+
+    async def _add_thread_member(self, request: web.Request) -> web.Response:
+        """PUT /channels/{id}/thread-members/{user}: add someone to a thread (204)."""
+        info = request.match_info
+        thread = self.threads.get(info["channel_id"])
+        if thread is None:
+            raise _DiscordError(404, 10003, "Unknown Channel")
+        user_id = info["user_id"]
+        if user_id not in self.users:
+            raise _DiscordError(404, 10013, "Unknown User")
+        if user_id not in thread["member_ids"]:
+            thread["member_ids"].append(user_id)
+            thread["member_count"] = len(thread["member_ids"])
+        return web.Response(status=204)
 
     async def _typing(self, request: web.Request) -> web.Response:
         self._channel_payload(request.match_info["channel_id"])

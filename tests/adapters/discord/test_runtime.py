@@ -73,7 +73,7 @@ async def test_run_starts_discord_when_a_token_is_set(
 def test_invite_url_has_exactly_the_scopes_and_permissions(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The invite URL asks for bot + applications.commands and view/send/embed only (19456)."""
+    """The invite URL asks for bot + applications.commands, view/send/embed and threads only."""
     monkeypatch.setenv("DISCORD_APPLICATION_ID", "1290000000000000000")
     assert main(["discord", "invite-url", "--explain"]) == 0
     out = capsys.readouterr().out
@@ -81,10 +81,12 @@ def test_invite_url_has_exactly_the_scopes_and_permissions(
     assert query == {
         "client_id": ["1290000000000000000"],
         "scope": ["bot applications.commands"],
-        "permissions": ["19456"],
+        "permissions": ["377957141504"],
     }
     perms = required_permissions()
-    assert perms.value == 19456 and perms.view_channel and perms.embed_links
+    assert perms.value == 377957141504 and perms.view_channel and perms.embed_links
+    assert perms.create_private_threads and perms.send_messages_in_threads
+    assert not perms.manage_threads
     assert not (perms.administrator or perms.mention_everyone or perms.attach_files)
     assert "embed_links" in out
 

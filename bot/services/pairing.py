@@ -1,0 +1,851 @@
+"""Peer pairing: a group's students meet in random pairs every few weeks, and say if they did.
+
+```
+/pairing on GROUP every N weeks     rounds every N weeks (1-12), the first at the next tick
+/pairing off GROUP                  no more rounds (past ones stay for the report)
+/pairing run GROUP                  a round now (the cadence counts from it)
+/pairing report GROUP               rounds, pairs and how many met
+/pairing                            the pairing status of your groups
+```
+
+Only the group's mentors and admins configure it (`groups.require_group_mentor`, audited).
+
+A round pairs the group's active students (not mentors; not those who paused check-ins)
+at random, avoiding pairs from the group's last `RECENT_ROUNDS` rounds: `make_groups` finds a
+grouping with no repeat whenever one exists and otherwise one with as few as possible (an
+exact branch-and-bound search, cut off after `SEARCH_BUDGET` steps for very large groups,
+keeping the best found). With an odd number of students one group is a trio.
+
+Each pair (or the trio) is introduced together, with a suggested conversation starter:
+* all on Slack: a multi-party DM of the pair and the bot (conversations.open with their ids);
+* all on Discord, and the group bound to a Discord channel: a private thread in that channel
+  with the pair added (bots cannot open group DMs on Discord);
+* otherwise (mixed platforms, the console, a Discord group without a channel): a DM to each
+  member naming their partner(s).
+The outbox carries the first two as one row whose address lists the members
+(`Address.member_ids`); the adapters' messengers open the conversation and post.
+
+Halfway to the next round each member gets a DM "Did you meet?" with Yes / Not yet buttons;
+answers are stored per member (`PairingMember.met`) and counted by `pairing_summary`.
+
+Repeats can't happen: a round is numbered per group and `(group, number)` is unique, so two
+ticks (or a tick and `/pairing run`) racing for the same round open it once; every push is
+keyed by round and pairing (`pairing:{round}:{pairing}:intro`,
+`pairing:{round}:checkin:{person}`) and the check-back is claimed by a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, func, select
+
+from bot.auth import require_owner
+from bot.config import CoreSettings
+from bot.errors import UserError
+from bot.localtime import is_valid_zone, to_local
+from bot.model import Choice, Field, Message
+from bot.outbox import Address, Push, push_rows
+from bot.people import ADMIN, STUDENT
+from bot.services.breaks import is_paused
+from bot.services.groups import (
+    GROUP_MENTOR,
+    MEMBER,
+    group_named,
+    groups_of,
+    list_groups,
+    members_of,
+    require_group_mentor,
+)
+from storage.tables import Group, Identity, Pairing, PairingMember, PairingRound, Person
+
+log = logging.getLogger(__name__)
+
+# Pairs from this many of the group's latest rounds are avoided in the next one.
+RECENT_ROUNDS = 3
+DEFAULT_WEEKS = 2
+MAX_WEEKS = 12
+# Search steps before `make_groups` settles for the best grouping found (only very large
+# groups with a dense history ever get near it; a step is one partial grouping).
+SEARCH_BUDGET = 50_000
+MET_ACTION = "pairing.met"
+NOT_YOURS = "I can't find that pairing. Type /help for what I can do."
+USAGE = (
+    "Use /pairing on GROUP every N weeks, /pairing off GROUP, /pairing run GROUP, "
+    "/pairing report GROUP, or /pairing alone for your groups."
+)
+STARTERS = (
+    "What's one thing you learned this week that surprised you?",
+    "What's a study habit that works for you, and one that doesn't?",
+    "What are you looking forward to this month?",
+    "Which module or topic do you find hardest right now, and why?",
+    "What's something you're proud of from this term?",
+    "If you could change one thing about how you study, what would it be?",
+    "What do you do to recharge after a long week?",
+    "What's a goal you're working towards, and what's the next small step?",
+)
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+
+
+# ---------------------------------------------------------------- the algorithm
+
+Costs = Mapping[frozenset[int], int]
+
+
+def pair_costs(rounds: Sequence[Sequence[Sequence[int]]]) -> Counter[frozenset[int]]:
+    """How many of these rounds put each two people in the same group."""
+    costs: Counter[frozenset[int]] = Counter()
+    for groups in rounds:
+        for members in groups:
+            for a, b in itertools.combinations(members, 2):
+                costs[frozenset((a, b))] += 1
+    return costs
+
+
+def grouping_cost(groups: Sequence[Sequence[int]], costs: Costs) -> int:
+    """Repeats in a grouping: every two people in one group who were together before."""
+    return sum(
+        costs.get(frozenset(pair), 0)
+        for members in groups
+        for pair in itertools.combinations(members, 2)
+    )
+
+
+def make_groups(
+    people: Sequence[int],
+    costs: Costs,
+    rng: random.Random,
+    *,
+    budget: int = SEARCH_BUDGET,
+) -> list[tuple[int, ...]]:
+    """Split `people` into pairs (one trio when their number is odd) with the fewest repeats.
+
+    Exact (no repeat whenever one is possible, else as few as possible) unless the search
+    runs out of `budget` steps, which only very large groups with dense histories reach; then
+    the best grouping found so far is used. Ties are broken by `rng`, so rounds vary.
+    """
+    if len(set(people)) != len(people):
+        raise ValueError("people must be distinct")
+    if len(people) < 2:
+        raise ValueError("pairing needs at least two people")
+    order = list(people)
+    rng.shuffle(order)
+    if len(order) <= 3:
+        return [tuple(order)]
+    rank = {person: index for index, person in enumerate(order)}
+
+    def cost(a: int, b: int) -> int:
+        return costs.get(frozenset((a, b)), 0)
+
+    def lower_bound(remaining: Sequence[int]) -> int:
+        # Everyone pays at least their cheapest partner, and each pair is paid by two.
+        total = sum(min(cost(x, y) for y in remaining if y != x) for x in remaining)
+        return (total + 1) // 2
+
+    best: list[tuple[int, ...]] = []
+    best_cost = -1
+    steps = 0
+
+    def search(remaining: list[int], chosen: list[tuple[int, ...]], spent: int, trio: bool) -> bool:
+        """Depth first over groupings; True once a perfect (repeat-free) grouping is found."""
+        nonlocal best, best_cost, steps
+        if not remaining:
+            if best_cost < 0 or spent < best_cost:
+                best, best_cost = list(chosen), spent
+            return best_cost == 0
+        steps += 1
+        if best_cost >= 0 and (steps > budget or spent + lower_bound(remaining) >= best_cost):
+            return False
+        # The person with the fewest repeat-free partners left goes first: dead ends show early.
+        head = min(
+            remaining,
+            key=lambda x: (sum(1 for y in remaining if y != x and cost(x, y) == 0), rank[x]),
+        )
+        others = [y for y in remaining if y != head]
+        options: list[tuple[int, int, tuple[int, ...]]] = []
+        if not trio or len(remaining) > 3:
+            options += [(cost(head, y), 0, (head, y)) for y in others]
+        if trio:
+            options += [
+                (cost(head, y) + cost(head, z) + cost(y, z), 1, (head, y, z))
+                for y, z in itertools.combinations(others, 2)
+            ]
+        # Cheapest first; pairs before trios at equal cost; the shuffled order breaks ties.
+        options.sort(key=lambda o: (o[0], o[1], [rank[m] for m in o[2]]))
+        for extra, _kind, members in options:
+            rest = [x for x in remaining if x not in members]
+            chosen.append(members)
+            done = search(rest, chosen, spent + extra, trio and len(members) == 2)
+            chosen.pop()
+            if done:
+                return True
+        return False
+
+    search(order, [], 0, len(order) % 2 == 1)
+    return best
+
+
+# ---------------------------------------------------------------- rounds
+
+
+def recent_groupings(
+    session: Session, group_id: int, limit: int = RECENT_ROUNDS
+) -> list[list[list[int]]]:
+    """The member ids of each pairing in the group's latest `limit` rounds, newest first."""
+    rounds = session.exec(
+        select(PairingRound.id)
+        .where(PairingRound.group_id == group_id)
+        .order_by(col(PairingRound.number).desc())
+        .limit(limit)
+    ).all()
+    found: dict[int, dict[int, list[int]]] = {r: {} for r in rounds if r is not None}
+    if not found:
+        return []
+    rows = session.exec(
+        select(Pairing.round_id, PairingMember.pairing_id, PairingMember.person_id)
+        .join(PairingMember, col(PairingMember.pairing_id) == Pairing.id)
+        .where(col(Pairing.round_id).in_(list(found)))
+    ).all()
+    for round_id, pairing_id, person_id in rows:
+        found[round_id].setdefault(pairing_id, []).append(person_id)
+    return [list(pairings.values()) for pairings in found.values()]
+
+
+def eligible_students(
+    session: Session, settings: CoreSettings, group: Group, now: datetime
+) -> list[Person]:
+    """The group's active students who can be paired now (not mentors, not paused)."""
+    assert group.id is not None
+    people: list[Person] = []
+    for row in members_of(session, group.id, role=MEMBER):
+        person = row.person
+        if person.role != STUDENT:
+            continue
+        tz = person.timezone if person.timezone and is_valid_zone(person.timezone) else None
+        today = to_local(now, tz or settings.default_timezone).date()
+        if is_paused(person, today):
+            continue
+        people.append(person)
+    return people
+
+
+def _too_few(group: Group, count: int) -> UserError:
+    students = "student" if count == 1 else "students"
+    return UserError(
+        f"{group.name} has {count} {students} who can be paired right now; pairing needs at "
+        "least 2. Add students first (/group add), or wait until paused students are back."
+    )
+
+
+def period(group: Group) -> timedelta:
+    """Time between two rounds of the group (its setting, else the default)."""
+    return timedelta(weeks=group.pairing_weeks or DEFAULT_WEEKS)
+
+
+@dataclass
+class RoundOutcome:
+    """What opening one round did."""
+
+    round: PairingRound
+    groups: list[list[Person]]
+    repeats: int
+    intros: int
+
+
+def _insert_round(session: Session, values: dict[str, object]) -> int | None:
+    """Insert a round unless its (group, number) exists; its id, or None when it existed."""
+    table = PairingRound.__table__  # type: ignore[attr-defined]
+    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        make(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["group_id", "number"])
+        .returning(table.c.id)
+    )
+    row = session.execute(stmt).first()
+    return int(row[0]) if row is not None else None
+
+
+def open_round(
+    session: Session,
+    settings: CoreSettings,
+    group: Group,
+    now: datetime,
+    *,
+    actor: Person | None = None,
+    rng: random.Random | None = None,
+) -> RoundOutcome | None:
+    """Pair the group's students now and queue the introductions.
+
+    Returns None when the round was opened meanwhile by someone else (a racing scheduler).
+    Raises UserError, storing nothing, when fewer than two students can be paired.
+    """
+    assert group.id is not None
+    rng = rng or random.Random()
+    students = eligible_students(session, settings, group, now)
+    if len(students) < 2:
+        raise _too_few(group, len(students))
+    last = session.exec(
+        select(func.max(PairingRound.number)).where(PairingRound.group_id == group.id)
+    ).one()
+    history = recent_groupings(session, group.id)
+    round_id = _insert_round(
+        session,
+        {
+            "group_id": group.id,
+            "number": int(last or 0) + 1,
+            "started_at": now,
+            "checkin_at": now + period(group) / 2,
+            "checkin_sent_at": None,
+            "started_by": actor.id if actor is not None else None,
+        },
+    )
+    if round_id is None:
+        return None
+    pairing_round = session.get(PairingRound, round_id)
+    assert pairing_round is not None
+    costs = pair_costs(history)
+    by_id = {p.id: p for p in students if p.id is not None}
+    chosen = make_groups(list(by_id), costs, rng)
+    outcome = RoundOutcome(pairing_round, [], grouping_cost(chosen, costs), 0)
+    identities = _identities(session, list(by_id))
+    for members in chosen:
+        pairing = Pairing(round_id=round_id)
+        session.add(pairing)
+        session.flush()
+        assert pairing.id is not None
+        session.add_all(PairingMember(pairing_id=pairing.id, person_id=m) for m in members)
+        people = [by_id[m] for m in members]
+        outcome.groups.append(people)
+        starter = rng.choice(STARTERS)
+        pushes = intro_pushes(group, pairing_round, pairing.id, people, identities, starter)
+        outcome.intros += push_rows(session, pushes, now, settings.default_timezone)
+    session.flush()
+    return outcome
+
+
+def _identities(session: Session, person_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Person id -> platform -> platform user id."""
+    found: dict[int, dict[str, str]] = {}
+    if not person_ids:
+        return found
+    for identity in session.exec(
+        select(Identity).where(col(Identity.person_id).in_(list(person_ids)))
+    ).all():
+        found.setdefault(identity.person_id, {})[identity.platform] = identity.user_id
+    return found
+
+
+def group_address(
+    group: Group, people: Sequence[Person], identities: Mapping[int, Mapping[str, str]]
+) -> Address | None:
+    """Where the pair can be introduced together, or None when only separate DMs will do."""
+    preferred = [group.platform] if group.platform in ("slack", "discord") else []
+    for platform in dict.fromkeys([*preferred, "slack", "discord"]):
+        ids = [identities.get(p.id or 0, {}).get(platform) for p in people]
+        if not all(ids):
+            continue
+        member_ids = tuple(i for i in ids if i)
+        if platform == "slack":
+            return Address(platform="slack", user_id="", channel_id=None, member_ids=member_ids)
+        if platform == "discord" and group.platform == "discord" and group.channel_id:
+            # The private thread lives in the group's channel: no channel, no thread.
+            return Address(
+                platform="discord", user_id="", channel_id=group.channel_id, member_ids=member_ids
+            )
+    return None
+
+
+def _names(people: Sequence[Person]) -> str:
+    names = [p.name for p in people]
+    if not names:  # a partner who has since erased their data
+        return "your partner"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _weeks(group: Group) -> str:
+    weeks = group.pairing_weeks or DEFAULT_WEEKS
+    return "week" if weeks == 1 else f"{weeks} weeks"
+
+
+def intro_message(group: Group, people: Sequence[Person], starter: str) -> Message:
+    """The introduction posted to a pair (or trio) together."""
+    kind = "trio" if len(people) == 3 else "pair"
+    return Message(
+        title=f"🤝 Peer pairing: {group.name}",
+        text=f"Hi {_names(people)}! You're this round's {kind} in {group.name}. Find 20 to 30 "
+        f"minutes in the next {_weeks(group)} for a chat: in person, on a call, or right here."
+        f"\n\nA conversation starter: {starter}\n\nI'll check in halfway to ask if you met.",
+        private=False,
+        thread_name=f"{group.name}: {_names(people)}",
+    )
+
+
+def intro_dm(group: Group, person: Person, partners: Sequence[Person], starter: str) -> Message:
+    """The introduction for one member, when the pair can't share a conversation."""
+    return Message(
+        title=f"🤝 Peer pairing: {group.name}",
+        text=f"Hi {person.name}! This round of peer pairing in {group.name} pairs you with "
+        f"{_names(partners)}. Find 20 to 30 minutes in the next {_weeks(group)} for a chat: "
+        "say hello at your next session or message them."
+        f"\n\nA conversation starter: {starter}\n\nI'll check in halfway to ask if you met.",
+    )
+
+
+def intro_pushes(
+    group: Group,
+    pairing_round: PairingRound,
+    pairing_id: int,
+    people: Sequence[Person],
+    identities: Mapping[int, Mapping[str, str]],
+    starter: str,
+) -> list[Push]:
+    """The outbox rows introducing one pairing: one shared conversation, or a DM each."""
+    key = f"pairing:{pairing_round.id}:{pairing_id}:intro"
+    address = group_address(group, people, identities)
+    if address is not None:
+        return [
+            Push(
+                dedupe_key=key,
+                message=intro_message(group, people, starter),
+                address=address,
+                kind="pairing_intro",
+            )
+        ]
+    return [
+        Push(
+            dedupe_key=f"{key}:{person.id}",
+            message=intro_dm(group, person, [p for p in people if p.id != person.id], starter),
+            person=person,
+            kind="pairing_intro",
+        )
+        for person in people
+    ]
+
+
+# ---------------------------------------------------------------- the check-back
+
+
+def checkin_message(member_id: int, partners: Sequence[Person]) -> Message:
+    """The halfway DM asking whether the pair met."""
+    return Message(
+        title="🤝 Did you meet?",
+        text=f"Halfway through this pairing round: have you met {_names(partners)} yet?",
+        choices=(
+            Choice(
+                "Yes, we met", MET_ACTION, (("member", str(member_id)), ("met", "yes")), "primary"
+            ),
+            Choice("Not yet", MET_ACTION, (("member", str(member_id)), ("met", "no"))),
+        ),
+    )
+
+
+def _partners(session: Session, member: PairingMember) -> list[Person]:
+    return list(
+        session.exec(
+            select(Person)
+            .join(PairingMember, col(PairingMember.person_id) == Person.id)
+            .where(
+                PairingMember.pairing_id == member.pairing_id,
+                col(PairingMember.person_id) != member.person_id,
+            )
+            .order_by(col(Person.name))
+        ).all()
+    )
+
+
+def send_due_checkins(session: Session, settings: CoreSettings, now: datetime) -> int:
+    """Queue "Did you meet?" to every member of each round whose halfway point has come.
+
+    A round superseded by a newer one before its check-back went out gets none (the new
+    round's pairs are what matter now).
+    """
+    queued = 0
+    due = session.exec(
+        select(PairingRound)
+        .where(col(PairingRound.checkin_sent_at).is_(None), col(PairingRound.checkin_at) <= now)
+        .order_by(col(PairingRound.checkin_at), col(PairingRound.id))
+    ).all()
+    for pairing_round in due:
+        claimed = session.execute(
+            update(PairingRound)
+            .where(
+                col(PairingRound.id) == pairing_round.id,
+                col(PairingRound.checkin_sent_at).is_(None),
+            )
+            .values(checkin_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+            continue  # another scheduler took it
+        newer = session.exec(
+            select(PairingRound.id).where(
+                PairingRound.group_id == pairing_round.group_id,
+                PairingRound.number > pairing_round.number,
+            )
+        ).first()
+        if newer is not None:
+            continue
+        rows = session.exec(
+            select(PairingMember, Person)
+            .join(Pairing, col(Pairing.id) == PairingMember.pairing_id)
+            .join(Person, col(Person.id) == PairingMember.person_id)
+            .where(
+                Pairing.round_id == pairing_round.id,
+                col(Person.active).is_(True),
+                col(Person.deleted_at).is_(None),
+            )
+            .order_by(col(PairingMember.id))
+        ).all()
+        pushes = [
+            Push(
+                dedupe_key=f"pairing:{pairing_round.id}:checkin:{person.id}",
+                message=checkin_message(member.id or 0, _partners(session, member)),
+                person=person,
+                kind="pairing_checkin",
+            )
+            for member, person in rows
+        ]
+        queued += push_rows(session, pushes, now, settings.default_timezone)
+    return queued
+
+
+def record_answer(
+    session: Session, person: Person, raw_member_id: str, answer: str, now: datetime
+) -> Message:
+    """Store a member's Yes / Not yet; returns the check-back message as it now reads."""
+    try:
+        member = session.get(PairingMember, int(raw_member_id))
+    except ValueError:
+        member = None
+    require_owner(person, member.person_id if member is not None else None, NOT_YOURS)
+    assert member is not None and member.id is not None
+    if answer not in ("yes", "no"):
+        raise UserError("That button is missing something. Please try again from a new message.")
+    member.met = answer == "yes"
+    member.answered_at = now
+    session.add(member)
+    partners = _partners(session, member)
+    if member.met:
+        return Message(
+            title="🤝 You met!",
+            text=f"Great, thanks! I've noted that you met {_names(partners)}.",
+        )
+    return Message(
+        title="🤝 Not yet",
+        text=f"Thanks for saying. There's still time to meet {_names(partners)} before the "
+        "next round. Press the button when you have.",
+        choices=(
+            Choice(
+                "We've met now",
+                MET_ACTION,
+                (("member", str(member.id)), ("met", "yes")),
+                "primary",
+            ),
+        ),
+    )
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass
+class PairingSummary:
+    """A group's pairing so far, for `/pairing report` and the workshop report."""
+
+    rounds: int = 0
+    pairs: int = 0  # pairings, the trios included
+    met: int = 0  # pairings where someone said they met
+    not_yet: int = 0  # pairings with answers, none of them "yes"
+    no_answer: int = 0
+    weeks: int | None = None  # the cadence, None when pairing is off
+    last_round_at: datetime | None = None
+
+    def line(self) -> str:
+        """One sentence for a report."""
+        if not self.rounds:
+            return "No pairing rounds yet."
+        return (
+            f"{self.rounds} round(s), {self.pairs} pair(s): {self.met} met, "
+            f"{self.not_yet} not yet, {self.no_answer} no answer."
+        )
+
+
+def pairing_summary(session: Session, group_id: int) -> PairingSummary:
+    """Rounds, pairs and how many met, over all the group's rounds."""
+    group = session.get(Group, group_id)
+    summary = PairingSummary(weeks=group.pairing_weeks if group is not None else None)
+    rounds = session.exec(
+        select(func.count(), func.max(PairingRound.started_at)).where(
+            PairingRound.group_id == group_id
+        )
+    ).one()
+    summary.rounds, summary.last_round_at = int(rounds[0]), rounds[1]
+    answers: dict[int, list[bool | None]] = {}
+    for pairing_id, met in session.exec(
+        select(Pairing.id, PairingMember.met)
+        .join(PairingRound, col(PairingRound.id) == Pairing.round_id)
+        .join(PairingMember, col(PairingMember.pairing_id) == Pairing.id, isouter=True)
+        .where(PairingRound.group_id == group_id)
+    ).all():
+        if pairing_id is not None:
+            answers.setdefault(pairing_id, []).append(met)
+    summary.pairs = len(answers)
+    for said in answers.values():
+        if any(m is True for m in said):
+            summary.met += 1
+        elif any(m is False for m in said):
+            summary.not_yet += 1
+        else:
+            summary.no_answer += 1
+    return summary
+
+
+def render_report(group: Group, summary: PairingSummary, tz: str) -> Message:
+    """The `/pairing report` answer."""
+    cadence = f"every {_weeks(group)}" if group.pairing_weeks else "off"
+    fields = [Field("Rounds", str(summary.rounds)), Field("Pairs", str(summary.pairs))]
+    fields += [
+        Field("Met", str(summary.met)),
+        Field("Not yet", str(summary.not_yet)),
+        Field("No answer", str(summary.no_answer)),
+    ]
+    if summary.last_round_at is not None:
+        fields.append(Field("Last round", f"{to_local(summary.last_round_at, tz):%a %d %b %Y}"))
+    return Message(
+        title=f"Peer pairing: {group.name}",
+        text=f"Pairing is {cadence}. {summary.line()}",
+        fields=tuple(fields),
+    )
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def parse_weeks(spec: str) -> int:
+    """'2 weeks', 'week', 'fortnight', 'two weeks', '3' as weeks; nonsense is a UserError."""
+    text = " ".join(spec.lower().split())
+    if text in ("week", "weekly"):
+        return 1
+    if text in ("fortnight", "fortnightly"):
+        return 2
+    match = re.fullmatch(r"(\S+)(?: weeks?)?", text)
+    raw = match.group(1) if match else ""
+    weeks = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw)
+    if weeks is None or not 1 <= weeks <= MAX_WEEKS:
+        raise UserError(
+            f"'every {spec.strip()}' isn't an interval I can use. Say every 1 to {MAX_WEEKS} "
+            "weeks, e.g. /pairing on Study skills every 2 weeks."
+        )
+    return weeks
+
+
+def _split_every(rest: str) -> tuple[str, str | None]:
+    """`GROUP [every INTERVAL]` as (group, interval or None)."""
+    parts = re.split(r"\s+every\s+", rest.strip(), flags=re.I)
+    if len(parts) == 1:
+        return parts[0], None
+    return " every ".join(parts[:-1]), parts[-1]
+
+
+def turn_on(
+    session: Session,
+    settings: CoreSettings,
+    actor: Person | None,
+    rest: str,
+    now: datetime,
+) -> tuple[Group, datetime]:
+    """`/pairing on GROUP every N weeks`; returns the group and when its next round opens."""
+    name, interval = _split_every(rest)
+    group = group_named(session, name)
+    require_group_mentor(session, actor, group, now, "pairing.on")
+    weeks = parse_weeks(interval) if interval is not None else DEFAULT_WEEKS
+    count = len(eligible_students(session, settings, group, now))
+    if count < 2:
+        raise _too_few(group, count)
+    group.pairing_weeks = weeks
+    session.add(group)
+    return group, next_round_at(session, group, now) or now
+
+
+def turn_off(session: Session, actor: Person | None, rest: str, now: datetime) -> Group:
+    """`/pairing off GROUP`: no more rounds; the check-back of a running round still goes."""
+    group = group_named(session, rest)
+    require_group_mentor(session, actor, group, now, "pairing.off")
+    group.pairing_weeks = None
+    session.add(group)
+    return group
+
+
+def next_round_at(session: Session, group: Group, now: datetime) -> datetime | None:
+    """When the group's next scheduled round opens (None when pairing is off)."""
+    if not group.pairing_weeks:
+        return None
+    last = session.exec(
+        select(func.max(PairingRound.started_at)).where(PairingRound.group_id == group.id)
+    ).one()
+    return now if last is None else max(now, last + period(group))
+
+
+# ---------------------------------------------------------------- the tick
+
+
+@dataclass
+class PairingTickOutcome:
+    """What one pass of the tick did for peer pairing."""
+
+    rounds: int = 0
+    intros: int = 0
+    checkins: int = 0
+    too_few: list[str] = field(default_factory=list)  # groups skipped: under 2 students
+
+    @property
+    def queued(self) -> bool:
+        """True when anything went to the outbox."""
+        return bool(self.intros or self.checkins)
+
+    def lines(self) -> list[str]:
+        """Log lines for what happened."""
+        counts = {
+            "pairing rounds opened": self.rounds,
+            "pairing introductions": self.intros,
+            "pairing check-backs": self.checkins,
+        }
+        lines = [f"{what}: {n}" for what, n in counts.items() if n]
+        if self.too_few:
+            lines.append("pairing skipped (under 2 students): " + ", ".join(self.too_few))
+        return lines
+
+
+def run_due_pairing(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> PairingTickOutcome:
+    """Open every round that is due and send every check-back that is due."""
+    outcome = PairingTickOutcome()
+    groups = session.exec(
+        select(Group).where(col(Group.pairing_weeks).is_not(None)).order_by(col(Group.id))
+    ).all()
+    for group in groups:
+        due = next_round_at(session, group, now)
+        if due is None or due > now:
+            continue
+        try:
+            opened = open_round(session, settings, group, now, rng=rng)
+        except UserError:
+            # Tried again at every tick, and quietly: the group may gain students later.
+            outcome.too_few.append(group.name)
+            continue
+        if opened is not None:
+            outcome.rounds += 1
+            outcome.intros += opened.intros
+    outcome.checkins = send_due_checkins(session, settings, now)
+    return outcome
+
+
+# ---------------------------------------------------------------- the chat command
+
+
+def _mentored_groups(session: Session, actor: Person) -> list[Group]:
+    if actor.role == ADMIN:
+        return list(list_groups(session))
+    return [
+        g
+        for g in list_groups(session, groups_of(session, actor))
+        if g.id is not None
+        and any(r.person.id == actor.id for r in members_of(session, g.id, role=GROUP_MENTOR))
+    ]
+
+
+def _status(session: Session, actor: Person, now: datetime, tz: str) -> str:
+    lines = []
+    for group in _mentored_groups(session, actor):
+        assert group.id is not None
+        summary = pairing_summary(session, group.id)
+        due = next_round_at(session, group, now)
+        if due is None:
+            state = "off"
+        else:
+            state = f"every {_weeks(group)}, next round {to_local(due, tz):%a %d %b %H:%M}"
+        lines.append(f"{group.name}: {state}. {summary.line()}")
+    if not lines:
+        return "You don't run any group yet. " + USAGE
+    return "Peer pairing:\n" + "\n".join(lines) + "\n" + USAGE
+
+
+def run_chat_command(
+    session: Session,
+    settings: CoreSettings,
+    actor: Person,
+    text: str,
+    now: datetime,
+    *,
+    rng: random.Random | None = None,
+) -> Message:
+    """`/pairing ...` for a group's mentors and admins; returns the answer."""
+    sub, _, rest = text.strip().partition(" ")
+    sub, rest = sub.lower(), rest.strip()
+    tz = actor.timezone if actor.timezone and is_valid_zone(actor.timezone) else None
+    tz = tz or settings.default_timezone
+    if not sub or sub in ("status", "list"):
+        return Message(text=_status(session, actor, now, tz))
+    if sub in ("on", "start", "every") and rest:
+        group, due = turn_on(session, settings, actor, rest, now)
+        when = "within a minute" if due <= now else f"on {to_local(due, tz):%a %d %b %H:%M}"
+        return Message(
+            text=f"Peer pairing is on for {group.name}: a round every {_weeks(group)}, the "
+            f"next one {when}. Each pair gets an introduction and a conversation starter, and "
+            'a "Did you meet?" halfway through.'
+        )
+    if sub in ("off", "stop") and rest:
+        group = turn_off(session, actor, rest, now)
+        return Message(
+            text=f"Peer pairing is off for {group.name}. Past rounds stay in the report."
+        )
+    if sub in ("run", "now") and rest:
+        group = group_named(session, rest)
+        require_group_mentor(session, actor, group, now, "pairing.run")
+        opened = open_round(session, settings, group, now, actor=actor, rng=rng)
+        if opened is None:
+            raise UserError("A round for this group was opened a moment ago. See /pairing.")
+        lines = [f"• {_names(people)}" for people in opened.groups]
+        repeats = (
+            f" {opened.repeats} pair(s) met in a recent round too: there was no way around it."
+            if opened.repeats
+            else ""
+        )
+        return Message(
+            title=f"Round {opened.round.number} of peer pairing: {group.name}",
+            text="\n".join(lines) + f"\n\nThe introductions are on their way.{repeats}",
+        )
+    if sub == "report" and rest:
+        group = group_named(session, rest)
+        require_group_mentor(session, actor, group, now, "pairing.report")
+        assert group.id is not None
+        return render_report(group, pairing_summary(session, group.id), tz)
+    raise UserError(USAGE)

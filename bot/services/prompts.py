@@ -1,0 +1,359 @@
+"""Group prompts: a mentor's recurring question in the group's channel ("Share one win...").
+
+```
+/prompt add GROUP DAYS HH:MM [TIME ZONE] TEXT    e.g. /prompt add Study skills fri 15:00
+                                                 Share one win from this week
+/prompt list [GROUP]
+/prompt remove ID
+```
+
+DAYS is cron-style, as for check-in schedules (`fri`, `mon-fri`, `mon,wed`, `*`). The time is
+wall-clock time in the mentor's own zone unless a zone follows it. The minute tick posts each
+occurrence once (`post_due_prompts`, called by `bot.services.tick.run_due_work`): an
+occurrence is named by its local date, `prompt:{id}:{YYYY-MM-DD}`, with the DST rules of
+check-ins (`bot.services.occurrences.local_instant`): a time in a spring-forward gap fires
+once, as far after the gap as it was into it; a time repeated by a fall-back fires once, the
+first time. After downtime an occurrence within the catch-up grace window is still posted;
+an older one is skipped (a week-old question only adds noise).
+
+Where it goes: a group bound to a Slack or Discord channel gets one channel post that asks
+for answers in its thread. Discord opens that thread on the post (`Message.thread_name`);
+Slack needs nothing opened (anyone can reply in thread) and the post says so. A group with no
+channel (and the console, which has none) gets the prompt as a DM to each student member,
+`prompt:{id}:{date}:{person}`. The posted message's ids stay on its outbox row
+(`posted_prompt`), so a later reminder could answer in the same thread.
+
+The text is the mentor's, not a student's, so it is not safety-screened as student text; it
+is validated for length and posted with mentions disabled on every platform.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from bot.config import CoreSettings
+from bot.errors import NotAllowed, UserError
+from bot.localtime import is_valid_zone, to_local
+from bot.model import Message, PostedCopy
+from bot.outbox import Push, push_rows
+from bot.people import ADMIN
+from bot.services.groups import (
+    GROUP_MENTOR,
+    MEMBER,
+    channel_address,
+    group_named,
+    groups_of,
+    is_group_mentor,
+    members_of,
+    require_group_mentor,
+)
+from bot.services.occurrences import occurrences_between
+from bot.services.schedules import ScheduleRule, format_days, parse_days, parse_local_time
+from storage.tables import Group, GroupPrompt, Outbox, Person
+
+log = logging.getLogger(__name__)
+
+MAX_PROMPT_TEXT = 500
+# A channel flooded with prompts stops being read; ten cover daily plus weekly themes.
+MAX_PROMPTS_PER_GROUP = 10
+MAX_THREAD_NAME = 90
+KIND = "prompt"
+THREAD_HINT = "🧵 Please reply in this message's thread, so the conversation stays together."
+NO_CHANNEL_HINT = (
+    "(Your group has no shared channel yet, so bring your answer to the next session.)"
+)
+USAGE = (
+    "Use /prompt add GROUP DAYS HH:MM [TIME ZONE] TEXT (e.g. /prompt add Study skills fri "
+    "15:00 Share one win from this week), /prompt list [GROUP] or /prompt remove ID."
+)
+# GROUP (any words, the shortest that works) DAYS HH:MM [rest]: the time anchors the split.
+_ADD = re.compile(
+    r"^(?P<group>.+?)\s+(?P<days>\S+)\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<rest>.*))?$", re.S
+)
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """What `/prompt add` asked for, before validation."""
+
+    group: str
+    days: str
+    local_time: str
+    text: str
+    timezone: str | None = None
+
+
+def parse_add(raw: str) -> PromptSpec:
+    """`GROUP DAYS HH:MM [ZONE] TEXT` as a spec; the text keeps the mentor's line breaks."""
+    match = _ADD.match(raw.strip())
+    if match is None:
+        raise UserError(USAGE)
+    rest = (match.group("rest") or "").strip()
+    zone_name: str | None = None
+    first, _, after = rest.partition(" ")
+    if first and ("/" in first or first.upper() == "UTC") and is_valid_zone(first):
+        zone_name, rest = first, after.strip()
+    group = match.group("group").strip().strip("\"'“”")
+    return PromptSpec(group, match.group("days"), match.group("time"), rest, zone_name)
+
+
+def add_prompt(
+    session: Session,
+    settings: CoreSettings,
+    actor: Person | None,
+    spec: PromptSpec,
+    now: datetime,
+) -> GroupPrompt:
+    """Validate completely and store a prompt; any problem raises UserError, storing nothing.
+
+    Only the group's mentors and admins may (`actor=None` is the CLI). The time zone is the
+    one named, else the actor's, else the programme's.
+    """
+    group = group_named(session, spec.group)
+    require_group_mentor(session, actor, group, now, "prompt.add")
+    assert group.id is not None
+    days = parse_days(spec.days)
+    local_time = parse_local_time(spec.local_time)
+    text = spec.text.strip()
+    if not text:
+        raise UserError("What should the prompt say? Put the text after the time. " + USAGE)
+    if len(text) > MAX_PROMPT_TEXT:
+        raise UserError(
+            f"Please keep a prompt under {MAX_PROMPT_TEXT} characters (this one has {len(text)})."
+        )
+    tz = spec.timezone or (actor.timezone if actor is not None else None)
+    if not tz or not is_valid_zone(tz):
+        tz = settings.default_timezone
+    active = session.exec(
+        select(func.count())
+        .select_from(GroupPrompt)
+        .where(GroupPrompt.group_id == group.id, col(GroupPrompt.active).is_(True))
+    ).one()
+    if int(active) >= MAX_PROMPTS_PER_GROUP:
+        raise UserError(
+            f"{group.name} already has {MAX_PROMPTS_PER_GROUP} prompts. Remove one first "
+            "(/prompt list shows their ids)."
+        )
+    prompt = GroupPrompt(
+        group_id=group.id,
+        text=text,
+        days=format_days(days),
+        local_time=local_time.strftime("%H:%M"),
+        timezone=tz,
+        created_by=actor.id if actor is not None else None,
+        created_at=now,
+    )
+    session.add(prompt)
+    session.flush()
+    return prompt
+
+
+def _load(session: Session, raw_id: str) -> GroupPrompt:
+    try:
+        prompt = session.get(GroupPrompt, int(raw_id.strip().lstrip("#")))
+    except ValueError:
+        prompt = None
+    if prompt is None or not prompt.active:
+        raise UserError(f"There is no prompt #{raw_id.strip().lstrip('#')}. See /prompt list.")
+    return prompt
+
+
+def remove_prompt(
+    session: Session, actor: Person | None, raw_id: str, now: datetime
+) -> GroupPrompt:
+    """Switch a prompt off (kept, so its past posts still have their cause)."""
+    prompt = _load(session, raw_id)
+    group = session.get(Group, prompt.group_id)
+    assert group is not None
+    if actor is not None and not is_group_mentor(session, actor, prompt.group_id):
+        # Same answer as an unknown id: a refusal must not confirm another group's prompt.
+        raise NotAllowed(f"There is no prompt #{prompt.id} in your groups. See /prompt list.")
+    require_group_mentor(session, actor, group, now, "prompt.remove")
+    prompt.active = False
+    session.add(prompt)
+    return prompt
+
+
+def prompts_of(session: Session, group_ids: set[int] | None) -> list[tuple[GroupPrompt, Group]]:
+    """Active prompts with their groups, by group name then id (`None`: every group)."""
+    query = (
+        select(GroupPrompt, Group)
+        .join(Group, col(Group.id) == GroupPrompt.group_id)
+        .where(col(GroupPrompt.active).is_(True))
+        .order_by(col(Group.name), col(GroupPrompt.id))
+    )
+    if group_ids is not None:
+        if not group_ids:
+            return []
+        query = query.where(col(GroupPrompt.group_id).in_(group_ids))
+    return [(prompt, group) for prompt, group in session.exec(query).all()]
+
+
+def _mentored_groups(session: Session, actor: Person) -> set[int] | None:
+    """The groups whose prompts the actor manages: None means all (admins)."""
+    if actor.role == ADMIN:
+        return None
+    return {
+        gid
+        for gid in groups_of(session, actor)
+        if any(r.person.id == actor.id for r in members_of(session, gid, role=GROUP_MENTOR))
+    }
+
+
+def describe(prompt: GroupPrompt, group: Group) -> str:
+    """One line a mentor can read."""
+    days = "every day" if prompt.days == "*" else prompt.days
+    where = (
+        f"in the {group.platform} channel"
+        if group.platform and group.channel_id
+        else "by DM to members"
+    )
+    text = prompt.text if len(prompt.text) <= 80 else prompt.text[:79] + "…"
+    return (
+        f"#{prompt.id} {group.name}: {days} at {prompt.local_time} {prompt.timezone}, "
+        f"{where}: “{text}”"
+    )
+
+
+def prompt_message(prompt: GroupPrompt, group: Group, *, channel: bool) -> Message:
+    """The post: the mentor's text, and where to answer."""
+    hint = THREAD_HINT if channel else NO_CHANNEL_HINT
+    name = prompt.text.splitlines()[0] if prompt.text.strip() else group.name
+    return Message(
+        title=f"💬 {group.name}",
+        text=f"{prompt.text}\n\n{hint}",
+        private=False,
+        thread_name=name if len(name) <= MAX_THREAD_NAME else name[: MAX_THREAD_NAME - 1] + "…",
+    )
+
+
+def dedupe_key(prompt_id: int, local_date: date) -> str:
+    """The outbox key of one occurrence's channel post."""
+    return f"prompt:{prompt_id}:{local_date.isoformat()}"
+
+
+def posted_prompt(session: Session, prompt_id: int, local_date: date) -> PostedCopy | None:
+    """Where an occurrence's channel post landed (platform, channel, message ts), once sent."""
+    row = session.exec(
+        select(Outbox).where(Outbox.dedupe_key == dedupe_key(prompt_id, local_date))
+    ).first()
+    if row is None or row.status != "sent" or not row.platform_message_id:
+        return None
+    channel = row.platform_channel_id or row.channel_id
+    if not channel:
+        return None
+    return PostedCopy(row.platform, channel, row.platform_message_id)
+
+
+@dataclass
+class PromptTickOutcome:
+    """What one pass of the tick did with group prompts."""
+
+    posted: int = 0  # channel posts queued
+    direct: int = 0  # DMs queued (groups without a channel)
+    too_late: int = 0  # occurrences beyond the catch-up grace window, skipped
+
+    @property
+    def queued(self) -> bool:
+        """True when anything went to the outbox."""
+        return bool(self.posted or self.direct)
+
+    def lines(self) -> list[str]:
+        """Log lines for the counts that are not zero."""
+        counts = {
+            "group prompts posted": self.posted,
+            "group prompts sent by DM": self.direct,
+            "group prompts skipped (too late after downtime)": self.too_late,
+        }
+        return [f"{what}: {n}" for what, n in counts.items() if n]
+
+
+def post_due_prompts(
+    session: Session, settings: CoreSettings, start: datetime, now: datetime
+) -> PromptTickOutcome:
+    """Queue every prompt occurrence in `(start, now]`; keyed, so a repeat queues nothing."""
+    outcome = PromptTickOutcome()
+    grace = timedelta(minutes=settings.scheduling.catchup_grace_minutes)
+    for prompt, group in prompts_of(session, None):
+        assert prompt.id is not None and group.id is not None
+        try:
+            rule = ScheduleRule(parse_days(prompt.days), parse_local_time(prompt.local_time))
+            occurrences = occurrences_between(
+                rule, prompt.timezone, max(start, prompt.created_at), now
+            )
+        except UserError as exc:  # a row edited by hand into nonsense must not stop the rest
+            log.error("prompt #%s is invalid and was skipped: %s", prompt.id, exc.message)
+            continue
+        for occurrence in occurrences:
+            if now - occurrence.at > grace:
+                outcome.too_late += 1
+                continue
+            key = dedupe_key(prompt.id, occurrence.local_date)
+            address = channel_address(group)
+            if address is not None:
+                message = prompt_message(prompt, group, channel=True)
+                outcome.posted += push_rows(
+                    session,
+                    [Push(dedupe_key=key, message=message, address=address, kind=KIND)],
+                    now,
+                    settings.default_timezone,
+                )
+                continue
+            message = prompt_message(prompt, group, channel=False)
+            students = [r.person for r in members_of(session, group.id, role=MEMBER)]
+            outcome.direct += push_rows(
+                session,
+                [
+                    Push(dedupe_key=f"{key}:{p.id}", message=message, person=p, kind=KIND)
+                    for p in students
+                ],
+                now,
+                settings.default_timezone,
+            )
+    return outcome
+
+
+def run_chat_command(
+    session: Session, settings: CoreSettings, actor: Person, text: str, now: datetime
+) -> str:
+    """`/prompt ...` for a group's mentors and admins; returns the answer text."""
+    sub, _, rest = text.strip().partition(" ")
+    sub = sub.lower() or "list"
+    rest = rest.strip()
+    if sub == "add":
+        prompt = add_prompt(session, settings, actor, parse_add(rest), now)
+        group = session.get(Group, prompt.group_id)
+        assert group is not None
+        first = occurrences_between(
+            ScheduleRule(parse_days(prompt.days), parse_local_time(prompt.local_time)),
+            prompt.timezone,
+            now,
+            now + timedelta(days=8),
+        )
+        when = (
+            f" The first one goes out {to_local(first[0].at, prompt.timezone):%a %d %b %H:%M}."
+            if first
+            else ""
+        )
+        return f"Added prompt {describe(prompt, group)}.{when}"
+    if sub == "list":
+        if rest:
+            group = group_named(session, rest)
+            require_group_mentor(session, actor, group, now, "prompt.list")
+            rows = prompts_of(session, {group.id} if group.id is not None else set())
+        else:
+            rows = prompts_of(session, _mentored_groups(session, actor))
+        if not rows:
+            return "No group prompts yet. " + USAGE
+        return "Group prompts:\n" + "\n".join(describe(p, g) for p, g in rows)
+    if sub in ("remove", "delete", "rm", "off"):
+        if not rest or " " in rest:
+            raise UserError("Use /prompt remove ID; the ids are in /prompt list.")
+        prompt = remove_prompt(session, actor, rest, now)
+        return f"Removed prompt #{prompt.id}. It won't be posted again."
+    raise UserError(USAGE)
