@@ -343,7 +343,8 @@ class Rsvp(SQLModel, table=True):
     session_id: int = Field(foreign_key="workshop_session.id", index=True)
     person_id: int = Field(foreign_key="person.id")
     status: str = Field(max_length=12)  # going | not_going | waitlist
-    # Place in the waitlist (lowest is promoted first); a new number each time someone joins.
+    # Place in the waitlist (lowest is promoted first): a new, higher number each time someone
+    # joins it, kept afterwards, so a number is never given out twice in a session.
     waitlist_no: int | None = None
     # True: marked present by a mentor or checked in; False: marked absent; None: not recorded.
     attended: bool | None = None

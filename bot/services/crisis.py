@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -12,16 +18,103 @@ from bot.safety import Assessment
 from bot.services.alerts import URGENT, raise_alert, record_event
 from storage.tables import Alert, Person
 
+# Used only when no zone table can be read (a slim container without tzdata): the zones of
+# the countries whose crisis lines ship by default.
+FALLBACK_ZONE_COUNTRIES: dict[str, str] = {
+    "Europe/London": "GB",
+    "Europe/Belfast": "GB",
+    "GB": "GB",
+    "America/New_York": "US",
+    "America/Chicago": "US",
+    "America/Denver": "US",
+    "America/Phoenix": "US",
+    "America/Los_Angeles": "US",
+    "America/Anchorage": "US",
+    "Pacific/Honolulu": "US",
+    "America/Toronto": "CA",
+    "America/Vancouver": "CA",
+    "America/Edmonton": "CA",
+    "America/Winnipeg": "CA",
+    "America/Halifax": "CA",
+    "America/St_Johns": "CA",
+    "America/Regina": "CA",
+}
 
-def crisis_lines_for(settings: CoreSettings, country: str | None) -> tuple[CrisisLine, ...]:
-    """Crisis services for the student's country, falling back to the international list."""
-    code = (country or settings.default_country or "INTL").upper()
+
+def crisis_lines_for(
+    settings: CoreSettings, country: str | None, timezone: str | None = None
+) -> tuple[CrisisLine, ...]:
+    """Crisis services for the student's country, falling back to the international list.
+
+    With no country on record, the country of the student's time zone is used (the roster
+    has no country column, but it has time zones); then the programme's default country.
+    """
+    code = (country or country_of_zone(timezone) or settings.default_country or "INTL").upper()
     return settings.crisis_lines.get(code) or settings.crisis_lines.get("INTL", ())
+
+
+def country_of_zone(zone: str | None) -> str | None:
+    """The ISO country code of an IANA time zone (aliases too), or None (e.g. UTC)."""
+    if not zone:
+        return None
+    countries = _zone_countries()
+    if zone in countries:
+        return countries[zone]
+    if zone.startswith("Australia/"):
+        return "AU"
+    return None
+
+
+@functools.cache
+def _zone_countries() -> dict[str, str]:
+    return load_zone_countries(_zoneinfo_folders())
+
+
+def load_zone_countries(folders: Iterable[Traversable]) -> dict[str, str]:
+    """Map zone -> country from the first folder's zone.tab, plus the aliases of tzdata.zi.
+
+    With no readable zone.tab anywhere, a small built-in map of the default countries.
+    """
+    for folder in folders:
+        try:
+            zone_tab = (folder / "zone.tab").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        countries: dict[str, str] = {}
+        for line in zone_tab.splitlines():
+            if line and not line.startswith("#"):
+                parts = line.split("\t")
+                if len(parts) >= 3:
+                    countries[parts[2]] = parts[0]
+        try:
+            compiled = (folder / "tzdata.zi").read_text(encoding="utf-8")
+        except OSError:
+            compiled = ""
+        for line in compiled.splitlines():
+            # "L Europe/London Europe/Belfast": an old name that now means the same zone.
+            if line.startswith("L "):
+                _, target, alias = line.split()[:3]
+                if target in countries and alias not in countries:
+                    countries[alias] = countries[target]
+        if countries:
+            return countries
+    return dict(FALLBACK_ZONE_COUNTRIES)
+
+
+def _zoneinfo_folders() -> list[Traversable]:
+    """Where zone tables may live: the tzdata package first, then the system's TZPATH."""
+    folders: list[Traversable] = []
+    try:
+        folders.append(resources.files("tzdata") / "zoneinfo")
+    except ModuleNotFoundError:
+        pass
+    folders.extend(Path(path) for path in zoneinfo.TZPATH)
+    return folders
 
 
 def render_crisis_reply(settings: CoreSettings, student: Person) -> Message:
     """A calm, safe-messaging reply: help now, and who is being told (no false promises)."""
-    lines = crisis_lines_for(settings, student.country)
+    lines = crisis_lines_for(settings, student.country, student.timezone)
     return Message(
         title="You don't have to face this alone",
         text=(

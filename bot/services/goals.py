@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.auth import require_owner
 from bot.errors import UserError
 from bot.localtime import parse_date
 from bot.model import Field, Message
@@ -31,8 +32,11 @@ def own_goal(session: Session, person: Person, raw_id: str) -> Goal:
         goal = session.get(Goal, int(raw_id.strip().lstrip("#")))
     except (ValueError, AttributeError):
         goal = None
-    if goal is None or goal.person_id != person.id:
-        raise UserError(f"I can't find your goal '{raw_id}'. See your goals with /goal list.")
+    missing = f"I can't find your goal '{raw_id}'. See your goals with /goal list."
+    if goal is None:
+        raise UserError(missing)
+    # Someone else's goal reads as missing too: a refusal must not confirm that it exists.
+    require_owner(person, goal.person_id, missing)
     return goal
 
 

@@ -36,6 +36,7 @@ from storage.tables import (
     Milestone,
     MoodEntry,
     Outbox,
+    PairingMember,
     Person,
     Rsvp,
     StudentMessage,
@@ -66,6 +67,7 @@ ERASED_REFERENCES: frozenset[tuple[str, str]] = frozenset(
         ("mentor_note", "student_id"),
         ("rsvp", "person_id"),
         ("workshop_feedback", "person_id"),
+        ("pairing_member", "person_id"),
         ("outbox", "person_id"),
         ("alert", "student_id"),
     }
@@ -79,6 +81,8 @@ KEPT_REFERENCES: frozenset[tuple[str, str]] = frozenset(
         ("mentor_note", "author_id"),
         ("workshop_session", "created_by"),
         ("workshop_series", "created_by"),
+        ("group_prompt", "created_by"),
+        ("pairing_round", "started_by"),
         ("audit_log", "actor_id"),
         ("audit_log", "subject_id"),
     }
@@ -167,6 +171,9 @@ def erase_person(
     report.add(
         "workshop feedback",
         _delete(session, WorkshopFeedback, col(WorkshopFeedback.person_id) == pid),
+    )
+    report.add(
+        "peer pairings", _delete(session, PairingMember, col(PairingMember.person_id) == pid)
     )
     report.add(
         "group memberships", _delete(session, GroupMember, col(GroupMember.person_id) == pid)

@@ -68,7 +68,9 @@ def test_unexpected_failure_keeps_text_and_hides_traceback(sam: Chat, monkeypatc
     def boom(ctx):
         raise RuntimeError("database exploded")
 
-    monkeypatch.setitem(handlers.COMMANDS, "mood", boom)
+    from bot.auth import allow
+
+    monkeypatch.setitem(handlers.COMMANDS, "mood", allow("student")(boom))
     sam.core._commands = handlers.COMMANDS
     reply = sam.send("/mood 3 feeling meh")
     assert "something went wrong" in text_of(reply).lower()

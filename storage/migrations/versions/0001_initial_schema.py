@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:59:14.409470
+Create Date: 2026-11-23 08:01:48.317687
 """
 from alembic import op
 import sqlalchemy as sa
