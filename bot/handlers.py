@@ -28,7 +28,9 @@ from bot.services import checkins as checkin_service
 from bot.services import goals as goal_service
 from bot.services import groups as group_service
 from bot.services import mood as mood_service
+from bot.services import pairing as pairing_service
 from bot.services import privacy, workshop_chat, workshop_messages
+from bot.services import prompts as prompt_service
 from bot.services import resources as resource_service
 from bot.services import schedules as schedule_service
 from bot.services import workshops as workshop_service
@@ -69,6 +71,15 @@ MENTOR_HELP = (
         "Europe/London 60 cap 12 LINK; /workshop alone lists them",
     ),
     ("/group list|members|bind|add", "your groups, their members and channel"),
+    (
+        "/prompt add GROUP DAYS HH:MM TEXT",
+        "a recurring question in the group's channel, e.g. /prompt add Study skills fri 15:00 "
+        "Share one win from this week; also list, remove ID",
+    ),
+    (
+        "/pairing on|off|run|report GROUP",
+        "peer pairing rounds, e.g. /pairing on Study skills every 2 weeks",
+    ),
 )
 
 
@@ -781,3 +792,44 @@ def act_home_show(ctx: Context) -> Reply:
 
 
 ACTIONS["home.show"] = act_home_show
+
+
+# ---------------------------------------------------------------- group prompts, peer pairing
+
+
+@allow(*STAFF)
+def cmd_prompt(ctx: Context) -> Reply:
+    """`/prompt add|list|remove`: recurring prompts in a group's channel (its mentors, admins)."""
+    return Reply.say(
+        prompt_service.run_chat_command(
+            ctx.session, ctx.settings, ctx.person, ctx.inbound.text, ctx.now
+        )
+    )
+
+
+@allow(*STAFF)
+def cmd_pairing(ctx: Context) -> Reply:
+    """`/pairing on|off|run|report GROUP`: peer pairing rounds (the group's mentors, admins)."""
+    return Reply(
+        messages=(
+            pairing_service.run_chat_command(
+                ctx.session, ctx.settings, ctx.person, ctx.inbound.text, ctx.now
+            ),
+        )
+    )
+
+
+@allow(STUDENT)
+def act_pairing_met(ctx: Context) -> Reply:
+    """The Yes / Not yet buttons of a pairing check-back; the message updates in place."""
+    return Reply(
+        update=pairing_service.record_answer(
+            ctx.session, ctx.person, _arg(ctx, "member"), _arg(ctx, "met"), ctx.now
+        )
+    )
+
+
+COMMANDS["prompt"] = cmd_prompt
+COMMANDS["prompts"] = cmd_prompt
+COMMANDS["pairing"] = cmd_pairing
+ACTIONS[pairing_service.MET_ACTION] = act_pairing_met
