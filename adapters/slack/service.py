@@ -77,6 +77,8 @@ class SlackService:
         self.config = config
         # SLACK_API_URL only moves the Web API (tests, benchmarks); nothing else changes.
         self.client = client or AsyncWebClient(token=config.bot_token, base_url=config.api_url)
+        # Our own client gets one pooled HTTP session once started (see `start`).
+        self._owns_client = client is None
         self.adapter = SlackAdapter(
             core,
             self.client,
@@ -104,6 +106,12 @@ class SlackService:
             await self._start_socket()
         else:
             await self._start_http()
+        if self._owns_client and self.client.session is None:
+            # Without a session the SDK opens a new connection for every Web API call; a
+            # pooled one reuses them (measured: bench/answers.py).
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
 
     async def _checked(self, what: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
         try:
@@ -166,6 +174,9 @@ class SlackService:
             await asyncio.wait_for(self.adapter.drain(), timeout=10)
         except TimeoutError:
             log.warning("Slack listeners still busy at shutdown")
+        if self._owns_client and self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set (or the task is cancelled), then shut down cleanly."""

@@ -347,6 +347,9 @@ class FakeDiscord:
         if default_guild_name is not None:
             self.default_guild = self.add_guild(default_guild_name, default_channel_names)
         self.dm_channels: dict[str, str] = {}  # recipient user id -> DM channel id
+        # DM channel id -> user id, a cache over dm_channels (checked against it on use), so a
+        # 10,000-DM fan-out does not scan every DM for every message (bench/fanout.py).
+        self._dm_by_channel: dict[str, str] = {}
         #: Threads the bot opened (id -> thread channel object with a ``member_ids`` list).
         self.threads: dict[str, JSON] = {}
         self.messages: dict[str, JSON] = {}  # id -> live message object
@@ -467,6 +470,7 @@ class FakeDiscord:
         """The (stable) id of the bot's DM channel with ``user_id``, creating it if needed."""
         if user_id not in self.dm_channels:
             self.dm_channels[user_id] = self.snowflakes.next()
+        self._dm_by_channel[self.dm_channels[user_id]] = user_id
         return self.dm_channels[user_id]
 
     def guild_of_channel(self, channel_id: str) -> FakeGuild | None:
@@ -940,9 +944,9 @@ class FakeDiscord:
             raise _DiscordError(404, 10003, "Unknown Channel")
         if channel_id in self.threads:
             return {k: v for k, v in self.threads[channel_id].items() if k != "member_ids"}
-        for user_id, dm_id in self.dm_channels.items():
-            if dm_id == channel_id:
-                return p.dm_channel(channel_id, self.user_payload(user_id))
+        dm_user = self._dm_recipient(channel_id)
+        if dm_user is not None:
+            return p.dm_channel(channel_id, self.user_payload(dm_user))
         guild = self.guild_of_channel(channel_id)
         if guild is not None:
             name = next(n for n, cid in guild.channels.items() if cid == channel_id)
@@ -1039,8 +1043,12 @@ class FakeDiscord:
         return web.Response(status=204)
 
     def _dm_recipient(self, channel_id: str) -> str | None:
+        cached = self._dm_by_channel.get(channel_id)
+        if cached is not None and self.dm_channels.get(cached) == channel_id:
+            return cached
         for user_id, dm_id in self.dm_channels.items():
             if dm_id == channel_id:
+                self._dm_by_channel[channel_id] = user_id
                 return user_id
         return None
 

@@ -1,0 +1,112 @@
+"""Each benchmark once at a tiny N: the JSON has its keys and the correctness figures hold.
+
+No timing assertions: the figures depend on the machine. Latency 0 and short caps keep the
+whole file to a few tens of seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bench import __main__ as dispatcher
+from bench import answers, fanout, memory, open_checkins, scheduler
+
+N = 20
+
+
+def last_json_line(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    data: dict[str, Any] = json.loads(lines[-1])
+    return data
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+def test_fanout_delivers_each_student_once_within_the_limits(
+    platform: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every student gets exactly one prompt, no 429, and both references report beside ours."""
+    result = fanout.main(
+        [
+            "--platform",
+            platform,
+            "--students",
+            str(N),
+            "--latency",
+            "0",
+            "--reference-timeout",
+            "5",
+        ]
+    )
+    assert last_json_line(capsys) == result
+    for key in (
+        "seconds",
+        "bound_seconds",
+        "ratio_to_bound",
+        "http_429",
+        "delivered",
+        "duplicates",
+        "missing",
+        "core_prepare_seconds",
+    ):
+        assert key in result
+    assert (result["delivered"], result["duplicates"], result["missing"]) == (N, 0, 0)
+    assert result["http_429"] == 0 and result["checkins_opened"] == N
+    for reference in ("sequential", "all_at_once"):
+        assert {"seconds", "http_429", "missing", "duplicates"} <= set(result[reference])
+
+
+def test_fanout_first_contact_opens_the_dms(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no DM channel known yet, Discord DMs are opened and every prompt still arrives once."""
+    argv = ["--platform", "discord", "--students", str(N), "--latency", "0"]
+    result = fanout.main([*argv, "--first-contact", "--no-reference"])
+    assert result["first_contact"] is True
+    assert (result["delivered"], result["duplicates"], result["missing"]) == (N, 0, 0)
+
+
+def test_scheduler_opens_everyone_due_in_one_minute(capsys: pytest.CaptureFixture[str]) -> None:
+    """Students in 10 zones due at one instant: one tick job opens all of them, none missed."""
+    result = scheduler.main(["--students", str(N), "--zones", "10", "--reference-timeout", "10"])
+    assert last_json_line(capsys) == result
+    assert result["missed"] == 0 and result["checkins_opened"] == N
+    assert result["occurrences"] == 10 and result["jobs"] <= 100
+    reference = result["per_student_jobs"]
+    assert reference["jobs"] == N
+    assert {"executed", "missed", "never_ran"} <= set(reference)
+
+
+@pytest.mark.parametrize("platform", ["slack", "discord"])
+def test_answers_are_all_acknowledged_and_stored(
+    platform: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every button press through the adapter's inbound path is acknowledged and stored."""
+    result = answers.main(
+        ["--platform", platform, "--students", str(N), "--concurrency", "4", "--timeout", "30"]
+    )
+    assert last_json_line(capsys) == result
+    for key in ("answers_per_second", "p50_ms", "p99_ms", "lost"):
+        assert key in result
+    assert result["lost"] == 0 and result["failures"] == 0 and result["acknowledged"] == N
+
+
+def test_memory_reports_bytes_per_student_and_startup(capsys: pytest.CaptureFixture[str]) -> None:
+    """Fresh processes with and without students give per-student bytes and start-up time."""
+    result = memory.main(["--students", str(N), "--repeat", "1"])
+    assert last_json_line(capsys) == result
+    assert {"bytes_per_student", "startup_seconds", "rss_mib_full"} <= set(result)
+    assert result["checkins_opened"] == N
+
+
+def test_open_checkins_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
+    """Firing the occurrence twice writes each check-in and prompt once."""
+    result = open_checkins.main(["--students", str(N)])
+    assert last_json_line(capsys) == result
+    assert result["checkins"] == N and result["outbox_rows"] == N
+
+
+def test_dispatcher_lists_these_benchmarks() -> None:
+    """`python -m bench` finds every benchmark module of this file."""
+    names = set(dispatcher.available())
+    assert {"fanout", "scheduler", "answers", "memory", "open_checkins"} <= names
