@@ -114,6 +114,40 @@ async def test_ten_thousand_dms_go_at_the_global_rate() -> None:
     assert max_in_window(sent, 1.0) <= 5 + 50
 
 
+class StallingTime(VirtualTime):
+    """Virtual time with one event-loop stall: from `at`, every sleeper wakes `length` late."""
+
+    def __init__(self, at: float, length: float) -> None:
+        super().__init__()
+        self.at, self.length, self.stalled = at, length, False
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """As VirtualTime.run, but time jumps `length` past the first wake-up due after `at`."""
+        task = asyncio.ensure_future(coro)
+        while not task.done():
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if self._sleepers and not task.done():
+                wake, _, future = heapq.heappop(self._sleepers)
+                if wake >= self.at and not self.stalled:
+                    self.stalled, wake = True, wake + self.length
+                self.now = max(self.now, wake)
+                future.set_result(None)
+        return task.result()
+
+
+async def test_a_stalled_loop_does_not_bunch_the_sends_after_it() -> None:
+    """After a 0.4 s stall (a GC pause) the sends whose slot passed are spaced out again."""
+    clock = StallingTime(at=2.0, length=0.4)
+    limits = {"discord": PlatformLimits(RateLimit(48.5, 1), RateLimit(0.8, 1))}
+    pacer = Pacer(limits, monotonic=clock.monotonic, sleep=clock.sleep)
+    sent = await clock.run(send_all(pacer, clock, [f"dm-{i}" for i in range(300)]))
+    assert len(sent) == 300 and clock.stalled
+    # Burst 1 + 48.5 a second + the 5 ms tolerance: under Discord's 50 in any second.
+    assert max_in_window(sent, 1.0) <= 50
+    assert max_in_window(sent, 0.1) <= 6
+
+
 async def test_a_busy_channel_holds_up_no_other() -> None:
     """20 posts to one channel trickle at its rate; 100 DMs elsewhere are done within 2 s."""
     clock = VirtualTime()
