@@ -2,17 +2,24 @@
 
 Order of work for every inbound event:
 1. screen the student's free text with `bot.safety.assess` before anything else happens to it;
-2. in a first transaction: resolve the person, drop a retried platform event, and raise the
-   alert that crisis or concern text calls for (committed even if the command then fails);
-3. in a second transaction: run the command, action, form or text handler;
-4. return the direct reply (crisis help first); pushes to anyone else went to the outbox.
+2. resolve the person, drop a retried platform event, and raise the alert that crisis or
+   concern text calls for;
+3. run the command, action, form or text handler inside a savepoint, so a refusal or a failure
+   rolls back the handler's changes and nothing else (the alert of step 2 stays);
+4. commit, then return the direct reply (crisis help first); pushes to anyone else went to the
+   outbox in the same transaction.
+
+Events that arrive while the database is busy are handled together (`ahandle`): one
+transaction, one commit and one thread hand-off for the lot (group commit), each event in its
+own savepoint. A batch whose commit fails is handled again one event at a time in the
+original two-transaction form (safety work committed on its own first), so a failure in one
+event can neither lose nor block another's answer or alert.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -25,6 +32,7 @@ from bot.auth import authorize
 from bot.clock import Clock
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.group_commit import GroupCommit
 from bot.model import Inbound, Message, Reply
 from bot.people import STUDENT, resolve_actor
 from bot.safety import Assessment, assess
@@ -45,6 +53,9 @@ SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong on my side. Anything you wrote has been kept, and the "
     "programme team can see the error. Please try again in a moment."
 )
+# How many queued events one transaction takes at most: big enough to amortise the commit
+# in a 09:00 burst, small enough that the first event in a batch isn't kept waiting long.
+MAX_BATCH = 64
 
 
 @dataclass
@@ -67,6 +78,38 @@ class Context:
 Handler = Callable[[Context], Reply]
 
 
+@dataclass(frozen=True)
+class Screened:
+    """An inbound event with its free text and the safety screen's verdict on it."""
+
+    inbound: Inbound
+    text: str
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The outcome of step 2 for one event: who acted and the safety messages to show first.
+
+    `person` is None when the actor is not enrolled; `duplicate` marks a platform retry of an
+    event handled before. Holding the person keeps it in the session's identity map (a weak
+    map), so the handler's step finds it without a second SELECT.
+    """
+
+    person: Person | None
+    safety_messages: tuple[Message, ...] = ()
+    duplicate: bool = False
+
+    @property
+    def person_id(self) -> int | None:
+        """The acting person's id, or None for someone not enrolled."""
+        return self.person.id if self.person is not None else None
+
+
+class PrepareFailed(Exception):
+    """Step 2 failed inside a batch: the batch is abandoned and handled event by event."""
+
+
 def free_text_of(inbound: Inbound) -> str:
     """The free text a person sent with an event: typed text, command text, form fields."""
     if inbound.kind == "form":
@@ -85,6 +128,8 @@ class MentorBot:
         settings: CoreSettings,
         clock: Clock,
         screen: Callable[[str], Assessment] = assess,
+        *,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -96,88 +141,152 @@ class MentorBot:
         self._actions: dict[str, Handler] = ACTIONS
         self._forms: dict[str, Handler] = FORMS
         self._text: Handler = handle_text
+        self._group_commit: GroupCommit[Inbound, Reply] = GroupCommit(
+            self.handle_batch, max_batch=max_batch
+        )
 
     async def ahandle(self, inbound: Inbound) -> Reply:
-        """`handle` off the event loop, so adapters stay responsive while the database works."""
-        return await asyncio.to_thread(self.handle, inbound)
+        """`handle` off the event loop, together with whatever else arrived meanwhile."""
+        return await self._group_commit.submit(inbound)
 
     def handle(self, inbound: Inbound) -> Reply:
         """Handle one inbound event and return the direct reply; never raises."""
-        text = free_text_of(inbound)
+        return self.handle_batch((inbound,))[0]
+
+    def handle_batch(self, inbounds: Sequence[Inbound]) -> list[Reply]:
+        """Handle events in one transaction, each in its own savepoint; never raises.
+
+        Replies come back in the order of `inbounds`, and only once everything is committed.
+        """
         # Screening comes first; it costs microseconds and must never be skipped.
+        screened = [self._screen(inbound) for inbound in inbounds]
+        if len(screened) == 1:
+            return [self._handle_alone(screened[0])]
+        try:
+            with self.db.session() as session:
+                replies = [self._handle_in(session, item) for item in screened]
+        except Exception:
+            # The commit failed, or step 2 of one event did: nothing of the batch was kept.
+            log.warning("a batch of %d events failed; handling them one by one", len(screened))
+            return [self._handle_alone(item) for item in screened]
+        return replies
+
+    def _screen(self, inbound: Inbound) -> Screened:
+        text = free_text_of(inbound)
         try:
             assessment = self.screen(text) if text else NO_CONCERN
         except Exception:
             # A broken screen must not silence a student: a person reads it instead.
             log.exception("safety screen failed; treating the text as a concern")
             assessment = SCREEN_FAILED
+        return Screened(inbound, text, assessment)
+
+    def _handle_alone(self, item: Screened) -> Reply:
+        """One event in two transactions: step 2 is committed before the handler runs."""
+        inbound = item.inbound
         try:
-            first = self._prepare(inbound, assessment, text)
+            with self.db.session() as session:
+                prepared = self._prepare(session, item)
         except Exception:
             log.exception("could not prepare inbound %s/%s", inbound.kind, inbound.name)
             return Reply.say(SOMETHING_WENT_WRONG)
-        if first is None:
-            return Reply()  # a platform retry of an event handled before
-        person_id, safety_messages, enrolled = first
-        if not enrolled:
-            return Reply.say(NOT_ENROLLED)
-        if len(text) > self.settings.max_text_length:
-            too_long = Message(
-                text=f"That message is too long for me ({len(text):,} characters; the limit is "
-                f"{self.settings.max_text_length:,}). Please send it in shorter parts."
-            )
-            return Reply(messages=(*safety_messages, too_long), error=too_long.text)
+        early = self._early_reply(item, prepared)
+        if early is not None:
+            return early
+        assert prepared.person_id is not None
         try:
             with self.db.session() as session:
-                person = session.get(Person, person_id)
-                assert person is not None
-                ctx = Context(session, self.settings, self.clock.now(), person, inbound, assessment)
-                reply = self._route(ctx)
+                reply = self._run(session, item, prepared)
+        except Exception:
+            log.exception("could not commit %s/%s", inbound.kind, inbound.name)
+            self._keep_text(prepared.person_id, item)
+            return Reply(messages=(*prepared.safety_messages, Message(text=SOMETHING_WENT_WRONG)))
+        return reply
+
+    def _handle_in(self, session: Session, item: Screened) -> Reply:
+        """One event of a batch, inside the batch's transaction."""
+        try:
+            prepared = self._prepare(session, item)
+        except Exception as exc:
+            # The session may hold half of step 2: only a fresh start is safe.
+            raise PrepareFailed from exc
+        early = self._early_reply(item, prepared)
+        if early is not None:
+            return early
+        return self._run(session, item, prepared)
+
+    def _early_reply(self, item: Screened, prepared: Prepared) -> Reply | None:
+        """The answer when the handler must not run: a retry, a stranger, an overlong text."""
+        if prepared.duplicate:
+            return Reply()  # a platform retry of an event handled before
+        if prepared.person_id is None:
+            return Reply.say(NOT_ENROLLED)
+        limit = self.settings.max_text_length
+        if len(item.text) > limit:
+            too_long = Message(
+                text=f"That message is too long for me ({len(item.text):,} characters; the "
+                f"limit is {limit:,}). Please send it in shorter parts."
+            )
+            return Reply(messages=(*prepared.safety_messages, too_long), error=too_long.text)
+        return None
+
+    def _run(self, session: Session, item: Screened, prepared: Prepared) -> Reply:
+        """Run the handler in a savepoint: a refusal or a failure undoes only its own work."""
+        inbound = item.inbound
+        person_id = prepared.person_id
+        safety_messages = prepared.safety_messages
+        # Alone, step 2 ran in a transaction of its own: the person is read again in this one.
+        person = prepared.person if prepared.person in session else session.get(Person, person_id)
+        assert person is not None
+        savepoint = session.begin_nested()
+        try:
+            now = self.clock.now()
+            ctx = Context(session, self.settings, now, person, inbound, item.assessment)
+            reply = self._route(ctx)
+            savepoint.commit()
         except UserError as exc:
+            savepoint.rollback()
             if isinstance(exc, NotAllowed):
                 # Ids and entry names only: a refusal log must not copy what was written.
                 log.info("refused %s/%s for person %s", inbound.kind, inbound.name, person_id)
             return Reply(messages=(*safety_messages, Message(text=exc.message)), error=exc.message)
         except Exception:
+            savepoint.rollback()
             log.exception("handler failed for %s/%s", inbound.kind, inbound.name)
-            self._keep_text(person_id, text, assessment)
+            assert person_id is not None
+            self._add_kept_text(session, person_id, item)
             return Reply(messages=(*safety_messages, Message(text=SOMETHING_WENT_WRONG)))
         if safety_messages:
             return replace(reply, messages=(*safety_messages, *reply.messages))
         return reply
 
-    def _prepare(
-        self, inbound: Inbound, assessment: Assessment, text: str
-    ) -> tuple[int, tuple[Message, ...], bool] | None:
-        """Resolve the actor, de-duplicate the event, act on safety; committed on its own."""
-        with self.db.session() as session:
-            person = resolve_actor(session, inbound.actor)
-            if person is None:
-                session.rollback()
-                return (0, (), False)
-            if inbound.event_id and not self._first_time(session, inbound):
-                return None
-            session.flush()
-            assert person.id is not None
-            messages: list[Message] = []
-            if person.role == STUDENT and assessment.level == "crisis":
-                now = self.clock.now()
-                reply, _alert = respond_to_crisis(
-                    session, self.settings, now, person, text, assessment
+    def _prepare(self, session: Session, item: Screened) -> Prepared:
+        """Resolve the actor, de-duplicate the event, act on safety."""
+        inbound, text, assessment = item.inbound, item.text, item.assessment
+        person = resolve_actor(session, inbound.actor)
+        if person is None:
+            return Prepared(person=None)  # nothing was stored about them
+        if inbound.event_id and not self._first_time(session, inbound):
+            return Prepared(person=person, duplicate=True)
+        session.flush()
+        assert person.id is not None
+        messages: list[Message] = []
+        if person.role == STUDENT and assessment.level == "crisis":
+            now = self.clock.now()
+            reply, _alert = respond_to_crisis(session, self.settings, now, person, text, assessment)
+            messages.append(reply)
+        elif person.role == STUDENT and assessment.level == "concern":
+            now = self.clock.now()
+            respond_to_concern(session, self.settings, now, person, text, assessment)
+            links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
+            messages.append(
+                Message(
+                    text="That sounds hard. I've let your mentor know so they can check in "
+                    "with you. These might help in the meantime:",
+                    links=links,
                 )
-                messages.append(reply)
-            elif person.role == STUDENT and assessment.level == "concern":
-                now = self.clock.now()
-                respond_to_concern(session, self.settings, now, person, text, assessment)
-                links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
-                messages.append(
-                    Message(
-                        text="That sounds hard. I've let your mentor know so they can check in "
-                        "with you. These might help in the meantime:",
-                        links=links,
-                    )
-                )
-            return (person.id, tuple(messages), True)
+            )
+        return Prepared(person=person, safety_messages=tuple(messages))
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         values = {
@@ -219,19 +328,24 @@ class MentorBot:
         authorize(ctx.person, self._text, "text")
         return self._text(ctx)
 
-    def _keep_text(self, person_id: int, text: str, assessment: Assessment) -> None:
-        """After an unexpected failure, keep what a student wrote so it is never lost."""
-        if not text:
+    def _add_kept_text(self, session: Session, person_id: int, item: Screened) -> None:
+        """Keep what a student wrote when their handler failed, so it is never lost."""
+        if item.text:
+            session.add(
+                StudentMessage(
+                    person_id=person_id,
+                    text=item.text[: self.settings.max_text_length],
+                    safety_level=item.assessment.level,
+                    received_at=self.clock.now(),
+                )
+            )
+
+    def _keep_text(self, person_id: int, item: Screened) -> None:
+        """After a failed transaction, keep the text in one of its own."""
+        if not item.text:
             return
         try:
             with self.db.session() as session:
-                session.add(
-                    StudentMessage(
-                        person_id=person_id,
-                        text=text[: self.settings.max_text_length],
-                        safety_level=assessment.level,
-                        received_at=self.clock.now(),
-                    )
-                )
+                self._add_kept_text(session, person_id, item)
         except Exception:
             log.exception("could not keep the text of a failed message")

@@ -18,17 +18,19 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
 
     Returns None for someone not on the roster; nothing is stored about them.
     """
-    identity = session.exec(
-        select(Identity).where(
-            Identity.platform == actor.platform, Identity.user_id == actor.user_id
-        )
+    # One statement for the common case, a known identity (every answer in a 09:00 burst).
+    known = session.exec(
+        select(Person)
+        .join(Identity, col(Identity.person_id) == Person.id)
+        .where(Identity.platform == actor.platform, Identity.user_id == actor.user_id)
     ).first()
-    if identity is not None:
-        person = session.get(Person, identity.person_id)
-        if person is None or not person.active or person.deleted_at is not None:
+    if known is not None:
+        if not known.active or known.deleted_at is not None:
             return None
-        _fill_timezone(person, actor)
-        return person
+        _fill_timezone(known, actor)
+        return known
+    if _has_identity(session, actor):
+        return None  # linked to a person who is gone: not linked again by email
     email = actor.email or (actor.user_id if actor.platform == "console" else None)
     if not email:
         return None
@@ -45,6 +47,17 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
     )
     _fill_timezone(person, actor)
     return person
+
+
+def _has_identity(session: Session, actor: Actor) -> bool:
+    return (
+        session.exec(
+            select(Identity.id).where(
+                Identity.platform == actor.platform, Identity.user_id == actor.user_id
+            )
+        ).first()
+        is not None
+    )
 
 
 def _fill_timezone(person: Person, actor: Actor) -> None:

@@ -61,8 +61,15 @@ def scrub_after_commit(session: Session) -> None:
     copies the new pages into the file and empties the log. Best effort: a busy database
     checkpoints on its own later. PostgreSQL needs nothing here (dead rows are vacuumed).
     """
+    done = False
 
     def _checkpoint(committed: Session) -> None:
+        nonlocal done
+        # SQLAlchemy fires after_commit for a savepoint too (the core runs each handler in
+        # one), when nothing is committed yet: wait for the outermost commit.
+        if done or committed.in_nested_transaction():
+            return
+        done = True
         engine = committed.get_bind()
         if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
             return
@@ -73,7 +80,7 @@ def scrub_after_commit(session: Session) -> None:
         finally:
             connection.close()
 
-    event.listen(session, "after_commit", _checkpoint, once=True)
+    event.listen(session, "after_commit", _checkpoint)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -17,8 +17,8 @@ from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.model import Choice, Link, Message
 from bot.services import goals as goal_service
-from bot.services.escalation import evaluate_mood
-from bot.services.mood import MOOD_FACES, MOOD_WORDS, parse_score
+from bot.services.escalation import evaluate_mood_against
+from bot.services.mood import MOOD_FACES, MOOD_WORDS, average_before, parse_score
 from bot.services.resources import as_links, suggest
 from storage.tables import Checkin, Goal, MoodEntry, Person
 
@@ -158,10 +158,16 @@ def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Mess
 def _questions(session: Session, checkin: Checkin) -> str:
     if checkin.schedule_id is None:
         return "mood,note,goal"
-    from storage.tables import CheckinSchedule
+    # Answers in one unit of work mostly share a schedule: read its questions once.
+    known: dict[int, str] = session.info.setdefault("checkin_questions", {})
+    questions = known.get(checkin.schedule_id)
+    if questions is None:
+        from storage.tables import CheckinSchedule
 
-    schedule = session.get(CheckinSchedule, checkin.schedule_id)
-    return schedule.questions if schedule else "mood,note,goal"
+        schedule = session.get(CheckinSchedule, checkin.schedule_id)
+        questions = schedule.questions if schedule else "mood,note,goal"
+        known[checkin.schedule_id] = questions
+    return questions
 
 
 def answer_mood(
@@ -176,8 +182,23 @@ def answer_mood(
     checkin = _own_checkin(session, person, raw_checkin)
     score = parse_score(raw_score)
     assert checkin.id is not None and person.id is not None
-    entry = session.exec(select(MoodEntry).where(MoodEntry.checkin_id == checkin.id)).first()
+    # A check-in without a mood has no entry yet (mood_entry.checkin_id is unique, so a
+    # mistake here would fail loudly): the first answer, in a 09:00 burst, skips the lookup.
+    entry = (
+        None
+        if checkin.mood is None
+        else session.exec(select(MoodEntry).where(MoodEntry.checkin_id == checkin.id)).first()
+    )
     first_answer = entry is None
+    questions = _questions(session, checkin) if first_answer else ""
+    # The drop rule compares with the days before this answer; asked before it is written.
+    average = average_before(
+        session,
+        person.id,
+        entry.recorded_at if entry is not None else now,
+        settings.escalation.drop_window_days,
+        entry.id if entry is not None else None,
+    )
     if entry is None:
         entry = MoodEntry(
             person_id=person.id,
@@ -193,36 +214,31 @@ def answer_mood(
     checkin.mood = score
     checkin.status = ANSWERED
     checkin.answered_at = checkin.answered_at or now
-    session.flush()
-    evaluate_mood(session, settings, now, person, entry)
-    update = Message(
-        title="Check-in",
-        text=f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!",
-    )
-    resources = as_links(
-        suggest(
-            session,
-            None,
-            score <= settings.escalation.low_mood_threshold,
-            settings.resource_suggestions,
-        )
-    )
-    if first_answer and "note" in _questions(session, checkin):
+    nxt: Message | None = None
+    if first_answer and "note" in questions:
         checkin.step = STEP_NOTE
-        session.add(checkin)
         nxt = Message(
             text="Anything on your mind? Just type it here, or press Skip.",
             choices=(Choice("Skip", "checkin.note_skip", (("checkin", str(checkin.id)),)),),
             expects_text=True,
-            links=resources,
+            links=as_links(
+                suggest(
+                    session,
+                    None,
+                    score <= settings.escalation.low_mood_threshold,
+                    settings.resource_suggestions,
+                )
+            ),
         )
-        return CheckinTurn(update=update, next=nxt)
-    if first_answer:
-        nxt2 = _after_note_step(session, checkin, person)
-        session.add(checkin)
-        return CheckinTurn(update=update, next=nxt2)
+    elif first_answer:
+        nxt = _after_note_step(session, checkin, person)
     session.add(checkin)
-    return CheckinTurn(update=update, next=None)
+    evaluate_mood_against(session, settings, now, person, entry, average)
+    update = Message(
+        title="Check-in",
+        text=f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!",
+    )
+    return CheckinTurn(update=update, next=nxt)
 
 
 def skip(session: Session, now: datetime, person: Person, raw_checkin: str) -> CheckinTurn:

@@ -16,9 +16,24 @@ def evaluate_mood(
     session: Session, settings: CoreSettings, now: datetime, student: Person, entry: MoodEntry
 ) -> list[Alert]:
     """Raise alerts that a new mood entry calls for (low score, sharp drop)."""
+    assert student.id is not None
+    average = average_before(
+        session, student.id, entry.recorded_at, settings.escalation.drop_window_days, entry.id
+    )
+    return evaluate_mood_against(session, settings, now, student, entry, average)
+
+
+def evaluate_mood_against(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    student: Person,
+    entry: MoodEntry,
+    average: float | None,
+) -> list[Alert]:
+    """Raise the alerts for a mood entry, given the student's average before it (if any)."""
     rules = settings.escalation
     raised: list[Alert] = []
-    assert student.id is not None
     if entry.score <= rules.low_mood_threshold:
         alert = raise_alert(
             session,
@@ -31,9 +46,6 @@ def evaluate_mood(
         )
         if alert:
             raised.append(alert)
-    average = average_before(
-        session, student.id, entry.recorded_at, rules.drop_window_days, entry.id
-    )
     if average is not None and average - entry.score >= rules.drop_points:
         alert = raise_alert(
             session,

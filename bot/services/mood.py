@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.errors import UserError
 from bot.localtime import to_local
@@ -81,11 +81,15 @@ def average_before(
     session: Session, person_id: int, before: datetime, days: int, exclude_id: int | None
 ) -> float | None:
     """Average score over `days` before a time, excluding one entry; None with no history."""
-    entries = [
-        e
-        for e in entries_since(session, person_id, before - timedelta(days=days))
-        if e.id != exclude_id and e.recorded_at <= before
-    ]
-    if not entries:
+    # Summed in SQL: answering a check-in must not load two weeks of rows to average them.
+    query = select(func.sum(MoodEntry.score), func.count()).where(
+        MoodEntry.person_id == person_id,
+        col(MoodEntry.recorded_at) >= before - timedelta(days=days),
+        col(MoodEntry.recorded_at) <= before,
+    )
+    if exclude_id is not None:
+        query = query.where(MoodEntry.id != exclude_id)
+    total, count = session.exec(query).one()
+    if not count:
         return None
-    return sum(e.score for e in entries) / len(entries)
+    return int(total) / int(count)
