@@ -99,6 +99,7 @@ class Prepared:
     person: Person | None
     safety_messages: tuple[Message, ...] = ()
     duplicate: bool = False
+    needs_profile: bool = False
 
     @property
     def person_id(self) -> int | None:
@@ -217,6 +218,8 @@ class MentorBot:
 
     def _early_reply(self, item: Screened, prepared: Prepared) -> Reply | None:
         """The answer when the handler must not run: a retry, a stranger, an overlong text."""
+        if prepared.needs_profile:
+            return Reply(messages=(Message(text=NOT_ENROLLED),), needs_profile=True)
         if prepared.duplicate:
             return Reply()  # a platform retry of an event handled before
         if prepared.person_id is None:
@@ -264,6 +267,9 @@ class MentorBot:
         """Resolve the actor, de-duplicate the event, act on safety."""
         inbound, text, assessment = item.inbound, item.text, item.assessment
         person = resolve_actor(session, inbound.actor)
+        if inbound.actor.profile_omitted and (person is None or person.timezone is None):
+            # Linking by email, or filling the zone, needs the profile: nothing is done yet.
+            return Prepared(person=None, needs_profile=True)
         if person is None:
             return Prepared(person=None)  # nothing was stored about them
         if inbound.event_id and not self._first_time(session, inbound):

@@ -29,6 +29,9 @@ class Actor:
     email: str | None = None
     display_name: str | None = None
     timezone: str | None = None
+    # The platform could tell email and time zone, but the adapter left them out to save a
+    # lookup: the core answers `Reply.needs_profile` when it can't do without them.
+    profile_omitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,13 +186,17 @@ class Reply:
     `messages` are sent after it, privately where the platform allows. `also_update` lists
     other delivered copies that `update` replaces too (an alert sent to several mentors).
     `error` is set when the request was refused (the refusal is also in `messages`), so a
-    form can show it next to its fields.
+    form can show it next to its fields. `needs_profile` asks the adapter to send the event
+    again with the actor's profile: without it the person could not be identified (first
+    contact, linked by email) or their missing time zone filled in.
     """
 
     messages: tuple[Message, ...] = ()
     update: Message | None = None
     also_update: tuple[PostedCopy, ...] = ()
     error: str | None = None
+    # Nothing was done: ask again with the actor's profile (see `Actor.profile_omitted`).
+    needs_profile: bool = False
 
     @classmethod
     def say(cls, text: str, **kwargs: object) -> Reply:

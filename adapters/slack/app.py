@@ -1,11 +1,11 @@
 """The bolt AsyncApp: Slack payloads in, `core.ahandle`, Block Kit out.
 
-Listeners acknowledge early (Slack allows three seconds) and work afterwards; bolt runs the
-rest of the listener in the background (`process_before_response=False`). Two exceptions: a
-modal submission, whose acknowledgement must carry validation errors (the core is asked first,
-with a deadline, and if it is slow the modal closes and the answer arrives as a DM); and a
-button press, acknowledged only once the core has stored it, so a crash between the ack and
-the commit can't lose a check-in answer Slack showed as accepted.
+Every listener stores first and acknowledges after (`process_before_response=True`: bolt
+answers Slack when the listener returns), then leaves what is only a follow-up to a tracked
+background task. So a crash can't lose anything Slack showed as accepted: a check-in answer,
+a command, a DM. The core takes milliseconds of Slack's three seconds. A modal submission
+waits for the core with a deadline, because its acknowledgement carries validation errors; if
+the core is slow the modal closes and the answer arrives as a DM.
 
 Where replies go:
 * slash commands answer through the command's response_url, ephemerally (private);
@@ -23,6 +23,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -105,7 +106,9 @@ class SlackAdapter:
             # Socket Mode has no signatures to check; HTTP mode always does.
             signing_secret=signing_secret or "",
             request_verification_enabled=bool(signing_secret),
-            process_before_response=False,
+            # Listeners return as soon as what must be stored is stored; bolt then answers.
+            # (False would make bolt poll every 10 ms for the ack, and cost a task per event.)
+            process_before_response=True,
             logger=logging.getLogger("adapters.slack.bolt"),
         )
         self.app.command(SLASH_COMMAND)(self._on_command)
@@ -137,14 +140,25 @@ class SlackAdapter:
         while self._inflight:
             await asyncio.wait(set(self._inflight))
 
+    def _spawn(self, what: str, work: Awaitable[None]) -> None:
+        """Run a follow-up after the listener returns (and Slack has its acknowledgement)."""
+        task = asyncio.ensure_future(self._guard(what, work))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
     async def _ask_core(self, inbound: Inbound) -> Reply:
         reply = await self.core.ahandle(inbound)
+        if reply.needs_profile:
+            # First contact (linked by email) or a missing time zone: now fetch the profile.
+            actor = inbound.actor
+            full = await self.users.actor(actor.workspace, actor.user_id)
+            reply = await self.core.ahandle(replace(inbound, actor=full))
         # The core may have queued pushes for others (an alert for the mentor): send them now.
         self._wake()
         return reply
 
-    async def _actor(self, body: Mapping[str, Any], user_id: str) -> Actor:
-        return await self.users.actor(_team_of(body), user_id)
+    def _actor(self, body: Mapping[str, Any], user_id: str) -> Actor:
+        return self.users.cheap_actor(_team_of(body), user_id)
 
     async def _on_error(self, error: Exception, body: Mapping[str, Any] | None = None) -> None:
         # bolt calls this for anything a listener raised; the adapter never crashes on it.
@@ -167,16 +181,19 @@ class SlackAdapter:
             sub, _, rest = text.partition(" ")
             name = sub.lower().lstrip("/") or "help"
             rest = rest.strip()
-            await ack()
             if name in ("goal", "goals") and rest.lower() == "add":
-                await self._guard("the goal form", self._open_goal_form(body))
+                await ack()
+                self._spawn("the goal form", self._open_goal_form(body))
                 return
-            await self._guard("a /mentor command", self._run_command(body, name, rest))
+            try:
+                actor = self._actor(body, _str(body, "user_id"))
+                reply = await self._ask_core(Inbound(actor, "command", name, {}, rest))
+            finally:
+                await ack()  # after the core stored what the command wrote
+            self._spawn("a /mentor command", self._answer_command(body, reply))
 
-    async def _run_command(self, body: Mapping[str, Any], name: str, rest: str) -> None:
+    async def _answer_command(self, body: Mapping[str, Any], reply: Reply) -> None:
         user_id = _str(body, "user_id")
-        actor = await self._actor(body, user_id)
-        reply = await self._ask_core(Inbound(actor, "command", name, {}, rest))
         response_url = _str(body, "response_url")
         for message in (*((reply.update,) if reply.update else ()), *reply.messages):
             if message.attachment is not None:
@@ -219,14 +236,19 @@ class SlackAdapter:
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         with self._tracked():
+            follow_up: Awaitable[None] | None = None
             try:
-                await self._guard("a button", self._run_action(body, ack))
+                follow_up = await self._run_action(body, ack)
+            except Exception:
+                log.exception("unexpected failure while handling a button")
             finally:
                 if ack.response is None:  # nothing was stored, or the work failed
                     await ack()
+            if follow_up is not None:
+                self._spawn("a button", follow_up)
 
-    async def _run_action(self, body: Mapping[str, Any], ack: AsyncAck) -> None:
-        """Handle a press; `ack` once the core has stored it (a check-in answer, say).
+    async def _run_action(self, body: Mapping[str, Any], ack: AsyncAck) -> Awaitable[None] | None:
+        """Handle a press up to its `ack`, once the core has stored it; return the follow-up.
 
         Slack takes the ack as "handled": acking first and storing after would lose an answer
         the student saw accepted whenever the process dies in between (bench/crash.py measured
@@ -238,30 +260,33 @@ class SlackAdapter:
         user_id = _str(body, "user", "id")
         if not isinstance(action, Mapping) or not user_id:
             log.warning("block action without an action or a user")
-            return
+            return None
         try:
             pressed = decode_action(_str(action, "action_id"), _str(action, "value"))
         except BadButton as exc:
             log.info("unknown button pressed: %s", exc)
             await ack()
-            await self._respond(
+            return self._respond(
                 _str(body, "response_url"), Message(text=STALE_BUTTON), recipient=user_id
             )
-            return
         if pressed.recipient and pressed.recipient != user_id:
             # The core also refuses other people's check-ins and alerts; this answers before
             # anything is looked up, through the response_url so only the clicker sees it.
             await ack()
-            await self._respond(
+            return self._respond(
                 _str(body, "response_url"), Message(text=NOT_YOURS), recipient=user_id
             )
-            return
-        actor = await self._actor(body, user_id)
+        actor = self._actor(body, user_id)
         reply = await self._ask_core(Inbound(actor, "action", pressed.action, pressed.args))
         await ack()
+        return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
+
+    async def _after_action(
+        self, body: Mapping[str, Any], user_id: str, reply: Reply, *, own_dm: bool
+    ) -> None:
+        """Show the outcome of a press: the message edited in place, then any follow-ups."""
         # Each step on its own: a message deleted meanwhile must not swallow the follow-up.
         await self._guard("updating a pressed message", self._apply_update(body, user_id, reply))
-        own_dm = pressed.recipient == user_id
         for message in reply.messages:
             await self._guard(
                 "a follow-up", self._say_privately(body, user_id, message, own_dm=own_dm)
@@ -285,10 +310,7 @@ class SlackAdapter:
                     replace_original=True,
                 )
             else:
-                await self._guard(
-                    "updating a pressed message",
-                    self.messenger.update(channel, ts, reply.update, recipient=user_id),
-                )
+                await self._update_or_repost(channel, ts, reply.update, recipient=user_id)
         for copy in reply.also_update:
             if copy.platform != "slack" or (copy.channel_id, copy.message_id) == (channel, ts):
                 continue
@@ -297,6 +319,21 @@ class SlackAdapter:
                 f"updating copy {copy.channel_id}/{copy.message_id}",
                 self.messenger.update(copy.channel_id, copy.message_id, reply.update),
             )
+
+    async def _update_or_repost(
+        self, channel: str, ts: str, message: Message, *, recipient: str
+    ) -> None:
+        """Edit the pressed message; if it is gone, post the new state instead.
+
+        The update may carry the next step of a conversation (the check-in's note question),
+        which must reach the person even when the message they pressed was deleted meanwhile.
+        """
+        try:
+            await self.messenger.update(channel, ts, message, recipient=recipient)
+        except SLACK_ERRORS as exc:
+            code = slack_error_code(exc) if isinstance(exc, SlackApiError) else repr(exc)
+            log.warning("updating a pressed message failed (%s); posting it anew", code)
+            await self.messenger.post(channel, message, recipient=recipient)
 
     async def _say_privately(
         self, body: Mapping[str, Any], user_id: str, message: Message, *, own_dm: bool
@@ -338,7 +375,7 @@ class SlackAdapter:
             name, args = form
 
             async def submit() -> Reply:
-                actor = await self._actor(body, user_id)
+                actor = self._actor(body, user_id)
                 return await self._ask_core(Inbound(actor, "form", name, args))
 
             task = asyncio.ensure_future(submit())
@@ -348,10 +385,10 @@ class SlackAdapter:
                 await ack(response_action="errors", errors=form_errors(name, reply.error or ""))
                 # Anything besides the refusal (crisis help, say) must still reach them.
                 extra = tuple(m for m in reply.messages if m.text != reply.error)
-                await self._guard("a form", self._dm_all(user_id, extra))
+                self._spawn("a form", self._dm_all(user_id, extra))
                 return
             await ack()
-            await self._guard("a form", self._finish_form(user_id, task))
+            self._spawn("a form", self._finish_form(user_id, task))
 
     async def _finish_form(self, user_id: str, task: asyncio.Future[Reply]) -> None:
         reply = await task
@@ -368,6 +405,7 @@ class SlackAdapter:
             await self._guard("a direct message", self._run_message(body))
 
     async def _run_message(self, body: Mapping[str, Any]) -> None:
+        """Store what the person wrote (bolt acknowledges when this returns), then answer."""
         event = body.get("event") or {}
         user_id = _str(event, "user")
         # Only people writing in our DM: no edits, deletions, bots or channel chatter. A file
@@ -380,7 +418,7 @@ class SlackAdapter:
             or not _str(event, "text").strip()
         ):
             return
-        actor = await self._actor(body, user_id)
+        actor = self._actor(body, user_id)
         inbound = Inbound(
             actor,
             "text",
@@ -390,24 +428,25 @@ class SlackAdapter:
             event_id=_str(body, "event_id") or None,
         )
         reply = await self._ask_core(inbound)
-        channel = _str(event, "channel")
+        self._spawn("a direct message", self._post_all(_str(event, "channel"), user_id, reply))
+
+    async def _post_all(self, channel: str, user_id: str, reply: Reply) -> None:
         for message in (*((reply.update,) if reply.update else ()), *reply.messages):
             await self.messenger.post(channel, message, recipient=user_id)
 
     async def _on_home_opened(self, body: dict[str, Any]) -> None:
-        with self._tracked():
-            event = body.get("event") or {}
-            if _str(event, "tab") != "home" or not _str(event, "user"):
-                return
-            await self._guard(
-                "the App Home",
-                self._publish_home(body, _str(event, "user"), _str(body, "event_id") or None),
-            )
+        event = body.get("event") or {}
+        if _str(event, "tab") != "home" or not _str(event, "user"):
+            return
+        self._spawn(
+            "the App Home",
+            self._publish_home(body, _str(event, "user"), _str(body, "event_id") or None),
+        )
 
     async def _publish_home(
         self, body: Mapping[str, Any], user_id: str, event_id: str | None = None
     ) -> None:
-        actor = await self._actor(body, user_id)
+        actor = self._actor(body, user_id)
         reply = await self._ask_core(Inbound(actor, "action", HOME_ACTION, {}, event_id=event_id))
         if not reply.messages:
             return  # a retried event, already published

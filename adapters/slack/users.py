@@ -59,15 +59,20 @@ class UserDirectory:
 
     async def actor(self, team_id: str, user_id: str) -> Actor:
         """The core Actor for a Slack user, with email and time zone when Slack has them."""
-        profile = await self.profile(user_id)
-        return Actor(
-            platform=PLATFORM,
-            workspace=team_id,
-            user_id=user_id,
-            email=profile.email,
-            display_name=profile.display_name,
-            timezone=profile.timezone,
-        )
+        return _with_profile(team_id, user_id, await self.profile(user_id))
+
+    def cheap_actor(self, team_id: str, user_id: str) -> Actor:
+        """The Actor with the profile only if it is cached: no users.info call.
+
+        Most events come from people the core already knows by their Slack id, and a 09:00
+        burst would otherwise spend one users.info (rate-limited by Slack: Tier 4) per
+        student. When the core needs the profile it says so (`Reply.needs_profile`) and the
+        adapter asks again with `actor`.
+        """
+        cached = self._cache.get(user_id)
+        if cached is not None and self._monotonic() - cached[0] < self.ttl_seconds:
+            return _with_profile(team_id, user_id, cached[1])
+        return Actor(platform=PLATFORM, workspace=team_id, user_id=user_id, profile_omitted=True)
 
     async def profile(self, user_id: str) -> SlackProfile:
         """The user's profile, cached; an empty profile when Slack can't tell us."""
@@ -133,3 +138,14 @@ class UserDirectory:
             ),
             True,
         )
+
+
+def _with_profile(team_id: str, user_id: str, profile: SlackProfile) -> Actor:
+    return Actor(
+        platform=PLATFORM,
+        workspace=team_id,
+        user_id=user_id,
+        email=profile.email,
+        display_name=profile.display_name,
+        timezone=profile.timezone,
+    )

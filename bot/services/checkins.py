@@ -20,12 +20,13 @@ from bot.services import goals as goal_service
 from bot.services.escalation import evaluate_mood_against
 from bot.services.mood import MOOD_FACES, MOOD_WORDS, average_before, parse_score
 from bot.services.resources import as_links, suggest
-from storage.tables import Checkin, Goal, MoodEntry, Person
+from storage.tables import Checkin, CheckinSchedule, Goal, MoodEntry, Person
 
 OPEN, ANSWERED, SKIPPED, MISSED = "open", "answered", "skipped", "missed"
 # Closed by the scheduler: while paused or on a break (not a miss), or never sent (catch-up).
 EXCUSED, NOT_SENT = "excused", "not_sent"
 STEP_MOOD, STEP_NOTE, STEP_GOAL, STEP_DONE = "mood", "note", "goal", "done"
+ALL_QUESTIONS = "mood,note,goal"
 PROGRESS_CHOICES = (
     ("No change", "-1"),
     ("25%", "25"),
@@ -135,7 +136,7 @@ def _next_goal(session: Session, person: Person) -> Goal | None:
 
 
 def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Message | None:
-    if "goal" in _questions(session, checkin):
+    if "goal" in questions_of(session, checkin.schedule_id):
         goal = _next_goal(session, person)
         if goal is not None and goal.id is not None:
             checkin.step = STEP_GOAL
@@ -155,19 +156,50 @@ def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Mess
     return Message(text="Thanks for checking in. See you next time! 👋")
 
 
-def _questions(session: Session, checkin: Checkin) -> str:
-    if checkin.schedule_id is None:
-        return "mood,note,goal"
+def questions_of(session: Session, schedule_id: int | None) -> str:
+    """The questions a check-in of this schedule asks (ad-hoc check-ins ask everything)."""
+    if schedule_id is None:
+        return ALL_QUESTIONS
     # Answers in one unit of work mostly share a schedule: read its questions once.
     known: dict[int, str] = session.info.setdefault("checkin_questions", {})
-    questions = known.get(checkin.schedule_id)
+    questions = known.get(schedule_id)
     if questions is None:
-        from storage.tables import CheckinSchedule
-
-        schedule = session.get(CheckinSchedule, checkin.schedule_id)
-        questions = schedule.questions if schedule else "mood,note,goal"
-        known[checkin.schedule_id] = questions
+        schedule = session.get(CheckinSchedule, schedule_id)
+        questions = schedule.questions if schedule else ALL_QUESTIONS
+        known[schedule_id] = questions
     return questions
+
+
+def mood_thanks(score: int) -> str:
+    """What a student sees once their mood is recorded."""
+    return f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!"
+
+
+def note_prompt(checkin_id: int, links: tuple[Link, ...]) -> Message:
+    """The check-in's second step: an optional note, typed, or Skip."""
+    return Message(
+        text="Anything on your mind? Just type it here, or press Skip.",
+        choices=(Choice("Skip", "checkin.note_skip", (("checkin", str(checkin_id)),)),),
+        expects_text=True,
+        links=links,
+    )
+
+
+def answered_with_next(score: int, nxt: Message | None) -> Message:
+    """The check-in message after a first mood answer, carrying the next step in place.
+
+    One message that moves on, instead of an edit plus a new message: one request per answer
+    on every platform (a 09:00 burst is thousands), and a tidier conversation.
+    """
+    if nxt is None:
+        return Message(title="Check-in", text=mood_thanks(score))
+    return Message(
+        title="Check-in",
+        text=f"{mood_thanks(score)}\n{nxt.text}",
+        choices=nxt.choices,
+        links=nxt.links,
+        expects_text=nxt.expects_text,
+    )
 
 
 def answer_mood(
@@ -178,7 +210,11 @@ def answer_mood(
     raw_checkin: str,
     raw_score: str,
 ) -> CheckinTurn:
-    """Record the mood answer (or update it if answered before) and ask for a note."""
+    """Record the mood answer (or update it if answered before) and ask for a note.
+
+    `bot.services.answer_burst` does the same for the common case of a burst, in bulk; the
+    two are held equal by tests/bot/services/test_answer_burst.py.
+    """
     checkin = _own_checkin(session, person, raw_checkin)
     score = parse_score(raw_score)
     assert checkin.id is not None and person.id is not None
@@ -190,7 +226,7 @@ def answer_mood(
         else session.exec(select(MoodEntry).where(MoodEntry.checkin_id == checkin.id)).first()
     )
     first_answer = entry is None
-    questions = _questions(session, checkin) if first_answer else ""
+    questions = questions_of(session, checkin.schedule_id) if first_answer else ""
     # The drop rule compares with the days before this answer; asked before it is written.
     average = average_before(
         session,
@@ -214,31 +250,19 @@ def answer_mood(
     checkin.mood = score
     checkin.status = ANSWERED
     checkin.answered_at = checkin.answered_at or now
-    nxt: Message | None = None
-    if first_answer and "note" in questions:
-        checkin.step = STEP_NOTE
-        nxt = Message(
-            text="Anything on your mind? Just type it here, or press Skip.",
-            choices=(Choice("Skip", "checkin.note_skip", (("checkin", str(checkin.id)),)),),
-            expects_text=True,
-            links=as_links(
-                suggest(
-                    session,
-                    None,
-                    score <= settings.escalation.low_mood_threshold,
-                    settings.resource_suggestions,
-                )
-            ),
-        )
-    elif first_answer:
-        nxt = _after_note_step(session, checkin, person)
     session.add(checkin)
     evaluate_mood_against(session, settings, now, person, entry, average)
-    update = Message(
-        title="Check-in",
-        text=f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!",
-    )
-    return CheckinTurn(update=update, next=nxt)
+    if not first_answer:
+        return CheckinTurn(update=answered_with_next(score, None), next=None)
+    nxt: Message | None
+    if "note" in questions:
+        checkin.step = STEP_NOTE
+        low = score <= settings.escalation.low_mood_threshold
+        links = as_links(suggest(session, None, low, settings.resource_suggestions))
+        nxt = note_prompt(checkin.id, links)
+    else:
+        nxt = _after_note_step(session, checkin, person)
+    return CheckinTurn(update=answered_with_next(score, nxt), next=None)
 
 
 def skip(session: Session, now: datetime, person: Person, raw_checkin: str) -> CheckinTurn:

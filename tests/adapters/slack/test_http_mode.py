@@ -63,17 +63,19 @@ async def test_checkin_flow_push_button_update_and_note(slack: Harness, clock) -
     [update] = slack.fake.calls_to("chat.update")
     assert (update.json_params["channel"], update.json_params["ts"]) == (dm, checkin_message.ts)
     assert "You answered 🙂 4/5" in checkin_message.text
-    assert buttons_of(checkin_message.blocks) == []  # answered: no buttons left
-    messages = slack.dm_messages(STUDENT)
-    assert len(messages) == 2  # the check-in (edited, not re-posted) and the note prompt
-    assert "Anything on your mind?" in messages[1].text
+    # The same message moves on to the note step: the moods are gone, Skip is offered.
+    assert "Anything on your mind?" in checkin_message.text
+    assert [b["text"]["text"] for _, b in buttons_of(checkin_message.blocks)] == ["Skip"]
+    assert len(slack.dm_messages(STUDENT)) == 1  # edited in place, nothing new posted
+    assert slack.fake.calls_to("chat.postMessage") == [post]
+    assert slack.fake.calls_to("users.info") == []  # known by the roster's Slack id
     assert slack.checkin(checkin_id).mood == 4
 
     status, _ = await slack.dm("Busy week, but the lab report went well", event_id="Ev0NOTE001")
     assert status == 200
     await slack.settle()
     assert slack.checkin(checkin_id).note == "Busy week, but the lab report went well"
-    assert "added that to today's check-in" in slack.dm_messages(STUDENT)[2].text
+    assert "added that to today's check-in" in slack.dm_messages(STUDENT)[1].text
     assert slack.fake.calls_to("conversations.open") == []
 
 
@@ -421,7 +423,7 @@ async def test_mydata_export_is_uploaded_as_a_file_in_the_dm(slack: Harness) -> 
 async def test_slack_errors_while_answering_are_logged_not_raised(
     slack: Harness, clock, caplog
 ) -> None:
-    """chat.update failing (message deleted meanwhile) is logged; the follow-up still arrives."""
+    """chat.update failing (message deleted meanwhile) is logged; the next step is posted."""
     fake: FakeSlack = slack.fake
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])

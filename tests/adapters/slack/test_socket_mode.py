@@ -77,7 +77,8 @@ async def test_checkin_button_and_retried_dm_over_the_socket(
     await fake.wait_for_ack(envelope_id)
     await socket_service.adapter.drain()
     assert "You answered 😐 3/5" in message.text
-    assert len(fake.messages_in(dm)) == 2  # edited in place + the note prompt
+    assert "Anything on your mind?" in message.text
+    assert len(fake.messages_in(dm)) == 1  # edited in place, with the note question
 
     event = payload("message_im")
     event["event"].update(channel=dm, text="Long day at the library")
@@ -87,7 +88,7 @@ async def test_checkin_button_and_retried_dm_over_the_socket(
     retry = await fake.socket_send("events_api", event, retry_attempt=1, retry_reason="timeout")
     await fake.wait_for_ack(retry)
     await socket_service.adapter.drain()
-    assert len(fake.messages_in(dm)) == 3  # one answer to the note, none to the retry
+    assert len(fake.messages_in(dm)) == 2  # one answer to the note, none to the retry
     with core.db.session() as session:
         assert session.exec(select(MoodEntry.score)).all() == [3]
         assert session.exec(select(func.count()).select_from(StudentMessage)).one() == 0
