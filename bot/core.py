@@ -11,7 +11,8 @@ Order of work for every inbound event:
 
 Events that arrive while the database is busy are handled together (`ahandle`): one
 transaction, one commit and one thread hand-off for the lot (group commit), each event in its
-own savepoint. A batch whose commit fails is handled again one event at a time in the
+own savepoint, except the plain mood answers of a burst, which `bot.services.answer_burst`
+answers in bulk. A batch whose commit fails is handled again one event at a time in the
 original two-transaction form (safety work committed on its own first), so a failure in one
 event can neither lose nor block another's answer or alert.
 """
@@ -36,6 +37,7 @@ from bot.group_commit import GroupCommit
 from bot.model import Inbound, Message, Reply
 from bot.people import STUDENT, resolve_actor
 from bot.safety import Assessment, assess
+from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
 from bot.services.resources import as_links, suggest
 from storage.db import Database
@@ -165,7 +167,18 @@ class MentorBot:
             return [self._handle_alone(screened[0])]
         try:
             with self.db.session() as session:
-                replies = [self._handle_in(session, item) for item in screened]
+                # The plain mood answers of a burst first, all together; the rest one by one.
+                bulk = answer_in_bulk(
+                    session,
+                    self.settings,
+                    self.clock.now(),
+                    mood_presses([item.inbound for item in screened]),
+                    self._actions.get(MOOD_ACTION),
+                )
+                replies = [
+                    bulk[index] if index in bulk else self._handle_in(session, item)
+                    for index, item in enumerate(screened)
+                ]
         except Exception:
             # The commit failed, or step 2 of one event did: nothing of the batch was kept.
             log.warning("a batch of %d events failed; handling them one by one", len(screened))

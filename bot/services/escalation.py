@@ -6,10 +6,20 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.config import CoreSettings
+from bot.config import CoreSettings, EscalationRules
 from bot.services.alerts import raise_alert
 from bot.services.mood import average_before
 from storage.tables import Alert, Checkin, MoodEntry, Person
+
+
+def is_low_mood(score: int, rules: EscalationRules) -> bool:
+    """A score at or below the alert threshold."""
+    return score <= rules.low_mood_threshold
+
+
+def is_sharp_drop(score: int, average: float | None, rules: EscalationRules) -> bool:
+    """A score this far below the student's recent average."""
+    return average is not None and average - score >= rules.drop_points
 
 
 def evaluate_mood(
@@ -34,7 +44,7 @@ def evaluate_mood_against(
     """Raise the alerts for a mood entry, given the student's average before it (if any)."""
     rules = settings.escalation
     raised: list[Alert] = []
-    if entry.score <= rules.low_mood_threshold:
+    if is_low_mood(entry.score, rules):
         alert = raise_alert(
             session,
             settings,
@@ -46,7 +56,7 @@ def evaluate_mood_against(
         )
         if alert:
             raised.append(alert)
-    if average is not None and average - entry.score >= rules.drop_points:
+    if average is not None and is_sharp_drop(entry.score, average, rules):
         alert = raise_alert(
             session,
             settings,
