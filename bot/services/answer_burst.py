@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import func, insert, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -134,20 +134,21 @@ def answer_in_bulk(
     first_time = _record_events(session, now, [press.inbound for press, _, _ in plain])
     links = as_links(suggest(session, None, False, settings.resource_suggestions))
     replies: dict[int, Reply] = {}
+    entries: list[dict[str, Any]] = []
     for press, person, checkin in plain:
         if press.inbound.event_id and press.inbound.event_id not in first_time:
             replies[press.index] = Reply()  # a platform retry of an event handled before
             continue
         assert checkin.id is not None and person.id is not None
-        session.add(
-            MoodEntry(
-                person_id=person.id,
-                score=press.score,
-                note=checkin.note,
-                source="checkin",
-                checkin_id=checkin.id,
-                recorded_at=now,
-            )
+        entries.append(
+            {
+                "person_id": person.id,
+                "score": press.score,
+                "note": checkin.note,
+                "source": "checkin",
+                "checkin_id": checkin.id,
+                "recorded_at": now,
+            }
         )
         checkin.mood = press.score
         checkin.status = ANSWERED
@@ -156,7 +157,10 @@ def answer_in_bulk(
         replies[press.index] = Reply(
             update=answered_with_next(press.score, note_prompt(checkin.id, links))
         )
-    session.flush()  # one INSERT of all entries and one UPDATE statement for the check-ins
+    if entries:
+        # One executemany: nothing here needs the new entries' ids back.
+        session.execute(insert(MoodEntry), entries)
+    session.flush()  # the check-ins: one UPDATE statement, executed for each
     return replies
 
 
@@ -199,11 +203,12 @@ def _record_events(session: Session, now: datetime, inbounds: Sequence[Inbound])
     ]
     if not rows:
         return set()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Executed for many rows at once (compiled once, whatever the batch size); RETURNING
+    # names exactly the rows that went in, so the rest are retries.
     stmt = (
-        insert(ProcessedEvent)
-        .values(rows)
+        dialect_insert(ProcessedEvent)
         .on_conflict_do_nothing()
         .returning(col(ProcessedEvent.event_id))
     )
-    return {str(event_id) for (event_id,) in session.execute(stmt)}
+    return {str(event_id) for (event_id,) in session.execute(stmt, rows)}
