@@ -35,6 +35,7 @@ from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.group_commit import GroupCommit
 from bot.model import Inbound, Message, Reply
+from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, resolve_actor
 from bot.safety import Assessment, assess
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
@@ -111,6 +112,11 @@ class Prepared:
 
 class PrepareFailed(Exception):
     """Step 2 failed inside a batch: the batch is abandoned and handled event by event."""
+
+
+def _with_pushed(reply: Reply, pushed: bool) -> Reply:
+    """The reply, marked when its event queued messages for others (see `Reply.pushed`)."""
+    return replace(reply, pushed=True) if pushed and not reply.pushed else reply
 
 
 def free_text_of(inbound: Inbound) -> str:
@@ -201,33 +207,35 @@ class MentorBot:
         try:
             with self.db.session() as session:
                 prepared = self._prepare(session, item)
+                pushed = outbox_rows_written(session) > 0
         except Exception:
             log.exception("could not prepare inbound %s/%s", inbound.kind, inbound.name)
             return Reply.say(SOMETHING_WENT_WRONG)
         early = self._early_reply(item, prepared)
         if early is not None:
-            return early
+            return _with_pushed(early, pushed)
         assert prepared.person_id is not None
         try:
             with self.db.session() as session:
                 reply = self._run(session, item, prepared)
+                pushed = pushed or outbox_rows_written(session) > 0
         except Exception:
             log.exception("could not commit %s/%s", inbound.kind, inbound.name)
             self._keep_text(prepared.person_id, item)
-            return Reply(messages=(*prepared.safety_messages, Message(text=SOMETHING_WENT_WRONG)))
-        return reply
+            failed = Reply(messages=(*prepared.safety_messages, Message(text=SOMETHING_WENT_WRONG)))
+            return _with_pushed(failed, pushed)
+        return _with_pushed(reply, pushed)
 
     def _handle_in(self, session: Session, item: Screened) -> Reply:
         """One event of a batch, inside the batch's transaction."""
+        written = outbox_rows_written(session)
         try:
             prepared = self._prepare(session, item)
         except Exception as exc:
             # The session may hold half of step 2: only a fresh start is safe.
             raise PrepareFailed from exc
-        early = self._early_reply(item, prepared)
-        if early is not None:
-            return early
-        return self._run(session, item, prepared)
+        reply = self._early_reply(item, prepared) or self._run(session, item, prepared)
+        return _with_pushed(reply, outbox_rows_written(session) > written)
 
     def _early_reply(self, item: Screened, prepared: Prepared) -> Reply | None:
         """The answer when the handler must not run: a retry, a stranger, an overlong text."""

@@ -197,6 +197,8 @@ class Reply:
     error: str | None = None
     # Nothing was done: ask again with the actor's profile (see `Actor.profile_omitted`).
     needs_profile: bool = False
+    # The event queued messages for others (an alert for a mentor): wake the delivery loop.
+    pushed: bool = False
 
     @classmethod
     def say(cls, text: str, **kwargs: object) -> Reply:

@@ -92,6 +92,9 @@ def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Ad
     )
 
 
+OUTBOX_ROWS_WRITTEN = "outbox_rows_written"
+
+
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert outbox rows; a row whose dedupe key exists already is silently skipped.
 
@@ -110,8 +113,16 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         stmt = insert(table)
-    result = session.execute(stmt.returning(table.c.id), rows)
-    return len(result.all())
+    inserted = len(session.execute(stmt.returning(table.c.id), rows).all())
+    # The core tells adapters whether an event queued work for the delivery loop (see
+    # `outbox_rows_written`), so a burst of answers does not wake it for nothing.
+    session.info[OUTBOX_ROWS_WRITTEN] = session.info.get(OUTBOX_ROWS_WRITTEN, 0) + inserted
+    return inserted
+
+
+def outbox_rows_written(session: Session) -> int:
+    """How many outbox rows this session has inserted so far."""
+    return int(session.info.get(OUTBOX_ROWS_WRITTEN, 0))
 
 
 @dataclass(frozen=True)

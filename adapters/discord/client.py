@@ -221,7 +221,8 @@ class MentorDiscordClient(discord.Client):
             event_id=str(message.id),
         )
         reply = await self.core.ahandle(inbound)
-        self.wake()
+        if reply.pushed:
+            self.wake()
         mentions = mentions_for(message.author.id)
         parts = [part for m in messages_of(reply) for part in render(m)]
         try:
@@ -247,7 +248,8 @@ class MentorDiscordClient(discord.Client):
         """Answer an interaction with the core's reply, in time, and never raise."""
         try:
             reply, deferred = await self._reply_in_time(interaction, inbound, component)
-            self.wake()
+            if reply.pushed:
+                self.wake()
             if deferred is None:
                 await self._answer_late(interaction, reply)
             else:

@@ -153,8 +153,9 @@ class SlackAdapter:
             actor = inbound.actor
             full = await self.users.actor(actor.workspace, actor.user_id)
             reply = await self.core.ahandle(replace(inbound, actor=full))
-        # The core may have queued pushes for others (an alert for the mentor): send them now.
-        self._wake()
+        if reply.pushed:
+            # The core queued messages for others (an alert for the mentor): send them now.
+            self._wake()
         return reply
 
     def _actor(self, body: Mapping[str, Any], user_id: str) -> Actor:

@@ -90,3 +90,36 @@ def test_button_with_missing_args_is_explained(sam: Chat) -> None:
     """A malformed button payload is refused without a crash."""
     reply = sam.core.handle(Inbound(sam.actor, "action", "checkin.mood", {}))
     assert "missing something" in text_of(reply)
+
+
+def test_a_reply_says_when_its_event_queued_messages_for_others(sam: Chat) -> None:
+    """A low mood alerts the mentor (pushed); a good one queues nothing (not pushed)."""
+    assert sam.send("/mood 4").pushed is False
+    assert sam.send("/mood 1 awful day").pushed is True
+
+
+def test_a_batch_marks_only_the_events_that_queued_messages(core) -> None:
+    """In a batch, the low mood's reply is marked pushed and its neighbour's is not."""
+    actor = Actor("console", "local", "sam@example.edu", email="sam@example.edu")
+    other = Actor("console", "local", "alex@example.edu", email="alex@example.edu")
+    replies = core.handle_batch(
+        [Inbound(other, "command", "mood", {}, "5"), Inbound(actor, "command", "mood", {}, "1")]
+    )
+    assert [r.pushed for r in replies] == [False, True]
+
+
+def test_a_known_slack_user_is_answered_without_their_profile(core) -> None:
+    """An actor without profile is served when the roster knows them; else the core asks."""
+    from bot.people import person_by_email
+
+    with core.db.session() as session:
+        sam = person_by_email(session, "sam@example.edu")
+        session.add(Identity(person_id=sam.id, platform="slack", workspace="T1", user_id="USAM"))
+    known = Actor("slack", "T1", "USAM", profile_omitted=True)
+    assert "4/5" in text_of(core.handle(Inbound(known, "command", "mood", {}, "4")))
+    stranger = Actor("slack", "T1", "UNEW", profile_omitted=True)
+    asked = core.handle(Inbound(stranger, "command", "mood", {}, "4"))
+    assert asked.needs_profile and count(core, MoodEntry) == 1
+    with_profile = Actor("slack", "T1", "UNEW", email="alex@example.edu")
+    assert "4/5" in text_of(core.handle(Inbound(with_profile, "command", "mood", {}, "4")))
+    assert count(core, MoodEntry) == 2
