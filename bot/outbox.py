@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from bot.localtime import quiet_hours_end
-from bot.model import Message
+from bot.model import Message, SerialisedMessage
 from storage.tables import Identity, Outbox
 
 
@@ -119,7 +119,8 @@ class Push:
     """One message for one person (or channel), with the cause that names it."""
 
     dedupe_key: str
-    message: Message
+    # A message, or one already serialised (bulk callers fill a template serialised once).
+    message: Message | SerialisedMessage
     person: PushPerson | None = None
     address: Address | None = None
     kind: str = "message"
@@ -176,7 +177,11 @@ def push_rows(
                 "channel_id": address.channel_id,
                 "member_ids": ",".join(address.member_ids) or None,
                 "kind": push.kind,
-                "payload": push.message.to_json(),
+                "payload": (
+                    push.message
+                    if isinstance(push.message, SerialisedMessage)
+                    else push.message.to_json()
+                ),
                 "urgent": push.urgent,
                 "alert_id": push.alert_id,
                 "checkin_id": push.checkin_id,

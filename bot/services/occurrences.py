@@ -29,7 +29,7 @@ from bot.localtime import quiet_hours_end, to_local, zone
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT
 from bot.services.breaks import break_on, breaks_around, is_paused
-from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, checkin_prompt
+from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, CheckinPromptJson
 from bot.services.reminders import chunked, close_as_missed
 from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule
 from storage.tables import Checkin, CheckinSchedule, Group, GroupMember, Identity, Person
@@ -313,13 +313,15 @@ def open_due_checkins(
     outcome.superseded = _close_superseded(session, settings, now, occurrence, inserted)
     person_ids = [person_id for _, person_id in inserted]
     identities = identities_of(session, person_ids)
+    # One prompt serialised for the occurrence, filled in per student (CheckinPromptJson).
+    prompt = CheckinPromptJson()
     # Built a chunk at a time: a 10,000-student occurrence never holds every prompt at once
     # (measured: bench/memory.py, the 09:00 tick's peak and what the allocator keeps after).
     for chunk in chunked(inserted, INSERT_CHUNK):
         pushes = [
             Push(
                 dedupe_key=checkin_dedupe_key(schedule.id, person_id, occurrence.local_date),
-                message=checkin_prompt(checkin_id, by_id[person_id].name),
+                message=prompt.render(checkin_id, by_id[person_id].name),
                 person=by_id[person_id],
                 kind="checkin",
                 checkin_id=checkin_id,
