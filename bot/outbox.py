@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from bot.localtime import quiet_hours_end
 from bot.model import Message, SerialisedMessage
+from storage.bulk import insert_ignoring_conflicts
 from storage.tables import Identity, Outbox
 
 
@@ -97,21 +96,22 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
 
     Executed on the Core table with a list of rows, so SQLAlchemy batches them into a few
     multi-row INSERTs with one cached compilation (a 10,000-row fan-out stays fast and under
-    the databases' bind-parameter limits); RETURNING counts exactly the rows inserted.
+    the databases' bind-parameter limits), with the bind values processed up front on SQLite
+    (storage.bulk); RETURNING counts exactly the rows inserted.
     """
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     table = Outbox.__table__  # type: ignore[attr-defined]
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(table)
-    result = session.execute(stmt.returning(table.c.id), rows)
-    return len(result.all())
+    if dialect in ("sqlite", "postgresql"):
+        return len(
+            insert_ignoring_conflicts(
+                session, table, rows, conflict=["dedupe_key"], returning=["id"]
+            )
+        )
+    # Only SQLite and PostgreSQL are supported; elsewhere a plain insert, as before.
+    result = session.execute(insert(table).returning(table.c.id), rows)  # pragma: no cover
+    return len(result.all())  # pragma: no cover
 
 
 @dataclass(frozen=True)

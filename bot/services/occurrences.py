@@ -19,8 +19,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as select_columns
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
@@ -32,6 +30,7 @@ from bot.services.breaks import break_on, breaks_around, is_paused
 from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, CheckinPromptJson
 from bot.services.reminders import chunked, close_as_missed
 from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule
+from storage.bulk import insert_ignoring_conflicts
 from storage.tables import Checkin, CheckinSchedule, Group, GroupMember, Identity, Person
 
 log = logging.getLogger(__name__)
@@ -224,21 +223,21 @@ def insert_ignoring_duplicates(
     Returns (check-in id, person id) of the rows actually inserted, so only their prompts are
     queued: a repeated occurrence queues nothing.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
     # Only SQLite and PostgreSQL are supported; both know ON CONFLICT DO NOTHING ... RETURNING.
     # On the Core table, executed with a list of rows: SQLAlchemy batches it into a few
-    # multi-row INSERTs ("insertmanyvalues") with one cached compilation.
-    make_insert = pg_insert if postgres else sqlite_insert
+    # multi-row INSERTs ("insertmanyvalues") with one cached compilation; on SQLite the bind
+    # values are processed up front, once per distinct datetime (storage.bulk).
     table = Checkin.__table__  # type: ignore[attr-defined]
-    stmt = (
-        make_insert(table)
-        .on_conflict_do_nothing(index_elements=["person_id", "occurrence_key"])
-        .returning(table.c.id, table.c.person_id)
-    )
     inserted: list[tuple[int, int]] = []
     for chunk in chunked(rows, INSERT_CHUNK):
-        result = session.execute(stmt, list(chunk))
-        inserted.extend((int(r[0]), int(r[1])) for r in result.all())
+        found = insert_ignoring_conflicts(
+            session,
+            table,
+            list(chunk),
+            conflict=["person_id", "occurrence_key"],
+            returning=["id", "person_id"],
+        )
+        inserted.extend((int(r[0]), int(r[1])) for r in found)
     return inserted
 
 

@@ -1,0 +1,157 @@
+"""Bulk INSERT .. ON CONFLICT DO NOTHING .. RETURNING, with the bind values processed up front.
+
+An occurrence for 10,000 students writes 20,000 rows (check-ins and their outbox prompts)
+with ~60,000 datetime values. Executed on the mapped table, SQLAlchemy runs every value
+through its column type's bind processor (SQLModel's UTC conversion, then SQLite's datetime
+formatting), a Python call per value, although the datetimes of one occurrence take a
+handful of distinct values. On SQLite `insert_ignoring_conflicts` therefore applies the same
+processors itself, memoised per distinct value where the processor is a pure function of it
+(datetimes, dates, booleans), and executes the statement on an untyped view of the table, so
+the stored values are exactly what SQLAlchemy would have stored. Sealed text is never
+memoised: every value is sealed on its own, with its own random IV, as before.
+
+PostgreSQL keeps the plain statement on the mapped table (its driver takes datetimes natively).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Boolean as SABoolean
+from sqlalchemy import Column, Date, DateTime, MetaData, Table, type_coerce
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType, TypeEngine
+
+# Types whose bind processing depends on the value alone: safe to do once per distinct value.
+_DETERMINISTIC = (DateTime, Date, SABoolean)
+
+_views: dict[str, Table] = {}
+
+
+def _untyped_view(table: Table) -> Table:
+    """The table's columns without types: values go to the driver exactly as given.
+
+    The primary key keeps its type, so SQLAlchemy still knows it for an autoincrement key
+    (and processes a given key value itself).
+    """
+    view = _views.get(table.name)
+    if view is None:
+        columns = [
+            Column(c.name, c.type, primary_key=True, autoincrement=c.autoincrement)
+            if c.primary_key
+            else Column(c.name, NullType())
+            for c in table.columns
+        ]
+        view = _views[table.name] = Table(table.name, MetaData(), *columns)
+    return view
+
+
+def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
+    """The Python-side defaults SQLAlchemy would fill in for columns the rows leave out."""
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in names or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"{table.name}.{column.name}: only scalar defaults are supported")
+        defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+    return defaults
+
+
+def _is_deterministic(type_: TypeEngine[Any]) -> bool:
+    return isinstance(type_, _DETERMINISTIC) or isinstance(
+        getattr(type_, "impl_instance", None), _DETERMINISTIC
+    )
+
+
+def _processors(
+    table: Table, names: Sequence[str], dialect: Dialect
+) -> list[Callable[[Any], Any] | None]:
+    """Per column, the function SQLAlchemy would apply to a bound value (None: none at all)."""
+    found: list[Callable[[Any], Any] | None] = []
+    for name in names:
+        if table.c[name].primary_key:
+            found.append(None)  # the view keeps the key's type: SQLAlchemy processes it
+            continue
+        type_ = table.c[name].type
+        process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and _is_deterministic(type_):
+            process = _memoised(process)
+        found.append(process)
+    return found
+
+
+def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, computed once per value object.
+
+    Keyed by identity, not equality: equal datetimes can differ in zone or fold (09:00 UTC
+    == 10:00+01:00), and a processor may tell them apart. The rows of one occurrence share a
+    few datetime objects; each is kept here so its id cannot be reused while cached.
+    """
+    seen: dict[int, tuple[Any, Any]] = {}
+
+    def cached(value: Any) -> Any:
+        hit = seen.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        result = process(value)
+        seen[id(value)] = (value, result)
+        return result
+
+    return cached
+
+
+def insert_ignoring_conflicts(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str],
+    returning: Sequence[str],
+) -> list[Sequence[Any]]:
+    """Insert `rows` (all with the same keys); rows hitting the unique `conflict` are skipped.
+
+    Returns the `returning` columns of the rows actually inserted. On SQLite the bind values
+    are processed here (see the module docstring); the result is the same as executing the
+    statement on `table`, which is what PostgreSQL does.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        stmt = (
+            pg_insert(table)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(*(table.c[name] for name in returning))
+        )
+        return list(session.execute(stmt, list(rows)).all())
+    if dialect.name != "sqlite":
+        raise NotImplementedError(f"bulk inserts support SQLite and PostgreSQL, not {dialect.name}")
+    given = list(rows[0])
+    defaults = _scalar_defaults(table, given)
+    names = given + list(defaults)
+    active = [
+        (name, process)
+        for name, process in zip(names, _processors(table, names, dialect), strict=True)
+        if process is not None
+    ]
+    prepared: list[dict[str, Any]] = []
+    for row in rows:
+        values = {**row, **defaults}
+        for name, process in active:
+            value = values[name]
+            if value is not None:  # SQLAlchemy's processors all pass None through
+                values[name] = process(value)
+        prepared.append(values)
+    view = _untyped_view(table)
+    stmt = (
+        sqlite_insert(view)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        # Read back through the real column types, as the plain statement would.
+        .returning(*(type_coerce(view.c[name], table.c[name].type) for name in returning))
+    )
+    return list(session.execute(stmt, prepared).all())
