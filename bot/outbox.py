@@ -74,6 +74,8 @@ def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Ad
         if identity.platform == person.preferred_platform:
             chosen = identity
             break
+    if chosen is None and len(identities) == 1:
+        chosen = identities[0]  # what the ranking below picks of one; a fan-out's usual case
     if chosen is None:
         ranked = sorted(
             identities,
