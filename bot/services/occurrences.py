@@ -344,7 +344,10 @@ def _checkin_rows(
     closes_at = occurrence.at + timedelta(hours=settings.scheduling.checkin_cutoff_hours)
     delay = timedelta(minutes=schedule.reminder_delay_minutes)
     rows: list[dict[str, object]] = []
-    delivered_at: dict[tuple[str, str, str], datetime] = {}  # students share zones and hours
+    # Students share zones and hours: one delivery time (and one reminder time object, which
+    # the bulk insert then formats once, storage.bulk) per distinct (zone, quiet hours).
+    delivered_at: dict[tuple[str, str, str], datetime] = {}
+    remind_at: dict[tuple[str, str, str], datetime | None] = {}
     for person in due:
         row: dict[str, object] = {
             "person_id": person.id,
@@ -370,12 +373,12 @@ def _checkin_rows(
                     delivered_at[hours] = quiet_hours_end(now, *hours) or now
                 except UserError:
                     delivered_at[hours] = now  # broken quiet hours must not block a check-in
-            delivered = delivered_at[hours]
+                remind_at[hours] = delivered_at[hours] + delay if delay else None
             row.update(
                 status="open",
                 step=STEP_MOOD,
                 closed_reason=None,
-                remind_at=delivered + delay if delay else None,
+                remind_at=remind_at[hours],
                 closes_at=closes_at,
             )
         rows.append(row)
