@@ -11,7 +11,7 @@ of `checkin (person_id, occurrence_key)` and `outbox.dedupe_key`: it changes not
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -188,31 +188,77 @@ def target_zones(
     return zones
 
 
+_STUDENT_COLUMNS = (
+    col(Person.id),
+    col(Person.name),
+    col(Person.email),
+    col(Person.timezone),
+    col(Person.quiet_start),
+    col(Person.quiet_end),
+    col(Person.preferred_platform),
+    col(Person.paused_until),
+)
+
+
+def _zone_filter(raw_zones: Sequence[str | None]) -> ColumnElement[bool]:
+    named = [z for z in raw_zones if z is not None]
+    return or_(
+        col(Person.timezone).in_(named) if named else col(Person.id).is_(None),
+        col(Person.timezone).is_(None) if None in raw_zones else col(Person.id).is_(None),
+    )
+
+
 def students_in_zone(
     session: Session, schedule: CheckinSchedule, raw_zones: Sequence[str | None]
 ) -> list[StudentRow]:
     """The schedule's active students whose stored zone is one of `raw_zones`, by id."""
-    named = [z for z in raw_zones if z is not None]
-    zone_filter = or_(
-        col(Person.timezone).in_(named) if named else col(Person.id).is_(None),
-        col(Person.timezone).is_(None) if None in raw_zones else col(Person.id).is_(None),
-    )
+    return [
+        student
+        for page in students_in_zone_pages(session, schedule, raw_zones, page_size=None)
+        for student in page
+    ]
+
+
+def students_in_zone_pages(
+    session: Session,
+    schedule: CheckinSchedule,
+    raw_zones: Sequence[str | None],
+    *,
+    page_size: int | None = INSERT_CHUNK,
+) -> Iterator[list[StudentRow]]:
+    """`students_in_zone` a page of `page_size` students at a time, by id (None: one page).
+
+    Keyset pages (`id > last`): a 10,000-student occurrence holds one page of rows at a time.
+    """
     query = (
-        select_columns(
-            col(Person.id),
-            col(Person.name),
-            col(Person.email),
-            col(Person.timezone),
-            col(Person.quiet_start),
-            col(Person.quiet_end),
-            col(Person.preferred_platform),
-            col(Person.paused_until),
-        )
+        select_columns(*_STUDENT_COLUMNS)
         .where(*_students_query_filters(schedule))
-        .where(zone_filter)
+        .where(_zone_filter(raw_zones))
         .order_by(col(Person.id))
     )
-    return [StudentRow(*row) for row in session.execute(query).all()]
+    last_id: int | None = None
+    while True:
+        page_query = query if last_id is None else query.where(col(Person.id) > last_id)
+        if page_size is not None:
+            page_query = page_query.limit(page_size)
+        page = [StudentRow(*row) for row in session.execute(page_query).all()]
+        if page:
+            yield page
+        if page_size is None or len(page) < page_size:
+            return
+        last_id = page[-1].id
+
+
+def students_by_id(session: Session, person_ids: Sequence[int]) -> dict[int, StudentRow]:
+    """The opening columns of these people, whatever their status, by id."""
+    found: dict[int, StudentRow] = {}
+    for chunk in chunked(person_ids, IN_CHUNK):
+        for row in session.execute(
+            select_columns(*_STUDENT_COLUMNS).where(col(Person.id).in_(chunk))
+        ).all():
+            student = StudentRow(*row)
+            found[student.id] = student
+    return found
 
 
 def insert_ignoring_duplicates(
@@ -297,26 +343,34 @@ def open_due_checkins(
         return outcome
     if raw_zones is None:
         raw_zones = target_zones(session, schedule, settings.default_timezone).get(zone_name, [])
-    students = students_in_zone(session, schedule, raw_zones)
-    due = [p for p in students if not is_paused(p, occurrence.local_date)]
-    outcome.paused = len(students) - len(due)
-    if not due:
+    # The occurrence goes a page of students at a time, in three passes that keep the order of
+    # the writes (all check-ins, then the superseded ones closed, then all prompts): a
+    # 10,000-student occurrence never holds every student's rows, identities or prompts at
+    # once. Its transient peak is what the allocators keep after it (bench/memory.py).
+    inserted: list[tuple[int, int]] = []
+    due_count = 0
+    for students in students_in_zone_pages(session, schedule, raw_zones):
+        due = [p for p in students if not is_paused(p, occurrence.local_date)]
+        outcome.paused += len(students) - len(due)
+        due_count += len(due)
+        if due:
+            rows = _checkin_rows(settings, schedule, occurrence, now, due, late_reason)
+            inserted.extend(insert_ignoring_duplicates(session, rows))
+    if not due_count:
         return outcome
-    rows = _checkin_rows(settings, schedule, occurrence, now, due, late_reason)
-    inserted = insert_ignoring_duplicates(session, rows)
     outcome.created = len(inserted)
-    outcome.existing = len(due) - len(inserted)
+    outcome.existing = due_count - len(inserted)
     if late_reason is not None or not inserted:
         return outcome
-    by_id = {p.id: p for p in due}
     outcome.superseded = _close_superseded(session, settings, now, occurrence, inserted)
-    person_ids = [person_id for _, person_id in inserted]
-    identities = identities_of(session, person_ids)
     # One prompt serialised for the occurrence, filled in per student (CheckinPromptJson).
     prompt = CheckinPromptJson()
-    # Built a chunk at a time: a 10,000-student occurrence never holds every prompt at once
-    # (measured: bench/memory.py, the 09:00 tick's peak and what the allocator keeps after).
     for chunk in chunked(inserted, INSERT_CHUNK):
+        # Read again by id (same transaction), not by the schedule's filters: every check-in
+        # just opened gets its prompt.
+        person_ids = [person_id for _, person_id in chunk]
+        by_id = students_by_id(session, person_ids)
+        identities = identities_of(session, person_ids)
         pushes = [
             Push(
                 dedupe_key=checkin_dedupe_key(schedule.id, person_id, occurrence.local_date),
