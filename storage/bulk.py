@@ -1,14 +1,16 @@
 """Bulk INSERT .. ON CONFLICT DO NOTHING .. RETURNING, with the bind values processed up front.
 
 An occurrence for 10,000 students writes 20,000 rows (check-ins and their outbox prompts)
-with ~60,000 datetime values. Executed on the mapped table, SQLAlchemy runs every value
+with ~70,000 datetime values. Executed on the mapped table, SQLAlchemy runs every value
 through its column type's bind processor (SQLModel's UTC conversion, then SQLite's datetime
-formatting), a Python call per value, although the datetimes of one occurrence take a
-handful of distinct values. On SQLite `insert_ignoring_conflicts` therefore applies the same
-processors itself, memoised per distinct value where the processor is a pure function of it
-(datetimes, dates, booleans), and executes the statement on an untyped view of the table, so
-the stored values are exactly what SQLAlchemy would have stored. Sealed text is never
-memoised: every value is sealed on its own, with its own random IV, as before.
+formatting), a Python call per value, although the datetimes of one occurrence are a handful
+of objects, and builds a parameter dict per row for its multi-row INSERTs. On SQLite
+`insert_ignoring_conflicts` applies the same processors itself, once per datetime object
+(processors that are a pure function of the value: datetimes, dates, booleans), and executes
+the same multi-row INSERT statement as SQLAlchemy would (`ON CONFLICT (...) DO NOTHING
+RETURNING ...`, 200 rows a statement) on the session's connection with the values as
+positional parameters, so the stored values are exactly what SQLAlchemy would have stored.
+Sealed text is never memoised: every value is sealed on its own, with its own random IV.
 
 PostgreSQL keeps the plain statement on the mapped table (its driver takes datetimes natively).
 """
@@ -19,41 +21,20 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Boolean as SABoolean
-from sqlalchemy import Column, Date, DateTime, MetaData, Table, type_coerce
+from sqlalchemy import Date, DateTime, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType, TypeEngine
+from sqlalchemy.types import TypeEngine
 
-# Rows per multi-row INSERT on SQLite (SQLAlchemy's default is 1,000). Python's sqlite3 keeps
-# every prepared statement in a per-connection cache, and a 1,000-row x 15-column INSERT
-# compiles to a large program: after a 10,000-student occurrence the connection held 7.7 MB.
-# At 200 rows it holds 4.3 MB, at the same CPU (measured: bench/memory.py, bench/open_checkins).
+# Rows per multi-row INSERT on SQLite (SQLAlchemy's own batches are 1,000). Python's sqlite3
+# keeps every prepared statement in a per-connection cache, and a 1,000-row x 15-column
+# INSERT compiles to a large program: after a 10,000-student occurrence the connection held
+# 7.7 MB. At 200 rows it holds 4.3 MB, at the same CPU (bench/memory.py, bench/open_checkins).
 SQLITE_ROWS_PER_STATEMENT = 200
 
 # Types whose bind processing depends on the value alone: safe to do once per distinct value.
 _DETERMINISTIC = (DateTime, Date, SABoolean)
-
-_views: dict[str, Table] = {}
-
-
-def _untyped_view(table: Table) -> Table:
-    """The table's columns without types: values go to the driver exactly as given.
-
-    The primary key keeps its type, so SQLAlchemy still knows it for an autoincrement key
-    (and processes a given key value itself).
-    """
-    view = _views.get(table.name)
-    if view is None:
-        columns = [
-            Column(c.name, c.type, primary_key=True, autoincrement=c.autoincrement)
-            if c.primary_key
-            else Column(c.name, NullType())
-            for c in table.columns
-        ]
-        view = _views[table.name] = Table(table.name, MetaData(), *columns)
-    return view
 
 
 def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
@@ -80,9 +61,6 @@ def _processors(
     """Per column, the function SQLAlchemy would apply to a bound value (None: none at all)."""
     found: list[Callable[[Any], Any] | None] = []
     for name in names:
-        if table.c[name].primary_key:
-            found.append(None)  # the view keeps the key's type: SQLAlchemy processes it
-            continue
         type_ = table.c[name].type
         process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and _is_deterministic(type_):
@@ -141,24 +119,47 @@ def insert_ignoring_conflicts(
     defaults = _scalar_defaults(table, given)
     names = given + list(defaults)
     active = [
-        (name, process)
-        for name, process in zip(names, _processors(table, names, dialect), strict=True)
+        (index, process)
+        for index, process in enumerate(_processors(table, names, dialect))
         if process is not None
     ]
-    prepared: list[dict[str, Any]] = []
+    fill = list(defaults.values())
+    prepared: list[list[Any]] = []
     for row in rows:
-        values = {**row, **defaults}
-        for name, process in active:
-            value = values[name]
+        values = [row[name] for name in given]
+        values += fill
+        for index, process in active:
+            value = values[index]
             if value is not None:  # SQLAlchemy's processors all pass None through
-                values[name] = process(value)
+                values[index] = process(value)
         prepared.append(values)
-    view = _untyped_view(table)
-    stmt = (
-        sqlite_insert(view)
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        # Read back through the real column types, as the plain statement would.
-        .returning(*(type_coerce(view.c[name], table.c[name].type) for name in returning))
-        .execution_options(insertmanyvalues_page_size=SQLITE_ROWS_PER_STATEMENT)
+    quote = dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+    tail = (
+        f" ON CONFLICT ({', '.join(quote(n) for n in conflict)}) DO NOTHING"
+        f" RETURNING {', '.join(quote(n) for n in returning)}"
     )
-    return list(session.execute(stmt, prepared).all())
+    one_row = f"({', '.join('?' * len(names))})"
+    # Read back through the column types, as SQLAlchemy would (the ids need nothing).
+    readers = [
+        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+        for name in returning
+    ]
+    connection = session.connection()
+    found: list[Sequence[Any]] = []
+    for start in range(0, len(prepared), SQLITE_ROWS_PER_STATEMENT):
+        page = prepared[start : start + SQLITE_ROWS_PER_STATEMENT]
+        sql = head + ", ".join([one_row] * len(page)) + tail
+        params = tuple(value for values in page for value in values)
+        stored = connection.exec_driver_sql(sql, params).all()
+        if any(readers):
+            found.extend(
+                tuple(
+                    value if read is None else read(value)
+                    for read, value in zip(readers, inserted, strict=True)
+                )
+                for inserted in stored
+            )
+        else:
+            found.extend(stored)
+    return found
