@@ -169,6 +169,16 @@ class Message:
         )
 
 
+class SerialisedMessage(str):
+    """A `Message` already serialised by `Message.to_json`, as the outbox stores it.
+
+    Bulk callers fill a template serialised once (see `checkins.CheckinPromptJson`) instead
+    of building and serialising thousands of equal messages.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class PostedCopy:
     """A message pushed earlier through the outbox, as the platform identifies it."""

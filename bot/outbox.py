@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from bot.localtime import quiet_hours_end
-from bot.model import Message
+from bot.model import Message, SerialisedMessage
+from storage.bulk import insert_ignoring_conflicts
 from storage.tables import Identity, Outbox
 
 
@@ -75,6 +74,8 @@ def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Ad
         if identity.platform == person.preferred_platform:
             chosen = identity
             break
+    if chosen is None and len(identities) == 1:
+        chosen = identities[0]  # what the ranking below picks of one; a fan-out's usual case
     if chosen is None:
         ranked = sorted(
             identities,
@@ -100,20 +101,21 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
 
     Executed on the Core table with a list of rows, so SQLAlchemy batches them into a few
     multi-row INSERTs with one cached compilation (a 10,000-row fan-out stays fast and under
-    the databases' bind-parameter limits); RETURNING counts exactly the rows inserted.
+    the databases' bind-parameter limits), with the bind values processed up front on SQLite
+    (storage.bulk); RETURNING counts exactly the rows inserted.
     """
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     table = Outbox.__table__  # type: ignore[attr-defined]
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(table)
-    inserted = len(session.execute(stmt.returning(table.c.id), rows).all())
+    if dialect in ("sqlite", "postgresql"):
+        inserted = len(
+            insert_ignoring_conflicts(
+                session, table, rows, conflict=["dedupe_key"], returning=["id"]
+            )
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported: a plain insert
+        inserted = len(session.execute(insert(table).returning(table.c.id), rows).all())
     # The core tells adapters whether an event queued work for the delivery loop (see
     # `outbox_rows_written`), so a burst of answers does not wake it for nothing.
     session.info[OUTBOX_ROWS_WRITTEN] = session.info.get(OUTBOX_ROWS_WRITTEN, 0) + inserted
@@ -130,7 +132,8 @@ class Push:
     """One message for one person (or channel), with the cause that names it."""
 
     dedupe_key: str
-    message: Message
+    # A message, or one already serialised (bulk callers fill a template serialised once).
+    message: Message | SerialisedMessage
     person: PushPerson | None = None
     address: Address | None = None
     kind: str = "message"
@@ -187,7 +190,11 @@ def push_rows(
                 "channel_id": address.channel_id,
                 "member_ids": ",".join(address.member_ids) or None,
                 "kind": push.kind,
-                "payload": push.message.to_json(),
+                "payload": (
+                    push.message
+                    if isinstance(push.message, SerialisedMessage)
+                    else push.message.to_json()
+                ),
                 "urgent": push.urgent,
                 "alert_id": push.alert_id,
                 "checkin_id": push.checkin_id,

@@ -27,6 +27,9 @@ async def run_console(app: App, email: str) -> int:
         app.db, app.core_settings, app.clock, on_work=app.delivery.wake
     )
     try:
+        # A chat is not held up by a few seconds; waiting keeps a scripted session's output
+        # the same whether or not something was due at start.
+        await scheduler.wait_caught_up()
         await chat.run(sys.stdin)
     finally:
         scheduler.shutdown()
@@ -51,6 +54,7 @@ async def run(settings: Settings) -> int:
                 tasks.append(task)
         tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
         # After the messengers are registered: the catch-up may queue pushes for every platform.
+        # It runs in the background as the tick's first run; start-up does not wait for it.
         scheduler = await start_scheduler(
             app.db, app.core_settings, app.clock, on_work=app.delivery.wake
         )

@@ -1,5 +1,8 @@
 """APScheduler wiring: one minute-tick job that asks the core to do whatever is due.
 
+At start the tick's first run, at once and in the background, is the catch-up since the stored
+watermark (`start_scheduler`), so start-up does not wait for a large occurrence due at start.
+
 Why a single tick and not a job per schedule or per student: schedules live in our tables and
 are interpreted in each student's zone, so the tick reads them afresh every minute (an admin's
 change applies from the next minute, with nothing to rebuild) and the core opens each
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -48,6 +51,10 @@ class CheckinScheduler:
         self.clock = clock
         self.on_work = on_work
         self.scheduler: AsyncIOScheduler | None = None
+        # Set by `start(catch_up=True)`: the tick job's first run is the start-up catch-up.
+        self._catch_up_pending = False
+        self._caught_up = asyncio.Event()
+        self.catch_up_report: TickReport | None = None
 
     async def _work(self) -> TickReport:
         """Do everything due now (off the event loop), then wake the delivery loop."""
@@ -86,13 +93,39 @@ class CheckinScheduler:
         return report
 
     async def _tick_job(self) -> None:
+        if self._catch_up_pending:
+            await self._catch_up_job()
+            return
         try:
             await self.tick()
         except Exception:  # a failed tick is retried by the next one: all work is keyed
             log.exception("scheduled work failed; the next tick will retry it")
 
-    def build_jobs(self, scheduler: AsyncIOScheduler) -> None:
-        """Add the minute tick to an APScheduler instance (replacing an older one)."""
+    async def _catch_up_job(self) -> None:
+        """The tick job's first run after `start(catch_up=True)`: the catch-up, once."""
+        self._catch_up_pending = False
+        try:
+            self.catch_up_report = await self.catch_up()
+        except Exception:  # the next tick works from the same watermark
+            log.exception("catch-up failed; the minute tick will retry it")
+        finally:
+            self._caught_up.set()
+
+    async def wait_caught_up(self) -> TickReport | None:
+        """Wait until the start-up catch-up has run; its report (None if it failed).
+
+        Only meaningful after `start(catch_up=True)` (or `start_scheduler`).
+        """
+        await self._caught_up.wait()
+        return self.catch_up_report
+
+    def build_jobs(self, scheduler: AsyncIOScheduler, *, first_run: datetime | None = None) -> None:
+        """Add the minute tick to an APScheduler instance (replacing an older one).
+
+        `first_run` runs the tick once at that time before it follows the minute.
+        """
+        # APScheduler reads an explicit next_run_time=None as "paused": pass it only when set.
+        first = {"next_run_time": first_run} if first_run is not None else {}
         scheduler.add_job(
             self._tick_job,
             CronTrigger(second=0, timezone=UTC),
@@ -102,8 +135,10 @@ class CheckinScheduler:
             # A late or piled-up tick runs once, whenever it can: the tick itself works out
             # everything due since the watermark, so nothing is lost by coalescing.
             coalesce=True,
+            # Also keeps the minute tick from running beside a long start-up catch-up.
             max_instances=1,
             misfire_grace_time=None,
+            **first,
         )
         # Retention: free text older than RETENTION_DAYS goes every night. Idempotent, so a
         # second process running it too, or a missed night caught up later, is harmless.
@@ -130,10 +165,16 @@ class CheckinScheduler:
         except Exception:  # tomorrow's run purges whatever this one could not
             log.exception("privacy purge failed; the next nightly run will retry it")
 
-    def start(self) -> AsyncIOScheduler:
-        """Start APScheduler on the running event loop with the in-memory job store."""
+    def start(self, *, catch_up: bool = False) -> AsyncIOScheduler:
+        """Start APScheduler on the running event loop with the in-memory job store.
+
+        With `catch_up`, the tick job runs at once, as the start-up catch-up (`catch_up`),
+        in the background: the caller goes on at once and `wait_caught_up` waits for it.
+        Being the tick job's own first run, it never overlaps a minute tick.
+        """
         scheduler = AsyncIOScheduler(timezone=UTC)
-        self.build_jobs(scheduler)
+        self._catch_up_pending = catch_up
+        self.build_jobs(scheduler, first_run=datetime.now(UTC) if catch_up else None)
         scheduler.start()
         self.scheduler = scheduler
         return scheduler
@@ -157,11 +198,12 @@ async def start_scheduler(
     *,
     on_work: Callable[[], None] | None = None,
 ) -> CheckinScheduler:
-    """Catch up on what was missed while the bot was down, then tick every minute."""
+    """Start the minute tick; its first run, at once, catches up on what was missed.
+
+    Returns without waiting for the catch-up (a 10,000-student occurrence due at start takes
+    seconds): start-up is not held up by it, the adapters and the delivery loop are already
+    serving, and `wait_caught_up` waits for it.
+    """
     scheduler = CheckinScheduler(db, settings, clock, on_work=on_work)
-    try:
-        await scheduler.catch_up()
-    except Exception:
-        log.exception("catch-up failed; the minute tick will retry it")
-    scheduler.start()
+    scheduler.start(catch_up=True)
     return scheduler

@@ -11,7 +11,7 @@ of `checkin (person_id, occurrence_key)` and `outbox.dedupe_key`: it changes not
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -19,8 +19,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as select_columns
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
@@ -29,9 +27,10 @@ from bot.localtime import quiet_hours_end, to_local, zone
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT
 from bot.services.breaks import break_on, breaks_around, is_paused
-from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, checkin_prompt
+from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, CheckinPromptJson
 from bot.services.reminders import chunked, close_as_missed
 from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule
+from storage.bulk import insert_ignoring_conflicts
 from storage.tables import Checkin, CheckinSchedule, Group, GroupMember, Identity, Person
 
 log = logging.getLogger(__name__)
@@ -189,31 +188,77 @@ def target_zones(
     return zones
 
 
+_STUDENT_COLUMNS = (
+    col(Person.id),
+    col(Person.name),
+    col(Person.email),
+    col(Person.timezone),
+    col(Person.quiet_start),
+    col(Person.quiet_end),
+    col(Person.preferred_platform),
+    col(Person.paused_until),
+)
+
+
+def _zone_filter(raw_zones: Sequence[str | None]) -> ColumnElement[bool]:
+    named = [z for z in raw_zones if z is not None]
+    return or_(
+        col(Person.timezone).in_(named) if named else col(Person.id).is_(None),
+        col(Person.timezone).is_(None) if None in raw_zones else col(Person.id).is_(None),
+    )
+
+
 def students_in_zone(
     session: Session, schedule: CheckinSchedule, raw_zones: Sequence[str | None]
 ) -> list[StudentRow]:
     """The schedule's active students whose stored zone is one of `raw_zones`, by id."""
-    named = [z for z in raw_zones if z is not None]
-    zone_filter = or_(
-        col(Person.timezone).in_(named) if named else col(Person.id).is_(None),
-        col(Person.timezone).is_(None) if None in raw_zones else col(Person.id).is_(None),
-    )
+    return [
+        student
+        for page in students_in_zone_pages(session, schedule, raw_zones, page_size=None)
+        for student in page
+    ]
+
+
+def students_in_zone_pages(
+    session: Session,
+    schedule: CheckinSchedule,
+    raw_zones: Sequence[str | None],
+    *,
+    page_size: int | None = INSERT_CHUNK,
+) -> Iterator[list[StudentRow]]:
+    """`students_in_zone` a page of `page_size` students at a time, by id (None: one page).
+
+    Keyset pages (`id > last`): a 10,000-student occurrence holds one page of rows at a time.
+    """
     query = (
-        select_columns(
-            col(Person.id),
-            col(Person.name),
-            col(Person.email),
-            col(Person.timezone),
-            col(Person.quiet_start),
-            col(Person.quiet_end),
-            col(Person.preferred_platform),
-            col(Person.paused_until),
-        )
+        select_columns(*_STUDENT_COLUMNS)
         .where(*_students_query_filters(schedule))
-        .where(zone_filter)
+        .where(_zone_filter(raw_zones))
         .order_by(col(Person.id))
     )
-    return [StudentRow(*row) for row in session.execute(query).all()]
+    last_id: int | None = None
+    while True:
+        page_query = query if last_id is None else query.where(col(Person.id) > last_id)
+        if page_size is not None:
+            page_query = page_query.limit(page_size)
+        page = [StudentRow(*row) for row in session.execute(page_query).all()]
+        if page:
+            yield page
+        if page_size is None or len(page) < page_size:
+            return
+        last_id = page[-1].id
+
+
+def students_by_id(session: Session, person_ids: Sequence[int]) -> dict[int, StudentRow]:
+    """The opening columns of these people, whatever their status, by id."""
+    found: dict[int, StudentRow] = {}
+    for chunk in chunked(person_ids, IN_CHUNK):
+        for row in session.execute(
+            select_columns(*_STUDENT_COLUMNS).where(col(Person.id).in_(chunk))
+        ).all():
+            student = StudentRow(*row)
+            found[student.id] = student
+    return found
 
 
 def insert_ignoring_duplicates(
@@ -224,21 +269,21 @@ def insert_ignoring_duplicates(
     Returns (check-in id, person id) of the rows actually inserted, so only their prompts are
     queued: a repeated occurrence queues nothing.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
     # Only SQLite and PostgreSQL are supported; both know ON CONFLICT DO NOTHING ... RETURNING.
     # On the Core table, executed with a list of rows: SQLAlchemy batches it into a few
-    # multi-row INSERTs ("insertmanyvalues") with one cached compilation.
-    make_insert = pg_insert if postgres else sqlite_insert
+    # multi-row INSERTs ("insertmanyvalues") with one cached compilation; on SQLite the bind
+    # values are processed up front, once per distinct datetime (storage.bulk).
     table = Checkin.__table__  # type: ignore[attr-defined]
-    stmt = (
-        make_insert(table)
-        .on_conflict_do_nothing(index_elements=["person_id", "occurrence_key"])
-        .returning(table.c.id, table.c.person_id)
-    )
     inserted: list[tuple[int, int]] = []
     for chunk in chunked(rows, INSERT_CHUNK):
-        result = session.execute(stmt, list(chunk))
-        inserted.extend((int(r[0]), int(r[1])) for r in result.all())
+        found = insert_ignoring_conflicts(
+            session,
+            table,
+            list(chunk),
+            conflict=["person_id", "occurrence_key"],
+            returning=["id", "person_id"],
+        )
+        inserted.extend((int(r[0]), int(r[1])) for r in found)
     return inserted
 
 
@@ -298,28 +343,38 @@ def open_due_checkins(
         return outcome
     if raw_zones is None:
         raw_zones = target_zones(session, schedule, settings.default_timezone).get(zone_name, [])
-    students = students_in_zone(session, schedule, raw_zones)
-    due = [p for p in students if not is_paused(p, occurrence.local_date)]
-    outcome.paused = len(students) - len(due)
-    if not due:
+    # The occurrence goes a page of students at a time, in three passes that keep the order of
+    # the writes (all check-ins, then the superseded ones closed, then all prompts): a
+    # 10,000-student occurrence never holds every student's rows, identities or prompts at
+    # once. Its transient peak is what the allocators keep after it (bench/memory.py).
+    inserted: list[tuple[int, int]] = []
+    due_count = 0
+    for students in students_in_zone_pages(session, schedule, raw_zones):
+        due = [p for p in students if not is_paused(p, occurrence.local_date)]
+        outcome.paused += len(students) - len(due)
+        due_count += len(due)
+        if due:
+            rows = _checkin_rows(settings, schedule, occurrence, now, due, late_reason)
+            inserted.extend(insert_ignoring_duplicates(session, rows))
+    if not due_count:
         return outcome
-    rows = _checkin_rows(settings, schedule, occurrence, now, due, late_reason)
-    inserted = insert_ignoring_duplicates(session, rows)
     outcome.created = len(inserted)
-    outcome.existing = len(due) - len(inserted)
+    outcome.existing = due_count - len(inserted)
     if late_reason is not None or not inserted:
         return outcome
-    by_id = {p.id: p for p in due}
     outcome.superseded = _close_superseded(session, settings, now, occurrence, inserted)
-    person_ids = [person_id for _, person_id in inserted]
-    identities = identities_of(session, person_ids)
-    # Built a chunk at a time: a 10,000-student occurrence never holds every prompt at once
-    # (measured: bench/memory.py, the 09:00 tick's peak and what the allocator keeps after).
+    # One prompt serialised for the occurrence, filled in per student (CheckinPromptJson).
+    prompt = CheckinPromptJson()
     for chunk in chunked(inserted, INSERT_CHUNK):
+        # Read again by id (same transaction), not by the schedule's filters: every check-in
+        # just opened gets its prompt.
+        person_ids = [person_id for _, person_id in chunk]
+        by_id = students_by_id(session, person_ids)
+        identities = identities_of(session, person_ids)
         pushes = [
             Push(
                 dedupe_key=checkin_dedupe_key(schedule.id, person_id, occurrence.local_date),
-                message=checkin_prompt(checkin_id, by_id[person_id].name),
+                message=prompt.render(checkin_id, by_id[person_id].name),
                 person=by_id[person_id],
                 kind="checkin",
                 checkin_id=checkin_id,
@@ -343,7 +398,10 @@ def _checkin_rows(
     closes_at = occurrence.at + timedelta(hours=settings.scheduling.checkin_cutoff_hours)
     delay = timedelta(minutes=schedule.reminder_delay_minutes)
     rows: list[dict[str, object]] = []
-    delivered_at: dict[tuple[str, str, str], datetime] = {}  # students share zones and hours
+    # Students share zones and hours: one delivery time (and one reminder time object, which
+    # the bulk insert then formats once, storage.bulk) per distinct (zone, quiet hours).
+    delivered_at: dict[tuple[str, str, str], datetime] = {}
+    remind_at: dict[tuple[str, str, str], datetime | None] = {}
     for person in due:
         row: dict[str, object] = {
             "person_id": person.id,
@@ -369,12 +427,12 @@ def _checkin_rows(
                     delivered_at[hours] = quiet_hours_end(now, *hours) or now
                 except UserError:
                     delivered_at[hours] = now  # broken quiet hours must not block a check-in
-            delivered = delivered_at[hours]
+                remind_at[hours] = delivered_at[hours] + delay if delay else None
             row.update(
                 status="open",
                 step=STEP_MOOD,
                 closed_reason=None,
-                remind_at=delivered + delay if delay else None,
+                remind_at=remind_at[hours],
                 closes_at=closes_at,
             )
         rows.append(row)

@@ -15,6 +15,8 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from scheduling import CheckinScheduler, start_scheduler
 from scheduling.scheduler import TICK_JOB_ID
+from storage.db import Database
+from storage.migrate import upgrade
 from tests.scheduling.world import (
     add_students,
     checkins,
@@ -96,6 +98,7 @@ async def test_start_logs_what_was_caught_up_and_what_was_skipped(db, caplog) ->
     clock = FixedClock(utc(2026, 11, 23, 10, 30))
     with caplog.at_level(logging.INFO, logger="scheduling"):
         scheduler = await start_scheduler(db, CoreSettings(), clock)
+        await scheduler.wait_caught_up()
         scheduler.shutdown()
     log = caplog.text
     assert "2 check-in(s) sent, 2 recorded as not sent" in log
@@ -125,3 +128,72 @@ async def test_same_occurrence_from_two_scheduler_instances_is_sent_once(db) -> 
     assert set(per_student.values()) == {1}
     rows = outbox(db, "checkin")
     assert sorted(r.person_id for r in rows) == sorted(students)
+
+
+async def test_start_returns_before_the_catch_up_which_then_runs_once(db, caplog) -> None:
+    """Start-up does not wait for the catch-up; it runs next, in the background, exactly once."""
+    schedule(db, name="Daily", days="*", local_time="09:00")
+    add_students(db, 3)
+    set_watermark(db, utc(2026, 11, 23, 8, 0))
+    clock = FixedClock(utc(2026, 11, 23, 9, 30))
+    woken: list[bool] = []
+    with caplog.at_level(logging.INFO, logger="scheduling"):
+        scheduler = await start_scheduler(
+            db, CoreSettings(), clock, on_work=lambda: woken.append(True)
+        )
+        try:
+            assert checkins(db) == []  # nothing done on the start path
+            assert scheduler.job_count == 2
+            report = await scheduler.wait_caught_up()
+            assert report is not None and report.opened == 3 and woken == [True]
+            assert len(checkins(db)) == 3 and len(outbox(db, "checkin")) == 3
+            # The catch-up was the tick job's first run: the job now follows the minute.
+            assert scheduler.scheduler is not None
+            job = scheduler.scheduler.get_job(TICK_JOB_ID)
+            assert job is not None and job.next_run_time.second == 0
+            assert await scheduler.wait_caught_up() is report
+            later = await scheduler.tick()  # the next minute finds the occurrence done
+            assert later.opened == 0
+        finally:
+            scheduler.shutdown()
+    assert caplog.text.count("scheduler catch-up since") == 1
+    assert len(checkins(db)) == 3
+
+
+async def test_catch_up_beyond_the_grace_window_is_recorded_not_sent_in_the_background(
+    db,
+) -> None:
+    """Run as the first tick, the catch-up still respects the grace window."""
+    schedule(db, name="Daily", days="*", local_time="09:00")
+    add_students(db, 2)
+    set_watermark(db, utc(2026, 11, 23, 8, 0))
+    clock = FixedClock(utc(2026, 11, 23, 11, 30))  # 150 min late: beyond the 120-minute grace
+    scheduler = await start_scheduler(db, CoreSettings(), clock)
+    try:
+        report = await scheduler.wait_caught_up()
+    finally:
+        scheduler.shutdown()
+    assert report is not None and (report.opened, report.not_sent) == (0, 2)
+    assert [c.status for c in checkins(db)] == ["not_sent"] * 2
+    assert outbox(db, "checkin") == []
+
+
+async def test_a_failed_catch_up_is_logged_and_left_to_the_next_tick(tmp_path, caplog) -> None:
+    """A catch-up that fails is logged and releases its waiters; the next tick does the work."""
+    db = Database(f"sqlite:///{tmp_path}/not-yet-migrated.db")
+    clock = FixedClock(utc(2026, 11, 23, 9, 30))
+    scheduler = CheckinScheduler(db, CoreSettings(), clock)
+    try:
+        with caplog.at_level(logging.INFO, logger="scheduling"):
+            scheduler.start(catch_up=True)
+            assert await scheduler.wait_caught_up() is None  # no tables: the catch-up fails
+            upgrade(db.engine)
+            schedule(db, name="Daily", days="*", local_time="09:00")
+            add_students(db, 2)
+            set_watermark(db, utc(2026, 11, 23, 8, 0))
+            report = await scheduler.tick()
+    finally:
+        scheduler.shutdown()
+        db.dispose()
+    assert "catch-up failed; the minute tick will retry it" in caplog.text
+    assert report.opened == 2
