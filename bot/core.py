@@ -169,16 +169,19 @@ class MentorBot:
         """
         # Screening comes first; it costs microseconds and must never be skipped.
         screened = [self._screen(inbound) for inbound in inbounds]
-        if len(screened) == 1:
+        presses = mood_presses(inbounds)
+        if len(screened) == 1 and not presses:
             return [self._handle_alone(screened[0])]
         try:
             with self.db.session() as session:
                 # The plain mood answers of a burst first, all together; the rest one by one.
+                # (A mood press carries no text, so it raises no safety alert that would have
+                # to be committed ahead of it: one transaction is enough even when alone.)
                 bulk = answer_in_bulk(
                     session,
                     self.settings,
                     self.clock.now(),
-                    mood_presses([item.inbound for item in screened]),
+                    presses,
                     self._actions.get(MOOD_ACTION),
                 )
                 replies = [

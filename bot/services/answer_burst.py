@@ -158,8 +158,8 @@ def answer_in_bulk(
             update=answered_with_next(press.score, note_prompt(checkin.id, links))
         )
     if entries:
-        # One executemany: nothing here needs the new entries' ids back.
-        session.execute(insert(MoodEntry), entries)
+        # One executemany on the table: nothing here needs the new entries' ids back.
+        session.execute(insert(MoodEntry.__table__), entries)  # type: ignore[attr-defined]
     session.flush()  # the check-ins: one UPDATE statement, executed for each
     return replies
 
