@@ -11,8 +11,8 @@ from sqlmodel import func, select
 
 from bot.group_commit import GroupCommit
 from bot.model import Actor, Inbound
-from storage.tables import Alert, MoodEntry, Outbox, StudentMessage
-from tests.conftest import Chat, text_of
+from storage.tables import Alert, MoodEntry, Outbox, ProcessedEvent, StudentMessage
+from tests.conftest import Chat, find_choice, text_of
 
 CRISIS_TEXT = "I want to kill myself tonight"
 
@@ -207,3 +207,19 @@ async def test_ahandle_batches_concurrent_events(core) -> None:
 def test_sam_chat_still_works_one_event_at_a_time(sam: Chat) -> None:
     """The one-event path (console, tests) is the same code with a batch of one."""
     assert "4/5" in text_of(sam.send("/mood 4"))
+
+
+def test_mood_presses_in_a_batch_are_stored_once_even_when_retried(core, sam, alex) -> None:
+    """Two students' presses in one batch are stored; the platform's retry changes nothing."""
+    presses = []
+    for chat, event_id in ((sam, "Ev-sam"), (alex, "Ev-alex")):
+        choice = find_choice(chat.send("/checkin"), "4")
+        presses.append(
+            Inbound(chat.actor, "action", choice.action, choice.args_dict(), event_id=event_id)
+        )
+    first = core.handle_batch(presses)
+    assert all("Anything on your mind?" in text_of(r) for r in first)
+    again = core.handle_batch(presses)
+    assert [r.messages for r in again] == [(), ()] and all(r.update is None for r in again)
+    assert count(core, MoodEntry) == 2
+    assert count(core, ProcessedEvent) == 2
