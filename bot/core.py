@@ -190,7 +190,11 @@ class MentorBot:
                 ]
         except Exception:
             # The commit failed, or step 2 of one event did: nothing of the batch was kept.
-            log.warning("a batch of %d events failed; handling them one by one", len(screened))
+            log.warning(
+                "a batch of %d events failed; handling them one by one",
+                len(screened),
+                exc_info=True,
+            )
             return [self._handle_alone(item) for item in screened]
         return replies
 
