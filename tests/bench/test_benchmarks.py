@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import __main__ as dispatcher
-from bench import answers, fanout, memory, open_checkins, scheduler
+from bench import answers, core_answers, fanout, memory, open_checkins, scheduler
 
 N = 20
 
@@ -110,3 +110,16 @@ def test_dispatcher_lists_these_benchmarks() -> None:
     """`python -m bench` finds every benchmark module of this file."""
     names = set(dispatcher.available())
     assert {"fanout", "scheduler", "answers", "memory", "open_checkins"} <= names
+
+
+def test_core_answers_stores_every_answer_at_every_batch_size(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The core-only bench answers each student once per batch size, and says so in JSON."""
+    result = core_answers.main(["--students", str(N), "--batch", "1", "--batch", "7"])
+    assert last_json_line(capsys) == result
+    for size in (1, 7):
+        figures = result[f"batch_{size}"]
+        assert isinstance(figures, dict)
+        assert figures["stored"] == N
+        assert {"answers_per_second", "cpu_ms_per_answer"} <= set(figures)
