@@ -81,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--latency", type=float, default=0.0, help="delay the fake adds to each Web API call (s)"
     )
     parser.add_argument("--in-process", action="store_true", help="run the bot in this process")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Slack HTTP receiver processes (SLACK_HTTP_WORKERS) sharing the port",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="cap for the whole load (s)")
     parser.add_argument("--serve-bot", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="ERROR")
@@ -90,7 +96,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --------------------------------------------------------------------------- the bot
 
 
-def bot_environment(db: Database, platform: str, fake: Any, http_port: int) -> dict[str, str]:
+def bot_environment(
+    db: Database, platform: str, fake: Any, http_port: int, workers: int = 1
+) -> dict[str, str]:
     """The production settings of a bot talking to the fake (see .env.example)."""
     env = {
         "DATABASE_URL": db.url,
@@ -105,6 +113,7 @@ def bot_environment(db: Database, platform: str, fake: Any, http_port: int) -> d
             SLACK_HTTP_HOST="127.0.0.1",
             SLACK_HTTP_PORT=str(http_port),
             SLACK_API_URL=fake.base_url,
+            SLACK_HTTP_WORKERS=str(workers),
         )
     else:
         env.update(
@@ -177,11 +186,19 @@ class BotProcess:
             raise RuntimeError("the bot stopped")
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU of the bot process so far (None in-process: it's shared)."""
+        """User + system CPU of the bot and its worker processes so far (None in-process)."""
         if self.process is None:
             return None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return sum(process_cpu_seconds(pid) for pid in self.pids())
+
+    def pids(self) -> list[int]:
+        """The bot's process and its children (SLACK_HTTP_WORKERS)."""
+        if self.process is None:
+            return []
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        extra = [int(c) for c in children.read_text().split()] if children.exists() else []
+        return [pid, *extra]
 
     async def stop(self) -> None:
         """Stop the bot as Ctrl-C would."""
@@ -198,6 +215,15 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 await asyncio.to_thread(self.process.wait)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def free_port() -> int:
@@ -288,6 +314,7 @@ async def slack_platform(
     from tests.fakes.slack_signing import block_actions_body, block_actions_payload
 
     fake = FakeSlack(latency=args.latency)
+    receivers: set[int] = args.receivers
     await fake.start()
     stack.push_async_callback(fake.stop)
     port = free_port()
@@ -330,11 +357,17 @@ async def slack_platform(
         return elapsed
 
     async def ready() -> None:
-        while True:
+        # Every receiver process must be listening before the load opens its connections
+        # (the kernel spreads connections over the sockets there are at connect time).
+        seen = receivers
+        while len(seen) < args.workers:
             with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                async with session.get(
+                    f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}
+                ) as response:
                     if response.status == 200:
-                        return
+                        seen.add(int((await response.json()).get("pid", 0)))
+                        continue
             await asyncio.sleep(0.1)
 
     return fake, press, ready, port
@@ -429,7 +462,9 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "bot": "in-process" if args.in_process else "own process",
         "backend": "sqlite",
+        "workers": args.workers,
     }
+    args.receivers = set()  # pids of the processes that answered /healthz (Slack)
     with temp_database() as db:
         people, checkin_of = prepare(db, args)
         # Identities get DM channels the way the fakes name them (a second-day programme).
@@ -437,7 +472,8 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             make = slack_platform if args.platform == "slack" else discord_platform
             fake, press, ready, port = await make(args, people, checkin_of, stack)
             bot = BotProcess(
-                bot_environment(db, args.platform, fake, port), in_process=args.in_process
+                bot_environment(db, args.platform, fake, port, args.workers),
+                in_process=args.in_process,
             )
             await bot.start()
             stack.push_async_callback(bot.stop)
@@ -502,6 +538,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             if cpu_before is not None and cpu_after is not None and n
             else None
         ),
+        receivers=len(args.receivers) or None,
         load_generator_cpu_ms_per_answer=round(load_cpu / n * 1000, 3) if n else None,
     )
     return result

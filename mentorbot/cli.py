@@ -20,6 +20,7 @@ from bot.services.resources import import_resources, parse_resources
 from bot.services.roster import import_roster, parse_roster
 from mentorbot.app import App, build_app
 from mentorbot.settings import Settings
+from mentorbot.slack_workers import WORKER_COMMAND
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.tables import Alert, Person
@@ -40,6 +41,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mentorbot.runner import run
 
     return asyncio.run(run(Settings()))
+
+
+def cmd_slack_worker(args: argparse.Namespace) -> int:
+    """One extra Slack HTTP receiver (started by `run` with SLACK_HTTP_WORKERS > 1)."""
+    from mentorbot.slack_workers import run_slack_worker
+
+    return asyncio.run(run_slack_worker(Settings()))
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -154,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("run", cmd_run, "start the bot (Slack/Discord when configured, else the console demo)")
+    # Started by `run` itself when SLACK_HTTP_WORKERS > 1; not meant to be typed.
+    worker = sub.add_parser(WORKER_COMMAND, help=argparse.SUPPRESS)
+    worker.set_defaults(func=cmd_slack_worker)
     console = add("console", cmd_console, "chat with the bot in this terminal")
     console.add_argument(
         "--as",

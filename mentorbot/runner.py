@@ -6,12 +6,16 @@ import asyncio
 import gc
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from adapters.console.chat import PLATFORM as CONSOLE
 from adapters.console.chat import ConsoleChat, ConsoleMessenger
 from mentorbot.app import App, build_app
 from mentorbot.settings import Settings
 from scheduling import start_scheduler
+
+if TYPE_CHECKING:
+    from adapters.slack import SlackConfig
 
 log = logging.getLogger(__name__)
 
@@ -84,31 +88,54 @@ async def run(settings: Settings) -> int:
 PLATFORM_STARTERS: list = []  # type: ignore[type-arg]
 
 
+def slack_config(settings: Settings, *, reuse_port: bool = False) -> SlackConfig:
+    """The Slack adapter's configuration from the settings."""
+    from adapters.slack import SlackConfig
+
+    slack = settings.slack
+    return SlackConfig(
+        bot_token=slack.bot_token or "",
+        app_token=slack.app_token,
+        signing_secret=slack.signing_secret,
+        mode=slack.mode,
+        http_host=slack.http_host,
+        http_port=slack.http_port,
+        api_url=slack.api_url,
+        reuse_port=reuse_port,
+    )
+
+
 async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[object] | None:
-    """Start the Slack adapter (Socket Mode or HTTP) when SLACK_BOT_TOKEN is set."""
+    """Start the Slack adapter (Socket Mode or HTTP) when SLACK_BOT_TOKEN is set.
+
+    In HTTP mode with SLACK_HTTP_WORKERS > 1, worker processes share the port (see
+    `mentorbot.slack_workers`).
+    """
     slack = app.settings.slack
     if not slack.enabled:
         return None
     from adapters.slack import PLATFORM as SLACK
-    from adapters.slack import SlackConfig, SlackService
+    from adapters.slack import SlackService
 
+    workers = slack.http_workers - 1 if slack.mode == "http" else 0
     service = SlackService(
-        SlackConfig(
-            bot_token=slack.bot_token or "",
-            app_token=slack.app_token,
-            signing_secret=slack.signing_secret,
-            mode=slack.mode,
-            http_host=slack.http_host,
-            http_port=slack.http_port,
-            api_url=slack.api_url,
-        ),
-        app.core,
-        wake=app.delivery.wake,
+        slack_config(app.settings, reuse_port=workers > 0), app.core, wake=app.delivery.wake
     )
     # Registered before the delivery loop starts, so Slack pushes find their Messenger.
     app.add_messenger(SLACK, service.messenger)
     await service.start()
-    return asyncio.create_task(service.run_until(stop))
+    if not workers:
+        return asyncio.create_task(service.run_until(stop))
+    from mentorbot.slack_workers import WAKE_SIGNAL, SlackWorkers
+
+    # A worker whose event queued pushes asks this process's delivery loop to send them.
+    asyncio.get_running_loop().add_signal_handler(WAKE_SIGNAL, app.delivery.wake)
+    pool = SlackWorkers(workers)
+
+    async def serve() -> None:
+        await asyncio.gather(service.run_until(stop), pool.run(stop))
+
+    return asyncio.create_task(serve())
 
 
 PLATFORM_STARTERS.append(start_slack)

@@ -76,6 +76,9 @@ class SlackSettings(_Base):
     http_host: str = Field(default="127.0.0.1", alias="SLACK_HTTP_HOST")
     http_port: int = Field(default=3000, alias="SLACK_HTTP_PORT")
     api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    # HTTP mode: processes answering Slack's requests on the same port (one per core helps
+    # a 09:00 burst; delivery and scheduling stay in the main process either way).
+    http_workers: int = Field(default=1, ge=1, le=64, alias="SLACK_HTTP_WORKERS")
 
     @property
     def enabled(self) -> bool:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: SQLite's busy handler decides
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -14,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+FILE_LOCK_POLL_SECONDS = 0.0002
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -88,6 +96,52 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+class FileTurn:
+    """An exclusive flock on a file: one unit of work at a time across processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = os.getpid()
+
+    def acquire(self, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> bool:
+        """Wait until this process holds the lock; False where it can't be had in time.
+
+        Polled every 0.2 ms, not blocked on: bounded like SQLite's busy timeout (past it,
+        SQLite's own locking decides, as without this lock), and a second `Database` on the
+        same file in the same thread waits instead of hanging.
+        """
+        if self._fd is None or self._pid != os.getpid():
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                return False
+            self._pid = os.getpid()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(FILE_LOCK_POLL_SECONDS)
+            except OSError:
+                return False  # a file system without locks: SQLite's locking decides
+
+    def release(self) -> None:
+        """Let the next process in."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _lock_file_for(url: str) -> FileTurn | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or fcntl is None:
+        return None
+    return FileTurn(Path(database).with_name(Path(database).name + ".lock"))
+
+
 class Database:
     """The engine plus a session factory; the one object the layers above receive."""
 
@@ -100,6 +154,10 @@ class Database:
         # SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms between retries), keeps the
         # wait fair and short when many threads write at once (measured: bench/answers.py).
         self._sqlite_turn = threading.RLock() if not is_postgres(self.engine) else None
+        # Other processes on the same file (SLACK_HTTP_WORKERS, the CLI while the bot runs)
+        # queue on a lock file beside it: a blocked flock wakes the moment it is released,
+        # where SQLite's busy handler would sleep 1, 2, 5 ... 100 ms between retries.
+        self._file_turn = _lock_file_for(url) if self._sqlite_turn is not None else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -107,6 +165,7 @@ class Database:
         turn = self._sqlite_turn
         # Bounded by the busy timeout: past it, SQLite's own locking decides, as before.
         held = turn is not None and turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        locked = held and self._file_turn is not None and self._file_turn.acquire()
         session = self._sessions()
         try:
             yield session
@@ -116,6 +175,9 @@ class Database:
             raise
         finally:
             session.close()
+            if locked:
+                assert self._file_turn is not None
+                self._file_turn.release()
             if held:
                 assert turn is not None
                 turn.release()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ class SlackConfig:
     http_host: str = "127.0.0.1"
     http_port: int = 3000
     api_url: str = DEFAULT_API_URL
+    # Several processes listen on one port (SLACK_HTTP_WORKERS): the kernel spreads connections.
+    reuse_port: bool = False
 
     def problems(self) -> list[str]:
         """Configuration mistakes, in words a programme lead can act on."""
@@ -142,7 +145,12 @@ class SlackService:
         web_app.router.add_get(HEALTH_PATH, self._handle_health)
         runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.config.http_host, self.config.http_port)
+        site = web.TCPSite(
+            runner,
+            self.config.http_host,
+            self.config.http_port,
+            reuse_port=self.config.reuse_port or None,
+        )
         await site.start()
         self._runner = runner
         self.port = int(runner.addresses[0][1])
@@ -159,7 +167,8 @@ class SlackService:
         return await to_aiohttp_response(bolt_response)
 
     async def _handle_health(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response({"ok": True, "mode": self.config.mode})
+        # The pid tells apart the processes that share the port (SLACK_HTTP_WORKERS).
+        return web.json_response({"ok": True, "mode": self.config.mode, "pid": os.getpid()})
 
     async def stop(self) -> None:
         """Disconnect, stop serving, and let listeners already running finish."""

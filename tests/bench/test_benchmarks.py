@@ -123,3 +123,11 @@ def test_core_answers_stores_every_answer_at_every_batch_size(
         assert isinstance(figures, dict)
         assert figures["stored"] == N
         assert {"answers_per_second", "cpu_ms_per_answer"} <= set(figures)
+
+
+def test_answers_through_two_slack_receiver_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    """With SLACK_HTTP_WORKERS=2 both processes serve and every answer is stored once."""
+    result = answers.main(["--platform", "slack", "--students", str(N), "--workers", "2"])
+    assert last_json_line(capsys) == result
+    assert result["workers"] == 2 and result["receivers"] == 2
+    assert (result["acknowledged"], result["lost"], result["failures"]) == (N, 0, 0)

@@ -55,3 +55,47 @@ def test_session_rolls_back_on_error(db: Database) -> None:
         pass
     with db.session() as session:
         assert session.get(Person, 1) is None
+
+
+def test_file_turn_admits_one_process_at_a_time_and_gives_up_in_time(tmp_path) -> None:
+    """A second holder of the SQLite lock file waits, bounded, and gets in once it is free."""
+    from storage.db import FileTurn
+
+    first, second = FileTurn(tmp_path / "db.lock"), FileTurn(tmp_path / "db.lock")
+    assert first.acquire()
+    assert second.acquire(timeout=0.02) is False  # held elsewhere: gives up, SQLite decides
+    first.release()
+    assert second.acquire(timeout=0.02) is True
+    second.release()
+
+
+def test_units_of_work_of_two_databases_on_one_file_take_turns(tmp_path) -> None:
+    """Two Database objects (as two processes would) never interleave their transactions."""
+    import threading
+
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'turns.db'}"
+    one, two = Database(url), Database(url)
+    with one.session() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    order: list[str] = []
+    inside = threading.Event()
+
+    def hold() -> None:
+        with one.session() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            inside.set()
+            threading.Event().wait(0.1)
+            order.append("first committed")
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    inside.wait(5)
+    with two.session() as session:
+        order.append("second began")
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    worker.join()
+    assert order == ["first committed", "second began"]
+    one.dispose()
+    two.dispose()

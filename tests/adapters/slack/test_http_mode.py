@@ -7,6 +7,7 @@ AsyncApp and AsyncWebClient, and the assertions look at what reached the loopbac
 from __future__ import annotations
 
 import json
+import os
 import time
 from urllib.parse import urlencode
 
@@ -313,7 +314,7 @@ async def test_malformed_payload_is_refused_and_server_keeps_serving(slack: Harn
     health = f"http://127.0.0.1:{slack.service.port}/healthz"
     async with slack.http.get(health) as response:
         assert response.status == 200
-        assert await response.json() == {"ok": True, "mode": "http"}
+        assert await response.json() == {"ok": True, "mode": "http", "pid": os.getpid()}
 
 
 async def test_unknown_user_is_told_politely_and_nothing_is_stored(slack: Harness) -> None:
