@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import col, select
 
 from bot.clock import Clock
@@ -67,6 +67,124 @@ class DeliveryStats:
     deferred: int = 0  # put back unsent: the channel's pace would outlast the lease
 
 
+@dataclass(frozen=True)
+class SentRow:
+    """A row the platform accepted, waiting to be recorded as sent."""
+
+    row: Claimed
+    result: SendResult
+    at: datetime  # when the platform answered (stored as sent_at)
+
+
+class SentRecorder:
+    """Records sent rows in batches: one transaction per batch, off the send path.
+
+    A row the platform accepted must be recorded soon: until then a crash leaves it
+    `sending`, and it is sent again once its lease runs out. So a batch is written as soon as
+    one is waiting and the previous write is `interval` seconds old: at most one transaction
+    per interval, and a row waits at most about `interval` plus one write. Rows are never
+    dropped on a failed write: the batch is retried row by row (one bad row cannot hold up the
+    others), and a row whose write keeps failing is retried up to `max_failures` times before
+    it is left to its lease (and logged).
+    """
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[SentRow]], None],
+        *,
+        interval: float = 0.05,
+        max_rows: int = 200,
+        max_failures: int = 3,
+    ) -> None:
+        self._write = write
+        self.interval = interval
+        self.max_rows = max_rows
+        self.max_failures = max_failures
+        self._waiting: list[SentRow] = []
+        self._retry: list[SentRow] = []  # failed writes, for the next round
+        self._failures: dict[int, int] = {}  # row id -> failed writes
+        self._ready = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # transactions written (for tests and benchmarks)
+
+    def start(self) -> None:
+        """Start the writer task (in the running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def add(self, sent: SentRow) -> None:
+        """Queue a sent row for the next batch."""
+        self._waiting.append(sent)
+        self._ready.set()
+
+    async def close(self) -> None:
+        """Write everything queued (at once, not waiting for the interval), then stop."""
+        self._closing.set()
+        self._ready.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._waiting:
+                batch = self._waiting[: self.max_rows]
+                del self._waiting[: len(batch)]
+                await self._write_batch(batch)
+            if self._retry:
+                # A failed write is tried again in the next round, never straight away.
+                self._waiting[:0] = self._retry
+                self._retry.clear()
+                self._ready.set()
+                await asyncio.sleep(self.interval)
+                continue
+            if self._closing.is_set():
+                return
+            # At most one transaction per interval: what is sent meanwhile joins the next
+            # batch. close() cuts the wait short.
+            try:
+                await asyncio.wait_for(self._closing.wait(), self.interval)
+            except TimeoutError:
+                pass
+
+    async def _write_batch(self, batch: list[SentRow]) -> None:
+        try:
+            await asyncio.to_thread(self._write, batch)
+            self.batches += 1
+            return
+        except Exception:
+            if len(batch) == 1:
+                self._failed(batch[0])
+                return
+            log.exception("recording %d sent rows failed; recording them one by one", len(batch))
+        for sent in batch:
+            try:
+                await asyncio.to_thread(self._write, [sent])
+                self.batches += 1
+            except Exception:
+                self._failed(sent)
+
+    def _failed(self, sent: SentRow) -> None:
+        failures = self._failures.get(sent.row.id, 0) + 1
+        if failures < self.max_failures:
+            self._failures[sent.row.id] = failures
+            log.warning("recording sent outbox row %s failed; trying again", sent.row.id)
+            self._retry.append(sent)
+            return
+        self._failures.pop(sent.row.id, None)
+        # Nothing more can be done here: the row stays `sending` and is sent again when its
+        # lease runs out (at least once, as after a crash).
+        log.error(
+            "outbox row %s was sent but could not be recorded after %d tries",
+            sent.row.id,
+            failures,
+            exc_info=True,
+        )
+
+
 def channel_key(row: Claimed) -> str:
     """The platform channel a row goes to: its DM or channel id, else the user (one DM each).
 
@@ -95,6 +213,7 @@ class OutboxDelivery:
         batch_size: int = 200,
         concurrency: int = 50,
         pacer: Pacer | None = None,
+        record_interval: float = 0.05,
     ) -> None:
         self.db = db
         self.messengers = dict(messengers)
@@ -104,6 +223,8 @@ class OutboxDelivery:
         self.concurrency = concurrency
         # No limits by default (console, tests); the composition root passes the platforms'.
         self.pacer = pacer or Pacer()
+        # Sent rows are recorded at most this long apart, in batches (see SentRecorder).
+        self.record_interval = record_interval
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -169,11 +290,21 @@ class OutboxDelivery:
     ) -> DeliveryStats:
         """One pass: claim due rows (in batches) and send them, paced; returns what happened.
 
-        Platforms are delivered side by side, each at its own pace.
+        Platforms are delivered side by side, each at its own pace. Sent rows are recorded
+        in batches while the pass runs, and all of them before it returns.
         """
         wanted = list(platforms or self.messengers.keys())
         stats = DeliveryStats()
-        await asyncio.gather(*(self._deliver_platform(p, user_id, stats) for p in wanted))
+        recorder = SentRecorder(
+            self._record_sent_batch, interval=self.record_interval, max_rows=self.batch_size
+        )
+        recorder.start()
+        try:
+            await asyncio.gather(
+                *(self._deliver_platform(p, user_id, stats, recorder) for p in wanted)
+            )
+        finally:
+            await recorder.close()
         return stats
 
     def _claim_limit(self, platform: str) -> int:
@@ -190,7 +321,7 @@ class OutboxDelivery:
         return max(1, int(rate * self.settings.outbox_lease_seconds / 2))
 
     async def _deliver_platform(
-        self, platform: str, user_id: str | None, stats: DeliveryStats
+        self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
@@ -204,7 +335,7 @@ class OutboxDelivery:
                 by_channel.setdefault(channel_key(row), []).append(row)
             await asyncio.gather(
                 *(
-                    self._deliver_channel(key, rows, semaphore, stats, claimed_at)
+                    self._deliver_channel(key, rows, semaphore, stats, claimed_at, recorder)
                     for key, rows in by_channel.items()
                 )
             )
@@ -216,6 +347,7 @@ class OutboxDelivery:
         semaphore: asyncio.Semaphore,
         stats: DeliveryStats,
         claimed_at: float,
+        recorder: SentRecorder,
     ) -> None:
         """Send one channel's rows in order, paced.
 
@@ -238,7 +370,7 @@ class OutboxDelivery:
                 late = self.pacer.take_channel(row.platform, key)
                 if late > 0:
                     await self.pacer.sleep(late)
-                await self._send_one(row, stats)
+                await self._send_one(row, stats, recorder)
 
     def _put_back(self, rows: Sequence[Claimed], delay: float) -> None:
         """Release claimed rows unsent, due again in `delay` seconds (not an attempt)."""
@@ -255,7 +387,7 @@ class OutboxDelivery:
                 )
             )
 
-    async def _send_one(self, row: Claimed, stats: DeliveryStats) -> None:
+    async def _send_one(self, row: Claimed, stats: DeliveryStats, recorder: SentRecorder) -> None:
         messenger = self.messengers.get(row.platform)
         if messenger is None:
             return
@@ -285,33 +417,49 @@ class OutboxDelivery:
             await asyncio.to_thread(self._record_retry, row, repr(exc), None)
         else:
             stats.sent += 1
-            await asyncio.to_thread(self._record_sent, row, result)
+            recorder.add(SentRow(row, result, self.clock.now()))
 
-    def _record_sent(self, row: Claimed, result: SendResult) -> None:
-        now = self.clock.now()
+    def _record_sent_batch(self, batch: Sequence[SentRow]) -> None:
+        """Mark these rows sent, in one transaction (one UPDATE executed for every row)."""
+        outbox = Outbox.__table__  # type: ignore[attr-defined]  # SQLModel's table
         with self.db.session() as session:
-            outbox = session.get(Outbox, row.id)
-            if outbox is None:
-                return
-            outbox.status = "sent"
-            outbox.sent_at = now
-            outbox.platform_message_id = result.message_id
-            outbox.platform_channel_id = result.channel_id
-            outbox.claimed_until = None
-            session.add(outbox)
-            if result.channel_id and row.user_id and result.channel_id != row.channel_id:
-                # Remember the DM channel so the next fan-out skips the lookup; a messenger
-                # that had to reopen a vanished DM returns the new id, replacing the stale one.
-                identity = session.exec(
-                    select(Identity).where(
-                        Identity.platform == row.platform, Identity.user_id == row.user_id
-                    )
-                ).first()
-                if identity is not None and identity.dm_channel_id != result.channel_id:
-                    identity.dm_channel_id = result.channel_id
-                    session.add(identity)
-            if row.alert_id is not None:
-                mark_delivered(session, row.alert_id, now, row.person_id)
+            # A Core executemany: no ORM load per row (this runs for every message sent).
+            session.execute(
+                update(outbox)
+                .where(outbox.c.id == bindparam("b_id"))
+                .values(
+                    status="sent",
+                    sent_at=bindparam("b_sent_at"),
+                    platform_message_id=bindparam("b_message_id"),
+                    platform_channel_id=bindparam("b_channel_id"),
+                    claimed_until=None,
+                ),
+                [
+                    {
+                        "b_id": sent.row.id,
+                        "b_sent_at": sent.at,
+                        "b_message_id": sent.result.message_id,
+                        "b_channel_id": sent.result.channel_id,
+                    }
+                    for sent in batch
+                ],
+            )
+            for sent in batch:
+                row, result = sent.row, sent.result
+                if result.channel_id and row.user_id and result.channel_id != row.channel_id:
+                    # Remember the DM channel so the next fan-out skips the lookup; a messenger
+                    # that had to reopen a vanished DM returns the new id, replacing the stale
+                    # one.
+                    identity = session.exec(
+                        select(Identity).where(
+                            Identity.platform == row.platform, Identity.user_id == row.user_id
+                        )
+                    ).first()
+                    if identity is not None and identity.dm_channel_id != result.channel_id:
+                        identity.dm_channel_id = result.channel_id
+                        session.add(identity)
+                if row.alert_id is not None:
+                    mark_delivered(session, row.alert_id, sent.at, row.person_id)
 
     def _record_retry(self, row: Claimed, error: str, retry_after: float | None) -> None:
         if row.attempts >= self.settings.outbox_max_attempts:
