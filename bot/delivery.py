@@ -10,8 +10,10 @@ claimed again after restart. Nothing is pushed to a platform inside a database t
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -185,6 +187,36 @@ class SentRecorder:
         )
 
 
+class _ClaimProgress:
+    """Counts a claim's rows not yet handed to the platform; tells when few are left."""
+
+    def __init__(self, rows: int, lead: int) -> None:
+        self.unsent = rows
+        self.lead = lead
+        self.nearly_sent = asyncio.Event()
+        self._check()
+
+    def sent(self, rows: int = 1) -> None:
+        """`rows` went out (or were handed back)."""
+        self.unsent -= rows
+        self._check()
+
+    def finish(self) -> None:
+        """The claim is over, however it ended."""
+        self.unsent = 0
+        self.nearly_sent.set()
+
+    def _check(self) -> None:
+        if self.unsent <= self.lead:
+            self.nearly_sent.set()
+
+
+def _forget_tail(tails: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[None]) -> None:
+    """Drop a channel's finished task, unless a later claim's task has replaced it."""
+    if tails.get(key) is done:
+        del tails[key]
+
+
 def channel_key(row: Claimed) -> str:
     """The platform channel a row goes to: its DM or channel id, else the user (one DM each).
 
@@ -214,6 +246,7 @@ class OutboxDelivery:
         concurrency: int = 50,
         pacer: Pacer | None = None,
         record_interval: float = 0.05,
+        prefetch_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.messengers = dict(messengers)
@@ -225,6 +258,8 @@ class OutboxDelivery:
         self.pacer = pacer or Pacer()
         # Sent rows are recorded at most this long apart, in batches (see SentRecorder).
         self.record_interval = record_interval
+        # The next claim is made while the current one has this much of its pace left.
+        self.prefetch_seconds = prefetch_seconds
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -320,25 +355,90 @@ class OutboxDelivery:
         # the pace; at 50/s, 200-row claims cost 1 % of a fan-out (measured: bench/fanout.py).
         return max(1, int(rate * self.settings.outbox_lease_seconds / 2))
 
+    def _prefetch_rows(self, platform: str) -> int:
+        """How few unsent rows a claim has left when the next claim is made.
+
+        About `prefetch_seconds` of the pace: enough to cover the next claim's own query, so
+        the pace never waits for it; unpaced, one round of sends in flight.
+        """
+        rate = self.pacer.overall_rate(platform)
+        if rate is None:
+            return self.concurrency
+        return max(1, math.ceil(rate * self.prefetch_seconds))
+
     async def _deliver_platform(
         self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
-        while True:
-            claimed = await asyncio.to_thread(self.claim_due, [platform], limit, user_id)
-            if not claimed:
-                return
+        lead = self._prefetch_rows(platform)
+        # Per channel, the task sending its rows of an earlier claim still in flight: a later
+        # claim's rows for that channel wait for it, so a channel's rows keep their order.
+        tails: dict[str, asyncio.Task[None]] = {}
+        claims: list[asyncio.Task[None]] = []
+        try:
+            while True:
+                claimed = await asyncio.to_thread(self.claim_due, [platform], limit, user_id)
+                if not claimed:
+                    if not claims:
+                        return
+                    # What the claims in flight leave due (a failure notice) is claimed after
+                    # them, in this pass, as before prefetching.
+                    await asyncio.gather(*claims)
+                    claims.clear()
+                    continue
+                progress = _ClaimProgress(len(claimed), lead)
+                claims.append(
+                    asyncio.create_task(
+                        self._deliver_claim(claimed, semaphore, stats, recorder, progress, tails)
+                    )
+                )
+                # Prefetch: claim the next batch while this one still has about a second of
+                # sends queued, so the pace never idles between claims (a claim's query, and
+                # its slowest send, used to leave a gap each time).
+                await progress.nearly_sent.wait()
+        except asyncio.CancelledError:
+            for task in claims:
+                task.cancel()
+            raise
+        finally:
+            # No send may outlive the pass: the pass's recorder records what they send.
+            if claims:
+                await asyncio.gather(*claims, return_exceptions=True)
+
+    async def _deliver_claim(
+        self,
+        claimed: list[Claimed],
+        semaphore: asyncio.Semaphore,
+        stats: DeliveryStats,
+        recorder: SentRecorder,
+        progress: _ClaimProgress,
+        tails: dict[str, asyncio.Task[None]],
+    ) -> None:
+        """Send one claim's rows, a task per channel (each after the channel's earlier rows)."""
+        try:
             claimed_at = self.pacer.monotonic()
             by_channel: dict[str, list[Claimed]] = {}
             for row in claimed:
                 by_channel.setdefault(channel_key(row), []).append(row)
-            await asyncio.gather(
-                *(
-                    self._deliver_channel(key, rows, semaphore, stats, claimed_at, recorder)
-                    for key, rows in by_channel.items()
+            tasks: list[asyncio.Task[None]] = []
+            for key, rows in by_channel.items():
+                task = asyncio.create_task(
+                    self._deliver_channel(
+                        key, rows, semaphore, stats, claimed_at, recorder, progress, tails.get(key)
+                    )
                 )
-            )
+                tails[key] = task
+                task.add_done_callback(functools.partial(_forget_tail, tails, key))
+                tasks.append(task)
+            # Every channel runs to its end even if one fails (their sends must be recorded
+            # by this pass); then the first failure is the claim's.
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        finally:
+            progress.finish()
 
     async def _deliver_channel(
         self,
@@ -348,24 +448,30 @@ class OutboxDelivery:
         stats: DeliveryStats,
         claimed_at: float,
         recorder: SentRecorder,
+        progress: _ClaimProgress,
+        after: asyncio.Task[None] | None = None,
     ) -> None:
-        """Send one channel's rows in order, paced.
+        """Send one channel's rows in order, paced (after `after`, its earlier rows).
 
         The channel's own bucket is waited on outside the concurrency limit, so a busy
         channel holds up no other; the platform's bucket last, right before the send.
         """
+        if after is not None:
+            await asyncio.wait([after])  # its outcome is its own claim's business
         horizon = self.settings.outbox_lease_seconds / 2
         for index, row in enumerate(rows):
             wait = self.pacer.channel_delay(row.platform, key)
             if self.pacer.monotonic() - claimed_at + wait > horizon:
                 # Too far off to hold under this lease: hand the rest back for later.
                 stats.deferred += len(rows) - index
+                progress.sent(len(rows) - index)
                 await asyncio.to_thread(self._put_back, rows[index:], wait)
                 return
             if wait > 0:
                 await self.pacer.sleep(wait)
             async with semaphore:
                 await self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                progress.sent()
                 # Counted when it goes out; only a Retry-After since the check can make us wait.
                 late = self.pacer.take_channel(row.platform, key)
                 if late > 0:
