@@ -372,13 +372,18 @@ class OutboxDelivery:
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
         lead = self._prefetch_rows(platform)
+        # Paced, the first claim is two leads: the first send goes out after a short query
+        # (a full claim's takes 0.1 s and more at 1,455 rows), and the full-size claim is
+        # made while it sends.
+        size = min(limit, 2 * lead) if self.pacer.overall_rate(platform) is not None else limit
         # Per channel, the task sending its rows of an earlier claim still in flight: a later
         # claim's rows for that channel wait for it, so a channel's rows keep their order.
         tails: dict[str, asyncio.Task[None]] = {}
         claims: list[asyncio.Task[None]] = []
         try:
             while True:
-                claimed = await asyncio.to_thread(self.claim_due, [platform], limit, user_id)
+                claimed = await asyncio.to_thread(self.claim_due, [platform], size, user_id)
+                size = limit
                 if not claimed:
                     if not claims:
                         return
