@@ -5,6 +5,10 @@ notice to staff.
 
 A row is claimed with a lease; a crash while sending leaves the lease to expire and the row is
 claimed again after restart. Nothing is pushed to a platform inside a database transaction.
+
+At a platform's rate limit the loop keeps the pacer busy: the next claim is made while the
+current one still has about a second of sends queued (prefetch), and sent rows are recorded
+in batches a few tens of milliseconds apart (`SentRecorder`), not one transaction each.
 """
 
 from __future__ import annotations
