@@ -239,6 +239,9 @@ def nonce_for(dedupe_key: str) -> str:
 class OutboxDelivery:
     """Moves due outbox rows to platforms through their Messengers."""
 
+    # Channel tasks started per event-loop iteration when a claim begins.
+    START_CHUNK = 50
+
     def __init__(
         self,
         db: Database,
@@ -431,15 +434,32 @@ class OutboxDelivery:
             for row in claimed:
                 by_channel.setdefault(channel_key(row), []).append(row)
             tasks: list[asyncio.Task[None]] = []
-            for key, rows in by_channel.items():
-                task = asyncio.create_task(
-                    self._deliver_channel(
-                        key, rows, semaphore, stats, claimed_at, recorder, progress, tails.get(key)
+            try:
+                for index, (key, rows) in enumerate(by_channel.items()):
+                    if index and index % self.START_CHUNK == 0:
+                        # Channels start a chunk at a time: each new task's first step runs
+                        # at once, and a whole claim's (1,455) in one loop iteration stalled
+                        # the pace for as long (bench/fanout.py).
+                        await asyncio.sleep(0)
+                    task = asyncio.create_task(
+                        self._deliver_channel(
+                            key,
+                            rows,
+                            semaphore,
+                            stats,
+                            claimed_at,
+                            recorder,
+                            progress,
+                            tails.get(key),
+                        )
                     )
-                )
-                tails[key] = task
-                task.add_done_callback(functools.partial(_forget_tail, tails, key))
-                tasks.append(task)
+                    tails[key] = task
+                    task.add_done_callback(functools.partial(_forget_tail, tails, key))
+                    tasks.append(task)
+            except asyncio.CancelledError:
+                for task in tasks:
+                    task.cancel()
+                raise
             # Every channel runs to its end even if one fails (their sends must be recorded
             # by this pass); then the first failure is the claim's.
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
