@@ -129,6 +129,17 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+def busiest_window(times: Sequence[float], window: float) -> int:
+    """The most events in any half-open interval of `window` seconds (any start, sliding)."""
+    ordered = sorted(times)
+    best = start = 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 # --------------------------------------------------------------------------- database
 
 

@@ -5,18 +5,24 @@ notice to staff.
 
 A row is claimed with a lease; a crash while sending leaves the lease to expire and the row is
 claimed again after restart. Nothing is pushed to a platform inside a database transaction.
+
+At a platform's rate limit the loop keeps the pacer busy: the next claim is made while the
+current one still has about a second of sends queued (prefetch), and sent rows are recorded
+in batches a few tens of milliseconds apart (`SentRecorder`), not one transaction each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import col, select
 
 from bot.clock import Clock
@@ -67,6 +73,154 @@ class DeliveryStats:
     deferred: int = 0  # put back unsent: the channel's pace would outlast the lease
 
 
+@dataclass(frozen=True)
+class SentRow:
+    """A row the platform accepted, waiting to be recorded as sent."""
+
+    row: Claimed
+    result: SendResult
+    at: datetime  # when the platform answered (stored as sent_at)
+
+
+class SentRecorder:
+    """Records sent rows in batches: one transaction per batch, off the send path.
+
+    A row the platform accepted must be recorded soon: until then a crash leaves it
+    `sending`, and it is sent again once its lease runs out. So a batch is written as soon as
+    one is waiting and the previous write is `interval` seconds old: at most one transaction
+    per interval, and a row waits at most about `interval` plus one write. Rows are never
+    dropped on a failed write: the batch is retried row by row (one bad row cannot hold up the
+    others), and a row whose write keeps failing is retried up to `max_failures` times before
+    it is left to its lease (and logged).
+    """
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[SentRow]], None],
+        *,
+        interval: float = 0.05,
+        max_rows: int = 200,
+        max_failures: int = 3,
+    ) -> None:
+        self._write = write
+        self.interval = interval
+        self.max_rows = max_rows
+        self.max_failures = max_failures
+        self._waiting: list[SentRow] = []
+        self._retry: list[SentRow] = []  # failed writes, for the next round
+        self._failures: dict[int, int] = {}  # row id -> failed writes
+        self._ready = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # transactions written (for tests and benchmarks)
+
+    def start(self) -> None:
+        """Start the writer task (in the running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def add(self, sent: SentRow) -> None:
+        """Queue a sent row for the next batch."""
+        self._waiting.append(sent)
+        self._ready.set()
+
+    async def close(self) -> None:
+        """Write everything queued (at once, not waiting for the interval), then stop."""
+        self._closing.set()
+        self._ready.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._waiting:
+                batch = self._waiting[: self.max_rows]
+                del self._waiting[: len(batch)]
+                await self._write_batch(batch)
+            if self._retry:
+                # A failed write is tried again in the next round, never straight away.
+                self._waiting[:0] = self._retry
+                self._retry.clear()
+                self._ready.set()
+                await asyncio.sleep(self.interval)
+                continue
+            if self._closing.is_set():
+                return
+            # At most one transaction per interval: what is sent meanwhile joins the next
+            # batch. close() cuts the wait short.
+            try:
+                await asyncio.wait_for(self._closing.wait(), self.interval)
+            except TimeoutError:
+                pass
+
+    async def _write_batch(self, batch: list[SentRow]) -> None:
+        try:
+            await asyncio.to_thread(self._write, batch)
+            self.batches += 1
+            return
+        except Exception:
+            if len(batch) == 1:
+                self._failed(batch[0])
+                return
+            log.exception("recording %d sent rows failed; recording them one by one", len(batch))
+        for sent in batch:
+            try:
+                await asyncio.to_thread(self._write, [sent])
+                self.batches += 1
+            except Exception:
+                self._failed(sent)
+
+    def _failed(self, sent: SentRow) -> None:
+        failures = self._failures.get(sent.row.id, 0) + 1
+        if failures < self.max_failures:
+            self._failures[sent.row.id] = failures
+            log.warning("recording sent outbox row %s failed; trying again", sent.row.id)
+            self._retry.append(sent)
+            return
+        self._failures.pop(sent.row.id, None)
+        # Nothing more can be done here: the row stays `sending` and is sent again when its
+        # lease runs out (at least once, as after a crash).
+        log.error(
+            "outbox row %s was sent but could not be recorded after %d tries",
+            sent.row.id,
+            failures,
+            exc_info=True,
+        )
+
+
+class _ClaimProgress:
+    """Counts a claim's rows not yet handed to the platform; tells when few are left."""
+
+    def __init__(self, rows: int, lead: int) -> None:
+        self.unsent = rows
+        self.lead = lead
+        self.nearly_sent = asyncio.Event()
+        self._check()
+
+    def sent(self, rows: int = 1) -> None:
+        """`rows` went out (or were handed back)."""
+        self.unsent -= rows
+        self._check()
+
+    def finish(self) -> None:
+        """The claim is over, however it ended."""
+        self.unsent = 0
+        self.nearly_sent.set()
+
+    def _check(self) -> None:
+        if self.unsent <= self.lead:
+            self.nearly_sent.set()
+
+
+def _forget_tail(tails: dict[str, asyncio.Task[None]], key: str, done: asyncio.Task[None]) -> None:
+    """Drop a channel's finished task, unless a later claim's task has replaced it."""
+    if tails.get(key) is done:
+        del tails[key]
+
+
 def channel_key(row: Claimed) -> str:
     """The platform channel a row goes to: its DM or channel id, else the user (one DM each).
 
@@ -85,6 +239,9 @@ def nonce_for(dedupe_key: str) -> str:
 class OutboxDelivery:
     """Moves due outbox rows to platforms through their Messengers."""
 
+    # Channel tasks started per event-loop iteration when a claim begins.
+    START_CHUNK = 50
+
     def __init__(
         self,
         db: Database,
@@ -95,6 +252,8 @@ class OutboxDelivery:
         batch_size: int = 200,
         concurrency: int = 50,
         pacer: Pacer | None = None,
+        record_interval: float = 0.05,
+        prefetch_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.messengers = dict(messengers)
@@ -104,6 +263,10 @@ class OutboxDelivery:
         self.concurrency = concurrency
         # No limits by default (console, tests); the composition root passes the platforms'.
         self.pacer = pacer or Pacer()
+        # Sent rows are recorded at most this long apart, in batches (see SentRecorder).
+        self.record_interval = record_interval
+        # The next claim is made while the current one has this much of its pace left.
+        self.prefetch_seconds = prefetch_seconds
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -142,6 +305,10 @@ class OutboxDelivery:
                 update(Outbox)
                 .where(col(Outbox.id).in_(ids))
                 .values(status="sending", claimed_until=lease_until, attempts=Outbox.attempts + 1)
+                # The loaded rows keep the values read above (attempts is counted below);
+                # synchronising them re-evaluated `attempts + 1` on every loaded row (a third
+                # of a large claim's time) and made it count each claim twice.
+                .execution_options(synchronize_session=False)
             )
             return [
                 Claimed(
@@ -165,11 +332,21 @@ class OutboxDelivery:
     ) -> DeliveryStats:
         """One pass: claim due rows (in batches) and send them, paced; returns what happened.
 
-        Platforms are delivered side by side, each at its own pace.
+        Platforms are delivered side by side, each at its own pace. Sent rows are recorded
+        in batches while the pass runs, and all of them before it returns.
         """
         wanted = list(platforms or self.messengers.keys())
         stats = DeliveryStats()
-        await asyncio.gather(*(self._deliver_platform(p, user_id, stats) for p in wanted))
+        recorder = SentRecorder(
+            self._record_sent_batch, interval=self.record_interval, max_rows=self.batch_size
+        )
+        recorder.start()
+        try:
+            await asyncio.gather(
+                *(self._deliver_platform(p, user_id, stats, recorder) for p in wanted)
+            )
+        finally:
+            await recorder.close()
         return stats
 
     def _claim_limit(self, platform: str) -> int:
@@ -185,25 +362,112 @@ class OutboxDelivery:
         # the pace; at 50/s, 200-row claims cost 1 % of a fan-out (measured: bench/fanout.py).
         return max(1, int(rate * self.settings.outbox_lease_seconds / 2))
 
+    def _prefetch_rows(self, platform: str) -> int:
+        """How few unsent rows a claim has left when the next claim is made.
+
+        About `prefetch_seconds` of the pace: enough to cover the next claim's own query, so
+        the pace never waits for it; unpaced, one round of sends in flight.
+        """
+        rate = self.pacer.overall_rate(platform)
+        if rate is None:
+            return self.concurrency
+        return max(1, math.ceil(rate * self.prefetch_seconds))
+
     async def _deliver_platform(
-        self, platform: str, user_id: str | None, stats: DeliveryStats
+        self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
-        while True:
-            claimed = await asyncio.to_thread(self.claim_due, [platform], limit, user_id)
-            if not claimed:
-                return
+        lead = self._prefetch_rows(platform)
+        # Paced, the first claim is two leads: the first send goes out after a short query
+        # (a full claim's takes 0.1 s and more at 1,455 rows), and the full-size claim is
+        # made while it sends.
+        size = min(limit, 2 * lead) if self.pacer.overall_rate(platform) is not None else limit
+        # Per channel, the task sending its rows of an earlier claim still in flight: a later
+        # claim's rows for that channel wait for it, so a channel's rows keep their order.
+        tails: dict[str, asyncio.Task[None]] = {}
+        claims: list[asyncio.Task[None]] = []
+        try:
+            while True:
+                claimed = await asyncio.to_thread(self.claim_due, [platform], size, user_id)
+                size = limit
+                if not claimed:
+                    if not claims:
+                        return
+                    # What the claims in flight leave due (a failure notice) is claimed after
+                    # them, in this pass, as before prefetching.
+                    await asyncio.gather(*claims)
+                    claims.clear()
+                    continue
+                progress = _ClaimProgress(len(claimed), lead)
+                claims.append(
+                    asyncio.create_task(
+                        self._deliver_claim(claimed, semaphore, stats, recorder, progress, tails)
+                    )
+                )
+                # Prefetch: claim the next batch while this one still has about a second of
+                # sends queued, so the pace never idles between claims (a claim's query, and
+                # its slowest send, used to leave a gap each time).
+                await progress.nearly_sent.wait()
+        except asyncio.CancelledError:
+            for task in claims:
+                task.cancel()
+            raise
+        finally:
+            # No send may outlive the pass: the pass's recorder records what they send.
+            if claims:
+                await asyncio.gather(*claims, return_exceptions=True)
+
+    async def _deliver_claim(
+        self,
+        claimed: list[Claimed],
+        semaphore: asyncio.Semaphore,
+        stats: DeliveryStats,
+        recorder: SentRecorder,
+        progress: _ClaimProgress,
+        tails: dict[str, asyncio.Task[None]],
+    ) -> None:
+        """Send one claim's rows, a task per channel (each after the channel's earlier rows)."""
+        try:
             claimed_at = self.pacer.monotonic()
             by_channel: dict[str, list[Claimed]] = {}
             for row in claimed:
                 by_channel.setdefault(channel_key(row), []).append(row)
-            await asyncio.gather(
-                *(
-                    self._deliver_channel(key, rows, semaphore, stats, claimed_at)
-                    for key, rows in by_channel.items()
-                )
-            )
+            tasks: list[asyncio.Task[None]] = []
+            try:
+                for index, (key, rows) in enumerate(by_channel.items()):
+                    if index and index % self.START_CHUNK == 0:
+                        # Channels start a chunk at a time: each new task's first step runs
+                        # at once, and a whole claim's (1,455) in one loop iteration stalled
+                        # the pace for as long (bench/fanout.py).
+                        await asyncio.sleep(0)
+                    task = asyncio.create_task(
+                        self._deliver_channel(
+                            key,
+                            rows,
+                            semaphore,
+                            stats,
+                            claimed_at,
+                            recorder,
+                            progress,
+                            tails.get(key),
+                        )
+                    )
+                    tails[key] = task
+                    task.add_done_callback(functools.partial(_forget_tail, tails, key))
+                    tasks.append(task)
+            except asyncio.CancelledError:
+                for task in tasks:
+                    task.cancel()
+                raise
+            # Every channel runs to its end even if one fails (their sends must be recorded
+            # by this pass); then the first failure is the claim's.
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        finally:
+            progress.finish()
 
     async def _deliver_channel(
         self,
@@ -212,29 +476,36 @@ class OutboxDelivery:
         semaphore: asyncio.Semaphore,
         stats: DeliveryStats,
         claimed_at: float,
+        recorder: SentRecorder,
+        progress: _ClaimProgress,
+        after: asyncio.Task[None] | None = None,
     ) -> None:
-        """Send one channel's rows in order, paced.
+        """Send one channel's rows in order, paced (after `after`, its earlier rows).
 
         The channel's own bucket is waited on outside the concurrency limit, so a busy
         channel holds up no other; the platform's bucket last, right before the send.
         """
+        if after is not None:
+            await asyncio.wait([after])  # its outcome is its own claim's business
         horizon = self.settings.outbox_lease_seconds / 2
         for index, row in enumerate(rows):
             wait = self.pacer.channel_delay(row.platform, key)
             if self.pacer.monotonic() - claimed_at + wait > horizon:
                 # Too far off to hold under this lease: hand the rest back for later.
                 stats.deferred += len(rows) - index
+                progress.sent(len(rows) - index)
                 await asyncio.to_thread(self._put_back, rows[index:], wait)
                 return
             if wait > 0:
                 await self.pacer.sleep(wait)
             async with semaphore:
                 await self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                progress.sent()
                 # Counted when it goes out; only a Retry-After since the check can make us wait.
                 late = self.pacer.take_channel(row.platform, key)
                 if late > 0:
                     await self.pacer.sleep(late)
-                await self._send_one(row, stats)
+                await self._send_one(row, stats, recorder)
 
     def _put_back(self, rows: Sequence[Claimed], delay: float) -> None:
         """Release claimed rows unsent, due again in `delay` seconds (not an attempt)."""
@@ -251,7 +522,7 @@ class OutboxDelivery:
                 )
             )
 
-    async def _send_one(self, row: Claimed, stats: DeliveryStats) -> None:
+    async def _send_one(self, row: Claimed, stats: DeliveryStats, recorder: SentRecorder) -> None:
         messenger = self.messengers.get(row.platform)
         if messenger is None:
             return
@@ -281,33 +552,49 @@ class OutboxDelivery:
             await asyncio.to_thread(self._record_retry, row, repr(exc), None)
         else:
             stats.sent += 1
-            await asyncio.to_thread(self._record_sent, row, result)
+            recorder.add(SentRow(row, result, self.clock.now()))
 
-    def _record_sent(self, row: Claimed, result: SendResult) -> None:
-        now = self.clock.now()
+    def _record_sent_batch(self, batch: Sequence[SentRow]) -> None:
+        """Mark these rows sent, in one transaction (one UPDATE executed for every row)."""
+        outbox = Outbox.__table__  # type: ignore[attr-defined]  # SQLModel's table
         with self.db.session() as session:
-            outbox = session.get(Outbox, row.id)
-            if outbox is None:
-                return
-            outbox.status = "sent"
-            outbox.sent_at = now
-            outbox.platform_message_id = result.message_id
-            outbox.platform_channel_id = result.channel_id
-            outbox.claimed_until = None
-            session.add(outbox)
-            if result.channel_id and row.user_id and result.channel_id != row.channel_id:
-                # Remember the DM channel so the next fan-out skips the lookup; a messenger
-                # that had to reopen a vanished DM returns the new id, replacing the stale one.
-                identity = session.exec(
-                    select(Identity).where(
-                        Identity.platform == row.platform, Identity.user_id == row.user_id
-                    )
-                ).first()
-                if identity is not None and identity.dm_channel_id != result.channel_id:
-                    identity.dm_channel_id = result.channel_id
-                    session.add(identity)
-            if row.alert_id is not None:
-                mark_delivered(session, row.alert_id, now, row.person_id)
+            # A Core executemany: no ORM load per row (this runs for every message sent).
+            session.execute(
+                update(outbox)
+                .where(outbox.c.id == bindparam("b_id"))
+                .values(
+                    status="sent",
+                    sent_at=bindparam("b_sent_at"),
+                    platform_message_id=bindparam("b_message_id"),
+                    platform_channel_id=bindparam("b_channel_id"),
+                    claimed_until=None,
+                ),
+                [
+                    {
+                        "b_id": sent.row.id,
+                        "b_sent_at": sent.at,
+                        "b_message_id": sent.result.message_id,
+                        "b_channel_id": sent.result.channel_id,
+                    }
+                    for sent in batch
+                ],
+            )
+            for sent in batch:
+                row, result = sent.row, sent.result
+                if result.channel_id and row.user_id and result.channel_id != row.channel_id:
+                    # Remember the DM channel so the next fan-out skips the lookup; a messenger
+                    # that had to reopen a vanished DM returns the new id, replacing the stale
+                    # one.
+                    identity = session.exec(
+                        select(Identity).where(
+                            Identity.platform == row.platform, Identity.user_id == row.user_id
+                        )
+                    ).first()
+                    if identity is not None and identity.dm_channel_id != result.channel_id:
+                        identity.dm_channel_id = result.channel_id
+                        session.add(identity)
+                if row.alert_id is not None:
+                    mark_delivered(session, row.alert_id, sent.at, row.person_id)
 
     def _record_retry(self, row: Claimed, error: str, retry_after: float | None) -> None:
         if row.attempts >= self.settings.outbox_max_attempts:

@@ -178,8 +178,14 @@ class Pacer:
             sent = self._overall_sent[platform] = TokenBucket(limit.overall, self.monotonic)
         need = min(tokens, sent.burst)  # a DM opening may cost more than the burst
         late = sent.delay(need)
-        while late > self.LATE_TOLERANCE:
-            await self.sleep(late)
+        # A nanosecond over the tolerance for float rounding: a sleep too short to move the
+        # clock would otherwise repeat for ever.
+        while late > self.LATE_TOLERANCE + 1e-9:
+            # Sleep only until the tolerance admits the send, not until the bucket is full:
+            # waking up is always a little late, and sleeping the full `late` every time
+            # added that lateness send after send, a steady drift below the pace (measured:
+            # 1.2 % at 48.5/s in bench/fanout.py).
+            await self.sleep(late - self.LATE_TOLERANCE)
             late = sent.delay(need)
         sent.reserve(tokens)
 

@@ -13,6 +13,7 @@ import pytest
 
 from bench import __main__ as dispatcher
 from bench import answers, core_answers, fanout, memory, open_checkins, scheduler
+from bench.common import busiest_window
 
 N = 20
 
@@ -54,8 +55,17 @@ def test_fanout_delivers_each_student_once_within_the_limits(
         assert key in result
     assert (result["delivered"], result["duplicates"], result["missing"]) == (N, 0, 0)
     assert result["http_429"] == 0 and result["checkins_opened"] == N
+    busiest = result["busiest_window"]
+    assert 0 < busiest["requests"] <= busiest["limit"]
     for reference in ("sequential", "all_at_once"):
         assert {"seconds", "http_429", "missing", "duplicates"} <= set(result[reference])
+
+
+def test_busiest_window_counts_any_window_start() -> None:
+    """Windows start anywhere and are half-open: 0.0 and 1.0 are never in the same second."""
+    assert busiest_window([2.5, 0.0, 0.5, 0.99, 1.0, 1.2], 1.0) == 4  # 0.5 .. 1.2, unsorted
+    assert busiest_window([0.0, 1.0], 1.0) == 1
+    assert busiest_window([], 1.0) == 0
 
 
 def test_fanout_first_contact_opens_the_dms(capsys: pytest.CaptureFixture[str]) -> None:

@@ -94,3 +94,12 @@ async def test_quiet_hours_defer_normal_pushes(sam: Chat, core, clock, core_sett
     sam.send("/mood 1")
     [row] = rows(core.db)
     assert row.next_attempt_at.hour == 8 and row.next_attempt_at.day == clock.now().day + 1
+
+
+async def test_a_claim_counts_one_attempt(sam: Chat, core, clock, core_settings) -> None:
+    """A claimed row carries the attempt count it was stored with: 1 on its first claim."""
+    sam.send("/mood 1")
+    delivery = OutboxDelivery(core.db, {"console": RecordingMessenger()}, clock, core_settings)
+    [claimed] = delivery.claim_due(["console"], 10)
+    [row] = rows(core.db)
+    assert claimed.attempts == row.attempts == 1

@@ -364,6 +364,9 @@ class FakeDiscord:
         self.messages_sent: list[JSON] = []
         self.interaction_responses: list[InteractionResponse] = []
         self.http_429 = 0
+        #: ``time.monotonic()`` of every request the global limit counted (its window's view,
+        #: after the simulated latency), for measuring how close a sender came to the limit.
+        self.global_counted_at: list[float] = []
         self.nonce_hits = 0
         self.identify_count = 0
         self.resume_count = 0
@@ -787,6 +790,7 @@ class FakeDiscord:
             self._global_count = 0
             self._global_reset_at = now + self.global_window
         self._global_count += 1
+        self.global_counted_at.append(now)
         if self._global_count <= self.global_limit:
             return None
         retry_after = round(self._global_reset_at - now, 3)
