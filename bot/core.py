@@ -150,8 +150,9 @@ class MentorBot:
         self._actions: dict[str, Handler] = ACTIONS
         self._forms: dict[str, Handler] = FORMS
         self._text: Handler = handle_text
+        # Through a lambda, not the bound method: a test may wrap `handle_batch` afterwards.
         self._group_commit: GroupCommit[Inbound, Reply] = GroupCommit(
-            self.handle_batch, max_batch=max_batch
+            lambda inbounds: self.handle_batch(inbounds), max_batch=max_batch
         )
 
     async def ahandle(self, inbound: Inbound) -> Reply:
