@@ -1,0 +1,356 @@
+"""Crisis screening in languages other than English: one data file per language, one engine.
+
+Each language pack (`packs/<code>.yaml`, format in `packs/README.md`) lists patterns per risk
+category over that pack's normalised text. `screen_languages(text)` runs every pack whose
+script appears in the message, whatever the person's language setting, because a student may
+write in any language on any day. `detect_language(text)` names the message's most likely
+language cheaply (scripts first, then common words for Latin text), for reports and replies;
+it never decides what is screened.
+
+Speed: each pack compiles its patterns per level into one alternation, searched once over
+the whole normalised message. Only a hit (rare) is checked rule by rule, with each rule's
+`unless` patterns looked for in the same sentence.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from bot.safety.taxonomy import Category, RiskLevel, level_of
+
+__all__ = [
+    "LangFinding",
+    "LanguagePack",
+    "PackError",
+    "detect_language",
+    "load_pack",
+    "packs",
+    "screen_languages",
+    "scripts_of",
+]
+
+PACK_FOLDER: Final = Path(__file__).parent / "packs"
+
+_SCRIPT_RANGES: Final[dict[str, str]] = {
+    "latin": "a-zA-Z\u00c0-\u024f\u1e00-\u1eff",
+    "han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
+    "kana": "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f",
+    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "devanagari": "\u0900-\u097f",
+    "arabic": "\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff",
+    "cyrillic": "\u0400-\u04ff",
+}
+_SCRIPT_RES: Final = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPT_RANGES.items()}
+_SCRIPT_COUNT_RES: Final = {
+    name: re.compile(f"[{chars}]+") for name, chars in _SCRIPT_RANGES.items()
+}
+SCRIPTS: Final = frozenset(_SCRIPT_RANGES)
+
+# Sentence ends in the scripts we screen: Latin, CJK full stops, Devanagari danda, Arabic
+# question mark and full stop, and line breaks.
+_SENTENCE_END: Final = re.compile(r"[.!?;\n\u3002\uff01\uff1f\uff0e\u0964\u0965\u061f\u06d4]+")
+_APOSTROPHES: Final = re.compile("['\u2019\u2018\u02bc`\u00b4]")
+_INVISIBLE: Final = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+_SPACES: Final = re.compile(r"\s+")
+_STRETCHED: Final = re.compile(r"(.)\1{2,}")
+_SPACE_BETWEEN_WIDE: Final = re.compile(
+    r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]) (?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff])"
+)
+
+
+class PackError(ValueError):
+    """A language pack file that cannot be used; says which file and entry."""
+
+
+@dataclass(frozen=True)
+class LangFinding:
+    """One category a language pack found in a message, with the sentence that carries it."""
+
+    category: Category
+    level: RiskLevel
+    lang: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class _Rule:
+    category: Category
+    level: RiskLevel
+    pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """One language's screening data, compiled."""
+
+    code: str
+    name: str
+    scripts: frozenset[str]
+    fold_accents: bool
+    join_wide: bool
+    stopwords: frozenset[str]
+    rules: tuple[_Rule, ...]
+    any_crisis: re.Pattern[str] | None
+    any_concern: re.Pattern[str] | None
+    examples: tuple[tuple[str, Category], ...]
+    counter_examples: tuple[str, ...]
+
+    def normalise(self, text: str) -> str:
+        """The form this pack's patterns are written against."""
+        return normalise(text, fold_accents=self.fold_accents, join_wide=self.join_wide)
+
+    def findings(self, text: str) -> list[LangFinding]:
+        """Every category this pack finds in `text`, crisis first (at most one per category)."""
+        norm = self.normalise(text)
+        if not norm:
+            return []
+        found: dict[Category, LangFinding] = {}
+        for level, prefilter in (("crisis", self.any_crisis), ("concern", self.any_concern)):
+            if prefilter is None or prefilter.search(norm) is None:
+                continue
+            for rule in self.rules:
+                if rule.level != level or rule.category in found:
+                    continue
+                hit = _surviving_match(rule, norm)
+                if hit is not None:
+                    found[rule.category] = LangFinding(
+                        rule.category, rule.level, self.code, _original_sentence(text, hit, self)
+                    )
+        return list(found.values())
+
+
+def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
+    """NFKC, case-folded, no invisible characters or apostrophes, single spaces.
+
+    Letters stretched three times or more become one ("nooooo" -> "no"). With `fold_accents`,
+    diacritics go too (students often type without them); with `join_wide`, spaces between
+    Chinese or Japanese characters go ("想 死" -> "想死").
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _INVISIBLE.sub("", text)
+    text = _APOSTROPHES.sub("", text)
+    if fold_accents:
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
+    text = _SPACES.sub(" ", text).strip()
+    text = _STRETCHED.sub(r"\1", text)
+    if join_wide:
+        text = _SPACE_BETWEEN_WIDE.sub("", text)
+    return text
+
+
+def _surviving_match(rule: _Rule, norm: str) -> re.Match[str] | None:
+    position = 0
+    while (hit := rule.pattern.search(norm, position)) is not None:
+        if rule.unless is None or rule.unless.search(_sentence_around(norm, hit)) is None:
+            return hit
+        position = hit.start() + 1
+    return None
+
+
+def _sentence_around(text: str, hit: re.Match[str]) -> str:
+    start = 0
+    for end in _SENTENCE_END.finditer(text, 0, hit.start()):
+        start = end.end()
+    stop = _SENTENCE_END.search(text, hit.end())
+    return text[start : stop.start() if stop else len(text)]
+
+
+def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str:
+    """The sentence of the original text whose normalised form carries the match."""
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    matched = hit.group(0)
+    for sentence in sentences:
+        if matched in pack.normalise(sentence):
+            return sentence
+    return text.strip()
+
+
+def scripts_of(text: str) -> frozenset[str]:
+    """The scripts (`latin`, `han`, `kana`, `hangul`, ...) with at least one letter in `text`."""
+    return frozenset(name for name, rx in _SCRIPT_RES.items() if rx.search(text))
+
+
+def screen_languages(text: str) -> list[LangFinding]:
+    """What every pack whose script appears in `text` finds, crisis findings first."""
+    present = scripts_of(text)
+    found: list[LangFinding] = []
+    for pack in packs():
+        if pack.scripts & present:
+            found.extend(pack.findings(text))
+    found.sort(key=lambda f: f.level != "crisis")
+    return found
+
+
+_WORD: Final = re.compile(r"[^\W\d_]+")
+_SCRIPT_LANG: Final[dict[str, str]] = {
+    "kana": "ja",
+    "hangul": "ko",
+    "han": "zh",
+    "devanagari": "hi",
+    "arabic": "ar",
+    "cyrillic": "ru",
+}
+_ENGLISH_STOPWORDS: Final = frozenset(
+    [
+        "i",
+        "im",
+        "me",
+        "my",
+        "you",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "but",
+        "to",
+        "of",
+        "in",
+        "on",
+        "is",
+        "are",
+        "was",
+        "it",
+        "this",
+        "that",
+        "so",
+        "just",
+        "not",
+        "dont",
+        "cant",
+        "with",
+        "for",
+        "have",
+        "be",
+        "do",
+        "feel",
+        "want",
+        "like",
+        "what",
+        "how",
+    ]
+)
+
+
+def detect_language(text: str) -> str:
+    """The message's most likely language code ("en", "es", "hi-Latn", "zh", ...).
+
+    The script with the most letters decides, except that any kana means Japanese. Latin text
+    is scored by the common words of each Latin pack and English; ties go to English.
+    """
+    counts = {
+        name: sum(len(run) for run in rx.findall(text)) for name, rx in _SCRIPT_COUNT_RES.items()
+    }
+    if counts["kana"]:
+        return "ja"
+    script = max(counts, key=lambda name: counts[name])
+    if counts[script] == 0:
+        return "en"
+    if script != "latin":
+        return _SCRIPT_LANG[script]
+    words = [
+        w for w in _WORD.findall(normalise(text, fold_accents=True, join_wide=False)) if w.isascii()
+    ]
+    best, best_score = "en", sum(w in _ENGLISH_STOPWORDS for w in words)
+    for pack in packs():
+        if "latin" in pack.scripts and pack.stopwords:
+            score = sum(w in pack.stopwords for w in words)
+            if score > best_score:
+                best, best_score = pack.code, score
+    return best
+
+
+@functools.cache
+def packs() -> tuple[LanguagePack, ...]:
+    """Every pack shipped in `packs/`, loaded and compiled once."""
+    return tuple(load_pack(path) for path in sorted(PACK_FOLDER.glob("*.yaml")))
+
+
+def load_pack(path: Path) -> LanguagePack:
+    """Read, check and compile one pack file; a bad file raises `PackError` naming the entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PackError(f"{path.name}: cannot read: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise PackError(f"{path.name}: expected a mapping at the top")
+    code = str(data.get("lang", ""))
+    scripts = frozenset(str(s) for s in data.get("scripts", ()))
+    if not code or not scripts or not scripts <= SCRIPTS:
+        raise PackError(f"{path.name}: needs `lang` and `scripts` from {sorted(SCRIPTS)}")
+    fold = bool(data.get("fold_accents", False))
+    join = bool(data.get("join_wide", False))
+    fragments = {str(k): str(v) for k, v in (data.get("fragments") or {}).items()}
+    rules: list[_Rule] = []
+    examples: list[tuple[str, Category]] = []
+    counters: list[str] = []
+    for index, entry in enumerate(data.get("rules") or ()):
+        where = f"{path.name}: rule {index + 1}"
+        rule = _build_rule(where, entry, fragments)
+        rules.append(rule)
+        examples.extend((str(e), rule.category) for e in entry.get("examples") or ())
+        counters.extend(str(e) for e in entry.get("counter_examples") or ())
+    stopwords = frozenset(
+        normalise(str(w), fold_accents=True, join_wide=False) for w in data.get("stopwords") or ()
+    )
+    return LanguagePack(
+        code=code,
+        name=str(data.get("name", code)),
+        scripts=scripts,
+        fold_accents=fold,
+        join_wide=join,
+        stopwords=stopwords,
+        rules=tuple(rules),
+        any_crisis=_union(r.pattern for r in rules if r.level == "crisis"),
+        any_concern=_union(r.pattern for r in rules if r.level == "concern"),
+        examples=tuple(examples),
+        counter_examples=tuple(counters),
+    )
+
+
+def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
+    if not isinstance(entry, Mapping):
+        raise PackError(f"{where}: expected a mapping")
+    try:
+        category = Category(str(entry.get("category")))
+    except ValueError as exc:
+        raise PackError(f"{where}: unknown category {entry.get('category')!r}") from exc
+    level = str(entry.get("level") or level_of(category))
+    if level not in ("crisis", "concern"):
+        raise PackError(f"{where}: level must be crisis or concern")
+    patterns = [_expand(str(p), fragments) for p in entry.get("patterns") or ()]
+    if not patterns:
+        raise PackError(f"{where}: no patterns")
+    unless = [_expand(str(p), fragments) for p in entry.get("unless") or ()]
+    try:
+        pattern = re.compile("|".join(f"(?:{p})" for p in patterns))
+        unless_rx = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
+    except re.error as exc:
+        raise PackError(f"{where}: bad pattern: {exc}") from exc
+    return _Rule(category, "crisis" if level == "crisis" else "concern", pattern, unless_rx)
+
+
+def _expand(pattern: str, fragments: Mapping[str, str]) -> str:
+    """Replace `{name}` with `(?:fragment)`; other braces (`{1,3}`) are left alone."""
+
+    def replace(found: re.Match[str]) -> str:
+        name = found.group(1)
+        return f"(?:{fragments[name]})" if name in fragments else found.group(0)
+
+    return re.sub(r"\{([a-z_]+)\}", replace, pattern)
+
+
+def _union(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
+    sources: Sequence[str] = [p.pattern for p in patterns]
+    return re.compile("|".join(f"(?:{s})" for s in sources)) if sources else None
