@@ -79,6 +79,10 @@ class SlackSettings(_Base):
     # HTTP mode: processes answering Slack's requests on the same port (one per core helps
     # a 09:00 burst; delivery and scheduling stay in the main process either way).
     http_workers: int = Field(default=1, ge=1, le=64, alias="SLACK_HTTP_WORKERS")
+    # HTTP mode: bodies over this many bytes are refused (413) before they are read.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024, alias="SLACK_MAX_BODY_BYTES"
+    )
 
     @property
     def enabled(self) -> bool:
