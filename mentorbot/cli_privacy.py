@@ -46,6 +46,13 @@ def cmd_erase(args: argparse.Namespace) -> int:
             "de-identified. Make sure their mentor has been in touch."
         )
     print(f"Erased {args.email}: {report.summary()}.")
+    for platform, count in sorted(report.copies.items()):
+        print(
+            f"{count} delivered {platform} message(s) to, about or quoting them are queued to "
+            "be deleted or edited by the running bot; a refusal is reported to the admins."
+        )
+    for platform, count in sorted(report.copies_left.items()):
+        print(f"{count} delivered {platform} message(s) can't be deleted by the bot.")
     return 0
 
 
