@@ -186,7 +186,8 @@ class PrivacySettings(_Base):
     # Comma-separated Fernet keys; the first seals new values, all of them open old ones.
     encryption_keys: str = Field(default="", alias="ENCRYPTION_KEYS", repr=False)
     # With no ENCRYPTION_KEYS, a key is created once in this file (demo and development).
-    encryption_key_file: str = Field(default="data/secret.key", alias="ENCRYPTION_KEY_FILE")
+    # Empty: $XDG_CONFIG_HOME/mentorbot/secret.key, outside the data folder (storage/crypto.py).
+    encryption_key_file: str = Field(default="", alias="ENCRYPTION_KEY_FILE")
 
     @field_validator("encryption_keys")
     @classmethod
