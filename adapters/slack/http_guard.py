@@ -96,7 +96,12 @@ class SlackRequestGuard:
     def refuse(self, status: int, reason: str) -> web.Response:
         """Count a refusal and build its response (also for callers after the guard)."""
         self.on_reject(reason)
-        return _refusal(status, reason)
+        response = _refusal(status, reason)
+        if status == 413:
+            # Close after answering: otherwise aiohttp would go on reading (and discarding)
+            # the rest of the oversized body to keep the connection alive.
+            response.force_close()
+        return response
 
     async def check(self, request: web.Request) -> Verified | web.Response:
         """The verified body, or the response refusing the request (413, 401 or 400)."""
