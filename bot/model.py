@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 InboundKind = Literal["command", "action", "text", "form"]
 Platform = Literal["slack", "discord", "console"]
@@ -256,4 +256,13 @@ class Messenger(Protocol):
 
     async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
         """Deliver `message`; raise PermanentDeliveryError or TransientDeliveryError on failure."""
+        ...
+
+
+@runtime_checkable
+class MessageEditor(Protocol):
+    """Implemented by messengers that can edit a message they posted (an alert's copies)."""
+
+    async def edit(self, copy: PostedCopy, message: Message) -> None:
+        """Replace a posted message; raise PermanentDeliveryError when it is gone."""
         ...

@@ -152,7 +152,8 @@ def respond_to_crisis(
         severity=URGENT,
     )
     if alert is not None:
-        alert.shown_to_student_at = now
+        # A crisis folded into an open alert keeps the time help was first shown.
+        alert.shown_to_student_at = alert.shown_to_student_at or now
         session.add(alert)
         record_event(session, alert, now, "shown_to_student", student.id)
     return render_crisis_reply(settings, student), alert

@@ -78,6 +78,7 @@ KEPT_REFERENCES: frozenset[tuple[str, str]] = frozenset(
         ("alert", "mentor_id"),
         ("alert", "acknowledged_by"),
         ("alert", "follow_up_by"),
+        ("alert", "resolved_by"),
         ("mentor_note", "author_id"),
         ("workshop_session", "created_by"),
         ("workshop_series", "created_by"),
@@ -212,6 +213,7 @@ def _their_text(session: Session, person: Person) -> list[str]:
     texts += session.exec(select(Checkin.note).where(Checkin.person_id == pid)).all()
     texts += session.exec(select(StudentMessage.text).where(StudentMessage.person_id == pid)).all()
     texts += session.exec(select(Alert.excerpt).where(Alert.student_id == pid)).all()
+    texts += session.exec(select(Alert.latest_excerpt).where(Alert.student_id == pid)).all()
     texts += session.exec(select(Goal.title).where(Goal.person_id == pid)).all()
     texts += session.exec(select(MentorNote.text).where(MentorNote.student_id == pid)).all()
     return sorted({t.strip() for t in texts if t and len(t.strip()) >= MIN_NEEDLE})
@@ -252,6 +254,9 @@ def _deidentify_alerts(session: Session, pid: int, alert_ids: list[int]) -> int:
     for alert in alerts:
         alert.student_id = None
         alert.excerpt = None
+        # What they wrote later and what their mentor noted when resolving it go too.
+        alert.latest_excerpt = None
+        alert.resolution_note = None
         alert.reason = alert.kind  # e.g. "Mood 2/5 ..." or the safety screen's reasons
         if alert.status == "open":
             alert.status = ERASED_STATUS
