@@ -127,8 +127,9 @@ def _help_request(ctx: Context, text: str) -> Reply:
     if not ctx.settings.escalation.help_requests:
         raise UserError("Please contact your mentor directly.")
     request_help(ctx.session, ctx.settings, ctx.now, ctx.person, text)
+    told = alert_service.who_is_told(ctx.session, ctx.person)
     return Reply.say(
-        "I've asked your mentor to get in touch with you. If it's urgent or you feel unsafe, "
+        f"I've asked {told} to get in touch with you. If it's urgent or you feel unsafe, "
         "please contact emergency services or a crisis line now (type /resources crisis)."
     )
 
@@ -160,7 +161,8 @@ def cmd_mood(ctx: Context) -> Reply:
     spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
     text = f"Logged your mood: {mood_service.MOOD_FACES[score]} {score}/5."
     if low:
-        text += " I'm sorry it's a hard day. Your mentor will see this and can check in."
+        told = alert_service.who_is_told(ctx.session, ctx.person)
+        text += f" I'm sorry it's a hard day. {told.capitalize()} will see this and can check in."
     if links:
         text += "\nThese might help:"
     return Reply(

@@ -151,6 +151,12 @@ def first_responder(session: Session, student_id: int) -> Person | None:
     return None
 
 
+def who_is_told(session: Session, student: Person) -> str:
+    """Who a student's alert reaches, in words for the student: never a mentor they lack."""
+    assert student.id is not None
+    return "your mentor" if first_responder(session, student.id) else "the programme staff"
+
+
 def alert_pushes(
     session: Session, settings: CoreSettings, alert: Alert, student: Person, tag: str
 ) -> list[Push]:

@@ -43,6 +43,9 @@ from storage.tables import (
     WorkshopFeedback,
 )
 
+# Alerts someone still has to act on (bot.services.alerts.UNRESOLVED; not imported, to keep
+# the privacy module free of the alert service).
+UNRESOLVED_ALERTS = ("open", "acknowledged", "following")
 # A delete-confirmation button works this long; an old one cannot be replayed later.
 CONFIRM_MINUTES = 10
 ERASED_NAME = "Erased person"
@@ -126,6 +129,63 @@ def open_crisis_alert(session: Session, person: Person) -> Alert | None:
             col(Alert.acknowledged_at).is_(None),
         )
     ).first()
+
+
+def students_of(session: Session, mentor: Person) -> list[Person]:
+    """The active students who have this person as mentor or backup mentor, by email."""
+    rows = session.exec(
+        select(Person)
+        .join(MentorAssignment, col(MentorAssignment.student_id) == Person.id)
+        .where(
+            MentorAssignment.mentor_id == mentor.id,
+            Person.active == True,  # noqa: E712
+            col(Person.deleted_at).is_(None),
+        )
+        .order_by(col(Person.email))
+    ).all()
+    # A student with this person as both mentor and backup is listed once.
+    unique = {person.id: person for person in rows}
+    return list(unique.values())
+
+
+def reassign_students(
+    session: Session, mentor: Person, to: Person, now: datetime, *, actor_id: int | None
+) -> int:
+    """Give a mentor's students (and their unresolved alerts) to another active mentor.
+
+    Called before erasing a mentor, so no student is left without one. Where `to` already is
+    the student's other mentor, the duplicate assignment is dropped instead. Audited.
+    """
+    if to.id == mentor.id or to.role not in ("mentor", "admin") or not to.active:
+        raise UserError(f"{to.email} isn't another active mentor, so I can't reassign to them.")
+    assert to.id is not None
+    assignments = session.exec(
+        select(MentorAssignment).where(MentorAssignment.mentor_id == mentor.id)
+    ).all()
+    moved = 0
+    for assignment in assignments:
+        other = session.exec(
+            select(MentorAssignment).where(
+                MentorAssignment.student_id == assignment.student_id,
+                MentorAssignment.kind != assignment.kind,
+                MentorAssignment.mentor_id == to.id,
+            )
+        ).first()
+        if other is not None:
+            session.delete(assignment)  # `to` is their other mentor already
+        else:
+            assignment.mentor_id = to.id
+            session.add(assignment)
+        moved += 1
+    session.execute(
+        update(Alert)
+        .where(col(Alert.mentor_id) == mentor.id, col(Alert.status).in_(UNRESOLVED_ALERTS))
+        .values(mentor_id=to.id)
+        .execution_options(synchronize_session=False)
+    )
+    audit(session, now, actor_id, "reassign", mentor.id, detail=f"{moved} assignment(s) to {to.id}")
+    session.flush()
+    return moved
 
 
 def erase_person(
