@@ -570,7 +570,8 @@ class OutboxDelivery:
         target = await asyncio.to_thread(self._edit_target, row.id)
         if target is not None and target.status in ("pending", "sending"):
             raise TransientDeliveryError("the message to update is not posted yet")
-        posted = target is not None and target.platform_message_id and target.platform_channel_id
+        # The console posts without a channel id; Slack and Discord always return one.
+        posted = target is not None and target.platform_message_id
         if posted and isinstance(messenger, MessageEditor):
             assert target is not None
             copy = PostedCopy(
