@@ -377,16 +377,18 @@ def cmd_mydata(ctx: Context) -> Reply:
     if sub == "delete":
         return _delete_prompt(ctx)
     choices = [Choice("Export my data", "mydata.export")]
+    told = "your mentor"
     if ctx.person.role == STUDENT:
         choices.append(Choice("Delete my data", "mydata.delete", style="danger"))
+        told = alert_service.who_is_told(ctx.session, ctx.person)
     return Reply(
         messages=(
             Message(
                 title="Your data",
                 text="I store your check-ins, moods, goals and anything you write to me. "
                 "Your mentor and programme staff can see it; nobody else can. I'm a bot, "
-                "so I can't promise to keep things secret: if you might be in danger, your "
-                "mentor is told so they can help. Your notes are encrypted when stored, and "
+                "so I can't promise to keep things secret: if you might be in danger, "
+                f"{told} is told so they can help. Your notes are encrypted when stored, and "
                 f"free text is deleted after {ctx.settings.retention_days} days.",
                 choices=tuple(choices),
             ),

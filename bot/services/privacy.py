@@ -321,6 +321,7 @@ def _deidentify_alerts(session: Session, pid: int, alert_ids: list[int]) -> int:
         if alert.status == "open":
             alert.status = ERASED_STATUS
         alert.next_escalation_at = None  # nobody left to escalate about
+        alert.next_follow_up_at = None  # nor to follow up
         session.add(alert)
     session.execute(
         update(AlertEvent)

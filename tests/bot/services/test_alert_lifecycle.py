@@ -15,6 +15,7 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.model import Inbound, Message
 from bot.services.alerts import ALERT_UPDATE_KIND
+from bot.services.roster import import_roster, parse_roster
 from bot.services.tick import run_due_work
 from storage.crypto import raw_view
 from storage.db import Database
@@ -51,6 +52,18 @@ def outbox(db: Database, **where: object) -> list[Outbox]:
         for row in rows:
             session.expunge(row)
         return rows
+
+
+@pytest.fixture
+def olly(core: MentorBot, db: Database) -> Chat:
+    """Olly, a mentor who is not Sam's (nor anyone's)."""
+    with db.session() as session:
+        import_roster(
+            session,
+            parse_roster("email,name,role\nother@example.edu,Olly Other,mentor\n"),
+            core.clock.now(),
+        )
+    return Chat(core, "other@example.edu")
 
 
 def crisis_alert(sam: Chat) -> Alert:
@@ -146,17 +159,9 @@ def test_admin_and_backup_may_act_on_an_alert(sam: Chat, avery: Chat) -> None:
     ],
 )
 def test_bad_input_is_answered_clearly_and_changes_nothing(
-    sam: Chat, core: MentorBot, db: Database, who: str, line: str, expected: str
+    sam: Chat, core: MentorBot, db: Database, olly: Chat, who: str, line: str, expected: str
 ) -> None:
     """Unknown or huge ids, someone else's alert, no note, a bad outcome: refused, no change."""
-    with db.session() as session:
-        from bot.services.roster import import_roster, parse_roster
-
-        import_roster(
-            session,
-            parse_roster("email,name,role\nother@example.edu,Olly Other,mentor\n"),
-            core.clock.now(),
-        )
     alert = crisis_alert(sam)
     actor = {"maya": "maya@example.edu", "other": "other@example.edu", "sam": "sam@example.edu"}
     chat = Chat(core, actor[who])
@@ -183,17 +188,9 @@ def test_resolving_twice_is_refused_and_changes_nothing(
 
 
 def test_a_button_of_another_mentor_changes_nothing(
-    sam: Chat, maya: Chat, core: MentorBot, db: Database
+    sam: Chat, maya: Chat, core: MentorBot, db: Database, olly: Chat
 ) -> None:
     """A mentor who isn't Sam's pressing Maya's Resolve/Acknowledge button is refused."""
-    with db.session() as session:
-        from bot.services.roster import import_roster, parse_roster
-
-        import_roster(
-            session,
-            parse_roster("email,name,role\nother@example.edu,Olly Other,mentor\n"),
-            core.clock.now(),
-        )
     crisis_alert(sam)
     listing = maya.send("/alerts")
     other = Chat(core, "other@example.edu")
