@@ -139,3 +139,17 @@ async def test_folded_crisis_messages_edit_the_delivered_alert(slack: Harness) -
         assert len(session.exec(select(Alert)).all()) == 1
         edits = session.exec(select(Outbox).where(Outbox.kind == "alert_update")).all()
         assert {e.status for e in edits} == {"sent"}
+
+
+async def test_a_deleted_copy_gets_the_new_state_as_a_new_message(slack: Harness) -> None:
+    """If Maya's alert DM can't be edited any more, the fold is posted anew, never lost."""
+    await _alert_dm(slack)
+    status, _ = await slack.dm(f"{CRISIS_TEXT} again", event_id="Ev0LIFE0009")
+    assert status == 200
+    await slack.settle()
+    slack.fake.fail_next("chat.update", "message_not_found")
+    stats = await slack.delivery.deliver_once(["slack"])
+    assert stats.sent == 1 and stats.failed == 0
+    _first, second = slack.dm_messages(MENTOR)
+    assert "1 more message since" in all_text(second.blocks)
+    assert "Acknowledge" in _labels(second)
