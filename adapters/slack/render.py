@@ -514,5 +514,6 @@ def form_errors(name: str, error: str) -> dict[str, str]:
     if name == GOAL_FORM and "date" in error.lower():
         block = GOAL_DUE_BLOCK
     if name == RESOLVE_FORM:
-        block = RESOLVE_OUTCOME_BLOCK if "outcome" in error.lower() else RESOLVE_NOTE_BLOCK
+        about_outcome = "outcome" in error.lower() or "how it ended" in error.lower()
+        block = RESOLVE_OUTCOME_BLOCK if about_outcome else RESOLVE_NOTE_BLOCK
     return {block: _clip(error, MAX_FIELD_TEXT)}
