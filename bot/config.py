@@ -94,6 +94,11 @@ class CoreSettings:
     # A normal alert not acknowledged within this many minutes is re-escalated.
     alert_ack_minutes: int = 24 * 60
     staff_channel: str | None = None  # "platform:channel_id" for on-call staff
+    # "I'll follow up" brings that mentor a reminder this many hours later, and again every
+    # as many hours, until the alert is resolved.
+    follow_up_reminder_hours: int = 24
+    # Tell the student once, gently, that a person has seen their message (first acknowledgement).
+    tell_student_when_seen: bool = True
     outbox_lease_seconds: int = 60
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 2.0

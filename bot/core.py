@@ -38,6 +38,7 @@ from bot.model import Inbound, Message, Reply
 from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, resolve_actor
 from bot.safety import Assessment, assess
+from bot.services.alerts import who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
 from bot.services.resources import as_links, suggest
@@ -316,8 +317,8 @@ class MentorBot:
             links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
             messages.append(
                 Message(
-                    text="That sounds hard. I've let your mentor know so they can check in "
-                    "with you. These might help in the meantime:",
+                    text=f"That sounds hard. I've let {who_is_told(session, person)} know so "
+                    "they can check in with you. These might help in the meantime:",
                     links=links,
                 )
             )

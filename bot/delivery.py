@@ -30,8 +30,10 @@ from bot.config import CoreSettings
 from bot.model import (
     CopyRemover,
     Message,
+    MessageEditor,
     Messenger,
     PermanentDeliveryError,
+    PostedCopy,
     Recipient,
     SendResult,
     TransientDeliveryError,
@@ -39,7 +41,7 @@ from bot.model import (
 from bot.outbox import COPY_DELETE, COPY_KINDS, Push, push_rows
 from bot.pacing import Pacer
 from bot.people import admins, mentors_of
-from bot.services.alerts import mark_delivered
+from bot.services.alerts import ALERT_UPDATE_KIND, NOT_ALERT_DELIVERIES, mark_delivered
 from bot.services.groups import channel_mentors
 from storage.db import Database
 from storage.tables import Identity, Outbox, Person
@@ -540,6 +542,8 @@ class OutboxDelivery:
         try:
             if row.kind in COPY_KINDS:
                 result = await self._remove_copy(messenger, row)
+            elif row.kind == ALERT_UPDATE_KIND:
+                result = await self._send_edit(messenger, recipient, row)
             else:
                 result = await messenger.send(
                     recipient, Message.from_json(row.payload), nonce=nonce_for(row.dedupe_key)
@@ -574,6 +578,42 @@ class OutboxDelivery:
                 row.channel_id, row.target_message_id, Message.from_json(row.payload)
             )
         return SendResult(message_id=row.target_message_id, channel_id=row.channel_id)
+
+    async def _send_edit(self, messenger: Messenger, to: Recipient, row: Claimed) -> SendResult:
+        """Edit the posted copy an `alert_update` row names; post anew if it can't be edited.
+
+        A copy still on its way is waited for (a retry); a copy that was deleted, failed or
+        purged, or a platform that can't edit, gets the new state as a new message, so what
+        the edit says (more messages from the student) is never lost.
+        """
+        message = Message.from_json(row.payload)
+        target = await asyncio.to_thread(self._edit_target, row.id)
+        if target is not None and target.status in ("pending", "sending"):
+            raise TransientDeliveryError("the message to update is not posted yet")
+        # The console posts without a channel id; Slack and Discord always return one.
+        posted = target is not None and target.platform_message_id
+        if posted and isinstance(messenger, MessageEditor):
+            assert target is not None
+            copy = PostedCopy(
+                row.platform, target.platform_channel_id or "", target.platform_message_id or ""
+            )
+            try:
+                await messenger.edit(copy, message)
+                return SendResult(message_id=copy.message_id, channel_id=copy.channel_id)
+            except PermanentDeliveryError:
+                log.info("outbox row %s: the copy to update is gone; posting anew", row.id)
+        return await messenger.send(to, message, nonce=nonce_for(row.dedupe_key))
+
+    def _edit_target(self, row_id: int) -> Outbox | None:
+        """The outbox row whose posted message an edit row replaces, detached (or None)."""
+        with self.db.session() as session:
+            edit = session.get(Outbox, row_id)
+            if edit is None or edit.edit_of is None:
+                return None
+            target = session.get(Outbox, edit.edit_of)
+            if target is not None:
+                session.expunge(target)
+            return target
 
     def _record_sent_batch(self, batch: Sequence[SentRow]) -> None:
         """Mark these rows sent, in one transaction (one UPDATE executed for every row)."""
@@ -614,7 +654,7 @@ class OutboxDelivery:
                     if identity is not None and identity.dm_channel_id != result.channel_id:
                         identity.dm_channel_id = result.channel_id
                         session.add(identity)
-                if row.alert_id is not None:
+                if row.alert_id is not None and row.kind not in NOT_ALERT_DELIVERIES:
                     mark_delivered(session, row.alert_id, sent.at, row.person_id)
 
     def _record_retry(self, row: Claimed, error: str, retry_after: float | None) -> None:

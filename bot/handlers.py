@@ -23,13 +23,13 @@ from bot.errors import NotAllowed, UserError
 from bot.localtime import parse_date, to_local
 from bot.model import Attachment, Choice, Field, Message, Reply
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
+from bot.services import alert_lifecycle, privacy, workshop_chat, workshop_messages
 from bot.services import alerts as alert_service
 from bot.services import checkins as checkin_service
 from bot.services import goals as goal_service
 from bot.services import groups as group_service
 from bot.services import mood as mood_service
 from bot.services import pairing as pairing_service
-from bot.services import privacy, workshop_chat, workshop_messages
 from bot.services import prompts as prompt_service
 from bot.services import resources as resource_service
 from bot.services import schedules as schedule_service
@@ -60,7 +60,11 @@ STUDENT_HELP = (
 )
 MENTOR_HELP = (
     ("/mentees", "your students: last check-in, mood trend, alerts, goals"),
-    ("/alerts", "open alerts you can acknowledge"),
+    ("/alerts", "open alerts: acknowledge, follow up, resolve"),
+    (
+        "/alerts resolve ID OUTCOME NOTE",
+        f"close an alert; OUTCOME is {alert_lifecycle.OUTCOME_HELP}",
+    ),
     ("/note EMAIL TEXT", "a confidential note only the student's mentors can read"),
     ("/notes EMAIL", "read the notes about one of your students"),
     ("/cohort [GROUP]", "average mood of your groups (hidden below 5 students)"),
@@ -123,8 +127,9 @@ def _help_request(ctx: Context, text: str) -> Reply:
     if not ctx.settings.escalation.help_requests:
         raise UserError("Please contact your mentor directly.")
     request_help(ctx.session, ctx.settings, ctx.now, ctx.person, text)
+    told = alert_service.who_is_told(ctx.session, ctx.person)
     return Reply.say(
-        "I've asked your mentor to get in touch with you. If it's urgent or you feel unsafe, "
+        f"I've asked {told} to get in touch with you. If it's urgent or you feel unsafe, "
         "please contact emergency services or a crisis line now (type /resources crisis)."
     )
 
@@ -156,7 +161,8 @@ def cmd_mood(ctx: Context) -> Reply:
     spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
     text = f"Logged your mood: {mood_service.MOOD_FACES[score]} {score}/5."
     if low:
-        text += " I'm sorry it's a hard day. Your mentor will see this and can check in."
+        told = alert_service.who_is_told(ctx.session, ctx.person)
+        text += f" I'm sorry it's a hard day. {told.capitalize()} will see this and can check in."
     if links:
         text += "\nThese might help:"
     return Reply(
@@ -296,8 +302,37 @@ def cmd_mentees(ctx: Context) -> Reply:
 
 @allow(*STAFF)
 def cmd_alerts(ctx: Context) -> Reply:
-    """Open alerts the mentor can act on."""
+    """`/alerts` lists unresolved alerts; `ack|followup ID` and `resolve ID OUTCOME NOTE` act."""
     require_role(ctx.person, MENTOR, ADMIN)
+    words = _words(ctx)
+    sub = words[0].lower() if words else ""
+    if sub in ("ack", "acknowledge", "followup", "follow-up", "follow"):
+        if len(words) != 2:
+            raise UserError(
+                f"Use /alerts {sub} ID, e.g. /alerts {sub} 12 (numbers are in /alerts)."
+            )
+        follow_up = sub.startswith("follow")
+        return _alert_transition(
+            alert_lifecycle.acknowledge_alert(
+                ctx.session, ctx.settings, ctx.now, ctx.person, words[1], follow_up=follow_up
+            )
+        )
+    if sub == "resolve":
+        if len(words) < 2:
+            raise UserError(RESOLVE_USAGE)
+        outcome = words[2] if len(words) > 2 else ""
+        # The note keeps the mentor's own spacing: everything after the outcome word.
+        note = ctx.inbound.text.strip().split(maxsplit=3)[3] if len(words) > 3 else ""
+        return _alert_transition(
+            alert_lifecycle.resolve_alert(
+                ctx.session, ctx.settings, ctx.now, ctx.person, words[1], outcome, note
+            )
+        )
+    if sub:
+        raise UserError(
+            f"I don't know '/alerts {sub}'. Use /alerts, /alerts ack ID, /alerts followup ID "
+            "or " + RESOLVE_USAGE.removeprefix("Use ")
+        )
     rows = alert_service.open_alerts_for(ctx.session, ctx.person)
     if not rows:
         return Reply.say("No open alerts. 🎉")
@@ -307,6 +342,17 @@ def cmd_alerts(ctx: Context) -> Reply:
         alert_service.render_alert(alert, student, ctx.person) for alert, student in shown
     )
     return Reply(messages=(Message(text=f"{len(rows)} open alert(s):"), *messages))
+
+
+RESOLVE_USAGE = (
+    "Use /alerts resolve ID OUTCOME NOTE, where OUTCOME is "
+    f"{alert_lifecycle.OUTCOME_HELP}, e.g. /alerts resolve 12 spoke Called Sam, feeling safer."
+)
+
+
+def _alert_transition(transition: alert_lifecycle.Transition) -> Reply:
+    """Show the alert's new state in place, and in every other delivered copy of it."""
+    return Reply(update=transition.update, also_update=transition.copies)
 
 
 @allow(*EVERYONE)
@@ -331,16 +377,18 @@ def cmd_mydata(ctx: Context) -> Reply:
     if sub == "delete":
         return _delete_prompt(ctx)
     choices = [Choice("Export my data", "mydata.export")]
+    told = "your mentor"
     if ctx.person.role == STUDENT:
         choices.append(Choice("Delete my data", "mydata.delete", style="danger"))
+        told = alert_service.who_is_told(ctx.session, ctx.person)
     return Reply(
         messages=(
             Message(
                 title="Your data",
                 text="I store your check-ins, moods, goals and anything you write to me. "
                 "Your mentor and programme staff can see it; nobody else can. I'm a bot, "
-                "so I can't promise to keep things secret: if you might be in danger, your "
-                "mentor is told so they can help. Your notes are encrypted when stored, and "
+                "so I can't promise to keep things secret: if you might be in danger, "
+                f"{told} is told so they can help. Your notes are encrypted when stored, and "
                 f"free text is deleted after {ctx.settings.retention_days} days.",
                 choices=tuple(choices),
             ),
@@ -580,15 +628,12 @@ def act_mood_log(ctx: Context) -> Reply:
 
 @allow(*STAFF)
 def act_alert_ack(ctx: Context, *, follow_up: bool = False) -> Reply:
-    """Acknowledge an alert (or promise to follow up); the message updates in place."""
+    """Acknowledge an alert (or promise to follow up); every copy updates in place."""
     require_role(ctx.person, MENTOR, ADMIN)
-    alert, student = alert_service.acknowledge(
-        ctx.session, ctx.now, ctx.person, _arg(ctx, "alert"), follow_up=follow_up
-    )
-    assert alert.id is not None
-    return Reply(
-        update=alert_service.render_acted(alert, student, ctx.person),
-        also_update=alert_service.posted_copies(ctx.session, alert.id),
+    return _alert_transition(
+        alert_lifecycle.acknowledge_alert(
+            ctx.session, ctx.settings, ctx.now, ctx.person, _arg(ctx, "alert"), follow_up=follow_up
+        )
     )
 
 
@@ -596,6 +641,22 @@ def act_alert_ack(ctx: Context, *, follow_up: bool = False) -> Reply:
 def act_alert_followup(ctx: Context) -> Reply:
     """Say you'll follow up on an alert."""
     return act_alert_ack(ctx, follow_up=True)
+
+
+@allow(*STAFF)
+def act_alert_resolve(ctx: Context) -> Reply:
+    """The Resolve button where no form opens: how to resolve it by command.
+
+    Slack and Discord open a form for this button and the console asks for the outcome and
+    the note; both submit `form_alert_resolve`.
+    """
+    require_role(ctx.person, MENTOR, ADMIN)
+    alert_id = _arg(ctx, "alert")
+    alert_lifecycle.check_can_resolve(ctx.session, ctx.now, ctx.person, alert_id)
+    return Reply.say(
+        f"To resolve alert #{alert_id}, type /alerts resolve {alert_id} OUTCOME NOTE, where "
+        f"OUTCOME is {alert_lifecycle.OUTCOME_HELP}."
+    )
 
 
 @allow(STUDENT)
@@ -681,6 +742,7 @@ ACTIONS: dict[str, Handler] = {
     "mood.log": act_mood_log,
     "alert.ack": act_alert_ack,
     "alert.followup": act_alert_followup,
+    alert_service.RESOLVE_ACTION: act_alert_resolve,
     "help.request": act_help_request,
     "mydata.export": act_mydata_export,
     "mydata.delete": act_mydata_delete,
@@ -710,7 +772,29 @@ def form_workshop_add(ctx: Context) -> Reply:
     return workshop_chat.run_form(ctx.session, ctx.settings, ctx.now, ctx.person, ctx.inbound.args)
 
 
-FORMS: dict[str, Handler] = {"goal.add": form_goal_add, "workshop.add": form_workshop_add}
+@allow(*STAFF)
+def form_alert_resolve(ctx: Context) -> Reply:
+    """The resolve form (Slack and Discord modals, console prompts): outcome and note."""
+    require_role(ctx.person, MENTOR, ADMIN)
+    args = ctx.inbound.args
+    return _alert_transition(
+        alert_lifecycle.resolve_alert(
+            ctx.session,
+            ctx.settings,
+            ctx.now,
+            ctx.person,
+            args.get("alert", ""),
+            args.get("outcome", ""),
+            args.get("note", ""),
+        )
+    )
+
+
+FORMS: dict[str, Handler] = {
+    "goal.add": form_goal_add,
+    "workshop.add": form_workshop_add,
+    alert_service.RESOLVE_FORM: form_alert_resolve,
+}
 
 # ---------------------------------------------------------------- free text
 

@@ -274,3 +274,12 @@ class CopyRemover(Protocol):
     async def edit_copy(self, channel_id: str, message_id: str, message: Message) -> None:
         """Replace one of the bot's delivered messages with `message`."""
         ...
+
+
+@runtime_checkable
+class MessageEditor(Protocol):
+    """Implemented by messengers that can edit a message they posted (an alert's copies)."""
+
+    async def edit(self, copy: PostedCopy, message: Message) -> None:
+        """Replace a posted message; raise PermanentDeliveryError when it is gone."""
+        ...

@@ -17,7 +17,7 @@ from bot.people import person_by_email
 from bot.safety import RuleFileError
 from bot.services.export import export_json
 from bot.services.resources import import_resources, parse_resources
-from bot.services.roster import import_roster, parse_roster
+from bot.services.roster import import_roster_text
 from mentorbot.app import App, build_app
 from mentorbot.settings import Settings
 from mentorbot.slack_workers import WORKER_COMMAND
@@ -79,10 +79,11 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     """Import the roster CSV, all or nothing."""
     raw = _read(args.file)
     app = _app(args)
-    rows = parse_roster(raw)
+    # One pass: every line and every database check, all problems reported together.
     with app.db.session() as session:
-        result = import_roster(session, rows, app.clock.now())
-    print(f"Imported {len(rows)} people: {result.added} added, {result.updated} updated.")
+        result = import_roster_text(session, raw, app.clock.now())
+    total = result.added + result.updated
+    print(f"Imported {total} people: {result.added} added, {result.updated} updated.")
     return 0
 
 
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "file",
         help="CSV with columns email,name,role,timezone,mentor_email,"
-        "backup_mentor_email,groups,slack_user_id,discord_user_id",
+        "backup_mentor_email,groups,slack_user_id,discord_user_id[,active]",
     )
 
     res = sub.add_parser("resources", help="resource library commands")

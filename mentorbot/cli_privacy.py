@@ -40,6 +40,21 @@ def cmd_erase(args: argparse.Namespace) -> int:
                 f"This permanently erases {person.name} ({person.email}): everything they "
                 "wrote and everything stored about them. Run again with --yes to do it."
             )
+        students = privacy.students_of(session, person)
+        reassigned_to = None
+        if args.reassign_to:
+            reassigned_to = person_by_email(session, args.reassign_to)
+            if reassigned_to is None or reassigned_to.deleted_at is not None:
+                raise UserError(f"Nobody with the email {args.reassign_to} is enrolled.")
+        if students and reassigned_to is None:
+            # Erasing them would leave these students with nobody to answer their alerts.
+            raise UserError(
+                f"{person.email} is the mentor of {len(students)} student(s): "
+                + ", ".join(s.email for s in students)
+                + ". Nothing was erased. Run again with --reassign-to EMAIL (an active mentor)."
+            )
+        if reassigned_to is not None:
+            privacy.reassign_students(session, person, reassigned_to, now, actor_id=None)
         crisis = privacy.open_crisis_alert(session, person)
         report = privacy.erase_person(session, person, now, actor_id=None, via="cli")
     if crisis is not None:
@@ -47,6 +62,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
             "Note: an urgent alert about this person had not been acknowledged; it is kept "
             "de-identified. Make sure their mentor has been in touch."
         )
+    if args.reassign_to and students:
+        print(f"Reassigned {len(students)} student(s) to {args.reassign_to}.")
     print(f"Erased {args.email}: {report.summary()}.")
     for platform, count in sorted(report.copies.items()):
         print(
@@ -117,6 +134,11 @@ def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type:
     p = add("erase", cmd_erase, "erase one person's data (right to erasure)")
     p.add_argument("--email", required=True)
     p.add_argument("--yes", action="store_true", help="really erase (it cannot be undone)")
+    p.add_argument(
+        "--reassign-to",
+        metavar="EMAIL",
+        help="a mentor's students (and their open alerts) go to this active mentor first",
+    )
 
     priv = sub.add_parser("privacy", help="privacy commands")
     priv_sub = priv.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)

@@ -41,6 +41,8 @@ class ProgrammeSettings(_Base):
     crisis_ack_minutes: int = Field(default=10, ge=1, alias="CRISIS_ACK_MINUTES")
     alert_ack_minutes: int = Field(default=1440, ge=1, alias="ALERT_ACK_MINUTES")
     staff_channel: str | None = Field(default=None, alias="STAFF_CHANNEL")
+    follow_up_reminder_hours: int = Field(default=24, ge=1, alias="FOLLOW_UP_REMINDER_HOURS")
+    tell_student_when_seen: bool = Field(default=True, alias="TELL_STUDENT_WHEN_SEEN")
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
     demo_seed: bool = Field(default=True, alias="DEMO_SEED")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
@@ -244,6 +246,8 @@ class Settings:
             alert_ack_minutes=p.alert_ack_minutes,
             # STAFF_CHANNEL wins; DISCORD_STAFF_CHANNEL_ID is the Discord-only way to set it.
             staff_channel=p.staff_channel or self.discord.staff_channel,
+            follow_up_reminder_hours=p.follow_up_reminder_hours,
+            tell_student_when_seen=p.tell_student_when_seen,
             retention_days=p.retention_days,
             outbox_lease_seconds=self.delivery.lease_seconds,
             outbox_max_attempts=self.delivery.max_attempts,

@@ -234,7 +234,8 @@ class Alert(SQLModel, table=True):
     severity: str = Field(default="normal", max_length=8)  # normal | urgent
     reason: str = Field(max_length=500)
     excerpt: str | None = Field(default=None, sa_type=SealedText)
-    status: str = Field(default="open", max_length=12)  # open | acknowledged | following
+    # open | acknowledged | following | resolved (AlertStatus); "erased" after an erasure
+    status: str = Field(default="open", max_length=12)
     created_at: datetime
     shown_to_student_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -244,6 +245,22 @@ class Alert(SQLModel, table=True):
     follow_up_by: int | None = Field(default=None, foreign_key="person.id")
     escalation_level: int = 0
     next_escalation_at: datetime | None = None
+    # The lifecycle's end (bot/services/alert_lifecycle.py): who resolved it, how, and a note
+    # in the mentor's words, sealed like every written column.
+    resolved_at: datetime | None = None
+    resolved_by: int | None = Field(default=None, foreign_key="person.id")
+    outcome: str | None = Field(default=None, max_length=16)
+    resolution_note: str | None = Field(default=None, sa_type=SealedText)
+    # Repeated crisis or concern messages folded into this alert instead of new alerts, and
+    # the newest of them (the mentor's message shows it with "N more messages since").
+    folded_count: int = 0
+    last_folded_at: datetime | None = None
+    latest_excerpt: str | None = Field(default=None, sa_type=SealedText)
+    # "I'll follow up": when the next reminder to that mentor is due, and how many went out.
+    next_follow_up_at: datetime | None = Field(default=None, index=True)
+    follow_up_reminders: int = 0
+    # When the student was told (once) that a person has seen their message.
+    student_told_at: datetime | None = None
 
 
 class AlertEvent(SQLModel, table=True):
@@ -464,6 +481,10 @@ class Outbox(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=64)
     platform_channel_id: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=500)
+    # Set on a row that edits a message posted earlier (kind "alert_update"): the id of the
+    # outbox row that posted it. No foreign key: the posted row may be purged first, and the
+    # edit is then posted as a new message instead.
+    edit_of: int | None = None
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -521,6 +542,8 @@ FREE_TEXT_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
     (MoodEntry, "note"),
     (GoalUpdate, "note"),
     (Alert, "excerpt"),
+    (Alert, "latest_excerpt"),
+    (Alert, "resolution_note"),
     (StudentMessage, "text"),
     (MentorNote, "text"),
     (WorkshopFeedback, "comment"),

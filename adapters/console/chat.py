@@ -2,6 +2,8 @@
 
 Scriptable: with stdin not a terminal it reads one line at a time and prints the replies.
 Numbers pick the choices (buttons) of the last message; `/as EMAIL` switches person.
+The Resolve button of an alert asks for the outcome and a note on the next lines (the
+console's form), then submits them like the Slack and Discord modals do.
 """
 
 from __future__ import annotations
@@ -9,14 +11,35 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from dataclasses import dataclass
 from typing import TextIO
 
 from adapters.console.render import render_message
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
-from bot.model import Actor, Choice, Inbound, Message, Recipient, Reply, SendResult
+from bot.model import (
+    Actor,
+    Choice,
+    Inbound,
+    Message,
+    PostedCopy,
+    Recipient,
+    Reply,
+    SendResult,
+)
+from bot.services.alert_lifecycle import outcome_choices
+from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
 
 PLATFORM = "console"
+CANCEL = "/cancel"
+
+
+@dataclass
+class ResolvePrompt:
+    """The console's resolve form in progress: which alert, and the outcome once given."""
+
+    alert_id: str
+    outcome: str | None = None
 
 
 class ConsoleMessenger:
@@ -33,6 +56,12 @@ class ConsoleMessenger:
         self.out.flush()
         self.on_choices = choices or self.on_choices
         return SendResult(message_id=uuid.uuid4().hex, channel_id=None)
+
+    async def edit(self, copy: PostedCopy, message: Message) -> None:
+        """A posted message changed (an alert with more messages): print its new state."""
+        text, _ = render_message(message)
+        self.out.write(f"✏️ (updated) {text}\n")
+        self.out.flush()
 
 
 class ConsoleChat:
@@ -52,6 +81,7 @@ class ConsoleChat:
         self.email = email.strip().lower()
         self.out = out
         self.choices: list[Choice] = []
+        self.resolving: ResolvePrompt | None = None
 
     def actor(self) -> Actor:
         """The console identity of the current person (keyed by email)."""
@@ -93,11 +123,47 @@ class ConsoleChat:
             self.out.write(f"(you are now {self.email})\n")
         elif stripped in ("/quit", "/exit"):
             raise EOFError
+        elif self.resolving is not None:
+            await self.resolve_step(stripped)
         else:
             inbound = self.inbound_for(stripped)
-            if inbound is not None:
+            if inbound is not None and inbound.name == RESOLVE_ACTION:
+                await self.start_resolving(inbound)
+            elif inbound is not None:
                 self.show(await self.core.ahandle(inbound))
         await self.deliver_mine()
+
+    async def start_resolving(self, pressed: Inbound) -> None:
+        """The Resolve button: once the core agrees the person may, ask for the outcome."""
+        reply = await self.core.ahandle(pressed)
+        if reply.error is not None:
+            self.show(reply)
+            return
+        self.resolving = ResolvePrompt(alert_id=pressed.args.get("alert", ""))
+        lines = [f"Resolving alert #{self.resolving.alert_id}. How did it end?"]
+        lines += [f"  [{n}] {label}" for n, (_, label) in enumerate(outcome_choices(), 1)]
+        lines.append(f"(a number, or {CANCEL})")
+        self.out.write("\n".join(lines) + "\n")
+
+    async def resolve_step(self, line: str) -> None:
+        """The next answer of the resolve form: the outcome, then the note (then submit)."""
+        prompt = self.resolving
+        assert prompt is not None
+        if line == CANCEL:
+            self.resolving = None
+            self.out.write("Nothing was changed.\n")
+            return
+        if prompt.outcome is None:
+            outcomes = outcome_choices()
+            if line.isdigit() and 1 <= int(line) <= len(outcomes):
+                prompt.outcome = outcomes[int(line) - 1][0]
+            else:
+                prompt.outcome = line  # a typed outcome word; the core checks it
+            self.out.write(f"A short note on what happened (kept encrypted), or {CANCEL}:\n")
+            return
+        self.resolving = None
+        args = {"alert": prompt.alert_id, "outcome": prompt.outcome, "note": line}
+        self.show(await self.core.ahandle(Inbound(self.actor(), "form", RESOLVE_FORM, args)))
 
     async def deliver_mine(self) -> None:
         """Deliver pushes addressed to the person at the keyboard (only theirs)."""

@@ -21,12 +21,13 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import build_commands
+from adapters.discord.commands import ResolveModal, build_commands
 from adapters.discord.components import ActionButton
-from adapters.discord.custom_ids import decode_action, decode_form
+from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
 from adapters.discord.messenger import PLATFORM, part_nonce
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import Actor, Inbound, Message, Reply
+from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,32 @@ class MentorDiscordClient(discord.Client):
             args=args,
             event_id=str(interaction.id),
         )
+        if action == RESOLVE_ACTION:
+            await self._open_resolve_form(interaction, inbound, args.get("alert", ""))
+            return
         await self.answer(interaction, inbound, component=True)
+
+    async def _open_resolve_form(
+        self, interaction: discord.Interaction[Any], inbound: Inbound, alert_id: str
+    ) -> None:
+        """The Resolve button: the core checks who may resolve it, then the modal opens.
+
+        A refusal (someone else's alert, resolved already) or a slow core is answered as a
+        normal reply instead (the core's hint says how to resolve it by command).
+        """
+        task = asyncio.ensure_future(self.core.ahandle(inbound))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self.ack_after)
+        except TimeoutError:
+            reply = None
+        try:
+            if reply is not None and reply.error is None:
+                await ResolveModal.open(interaction, alert_id)
+                return
+            answer = reply if reply is not None else await task
+            await self._respond(interaction, answer, deferred=False, component=False)
+        except discord.HTTPException as exc:
+            log.warning("opening the resolve form on %s failed: %s", interaction.id, exc)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Form submits; commands and buttons are routed by the tree and ActionButton."""
@@ -197,11 +223,15 @@ class MentorDiscordClient(discord.Client):
         form = decode_form(str(data.get("custom_id", "")))
         if form is None:
             return
+        form, ref = split_form_ref(form)
+        args = modal_values(data)
+        if form == RESOLVE_FORM:
+            args["alert"] = ref  # the alert the modal was opened for
         inbound = Inbound(
             actor=actor_of(interaction.user, interaction.guild_id),
             kind="form",
             name=form,
-            args=modal_values(data),
+            args=args,
             event_id=str(interaction.id),
         )
         await self.answer(interaction, inbound)
@@ -254,8 +284,8 @@ class MentorDiscordClient(discord.Client):
                 await self._answer_late(interaction, reply)
             else:
                 await self._respond(interaction, reply, deferred=deferred, component=component)
-            if component:
-                await self._update_copies(reply, interaction.message)
+            # A button edited its own message above; a form or a command edits every copy.
+            await self._update_copies(reply, interaction.message if component else None)
         except discord.NotFound as exc:
             if exc.code != UNKNOWN_INTERACTION:
                 log.warning("answering interaction %s: %s", interaction.id, exc)

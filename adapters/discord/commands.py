@@ -11,9 +11,10 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.custom_ids import form_custom_id
+from adapters.discord.custom_ids import form_custom_id, form_with_ref
 
 GOAL_FORM = "goal.add"
+RESOLVE_FORM = "alert.resolve"
 
 
 class Answerer(Protocol):
@@ -64,6 +65,33 @@ class GoalModal(discord.ui.Modal, title="New goal"):
         decoded from the custom id like the buttons are.
         """
         modal = cls(custom_id=form_custom_id(GOAL_FORM), timeout=None)
+        modal.stop()
+        await interaction.response.send_modal(modal)
+
+
+class ResolveModal(discord.ui.Modal, title="Resolve alert"):
+    """Resolve an alert: the outcome and a note. The alert id rides in the custom id."""
+
+    outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
+        label="How did it end?",
+        custom_id="outcome",
+        placeholder="spoke, counselling, emergency or none",
+        max_length=20,
+    )
+    note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
+        label="Note (kept encrypted)",
+        custom_id="note",
+        style=discord.TextStyle.paragraph,
+        placeholder="What happened, and what's next",
+        # Not required here: the core answers a missing note with a clear message.
+        required=False,
+        max_length=2000,
+    )
+
+    @classmethod
+    async def open(cls, interaction: discord.Interaction[Any], alert_id: str) -> None:
+        """Show the form (stopped at once, like GoalModal: the client decodes the submit)."""
+        modal = cls(custom_id=form_with_ref(RESOLVE_FORM, alert_id), timeout=None)
         modal.stop()
         await interaction.response.send_modal(modal)
 
@@ -140,9 +168,12 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
     async def mentees(interaction: discord.Interaction[Any]) -> None:
         await _answerer(interaction).answer_command(interaction, "mentees")
 
-    @app_commands.command(name="alerts", description="Mentors: open alerts to acknowledge")
-    async def alerts(interaction: discord.Interaction[Any]) -> None:
-        await _answerer(interaction).answer_command(interaction, "alerts")
+    @app_commands.command(
+        name="alerts", description="Mentors: open alerts; acknowledge, follow up or resolve"
+    )
+    @app_commands.describe(command="e.g. resolve 12 spoke Called them, ack 12, followup 12")
+    async def alerts(interaction: discord.Interaction[Any], command: str | None = None) -> None:
+        await _answerer(interaction).answer_command(interaction, "alerts", command or "")
 
     @app_commands.command(name="mydata", description="See what the bot stores about you")
     @app_commands.describe(export="Send me a JSON file of all my data")

@@ -64,3 +64,14 @@ def decode_form(custom_id: str) -> str | None:
     if not custom_id.startswith(FORM_PREFIX):
         return None
     return custom_id.removeprefix(FORM_PREFIX) or None
+
+
+def form_with_ref(form: str, ref: str) -> str:
+    """The custom id of a modal about one record (``mb:form:alert.resolve:12``)."""
+    return f"{form_custom_id(form)}:{quote(ref, safe=_SAFE)}"
+
+
+def split_form_ref(name: str) -> tuple[str, str]:
+    """A decoded form name and the record it is about: ``("alert.resolve", "12")``."""
+    form, _, ref = name.partition(":")
+    return form, unquote(ref)

@@ -28,6 +28,7 @@ from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import (
     Message,
     PermanentDeliveryError,
+    PostedCopy,
     Recipient,
     SendResult,
     TransientDeliveryError,
@@ -101,6 +102,23 @@ class DiscordMessenger:
             return result
         except (PermanentDeliveryError, TransientDeliveryError):
             raise
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+
+    async def edit(self, copy: PostedCopy, message: Message) -> None:
+        """Edit a posted copy for the outbox (an alert's "N more messages since")."""
+        if self.client.is_closed() or self.client.user is None:
+            raise TransientDeliveryError("Discord client isn't connected", NOT_CONNECTED_RETRY)
+        if not copy.channel_id.isdigit() or not copy.message_id.isdigit():
+            raise PermanentDeliveryError(
+                f"not a Discord message: {copy.channel_id}/{copy.message_id}"
+            )
+        channel = self.client.get_partial_messageable(int(copy.channel_id))
+        first = render(message)[0]
+        try:
+            await channel.get_partial_message(int(copy.message_id)).edit(
+                **first.edit_kwargs(discord.AllowedMentions.none())
+            )
         except Exception as exc:
             raise delivery_error(exc) from exc
 

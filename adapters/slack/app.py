@@ -43,10 +43,13 @@ from adapters.slack.render import (
     goal_modal,
     render_home,
     render_message,
+    resolve_modal,
 )
 from adapters.slack.users import UserDirectory
 from bot.core import MentorBot
 from bot.model import Actor, Inbound, Message, Reply
+from bot.services.alert_lifecycle import outcome_choices
+from bot.services.alerts import RESOLVE_ACTION
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +218,8 @@ class SlackAdapter:
             if message.attachment is not None:
                 await self.messenger.post(user_id, message, recipient=user_id)
             await self._respond(response_url, message, recipient=user_id)
+        # `/mentor alerts resolve 12 ...`: the alert's delivered copies show the new state.
+        await self._update_copies(reply)
 
     async def _open_goal_form(self, body: Mapping[str, Any]) -> None:
         try:
@@ -301,7 +306,24 @@ class SlackAdapter:
             Inbound(actor, "action", pressed.action, pressed.args, event_id=event_id)
         )
         await ack()
+        if pressed.action == RESOLVE_ACTION and reply.error is None:
+            # The core checked who may resolve it; the outcome and note come from a modal.
+            return self._open_resolve_form(body, user_id, pressed.args.get("alert", ""), reply)
         return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
+
+    async def _open_resolve_form(
+        self, body: Mapping[str, Any], user_id: str, alert_id: str, hint: Reply
+    ) -> None:
+        """Open the resolve modal; if Slack won't (an expired trigger), say how to type it."""
+        try:
+            await self.client.views_open(
+                trigger_id=_str(body, "trigger_id"),
+                view=resolve_modal(alert_id, outcome_choices()),
+            )
+        except SlackApiError as exc:
+            log.warning("views.open (resolve) failed: %s", slack_error_code(exc))
+            for message in hint.messages:
+                await self._respond(_str(body, "response_url"), message, recipient=user_id)
 
     async def _after_action(
         self, body: Mapping[str, Any], user_id: str, reply: Reply, *, own_dm: bool
@@ -333,14 +355,7 @@ class SlackAdapter:
                 )
             else:
                 await self._update_or_repost(channel, ts, reply.update, recipient=user_id)
-        for copy in reply.also_update:
-            if copy.platform != "slack" or (copy.channel_id, copy.message_id) == (channel, ts):
-                continue
-            # One by one: a stale copy must not stop the others from being updated.
-            await self._guard(
-                f"updating copy {copy.channel_id}/{copy.message_id}",
-                self.messenger.update(copy.channel_id, copy.message_id, reply.update),
-            )
+        await self._update_copies(reply, skip=(channel, ts))
 
     async def _update_or_repost(
         self, channel: str, ts: str, message: Message, *, recipient: str
@@ -415,7 +430,21 @@ class SlackAdapter:
 
     async def _finish_form(self, user_id: str, task: asyncio.Future[Reply]) -> None:
         reply = await task
+        await self._update_copies(reply)
         await self._dm_all(user_id, reply.messages)
+
+    async def _update_copies(self, reply: Reply, skip: tuple[str, str] = ("", "")) -> None:
+        """Edit every delivered copy the reply names (an alert acted on by command or form)."""
+        if reply.update is None:
+            return
+        for copy in reply.also_update:
+            if copy.platform != "slack" or (copy.channel_id, copy.message_id) == skip:
+                continue
+            # One by one: a stale copy must not stop the others from being updated.
+            await self._guard(
+                f"updating copy {copy.channel_id}/{copy.message_id}",
+                self.messenger.update(copy.channel_id, copy.message_id, reply.update),
+            )
 
     async def _dm_all(self, user_id: str, messages: tuple[Message, ...]) -> None:
         for message in messages:

@@ -19,6 +19,7 @@ from adapters.slack.render import Rendered, render_message
 from bot.model import (
     Message,
     PermanentDeliveryError,
+    PostedCopy,
     Recipient,
     SendResult,
     TransientDeliveryError,
@@ -222,3 +223,12 @@ class SlackMessenger:
             raise delivery_error(exc) from exc
         except Exception as exc:
             raise delivery_error(exc) from exc
+
+    async def edit(self, copy: PostedCopy, message: Message) -> None:
+        """Edit a posted copy for the outbox (an alert's "N more messages since")."""
+        try:
+            await self.update(copy.channel_id, copy.message_id, message)
+        except Exception as exc:
+            error = delivery_error(exc)
+            log.warning("Slack update of %s/%s failed: %s", copy.channel_id, copy.message_id, error)
+            raise error from exc

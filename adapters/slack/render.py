@@ -39,6 +39,10 @@ FORM_PREFIX = "mentorbot-form:"
 GOAL_FORM = "goal.add"
 GOAL_TITLE_BLOCK = "goal_title"
 GOAL_DUE_BLOCK = "goal_due"
+# The resolve-an-alert modal (its form name is the core's `alerts.RESOLVE_FORM`).
+RESOLVE_FORM = "alert.resolve"
+RESOLVE_OUTCOME_BLOCK = "resolve_outcome"
+RESOLVE_NOTE_BLOCK = "resolve_note"
 INPUT_ACTION = "value"
 SLASH_COMMAND = "/mentor"
 
@@ -416,6 +420,53 @@ def goal_modal(private_metadata: str = "") -> Block:
     }
 
 
+def resolve_modal(alert_id: str, outcomes: Sequence[tuple[str, str]]) -> Block:
+    """The resolve-an-alert modal: an outcome select and a note; the alert id rides along.
+
+    Its submission becomes `Inbound(kind="form", name="alert.resolve")` with `alert`,
+    `outcome` and `note`; the core checks all three (and who is asking) again.
+    """
+    return {
+        "type": "modal",
+        "callback_id": f"{FORM_PREFIX}{RESOLVE_FORM}",
+        "title": {"type": "plain_text", "text": "Resolve alert"},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"alert": alert_id}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": RESOLVE_OUTCOME_BLOCK,
+                "label": {"type": "plain_text", "text": "How did it end?"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": INPUT_ACTION,
+                    "placeholder": {"type": "plain_text", "text": "Pick an outcome"},
+                    "options": [
+                        {"text": {"type": "plain_text", "text": label}, "value": value}
+                        for value, label in outcomes
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": RESOLVE_NOTE_BLOCK,
+                "label": {"type": "plain_text", "text": "Note (kept encrypted)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": "What happened, and what's next",
+                    },
+                },
+            },
+        ],
+    }
+
+
 def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
     """The core form name and its args from a submitted view, or None if it isn't ours."""
     callback_id = view.get("callback_id")
@@ -427,6 +478,15 @@ def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
     if name == GOAL_FORM:
         args["title"] = _input_value(values, GOAL_TITLE_BLOCK)
         args["due"] = _input_value(values, GOAL_DUE_BLOCK)
+    elif name == RESOLVE_FORM:
+        try:
+            meta = json.loads(str(view.get("private_metadata") or "{}"))
+        except ValueError:
+            meta = {}
+        alert = meta.get("alert") if isinstance(meta, dict) else None
+        args["alert"] = alert if isinstance(alert, str) else ""
+        args["outcome"] = _input_value(values, RESOLVE_OUTCOME_BLOCK)
+        args["note"] = _input_value(values, RESOLVE_NOTE_BLOCK)
     return name, args
 
 
@@ -438,6 +498,9 @@ def _input_value(values: Mapping[str, Any], block_id: str) -> str:
         found = element.get(key)
         if isinstance(found, str):
             return found
+    option = element.get("selected_option")
+    if isinstance(option, Mapping) and isinstance(option.get("value"), str):
+        return str(option["value"])
     return ""
 
 
@@ -450,4 +513,7 @@ def form_errors(name: str, error: str) -> dict[str, str]:
     block = GOAL_TITLE_BLOCK
     if name == GOAL_FORM and "date" in error.lower():
         block = GOAL_DUE_BLOCK
+    if name == RESOLVE_FORM:
+        about_outcome = "outcome" in error.lower() or "how it ended" in error.lower()
+        block = RESOLVE_OUTCOME_BLOCK if about_outcome else RESOLVE_NOTE_BLOCK
     return {block: _clip(error, MAX_FIELD_TEXT)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.auth import can_view, require_role, require_view
@@ -16,6 +18,33 @@ from bot.people import ADMIN, MENTOR, admins, mentors_of
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
 URGENT, NORMAL = "urgent", "normal"
+
+
+class AlertStatus(StrEnum):
+    """Where an alert is in its life: open -> acknowledged -> following up -> resolved."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    FOLLOWING_UP = "following"
+    RESOLVED = "resolved"
+
+
+# Alerts somebody still has to deal with (an erased student's alert is "erased": not these).
+UNRESOLVED: tuple[str, ...] = (
+    AlertStatus.OPEN,
+    AlertStatus.ACKNOWLEDGED,
+    AlertStatus.FOLLOWING_UP,
+)
+# Kinds raised by what a student wrote: a repeat folds into the open alert, the more severe
+# kind winning (a concern alert becomes a crisis alert, never the other way round).
+FOLDING_RANK: dict[str, int] = {"concern": 1, "crisis": 2}
+# Outbox kind of a row that edits a posted copy of an alert instead of posting a new one.
+ALERT_UPDATE_KIND = "alert_update"
+# Outbox kind of a follow-up reminder about an alert (not a delivery of the alert itself).
+ALERT_REMINDER_KIND = "alert_reminder"
+# Outbox rows with an alert id that are not the alert reaching someone.
+NOT_ALERT_DELIVERIES = frozenset({ALERT_UPDATE_KIND, ALERT_REMINDER_KIND})
+ALERT_KIND = "alert"
 
 KIND_LABELS = {
     "low_mood": "Low mood",
@@ -70,16 +99,22 @@ def raise_alert(
 ) -> Alert | None:
     """Create an alert for the student's mentor and queue its delivery.
 
-    A repeat of an open non-urgent alert of the same kind within the repeat window is folded
-    into the first (returns None). Crisis alerts are never folded.
+    A crisis or concern message while an alert raised by such a message is unresolved folds
+    into that alert (returned; see `fold_into`): severity is raised, never lost. Otherwise a
+    repeat of an open non-urgent alert of the same kind within the repeat window is dropped
+    (returns None). With no active mentor assigned, the admins get the alert.
     """
     assert student.id is not None
+    if kind in FOLDING_RANK:
+        folded_into = unresolved_message_alert(session, student.id)
+        if folded_into is not None:
+            fold_into(session, settings, now, folded_into, student, kind, reason, excerpt, severity)
+            return folded_into
     if severity != URGENT:
         window = now - timedelta(hours=settings.escalation.repeat_window_hours)
         if recent_open_alert(session, student.id, kind, window) is not None:
             return None
-    mentors = mentors_of(session, student.id)
-    primary = mentors.get("primary") or mentors.get("backup")
+    primary = first_responder(session, student.id)
     ack_minutes = settings.crisis_ack_minutes if severity == URGENT else settings.alert_ack_minutes
     alert = Alert(
         student_id=student.id,
@@ -94,25 +129,188 @@ def raise_alert(
     session.add(alert)
     session.flush()
     record_event(session, alert, now, "created", detail=reason)
+    push_rows(
+        session,
+        alert_pushes(session, settings, alert, student, "0"),
+        now,
+        settings.default_timezone,
+    )
+    return alert
+
+
+def first_responder(session: Session, student_id: int) -> Person | None:
+    """Who is told first about a student's alert: the primary mentor, else the backup.
+
+    Only an active, not erased mentor counts: None means the admins are told instead.
+    """
+    mentors = mentors_of(session, student_id)
+    for kind in ("primary", "backup"):
+        mentor = mentors.get(kind)
+        if mentor is not None and mentor.active and mentor.deleted_at is None:
+            return mentor
+    return None
+
+
+def who_is_told(session: Session, student: Person) -> str:
+    """Who a student's alert reaches, in words for the student: never a mentor they lack."""
+    assert student.id is not None
+    return "your mentor" if first_responder(session, student.id) else "the programme staff"
+
+
+def alert_pushes(
+    session: Session, settings: CoreSettings, alert: Alert, student: Person, tag: str
+) -> list[Push]:
+    """Fresh copies of an alert for its first responder (or the admins), and the staff channel.
+
+    The staff channel gets urgent alerts only; `tag` makes this round's dedupe keys unique.
+    """
+    assert student.id is not None
+    primary = first_responder(session, student.id)
     recipients: list[Person] = [primary] if primary else list(admins(session))
     pushes = [
         Push(
-            dedupe_key=f"alert:{alert.id}:{recipient.id}:0",
+            dedupe_key=f"alert:{alert.id}:{recipient.id}:{tag}",
             message=render_alert(alert, student, recipient),
             person=recipient,
-            kind="alert",
-            urgent=severity == URGENT,
+            kind=ALERT_KIND,
+            urgent=alert.severity == URGENT,
             alert_id=alert.id,
         )
         for recipient in recipients
     ]
-    if severity == URGENT and settings.staff_channel:
-        pushes.append(staff_channel_push(settings, alert, student, level=0))
-    push_rows(session, pushes, now, settings.default_timezone)
-    return alert
+    if alert.severity == URGENT and settings.staff_channel:
+        pushes.append(staff_channel_push(settings, alert, student, level=tag))
+    return pushes
 
 
-def staff_channel_push(settings: CoreSettings, alert: Alert, student: Person, level: int) -> Push:
+def unresolved_message_alert(session: Session, student_id: int) -> Alert | None:
+    """The student's newest unresolved alert raised by what they wrote (crisis, concern)."""
+    return session.exec(
+        select(Alert)
+        .where(
+            Alert.student_id == student_id,
+            col(Alert.kind).in_(tuple(FOLDING_RANK)),
+            col(Alert.status).in_(UNRESOLVED),
+        )
+        .order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
+    ).first()
+
+
+def fold_into(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    alert: Alert,
+    student: Person,
+    kind: str,
+    reason: str,
+    excerpt: str | None,
+    severity: str,
+) -> None:
+    """Fold another crisis or concern message into an unresolved alert.
+
+    The fold is an event; a more severe message upgrades the alert (a concern becomes a
+    crisis, urgent). A crisis message needs somebody to acknowledge it: if the alert was
+    acknowledged already (or was only a concern), it opens again, re-escalation restarts and
+    fresh urgent copies go out. Copies already delivered are edited to say how many messages
+    came since.
+    """
+    assert alert.id is not None
+    alert.folded_count += 1
+    alert.last_folded_at = now
+    if excerpt:
+        alert.latest_excerpt = excerpt[:1000]
+    # The event names the kind only: the student's words stay sealed in the alert.
+    record_event(session, alert, now, "folded", detail=f"{kind} message folded in")
+    upgraded = FOLDING_RANK[kind] > FOLDING_RANK.get(alert.kind, 0)
+    if upgraded:
+        record_event(session, alert, now, "upgraded", detail=f"{alert.kind} -> {kind}")
+        alert.kind, alert.reason = kind, reason[:500]
+    if severity == URGENT and alert.severity != URGENT:
+        alert.severity = URGENT
+    needs_ack = severity == URGENT and (upgraded or alert.status != AlertStatus.OPEN)
+    if needs_ack:
+        if alert.status != AlertStatus.OPEN:
+            record_event(session, alert, now, "reopened", detail=f"was {alert.status}")
+        alert.status = AlertStatus.OPEN
+        alert.acknowledged_at = None
+        alert.acknowledged_by = None
+        alert.next_escalation_at = now + timedelta(minutes=settings.crisis_ack_minutes)
+    session.add(alert)
+    session.flush()
+    queue_copy_updates(session, settings, now, alert, student, f"fold{alert.folded_count}")
+    if needs_ack:
+        tag = f"fold{alert.folded_count}"
+        push_rows(
+            session,
+            alert_pushes(session, settings, alert, student, tag),
+            now,
+            settings.default_timezone,
+        )
+
+
+def queue_copy_updates(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    alert: Alert,
+    student: Person,
+    tag: str,
+) -> int:
+    """Bring every copy of the alert up to date through the outbox; returns edits queued.
+
+    A copy not yet sent simply goes out with the new content; a posted one gets an edit row
+    (`ALERT_UPDATE_KIND`, `Outbox.edit_of`), which the delivery loop applies in place.
+    """
+    rows = session.exec(
+        select(Outbox)
+        .where(Outbox.alert_id == alert.id, Outbox.kind == ALERT_KIND)
+        .order_by(col(Outbox.id))
+    ).all()
+    queued = 0
+    for row in rows:
+        recipient = session.get(Person, row.person_id) if row.person_id else None
+        message = render_alert(alert, student, recipient)
+        if row.status == "pending":
+            row.payload = message.to_json()
+            session.add(row)
+            continue
+        if row.status not in ("sending", "sent"):
+            continue  # a failed copy: the delivery loop already told someone about it
+        key = f"alert:{alert.id}:{tag}:copy:{row.id}"
+        address = Address(
+            platform=row.platform,
+            user_id=row.user_id or "",
+            channel_id=row.platform_channel_id or row.channel_id,
+        )
+        queued += push_rows(
+            session,
+            [
+                Push(
+                    dedupe_key=key,
+                    message=message,
+                    person=recipient,
+                    address=address,
+                    kind=ALERT_UPDATE_KIND,
+                    urgent=alert.severity == URGENT,
+                    alert_id=alert.id,
+                )
+            ],
+            now,
+            settings.default_timezone,
+        )
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.dedupe_key) == key)
+            .values(edit_of=row.id)
+            .execution_options(synchronize_session=False)
+        )
+    return queued
+
+
+def staff_channel_push(
+    settings: CoreSettings, alert: Alert, student: Person, level: int | str
+) -> Push:
     """The on-call staff channel's copy of an alert."""
     assert settings.staff_channel is not None
     platform, _, channel = settings.staff_channel.partition(":")
@@ -127,42 +325,74 @@ def staff_channel_push(settings: CoreSettings, alert: Alert, student: Person, le
 
 
 def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Message:
-    """The alert as a mentor sees it, with one-click actions."""
+    """The alert as a mentor sees it, with the one-click actions its state allows."""
     label = KIND_LABELS.get(alert.kind, alert.kind)
     prefix = "🚨 URGENT" if alert.severity == URGENT else "⚠️"
     fields = [Field("Student", f"{student.name} ({student.email})"), Field("Why", alert.reason)]
     if alert.excerpt:
         fields.append(Field("They wrote", alert.excerpt))
+    if alert.folded_count:
+        more = (
+            "1 more message" if alert.folded_count == 1 else f"{alert.folded_count} more messages"
+        )
+        fields.append(Field("Messages", more + " since"))
+        if alert.latest_excerpt:
+            fields.append(Field("Latest", alert.latest_excerpt))
     if alert.escalation_level:
         fields.append(Field("Escalation", f"step {alert.escalation_level}: not yet acknowledged"))
     state = ""
-    if alert.acknowledged_at is not None:
+    if alert.status == AlertStatus.RESOLVED:
+        state = " (resolved)"
+    elif alert.status == AlertStatus.FOLLOWING_UP:
+        state = " (being followed up)"
+    elif alert.acknowledged_at is not None:
         state = " (acknowledged)"
     text = f"{prefix} {label}: {student.name}{state}"
-    choices: tuple[Choice, ...] = ()
-    if alert.status == "open":
-        args = (("alert", str(alert.id)),)
-        choices = (
-            Choice("Acknowledge", "alert.ack", args, style="primary"),
-            Choice("I'll follow up", "alert.followup", args),
-        )
     return Message(
         text=text,
         title=label,
         fields=tuple(fields),
-        choices=choices,
+        choices=alert_choices(alert),
         private=True,
         urgent=alert.severity == URGENT,
     )
 
 
+def alert_choices(alert: Alert) -> tuple[Choice, ...]:
+    """The buttons of an alert in its current state (none once resolved)."""
+    if alert.status not in UNRESOLVED:
+        return ()
+    args = (("alert", str(alert.id)),)
+    choices: list[Choice] = []
+    if alert.status == AlertStatus.OPEN:
+        choices.append(Choice("Acknowledge", "alert.ack", args, style="primary"))
+    if alert.status != AlertStatus.FOLLOWING_UP:
+        choices.append(Choice("I'll follow up", "alert.followup", args))
+    choices.append(Choice("Resolve", RESOLVE_ACTION, args))
+    return tuple(choices)
+
+
+# The Resolve button: adapters answer it with a form (Slack and Discord modals, console
+# prompts) that submits `RESOLVE_FORM`; pressed anywhere else, the core explains the command.
+RESOLVE_ACTION = "alert.resolve"
+RESOLVE_FORM = "alert.resolve"
+# Database ids are 32-bit integers on PostgreSQL: a bigger number cannot be an alert.
+MAX_ID = 2**31 - 1
+
+
+def parse_alert_id(raw: str) -> int:
+    """The alert id in `raw` ("12" or "#12"); a clear UserError for anything else."""
+    text = raw.strip().lstrip("#")
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        raise UserError(f"'{raw.strip()}' isn't an alert number. The numbers are in /alerts.")
+    return int(text)
+
+
 def _alert_for_actor(
     session: Session, actor: Person, alert_id: str, now: datetime
 ) -> tuple[Alert, Person]:
-    try:
-        alert = session.get(Alert, int(alert_id))
-    except ValueError:
-        alert = None
+    """The alert and its student, if the actor may act on it (audited); else a UserError."""
+    alert = session.get(Alert, parse_alert_id(alert_id))
     if alert is None or alert.student_id is None:
         raise UserError("I can't find that alert any more.")
     student = session.get(Person, alert.student_id)
@@ -177,38 +407,83 @@ def _alert_for_actor(
 def acknowledge(
     session: Session, now: datetime, actor: Person, alert_id: str, *, follow_up: bool = False
 ) -> tuple[Alert, Person]:
-    """Record that a mentor acknowledged (or will follow up on) an alert; stops re-escalation."""
+    """Record that a mentor acknowledged (or will follow up on) an alert; stops re-escalation.
+
+    Pressing again is harmless; a resolved alert is refused (nothing is changed).
+    """
     alert, student = _alert_for_actor(session, actor, alert_id, now)
+    if alert.status == AlertStatus.RESOLVED:
+        raise UserError(f"Alert #{alert.id} is already resolved, so there's nothing left to do.")
+    if alert.status not in UNRESOLVED:
+        raise UserError("I can't find that alert any more.")
     if alert.acknowledged_at is None:
         alert.acknowledged_at = now
         alert.acknowledged_by = actor.id
         record_event(session, alert, now, "acknowledged", actor.id)
-    if follow_up and alert.follow_up_at is None:
+    if follow_up and alert.status != AlertStatus.FOLLOWING_UP:
         alert.follow_up_at = now
         alert.follow_up_by = actor.id
         record_event(session, alert, now, "follow_up", actor.id)
-    alert.status = "following" if alert.follow_up_at else "acknowledged"
+    alert.status = (
+        AlertStatus.FOLLOWING_UP
+        if alert.follow_up_at and (follow_up or alert.status == AlertStatus.FOLLOWING_UP)
+        else AlertStatus.ACKNOWLEDGED
+    )
     alert.next_escalation_at = None
     session.add(alert)
     return alert, student
 
 
 def render_acted(alert: Alert, student: Person, actor: Person) -> Message:
-    """The alert message after someone acted on it (shown in place of the original)."""
-    verb = "will follow up on" if alert.follow_up_at else "acknowledged"
+    """The alert message after someone acted on it (shown in place of the original).
+
+    Until it is resolved it keeps the buttons that are left (follow up, resolve).
+    """
+    verb = "acknowledged"
+    if alert.status == AlertStatus.RESOLVED:
+        verb = "resolved"
+    elif alert.status == AlertStatus.FOLLOWING_UP:
+        verb = "will follow up on"
     label = KIND_LABELS.get(alert.kind, alert.kind)
+    fields = [Field("Why", alert.reason)]
+    if alert.folded_count:
+        fields.append(Field("Messages", f"{alert.folded_count + 1} in this alert"))
+    if alert.status == AlertStatus.RESOLVED and alert.outcome:
+        fields.append(Field("Outcome", OUTCOME_LABELS.get(alert.outcome, alert.outcome)))
     return Message(
         text=f"✅ {label}: {student.name}: {actor.name} {verb} this.",
-        fields=(Field("Why", alert.reason),),
+        fields=tuple(fields),
+        choices=alert_choices(alert),
     )
 
 
+class Outcome(StrEnum):
+    """How a resolved alert ended."""
+
+    SPOKE = "spoke"
+    COUNSELLING = "counselling"
+    EMERGENCY = "emergency"
+    NO_ACTION = "none"
+
+
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.SPOKE: "Spoke to the student",
+    Outcome.COUNSELLING: "Referred to counselling",
+    Outcome.EMERGENCY: "Referred to emergency services",
+    Outcome.NO_ACTION: "No action needed",
+}
+
+
 def open_alerts_for(session: Session, actor: Person) -> Sequence[tuple[Alert, Person]]:
-    """Open alerts the actor may see: their students' (mentor) or all (admin), newest first."""
+    """Unresolved alerts the actor may see: their students' (mentor) or all (admin).
+
+    Urgent first, then newest first; acknowledged and followed-up alerts stay listed until
+    someone resolves them.
+    """
     query = (
         select(Alert, Person)
         .join(Person, col(Person.id) == Alert.student_id)
-        .where(Alert.status == "open")
+        .where(col(Alert.status).in_(UNRESOLVED))
         .order_by(col(Alert.severity).desc(), col(Alert.created_at).desc())
     )
     if actor.role not in (MENTOR, ADMIN):
@@ -239,6 +514,7 @@ def posted_copies(session: Session, alert_id: int) -> tuple[PostedCopy, ...]:
         select(Outbox)
         .where(
             Outbox.alert_id == alert_id,
+            Outbox.kind == ALERT_KIND,
             Outbox.status == "sent",
             col(Outbox.platform_message_id).is_not(None),
             col(Outbox.platform_channel_id).is_not(None),

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.config import CoreSettings, CrisisLine
 from bot.model import Field, Message
 from bot.safety import Assessment
-from bot.services.alerts import URGENT, raise_alert, record_event
+from bot.services.alerts import URGENT, raise_alert, record_event, who_is_told
 from storage.tables import Alert, Person
 
 # Used only when no zone table can be read (a slim container without tzdata): the zones of
@@ -112,8 +112,14 @@ def _zoneinfo_folders() -> list[Traversable]:
     return folders
 
 
-def render_crisis_reply(settings: CoreSettings, student: Person) -> Message:
-    """A calm, safe-messaging reply: help now, and who is being told (no false promises)."""
+def render_crisis_reply(
+    settings: CoreSettings, student: Person, told: str = "your mentor"
+) -> Message:
+    """A calm, safe-messaging reply: help now, and who is being told (no false promises).
+
+    `told` names who the alert reaches (`who_is_told`): "your mentor", or the programme staff
+    for a student who has none.
+    """
     lines = crisis_lines_for(settings, student.country, student.timezone)
     return Message(
         title="You don't have to face this alone",
@@ -122,7 +128,7 @@ def render_crisis_reply(settings: CoreSettings, student: Person) -> Message:
             "hard, and you deserve support right now.\n"
             "If you are in danger or might act on these thoughts, please contact one of these "
             "now, they are there to talk any time:\n"
-            "I've let your mentor know so a real person can check in with you soon. "
+            f"I've let {told} know so a real person can check in with you soon. "
             "I'm a bot, so I can't keep this just between us: keeping you safe comes first."
         ),
         fields=tuple(Field(line.name, line.contact) for line in lines),
@@ -152,10 +158,11 @@ def respond_to_crisis(
         severity=URGENT,
     )
     if alert is not None:
-        alert.shown_to_student_at = now
+        # A crisis folded into an open alert keeps the time help was first shown.
+        alert.shown_to_student_at = alert.shown_to_student_at or now
         session.add(alert)
         record_event(session, alert, now, "shown_to_student", student.id)
-    return render_crisis_reply(settings, student), alert
+    return render_crisis_reply(settings, student, who_is_told(session, student)), alert
 
 
 def respond_to_concern(

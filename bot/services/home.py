@@ -80,7 +80,8 @@ def _mentor_home(
     open_alerts = alert_service.open_alerts_for(session, person)
     heading = Message(
         title=f"Open alerts ({len(open_alerts)})",
-        text="Acknowledge an alert to stop it escalating, or say you'll follow up."
+        text="Acknowledge an alert to stop it escalating, say you'll follow up, and resolve "
+        "it with how it went."
         if open_alerts
         else "No open alerts. 🎉",
     )

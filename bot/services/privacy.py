@@ -50,6 +50,9 @@ from storage.tables import (
     WorkshopFeedback,
 )
 
+# Alerts someone still has to act on (bot.services.alerts.UNRESOLVED; not imported, to keep
+# the privacy module free of the alert service).
+UNRESOLVED_ALERTS = ("open", "acknowledged", "following")
 # A delete-confirmation button works this long; an old one cannot be replayed later.
 CONFIRM_MINUTES = 10
 ERASED_NAME = "Erased person"
@@ -97,6 +100,7 @@ KEPT_REFERENCES: frozenset[tuple[str, str]] = frozenset(
         ("alert", "mentor_id"),
         ("alert", "acknowledged_by"),
         ("alert", "follow_up_by"),
+        ("alert", "resolved_by"),
         ("mentor_note", "author_id"),
         ("workshop_session", "created_by"),
         ("workshop_series", "created_by"),
@@ -192,6 +196,63 @@ def open_crisis_alert(session: Session, person: Person) -> Alert | None:
     ).first()
 
 
+def students_of(session: Session, mentor: Person) -> list[Person]:
+    """The active students who have this person as mentor or backup mentor, by email."""
+    rows = session.exec(
+        select(Person)
+        .join(MentorAssignment, col(MentorAssignment.student_id) == Person.id)
+        .where(
+            MentorAssignment.mentor_id == mentor.id,
+            Person.active == True,  # noqa: E712
+            col(Person.deleted_at).is_(None),
+        )
+        .order_by(col(Person.email))
+    ).all()
+    # A student with this person as both mentor and backup is listed once.
+    unique = {person.id: person for person in rows}
+    return list(unique.values())
+
+
+def reassign_students(
+    session: Session, mentor: Person, to: Person, now: datetime, *, actor_id: int | None
+) -> int:
+    """Give a mentor's students (and their unresolved alerts) to another active mentor.
+
+    Called before erasing a mentor, so no student is left without one. Where `to` already is
+    the student's other mentor, the duplicate assignment is dropped instead. Audited.
+    """
+    if to.id == mentor.id or to.role not in ("mentor", "admin") or not to.active:
+        raise UserError(f"{to.email} isn't another active mentor, so I can't reassign to them.")
+    assert to.id is not None
+    assignments = session.exec(
+        select(MentorAssignment).where(MentorAssignment.mentor_id == mentor.id)
+    ).all()
+    moved = 0
+    for assignment in assignments:
+        other = session.exec(
+            select(MentorAssignment).where(
+                MentorAssignment.student_id == assignment.student_id,
+                MentorAssignment.kind != assignment.kind,
+                MentorAssignment.mentor_id == to.id,
+            )
+        ).first()
+        if other is not None:
+            session.delete(assignment)  # `to` is their other mentor already
+        else:
+            assignment.mentor_id = to.id
+            session.add(assignment)
+        moved += 1
+    session.execute(
+        update(Alert)
+        .where(col(Alert.mentor_id) == mentor.id, col(Alert.status).in_(UNRESOLVED_ALERTS))
+        .values(mentor_id=to.id)
+        .execution_options(synchronize_session=False)
+    )
+    audit(session, now, actor_id, "reassign", mentor.id, detail=f"{moved} assignment(s) to {to.id}")
+    session.flush()
+    return moved
+
+
 def erase_person(
     session: Session, person: Person, now: datetime, *, actor_id: int | None, via: str
 ) -> ErasureReport:
@@ -282,6 +343,7 @@ def _their_text(session: Session, person: Person) -> list[str]:
     texts += session.exec(select(Checkin.note).where(Checkin.person_id == pid)).all()
     texts += session.exec(select(StudentMessage.text).where(StudentMessage.person_id == pid)).all()
     texts += session.exec(select(Alert.excerpt).where(Alert.student_id == pid)).all()
+    texts += session.exec(select(Alert.latest_excerpt).where(Alert.student_id == pid)).all()
     texts += session.exec(select(Goal.title).where(Goal.person_id == pid)).all()
     texts += session.exec(select(MentorNote.text).where(MentorNote.student_id == pid)).all()
     return sorted({t.strip() for t in texts if t and len(t.strip()) >= MIN_NEEDLE})
@@ -519,10 +581,14 @@ def _deidentify_alerts(session: Session, pid: int, alert_ids: list[int]) -> int:
     for alert in alerts:
         alert.student_id = None
         alert.excerpt = None
+        # What they wrote later and what their mentor noted when resolving it go too.
+        alert.latest_excerpt = None
+        alert.resolution_note = None
         alert.reason = alert.kind  # e.g. "Mood 2/5 ..." or the safety screen's reasons
         if alert.status == "open":
             alert.status = ERASED_STATUS
         alert.next_escalation_at = None  # nobody left to escalate about
+        alert.next_follow_up_at = None  # nor to follow up
         session.add(alert)
     session.execute(
         update(AlertEvent)

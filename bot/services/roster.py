@@ -1,18 +1,24 @@
-"""Roster import: people, roles, mentors, groups and platform ids from one CSV, all or nothing."""
+"""Roster import: people, roles, mentors, groups and platform ids from one CSV, all or nothing.
+
+Every check (each line on its own, then the file against the database) runs before anything
+is written, and all problems are reported together with their line numbers, so a second run
+after fixing them never finds new ones. An import may never leave an active student pointing
+at someone who is not an active mentor (issue 13, part 6).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from bot.errors import UserError
 from bot.localtime import is_valid_zone
-from bot.people import ROLES, person_by_email
+from bot.people import ADMIN, MENTOR, ROLES, STUDENT, person_by_email
 from storage.tables import Group, GroupMember, Identity, MentorAssignment, Person
 
 COLUMNS = (
@@ -25,15 +31,23 @@ COLUMNS = (
     "groups",
     "slack_user_id",
     "discord_user_id",
+    "active",
 )
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 DISCORD_ID = re.compile(r"^\d{15,21}$")
+# The optional `active` column: "no" deactivates a person (they keep their records).
+YES = frozenset({"", "yes", "y", "true", "1", "active"})
+NO = frozenset({"no", "n", "false", "0", "inactive"})
+# Roles a student's mentor or backup mentor may have.
+MENTOR_ROLES = (MENTOR, ADMIN)
+# How many students a refusal names before "and N more".
+NAMED_STUDENTS = 10
 
 
 @dataclass(frozen=True)
 class RosterRow:
-    """One validated roster line."""
+    """One roster line; a value that failed validation is None (its problem is reported)."""
 
     line: int
     email: str
@@ -45,6 +59,7 @@ class RosterRow:
     groups: tuple[str, ...]
     slack_user_id: str | None
     discord_user_id: str | None
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,8 +70,37 @@ class ImportResult:
     updated: int
 
 
-def parse_roster(raw: str) -> list[RosterRow]:
-    """Validate a roster CSV; raise UserError listing every bad line (nothing is written)."""
+@dataclass
+class RosterFile:
+    """Every line of a roster CSV, with the problems found in each (by line number)."""
+
+    rows: list[RosterRow] = field(default_factory=list)
+    problems: dict[int, list[str]] = field(default_factory=dict)
+
+    def add(self, line: int, problem: str) -> None:
+        """Record one problem of a line."""
+        self.problems.setdefault(line, []).append(problem)
+
+    def valid_rows(self) -> list[RosterRow]:
+        """The rows without problems."""
+        return [row for row in self.rows if row.line not in self.problems]
+
+    def raise_if_problems(self) -> None:
+        """Refuse the whole file, every problem of every line at once, in line order."""
+        if not self.problems:
+            return
+        lines = [
+            ("already in the database" if line == 0 else f"line {line}") + ": " + "; ".join(found)
+            for line, found in sorted(self.problems.items())
+        ]
+        raise UserError("Nothing was imported. Fix these lines and try again:\n" + "\n".join(lines))
+
+
+def read_roster(raw: str) -> RosterFile:
+    """Validate each line of a roster CSV on its own; problems are collected, not raised.
+
+    Only a bad header (nothing to check line by line) or an empty file raises at once.
+    """
     reader = csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ("email", "name", "role") if c not in header]
@@ -71,14 +115,13 @@ def parse_roster(raw: str) -> list[RosterRow]:
         raise UserError(
             f"Unknown roster column(s): {', '.join(unknown)}. Expected: {','.join(COLUMNS)}"
         )
-    rows: list[RosterRow] = []
-    errors: list[str] = []
+    found = RosterFile()
     seen: dict[str, int] = {}
     for record in reader:
         line = reader.line_num
         values = {k.strip(): (v or "").strip() for k, v in record.items() if k is not None}
         if None in record:
-            errors.append(f"line {line}: more values than columns")
+            found.add(line, "more values than columns")
             continue
         problems: list[str] = []
         email = values.get("email", "").lower()
@@ -97,54 +140,129 @@ def parse_roster(raw: str) -> list[RosterRow]:
         tz = values.get("timezone") or None
         if tz and not is_valid_zone(tz):
             problems.append(f"unknown time zone '{tz}'")
-        mentor = (values.get("mentor_email") or "").lower() or None
-        backup = (values.get("backup_mentor_email") or "").lower() or None
-        for label, value in (("mentor_email", mentor), ("backup_mentor_email", backup)):
+        refs: dict[str, str | None] = {}
+        for label in ("mentor_email", "backup_mentor_email"):
+            value = (values.get(label) or "").lower() or None
             if value and not EMAIL.match(value):
                 problems.append(f"{label} '{value}' is not an email address")
+                value = None  # reported; the reference checks skip it
+            refs[label] = value
+        mentor, backup = refs["mentor_email"], refs["backup_mentor_email"]
         if mentor and backup and mentor == backup:
             problems.append("mentor and backup mentor are the same person")
-        if (mentor or backup) and role != "student":
+        if (mentor or backup) and role in ROLES and role != STUDENT:
             problems.append("only students have mentors")
+        if email and email in (mentor, backup):
+            problems.append("a student can't be their own mentor")
         slack = values.get("slack_user_id") or None
         if slack and not SLACK_ID.match(slack):
             problems.append(f"slack_user_id '{slack}' doesn't look like a Slack user id (U…)")
+            slack = None
         discord = values.get("discord_user_id") or None
         if discord and not DISCORD_ID.match(discord):
             problems.append(f"discord_user_id '{discord}' doesn't look like a Discord user id")
+            discord = None
+        active_raw = (values.get("active") or "").lower()
+        if active_raw not in YES | NO:
+            problems.append(f"active '{values.get('active')}' must be yes or no")
         groups = tuple(g.strip() for g in re.split(r"[;|]", values.get("groups", "")) if g.strip())
-        if problems:
-            errors.append(f"line {line}: " + "; ".join(problems))
-            continue
-        rows.append(RosterRow(line, email, name, role, tz, mentor, backup, groups, slack, discord))
-    if not rows and not errors:
-        raise UserError("The roster has no people in it.")
-    if errors:
-        raise UserError(
-            "Nothing was imported. Fix these lines and try again:\n" + "\n".join(errors)
+        for problem in problems:
+            found.add(line, problem)
+        found.rows.append(
+            RosterRow(
+                line,
+                email,
+                name,
+                role,
+                tz,
+                mentor,
+                backup,
+                groups,
+                slack,
+                discord,
+                active=active_raw not in NO,
+            )
         )
-    return rows
+    if not found.rows and not found.problems:
+        raise UserError("The roster has no people in it.")
+    return found
 
 
-def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> ImportResult:
-    """Apply validated rows in the caller's transaction; mentor references are checked too."""
-    in_file = {row.email: row for row in rows}
-    errors: list[str] = []
+def parse_roster(raw: str) -> list[RosterRow]:
+    """Validate a roster CSV line by line; raise UserError listing every bad line."""
+    found = read_roster(raw)
+    found.raise_if_problems()
+    return found.rows
+
+
+def check_roster(session: Session, found: RosterFile) -> None:
+    """Add to `found` every problem the database reveals; nothing is written.
+
+    The import must leave every active student with mentors who are active mentors (or
+    admins): the state after the import is worked out from the database and the file
+    together, so a role change (a mentor made a student), a deactivation, a reference to a
+    student, or to someone on neither, is caught, on the line that causes it. Platform ids
+    already held by someone else are reported too. All of it in one pass with the line
+    checks, so fixing what is reported never reveals new problems.
+    """
+    people = [p for p in session.exec(select(Person)).all() if p.deleted_at is None]
+    email_of = {p.id: p.email for p in people}
+    role = {p.email: p.role for p in people}
+    active = {p.email: p.active for p in people}
+    rows = [row for row in found.rows if EMAIL.match(row.email)]
+    line_of = {row.email: row.line for row in rows}
     for row in rows:
-        for label, ref in (
-            ("mentor", row.mentor_email),
-            ("backup mentor", row.backup_mentor_email),
-        ):
-            if ref is None:
-                continue
-            target_role = in_file[ref].role if ref in in_file else None
-            if target_role is None:
-                existing = person_by_email(session, ref)
-                target_role = existing.role if existing else None
-            if target_role is None:
-                errors.append(f"line {row.line}: {label} {ref} is not on the roster")
-            elif target_role not in ("mentor", "admin"):
-                errors.append(f"line {row.line}: {label} {ref} is a {target_role}, not a mentor")
+        if row.role in ROLES:
+            role[row.email] = row.role
+        active[row.email] = row.active
+    # (student, kind) -> (mentor, the file line that sets it, or None: kept from the database)
+    assigned: dict[tuple[str, str], tuple[str, int | None]] = {}
+    for assignment in session.exec(select(MentorAssignment)).all():
+        student, mentor = email_of.get(assignment.student_id), email_of.get(assignment.mentor_id)
+        if student is not None and mentor is not None:
+            assigned[(student, assignment.kind)] = (mentor, None)
+    for row in rows:
+        for kind, ref in (("primary", row.mentor_email), ("backup", row.backup_mentor_email)):
+            if ref is not None:
+                assigned[(row.email, kind)] = (ref, row.line)
+    stranded: dict[str, list[str]] = {}  # mentor -> students left pointing at them
+    for (student, kind), (mentor, line) in sorted(assigned.items()):
+        if role.get(student) != STUDENT or not active.get(student, False):
+            continue  # only active students need a mentor who can act
+        label = "mentor" if kind == "primary" else "backup mentor"
+        if mentor not in role:
+            problem = f"{label} {mentor} is not on the roster"
+        elif role[mentor] not in MENTOR_ROLES:
+            problem = f"{label} {mentor} is a {role[mentor]}, not a mentor"
+        elif not active[mentor]:
+            problem = f"{label} {mentor} is not active"
+        else:
+            continue
+        if line is not None:
+            found.add(line, problem)
+        else:
+            stranded.setdefault(mentor, []).append(student)
+    for mentor, students in sorted(stranded.items()):
+        names = ", ".join(students[:NAMED_STUDENTS])
+        if len(students) > NAMED_STUDENTS:
+            names += f" and {len(students) - NAMED_STUDENTS} more"
+        if mentor in line_of:
+            what = (
+                "would no longer be an active mentor"
+                if role.get(mentor) in MENTOR_ROLES
+                else f"would become a {role.get(mentor)}"
+            )
+            found.add(
+                line_of[mentor],
+                f"{mentor} {what}, but {len(students)} student(s) still have them as mentor: "
+                f"{names}. Give those students another mentor in this file first",
+            )
+        else:
+            found.add(
+                0,
+                f"{len(students)} student(s) have {mentor}, who is not an active mentor, as "
+                f"mentor: {names}. Give them another mentor in this file",
+            )
     for row in rows:
         for platform, uid in (("slack", row.slack_user_id), ("discord", row.discord_user_id)):
             if uid is None:
@@ -155,25 +273,48 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
             if owner is not None:
                 holder = session.get(Person, owner.person_id)
                 if holder is not None and holder.email != row.email:
-                    errors.append(f"line {row.line}: {platform} id {uid} belongs to {holder.email}")
-    if errors:
-        raise UserError(
-            "Nothing was imported. Fix these lines and try again:\n" + "\n".join(errors)
-        )
+                    found.add(row.line, f"{platform} id {uid} belongs to {holder.email}")
 
+
+def import_roster_text(session: Session, raw: str, now: datetime) -> ImportResult:
+    """Check a roster CSV completely (lines and database, one pass), then import it all.
+
+    Raises UserError listing every problem with its line number; nothing is written then.
+    """
+    found = read_roster(raw)
+    check_roster(session, found)
+    found.raise_if_problems()
+    return _apply(session, found.rows, now)
+
+
+def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> ImportResult:
+    """Apply validated rows in the caller's transaction, after the database checks."""
+    found = RosterFile(rows=list(rows))
+    check_roster(session, found)
+    found.raise_if_problems()
+    return _apply(session, rows, now)
+
+
+def _apply(session: Session, rows: list[RosterRow], now: datetime) -> ImportResult:
+    """Write checked rows: people, mentor assignments, platform ids, groups."""
     added = updated = 0
     people: dict[str, Person] = {}
     for row in rows:
         person = person_by_email(session, row.email)
         if person is None:
             person = Person(
-                email=row.email, name=row.name, role=row.role, timezone=row.timezone, created_at=now
+                email=row.email,
+                name=row.name,
+                role=row.role,
+                timezone=row.timezone,
+                active=row.active,
+                created_at=now,
             )
             added += 1
         else:
             person.name, person.role = row.name, row.role
             person.timezone = row.timezone or person.timezone
-            person.active = True
+            person.active = row.active
             updated += 1
         session.add(person)
         people[row.email] = person

@@ -3,7 +3,8 @@
 `run_due_work` opens the check-ins of every occurrence since the stored watermark (sending
 those within the grace window, recording older ones as not sent), closes check-ins past their
 cut-off, queues due reminders and goal nudges, flags stuck goals, re-escalates alerts nobody
-acknowledged and runs the workshop steps (reminders, start posts, feedback prompts), posts
+acknowledged, reminds mentors of the alerts they promised to follow up and runs the workshop
+steps (reminders, start posts, feedback prompts), posts
 due group prompts and opens due peer-pairing rounds and their check-backs.
 Everything it writes is keyed, so calling it twice, after a crash, or from two processes at
 once changes nothing the second time. The watermark only moves forward once the
@@ -24,6 +25,7 @@ from sqlmodel import Session, col
 from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.localtime import to_local
+from bot.services.alert_lifecycle import send_due_follow_up_reminders
 from bot.services.nudges import NudgeOutcome, flag_stuck_goals, send_goal_nudges
 from bot.services.occurrences import (
     OccurrenceOutcome,
@@ -62,6 +64,7 @@ class TickReport:
     nudges: NudgeOutcome = field(default_factory=NudgeOutcome)
     stuck_alerts: int = 0
     escalations: int = 0
+    follow_up_reminders: int = 0
     workshops: WorkshopTickOutcome = field(default_factory=WorkshopTickOutcome)
     prompts: PromptTickOutcome = field(default_factory=PromptTickOutcome)
     pairing: PairingTickOutcome = field(default_factory=PairingTickOutcome)
@@ -87,6 +90,7 @@ class TickReport:
             or self.nudges.due_soon
             or self.stuck_alerts
             or self.escalations
+            or self.follow_up_reminders
             or self.workshops.queued
             or self.prompts.queued
             or self.pairing.queued
@@ -109,6 +113,7 @@ class TickReport:
             "goal nudges": self.nudges.weekly + self.nudges.due_soon,
             "stuck-goal alerts": self.stuck_alerts,
             "alert re-escalations": self.escalations,
+            "follow-up reminders": self.follow_up_reminders,
         }
         lines += [f"{what}: {n}" for what, n in counts.items() if n]
         lines += self.workshops.lines()
@@ -163,6 +168,9 @@ def run_due_work(db: Database, settings: CoreSettings, now: datetime) -> TickRep
         report.stuck_alerts = flag_stuck_goals(session, settings, now)
     with db.session() as session:
         report.escalations = reescalate_due_alerts(session, settings, now)
+    with db.session() as session:
+        # "I'll follow up" on an alert still unresolved: remind that mentor (alert_lifecycle).
+        report.follow_up_reminders = send_due_follow_up_reminders(session, settings, now)
     with db.session() as session:
         # Workshop reminders, start posts and feedback prompts (bot.services.workshop_tick).
         report.workshops = run_workshop_steps(session, settings, now)

@@ -205,6 +205,14 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("action", "alert.followup"): Case(
             SAMS_STAFF, args=_args(world, alert="{w.alert}"), audited=SAMS_STAFF
         ),
+        ("action", "alert.resolve"): Case(
+            SAMS_STAFF, args=_args(world, alert="{w.alert}"), audited=SAMS_STAFF
+        ),
+        ("form", "alert.resolve"): Case(
+            SAMS_STAFF,
+            args=_args(world, alert="{w.alert}", outcome="spoke", note="Matrix: called them"),
+            audited=SAMS_STAFF,
+        ),
         ("action", "help.request"): Case(STUDENTS),
         ("action", "mydata.export"): Case(ENROLLED),
         ("action", "mydata.delete"): Case(STUDENTS),

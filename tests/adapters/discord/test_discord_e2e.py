@@ -83,7 +83,7 @@ async def test_mood_note_with_everyone_reaches_the_mentor_without_a_mention(
     # The outbox row's stable nonce is enforced, so a retried send can't post twice.
     assert len(post.json["nonce"]) <= 25 and post.json["enforce_nonce"] is True
     alert_message = fake.messages_sent[-1]
-    assert set(buttons(alert_message)) == {"Acknowledge", "I'll follow up"}
+    assert set(buttons(alert_message)) == {"Acknowledge", "I'll follow up", "Resolve"}
 
 
 async def test_dm_channel_is_kept_so_a_fan_out_costs_one_request_per_student(
@@ -203,7 +203,8 @@ async def test_alert_acknowledged_edits_the_alert_message(
     assert response.type == p.CALLBACK_UPDATE_MESSAGE
     edited = fake.messages[alert_message["id"]]
     assert "Morgan Mentor acknowledged this" in edited["embeds"][0]["description"]
-    assert edited["components"] == []
+    # Acknowledged, not resolved: what is left to do stays (issue 13).
+    assert set(buttons(edited)) == {"I'll follow up", "Resolve"}
     with world.db.session() as session:
         assert session.exec(select(Alert)).one().status == "acknowledged"
 
@@ -410,7 +411,7 @@ async def test_crisis_dm_reaches_mentor_and_staff_channel_and_one_ack_updates_bo
     for copy in (dm_copy, staff_copy):
         edited = fake.messages[copy["id"]]
         assert "acknowledged" in edited["embeds"][0]["description"]
-        assert edited["components"] == []
+        assert set(buttons(edited)) == {"I'll follow up", "Resolve"}
 
 
 async def test_expired_button_press_in_a_dm_still_reaches_the_student(

@@ -311,3 +311,14 @@ def test_form_errors_go_under_the_matching_input() -> None:
     assert form_errors("goal.add", "A goal needs a title.") == {
         GOAL_TITLE_BLOCK: "A goal needs a title."
     }
+
+
+def test_resolve_modal_errors_go_under_the_field_they_are_about() -> None:
+    """A missing or unknown outcome shows under the select; a missing note under the note."""
+    from adapters.slack.render import form_errors
+
+    assert set(form_errors("alert.resolve", "Please say how it ended: spoke, ...")) == {
+        "resolve_outcome"
+    }
+    assert set(form_errors("alert.resolve", "'x' isn't an outcome I know.")) == {"resolve_outcome"}
+    assert set(form_errors("alert.resolve", "Please add a short note")) == {"resolve_note"}

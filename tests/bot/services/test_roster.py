@@ -78,3 +78,21 @@ def test_missing_header_is_explained() -> None:
     """A CSV without the required columns says which are missing."""
     with pytest.raises(UserError, match="Missing: role"):
         parse_roster("email,name\na@b.edu,A\n")
+
+
+def test_a_student_stranded_in_the_database_is_reported_until_fixed(db, clock) -> None:
+    """A mentor made inactive outside the roster strands students: imports say so and whom."""
+    with db.session() as session:
+        import_roster(session, parse_roster(GOOD), clock.now())
+    with db.session() as session:
+        mentor = session.exec(select(Person).where(Person.email == "m@uni.edu")).one()
+        mentor.active = False
+        session.add(mentor)
+    unrelated = HEADER + "new@uni.edu,New Mentor,mentor,,,,,,\n"
+    with db.session() as session, pytest.raises(UserError) as refused:
+        import_roster(session, parse_roster(unrelated), clock.now())
+    assert "already in the database: 1 student(s) have m@uni.edu" in refused.value.message
+    assert "s@uni.edu" in refused.value.message
+    fixed = unrelated + "s@uni.edu,Sol Student,student,,new@uni.edu,b@uni.edu,,,\n"
+    with db.session() as session:
+        import_roster(session, parse_roster(fixed), clock.now())
