@@ -94,6 +94,10 @@ class CoreSettings:
     # A normal alert not acknowledged within this many minutes is re-escalated.
     alert_ack_minutes: int = 24 * 60
     staff_channel: str | None = None  # "platform:channel_id" for on-call staff
+    # An urgent alert not delivered to someone who can act within this long sounds the alarm.
+    urgent_delivery_deadline_seconds: int = 120
+    # Urgent alert rows retry without a cap while unacknowledged, at most this far apart.
+    urgent_retry_max_seconds: float = 300.0
     outbox_lease_seconds: int = 60
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 2.0

@@ -109,6 +109,10 @@ def raise_alert(
     if severity == URGENT and settings.staff_channel:
         pushes.append(staff_channel_push(settings, alert, student, level=0))
     push_rows(session, pushes, now, settings.default_timezone)
+    # Copies nobody can receive here go sideways at once; urgent ones also go by email.
+    from bot.services.routing import alert_rows_written  # routing builds on this module
+
+    alert_rows_written(session, settings, now, alert)
     return alert
 
 
