@@ -46,7 +46,7 @@ class StuckAlert:
 
 
 def _minutes(seconds: float) -> str:
-    if seconds < 120:
+    if seconds < 180:
         return f"{int(seconds)} s"
     return f"{int(seconds // 60)} min"
 
