@@ -1,5 +1,7 @@
-"""Alerts that cannot get stuck, end to end (issue 13): the real discord.py client and Slack SDK
-against the loopback fakes, a loopback SMTP server and a loopback webhook receiver.
+"""Alerts that cannot get stuck, end to end (issue 13), through the real clients and fakes.
+
+The real discord.py client and Slack SDK run against the loopback fakes, with a loopback SMTP
+server and a loopback webhook receiver:
 
 - a Discord-only deployment whose roster also carries Slack ids alerts the mentor on Discord;
 - a mentor nobody can reach here: the backup gets the crisis at once;
@@ -157,12 +159,8 @@ async def test_mentor_unreachable_here_sends_the_crisis_to_the_backup_at_once(
     assert "queued for Bea Backup on discord" in rerouted.detail
     delivered = [e for e in events if e.event == "delivered"]
     with world.db.session() as session:
-        from bot.people import person_by_email
-
-        bea, quinn = (
-            person_by_email(session, "bea@example.edu"),
-            person_by_email(session, "quinn@example.edu"),
-        )
+        bea = person_by_email(session, "bea@example.edu")
+        quinn = person_by_email(session, "quinn@example.edu")
         assert bea is not None and quinn is not None
         assert [e.person_id for e in delivered] == [bea.id]
         assert all(e.person_id != quinn.id for e in delivered)
@@ -171,8 +169,10 @@ async def test_mentor_unreachable_here_sends_the_crisis_to_the_backup_at_once(
 async def test_thirty_minute_outage_emails_during_it_and_delivers_after(
     fake: FakeDiscord, world: World, start_bot: StartBot, smtp: FakeSmtp
 ) -> None:
-    """Discord answers 503 for 30 minutes: the chain is emailed at once, the admins alarmed,
-    no alert row ever fails, and Morgan gets the alert on Discord once it is back.
+    """A 30-minute Discord outage: email during it, the alert delivered after, nothing failed.
+
+    The chain is emailed at once and the admins alarmed; Morgan gets it on Discord once
+    Discord is back.
     """
     delivery = deployment(
         world, {"discord": DiscordMessenger(await start_bot()), "email": email_messenger(smtp)}
@@ -210,14 +210,15 @@ async def test_revoked_slack_token_is_reported_on_every_other_route(
     smtp: FakeSmtp,
     hook: FakeWebhook,
 ) -> None:
-    """Slack answers token_revoked: Avery hears on Discord, by email, on the webhook and in
-    the staff channel, once; the Slack rows wait instead of failing.
+    """A revoked Slack token is reported once on every other route; Slack rows wait.
+
+    Avery hears on Discord, by email, on the webhook and in the staff channel.
     """
     fake.add_user("avery", AVERY)
     roster(
         world,
         f"admin@example.edu,Avery Admin,admin,Europe/London,,,,U0AVERY001,{AVERY}",
-        f"eli@example.edu,Eli Student,student,Europe/London,morgan@example.edu,,,U0ELI00001,",
+        "eli@example.edu,Eli Student,student,Europe/London,morgan@example.edu,,,U0ELI00001,",
     )
     staff = fake.default_guild.channel_id("mentoring")  # type: ignore[union-attr]
     world = replace(world, settings=replace(world.settings, staff_channel=f"discord:{staff}"))
