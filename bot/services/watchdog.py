@@ -5,9 +5,11 @@ or the staff channel, in a chat) within `urgent_delivery_deadline_seconds`, or w
 acknowledged it within the re-escalation interval (`crisis_ack_minutes`) after it was
 re-escalated (the first interval is the chain's: the backup mentor and the staff channel).
 `stuck_urgent_alerts` is the one query for it: `mentorbot alerts list`, `mentorbot check`,
-the health endpoint and metrics all ask it. `sound_alarms` sends a stuck alert out on every channel that works: every
-admin on every running chat platform, the staff channel, email and the webhook (an
-unacknowledged one skips the staff channel: re-escalation re-posts it there every interval).
+the health endpoint and metrics all ask it.
+
+`sound_alarms` sends a stuck alert out on every channel that works: every admin on every
+running chat platform, the staff channel, email and the webhook (an unacknowledged one
+skips the staff channel: re-escalation re-posts it there every interval).
 """
 
 from __future__ import annotations
