@@ -56,24 +56,26 @@ async def run(settings: Settings) -> int:
     side_channels = app.add_side_channels()
     if side_channels:
         log.info("urgent alerts also go by %s", " and ".join(side_channels))
-    failures: list[Exception] = []
+    failures: list[tuple[str, Exception]] = []
     try:
         for starter in PLATFORM_STARTERS:
             platform = platform_of(starter)
             try:
                 task = await starter(app, stop)
             except Exception as exc:
-                # A bad token at start: loud, reported on the other routes, and the other
-                # platforms still start (a crisis must reach someone on them).
+                # A bad token at start: loud, and the other platforms still start (a crisis
+                # must reach someone on them).
                 log.error("%s did not start: %s", platform, exc)
-                app.platform_failed(platform, f"it did not start: {exc}")
-                failures.append(exc)
+                failures.append((platform, exc))
                 continue
             if task is not None:
                 tasks.append(asyncio.create_task(_watched(app, platform, task)))
+        # Reported once every other platform is registered, so the report can go there.
+        for platform, exc in failures:
+            app.platform_failed(platform, f"it did not start: {exc}")
         if failures and not _chat_running(app):
             await app.delivery.deliver_once()  # the reports by email or webhook, then stop
-            raise failures[0]
+            raise failures[0][1]
         tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
         # After the messengers are registered: the catch-up may queue pushes for every platform.
         # It runs in the background as the tick's first run; start-up does not wait for it.
