@@ -694,7 +694,9 @@ class OutboxDelivery:
         """The row's alert when it is an urgent chat copy still waiting for someone."""
         if not row.urgent or row.alert_id is None or row.kind != ALERT:
             return None
-        alert = session.get(Alert, row.alert_id)
+        # Locked first: two copies of one alert failing at once go sideways one after the
+        # other (inserting the same keys in opposite orders deadlocked on PostgreSQL).
+        alert = session.get(Alert, row.alert_id, with_for_update=True)
         if alert is None or alert.acknowledged_at is not None or alert.status != "open":
             return None
         return alert
