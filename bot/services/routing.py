@@ -425,7 +425,14 @@ def reroute_stranded(
         elif alert is not None and row.kind == ALERT:
             _reroute_alert_row(session, settings, now, alert, row, running)
             report.sideways += 1
+        elif person is not None and (not person.active or person.deleted_at is not None):
+            row.status = "failed"  # nobody to wait for: they left the programme
+            row.last_error = "the recipient is no longer active"
+            session.add(row)
+            report.failed += 1
         elif person is not None and not row.member_ids and not side_channel:
+            if row.platform == UNROUTED:
+                continue  # linked, but not on a platform that runs: it keeps waiting
             row.platform, row.user_id, row.channel_id = UNROUTED, "", None
             session.add(row)
             report.parked += 1
@@ -436,8 +443,8 @@ def reroute_stranded(
             report.failed += 1
     if report.parked or report.failed:
         log.warning(
-            "%d outbox rows wait for someone to link a running platform; %d channel posts "
-            "failed: their platform doesn't run here (running: %s)",
+            "%d outbox rows now wait for someone to link a running platform; %d failed: "
+            "their channel's platform doesn't run here, or the person left (running: %s)",
             report.parked,
             report.failed,
             ", ".join(sorted(running)) or "none",

@@ -235,3 +235,17 @@ def test_a_person_gone_is_not_reachable(sam: Chat, core) -> None:
     assert not [r for r in outbox(core) if r.kind == "alert" and r.status == "pending"]
     [rerouted] = [e for e in events(core) if e.event == "rerouted"]
     assert "nobody further can be reached" in rerouted.detail
+
+
+def test_waiting_rows_of_someone_who_left_fail_instead_of_waiting(alex: Chat, core, clock) -> None:
+    """A row stranded for a person no longer active fails (nobody to wait for), once."""
+    with core.db.session() as session:
+        alex_p = person_by_email(session, "alex@example.edu")
+        assert alex_p is not None
+        push_rows(session, [Push("n:alex", Message(text="x"), person=alex_p)], clock.now(), "UTC")
+        alex_p.active = False
+    with core.db.session() as session:
+        report = reroute_stranded(session, core.settings, clock.now(), frozenset({"discord"}))
+    assert report.failed == 1
+    [row] = outbox(core)
+    assert (row.status, row.last_error) == ("failed", "the recipient is no longer active")
