@@ -62,6 +62,21 @@ class App:
             self._delivery.messengers[platform] = messenger
         set_running_platforms(self.db.session_info, self.messengers)
 
+    def configured_platforms(self) -> list[str]:
+        """The platforms the settings turn on (what `mentorbot run` registers)."""
+        settings = self.settings
+        wanted = {
+            "slack": settings.slack.enabled,
+            "discord": settings.discord.enabled,
+            "email": settings.alerting.email_enabled,
+            "webhook": settings.alerting.webhook_enabled,
+        }
+        return [platform for platform, on in wanted.items() if on]
+
+    def declare_configured_platforms(self) -> None:
+        """Tell the core what runs in a process that delivers nothing itself (a worker)."""
+        set_running_platforms(self.db.session_info, self.configured_platforms())
+
     def remove_messenger(self, platform: str) -> None:
         """A platform stopped (it failed to start): its rows are re-routed from now on."""
         self.messengers.pop(platform, None)

@@ -63,6 +63,19 @@ def test_side_channels_are_added_only_when_configured(
     assert {"email", "webhook"} <= set(app.messengers)
 
 
+def test_a_worker_declares_what_the_settings_turn_on(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Slack HTTP worker delivers nothing: the core is told the configured platforms."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-x")
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_FROM", "bot@school.edu")
+    app.settings = Settings(env_file=None)
+    app.declare_configured_platforms()
+    with app.db.session() as session:
+        assert running_platforms(session) == {"slack", "discord", "email"}
+
+
 def test_half_an_email_configuration_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """SMTP_HOST without SMTP_FROM would send nothing: the settings refuse it."""
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
