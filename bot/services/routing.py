@@ -70,11 +70,22 @@ KIND_NAMES = {
 }
 
 
+# An alert's kind as a noun for "a ... alert".
+ALERT_NOUNS = {
+    "crisis": "crisis",
+    "low_mood": "low-mood",
+    "drop": "mood-drop",
+    "missed": "missed-check-ins",
+    "help": "help-request",
+    "concern": "worrying-message",
+    "stuck": "stuck-goal",
+}
+
+
 def describe_kind(kind: str, alert: Alert | None = None) -> str:
     """What a message of this kind is, in words ("an urgent crisis alert", "a check-in")."""
     if alert is not None and kind in (ALERT, ALERT_EMAIL, ALERT_WEBHOOK):
-        what = "crisis" if alert.kind == "crisis" else KIND_LABELS.get(alert.kind, alert.kind)
-        base = f"{what.lower()} alert"
+        base = f"{ALERT_NOUNS.get(alert.kind, alert.kind.replace('_', ' '))} alert"
         if alert.severity == URGENT:
             return f"an urgent {base}"
         return f"{'an' if base[0] in 'aeiou' else 'a'} {base}"

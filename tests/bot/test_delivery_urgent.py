@@ -153,8 +153,7 @@ async def test_failure_notice_says_what_failed_and_for_whom(
     await delivery.deliver_once()
     await delivery.deliver_once()
     [notice] = messenger.to("admin@example.edu")
-    assert "a asked for help alert" not in notice.text
-    assert "an asked for help alert about Sam Student (sam@example.edu)" in notice.text
+    assert "a help-request alert about Sam Student (sam@example.edu)" in notice.text
     assert "Maya Mentor" in notice.text
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import col, select
 
@@ -11,7 +13,7 @@ from bot.model import Actor, Inbound, Message
 from bot.outbox import UNROUTED, Push, push_rows, set_running_platforms
 from bot.people import person_by_email
 from bot.services.roster import import_roster, parse_roster
-from bot.services.routing import reroute_stranded
+from bot.services.routing import describe_kind, reroute_stranded
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.conftest import Chat
 from tests.fakes.recording import RecordingMessenger
@@ -249,3 +251,15 @@ def test_waiting_rows_of_someone_who_left_fail_instead_of_waiting(alex: Chat, co
     assert report.failed == 1
     [row] = outbox(core)
     assert (row.status, row.last_error) == ("failed", "the recipient is no longer active")
+
+
+def test_describe_kind_names_alerts_and_other_messages() -> None:
+    """Failure notices and the status say what failed in words."""
+
+    def alert(kind: str, severity: str) -> Alert:
+        return Alert(kind=kind, severity=severity, reason="", created_at=datetime.now(UTC))
+
+    assert describe_kind("alert", alert("crisis", "urgent")) == "an urgent crisis alert"
+    assert describe_kind("alert", alert("low_mood", "normal")) == "a low-mood alert"
+    assert describe_kind("checkin") == "a check-in"
+    assert describe_kind("workshop_reminder") == "a workshop reminder message"
