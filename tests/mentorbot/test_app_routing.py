@@ -116,3 +116,40 @@ async def test_a_platform_failing_at_start_is_reported_and_the_others_run(
     with app.db.session() as session:
         notices = session.exec(select(Outbox).where(Outbox.kind == "platform_notice")).all()
     assert [(n.platform, n.status) for n in notices] == [("discord", "sent")]
+
+
+async def test_a_platform_refused_at_login_is_reported_and_the_others_keep_running(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord's task ends with a refused token: reported to Avery on Slack, Slack runs on."""
+    slack = RecordingMessenger(platform="slack")
+
+    async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[None]:
+        app.add_messenger("slack", slack)
+
+        async def serve() -> None:
+            for _ in range(200):  # until the report went out, then stop the run
+                if slack.sent:
+                    break
+                await asyncio.sleep(0.02)
+            stop.set()
+
+        return asyncio.create_task(serve())
+
+    async def start_discord(app: App, stop: asyncio.Event) -> asyncio.Task[None]:
+        app.add_messenger("discord", RecordingMessenger(platform="discord"))
+
+        async def login() -> None:
+            await asyncio.sleep(0.05)
+            raise RuntimeError("Discord refused DISCORD_BOT_TOKEN; check the token.")
+
+        return asyncio.create_task(login())
+
+    monkeypatch.setattr(runner, "PLATFORM_STARTERS", [start_slack, start_discord])
+    monkeypatch.setattr(runner, "build_app", lambda settings: app)
+    assert await runner.run(app.settings) == 0
+    assert "discord stopped" in caplog.text
+    [report] = slack.sent
+    assert report.to.user_id == "U0AVERY001"
+    assert "Discord isn't working" in report.message.text
+    assert "discord" not in app.messengers
