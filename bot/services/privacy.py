@@ -48,7 +48,7 @@ CONFIRM_MINUTES = 10
 ERASED_NAME = "Erased person"
 ERASED_STATUS = "erased"
 # Outbox rows in these states are history; after the retention period they go with the text.
-FINISHED_OUTBOX = ("sent", "failed")
+FINISHED_OUTBOX = ("sent", "failed", "rerouted")  # rerouted: its copy went to someone else
 # Shorter strings would match unrelated messages when looking for copies of a person's text.
 MIN_NEEDLE = 8
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -12,6 +12,7 @@ from bot.delivery import OutboxDelivery
 from bot.model import Actor, Inbound, Message
 from bot.outbox import UNROUTED, Push, push_rows, set_running_platforms
 from bot.people import person_by_email
+from bot.services.privacy import purge_expired_text
 from bot.services.roster import import_roster, parse_roster
 from bot.services.routing import describe_kind, reroute_stranded
 from storage.tables import Alert, AlertEvent, Outbox
@@ -263,3 +264,15 @@ def test_describe_kind_names_alerts_and_other_messages() -> None:
     assert describe_kind("alert", alert("low_mood", "normal")) == "a low-mood alert"
     assert describe_kind("checkin") == "a check-in"
     assert describe_kind("workshop_reminder") == "a workshop reminder message"
+
+
+def test_rerouted_copies_are_purged_after_the_retention_period(sam: Chat, core, clock) -> None:
+    """A rerouted copy quotes the student's words: it goes with the retention purge."""
+    roster(core, MAYA_SLACK_ONLY, AVERY_DISCORD)
+    running(core, "discord")
+    sam.send(CRISIS)
+    assert any(r.status == "rerouted" for r in outbox(core))
+    later = clock.now() + timedelta(days=core.settings.retention_days + 1)
+    with core.db.session() as session:
+        purge_expired_text(session, core.settings, later)
+    assert not any(r.status == "rerouted" for r in outbox(core))
