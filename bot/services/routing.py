@@ -188,14 +188,30 @@ def go_sideways(
         candidates += steps[index + 1 :]
     routes: list[Route] = []
     if student is not None:
+        # Whoever holds a live copy already (another failure's sideways step, the original)
+        # is skipped: each failure reaches the *next* person, never a duplicate.
+        copies = session.exec(
+            select(Outbox.person_id, Outbox.platform).where(
+                Outbox.alert_id == alert.id,
+                Outbox.kind == ALERT,
+                col(Outbox.status).in_(("pending", "sending", "sent")),
+            )
+        ).all()
+        holders = {person_id for person_id, _ in copies if person_id is not None}
+        held = set(copies)
         for step in candidates:
             pushes: list[Push] = []
             step_routes: list[Route] = []
             for person in step:
-                same = person.id == failed_person_id
-                address = reachable(
-                    session, person, running, avoid | ({failed_platform} if same else set())
-                )
+                if person.id == failed_person_id:
+                    # The same person, only over a platform they have no copy on yet.
+                    tried = {platform for pid, platform in held if pid == person.id}
+                    skip = avoid | {failed_platform} | tried
+                elif person.id in holders:
+                    continue
+                else:
+                    skip = avoid
+                address = reachable(session, person, running, skip)
                 if address is None:
                     continue
                 pushes.append(
