@@ -99,6 +99,10 @@ class CoreSettings:
     follow_up_reminder_hours: int = 24
     # Tell the student once, gently, that a person has seen their message (first acknowledgement).
     tell_student_when_seen: bool = True
+    # An urgent alert not delivered to someone who can act within this long sounds the alarm.
+    urgent_delivery_deadline_seconds: int = 120
+    # Urgent alert rows retry without a cap while unacknowledged, at most this far apart.
+    urgent_retry_max_seconds: float = 300.0
     outbox_lease_seconds: int = 60
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 2.0

@@ -33,6 +33,7 @@ from bot.model import (
     MessageEditor,
     Messenger,
     PermanentDeliveryError,
+    PlatformDeliveryError,
     PostedCopy,
     Recipient,
     SendResult,
@@ -41,12 +42,24 @@ from bot.model import (
 from bot.outbox import COPY_DELETE, COPY_KINDS, Push, push_rows
 from bot.pacing import Pacer
 from bot.people import admins, mentors_of
-from bot.services.alerts import ALERT_UPDATE_KIND, NOT_ALERT_DELIVERIES, mark_delivered
+from bot.services.alerts import ALERT_UPDATE_KIND, mark_delivered, record_event
 from bot.services.groups import channel_mentors
+from bot.services.routing import (
+    ALERT,
+    ALERT_EMAIL,
+    describe_kind,
+    go_sideways,
+    report_platform_down,
+    reroute_stranded,
+)
+from bot.services.watchdog import sound_alarms
 from storage.db import Database
-from storage.tables import Identity, Outbox, Person
+from storage.tables import Alert, Identity, Outbox, Person
 
 log = logging.getLogger(__name__)
+
+# A platform that cannot send at all is tried again this often (seconds).
+PLATFORM_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,7 @@ class Claimed:
     member_ids: str | None = None  # a group conversation (see `Outbox.member_ids`)
     # COPY_KINDS rows: the delivered message they delete or edit.
     target_message_id: str | None = None
+    urgent: bool = False
 
 
 @dataclass
@@ -259,6 +273,7 @@ class OutboxDelivery:
         pacer: Pacer | None = None,
         record_interval: float = 0.05,
         prefetch_seconds: float = 1.0,
+        watchdog_seconds: float = 5.0,
     ) -> None:
         self.db = db
         self.messengers = dict(messengers)
@@ -273,6 +288,41 @@ class OutboxDelivery:
         # The next claim is made while the current one has this much of its pace left.
         self.prefetch_seconds = prefetch_seconds
         self._wake = asyncio.Event()
+        # Platforms that cannot send at all (a revoked token): reason, and when to try again.
+        self.down: dict[str, tuple[str, datetime]] = {}
+        # How often a pass looks for stuck urgent alerts (the re-routing of stranded rows
+        # runs every pass: it is one indexed query when nothing is stranded).
+        self.watchdog_seconds = watchdog_seconds
+        self._watched_at: datetime | None = None
+
+    @property
+    def running(self) -> frozenset[str]:
+        """The platforms this loop delivers to: those with a registered Messenger."""
+        return frozenset(self.messengers)
+
+    def maintain(self) -> None:
+        """Re-route rows stranded on platforms that do not run; sound alarms for stuck alerts.
+
+        Runs at the start of every pass; each step in its own transaction, and a failing
+        step is logged without stopping delivery.
+        """
+        now = self.clock.now()
+        try:
+            with self.db.session() as session:
+                reroute_stranded(session, self.settings, now, self.running)
+        except Exception:
+            log.exception("re-routing stranded outbox rows failed")
+        if (
+            self._watched_at is not None
+            and (now - self._watched_at).total_seconds() < self.watchdog_seconds
+        ):
+            return
+        self._watched_at = now
+        try:
+            with self.db.session() as session:
+                sound_alarms(session, self.settings, now, self.running)
+        except Exception:
+            log.exception("the urgent-alert watchdog failed")
 
     def wake(self) -> None:
         """Ask the loop to look for work now (after a core call queued pushes)."""
@@ -329,6 +379,7 @@ class OutboxDelivery:
                     attempts=r.attempts + 1,
                     member_ids=r.member_ids,
                     target_message_id=r.platform_message_id if r.kind in COPY_KINDS else None,
+                    urgent=r.urgent,
                 )
                 for r in rows
             ]
@@ -341,7 +392,14 @@ class OutboxDelivery:
         Platforms are delivered side by side, each at its own pace. Sent rows are recorded
         in batches while the pass runs, and all of them before it returns.
         """
-        wanted = list(platforms or self.messengers.keys())
+        await asyncio.to_thread(self.maintain)
+        now = self.clock.now()
+        wanted = [
+            p
+            for p in (platforms or self.messengers.keys())
+            # A platform that cannot send waits for its retry time (then one pass probes it).
+            if p not in self.down or self.down[p][1] <= now
+        ]
         stats = DeliveryStats()
         recorder = SentRecorder(
             self._record_sent_batch, interval=self.record_interval, max_rows=self.batch_size
@@ -548,21 +606,36 @@ class OutboxDelivery:
                 result = await messenger.send(
                     recipient, Message.from_json(row.payload), nonce=nonce_for(row.dedupe_key)
                 )
+        except PlatformDeliveryError as exc:
+            stats.retried += 1
+            await asyncio.to_thread(self._platform_failed, row, str(exc))
         except PermanentDeliveryError as exc:
-            stats.failed += 1
-            await asyncio.to_thread(self._record_failure, row, str(exc), permanent=True)
+            if row.urgent and row.alert_id is not None and row.kind == ALERT:
+                # An urgent alert never ends as failed: retried, and sideways meanwhile.
+                stats.retried += 1
+                await asyncio.to_thread(
+                    self._record_retry, row, str(exc), None, platform_wide=False
+                )
+            else:
+                stats.failed += 1
+                await asyncio.to_thread(self._record_failure, row, str(exc), permanent=True)
         except TransientDeliveryError as exc:
             stats.retried += 1
             if exc.retry_after:
                 # Honour Retry-After for everything else queued for this channel, too.
                 self.pacer.retry_after(row.platform, channel_key(row), exc.retry_after)
             await asyncio.to_thread(self._record_retry, row, str(exc), exc.retry_after)
-        except Exception as exc:  # a bug or an unexpected library error: retry, never lose
+        except Exception as exc:  # a bug or an unexpected library error: loud, never lost
             log.exception("send failed for outbox row %s", row.id)
             stats.retried += 1
-            await asyncio.to_thread(self._record_retry, row, repr(exc), None)
+            await asyncio.to_thread(
+                self._platform_failed, row, f"unexpected error {type(exc).__name__}"
+            )
         else:
             stats.sent += 1
+            if row.platform in self.down:
+                reason, _ = self.down.pop(row.platform)
+                log.warning("%s sends again (it failed with: %s)", row.platform, reason)
             recorder.add(SentRow(row, result, self.clock.now()))
 
     async def _remove_copy(self, messenger: Messenger, row: Claimed) -> SendResult:
@@ -591,7 +664,10 @@ class OutboxDelivery:
         if target is not None and target.status in ("pending", "sending"):
             raise TransientDeliveryError("the message to update is not posted yet")
         # The console posts without a channel id; Slack and Discord always return one.
-        posted = target is not None and target.platform_message_id
+        # A copy on another platform (the row was re-routed) can't be edited from here.
+        posted = (
+            target is not None and target.platform_message_id and target.platform == row.platform
+        )
         if posted and isinstance(messenger, MessageEditor):
             assert target is not None
             copy = PostedCopy(
@@ -654,19 +730,64 @@ class OutboxDelivery:
                     if identity is not None and identity.dm_channel_id != result.channel_id:
                         identity.dm_channel_id = result.channel_id
                         session.add(identity)
-                if row.alert_id is not None and row.kind not in NOT_ALERT_DELIVERIES:
+                if row.alert_id is not None and row.kind == ALERT:
+                    # Only a chat copy reaches someone who can act on it (email says where).
                     mark_delivered(session, row.alert_id, sent.at, row.person_id)
+                elif row.alert_id is not None and row.kind == ALERT_EMAIL:
+                    alert = session.get(Alert, row.alert_id)
+                    if alert is not None:
+                        record_event(session, alert, sent.at, "emailed", row.person_id)
 
-    def _record_retry(self, row: Claimed, error: str, retry_after: float | None) -> None:
-        if row.attempts >= self.settings.outbox_max_attempts:
-            self._record_failure(
-                row, f"gave up after {row.attempts} attempts: {error}", permanent=False
-            )
-            return
+    def _platform_failed(self, row: Claimed, error: str) -> None:
+        """The platform cannot send at all: report it once on other routes, keep the row.
+
+        The platform rests for a minute (its rows wait, none is failed for it); then a pass
+        tries again, so a fixed token or a recovered service is noticed.
+        """
         now = self.clock.now()
-        backoff = self.settings.outbox_backoff_seconds * (2 ** (row.attempts - 1))
-        delay = max(retry_after or 0.0, min(backoff, 3600.0))
+        first = row.platform not in self.down
+        self.down[row.platform] = (error, now + timedelta(seconds=PLATFORM_RETRY_SECONDS))
+        if first:
+            log.error("%s can't send (%s): its messages wait", row.platform, error)
+            with self.db.session() as session:
+                report_platform_down(session, self.settings, now, row.platform, error, self.running)
+            self.wake()
+        self._record_retry(row, error, PLATFORM_RETRY_SECONDS, platform_wide=True, capped=False)
+
+    def _urgent_alert(self, session: Session, row: Claimed) -> Alert | None:
+        """The row's alert when it is an urgent chat copy still waiting for someone."""
+        if not row.urgent or row.alert_id is None or row.kind != ALERT:
+            return None
+        # Locked first: two copies of one alert failing at once go sideways one after the
+        # other (inserting the same keys in opposite orders deadlocked on PostgreSQL).
+        alert = session.get(Alert, row.alert_id, with_for_update=True)
+        if alert is None or alert.acknowledged_at is not None or alert.status != "open":
+            return None
+        return alert
+
+    def _record_retry(
+        self,
+        row: Claimed,
+        error: str,
+        retry_after: float | None,
+        *,
+        platform_wide: bool = True,
+        capped: bool = True,
+    ) -> None:
+        now = self.clock.now()
         with self.db.session() as session:
+            alert = self._urgent_alert(session, row)
+            if alert is None and capped and row.attempts >= self.settings.outbox_max_attempts:
+                session.rollback()
+                self._record_failure(
+                    row, f"gave up after {row.attempts} attempts: {error}", permanent=False
+                )
+                return
+            backoff = self.settings.outbox_backoff_seconds * (2 ** min(row.attempts - 1, 30))
+            ceiling = self.settings.urgent_retry_max_seconds if row.urgent else 3600.0
+            delay = max(retry_after or 0.0, min(backoff, ceiling))
+            if alert is not None:
+                delay = min(delay, self.settings.urgent_retry_max_seconds)
             outbox = session.get(Outbox, row.id)
             if outbox is None:
                 return
@@ -675,6 +796,23 @@ class OutboxDelivery:
             outbox.next_attempt_at = now + timedelta(seconds=delay)
             outbox.last_error = error[:500]
             session.add(outbox)
+            if alert is not None and (alert.delivered_at is None or row.attempts == 1):
+                # Every failure moves the alert one step sideways while nobody who can act
+                # has it: another platform of the same person, the next person, the staff
+                # channel (each target once per alert).
+                person = session.get(Person, row.person_id) if row.person_id else None
+                who = person.name if person is not None else f"the {row.platform} channel"
+                go_sideways(
+                    session,
+                    self.settings,
+                    now,
+                    alert,
+                    failed_person_id=row.person_id,
+                    failed_platform=row.platform,
+                    why=f"{row.platform} failed for {who}: {error[:200]}",
+                    platform_wide=platform_wide,
+                    running=self.running,
+                )
 
     def _record_failure(self, row: Claimed, error: str, *, permanent: bool) -> None:
         now = self.clock.now()
@@ -718,10 +856,20 @@ class OutboxDelivery:
                         "Please add the bot to that channel, or bind the group to another "
                         "one (/group bind)."
                     )
+            # What failed and, for an alert, whom it is about: every target here (the
+            # student's mentors, a group's mentors, the admins) may know that.
+            alert = session.get(Alert, row.alert_id) if row.alert_id is not None else None
+            subject = (
+                session.get(Person, alert.student_id)
+                if alert is not None and alert.student_id is not None
+                else None
+            )
+            about = f" about {subject.name} ({subject.email})" if subject is not None else ""
             notice = Message(
                 title="Delivery failed",
-                text=f"I couldn't deliver a {row.kind} message to {who} on {row.platform}: "
-                f"{error}. {advice}",
+                text=f"I couldn't deliver {describe_kind(row.kind, alert)}{about} to {who} on "
+                f"{row.platform}: {error}. {advice}",
+                urgent=row.kind == ALERT,
             )
             if not targets:
                 targets = list(admins(session))

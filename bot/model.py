@@ -251,6 +251,14 @@ class TransientDeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class PlatformDeliveryError(TransientDeliveryError):
+    """Nothing goes out on this platform until an operator acts (a bad token, an unknown error).
+
+    The delivery loop reports it loudly, once, on the admins' other routes, and keeps the
+    rows waiting instead of failing them one by one.
+    """
+
+
 class Messenger(Protocol):
     """Implemented by each adapter: push one message to one recipient."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from bot.localtime import quiet_hours_end
@@ -58,17 +59,59 @@ class Address:
     member_ids: tuple[str, ...] = ()
 
 
-def address_of(session: Session, person: PushPerson) -> Address:
-    """The platform a person's pushes go to: their preferred one, else the first linked.
+# A row for someone with no identity on a platform that runs here waits on this pseudo
+# platform (no Messenger claims it) until they link one; `delivery status` lists it, and an
+# alert never waits here: it goes sideways at once (bot.services.routing).
+UNROUTED = "unrouted"
+# Every platform the core addresses; a pending row on one that does not run is re-routed.
+KNOWN_PLATFORMS: tuple[str, ...] = ("slack", "discord", "console", "email", "webhook", UNROUTED)
+# Platforms that reach a person in a chat (email and webhooks are side channels).
+CHAT_PLATFORMS: tuple[str, ...] = ("slack", "discord", "console")
+_RUNNING_KEY = "mentorbot.running_platforms"
 
-    With no platform identity at all, the console (keyed by email) is the address.
+
+def set_running_platforms(session_info: dict[str, object], platforms: Iterable[str]) -> None:
+    """Tell the core which platforms run in this process (those with a registered Messenger).
+
+    `session_info` is the database's `session_info`: every later unit of work sees the set,
+    so pushes are addressed to a platform that runs. Unset (tests, the CLI), every platform
+    counts as running.
     """
+    session_info[_RUNNING_KEY] = frozenset(platforms)
+
+
+def running_platforms(session: Session) -> frozenset[str] | None:
+    """The platforms that run here, or None when the composition root did not say."""
+    running = session.info.get(_RUNNING_KEY)
+    return running if isinstance(running, frozenset) else None
+
+
+def address_of(session: Session, person: PushPerson) -> Address:
+    """The platform a person's pushes go to (see `choose_address`), among those that run."""
     identities = session.exec(select(Identity).where(Identity.person_id == person.id)).all()
-    return choose_address(person, identities)
+    return choose_address(person, identities, running_platforms(session))
 
 
-def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Address:
-    """Pick the push address among a person's identities (no database access)."""
+def choose_address(
+    person: PushPerson,
+    identities: Sequence[PushIdentity],
+    running: AbstractSet[str] | None = None,
+    *,
+    avoid: AbstractSet[str] = frozenset(),
+) -> Address:
+    """Pick the push address among a person's identities (no database access).
+
+    Only identities on a running platform count (all when `running` is None), minus the
+    platforms in `avoid` (a route that just failed). Among them: the preferred platform,
+    else the one the person last wrote from, else Slack before Discord. With none, the
+    console by email when the console runs, else `UNROUTED`.
+    """
+    if running is not None or avoid:
+        identities = [
+            i
+            for i in identities
+            if (running is None or i.platform in running) and i.platform not in avoid
+        ]
     chosen: PushIdentity | None = None
     for identity in identities:
         if identity.platform == person.preferred_platform:
@@ -76,6 +119,13 @@ def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Ad
             break
     if chosen is None and len(identities) == 1:
         chosen = identities[0]  # what the ranking below picks of one; a fan-out's usual case
+    if chosen is None and len(identities) > 1:
+        # Light bulk rows may not carry it: then the ranking decides.
+        last = getattr(person, "last_platform", None)
+        for identity in identities:
+            if identity.platform == last:
+                chosen = identity
+                break
     if chosen is None:
         ranked = sorted(
             identities,
@@ -87,7 +137,9 @@ def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Ad
         )
         chosen = ranked[0] if ranked else None
     if chosen is None:
-        return Address(platform="console", user_id=person.email, channel_id=None)
+        if (running is None or "console" in running) and "console" not in avoid:
+            return Address(platform="console", user_id=person.email, channel_id=None)
+        return Address(platform=UNROUTED, user_id="", channel_id=None)
     return Address(
         platform=chosen.platform, user_id=chosen.user_id, channel_id=chosen.dm_channel_id
     )
@@ -164,6 +216,7 @@ def push_rows(
     callers may also pass light rows (see `PushPerson`, `PushIdentity`) instead of ORM objects.
     """
     rows: list[dict[str, object]] = []
+    running = running_platforms(session)
     # A fan-out asks the same question for thousands of people sharing zone and quiet hours.
     quiet_ends: dict[tuple[datetime, str, str, str], datetime | None] = {}
     for push in pushes:
@@ -172,7 +225,7 @@ def push_rows(
             if push.person is None:
                 raise ValueError("a push needs a person or an address")
             if identities is not None and push.person.id is not None:
-                address = choose_address(push.person, identities.get(push.person.id, ()))
+                address = choose_address(push.person, identities.get(push.person.id, ()), running)
             else:
                 address = address_of(session, push.person)
         due = push.not_before or now
@@ -212,3 +265,31 @@ def push_rows(
             }
         )
     return _insert_ignoring_duplicates(session, rows)
+
+
+def move_waiting_rows(session: Session, person_id: int, address: Address) -> int:
+    """Readdress a person's rows still waiting for a platform to `address` (first contact).
+
+    Rows on `UNROUTED`, or on a platform that does not run here, go to the newly linked one;
+    returns how many moved.
+    """
+    running = running_platforms(session)
+    if running is not None and address.platform not in running:
+        return 0
+    stranded = [UNROUTED] + [
+        p for p in KNOWN_PLATFORMS if running is not None and p not in running and p != UNROUTED
+    ]
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    moved = session.execute(  # type: ignore[attr-defined]  # a CursorResult
+        update(table)
+        .where(
+            table.c.person_id == person_id,
+            table.c.status == "pending",
+            table.c.platform.in_(stranded),
+            table.c.member_ids.is_(None),
+        )
+        .values(platform=address.platform, user_id=address.user_id, channel_id=address.channel_id)
+    ).rowcount
+    if moved:
+        session.info[OUTBOX_ROWS_WRITTEN] = session.info.get(OUTBOX_ROWS_WRITTEN, 0) + moved
+    return int(moved or 0)

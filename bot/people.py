@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from bot.model import Actor
+from bot.outbox import Address, move_waiting_rows
 from storage.tables import GroupMember, Identity, MentorAssignment, Person
 
 STUDENT, MENTOR, ADMIN = "student", "mentor", "admin"
@@ -28,6 +29,8 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
         if not known.active or known.deleted_at is not None:
             return None
         _fill_timezone(known, actor)
+        if known.last_platform != actor.platform:
+            known.last_platform = actor.platform  # written once per change, not per event
         return known
     if _has_identity(session, actor):
         return None  # linked to a person who is gone: not linked again by email
@@ -46,6 +49,9 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
         )
     )
     _fill_timezone(person, actor)
+    person.last_platform = actor.platform
+    # What waited for them (no platform of theirs ran) goes to the one they just linked.
+    move_waiting_rows(session, _id(person), Address(actor.platform, actor.user_id, None))
     return person
 
 

@@ -13,8 +13,10 @@ from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.demo import seed_demo
 from bot.model import Messenger
+from bot.outbox import set_running_platforms
 from bot.pacing import Pacer
 from bot.safety import RuleFileError, Screen, default_screen, load_rules
+from bot.services.routing import report_platform_down
 from mentorbot.settings import PrivacySettings, Settings
 from storage import crypto
 from storage.db import Database
@@ -49,10 +51,87 @@ class App:
         return self._delivery
 
     def add_messenger(self, platform: str, messenger: Messenger) -> None:
-        """Register an adapter's messenger (before the delivery loop is used)."""
+        """Register an adapter's messenger (before the delivery loop is used).
+
+        The core learns what runs from here: pushes are addressed to platforms that have a
+        Messenger, and alerts go sideways from those that don't.
+        """
         self.messengers[platform] = messenger
         if self._delivery is not None:
             self._delivery.messengers[platform] = messenger
+        set_running_platforms(self.db.session_info, self.messengers)
+
+    def configured_platforms(self) -> list[str]:
+        """The platforms the settings turn on (what `mentorbot run` registers)."""
+        settings = self.settings
+        wanted = {
+            "slack": settings.slack.enabled,
+            "discord": settings.discord.enabled,
+            "email": settings.alerting.email_enabled,
+            "webhook": settings.alerting.webhook_enabled,
+        }
+        return [platform for platform, on in wanted.items() if on]
+
+    def declare_configured_platforms(self) -> None:
+        """Tell the core what runs in a process that delivers nothing itself (a worker)."""
+        set_running_platforms(self.db.session_info, self.configured_platforms())
+
+    def remove_messenger(self, platform: str) -> None:
+        """A platform stopped (it failed to start): its rows are re-routed from now on."""
+        self.messengers.pop(platform, None)
+        if self._delivery is not None:
+            self._delivery.messengers.pop(platform, None)
+        set_running_platforms(self.db.session_info, self.messengers)
+
+    def platform_failed(self, platform: str, reason: str) -> None:
+        """A platform could not start or stopped for good: loud, and told on other routes.
+
+        Logged as an error, and reported to the admins on every other route (another
+        platform, email, the webhook); its rows are re-routed or wait.
+        """
+        self.remove_messenger(platform)
+        with self.db.session() as session:
+            report_platform_down(
+                session,
+                self.core_settings,
+                self.clock.now(),
+                platform,
+                reason,
+                frozenset(self.messengers),
+            )
+        if self._delivery is not None:
+            self._delivery.wake()
+
+    def add_side_channels(self) -> list[str]:
+        """Register email and the alert webhook when configured; returns what was added."""
+        alerting = self.settings.alerting
+        added: list[str] = []
+        if alerting.email_enabled:
+            from adapters.email import PLATFORM as EMAIL
+            from adapters.email import EmailConfig, EmailMessenger
+
+            assert alerting.smtp_host and alerting.smtp_from
+            config = EmailConfig(
+                host=alerting.smtp_host,
+                port=alerting.smtp_port,
+                sender=alerting.smtp_from,
+                username=alerting.smtp_username,
+                password=alerting.smtp_password,
+                starttls=alerting.smtp_starttls,
+                timeout=alerting.smtp_timeout,
+            )
+            self.add_messenger(EMAIL, EmailMessenger(config))
+            added.append(EMAIL)
+        if alerting.webhook_enabled:
+            from adapters.webhook import PLATFORM as WEBHOOK
+            from adapters.webhook import WebhookMessenger
+
+            assert alerting.webhook_url and alerting.webhook_secret
+            self.add_messenger(
+                WEBHOOK, WebhookMessenger(alerting.webhook_url, alerting.webhook_secret)
+            )
+            added.append(WEBHOOK)
+        return added
 
 
 def configure_encryption(privacy: PrivacySettings) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlmodel import col, select
 
 from bot.errors import UserError
 from bot.people import person_by_email
@@ -19,11 +18,11 @@ from bot.services.export import export_json
 from bot.services.resources import import_resources, parse_resources
 from bot.services.roster import import_roster_text
 from mentorbot.app import App, build_app
+from mentorbot.cli_delivery import cmd_alerts_list
 from mentorbot.settings import Settings
 from mentorbot.slack_workers import WORKER_COMMAND
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.tables import Alert, Person
 
 log = logging.getLogger("mentorbot")
 
@@ -95,30 +94,6 @@ def cmd_resources_import(args: argparse.Namespace) -> int:
     with app.db.session() as session:
         added, updated = import_resources(session, rows)
     print(f"Imported {len(rows)} resources: {added} added, {updated} updated.")
-    return 0
-
-
-def cmd_alerts_list(args: argparse.Namespace) -> int:
-    """List alerts, newest first."""
-    app = _app(args)
-    with app.db.session() as session:
-        query = select(Alert).order_by(col(Alert.created_at).desc()).limit(args.limit)
-        if not args.all:
-            query = query.where(Alert.status == "open")
-        alerts = session.exec(query).all()
-        if not alerts:
-            print("No open alerts." if not args.all else "No alerts.")
-            return 0
-        for alert in alerts:
-            student = session.get(Person, alert.student_id) if alert.student_id else None
-            mentor = session.get(Person, alert.mentor_id) if alert.mentor_id else None
-            print(
-                f"#{alert.id} {alert.created_at:%Y-%m-%d %H:%M} {alert.severity:6} {alert.kind:9} "
-                f"{alert.status:12} student={student.email if student else '-'} "
-                f"mentor={mentor.email if mentor else '-'} "
-                f"delivered={alert.delivered_at or '-'} ack={alert.acknowledged_at or '-'}: "
-                f"{alert.reason}"
-            )
     return 0
 
 
@@ -195,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     alerts = sub.add_parser("alerts", help="alert commands")
     alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
-    p = add("list", cmd_alerts_list, "list open alerts", alerts_sub)
+    p = add(
+        "list", cmd_alerts_list, "list open alerts, stuck urgent ones first with why", alerts_sub
+    )
     p.add_argument("--all", action="store_true", help="include acknowledged alerts")
     p.add_argument("--limit", type=int, default=50)
 
@@ -236,6 +213,10 @@ EXTENSIONS.append(_register_privacy_commands)
 from mentorbot.cli_workshops import register as _register_workshop_commands  # noqa: E402
 
 EXTENSIONS.append(_register_workshop_commands)
+
+from mentorbot.cli_delivery import register as _register_delivery_commands  # noqa: E402
+
+EXTENSIONS.append(_register_delivery_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

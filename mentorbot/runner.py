@@ -52,11 +52,30 @@ async def run(settings: Settings) -> int:
     stop = asyncio.Event()
     tasks: list[asyncio.Task[object]] = []
     scheduler = None
+    # Email and the alert webhook first: a platform that fails to start is reported there.
+    side_channels = app.add_side_channels()
+    if side_channels:
+        log.info("urgent alerts also go by %s", " and ".join(side_channels))
+    failures: list[tuple[str, Exception]] = []
     try:
         for starter in PLATFORM_STARTERS:
-            task = await starter(app, stop)
+            platform = platform_of(starter)
+            try:
+                task = await starter(app, stop)
+            except Exception as exc:
+                # A bad token at start: loud, and the other platforms still start (a crisis
+                # must reach someone on them).
+                log.error("%s did not start: %s", platform, exc)
+                failures.append((platform, exc))
+                continue
             if task is not None:
-                tasks.append(task)
+                tasks.append(asyncio.create_task(_watched(app, platform, task)))
+        # Reported once every other platform is registered, so the report can go there.
+        for platform, exc in failures:
+            app.platform_failed(platform, f"it did not start: {exc}")
+        if failures and not _chat_running(app):
+            await app.delivery.deliver_once()  # the reports by email or webhook, then stop
+            raise failures[0][1]
         tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
         # After the messengers are registered: the catch-up may queue pushes for every platform.
         # It runs in the background as the tick's first run; start-up does not wait for it.
@@ -86,6 +105,37 @@ async def run(settings: Settings) -> int:
 
 # Platform adapters register an async starter: (app, stop) -> task or None when not configured.
 PLATFORM_STARTERS: list = []  # type: ignore[type-arg]
+CHAT_PLATFORMS = ("slack", "discord")
+
+
+def platform_of(starter: object) -> str:
+    """The platform a starter starts (`start_slack` -> "slack")."""
+    return str(getattr(starter, "platform", getattr(starter, "__name__", "?"))).removeprefix(
+        "start_"
+    )
+
+
+def _chat_running(app: App) -> bool:
+    return any(platform in app.messengers for platform in CHAT_PLATFORMS)
+
+
+async def _watched(app: App, platform: str, task: asyncio.Task[object]) -> object:
+    """Await a platform's task; if it fails, report it and keep the rest running.
+
+    Discord refusing the token at login ends its task: that is logged, reported on the other
+    routes, and the process goes on unless no chat platform is left.
+    """
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("%s stopped: %s", platform, exc)
+        app.platform_failed(platform, f"it stopped: {exc}")
+        if not _chat_running(app):
+            await app.delivery.deliver_once()  # the reports by email or webhook, then stop
+            raise
+        return None
 
 
 def slack_config(settings: Settings, *, reuse_port: bool = False) -> SlackConfig:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config import CoreSettings, EscalationRules, SchedulingRules
@@ -126,6 +126,40 @@ class DeliverySettings(_Base):
     backoff_seconds: float = Field(default=2.0, gt=0, alias="OUTBOX_BACKOFF_SECONDS")
 
 
+class AlertingSettings(_Base):
+    """Channels for urgent alerts that do not depend on chat: email, a paging webhook."""
+
+    urgent_delivery_deadline: int = Field(default=120, ge=10, alias="URGENT_DELIVERY_DEADLINE")
+    smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65535, alias="SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD", repr=False)
+    smtp_from: str | None = Field(default=None, alias="SMTP_FROM")
+    smtp_starttls: bool = Field(default=True, alias="SMTP_STARTTLS")
+    smtp_timeout: float = Field(default=20.0, gt=0, alias="SMTP_TIMEOUT")
+    webhook_url: str | None = Field(default=None, alias="ALERT_WEBHOOK_URL")
+    webhook_secret: str | None = Field(default=None, alias="ALERT_WEBHOOK_SECRET", repr=False)
+
+    @property
+    def email_enabled(self) -> bool:
+        """True when an SMTP server and a sender are configured."""
+        return bool(self.smtp_host and self.smtp_from)
+
+    @property
+    def webhook_enabled(self) -> bool:
+        """True when a webhook URL and its signing secret are configured."""
+        return bool(self.webhook_url and self.webhook_secret)
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlertingSettings:
+        # Half a configuration would silently send nothing: refuse to start instead.
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("SMTP_FROM is required with SMTP_HOST")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL")
+        return self
+
+
 class SchedulingSettings(_Base):
     """Scheduled check-ins, reminders and nudges: catch-up, cut-off, goal nudges."""
 
@@ -219,6 +253,7 @@ class Settings:
         self.scheduling = SchedulingSettings(**kwargs)  # type: ignore[arg-type]
         self.pacing = PacingSettings(**kwargs)  # type: ignore[arg-type]
         self.privacy = PrivacySettings(**kwargs)  # type: ignore[arg-type]
+        self.alerting = AlertingSettings(**kwargs)  # type: ignore[arg-type]
 
     def core(self) -> CoreSettings:
         """The core's view of the settings."""
@@ -249,6 +284,7 @@ class Settings:
             follow_up_reminder_hours=p.follow_up_reminder_hours,
             tell_student_when_seen=p.tell_student_when_seen,
             retention_days=p.retention_days,
+            urgent_delivery_deadline_seconds=self.alerting.urgent_delivery_deadline,
             outbox_lease_seconds=self.delivery.lease_seconds,
             outbox_max_attempts=self.delivery.max_attempts,
             outbox_backoff_seconds=self.delivery.backoff_seconds,

@@ -103,6 +103,9 @@ async def run_slack_worker(settings: Settings) -> int:
 
     # The main process migrated the database and seeded what it seeds before starting us.
     app = build_app(settings, seed=False, migrate=False)
+    # No delivery here: the core is told what the main process runs, so an urgent alert
+    # raised in this process also gets its email and webhook, and its copies their platform.
+    app.declare_configured_platforms()
     service = SlackService(
         slack_config(settings, reuse_port=True), app.core, wake=wake_parent(os.getppid())
     )

@@ -176,7 +176,12 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self._sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        # Copied into every new session's `info`: what the layers above want each unit of
+        # work to know (the core keeps the platforms that run here under its own key).
+        self.session_info: dict[str, Any] = {}
+        self._sessions = sessionmaker(
+            self.engine, class_=Session, expire_on_commit=False, info=self.session_info
+        )
         # Every SQLite transaction takes the write lock (BEGIN IMMEDIATE), so this process's
         # units of work run one at a time anyway. Queueing them on a lock here, instead of in
         # SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms between retries), keeps the

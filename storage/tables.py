@@ -36,6 +36,8 @@ class Person(SQLModel, table=True):
     quiet_start: str = Field(default="21:00", max_length=5)
     quiet_end: str = Field(default="08:00", max_length=5)
     preferred_platform: str | None = Field(default=None, max_length=16)
+    # The platform the person last wrote from: pushes go there when they prefer none.
+    last_platform: str | None = Field(default=None, max_length=16)
     country: str | None = Field(default=None, max_length=2)
     paused_until: date | None = None
     active: bool = True

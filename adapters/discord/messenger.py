@@ -28,6 +28,7 @@ from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import (
     Message,
     PermanentDeliveryError,
+    PlatformDeliveryError,
     PostedCopy,
     Recipient,
     SendResult,
@@ -59,7 +60,8 @@ def delivery_error(exc: Exception) -> Exception:
 
     403 (DMs closed, no access), 404 (unknown user or channel) and other 4xx answers will
     never succeed: permanent. 429 beyond discord.py's own waiting, 5xx and network trouble
-    may: transient, with Discord's retry_after when it gave one.
+    may: transient, with Discord's retry_after when it gave one. 401 (the token) and anything
+    unexpected stop the whole platform: `PlatformDeliveryError`.
     """
     if isinstance(exc, discord.RateLimited):
         return TransientDeliveryError(
@@ -70,13 +72,17 @@ def delivery_error(exc: Exception) -> Exception:
         if exc.status == 429:
             retry = exc.response.headers.get("Retry-After") if exc.response else None
             return TransientDeliveryError(detail, retry_after=float(retry) if retry else None)
-        if exc.status >= 500 or exc.status == 401:
-            # 401 is a revoked or wrong token: an operator can fix it, so keep the message.
+        if exc.status == 401:
+            # A revoked or wrong token: nothing goes out until an operator fixes it. Loud,
+            # reported on the admins' other routes; the rows wait.
+            return PlatformDeliveryError(f"Discord rejected the bot token: {detail}")
+        if exc.status >= 500:
             return TransientDeliveryError(detail)
         return PermanentDeliveryError(detail)
     if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
         return TransientDeliveryError(f"network error: {exc!r}")
-    return exc
+    # Anything else nobody classified: loud, never quietly per row.
+    return PlatformDeliveryError(f"unexpected Discord error {type(exc).__name__}")
 
 
 class DiscordMessenger:

@@ -19,6 +19,7 @@ from adapters.slack.render import Rendered, render_message
 from bot.model import (
     Message,
     PermanentDeliveryError,
+    PlatformDeliveryError,
     PostedCopy,
     Recipient,
     SendResult,
@@ -36,7 +37,6 @@ PERMANENT_ERRORS = frozenset(
         "user_disabled",
         "channel_not_found",
         "is_archived",
-        "account_inactive",
         "cannot_dm_bot",
         "not_in_channel",
         "messages_tab_disabled",
@@ -46,11 +46,23 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long",
         "no_text",
         "invalid_arguments",
-        # The invalid_auth class: the token is wrong, revoked or lacks a scope.
+        # chat.delete / chat.update of a message the bot may not touch (erasure, alert edits)
+        "cant_delete_message",
+        "cant_update_message",
+        "edit_window_closed",
+        "message_not_found",
+    }
+)
+# The token is wrong, revoked or lacks a scope, or the bot's workspace account is gone:
+# nothing goes out on Slack until someone fixes the settings. Reported loudly, once, on the
+# admins' other routes; the rows wait (they are not failed one by one).
+TOKEN_ERRORS = frozenset(
+    {
         "invalid_auth",
         "not_authed",
         "token_revoked",
         "token_expired",
+        "account_inactive",
         "no_permission",
         "missing_scope",
         "not_allowed_token_type",
@@ -88,7 +100,11 @@ def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
 
 
 def delivery_error(exc: Exception) -> PermanentDeliveryError | TransientDeliveryError:
-    """Map a Slack or network failure to the outbox's permanent/transient distinction."""
+    """Map a Slack or network failure to the outbox's permanent/transient/platform distinction.
+
+    A token problem or an error code nobody classified is a `PlatformDeliveryError`: loud,
+    reported once, the rows kept.
+    """
     if isinstance(exc, SlackApiError):
         code = slack_error_code(exc)
         status = int(getattr(exc.response, "status_code", 200) or 200)
@@ -97,10 +113,12 @@ def delivery_error(exc: Exception) -> PermanentDeliveryError | TransientDelivery
             return TransientDeliveryError(code or "ratelimited", _retry_after(headers))
         if status >= 500 or code in TRANSIENT_ERRORS:
             return TransientDeliveryError(f"Slack answered {status} {code}".strip())
+        if code in TOKEN_ERRORS:
+            return PlatformDeliveryError(f"Slack rejected the bot token ({code})")
         if code in PERMANENT_ERRORS:
             return PermanentDeliveryError(code)
-        # An error we don't know: Slack documents these as request problems, not outages.
-        return PermanentDeliveryError(code or f"HTTP {status}")
+        # An error nobody classified: said loudly, never dropped quietly row by row.
+        return PlatformDeliveryError(f"unknown Slack error {code or f'HTTP {status}'}")
     if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
         return TransientDeliveryError(f"network: {exc!r}")
     if isinstance(exc, SlackClientError):

@@ -43,7 +43,6 @@ ALERT_UPDATE_KIND = "alert_update"
 # Outbox kind of a follow-up reminder about an alert (not a delivery of the alert itself).
 ALERT_REMINDER_KIND = "alert_reminder"
 # Outbox rows with an alert id that are not the alert reaching someone.
-NOT_ALERT_DELIVERIES = frozenset({ALERT_UPDATE_KIND, ALERT_REMINDER_KIND})
 ALERT_KIND = "alert"
 
 KIND_LABELS = {
@@ -129,13 +128,26 @@ def raise_alert(
     session.add(alert)
     session.flush()
     record_event(session, alert, now, "created", detail=reason)
+    queue_alert_copies(session, settings, now, alert, student, "0")
+    return alert
+
+
+def queue_alert_copies(
+    session: Session, settings: CoreSettings, now: datetime, alert: Alert, student: Person, tag: str
+) -> None:
+    """Queue a round of an alert's copies; those nobody can receive here go sideways at once.
+
+    Urgent alerts also get their side channels (email, webhook) in the same transaction.
+    """
     push_rows(
         session,
-        alert_pushes(session, settings, alert, student, "0"),
+        alert_pushes(session, settings, alert, student, tag),
         now,
         settings.default_timezone,
     )
-    return alert
+    from bot.services.routing import alert_rows_written  # routing builds on this module
+
+    alert_rows_written(session, settings, now, alert)
 
 
 def first_responder(session: Session, student_id: int) -> Person | None:
@@ -240,13 +252,7 @@ def fold_into(
     session.flush()
     queue_copy_updates(session, settings, now, alert, student, f"fold{alert.folded_count}")
     if needs_ack:
-        tag = f"fold{alert.folded_count}"
-        push_rows(
-            session,
-            alert_pushes(session, settings, alert, student, tag),
-            now,
-            settings.default_timezone,
-        )
+        queue_alert_copies(session, settings, now, alert, student, f"fold{alert.folded_count}")
 
 
 def queue_copy_updates(

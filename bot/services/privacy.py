@@ -58,7 +58,7 @@ CONFIRM_MINUTES = 10
 ERASED_NAME = "Erased person"
 ERASED_STATUS = "erased"
 # Outbox rows in these states are history; after the retention period they go with the text.
-FINISHED_OUTBOX = ("sent", "failed")
+FINISHED_OUTBOX = ("sent", "failed", "rerouted")  # rerouted: its copy went to someone else
 # Free text shorter than this would match unrelated messages when looking for copies of what
 # the person wrote (a note "ok"). Their name and email are matched as whole words instead, at
 # any length: "Al" is found in "Hi Al!" but not in "Alex".

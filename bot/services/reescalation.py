@@ -20,6 +20,7 @@ from bot.config import CoreSettings
 from bot.outbox import Push, push_rows
 from bot.people import admins, mentors_of
 from bot.services.alerts import URGENT, record_event, render_alert, staff_channel_push
+from bot.services.routing import alert_rows_written
 from storage.tables import Alert, Person
 
 
@@ -79,6 +80,8 @@ def escalate(session: Session, settings: CoreSettings, now: datetime, alert: Ale
         if settings.staff_channel:
             pushes.append(staff_channel_push(settings, alert, student, level=level))
     push_rows(session, pushes, now, settings.default_timezone)
+    # "queued for": who it reached is recorded by the delivery loop ("delivered" events), and
+    # a copy nobody can receive here goes sideways below (a "rerouted" event says where).
     names = ", ".join(r.name for r in recipients) or "nobody"
     staff = " and the staff channel" if settings.staff_channel and student is not None else ""
     record_event(
@@ -86,8 +89,9 @@ def escalate(session: Session, settings: CoreSettings, now: datetime, alert: Ale
         alert,
         now,
         "escalated",
-        detail=f"step {level}: not acknowledged in time; sent to {names}{staff}",
+        detail=f"step {level}: not acknowledged in time; queued for {names}{staff}",
     )
+    alert_rows_written(session, settings, now, alert)
     return True
 
 

@@ -251,10 +251,12 @@ def build_world(core: MentorBot) -> World:
                 continue
             assert person.id is not None
             people[actor] = person
-            # Linked up front, so first-contact linking is not part of what a case changes.
+            # Linked up front, so first-contact linking (the identity, and the platform the
+            # person last wrote from) is not part of what a case changes.
             session.add(
                 Identity(person_id=person.id, platform="console", workspace="local", user_id=email)
             )
+            person.last_platform = "console"
         sam = people[SELF]
         assert sam.id is not None and people[MENTOR].id is not None
         goal = goal_service.add_goal(session, sam, SECRET_GOAL, None, now, now.date())

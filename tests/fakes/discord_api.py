@@ -528,6 +528,10 @@ class FakeDiscord:
             )
         )
 
+    def clear_failures(self) -> None:
+        """Forget every `fail_next` injection not used up yet (an outage ends)."""
+        self._injections.clear()
+
     # ------------------------------------------------------------------ queries
 
     def calls_matching(self, method: str, path_regex: str) -> list[RecordedCall]:

@@ -14,6 +14,7 @@ from adapters.discord.messenger import DiscordMessenger, delivery_error
 from bot.model import (
     Message,
     PermanentDeliveryError,
+    PlatformDeliveryError,
     Recipient,
     TransientDeliveryError,
 )
@@ -33,13 +34,20 @@ def outbox_rows(world: World) -> list[Outbox]:
 
 
 def test_errors_map_to_permanent_or_transient() -> None:
-    """403/404/400 never succeed (permanent); 429, 5xx, 401 and network trouble may (transient)."""
+    """403/404/400 never succeed (permanent); 429, 5xx and network trouble may (transient).
+
+    401 (the token) and an unexpected error stop the platform: PlatformDeliveryError.
+    """
     for status, code in ((403, 50007), (404, 10003), (400, 50035)):
         assert isinstance(delivery_error(http_error(status, code)), PermanentDeliveryError)
     limited = delivery_error(http_error(429, headers={"Retry-After": "7"}))
     assert isinstance(limited, TransientDeliveryError) and limited.retry_after == 7.0
-    for exc in (http_error(502), http_error(401), aiohttp.ClientConnectionError("reset")):
-        assert isinstance(delivery_error(exc), TransientDeliveryError)
+    for exc in (http_error(502), aiohttp.ClientConnectionError("reset")):
+        error = delivery_error(exc)
+        assert isinstance(error, TransientDeliveryError)
+        assert not isinstance(error, PlatformDeliveryError)
+    for exc in (http_error(401, 0), ValueError("surprise")):
+        assert isinstance(delivery_error(exc), PlatformDeliveryError)
     waited = delivery_error(discord.RateLimited(42.0))
     assert isinstance(waited, TransientDeliveryError) and waited.retry_after == 42.0
 

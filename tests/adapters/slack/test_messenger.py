@@ -15,6 +15,7 @@ from bot.model import (
     Choice,
     Message,
     PermanentDeliveryError,
+    PlatformDeliveryError,
     Recipient,
     TransientDeliveryError,
 )
@@ -57,22 +58,28 @@ async def test_a_stale_dm_channel_falls_back_to_the_user_id(fake: FakeSlack) -> 
 
 @pytest.mark.parametrize(
     "error",
-    [
-        "user_not_found",
-        "channel_not_found",
-        "is_archived",
-        "account_inactive",
-        "cannot_dm_bot",
-        "not_in_channel",
-        "invalid_auth",
-        "missing_scope",
-        "some_new_error",
-    ],
+    ["user_not_found", "channel_not_found", "is_archived", "cannot_dm_bot", "not_in_channel"],
 )
 async def test_permanent_slack_errors(fake: FakeSlack, error: str) -> None:
-    """Errors Slack will repeat forever become PermanentDeliveryError (recorded, not retried)."""
+    """Errors about one recipient become PermanentDeliveryError (recorded, not retried)."""
     fake.fail_next("chat.postMessage", error)
-    with pytest.raises(PermanentDeliveryError, match=error):
+    with pytest.raises(PermanentDeliveryError, match=error) as caught:
+        await SlackMessenger(fake.web_client()).send(
+            Recipient("slack", channel_id="C0STAFF001"), HELLO, nonce="p"
+        )
+    assert not isinstance(caught.value, TransientDeliveryError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["invalid_auth", "token_revoked", "account_inactive", "missing_scope", "some_new_error"],
+)
+async def test_token_and_unknown_slack_errors_stop_the_platform(
+    fake: FakeSlack, error: str
+) -> None:
+    """A bad or revoked token, or an unclassified code, is a loud PlatformDeliveryError."""
+    fake.fail_next("chat.postMessage", error)
+    with pytest.raises(PlatformDeliveryError, match=error):
         await SlackMessenger(fake.web_client()).send(
             Recipient("slack", channel_id="C0STAFF001"), HELLO, nonce="p"
         )

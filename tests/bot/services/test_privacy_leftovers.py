@@ -206,6 +206,9 @@ async def test_delivered_copies_are_queued_for_deletion_or_editing(
     al_id = _person_id(core.db, AL)
     with core.db.session() as session:
         person = session.get(Person, al_id)
+        assert person is not None
+        # Al last wrote through the console driver; this reminder is to his Slack DM.
+        person.preferred_platform = "slack"
         reminder = Message(text="How did the week go?")
         push_rows(session, [Push("test:al", reminder, person=person)], core.clock.now(), "UTC")
     _mark_sent(core.db, col(Outbox.person_id) == al_id, AL_DM, "1700000000.000300")

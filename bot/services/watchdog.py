@@ -1,0 +1,225 @@
+"""The watchdog: urgent alerts that are stuck, and the loud alarm about them.
+
+An urgent alert is stuck when it was not delivered to anyone who can act (a mentor, an admin
+or the staff channel, in a chat) within `urgent_delivery_deadline_seconds`, or when nobody
+acknowledged it within the re-escalation interval (`crisis_ack_minutes`) after it was
+re-escalated (the first interval is the chain's: the backup mentor and the staff channel).
+`stuck_urgent_alerts` is the one query for it: `mentorbot alerts list`, `mentorbot check`,
+the health endpoint and metrics all ask it.
+
+`sound_alarms` sends a stuck alert out on every channel that works: every admin on every
+running chat platform, the staff channel, email and the webhook (an unacknowledged one
+skips the staff channel: re-escalation re-posts it there every interval).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import CoreSettings
+from bot.model import Field, Message
+from bot.outbox import CHAT_PLATFORMS, Address, Push, push_rows, running_platforms
+from bot.people import admins
+from bot.services.alerts import URGENT, record_event
+from bot.services.routing import ALARM, EMAIL, WEBHOOK, describe_kind, label_of
+from storage.tables import Alert, Identity, Person
+
+log = logging.getLogger(__name__)
+
+UNDELIVERED, UNACKNOWLEDGED = "undelivered", "unacknowledged"
+
+
+@dataclass(frozen=True)
+class StuckAlert:
+    """An urgent alert nobody has acted on in time, and why it counts as stuck."""
+
+    alert_id: int
+    kind: str
+    age: timedelta
+    why: str
+    # UNDELIVERED (nobody who can act has it) or UNACKNOWLEDGED (delivered, not acknowledged).
+    reason: str
+    created_at: datetime
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 180:
+        return f"{int(seconds)} s"
+    return f"{int(seconds // 60)} min"
+
+
+def stuck_urgent_alerts(
+    session: Session, settings: CoreSettings, now: datetime
+) -> list[StuckAlert]:
+    """Open, unacknowledged urgent alerts past the delivery deadline or the ack interval.
+
+    Oldest first. Undelivered beats unacknowledged as the reason (it is the worse one).
+    """
+    deadline = timedelta(seconds=settings.urgent_delivery_deadline_seconds)
+    ack = timedelta(minutes=settings.crisis_ack_minutes)
+    alerts = session.exec(
+        select(Alert)
+        .where(
+            col(Alert.severity) == URGENT,
+            col(Alert.status) == "open",
+            col(Alert.acknowledged_at).is_(None),
+            col(Alert.created_at) <= now - min(deadline, ack),
+        )
+        .order_by(col(Alert.created_at), col(Alert.id))
+    ).all()
+    stuck: list[StuckAlert] = []
+    for alert in alerts:
+        assert alert.id is not None
+        age = now - alert.created_at
+        if alert.delivered_at is None and age >= deadline:
+            reason = UNDELIVERED
+            why = (
+                f"not delivered to anyone who can act within {_minutes(deadline.total_seconds())}"
+                f" (waiting {_minutes(age.total_seconds())})"
+            )
+        elif age >= 2 * ack:
+            # The first interval belongs to the chain (re-escalation to the backup, or the
+            # admins, and the staff channel); unacknowledged one interval after that, it is
+            # stuck.
+            reason = UNACKNOWLEDGED
+            why = (
+                f"not acknowledged within {settings.crisis_ack_minutes} min of its "
+                f"re-escalation (waiting {_minutes(age.total_seconds())})"
+            )
+        else:
+            continue
+        stuck.append(StuckAlert(alert.id, alert.kind, age, why, reason, alert.created_at))
+    return stuck
+
+
+def sound_alarms(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    running: AbstractSet[str] | None = None,
+) -> int:
+    """Send every stuck urgent alert out on every channel that works; returns rows queued.
+
+    Undelivered: once. Unacknowledged: once per re-escalation interval it stays so. Keyed, so
+    several delivery loops sound each alarm once.
+    """
+    if running is None:
+        running = running_platforms(session)
+    stuck = stuck_urgent_alerts(session, settings, now)
+    if not stuck:
+        return 0
+    staff_admins = [a for a in admins(session) if a.deleted_at is None]
+    identities = session.exec(
+        select(Identity).where(col(Identity.person_id).in_([a.id for a in staff_admins]))
+    ).all()
+    interval = max(60, settings.crisis_ack_minutes * 60)
+    queued = 0
+    for item in stuck:
+        alert = session.get(Alert, item.alert_id)
+        assert alert is not None
+        student = session.get(Person, alert.student_id) if alert.student_id is not None else None
+        # Undelivered: once. Unacknowledged: again at every further interval.
+        round_ = 0 if item.reason == UNDELIVERED else int(item.age.total_seconds() // interval)
+        key = f"alarm:{alert.id}:{item.reason}:{round_}"
+        who = f" about {student.name} ({student.email})" if student is not None else ""
+        # Admins and the staff channel are entitled to know whom it is about; the email and
+        # the webhook are not told.
+        chat = Message(
+            title="ALARM: an urgent alert is stuck",
+            text=f"🚨 ALARM: {describe_kind('alert', alert)} (#{alert.id}){who} is "
+            f"{item.why}. Please act on it now: /alerts, or `mentorbot alerts list`.",
+            fields=(Field("Alert", f"#{alert.id} {label_of(alert)}"),),
+            urgent=True,
+        )
+        bare = Message(
+            title=f"ALARM: urgent alert #{alert.id} is stuck",
+            text=f"Urgent alert #{alert.id} ({alert.kind}) is {item.why}. Someone must act "
+            "on it now: open the chat, or run `mentorbot alerts list` on the server.",
+            urgent=True,
+        )
+        pushes: list[Push] = []
+        people = {a.id: a for a in staff_admins}
+        for identity in identities:
+            if identity.platform not in CHAT_PLATFORMS:
+                continue
+            if running is not None and identity.platform not in running:
+                continue
+            pushes.append(
+                Push(
+                    dedupe_key=f"{key}:{identity.person_id}:{identity.platform}",
+                    message=chat,
+                    person=people[identity.person_id],
+                    address=Address(identity.platform, identity.user_id, identity.dm_channel_id),
+                    kind=ALARM,
+                    urgent=True,
+                    alert_id=alert.id,
+                )
+            )
+        # Unacknowledged urgent alerts are re-posted to the staff channel at every interval
+        # by re-escalation (bot.services.reescalation); the alarm does not post a second copy.
+        if settings.staff_channel and item.reason == UNDELIVERED:
+            platform, _, channel = settings.staff_channel.partition(":")
+            if running is None or platform in running:
+                pushes.append(
+                    Push(
+                        dedupe_key=f"{key}:staff",
+                        message=chat,
+                        address=Address(platform, "", channel),
+                        kind=ALARM,
+                        urgent=True,
+                        alert_id=alert.id,
+                    )
+                )
+        if running is not None and EMAIL in running:
+            pushes += [
+                Push(
+                    dedupe_key=f"{key}:{a.id}:email",
+                    message=bare,
+                    person=a,
+                    address=Address(EMAIL, a.email, None),
+                    kind=ALARM,
+                    urgent=True,
+                    alert_id=alert.id,
+                )
+                for a in staff_admins
+            ]
+        if running is not None and WEBHOOK in running:
+            pushes.append(
+                Push(
+                    dedupe_key=f"{key}:webhook",
+                    message=Message(
+                        title="urgent_alert_stuck",
+                        text=bare.text,
+                        fields=(
+                            Field("alert_id", str(alert.id)),
+                            Field("kind", alert.kind),
+                            Field("reason", item.reason),
+                        ),
+                        urgent=True,
+                    ),
+                    address=Address(WEBHOOK, "", None),
+                    kind=ALARM,
+                    urgent=True,
+                    alert_id=alert.id,
+                )
+            )
+        new = push_rows(session, pushes, now, settings.default_timezone)
+        if new:
+            routes = sorted({p.address.platform for p in pushes if p.address is not None})
+            record_event(
+                session,
+                alert,
+                now,
+                "alarm",
+                detail=f"{item.why}; alarm queued on {', '.join(routes)}",
+            )
+            log.error("ALARM: urgent alert %s is %s", alert.id, item.why)
+        elif not pushes:
+            log.error("ALARM: urgent alert %s is %s, and no channel works", alert.id, item.why)
+        queued += new
+    return queued
