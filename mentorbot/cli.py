@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from bot.errors import UserError
 from bot.people import person_by_email
-from bot.safety import RuleFileError
+from bot.safety import RuleFileError, render_reason
 from bot.services.export import export_json
 from bot.services.resources import import_resources, parse_resources
 from bot.services.roster import import_roster, parse_roster
@@ -116,7 +116,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
                 f"{alert.status:12} student={student.email if student else '-'} "
                 f"mentor={mentor.email if mentor else '-'} "
                 f"delivered={alert.delivered_at or '-'} ack={alert.acknowledged_at or '-'}: "
-                f"{alert.reason}"
+                f"{render_reason(alert.reason)}"
             )
     return 0
 

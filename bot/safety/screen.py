@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from bot.safety.lang import LangFinding, detect_language, screen_languages
 from bot.safety.normalise import variants
 from bot.safety.rules import (
-    LEVELS,
     Level,
     Requirement,
     Rule,
@@ -34,6 +34,7 @@ from bot.safety.rules import (
     severity,
     trie_regex,
 )
+from bot.safety.taxonomy import Category, family_of
 
 __all__ = [
     "Assessment",
@@ -48,21 +49,19 @@ __all__ = [
 class Assessment:
     """The screen's verdict on one message.
 
-    `level` is "none" < "concern" < "crisis". `reasons` holds the ids of every rule that fired
-    ("crisis.suicidal_ideation.wish_to_die"), most severe first; never the message text.
+    `level` is "none" < "concern" < "crisis". `categories` holds the taxonomy codes found
+    (`bot.safety.taxonomy.Category`), most severe first; `reasons` the ids of every English rule
+    that fired ("crisis.suicidal_ideation.wish_to_die") and "lang.<code>.<category>" for each
+    language-pack finding, most severe first. `excerpt` is the sentence or sentences that carry
+    the risk, for the student's mentors only (never logged); `language` the message's likely
+    language, worked out only for a flagged message.
     """
 
     level: Level = "none"
     reasons: tuple[str, ...] = ()
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """The categories behind `reasons` ("suicidal_ideation", "bullying"), without repeats."""
-        found: dict[str, None] = {}
-        for reason in self.reasons:
-            parts = reason.split(".")
-            found[parts[1] if len(parts) >= 3 and parts[0] in LEVELS else reason] = None
-        return tuple(found)
+    categories: tuple[Category, ...] = ()
+    excerpt: str = ""
+    language: str | None = None
 
     @property
     def severity(self) -> int:
@@ -72,6 +71,11 @@ class Assessment:
     def at_least(self, level: Level) -> bool:
         """Whether this assessment is `level` or more severe."""
         return self.severity >= severity(level)
+
+    @property
+    def families(self) -> tuple[Category, ...]:
+        """The top-level categories (the corpus's codes) behind `categories`, without repeats."""
+        return tuple(dict.fromkeys(family_of(c) for c in self.categories))
 
 
 NO_CONCERN: Final = Assessment()
@@ -129,6 +133,20 @@ class _Pattern:
 
 
 _WORD_START: Final = re.compile(r"(?<!\w)(?=\w)")
+# Sentence ends in the original text (the excerpt is cut from what the student wrote).
+_SENTENCES: Final = re.compile(r"(?<=[.!?;。！？])\s+|\n+")
+_MAX_EXCERPT_SENTENCES: Final = 3
+_MAX_EXCERPT: Final = 600
+
+
+def _clip(text: str) -> str:
+    """At most `_MAX_EXCERPT` characters, cut at a word where possible."""
+    if len(text) <= _MAX_EXCERPT:
+        return text
+    cut = text.rfind(" ", 0, _MAX_EXCERPT - 1)
+    return text[: cut if cut > _MAX_EXCERPT // 2 else _MAX_EXCERPT - 1] + "…"
+
+
 # Windows wider than this are scanned in full instead: enumerating them costs more.
 _MAX_WINDOW: Final = 320
 
@@ -144,9 +162,14 @@ def _bounded(requirement: Requirement | None) -> bool:
 class Screen:
     """A compiled set of rules. Build once (it precompiles everything) and reuse."""
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
-        """Compile `rules` (from `load_rules`) for matching."""
+    def __init__(self, rules: Iterable[Rule], *, languages: bool = True) -> None:
+        """Compile `rules` (from `load_rules`) for matching.
+
+        With `languages` (the default) every message also goes through the language packs
+        (`bot.safety.lang.screen_languages`) and the most severe result wins.
+        """
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.languages = languages
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
@@ -191,12 +214,51 @@ class Screen:
         }
 
     def assess(self, text: str) -> Assessment:
-        """Screen one message; the most severe rule that fires sets the level."""
+        """Screen one message in English and every language pack; the most severe finding wins."""
         fired = self.fired_rules(text)
-        if not fired:
+        found = screen_languages(text) if self.languages else []
+        if not fired and not found:
             return NO_CONCERN
         ordered = sorted(fired, key=lambda r: (-severity(r.level), r.id))
-        return Assessment(level=ordered[0].level, reasons=tuple(r.id for r in ordered))
+        level: Level = max((*(r.level for r in ordered), *(f.level for f in found)), key=severity)
+        ranked: list[tuple[int, str, Category]] = [
+            (severity(r.level), r.id, r.risk) for r in ordered
+        ]
+        ranked.extend((severity(f.level), f"lang.{f.lang}.{f.category}", f.category) for f in found)
+        ranked.sort(key=lambda item: -item[0])  # stable: English rules first within a level
+        return Assessment(
+            level=level,
+            reasons=tuple(reason for _, reason, _ in ranked),
+            categories=tuple(dict.fromkeys(category for _, _, category in ranked)),
+            excerpt=self._excerpt(text, level, fired, found),
+            language=detect_language(text),
+        )
+
+    def _excerpt(
+        self, text: str, level: Level, fired: tuple[Rule, ...], found: list[LangFinding]
+    ) -> str:
+        """The sentences of `text` that carry the risk at `level`, for a mentor to read first.
+
+        Runs only on a flagged message (rare), so screening each sentence again is cheap.
+        A match that spans sentences falls back to the start of the whole message.
+        """
+        sentences = [s.strip() for s in _SENTENCES.split(text) if s.strip()]
+        chosen: dict[str, None] = {}
+        for finding in found:
+            if finding.level == level:
+                chosen[finding.sentence] = None
+        if any(rule.level == level for rule in fired):
+            if len(sentences) == 1:
+                chosen[sentences[0]] = None
+            else:
+                for sentence in sentences:
+                    if any(r.level == level for r in self.fired_rules(sentence)):
+                        chosen[sentence] = None
+                        if len(chosen) >= _MAX_EXCERPT_SENTENCES:
+                            break
+        if not chosen:
+            return _clip(text.strip())
+        return _clip(" … ".join(list(chosen)[:_MAX_EXCERPT_SENTENCES]))
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.

@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.model import Choice, Field, Message, PostedCopy
 from bot.outbox import Address, Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
+from bot.safety.taxonomy import render_reason
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
 URGENT, NORMAL = "urgent", "normal"
@@ -130,7 +131,10 @@ def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Mes
     """The alert as a mentor sees it, with one-click actions."""
     label = KIND_LABELS.get(alert.kind, alert.kind)
     prefix = "🚨 URGENT" if alert.severity == URGENT else "⚠️"
-    fields = [Field("Student", f"{student.name} ({student.email})"), Field("Why", alert.reason)]
+    fields = [
+        Field("Student", f"{student.name} ({student.email})"),
+        Field("Why", render_reason(alert.reason)),
+    ]
     if alert.excerpt:
         fields.append(Field("They wrote", alert.excerpt))
     if alert.escalation_level:
@@ -199,7 +203,7 @@ def render_acted(alert: Alert, student: Person, actor: Person) -> Message:
     label = KIND_LABELS.get(alert.kind, alert.kind)
     return Message(
         text=f"✅ {label}: {student.name}: {actor.name} {verb} this.",
-        fields=(Field("Why", alert.reason),),
+        fields=(Field("Why", render_reason(alert.reason)),),
     )
 
 

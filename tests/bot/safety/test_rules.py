@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.safety import (
+    Category,
     NO_CONCERN,
     Assessment,
     RuleFileError,
@@ -97,9 +98,13 @@ def test_nothing_found_is_none() -> None:
     assert not assess("").at_least("concern")
 
 
-def test_categories_of_hand_made_assessments() -> None:
-    """`categories` copes with reasons that are not rule ids."""
-    assert Assessment("crisis", ("crisis language",)).categories == ("crisis language",)
+def test_categories_are_taxonomy_codes_and_families_their_parents() -> None:
+    """An assessment's categories are taxonomy codes; `families` maps sub-labels to parents."""
+    result = assess("my dad hits me when he's drunk")
+    assert result.level == "crisis"
+    assert all(isinstance(code, Category) for code in result.categories)
+    assert Category.SAFEGUARDING in result.families
+    assert Assessment("crisis", (), (Category.OVERDOSE,)).families == (Category.SUICIDE_PLAN,)
 
 
 def test_assess_rejects_non_text() -> None:
