@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.safety import (
-    Category,
     NO_CONCERN,
     Assessment,
+    Category,
     RuleFileError,
     Screen,
     assess,
