@@ -36,6 +36,7 @@ from bot.services import schedules as schedule_service
 from bot.services import workshops as workshop_service
 from bot.services.caseload import caseload, render_caseload
 from bot.services.cohort import cohort_mood_summary, render_cohort
+from bot.services.crisis import crisis_lines_for
 from bot.services.escalation import evaluate_mood, request_help
 from bot.services.export import export_json
 from bot.services.home import home_sections
@@ -123,9 +124,16 @@ def _help_request(ctx: Context, text: str) -> Reply:
     if not ctx.settings.escalation.help_requests:
         raise UserError("Please contact your mentor directly.")
     request_help(ctx.session, ctx.settings, ctx.now, ctx.person, text)
-    return Reply.say(
-        "I've asked your mentor to get in touch with you. If it's urgent or you feel unsafe, "
-        "please contact emergency services or a crisis line now (type /resources crisis)."
+    # The crisis lines themselves, not a pointer to a library search that may find nothing.
+    lines = crisis_lines_for(ctx.settings, ctx.person.country, ctx.person.timezone)
+    return Reply(
+        messages=(
+            Message(
+                text="I've asked your mentor to get in touch with you. If it's urgent or you "
+                "feel unsafe, please contact emergency services or one of these now:",
+                fields=tuple(Field(line.name, line.contact) for line in lines),
+            ),
+        )
     )
 
 
