@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from bot.safety.lang import LangFinding, detect_language, screen_languages
+from bot.safety.lang import detect_language, screen_languages
 from bot.safety.normalise import variants
 from bot.safety.rules import (
     Level,
@@ -139,6 +139,28 @@ _MAX_EXCERPT_SENTENCES: Final = 3
 _MAX_EXCERPT: Final = 600
 
 
+def _excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
+    """The sentences of `text` that carry the risk, for a mentor to read first.
+
+    `matched` holds what the deciding English rules matched (in a normalised variant), and
+    `sentences` the sentences language packs named. A sentence is chosen when one of its own
+    variants contains a match; a match that spans sentences falls back to the whole message.
+    """
+    chosen: dict[str, None] = dict.fromkeys(sentences)
+    if matched:
+        parts = [part.strip() for part in _SENTENCES.split(text) if part.strip()]
+        if len(parts) == 1:
+            chosen[parts[0]] = None
+        else:
+            for part in parts:
+                forms = variants(part)
+                if any(hit in form for hit in matched for form in forms):
+                    chosen[part] = None
+    if not chosen:
+        return _clip(text.strip())
+    return _clip(" … ".join(list(chosen)[:_MAX_EXCERPT_SENTENCES]))
+
+
 def _clip(text: str) -> str:
     """At most `_MAX_EXCERPT` characters, cut at a word where possible."""
     if len(text) <= _MAX_EXCERPT:
@@ -215,50 +237,25 @@ class Screen:
 
     def assess(self, text: str) -> Assessment:
         """Screen one message in English and every language pack; the most severe finding wins."""
-        fired = self.fired_rules(text)
+        fired = self._fire(text)
         found = screen_languages(text) if self.languages else []
         if not fired and not found:
             return NO_CONCERN
-        ordered = sorted(fired, key=lambda r: (-severity(r.level), r.id))
+        ordered = sorted((self.rules[i] for i in fired), key=lambda r: (-severity(r.level), r.id))
         level: Level = max((*(r.level for r in ordered), *(f.level for f in found)), key=severity)
         ranked: list[tuple[int, str, Category]] = [
             (severity(r.level), r.id, r.risk) for r in ordered
         ]
         ranked.extend((severity(f.level), f"lang.{f.lang}.{f.category}", f.category) for f in found)
         ranked.sort(key=lambda item: -item[0])  # stable: English rules first within a level
+        matched = [fired[i] for i in fired if self.rules[i].level == level]
         return Assessment(
             level=level,
             reasons=tuple(reason for _, reason, _ in ranked),
             categories=tuple(dict.fromkeys(category for _, _, category in ranked)),
-            excerpt=self._excerpt(text, level, fired, found),
+            excerpt=_excerpt(text, matched, [f.sentence for f in found if f.level == level]),
             language=detect_language(text),
         )
-
-    def _excerpt(
-        self, text: str, level: Level, fired: tuple[Rule, ...], found: list[LangFinding]
-    ) -> str:
-        """The sentences of `text` that carry the risk at `level`, for a mentor to read first.
-
-        Runs only on a flagged message (rare), so screening each sentence again is cheap.
-        A match that spans sentences falls back to the start of the whole message.
-        """
-        sentences = [s.strip() for s in _SENTENCES.split(text) if s.strip()]
-        chosen: dict[str, None] = {}
-        for finding in found:
-            if finding.level == level:
-                chosen[finding.sentence] = None
-        if any(rule.level == level for rule in fired):
-            if len(sentences) == 1:
-                chosen[sentences[0]] = None
-            else:
-                for sentence in sentences:
-                    if any(r.level == level for r in self.fired_rules(sentence)):
-                        chosen[sentence] = None
-                        if len(chosen) >= _MAX_EXCERPT_SENTENCES:
-                            break
-        if not chosen:
-            return _clip(text.strip())
-        return _clip(" … ".join(list(chosen)[:_MAX_EXCERPT_SENTENCES]))
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.
@@ -266,9 +263,14 @@ class Screen:
         `gated=False` skips the anchor pre-filter and scans with every pattern: slower, and
         used by tests to prove the pre-filter never changes a result.
         """
+        fired = self._fire(text, gated=gated)
+        return tuple(self.rules[i] for i in sorted(fired))
+
+    def _fire(self, text: str, *, gated: bool = True) -> dict[int, str]:
+        """Rule index -> the text its first surviving match covered, for every rule that fires."""
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
-        fired: set[int] = set()
+        fired: dict[int, str] = {}
         for variant in variants(text):
             positions = self._positions(variant) if gated else None
             candidates = self._candidates(positions) if positions is not None else self._patterns
@@ -278,9 +280,9 @@ class Screen:
                 rule = self.rules[pattern.rule]
                 for match in pattern.matches(variant, positions):
                     if not rule.cancelled(variant, match.start(), match.end()):
-                        fired.add(pattern.rule)
+                        fired[pattern.rule] = match.group(0)
                         break
-        return tuple(self.rules[i] for i in sorted(fired))
+        return fired
 
     def _positions(self, text: str) -> dict[str, list[int]]:
         """Where each anchor word starts in `text`."""
