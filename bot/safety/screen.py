@@ -136,6 +136,51 @@ _WORD_START: Final = re.compile(r"(?<!\w)(?=\w)")
 # Sentence ends in the original text (the excerpt is cut from what the student wrote).
 _SENTENCES: Final = re.compile(r"(?<=[.!?;。！？])\s+|\n+")
 _MAX_EXCERPT_SENTENCES: Final = 3
+# The reason an assessment carries when frames lowered a crisis to concern.
+FRAMED: Final = "frame.content"
+# Content framing, over the decoded variant of one sentence. Narrow on purpose: a topic
+# word alone ("my essay is due and i want to die") is not a frame; the risk must be the
+# essay's subject ("an essay on"), a work's plot ("in the film", "the character"), quoted
+# words of a song, or the news.
+_WORK = (
+    r"(?:film|movie|show|tv show|series|episode|season|book|novel|play|musical|opera|song|"
+    r"album|poem|poetry|story|short story|fanfic|fan fiction|screenplay|script|comic|anime|"
+    r"manga|documentary|podcast|game|campaign|chapter|scene|act \d|video|tiktok|audio|"
+    r"article|report|news|headline|essay|dissertation|thesis|lecture|seminar|module|"
+    r"assignment|coursework|presentation|paper|project|case study|workshop|training|"
+    r"textbook|reading|exam|prompt|piece|portfolio|drama|theatre|lyrics?)"
+)
+_FRAME: Final = re.compile(
+    rf"\b{_WORK}s? (?:\w{{1,20}} ){{0,2}}(?:is |was |are |were |im writing |i am writing )?"
+    r"(?:on(?! (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|the \d|\d|"
+    r"tomorrow|time|campus|teams|zoom|moodle|my way)\b)|about|covering|covers|covered|"
+    r"regarding|into|where|in which|titled|called|ends with|opens with|starts with|has|had|"
+    r"of)\b"
+    r"|\b(?:pharmacology|toxicology|criminology|sociology|psychology|psych|nursing|law|"
+    r"medicine|medical|forensic|social work|philosophy|ethics|history|biology|anthropology)"
+    r"(?: \w{1,20}){0,2}:"
+    r"|\b(?:song|track|audio|album|lyrics?|sound)\b.{0,40}\bby (?:the |a |an )?\w{1,20}"
+    r"|\b(?:tiktok|trending|viral)\b.{0,12}\b(?:audio|sound|song)\b"
+    rf"|\b(?:in|at the end of|throughout|from|for) (?:the|this|that|my|our|his|her|their|a|an)"
+    rf" (?:\w{{1,20}} ){{0,2}}{_WORK}s?\b"
+    r"|\b(?:the|my|our|his|her|their|a|an|this) (?:\w{1,20}s )?(?:main |last |first |other )?"
+    r"(?:character|protagonist|narrator|villain|antagonist|hero|heroine|singer|rapper|actor|"
+    r"actress|soldier|king|queen|poet|author|writer|celebrity|footballer|president)s?\b"
+    r" (?!(?:i|me|my)\b)"
+    r"|\b(?:lyrics?|sings?|singing|sang|quote|quoted|news|article|headline|documentary|"
+    r"according to|reported|police (?:say|said)|rates? of|statistics|stats|writing prompt|"
+    r"creative writing|hamlet|macbeth|ophelia|romeo|juliet|shakespeare|netflix|breaking bad)\b"
+    r"|\b(?:writing|wrote|drafting|draft|reading|read|watching|watched|studying|studied|"
+    r"researching|learned about|learning about|learnt about) (?:a |an |my |the |our )?"
+    r"(?:\w{1,20} ){0,2}(?:story|poem|scene|song|novel|play|script|screenplay|chapter|"
+    r"book|film|movie|show|essay|dissertation|thesis|paper|report|article|letter from)\b"
+)
+# ...unless the sentence ties it back to the student.
+_OWNED: Final = re.compile(
+    r"\b(?:i relate|relatable|same here|me too|like me|thats me|thats literally me|"
+    r"i feel (?:the same|like that|that way|that too)|i want that|i wish (?:that was|it was) me|"
+    r"hits (?:too )?close|about me|my own|i do that|i did that|ive done that|i know the feeling)\b"
+)
 _MAX_EXCERPT: Final = 600
 
 
@@ -184,14 +229,19 @@ def _bounded(requirement: Requirement | None) -> bool:
 class Screen:
     """A compiled set of rules. Build once (it precompiles everything) and reuse."""
 
-    def __init__(self, rules: Iterable[Rule], *, languages: bool = True) -> None:
+    def __init__(
+        self, rules: Iterable[Rule], *, languages: bool = True, frames: bool = True
+    ) -> None:
         """Compile `rules` (from `load_rules`) for matching.
 
         With `languages` (the default) every message also goes through the language packs
-        (`bot.safety.lang.screen_languages`) and the most severe result wins.
+        (`bot.safety.lang.screen_languages`) and the most severe result wins. With `frames`
+        a crisis found only in sentences about content (an essay's topic, a film's plot, a
+        song, the news: `_FRAME`) is lowered to concern.
         """
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.languages = languages
+        self.frames = frames
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
@@ -248,6 +298,16 @@ class Screen:
         ]
         ranked.extend((severity(f.level), f"lang.{f.lang}.{f.category}", f.category) for f in found)
         ranked.sort(key=lambda item: -item[0])  # stable: English rules first within a level
+        if (
+            level == "crisis"
+            and self.frames
+            and not any(f.level == "crisis" for f in found)
+            and self._only_framed(text)
+        ):
+            # Every crisis sentence is about a story, a song, a lecture or the news: a
+            # mentor still hears of it (concern), without the emergency.
+            level = "concern"
+            ranked.insert(0, (1, FRAMED, Category.RISK_MENTIONED))
         matched = [fired[i] for i in fired if self.rules[i].level == level]
         return Assessment(
             level=level,
@@ -256,6 +316,28 @@ class Screen:
             excerpt=_excerpt(text, matched, [f.sentence for f in found if f.level == level]),
             language=detect_language(text),
         )
+
+    def _only_framed(self, text: str) -> bool:
+        """Whether every sentence that is a crisis on its own is framed as content.
+
+        Content: the topic of an essay, lecture or article, the plot of a film, book, play
+        or song, a character's words, a story being written, the news. A sentence that also
+        ties it back to the student ("i relate", "same", "like me") is not framed, and a
+        crisis no single sentence carries (a match across sentences) never counts as framed.
+        """
+        crisis_sentences = 0
+        for sentence in _SENTENCES.split(text):
+            if not sentence.strip():
+                continue
+            fired = self._fire(sentence)
+            if not any(self.rules[i].level == "crisis" for i in fired):
+                continue
+            crisis_sentences += 1
+            forms = variants(sentence)
+            framed = any(_FRAME.search(form) for form in forms)
+            if not framed or any(_OWNED.search(form) for form in forms):
+                return False
+        return crisis_sentences > 0
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.

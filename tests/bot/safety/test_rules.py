@@ -120,9 +120,9 @@ def test_negation_lowers_to_concern_but_not_with_but() -> None:
     assert assess("i'm not suicidal but i don't want to wake up").level == "crisis"
 
 
-def test_friend_at_risk_is_concern_and_friend_in_danger_is_crisis() -> None:
-    """A friend who talks of dying is concern; one who took pills or plans it tonight, crisis."""
-    assert assess("worried about my friend, she said she wants to die").level == "concern"
+def test_friend_at_risk_is_crisis_like_a_friend_in_danger() -> None:
+    """A friend who talks of dying is a crisis (issue 12), as is a friend in danger now."""
+    assert assess("worried about my friend, she said she wants to die").level == "crisis"
     assert assess("my friend took a bunch of pills").level == "crisis"
     assert assess("my friend said she's going to kill herself tonight").level == "crisis"
 
