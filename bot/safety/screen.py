@@ -161,6 +161,7 @@ _FRAME: Final = re.compile(
     r"(?: \w{1,20}){0,2}:"
     r"|\b(?:song|track|audio|album|lyrics?|sound)\b.{0,40}\bby (?:the |a |an )?\w{1,20}"
     r"|\b(?:tiktok|trending|viral)\b.{0,12}\b(?:audio|sound|song)\b"
+    r"|\b(?:topic|subject|theme|title|focus|question)s? (?:is|was|are|were)\b"
     rf"|\b(?:in|at the end of|throughout|from|for) (?:the|this|that|my|our|his|her|their|a|an)"
     rf" (?:\w{{1,20}} ){{0,2}}{_WORK}s?\b"
     r"|\b(?:the|my|our|his|her|their|a|an|this) (?:\w{1,20}s )?(?:main |last |first |other )?"
