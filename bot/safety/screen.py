@@ -329,6 +329,8 @@ class Screen:
         ties it back to the student ("i relate", "same", "like me") is not framed, and a
         crisis no single sentence carries (a match across sentences) never counts as framed.
         """
+        if not any(_FRAME.search(form) for form in variants(text)):
+            return False  # the common case: no content framing anywhere, no second pass
         crisis_sentences = 0
         for sentence in _SENTENCES.split(text):
             if not sentence.strip():
