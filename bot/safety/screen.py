@@ -148,14 +148,15 @@ _WORK = (
     r"manga|documentary|podcast|game|campaign|chapter|scene|act \d|video|tiktok|audio|"
     r"article|report|news|headline|essay|dissertation|thesis|lecture|seminar|module|"
     r"assignment|coursework|presentation|paper|project|case study|workshop|training|"
-    r"textbook|reading|exam|prompt|piece|portfolio|drama|theatre|lyrics?)"
+    r"textbook|reading|exam|quiz|tutorial|lab|prompt|piece|portfolio|drama|theatre|lyrics?)"
 )
 _FRAME: Final = re.compile(
     rf"\b{_WORK}s? (?:\w{{1,20}} ){{0,2}}(?:is |was |are |were |im writing |i am writing )?"
     r"(?:on(?! (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|the \d|\d|"
     r"tomorrow|time|campus|teams|zoom|moodle|my way)\b)|about|covering|covers|covered|"
     r"regarding|into|where|in which|titled|called|ends with|opens with|starts with|has|had|"
-    r"of)\b"
+    r"of|says|said|shows|showed|found|finds)\b"
+    r"|\b(?:one|1) in (?:\w{1,10}|\d{1,3}) (?:students|people|young people|teens|adults)\b"
     r"|\b(?:pharmacology|toxicology|criminology|sociology|psychology|psych|nursing|law|"
     r"medicine|medical|forensic|social work|philosophy|ethics|history|biology|anthropology)"
     r"(?: \w{1,20}){0,2}:"
