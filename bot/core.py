@@ -38,7 +38,7 @@ from bot.group_commit import GroupCommit
 from bot.model import Inbound, Message, Reply
 from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, resolve_actor
-from bot.safety import Assessment, assess
+from bot.safety import Assessment, Category, assess
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
 from bot.services.resources import as_links, suggest
@@ -47,7 +47,9 @@ from storage.tables import Person, ProcessedEvent, StudentMessage
 
 log = logging.getLogger(__name__)
 NO_CONCERN = Assessment(level="none", reasons=())
-SCREEN_FAILED = Assessment(level="concern", reasons=("safety.screen_failed",))
+SCREEN_FAILED = Assessment(
+    level="concern", reasons=("safety.screen_failed",), categories=(Category.SCREEN_FAILED,)
+)
 
 NOT_ENROLLED = (
     "Hi! I'm the mentoring programme's bot, but you're not enrolled in the programme yet. "

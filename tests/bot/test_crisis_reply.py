@@ -11,8 +11,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot.clock import FixedClock
+from bot.config import CoreSettings
+from bot.core import MentorBot
 from bot.model import Reply
-from bot.safety import render_reason
+from bot.safety import Assessment, render_reason
+from storage.db import Database
 from storage.tables import Alert, Checkin, Goal, MoodEntry, StudentMessage
 from tests.conftest import Chat, all_messages, text_of
 
@@ -151,3 +155,20 @@ def test_mentor_alert_card_shows_the_label_not_rule_ids(sam: Chat, maya: Chat) -
     assert "Why: Wish to be dead" in text
     assert "i wish i could go to sleep and never wake up" in text
     assert "crisis." not in text and "passive_death_wish" not in text
+
+
+def test_a_broken_screen_raises_a_concern_a_mentor_reads_as_unscreened(
+    demo: Database, core_settings: CoreSettings, clock: FixedClock
+) -> None:
+    """A screen that fails never silences the student: the mentor is told to read it."""
+
+    def broken(text: str) -> Assessment:
+        raise RuntimeError("rules failed to load")
+
+    core = MentorBot(demo, core_settings, clock, screen=broken)
+    reply = Chat(core, "sam@example.edu").send("i need to talk to someone")
+    assert "That sounds hard" in text_of(reply)
+    with demo.session() as session:
+        [alert] = session.exec(select(Alert).where(Alert.kind == "concern")).all()
+    assert alert.reason == "concern:screen_failed"
+    assert render_reason(alert.reason) == "Could not be screened: please read it"
