@@ -160,6 +160,7 @@ _FRAME: Final = re.compile(
     r"|\b(?:research|studies|study|data|survey|evidence)\b (?:\w{1,20} ){0,2}"
     r"(?:shows?|suggests?|found|finds)\b"
     r"|\b(?:single|album|ep|track|song)\b (?:\w{1,20} ){0,2}(?:is |was )?(?:about|called)\b"
+    r"|\b(?:song|lyrics?|chorus|verse|line|track|audio) (?:goes|says|is like|went)\b"
     r"|\b(?:pharmacology|toxicology|criminology|sociology|psychology|psych|nursing|law|"
     r"medicine|medical|forensic|social work|philosophy|ethics|history|biology|anthropology)"
     r"(?: \w{1,20}){0,2}:"
