@@ -30,7 +30,11 @@ def test_safety_bench_reports_recall_false_alarms_and_timings(
     assert "en" in result["by_language"]  # type: ignore[operator]
     timings = result["timing_us"]
     assert isinstance(timings, dict)
-    assert set(timings) == {"280_chars", "4000_chars", "benign_280_chars", "benign_4000_chars"}
+    assert set(timings) == {
+        f"{kind}{size}_chars"
+        for kind in ("", "hard_negative_", "everyday_")
+        for size in (280, 4000)
+    }
     for figures in timings.values():
         assert {"p50", "p99", "cpu_p50", "cpu_p99"} <= set(figures)
 
