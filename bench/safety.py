@@ -8,8 +8,8 @@ Prints JSON: crisis recall (crisis items flagged crisis) and concern recall (con
 flagged concern or crisis), per category and per language; the benign false-crisis and
 false-concern rates; and p50/p99 microseconds per message (wall clock and CPU) for messages
 of 280 and 4,000 characters built from the corpus's own text: from all of it, from its hard
-negatives, and from its everyday items. `--misses` lists the dev items the screen gets wrong on stderr, for
-tuning; it refuses on the test set, which rules are never tuned against.
+negatives, and from its everyday items. `--misses` lists the dev items the screen gets wrong
+on stderr, for tuning; it refuses on the test set, which rules are never tuned against.
 """
 
 from __future__ import annotations
