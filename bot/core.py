@@ -20,6 +20,7 @@ event can neither lose nor block another's answer or alert.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -37,7 +38,7 @@ from bot.group_commit import GroupCommit
 from bot.model import Inbound, Message, Reply
 from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, resolve_actor
-from bot.safety import Assessment, assess
+from bot.safety import Assessment, Category, assess
 from bot.services.alerts import who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
@@ -47,7 +48,9 @@ from storage.tables import Person, ProcessedEvent, StudentMessage
 
 log = logging.getLogger(__name__)
 NO_CONCERN = Assessment(level="none", reasons=())
-SCREEN_FAILED = Assessment(level="concern", reasons=("safety.screen_failed",))
+SCREEN_FAILED = Assessment(
+    level="concern", reasons=("safety.screen_failed",), categories=(Category.SCREEN_FAILED,)
+)
 
 NOT_ENROLLED = (
     "Hi! I'm the mentoring programme's bot, but you're not enrolled in the programme yet. "
@@ -118,6 +121,32 @@ class PrepareFailed(Exception):
 def _with_pushed(reply: Reply, pushed: bool) -> Reply:
     """The reply, marked when its event queued messages for others (see `Reply.pushed`)."""
     return replace(reply, pushed=True) if pushed and not reply.pushed else reply
+
+
+def after_safety(item: Screened, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """What of a handler's answer may follow the safety reply: the one place that decides.
+
+    After the crisis card nothing else is said: no "Thanks for checking in 👋", no next
+    check-in question, no study links, no pointer elsewhere, no "please retype that". The
+    handler's work (the note, the mood, the goal) is still kept, a message updated in place
+    still changes, and a form still gets its field error. After a concern reply the
+    handler's answer follows as usual.
+    """
+    if item.assessment.level == "crisis":
+        return ()
+    return messages
+
+
+# "/mood 1 i want to die": the score is not the student's words. Screened without it, the
+# risky sentence a mentor reads has no stray digit in front.
+_MOOD_SCORE = re.compile(r"\s*[1-5](?:/5)?(?=\s|$)\s*")
+
+
+def words_of(inbound: Inbound, text: str) -> str:
+    """The part of an event's free text the student wrote in words (what is screened)."""
+    if inbound.kind == "command" and inbound.name.lower().lstrip("/") == "mood":
+        return _MOOD_SCORE.sub("", text, count=1) if _MOOD_SCORE.match(text) else text
+    return text
 
 
 def free_text_of(inbound: Inbound) -> str:
@@ -203,7 +232,7 @@ class MentorBot:
     def _screen(self, inbound: Inbound) -> Screened:
         text = free_text_of(inbound)
         try:
-            assessment = self.screen(text) if text else NO_CONCERN
+            assessment = self.screen(words_of(inbound, text)) if text else NO_CONCERN
         except Exception:
             # A broken screen must not silence a student: a person reads it instead.
             log.exception("safety screen failed; treating the text as a concern")
@@ -282,7 +311,8 @@ class MentorBot:
             if isinstance(exc, NotAllowed):
                 # Ids and entry names only: a refusal log must not copy what was written.
                 log.info("refused %s/%s for person %s", inbound.kind, inbound.name, person_id)
-            return Reply(messages=(*safety_messages, Message(text=exc.message)), error=exc.message)
+            refusal = after_safety(item, (Message(text=exc.message),))
+            return Reply(messages=(*safety_messages, *refusal), error=exc.message)
         except Exception:
             savepoint.rollback()
             log.exception("handler failed for %s/%s", inbound.kind, inbound.name)
@@ -290,7 +320,7 @@ class MentorBot:
             self._add_kept_text(session, person_id, item)
             return Reply(messages=(*safety_messages, Message(text=SOMETHING_WENT_WRONG)))
         if safety_messages:
-            return replace(reply, messages=(*safety_messages, *reply.messages))
+            return replace(reply, messages=(*safety_messages, *after_safety(item, reply.messages)))
         return reply
 
     def _prepare(self, session: Session, item: Screened) -> Prepared:

@@ -36,6 +36,7 @@ from bot.services import schedules as schedule_service
 from bot.services import workshops as workshop_service
 from bot.services.caseload import caseload, render_caseload
 from bot.services.cohort import cohort_mood_summary, render_cohort
+from bot.services.crisis import crisis_lines_for
 from bot.services.escalation import evaluate_mood, request_help
 from bot.services.export import export_json
 from bot.services.home import home_sections
@@ -128,9 +129,16 @@ def _help_request(ctx: Context, text: str) -> Reply:
         raise UserError("Please contact your mentor directly.")
     request_help(ctx.session, ctx.settings, ctx.now, ctx.person, text)
     told = alert_service.who_is_told(ctx.session, ctx.person)
-    return Reply.say(
-        f"I've asked {told} to get in touch with you. If it's urgent or you feel unsafe, "
-        "please contact emergency services or a crisis line now (type /resources crisis)."
+    # The crisis lines themselves, not a pointer to a library search that may find nothing.
+    lines = crisis_lines_for(ctx.settings, ctx.person.country, ctx.person.timezone)
+    return Reply(
+        messages=(
+            Message(
+                text=f"I've asked {told} to get in touch with you. If it's urgent or you "
+                "feel unsafe, please contact emergency services or one of these now:",
+                fields=tuple(Field(line.name, line.contact) for line in lines),
+            ),
+        )
     )
 
 

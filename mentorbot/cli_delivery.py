@@ -17,6 +17,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from bot.outbox import UNROUTED
+from bot.safety import render_reason
 from bot.services.watchdog import StuckAlert, stuck_urgent_alerts
 from mentorbot.app import App, build_app
 from storage.tables import Alert, Outbox, Person
@@ -54,7 +55,7 @@ def _alert_line(session: Session, alert: Alert, now: datetime) -> str:
         f"{alert.status:12} student={_email(session, alert.student_id)} "
         f"mentor={_email(session, alert.mentor_id)} "
         f"delivered={alert.delivered_at or '-'} ack={alert.acknowledged_at or '-'}: "
-        f"{alert.reason}"
+        f"{render_reason(alert.reason)}"
     )
 
 

@@ -16,18 +16,22 @@ from bot.safety.screen import (
     default_screen,
     set_default_screen,
 )
+from bot.safety.taxonomy import Category, alert_reason, render_reason
 
 __all__ = [
     "LEVELS",
     "NO_CONCERN",
     "Assessment",
+    "Category",
     "Level",
     "Rule",
     "RuleFileError",
     "Screen",
+    "alert_reason",
     "assess",
     "default_screen",
     "load_rules",
+    "render_reason",
     "set_default_screen",
     "severity",
 ]

@@ -6,6 +6,8 @@ patterns as ``{{name}}``) and a ``rules`` list. Each rule::
     - id: crisis.self_harm.cutting      # <level>.<category>.<name>, unique across all files
       level: crisis                     # crisis | concern
       category: self_harm
+      risk: self_harm                   # optional: the taxonomy code (bot/safety/taxonomy.py)
+                                        # alerts show; defaults to `category` when that is one
       description: optional free text for programme staff
       patterns:                         # regexes over normalised text; each starts with \b
         - '\bcutting again\b'
@@ -36,6 +38,8 @@ from typing import Any, Final, Literal, TypeAlias, cast
 
 import yaml
 
+from bot.safety.taxonomy import Category, as_category
+
 Level: TypeAlias = Literal["none", "concern", "crisis"]
 RuleLevel: TypeAlias = Literal["concern", "crisis"]
 LEVELS: Final[tuple[Level, ...]] = ("none", "concern", "crisis")
@@ -54,6 +58,7 @@ _RULE_KEYS: Final = frozenset(
         "id",
         "level",
         "category",
+        "risk",
         "description",
         "patterns",
         "unless",
@@ -95,6 +100,7 @@ class Rule:
     counter_examples: tuple[str, ...] = ()
     description: str = ""
     source: str = ""
+    risk: Category = Category.OTHER_CONCERN
 
     def cancelled(self, text: str, start: int, end: int) -> bool:
         """Whether an `unless` pattern occurs near the match text[start:end].
@@ -203,6 +209,12 @@ def _build_rule(path: str, index: int, entry: object, fragments: Mapping[str, st
     id_match = _ID.fullmatch(rule_id)
     if not id_match or id_match.group(1) != level or id_match.group(2) != category:
         raise fail(f"'id' must look like {level}.{category}.<name> (lower case, digits, _)")
+    risk_code = entry.get("risk", category)
+    if not isinstance(risk_code, str):
+        raise fail("'risk' must be a category code from bot/safety/taxonomy.py")
+    if "risk" in entry and risk_code not in set(Category):
+        raise fail(f"'risk' {risk_code!r} is not a code in bot/safety/taxonomy.py")
+    risk = as_category(risk_code, cast(RuleLevel, level))
     description = entry.get("description", "")
     if not isinstance(description, str):
         raise fail("'description' must be a string")
@@ -226,6 +238,7 @@ def _build_rule(path: str, index: int, entry: object, fragments: Mapping[str, st
         counter_examples=counter_examples,
         description=description,
         source=path,
+        risk=risk,
     )
 
 

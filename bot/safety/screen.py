@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from bot.safety.lang import detect_language, screen_languages
 from bot.safety.normalise import variants
 from bot.safety.rules import (
-    LEVELS,
     Level,
     Requirement,
     Rule,
@@ -34,6 +34,7 @@ from bot.safety.rules import (
     severity,
     trie_regex,
 )
+from bot.safety.taxonomy import Category, family_of
 
 __all__ = [
     "Assessment",
@@ -48,21 +49,19 @@ __all__ = [
 class Assessment:
     """The screen's verdict on one message.
 
-    `level` is "none" < "concern" < "crisis". `reasons` holds the ids of every rule that fired
-    ("crisis.suicidal_ideation.wish_to_die"), most severe first; never the message text.
+    `level` is "none" < "concern" < "crisis". `categories` holds the taxonomy codes found
+    (`bot.safety.taxonomy.Category`), most severe first; `reasons` the ids of every English rule
+    that fired ("crisis.suicidal_ideation.wish_to_die") and "lang.<code>.<category>" for each
+    language-pack finding, most severe first. `excerpt` is the sentence or sentences that carry
+    the risk, for the student's mentors only (never logged); `language` the message's likely
+    language, worked out only for a flagged message.
     """
 
     level: Level = "none"
     reasons: tuple[str, ...] = ()
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """The categories behind `reasons` ("suicidal_ideation", "bullying"), without repeats."""
-        found: dict[str, None] = {}
-        for reason in self.reasons:
-            parts = reason.split(".")
-            found[parts[1] if len(parts) >= 3 and parts[0] in LEVELS else reason] = None
-        return tuple(found)
+    categories: tuple[Category, ...] = ()
+    excerpt: str = ""
+    language: str | None = None
 
     @property
     def severity(self) -> int:
@@ -72,6 +71,11 @@ class Assessment:
     def at_least(self, level: Level) -> bool:
         """Whether this assessment is `level` or more severe."""
         return self.severity >= severity(level)
+
+    @property
+    def families(self) -> tuple[Category, ...]:
+        """The top-level categories (the corpus's codes) behind `categories`, without repeats."""
+        return tuple(dict.fromkeys(family_of(c) for c in self.categories))
 
 
 NO_CONCERN: Final = Assessment()
@@ -129,6 +133,96 @@ class _Pattern:
 
 
 _WORD_START: Final = re.compile(r"(?<!\w)(?=\w)")
+# Sentence ends in the original text (the excerpt is cut from what the student wrote).
+_SENTENCES: Final = re.compile(r"(?<=[.!?;。！？])\s+|\n+")
+_MAX_EXCERPT_SENTENCES: Final = 3
+# The reason an assessment carries when frames lowered a crisis to concern.
+FRAMED: Final = "frame.content"
+# Content framing, over the decoded variant of one sentence. Narrow on purpose: a topic
+# word alone ("my essay is due and i want to die") is not a frame; the risk must be the
+# essay's subject ("an essay on"), a work's plot ("in the film", "the character"), quoted
+# words of a song, or the news.
+_WORK = (
+    r"(?:film|movie|show|tv show|series|episode|season|book|novel|play|musical|opera|song|"
+    r"album|poem|poetry|story|short story|fanfic|fan fiction|screenplay|script|comic|anime|"
+    r"manga|documentary|podcast|game|campaign|chapter|scene|act \d|video|tiktok|audio|"
+    r"article|report|news|headline|essay|dissertation|thesis|lecture|seminar|module|"
+    r"assignment|coursework|presentation|paper|project|case study|workshop|training|"
+    r"textbook|reading|exam|quiz|tutorial|lab|prompt|piece|portfolio|drama|theatre|lyrics?)"
+)
+_FRAME: Final = re.compile(
+    rf"\b{_WORK}s? (?:\w{{1,20}} ){{0,2}}(?:is |was |are |were |im writing |i am writing )?"
+    r"(?:on(?! (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|the \d|\d|"
+    r"tomorrow|time|campus|teams|zoom|moodle|my way)\b)|about|covering|covers|covered|"
+    r"regarding|into|where|in which|titled|called|ends with|opens with|starts with|has|had|"
+    r"of|says|said|shows|showed|found|finds)\b"
+    r"|\b(?:one|1) in (?:\w{1,10}|\d{1,3}) (?:students|people|young people|teens|adults)\b"
+    r"|\b(?:research|studies|study|data|survey|evidence)\b (?:\w{1,20} ){0,2}"
+    r"(?:shows?|suggests?|found|finds)\b"
+    r"|\b(?:single|album|ep|track|song)\b (?:\w{1,20} ){0,2}(?:is |was )?(?:about|called)\b"
+    r"|\b(?:song|lyrics?|chorus|verse|line|track|audio) (?:goes|says|is like|went)\b"
+    r"|\b(?:pharmacology|toxicology|criminology|sociology|psychology|psych|nursing|law|"
+    r"medicine|medical|forensic|social work|philosophy|ethics|history|biology|anthropology)"
+    r"(?: \w{1,20}){0,2}:"
+    r"|\b(?:song|track|audio|album|lyrics?|sound)\b.{0,40}\bby (?:the |a |an )?\w{1,20}"
+    r"|\b(?:tiktok|trending|viral)\b.{0,12}\b(?:audio|sound|song)\b"
+    r"|\b(?:topic|subject|theme|title|focus|question)s? (?:is|was|are|were)\b"
+    r"|\b(?:learned|learnt|taught|learning|trained|training) (?:\w{1,20} )?how to "
+    r"(?:assess|support|help|spot|recogni[sz]e|respond|talk|ask)\b|\bplacement\b"
+    rf"|\b(?:in|at the end of|throughout|from|for) (?:the|this|that|my|our|his|her|their|a|an)"
+    rf" (?:\w{{1,20}} ){{0,2}}{_WORK}s?\b"
+    r"|\b(?:the|my|our|his|her|their|a|an|this) (?:\w{1,20}s )?(?:main |last |first |other )?"
+    r"(?:character|protagonist|narrator|villain|antagonist|hero|heroine|singer|rapper|actor|"
+    r"actress|soldier|king|queen|poet|author|writer|celebrity|footballer|president)s?\b"
+    r" (?!(?:i|me|my)\b)"
+    r"|\b(?:lyrics?|sings?|singing|sang|quote|quoted|news|article|headline|documentary|plot|"
+    r"storyline|plotline|synopsis|"
+    r"according to|reported|police (?:say|said)|rates? of|statistics|stats|writing prompt|"
+    r"creative writing|hamlet|macbeth|ophelia|romeo|juliet|shakespeare|netflix|breaking bad)\b"
+    r"|\b(?:writing|wrote|drafting|draft|reading|read|watching|watched|studying|studied|"
+    r"researching|learned about|learning about|learnt about) (?:a |an |my |the |our )?"
+    r"(?:\w{1,20} ){0,2}(?:story|poem|scene|song|novel|play|script|screenplay|chapter|"
+    r"book|film|movie|show|essay|dissertation|thesis|paper|report|article|letter from)\b"
+)
+# ...unless the sentence ties it back to the student.
+_OWNED: Final = re.compile(
+    r"\b(?:i relate|relatable|same here|me too|like me|thats me|thats literally me|"
+    r"i feel (?:the same|like that|that way|that too)|i want that|i wish (?:that was|it was) me|"
+    r"hits (?:too )?close|about me|my own|i do that|i did that|ive done that|i know the feeling)\b"
+)
+_MAX_EXCERPT: Final = 600
+
+
+def _excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
+    """The sentences of `text` that carry the risk, for a mentor to read first.
+
+    `matched` holds what the deciding English rules matched (in a normalised variant), and
+    `sentences` the sentences language packs named. A sentence is chosen when one of its own
+    variants contains a match; a match that spans sentences falls back to the whole message.
+    """
+    chosen: dict[str, None] = dict.fromkeys(sentences)
+    if matched:
+        parts = [part.strip() for part in _SENTENCES.split(text) if part.strip()]
+        if len(parts) == 1:
+            chosen[parts[0]] = None
+        else:
+            for part in parts:
+                forms = variants(part)
+                if any(hit in form for hit in matched for form in forms):
+                    chosen[part] = None
+    if not chosen:
+        return _clip(text.strip())
+    return _clip(" … ".join(list(chosen)[:_MAX_EXCERPT_SENTENCES]))
+
+
+def _clip(text: str) -> str:
+    """At most `_MAX_EXCERPT` characters, cut at a word where possible."""
+    if len(text) <= _MAX_EXCERPT:
+        return text
+    cut = text.rfind(" ", 0, _MAX_EXCERPT - 1)
+    return text[: cut if cut > _MAX_EXCERPT // 2 else _MAX_EXCERPT - 1] + "…"
+
+
 # Windows wider than this are scanned in full instead: enumerating them costs more.
 _MAX_WINDOW: Final = 320
 
@@ -144,9 +238,19 @@ def _bounded(requirement: Requirement | None) -> bool:
 class Screen:
     """A compiled set of rules. Build once (it precompiles everything) and reuse."""
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
-        """Compile `rules` (from `load_rules`) for matching."""
+    def __init__(
+        self, rules: Iterable[Rule], *, languages: bool = True, frames: bool = True
+    ) -> None:
+        """Compile `rules` (from `load_rules`) for matching.
+
+        With `languages` (the default) every message also goes through the language packs
+        (`bot.safety.lang.screen_languages`) and the most severe result wins. With `frames`
+        a crisis found only in sentences about content (an essay's topic, a film's plot, a
+        song, the news: `_FRAME`) is lowered to concern.
+        """
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.languages = languages
+        self.frames = frames
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
@@ -191,12 +295,60 @@ class Screen:
         }
 
     def assess(self, text: str) -> Assessment:
-        """Screen one message; the most severe rule that fires sets the level."""
-        fired = self.fired_rules(text)
-        if not fired:
+        """Screen one message in English and every language pack; the most severe finding wins."""
+        fired = self._fire(text)
+        found = screen_languages(text) if self.languages else []
+        if not fired and not found:
             return NO_CONCERN
-        ordered = sorted(fired, key=lambda r: (-severity(r.level), r.id))
-        return Assessment(level=ordered[0].level, reasons=tuple(r.id for r in ordered))
+        ordered = sorted((self.rules[i] for i in fired), key=lambda r: (-severity(r.level), r.id))
+        level: Level = max((*(r.level for r in ordered), *(f.level for f in found)), key=severity)
+        ranked: list[tuple[int, str, Category]] = [
+            (severity(r.level), r.id, r.risk) for r in ordered
+        ]
+        ranked.extend((severity(f.level), f"lang.{f.lang}.{f.category}", f.category) for f in found)
+        ranked.sort(key=lambda item: -item[0])  # stable: English rules first within a level
+        if (
+            level == "crisis"
+            and self.frames
+            and not any(f.level == "crisis" for f in found)
+            and self._only_framed(text)
+        ):
+            # Every crisis sentence is about a story, a song, a lecture or the news: a
+            # mentor still hears of it (concern), without the emergency.
+            level = "concern"
+            ranked.insert(0, (1, FRAMED, Category.RISK_MENTIONED))
+        matched = [fired[i] for i in fired if self.rules[i].level == level]
+        return Assessment(
+            level=level,
+            reasons=tuple(reason for _, reason, _ in ranked),
+            categories=tuple(dict.fromkeys(category for _, _, category in ranked)),
+            excerpt=_excerpt(text, matched, [f.sentence for f in found if f.level == level]),
+            language=detect_language(text),
+        )
+
+    def _only_framed(self, text: str) -> bool:
+        """Whether every sentence that is a crisis on its own is framed as content.
+
+        Content: the topic of an essay, lecture or article, the plot of a film, book, play
+        or song, a character's words, a story being written, the news. A sentence that also
+        ties it back to the student ("i relate", "same", "like me") is not framed, and a
+        crisis no single sentence carries (a match across sentences) never counts as framed.
+        """
+        if not any(_FRAME.search(form) for form in variants(text)):
+            return False  # the common case: no content framing anywhere, no second pass
+        crisis_sentences = 0
+        for sentence in _SENTENCES.split(text):
+            if not sentence.strip():
+                continue
+            fired = self._fire(sentence)
+            if not any(self.rules[i].level == "crisis" for i in fired):
+                continue
+            crisis_sentences += 1
+            forms = variants(sentence)
+            framed = any(_FRAME.search(form) for form in forms)
+            if not framed or any(_OWNED.search(form) for form in forms):
+                return False
+        return crisis_sentences > 0
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.
@@ -204,9 +356,14 @@ class Screen:
         `gated=False` skips the anchor pre-filter and scans with every pattern: slower, and
         used by tests to prove the pre-filter never changes a result.
         """
+        fired = self._fire(text, gated=gated)
+        return tuple(self.rules[i] for i in sorted(fired))
+
+    def _fire(self, text: str, *, gated: bool = True) -> dict[int, str]:
+        """Rule index -> the text its first surviving match covered, for every rule that fires."""
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
-        fired: set[int] = set()
+        fired: dict[int, str] = {}
         for variant in variants(text):
             positions = self._positions(variant) if gated else None
             candidates = self._candidates(positions) if positions is not None else self._patterns
@@ -216,9 +373,9 @@ class Screen:
                 rule = self.rules[pattern.rule]
                 for match in pattern.matches(variant, positions):
                     if not rule.cancelled(variant, match.start(), match.end()):
-                        fired.add(pattern.rule)
+                        fired[pattern.rule] = match.group(0)
                         break
-        return tuple(self.rules[i] for i in sorted(fired))
+        return fired
 
     def _positions(self, text: str) -> dict[str, list[int]]:
         """Where each anchor word starts in `text`."""

@@ -7,6 +7,8 @@ levels and the UK's safeguarding categories guided the split.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
@@ -35,6 +37,25 @@ class Category(StrEnum):
     ISOLATION = "isolation"
     SUBSTANCE_MISUSE = "substance_misuse"
     DISORDERED_EATING = "disordered_eating"
+    # Finer labels for mentors. Each has a parent above (`CategoryInfo.parent`), which is what
+    # the corpus and the recall figures count; alerts keep the finer code.
+    SAFEGUARDING_HOME = "safeguarding_home"
+    SAFEGUARDING_PHYSICAL = "safeguarding_physical"
+    SAFEGUARDING_SEXUAL = "safeguarding_sexual"
+    SAFEGUARDING_EXPLOITATION = "safeguarding_exploitation"
+    SAFEGUARDING_COERCION = "safeguarding_coercion"
+    SAFEGUARDING_DANGER = "safeguarding_danger"
+    OVERDOSE = "overdose"
+    RISK_MENTIONED = "risk_mentioned"
+    LOW_MOOD = "low_mood"
+    SLEEP = "sleep"
+    BASIC_NEEDS = "basic_needs"
+    PANIC = "panic"
+    # Catch-alls: a programme's own rule file with a category outside the taxonomy, and a
+    # screen that failed (a person must read the message).
+    OTHER_CRISIS = "other_crisis"
+    OTHER_CONCERN = "other_concern"
+    SCREEN_FAILED = "screen_failed"
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,12 @@ class CategoryInfo:
 
     level: RiskLevel
     label: str
+    parent: Category | None = None
+
+    @property
+    def family(self) -> Category | None:
+        """The corpus category this one counts as (its parent), or None for a top-level one."""
+        return self.parent
 
 
 TAXONOMY: Final[dict[Category, CategoryInfo]] = {
@@ -62,9 +89,84 @@ TAXONOMY: Final[dict[Category, CategoryInfo]] = {
     Category.ISOLATION: CategoryInfo("concern", "Very lonely"),
     Category.SUBSTANCE_MISUSE: CategoryInfo("concern", "Drinking or drugs to cope"),
     Category.DISORDERED_EATING: CategoryInfo("concern", "Eating difficulties"),
+    Category.SAFEGUARDING_HOME: CategoryInfo(
+        "crisis", "Safeguarding: unsafe at home", Category.SAFEGUARDING
+    ),
+    Category.SAFEGUARDING_PHYSICAL: CategoryInfo(
+        "crisis", "Safeguarding: physical abuse or violence", Category.SAFEGUARDING
+    ),
+    Category.SAFEGUARDING_SEXUAL: CategoryInfo(
+        "crisis", "Safeguarding: sexual abuse", Category.SAFEGUARDING
+    ),
+    Category.SAFEGUARDING_EXPLOITATION: CategoryInfo(
+        "crisis", "Safeguarding: sexual exploitation or grooming", Category.SAFEGUARDING
+    ),
+    Category.SAFEGUARDING_COERCION: CategoryInfo(
+        "crisis", "Safeguarding: coercion, threats or control", Category.SAFEGUARDING
+    ),
+    Category.SAFEGUARDING_DANGER: CategoryInfo(
+        "crisis", "Safeguarding: in danger now", Category.SAFEGUARDING
+    ),
+    Category.OVERDOSE: CategoryInfo(
+        "crisis", "Overdose or taking too much medication", Category.SUICIDE_PLAN
+    ),
+    Category.RISK_MENTIONED: CategoryInfo(
+        "concern", "Mentioned suicide or self-harm (denied, past or unclear)"
+    ),
+    Category.LOW_MOOD: CategoryInfo("concern", "Very low mood"),
+    Category.SLEEP: CategoryInfo("concern", "Not sleeping", Category.CANNOT_COPE),
+    Category.BASIC_NEEDS: CategoryInfo("concern", "No safe housing or food"),
+    Category.PANIC: CategoryInfo("concern", "Panic or severe anxiety", Category.CANNOT_COPE),
+    Category.OTHER_CRISIS: CategoryInfo("crisis", "Crisis language"),
+    Category.OTHER_CONCERN: CategoryInfo("concern", "Worrying message"),
+    Category.SCREEN_FAILED: CategoryInfo("concern", "Could not be screened: please read it"),
 }
 
 
 def level_of(category: Category) -> RiskLevel:
     """The level a category raises on its own."""
     return TAXONOMY[category].level
+
+
+def label_of(code: str) -> str:
+    """The plain-language label of a category code; an unknown code reads as a generic one."""
+    try:
+        return TAXONOMY[Category(code)].label
+    except ValueError:
+        return "Worrying message"
+
+
+def family_of(category: Category) -> Category:
+    """The top-level category (the corpus's) that `category` counts as."""
+    return TAXONOMY[category].parent or category
+
+
+def as_category(code: str, level: RiskLevel = "concern") -> Category:
+    """The category for a code, or the catch-all of `level` for a code outside the taxonomy."""
+    try:
+        return Category(code)
+    except ValueError:
+        return Category.OTHER_CRISIS if level == "crisis" else Category.OTHER_CONCERN
+
+
+# Alert reasons store codes, never words: "crisis:passive_death_wish,self_harm".
+_REASON = re.compile(r"(crisis|concern):([a-z0-9_]+(?:,[a-z0-9_]+)*)")
+
+
+def alert_reason(level: RiskLevel, categories: Iterable[Category]) -> str:
+    """The stored reason of a safety alert: its level and category codes, no words."""
+    codes = ",".join(dict.fromkeys(str(c) for c in categories)) or (
+        Category.OTHER_CRISIS if level == "crisis" else Category.OTHER_CONCERN
+    )
+    return f"{level}:{codes}"
+
+
+def render_reason(reason: str) -> str:
+    """A stored alert reason in mentors' words: "Wish to be dead; Self-harm ...".
+
+    Reasons that are not safety codes (mood alerts, help requests) are shown as stored.
+    """
+    found = _REASON.fullmatch(reason.strip())
+    if found is None:
+        return reason
+    return "; ".join(label_of(code) for code in found.group(2).split(","))

@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.model import Choice, Field, Message, PostedCopy
 from bot.outbox import Address, Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
+from bot.safety.taxonomy import render_reason
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
 URGENT, NORMAL = "urgent", "normal"
@@ -334,7 +335,10 @@ def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Mes
     """The alert as a mentor sees it, with the one-click actions its state allows."""
     label = KIND_LABELS.get(alert.kind, alert.kind)
     prefix = "🚨 URGENT" if alert.severity == URGENT else "⚠️"
-    fields = [Field("Student", f"{student.name} ({student.email})"), Field("Why", alert.reason)]
+    fields = [
+        Field("Student", f"{student.name} ({student.email})"),
+        Field("Why", render_reason(alert.reason)),
+    ]
     if alert.excerpt:
         fields.append(Field("They wrote", alert.excerpt))
     if alert.folded_count:
@@ -451,7 +455,7 @@ def render_acted(alert: Alert, student: Person, actor: Person) -> Message:
     elif alert.status == AlertStatus.FOLLOWING_UP:
         verb = "will follow up on"
     label = KIND_LABELS.get(alert.kind, alert.kind)
-    fields = [Field("Why", alert.reason)]
+    fields = [Field("Why", render_reason(alert.reason))]
     if alert.folded_count:
         fields.append(Field("Messages", f"{alert.folded_count + 1} in this alert"))
     if alert.status == AlertStatus.RESOLVED and alert.outcome:

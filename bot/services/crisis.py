@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bot.config import CoreSettings, CrisisLine
 from bot.model import Field, Message
 from bot.safety import Assessment
+from bot.safety.taxonomy import alert_reason
 from bot.services.alerts import URGENT, raise_alert, record_event, who_is_told
 from storage.tables import Alert, Person
 
@@ -145,16 +146,19 @@ def respond_to_crisis(
     text: str,
     assessment: Assessment,
 ) -> tuple[Message, Alert | None]:
-    """Raise the urgent alert and build the reply shown in the same turn."""
-    reasons = ", ".join(assessment.reasons) or "crisis language"
+    """Raise the urgent alert and build the reply shown in the same turn.
+
+    The alert stores category codes (shown to mentors in plain words by `render_reason`) and
+    the risky sentence or sentences, not the whole message.
+    """
     alert = raise_alert(
         session,
         settings,
         now,
         student,
         "crisis",
-        f"Crisis language detected ({reasons})",
-        excerpt=text,
+        alert_reason("crisis", assessment.categories),
+        excerpt=assessment.excerpt or text,
         severity=URGENT,
     )
     if alert is not None:
@@ -173,8 +177,13 @@ def respond_to_concern(
     text: str,
     assessment: Assessment,
 ) -> Alert | None:
-    """Concern-level text raises a normal alert for the mentor."""
-    reasons = ", ".join(assessment.reasons) or "worrying language"
+    """Concern-level text raises a normal alert for the mentor (codes and the worrying sentence)."""
     return raise_alert(
-        session, settings, now, student, "concern", f"Worrying message ({reasons})", excerpt=text
+        session,
+        settings,
+        now,
+        student,
+        "concern",
+        alert_reason("concern", assessment.categories),
+        excerpt=assessment.excerpt or text,
     )

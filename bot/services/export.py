@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.safety.taxonomy import render_reason
 from storage.tables import (
     Alert,
     AlertEvent,
@@ -100,7 +101,8 @@ def export_person(
             _row(r)
             for r in session.exec(select(GoalUpdate).where(col(GoalUpdate.goal_id).in_(goal_ids)))
         ],
-        "alerts": [_row(a) for a in alerts],
+        # The stored reason is category codes; the export says them in words as well.
+        "alerts": [{**_row(a), "reason_text": render_reason(a.reason)} for a in alerts],
         "alert_events": [
             _row(r)
             for r in session.exec(select(AlertEvent).where(col(AlertEvent.alert_id).in_(alert_ids)))

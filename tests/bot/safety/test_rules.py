@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bot.safety import (
     NO_CONCERN,
     Assessment,
+    Category,
     RuleFileError,
     Screen,
     assess,
@@ -97,9 +98,13 @@ def test_nothing_found_is_none() -> None:
     assert not assess("").at_least("concern")
 
 
-def test_categories_of_hand_made_assessments() -> None:
-    """`categories` copes with reasons that are not rule ids."""
-    assert Assessment("crisis", ("crisis language",)).categories == ("crisis language",)
+def test_categories_are_taxonomy_codes_and_families_their_parents() -> None:
+    """An assessment's categories are taxonomy codes; `families` maps sub-labels to parents."""
+    result = assess("my dad hits me when he's drunk")
+    assert result.level == "crisis"
+    assert all(isinstance(code, Category) for code in result.categories)
+    assert Category.SAFEGUARDING in result.families
+    assert Assessment("crisis", (), (Category.OVERDOSE,)).families == (Category.SUICIDE_PLAN,)
 
 
 def test_assess_rejects_non_text() -> None:
@@ -115,9 +120,9 @@ def test_negation_lowers_to_concern_but_not_with_but() -> None:
     assert assess("i'm not suicidal but i don't want to wake up").level == "crisis"
 
 
-def test_friend_at_risk_is_concern_and_friend_in_danger_is_crisis() -> None:
-    """A friend who talks of dying is concern; one who took pills or plans it tonight, crisis."""
-    assert assess("worried about my friend, she said she wants to die").level == "concern"
+def test_friend_at_risk_is_crisis_like_a_friend_in_danger() -> None:
+    """A friend who talks of dying is a crisis (issue 12), as is a friend in danger now."""
+    assert assess("worried about my friend, she said she wants to die").level == "crisis"
     assert assess("my friend took a bunch of pills").level == "crisis"
     assert assess("my friend said she's going to kill herself tonight").level == "crisis"
 
