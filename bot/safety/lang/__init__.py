@@ -61,6 +61,7 @@ _APOSTROPHES: Final = re.compile("['\u2019\u2018\u02bc`\u00b4]")
 _INVISIBLE: Final = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _SPACES: Final = re.compile(r"\s+")
 _STRETCHED: Final = re.compile(r"(.)\1{2,}")
+_ARABIC_FOLD: Final = str.maketrans({"\u0649": "\u064a", "\u0629": "\u0647", "\u0640": None})
 _SPACE_BETWEEN_WIDE: Final = re.compile(
     r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]) (?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff])"
 )
@@ -132,7 +133,8 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     """NFKC, case-folded, no invisible characters or apostrophes, single spaces.
 
     Letters stretched three times or more become one ("nooooo" -> "no"). With `fold_accents`,
-    diacritics go too (students often type without them); with `join_wide`, spaces between
+    diacritics go too (students often type without them), and Arabic ى, ة and the tatweel
+    fold to ي, ه and nothing; with `join_wide`, spaces between
     Chinese or Japanese characters go ("想 死" -> "想死").
     """
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -142,6 +144,9 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
         decomposed = unicodedata.normalize("NFD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
+        # Arabic spellings students mix freely: final ى for ي (Egypt), ة for ه, and the
+        # tatweel that stretches a word ("مـــوت").
+        text = text.translate(_ARABIC_FOLD)
     text = _SPACES.sub(" ", text).strip()
     text = _STRETCHED.sub(r"\1", text)
     if join_wide:
