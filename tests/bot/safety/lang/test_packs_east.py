@@ -22,7 +22,7 @@ import yaml
 from bot.safety.lang import PACK_FOLDER, LanguagePack, load_pack, screen_languages
 from bot.safety.taxonomy import TAXONOMY, Category, level_of
 
-LANGS = ("zh", "ja", "ko", "hi")
+LANGS = ("zh", "ja", "ko", "hi", "hi-Latn", "ar", "ar-Latn")
 DEV_FOLDER = Path(__file__).parents[3] / "safety" / "corpus" / "dev"
 CRISIS = frozenset(c for c, info in TAXONOMY.items() if info.level == "crisis")
 CONCERN = frozenset(c for c, info in TAXONOMY.items() if info.level == "concern")
@@ -307,3 +307,19 @@ def test_english_dev_set_raises_no_crisis_from_these_packs() -> None:
     items = [i for i in dev_items("en") if i.label != "crisis"]
     raised = {i.text: found for i in items if (found := own_crisis(i.text))}
     assert raised == {}
+
+
+def test_arabic_spelling_variants_fold_together() -> None:
+    """With fold_accents, ى/ي, ة/ه, hamza seats and the tatweel no longer split a word."""
+    from bot.safety.lang import normalise
+
+    assert normalise("أنا تعبانة على الآخر مـــوت", fold_accents=True, join_wide=False) == (
+        "انا تعبانه علي الاخر موت"
+    )
+    assert normalise("حياة", fold_accents=False, join_wide=False) == "حياة"
+
+
+def test_arabic_crisis_found_whatever_the_spelling() -> None:
+    """An Egyptian ى, a stretched word or a hamza seat does not hide a wish to die."""
+    for text in ("نفسى أمـــوت", "عايزة أموت", "أبي أموت"):
+        assert "crisis" in {f.level for f in screen_languages(text)}, text
