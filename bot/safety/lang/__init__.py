@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,13 @@ from typing import Any, Final
 import yaml
 
 from bot.safety.taxonomy import Category, RiskLevel, level_of
+
+with warnings.catch_warnings():
+    # The stdlib's regex parser, to find the characters a pattern can start with; the
+    # module is deprecated as a public name but typed, and the same code as re._parser.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import sre_constants as _sre
+    import sre_parse
 
 __all__ = [
     "LangFinding",
@@ -111,10 +119,14 @@ class LanguagePack:
 
     def findings(self, text: str) -> list[LangFinding]:
         """Every category this pack finds in `text`, crisis first (at most one per category)."""
-        norm = self.normalise(text)
+        return self.findings_in(text, self.normalise(text))
+
+    def findings_in(self, text: str, norm: str) -> list[LangFinding]:
+        """`findings` for a text already normalised the way this pack normalises."""
         if not norm:
             return []
         found: dict[Category, LangFinding] = {}
+        sentences: list[tuple[str, str]] = []  # (original, normalised), split on the first hit
         for level, prefilter in (("crisis", self.any_crisis), ("concern", self.any_concern)):
             if prefilter is None or prefilter.search(norm) is None:
                 continue
@@ -123,8 +135,13 @@ class LanguagePack:
                     continue
                 hit = _surviving_match(rule, norm)
                 if hit is not None:
+                    if not sentences:
+                        sentences = _sentences(text, self)
                     found[rule.category] = LangFinding(
-                        rule.category, rule.level, self.code, _original_sentence(text, hit, self)
+                        rule.category,
+                        rule.level,
+                        self.code,
+                        _original_sentence(text, hit, sentences),
                     )
         return list(found.values())
 
@@ -140,7 +157,7 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _INVISIBLE.sub("", text)
     text = _APOSTROPHES.sub("", text)
-    if fold_accents:
+    if fold_accents and not text.isascii():  # ASCII has nothing to fold
         decomposed = unicodedata.normalize("NFD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
@@ -171,12 +188,17 @@ def _sentence_around(text: str, hit: re.Match[str]) -> str:
     return text[start : stop.start() if stop else len(text)]
 
 
-def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str:
+def _sentences(text: str, pack: LanguagePack) -> list[tuple[str, str]]:
+    """Each sentence of the original text with its normalised form, normalised once."""
+    originals = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    return [(sentence, pack.normalise(sentence)) for sentence in originals]
+
+
+def _original_sentence(text: str, hit: re.Match[str], sentences: list[tuple[str, str]]) -> str:
     """The sentence of the original text whose normalised form carries the match."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     matched = hit.group(0)
-    for sentence in sentences:
-        if matched in pack.normalise(sentence):
+    for sentence, normalised in sentences:
+        if matched in normalised:
             return sentence
     return text.strip()
 
@@ -190,9 +212,14 @@ def screen_languages(text: str) -> list[LangFinding]:
     """What every pack whose script appears in `text` finds, crisis findings first."""
     present = scripts_of(text)
     found: list[LangFinding] = []
+    # Packs share a few normalisations (fold accents or not, join wide or not): each once.
+    normalised: dict[tuple[bool, bool], str] = {}
     for pack in packs():
         if pack.scripts & present:
-            found.extend(pack.findings(text))
+            key = (pack.fold_accents, pack.join_wide)
+            if key not in normalised:
+                normalised[key] = pack.normalise(text)
+            found.extend(pack.findings_in(text, normalised[key]))
     found.sort(key=lambda f: f.level != "crisis")
     return found
 
@@ -339,7 +366,7 @@ def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
         raise PackError(f"{where}: no patterns")
     unless = [_expand(str(p), fragments) for p in entry.get("unless") or ()]
     try:
-        pattern = re.compile("|".join(f"(?:{p})" for p in patterns))
+        pattern = _compile_fast("|".join(f"(?:{p})" for p in patterns))
         unless_rx = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
     except re.error as exc:
         raise PackError(f"{where}: bad pattern: {exc}") from exc
@@ -357,5 +384,119 @@ def _expand(pattern: str, fragments: Mapping[str, str]) -> str:
 
 
 def _union(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
-    sources: Sequence[str] = [p.pattern for p in patterns]
-    return re.compile("|".join(f"(?:{s})" for s in sources)) if sources else None
+    sources: Sequence[str] = [_without_lookahead(p.pattern) for p in patterns]
+    return _compile_fast("|".join(f"(?:{s})" for s in sources)) if sources else None
+
+
+# Speed: Python's regex search tries every branch of an alternation at every position of the
+# text unless each branch starts with a plain literal, which grouped patterns never do; a
+# 300-branch union then costs milliseconds on a long message. A leading lookahead for the
+# characters a match can start with lets the search skip all other positions at the cost of
+# one class test each. The class is a superset computed from the parsed pattern, so no
+# match is lost; a pattern that can start with any character gets no lookahead.
+_LOOKAHEAD_PREFIX: Final = "(?="
+
+
+def _compile_fast(source: str) -> re.Pattern[str]:
+    """`source` compiled behind a lookahead for the characters its matches start with."""
+    compiled = re.compile(source)
+    first = _first_class(source)
+    if not first:
+        return compiled
+    # Latin patterns start at a word boundary: only word starts need the class test then.
+    boundary = r"\b" if _at_word_start(sre_parse.parse(source).data) else ""
+    return re.compile(f"{boundary}{_LOOKAHEAD_PREFIX}{first})(?:{source})")
+
+
+def _without_lookahead(source: str) -> str:
+    """The pattern as written, without what `_compile_fast` put in front of it."""
+    if source.startswith((_LOOKAHEAD_PREFIX, r"\b" + _LOOKAHEAD_PREFIX)):
+        return source[source.index(")(?:") + 4 : -1]
+    return source
+
+
+def _at_word_start(items: Sequence[tuple[Any, Any]]) -> bool:
+    """True when every match of a parsed pattern starts at a word boundary (False if unsure)."""
+    for op, av in items:
+        if op is _sre.AT and av is _sre.AT_BOUNDARY:
+            return True
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.BRANCH:
+            return all(_at_word_start(list(branch)) for branch in av[1])
+        if op is _sre.SUBPATTERN and not (av[1] or av[2]):
+            return _at_word_start(list(av[-1]))
+        return False
+    return False
+
+
+def _first_class(source: str) -> str | None:
+    """A character class holding every character a match of `source` can start with."""
+    parsed = sre_parse.parse(source)
+    if parsed.state.flags & (re.IGNORECASE | re.LOCALE):
+        return None  # a global (?i) lets a literal match other characters
+    found = _first_of(parsed.data)
+    if found is None or found[1]:
+        return None
+    chars, _ = found
+    parts = sorted(
+        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+        for low, high in chars
+    )
+    return f"[{''.join(parts)}]" if parts else None
+
+
+_ZERO_WIDTH: Final = frozenset([_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT])
+_REPEATS: Final = frozenset([_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT])
+
+
+def _first_of(items: Sequence[tuple[Any, Any]]) -> tuple[set[tuple[int, int]], bool] | None:
+    """(first characters as code ranges, can match empty) for a parsed sequence; None: any."""
+    chars: set[tuple[int, int]] = set()
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.LITERAL:
+            chars.add((av, av))
+            return chars, False
+        if op is _sre.IN:
+            ranges = _class_ranges(av)
+            if ranges is None:
+                return None
+            return chars | ranges, False
+        if op is _sre.BRANCH:
+            nullable = False
+            for branch in av[1]:
+                found = _first_of(list(branch))
+                if found is None:
+                    return None
+                chars |= found[0]
+                nullable = nullable or found[1]
+            if not nullable:
+                return chars, False
+            continue
+        if op is _sre.SUBPATTERN or op is _sre.ATOMIC_GROUP or op in _REPEATS:
+            inner = av if op is _sre.ATOMIC_GROUP else av[-1]
+            if op is _sre.SUBPATTERN and (av[1] or av[2]):
+                return None  # inline flags such as (?i) change what a literal matches
+            found = _first_of(list(inner))
+            if found is None:
+                return None
+            chars |= found[0]
+            if not found[1] and not (op in _REPEATS and av[0] == 0):
+                return chars, False
+            continue
+        return None  # any character, a category, a back-reference: could start anywhere
+    return chars, True
+
+
+def _class_ranges(items: Sequence[tuple[Any, Any]]) -> set[tuple[int, int]] | None:
+    ranges: set[tuple[int, int]] = set()
+    for op, av in items:
+        if op is _sre.LITERAL:
+            ranges.add((av, av))
+        elif op is _sre.RANGE:
+            ranges.add((av[0], av[1]))
+        else:
+            return None  # negated classes and categories (\w, \d) match too much
+    return ranges

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.safety.lang import PACK_FOLDER, LanguagePack, load_pack, screen_languages
+from bot.safety.lang import PACK_FOLDER, LanguagePack, load_pack, normalise, screen_languages
 from bot.safety.taxonomy import TAXONOMY, Category, level_of
 
 LANGS = ("zh", "ja", "ko", "hi", "hi-Latn", "ar", "ar-Latn")
@@ -311,8 +311,6 @@ def test_english_dev_set_raises_no_crisis_from_these_packs() -> None:
 
 def test_arabic_spelling_variants_fold_together() -> None:
     """With fold_accents, ى/ي, ة/ه, hamza seats and the tatweel no longer split a word."""
-    from bot.safety.lang import normalise
-
     assert normalise("أنا تعبانة على الآخر مـــوت", fold_accents=True, join_wide=False) == (
         "انا تعبانه علي الاخر موت"
     )

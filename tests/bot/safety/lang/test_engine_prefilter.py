@@ -1,0 +1,90 @@
+"""The language engine's first-character lookahead: it makes searches skip, never miss."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.safety.lang import (
+    LanguagePack,
+    _compile_fast,
+    _first_class,
+    _without_lookahead,
+    normalise,
+    packs,
+)
+
+DEV_FOLDER = Path(__file__).parents[3] / "safety" / "corpus" / "dev"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("abc", "[a]"),
+        (r"\bfoo|bar?", "[bf]"),
+        ("(?<!x)(?:我|俺)?想死", "[俺想我]"),
+        ("a*b", "[ab]"),
+        ("[0-3x]y", "[0-3x]"),
+        (r"(?:\s?a)b", None),  # \s could start it
+        (".x", None),
+        ("[^a]b", None),
+        (r"\w+", None),
+        ("x?", None),  # can match the empty string, so it starts anywhere
+        ("(?i)a", None),
+    ],
+)
+def test_first_class_is_a_superset_of_where_matches_start(
+    source: str, expected: str | None
+) -> None:
+    """The class names every character a match can start with, or nothing when unsure."""
+    assert _first_class(source) == expected
+
+
+def test_fast_pattern_keeps_the_written_source() -> None:
+    """The lookahead is added in front and can be taken off again to build unions."""
+    fast = _compile_fast(r"\bfoo|\bbar")
+    assert fast.pattern == r"\b(?=[bf])(?:\bfoo|\bbar)"
+    assert _without_lookahead(fast.pattern) == r"\bfoo|\bbar"
+    assert _without_lookahead("plain") == "plain"
+
+
+def corpus() -> list[str]:
+    """Every development message on disk, to compare the fast and plain patterns on."""
+    texts = []
+    for path in sorted(DEV_FOLDER.glob("*.jsonl")):
+        texts.extend(json.loads(line)["text"] for line in path.read_text().splitlines() if line)
+    return texts
+
+
+@pytest.mark.parametrize("pack", packs(), ids=lambda p: p.code)
+def test_fast_unions_find_what_plain_unions_find(pack: LanguagePack) -> None:
+    """On every dev message and example, each pack's prefilter agrees with the plain regex."""
+    texts = corpus() + [t for t, _ in pack.examples] + list(pack.counter_examples)
+    for union in (pack.any_crisis, pack.any_concern):
+        assert union is not None
+        plain = re.compile(_without_lookahead(union.pattern))
+        for text in texts:
+            norm = pack.normalise(text)
+            fast_hit, plain_hit = union.search(norm), plain.search(norm)
+            assert (fast_hit and fast_hit.span()) == (plain_hit and plain_hit.span()), text
+
+
+ALPHABET = "ab 2378xyz我想死自杀不活ाम्रमरनाچموتابي"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_fast_and_plain_agree_on_random_text(text: str) -> None:
+    """Random text over the packs' own letters: every pack's prefilter agrees with plain."""
+    for pack in packs():
+        norm = normalise(text, fold_accents=pack.fold_accents, join_wide=pack.join_wide)
+        for union in (pack.any_crisis, pack.any_concern):
+            assert union is not None
+            plain = re.compile(_without_lookahead(union.pattern))
+            fast_hit, plain_hit = union.search(norm), plain.search(norm)
+            assert (fast_hit and fast_hit.span()) == (plain_hit and plain_hit.span())
