@@ -14,6 +14,7 @@ the whole normalised message. Only a hit (rare) is checked rule by rule, with ea
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -126,22 +127,17 @@ class LanguagePack:
         if not norm:
             return []
         found: dict[Category, LangFinding] = {}
-        sentences: list[tuple[str, str]] = []  # (original, normalised), split on the first hit
+        ends = _SentenceEnds(norm)
         for level, prefilter in (("crisis", self.any_crisis), ("concern", self.any_concern)):
             if prefilter is None or prefilter.search(norm) is None:
                 continue
             for rule in self.rules:
                 if rule.level != level or rule.category in found:
                     continue
-                hit = _surviving_match(rule, norm)
+                hit = _surviving_match(rule, norm, ends)
                 if hit is not None:
-                    if not sentences:
-                        sentences = _sentences(text, self)
                     found[rule.category] = LangFinding(
-                        rule.category,
-                        rule.level,
-                        self.code,
-                        _original_sentence(text, hit, sentences),
+                        rule.category, rule.level, self.code, _original_sentence(text, hit, self)
                     )
         return list(found.values())
 
@@ -171,34 +167,52 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     return text
 
 
-def _surviving_match(rule: _Rule, norm: str) -> re.Match[str] | None:
+def _surviving_match(rule: _Rule, norm: str, ends: _SentenceEnds) -> re.Match[str] | None:
+    """The first match of `rule` that its `unless` does not cancel in the same sentence."""
     position = 0
     while (hit := rule.pattern.search(norm, position)) is not None:
-        if rule.unless is None or rule.unless.search(_sentence_around(norm, hit)) is None:
+        if rule.unless is None or rule.unless.search(ends.around(hit)) is None:
             return hit
         position = hit.start() + 1
     return None
 
 
-def _sentence_around(text: str, hit: re.Match[str]) -> str:
-    start = 0
-    for end in _SENTENCE_END.finditer(text, 0, hit.start()):
-        start = end.end()
-    stop = _SENTENCE_END.search(text, hit.end())
-    return text[start : stop.start() if stop else len(text)]
+class _SentenceEnds:
+    """The sentence ends of a normalised text, found once and looked up by position."""
+
+    def __init__(self, norm: str) -> None:
+        self.norm = norm
+        self._spans: list[tuple[int, int]] | None = None
+
+    def around(self, hit: re.Match[str]) -> str:
+        """The sentence of the normalised text that holds `hit`."""
+        if self._spans is None:
+            self._spans = [m.span() for m in _SENTENCE_END.finditer(self.norm)]
+        spans, first, last = self._spans, hit.start(), hit.end()
+        index = bisect.bisect_left(spans, (first,))  # spans before it begin before the hit
+        start = min(spans[index - 1][1], first) if index else 0
+        stop = len(self.norm)
+        for begin, end in spans[max(index - 1, 0) :]:
+            if end > last:
+                stop = max(begin, last)
+                break
+        return self.norm[start:stop]
 
 
-def _sentences(text: str, pack: LanguagePack) -> list[tuple[str, str]]:
-    """Each sentence of the original text with its normalised form, normalised once."""
-    originals = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    return [(sentence, pack.normalise(sentence)) for sentence in originals]
+def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str:
+    """The sentence of the original text whose normalised form carries the match.
 
-
-def _original_sentence(text: str, hit: re.Match[str], sentences: list[tuple[str, str]]) -> str:
-    """The sentence of the original text whose normalised form carries the match."""
+    Normalising keeps sentence ends, so the hit's sentence usually has the same place among
+    the original sentences: that one is checked first, then the others in order (normalising
+    every sentence of a long message cost more than the whole screen).
+    """
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    before = _SENTENCE_END.split(hit.string[: hit.start()])
+    place = sum(1 for piece in before[:-1] if piece.strip())
     matched = hit.group(0)
-    for sentence, normalised in sentences:
-        if matched in normalised:
+    candidates = sentences[place : place + 1] + sentences
+    for sentence in candidates:
+        if matched in pack.normalise(sentence):
             return sentence
     return text.strip()
 

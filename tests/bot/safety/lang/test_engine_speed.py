@@ -1,4 +1,8 @@
-"""The language engine's first-character lookahead: it makes searches skip, never miss."""
+"""The language engine's speed-ups change no result.
+
+The first-character lookahead makes searches skip positions, never miss a match; sentences
+are looked up, not rescanned.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.safety.lang import (
+    _SENTENCE_END,
     LanguagePack,
     _compile_fast,
     _first_class,
+    _SentenceEnds,
     _without_lookahead,
     normalise,
     packs,
+    screen_languages,
 )
 
 DEV_FOLDER = Path(__file__).parents[3] / "safety" / "corpus" / "dev"
@@ -88,3 +95,33 @@ def test_fast_and_plain_agree_on_random_text(text: str) -> None:
             plain = re.compile(_without_lookahead(union.pattern))
             fast_hit, plain_hit = union.search(norm), plain.search(norm)
             assert (fast_hit and fast_hit.span()) == (plain_hit and plain_hit.span())
+
+
+@pytest.mark.parametrize(
+    ("risky", "lang"),
+    [("我真的不想活了！", "zh"), ("نفسى أمـوت.", "ar"), ("Bdi MOUT wallah!", "ar-Latn")],
+)
+def test_finding_quotes_the_original_sentence_of_a_long_message(risky: str, lang: str) -> None:
+    """In a long message the finding names the sentence that carries the risk, as typed."""
+    filler = ["the library closes at ten tonight.", "明天有考试。", "الجو حلو اليوم."]
+    text = " ".join(filler * 30 + [risky] + filler * 30)
+    found = [f for f in screen_languages(text) if f.lang == lang and f.level == "crisis"]
+    assert [f.sentence for f in found] == [risky.rstrip("！.!")]
+
+
+def reference_sentence_around(text: str, hit: re.Match[str]) -> str:
+    """The sentence holding a hit, found by scanning from the start (the engine's old way)."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text, 0, hit.start()):
+        start = end.end()
+    stop = _SENTENCE_END.search(text, hit.end())
+    return text[start : stop.start() if stop else len(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab .!?\n。x", max_size=40), st.sampled_from(["a", "ab", "b.", "x"]))
+def test_sentence_lookup_matches_a_full_scan(text: str, word: str) -> None:
+    """The sentence found by bisecting the sentence ends is the one a full scan finds."""
+    ends = _SentenceEnds(text)
+    for hit in re.finditer(re.escape(word), text):
+        assert ends.around(hit) == reference_sentence_around(text, hit)
