@@ -70,7 +70,6 @@ _APOSTROPHES: Final = re.compile("['\u2019\u2018\u02bc`\u00b4]")
 _INVISIBLE: Final = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _SPACES: Final = re.compile(r"\s+")
 _STRETCHED: Final = re.compile(r"(.)\1{2,}")
-_ARABIC_FOLD: Final = str.maketrans({"\u0649": "\u064a", "\u0629": "\u0647", "\u0640": None})
 _SPACE_BETWEEN_WIDE: Final = re.compile(
     r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]) (?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff])"
 )
@@ -155,16 +154,26 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     text = _APOSTROPHES.sub("", text)
     if fold_accents and not text.isascii():  # ASCII has nothing to fold
         decomposed = unicodedata.normalize("NFD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        if max(decomposed) <= "\uffff":  # one C call instead of a Python loop per character
+            text = _combining_marks().sub("", decomposed)
+        else:
+            text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
         # Arabic spellings students mix freely: final ى for ي (Egypt), ة for ه, and the
         # tatweel that stretches a word ("مـــوت").
-        text = text.translate(_ARABIC_FOLD)
+        text = text.replace("\u0649", "\u064a").replace("\u0629", "\u0647").replace("\u0640", "")
     text = _SPACES.sub(" ", text).strip()
     text = _STRETCHED.sub(r"\1", text)
     if join_wide:
         text = _SPACE_BETWEEN_WIDE.sub("", text)
     return text
+
+
+@functools.cache
+def _combining_marks() -> re.Pattern[str]:
+    """A class of every combining mark of the Basic Multilingual Plane (built on first use)."""
+    marks = "".join(chr(cp) for cp in range(0x300, 0x10000) if unicodedata.combining(chr(cp)))
+    return re.compile(f"[{re.escape(marks)}]")
 
 
 def _surviving_match(rule: _Rule, norm: str, ends: _SentenceEnds) -> re.Match[str] | None:
