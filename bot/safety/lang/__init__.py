@@ -7,9 +7,10 @@ write in any language on any day. `detect_language(text)` names the message's mo
 language cheaply (scripts first, then common words for Latin text), for reports and replies;
 it never decides what is screened.
 
-Speed: each pack compiles its patterns per level into one alternation, searched once over
-the whole normalised message. Only a hit (rare) is checked rule by rule, with each rule's
-`unless` patterns looked for in the same sentence.
+Speed: a message is normalised once per normalisation setting, and each pack first runs one
+trie-shaped search for the literal words its rules require (`prefilter.py`, read from the
+patterns themselves); only the rules whose words occur are searched, each with its `unless`
+patterns looked for in the same sentence.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Final
 
 import yaml
 
+from bot.safety.lang.prefilter import RuleFilter, Spans, build_filter, max_width
 from bot.safety.taxonomy import Category, RiskLevel, level_of
 
 __all__ = [
@@ -66,6 +68,13 @@ _SPACE_BETWEEN_WIDE: Final = re.compile(
 )
 
 
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+
+
+def _drop_combining(found: re.Match[str]) -> str:
+    return "" if unicodedata.combining(found.group(0)) else found.group(0)
+
+
 class PackError(ValueError):
     """A language pack file that cannot be used; says which file and entry."""
 
@@ -86,6 +95,9 @@ class _Rule:
     level: RiskLevel
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None
+    # The longest a match can be (None: unbounded): lets a long message be searched only
+    # around the rule's literal words.
+    width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,24 +115,31 @@ class LanguagePack:
     any_concern: re.Pattern[str] | None
     examples: tuple[tuple[str, Category], ...]
     counter_examples: tuple[str, ...]
+    rule_filter: RuleFilter
 
     def normalise(self, text: str) -> str:
         """The form this pack's patterns are written against."""
         return normalise(text, fold_accents=self.fold_accents, join_wide=self.join_wide)
 
-    def findings(self, text: str) -> list[LangFinding]:
-        """Every category this pack finds in `text`, crisis first (at most one per category)."""
-        norm = self.normalise(text)
+    def findings(self, text: str, norm: str | None = None) -> list[LangFinding]:
+        """Every category this pack finds in `text`, crisis first (at most one per category).
+
+        `norm`, when given, is `text` already normalised the way this pack normalises.
+        """
+        if norm is None:
+            norm = self.normalise(text)
         if not norm:
             return []
+        candidates = self.rule_filter.candidates(norm)
+        if not candidates:
+            return []
         found: dict[Category, LangFinding] = {}
-        for level, prefilter in (("crisis", self.any_crisis), ("concern", self.any_concern)):
-            if prefilter is None or prefilter.search(norm) is None:
-                continue
-            for rule in self.rules:
+        for level in ("crisis", "concern"):
+            for index in sorted(candidates):
+                rule = self.rules[index]
                 if rule.level != level or rule.category in found:
                     continue
-                hit = _surviving_match(rule, norm)
+                hit = _surviving_match(rule, norm, candidates[index])
                 if hit is not None:
                     found[rule.category] = LangFinding(
                         rule.category, rule.level, self.code, _original_sentence(text, hit, self)
@@ -139,8 +158,8 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     text = _INVISIBLE.sub("", text)
     text = _APOSTROPHES.sub("", text)
     if fold_accents:
-        decomposed = unicodedata.normalize("NFD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        # Only non-ASCII characters can be combining marks: look at those alone (fast).
+        text = _NON_ASCII.sub(_drop_combining, unicodedata.normalize("NFD", text))
         text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
     text = _SPACES.sub(" ", text).strip()
     text = _STRETCHED.sub(r"\1", text)
@@ -149,13 +168,44 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     return text
 
 
-def _surviving_match(rule: _Rule, norm: str) -> re.Match[str] | None:
-    position = 0
-    while (hit := rule.pattern.search(norm, position)) is not None:
-        if rule.unless is None or rule.unless.search(_sentence_around(norm, hit)) is None:
-            return hit
-        position = hit.start() + 1
+# Room past a window's end for the lookaheads of the last match in it.
+_LOOKAROUND_MARGIN: Final = 100
+
+
+def _surviving_match(rule: _Rule, norm: str, spans: Spans = None) -> re.Match[str] | None:
+    """The first match of `rule` whose sentence holds none of its `unless` patterns.
+
+    With the spans of the rule's required literals and a bounded rule, only windows around
+    them are searched: every match contains one of those literals, so none is missed. A
+    window's end can fake a word boundary or a lookahead, so each match found in a window is
+    confirmed against the whole message.
+    """
+    windows = [(0, len(norm))]
+    if spans is not None and rule.width is not None:
+        windows = _windows(spans, rule.width, len(norm))
+    for start, stop in windows:
+        position = start
+        while (hit := rule.pattern.search(norm, position, stop)) is not None:
+            position = hit.start() + 1
+            if stop < len(norm):
+                confirmed = rule.pattern.match(norm, hit.start())
+                if confirmed is None:
+                    continue
+                hit = confirmed
+            if rule.unless is None or rule.unless.search(_sentence_around(norm, hit)) is None:
+                return hit
     return None
+
+
+def _windows(spans: Sequence[tuple[int, int]], width: int, size: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        low, high = max(0, start - width), min(size, stop + width + _LOOKAROUND_MARGIN)
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def _sentence_around(text: str, hit: re.Match[str]) -> str:
@@ -170,9 +220,13 @@ def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str
     """The sentence of the original text whose normalised form carries the match."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     matched = hit.group(0)
-    for sentence in sentences:
-        if matched in pack.normalise(sentence):
-            return sentence
+    # Normalising keeps sentence ends, so the hit's sentence is usually the one with as many
+    # ends before it: look there first, then outwards, rather than normalising every sentence.
+    guess = min(len(_SENTENCE_END.findall(hit.string, 0, hit.start())), len(sentences) - 1)
+    order = sorted(range(len(sentences)), key=lambda i: abs(i - guess))
+    for index in order:
+        if matched in pack.normalise(sentences[index]):
+            return sentences[index]
     return text.strip()
 
 
@@ -185,9 +239,13 @@ def screen_languages(text: str) -> list[LangFinding]:
     """What every pack whose script appears in `text` finds, crisis findings first."""
     present = scripts_of(text)
     found: list[LangFinding] = []
+    normalised: dict[tuple[bool, bool], str] = {}
     for pack in packs():
         if pack.scripts & present:
-            found.extend(pack.findings(text))
+            key = (pack.fold_accents, pack.join_wide)
+            if key not in normalised:
+                normalised[key] = pack.normalise(text)
+            found.extend(pack.findings(text, normalised[key]))
     found.sort(key=lambda f: f.level != "crisis")
     return found
 
@@ -316,6 +374,7 @@ def load_pack(path: Path) -> LanguagePack:
         any_concern=_union(r.pattern for r in rules if r.level == "concern"),
         examples=tuple(examples),
         counter_examples=tuple(counters),
+        rule_filter=build_filter(r.pattern.pattern for r in rules),
     )
 
 
@@ -338,7 +397,13 @@ def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
         unless_rx = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
     except re.error as exc:
         raise PackError(f"{where}: bad pattern: {exc}") from exc
-    return _Rule(category, "crisis" if level == "crisis" else "concern", pattern, unless_rx)
+    return _Rule(
+        category,
+        "crisis" if level == "crisis" else "concern",
+        pattern,
+        unless_rx,
+        max_width(pattern.pattern),
+    )
 
 
 def _expand(pattern: str, fragments: Mapping[str, str]) -> str:
