@@ -355,8 +355,9 @@ def load_pack(path: Path) -> LanguagePack:
     counters: list[str] = []
     for index, entry in enumerate(data.get("rules") or ()):
         where = f"{path.name}: rule {index + 1}"
-        rule = _build_rule(where, entry, fragments)
-        rules.append(rule)
+        entry_rules = _build_rules(where, entry, fragments)
+        rules.extend(entry_rules)
+        rule = entry_rules[0]
         examples.extend((str(e), rule.category) for e in entry.get("examples") or ())
         counters.extend(str(e) for e in entry.get("counter_examples") or ())
     stopwords = frozenset(
@@ -378,7 +379,11 @@ def load_pack(path: Path) -> LanguagePack:
     )
 
 
-def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
+def _build_rules(where: str, entry: Any, fragments: Mapping[str, str]) -> tuple[_Rule, ...]:
+    """One compiled rule per pattern of the entry, sharing its category, level and `unless`.
+
+    Kept apart, each pattern is searched only when its own literal words occur.
+    """
     if not isinstance(entry, Mapping):
         raise PackError(f"{where}: expected a mapping")
     try:
@@ -393,16 +398,19 @@ def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
         raise PackError(f"{where}: no patterns")
     unless = [_expand(str(p), fragments) for p in entry.get("unless") or ()]
     try:
-        pattern = re.compile("|".join(f"(?:{p})" for p in patterns))
+        compiled = [re.compile(p) for p in patterns]
         unless_rx = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
     except re.error as exc:
         raise PackError(f"{where}: bad pattern: {exc}") from exc
-    return _Rule(
-        category,
-        "crisis" if level == "crisis" else "concern",
-        pattern,
-        unless_rx,
-        max_width(pattern.pattern),
+    return tuple(
+        _Rule(
+            category,
+            "crisis" if level == "crisis" else "concern",
+            pattern,
+            unless_rx,
+            max_width(pattern.pattern),
+        )
+        for pattern in compiled
     )
 
 
