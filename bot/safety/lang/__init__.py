@@ -7,18 +7,17 @@ write in any language on any day. `detect_language(text)` names the message's mo
 language cheaply (scripts first, then common words for Latin text), for reports and replies;
 it never decides what is screened.
 
-Speed: each pack compiles its patterns per level into one alternation, searched once over
-the whole normalised message. Only a hit (rare) is checked rule by rule, with each rule's
-`unless` patterns looked for in the same sentence.
+Speed: a message is normalised once per normalisation setting, and each pack first runs one
+trie-shaped search for the literal words its rules require (`prefilter.py`, read from the
+patterns themselves); only the rules whose words occur are searched, each with its `unless`
+patterns looked for in the same sentence.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +25,8 @@ from typing import Any, Final
 
 import yaml
 
+from bot.safety.lang.prefilter import RuleFilter, Spans, build_filter, max_width
 from bot.safety.taxonomy import Category, RiskLevel, level_of
-
-with warnings.catch_warnings():
-    # The stdlib's regex parser, to find the characters a pattern can start with; the
-    # module is deprecated as a public name but typed, and the same code as re._parser.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import sre_constants as _sre
-    import sre_parse
 
 __all__ = [
     "LangFinding",
@@ -70,9 +63,17 @@ _APOSTROPHES: Final = re.compile("['\u2019\u2018\u02bc`\u00b4]")
 _INVISIBLE: Final = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _SPACES: Final = re.compile(r"\s+")
 _STRETCHED: Final = re.compile(r"(.)\1{2,}")
+_ARABIC_FOLD: Final = str.maketrans({"\u0649": "\u064a", "\u0629": "\u0647", "\u0640": None})
 _SPACE_BETWEEN_WIDE: Final = re.compile(
     r"(?<=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]) (?=[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff])"
 )
+
+
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+
+
+def _drop_combining(found: re.Match[str]) -> str:
+    return "" if unicodedata.combining(found.group(0)) else found.group(0)
 
 
 class PackError(ValueError):
@@ -95,6 +96,9 @@ class _Rule:
     level: RiskLevel
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None
+    # The longest a match can be (None: unbounded): lets a long message be searched only
+    # around the rule's literal words.
+    width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,28 +116,31 @@ class LanguagePack:
     any_concern: re.Pattern[str] | None
     examples: tuple[tuple[str, Category], ...]
     counter_examples: tuple[str, ...]
+    rule_filter: RuleFilter
 
     def normalise(self, text: str) -> str:
         """The form this pack's patterns are written against."""
         return normalise(text, fold_accents=self.fold_accents, join_wide=self.join_wide)
 
-    def findings(self, text: str) -> list[LangFinding]:
-        """Every category this pack finds in `text`, crisis first (at most one per category)."""
-        return self.findings_in(text, self.normalise(text))
+    def findings(self, text: str, norm: str | None = None) -> list[LangFinding]:
+        """Every category this pack finds in `text`, crisis first (at most one per category).
 
-    def findings_in(self, text: str, norm: str) -> list[LangFinding]:
-        """`findings` for a text already normalised the way this pack normalises."""
+        `norm`, when given, is `text` already normalised the way this pack normalises.
+        """
+        if norm is None:
+            norm = self.normalise(text)
         if not norm:
             return []
+        candidates = self.rule_filter.candidates(norm)
+        if not candidates:
+            return []
         found: dict[Category, LangFinding] = {}
-        ends = _SentenceEnds(norm)
-        for level, prefilter in (("crisis", self.any_crisis), ("concern", self.any_concern)):
-            if prefilter is None or prefilter.search(norm) is None:
-                continue
-            for rule in self.rules:
+        for level in ("crisis", "concern"):
+            for index in sorted(candidates):
+                rule = self.rules[index]
                 if rule.level != level or rule.category in found:
                     continue
-                hit = _surviving_match(rule, norm, ends)
+                hit = _surviving_match(rule, norm, candidates[index])
                 if hit is not None:
                     found[rule.category] = LangFinding(
                         rule.category, rule.level, self.code, _original_sentence(text, hit, self)
@@ -146,22 +153,19 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
 
     Letters stretched three times or more become one ("nooooo" -> "no"). With `fold_accents`,
     diacritics go too (students often type without them), and Arabic ى, ة and the tatweel
-    fold to ي, ه and nothing; with `join_wide`, spaces between
-    Chinese or Japanese characters go ("想 死" -> "想死").
+    fold to ي, ه and nothing; with `join_wide`, spaces between Chinese or Japanese characters
+    go ("想 死" -> "想死").
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _INVISIBLE.sub("", text)
     text = _APOSTROPHES.sub("", text)
-    if fold_accents and not text.isascii():  # ASCII has nothing to fold
-        decomposed = unicodedata.normalize("NFD", text)
-        if max(decomposed) <= "\uffff":  # one C call instead of a Python loop per character
-            text = _combining_marks().sub("", decomposed)
-        else:
-            text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if fold_accents:
+        # Only non-ASCII characters can be combining marks: look at those alone (fast).
+        text = _NON_ASCII.sub(_drop_combining, unicodedata.normalize("NFD", text))
         text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
         # Arabic spellings students mix freely: final ى for ي (Egypt), ة for ه, and the
         # tatweel that stretches a word ("مـــوت").
-        text = text.replace("\u0649", "\u064a").replace("\u0629", "\u0647").replace("\u0640", "")
+        text = text.translate(_ARABIC_FOLD)
     text = _SPACES.sub(" ", text).strip()
     text = _STRETCHED.sub(r"\1", text)
     if join_wide:
@@ -169,60 +173,65 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     return text
 
 
-@functools.cache
-def _combining_marks() -> re.Pattern[str]:
-    """A class of every combining mark of the Basic Multilingual Plane (built on first use)."""
-    marks = "".join(chr(cp) for cp in range(0x300, 0x10000) if unicodedata.combining(chr(cp)))
-    return re.compile(f"[{re.escape(marks)}]")
+# Room past a window's end for the lookaheads of the last match in it.
+_LOOKAROUND_MARGIN: Final = 100
 
 
-def _surviving_match(rule: _Rule, norm: str, ends: _SentenceEnds) -> re.Match[str] | None:
-    """The first match of `rule` that its `unless` does not cancel in the same sentence."""
-    position = 0
-    while (hit := rule.pattern.search(norm, position)) is not None:
-        if rule.unless is None or rule.unless.search(ends.around(hit)) is None:
-            return hit
-        position = hit.start() + 1
+def _surviving_match(rule: _Rule, norm: str, spans: Spans = None) -> re.Match[str] | None:
+    """The first match of `rule` whose sentence holds none of its `unless` patterns.
+
+    With the spans of the rule's required literals and a bounded rule, only windows around
+    them are searched: every match contains one of those literals, so none is missed. A
+    window's end can fake a word boundary or a lookahead, so each match found in a window is
+    confirmed against the whole message.
+    """
+    windows = [(0, len(norm))]
+    if spans is not None and rule.width is not None:
+        windows = _windows(spans, rule.width, len(norm))
+    for start, stop in windows:
+        position = start
+        while (hit := rule.pattern.search(norm, position, stop)) is not None:
+            position = hit.start() + 1
+            if stop < len(norm):
+                confirmed = rule.pattern.match(norm, hit.start())
+                if confirmed is None:
+                    continue
+                hit = confirmed
+            if rule.unless is None or rule.unless.search(_sentence_around(norm, hit)) is None:
+                return hit
     return None
 
 
-class _SentenceEnds:
-    """The sentence ends of a normalised text, found once and looked up by position."""
+def _windows(spans: Sequence[tuple[int, int]], width: int, size: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        low, high = max(0, start - width), min(size, stop + width + _LOOKAROUND_MARGIN)
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
 
-    def __init__(self, norm: str) -> None:
-        self.norm = norm
-        self._spans: list[tuple[int, int]] | None = None
 
-    def around(self, hit: re.Match[str]) -> str:
-        """The sentence of the normalised text that holds `hit`."""
-        if self._spans is None:
-            self._spans = [m.span() for m in _SENTENCE_END.finditer(self.norm)]
-        spans, first, last = self._spans, hit.start(), hit.end()
-        index = bisect.bisect_left(spans, (first,))  # spans before it begin before the hit
-        start = min(spans[index - 1][1], first) if index else 0
-        stop = len(self.norm)
-        for begin, end in spans[max(index - 1, 0) :]:
-            if end > last:
-                stop = max(begin, last)
-                break
-        return self.norm[start:stop]
+def _sentence_around(text: str, hit: re.Match[str]) -> str:
+    start = 0
+    for end in _SENTENCE_END.finditer(text, 0, hit.start()):
+        start = end.end()
+    stop = _SENTENCE_END.search(text, hit.end())
+    return text[start : stop.start() if stop else len(text)]
 
 
 def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str:
-    """The sentence of the original text whose normalised form carries the match.
-
-    Normalising keeps sentence ends, so the hit's sentence usually has the same place among
-    the original sentences: that one is checked first, then the others in order (normalising
-    every sentence of a long message cost more than the whole screen).
-    """
+    """The sentence of the original text whose normalised form carries the match."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    before = _SENTENCE_END.split(hit.string[: hit.start()])
-    place = sum(1 for piece in before[:-1] if piece.strip())
     matched = hit.group(0)
-    candidates = sentences[place : place + 1] + sentences
-    for sentence in candidates:
-        if matched in pack.normalise(sentence):
-            return sentence
+    # Normalising keeps sentence ends, so the hit's sentence is usually the one with as many
+    # ends before it: look there first, then outwards, rather than normalising every sentence.
+    guess = min(len(_SENTENCE_END.findall(hit.string, 0, hit.start())), len(sentences) - 1)
+    order = sorted(range(len(sentences)), key=lambda i: abs(i - guess))
+    for index in order:
+        if matched in pack.normalise(sentences[index]):
+            return sentences[index]
     return text.strip()
 
 
@@ -235,14 +244,13 @@ def screen_languages(text: str) -> list[LangFinding]:
     """What every pack whose script appears in `text` finds, crisis findings first."""
     present = scripts_of(text)
     found: list[LangFinding] = []
-    # Packs share a few normalisations (fold accents or not, join wide or not): each once.
     normalised: dict[tuple[bool, bool], str] = {}
     for pack in packs():
         if pack.scripts & present:
             key = (pack.fold_accents, pack.join_wide)
             if key not in normalised:
                 normalised[key] = pack.normalise(text)
-            found.extend(pack.findings_in(text, normalised[key]))
+            found.extend(pack.findings(text, normalised[key]))
     found.sort(key=lambda f: f.level != "crisis")
     return found
 
@@ -352,8 +360,9 @@ def load_pack(path: Path) -> LanguagePack:
     counters: list[str] = []
     for index, entry in enumerate(data.get("rules") or ()):
         where = f"{path.name}: rule {index + 1}"
-        rule = _build_rule(where, entry, fragments)
-        rules.append(rule)
+        entry_rules = _build_rules(where, entry, fragments)
+        rules.extend(entry_rules)
+        rule = entry_rules[0]
         examples.extend((str(e), rule.category) for e in entry.get("examples") or ())
         counters.extend(str(e) for e in entry.get("counter_examples") or ())
     stopwords = frozenset(
@@ -371,10 +380,15 @@ def load_pack(path: Path) -> LanguagePack:
         any_concern=_union(r.pattern for r in rules if r.level == "concern"),
         examples=tuple(examples),
         counter_examples=tuple(counters),
+        rule_filter=build_filter(r.pattern.pattern for r in rules),
     )
 
 
-def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
+def _build_rules(where: str, entry: Any, fragments: Mapping[str, str]) -> tuple[_Rule, ...]:
+    """One compiled rule per pattern of the entry, sharing its category, level and `unless`.
+
+    Kept apart, each pattern is searched only when its own literal words occur.
+    """
     if not isinstance(entry, Mapping):
         raise PackError(f"{where}: expected a mapping")
     try:
@@ -389,11 +403,20 @@ def _build_rule(where: str, entry: Any, fragments: Mapping[str, str]) -> _Rule:
         raise PackError(f"{where}: no patterns")
     unless = [_expand(str(p), fragments) for p in entry.get("unless") or ()]
     try:
-        pattern = _compile_fast("|".join(f"(?:{p})" for p in patterns))
+        compiled = [re.compile(p) for p in patterns]
         unless_rx = re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None
     except re.error as exc:
         raise PackError(f"{where}: bad pattern: {exc}") from exc
-    return _Rule(category, "crisis" if level == "crisis" else "concern", pattern, unless_rx)
+    return tuple(
+        _Rule(
+            category,
+            "crisis" if level == "crisis" else "concern",
+            pattern,
+            unless_rx,
+            max_width(pattern.pattern),
+        )
+        for pattern in compiled
+    )
 
 
 def _expand(pattern: str, fragments: Mapping[str, str]) -> str:
@@ -407,119 +430,5 @@ def _expand(pattern: str, fragments: Mapping[str, str]) -> str:
 
 
 def _union(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
-    sources: Sequence[str] = [_without_lookahead(p.pattern) for p in patterns]
-    return _compile_fast("|".join(f"(?:{s})" for s in sources)) if sources else None
-
-
-# Speed: Python's regex search tries every branch of an alternation at every position of the
-# text unless each branch starts with a plain literal, which grouped patterns never do; a
-# 300-branch union then costs milliseconds on a long message. A leading lookahead for the
-# characters a match can start with lets the search skip all other positions at the cost of
-# one class test each. The class is a superset computed from the parsed pattern, so no
-# match is lost; a pattern that can start with any character gets no lookahead.
-_LOOKAHEAD_PREFIX: Final = "(?="
-
-
-def _compile_fast(source: str) -> re.Pattern[str]:
-    """`source` compiled behind a lookahead for the characters its matches start with."""
-    compiled = re.compile(source)
-    first = _first_class(source)
-    if not first:
-        return compiled
-    # Latin patterns start at a word boundary: only word starts need the class test then.
-    boundary = r"\b" if _at_word_start(sre_parse.parse(source).data) else ""
-    return re.compile(f"{boundary}{_LOOKAHEAD_PREFIX}{first})(?:{source})")
-
-
-def _without_lookahead(source: str) -> str:
-    """The pattern as written, without what `_compile_fast` put in front of it."""
-    if source.startswith((_LOOKAHEAD_PREFIX, r"\b" + _LOOKAHEAD_PREFIX)):
-        return source[source.index(")(?:") + 4 : -1]
-    return source
-
-
-def _at_word_start(items: Sequence[tuple[Any, Any]]) -> bool:
-    """True when every match of a parsed pattern starts at a word boundary (False if unsure)."""
-    for op, av in items:
-        if op is _sre.AT and av is _sre.AT_BOUNDARY:
-            return True
-        if op in _ZERO_WIDTH:
-            continue
-        if op is _sre.BRANCH:
-            return all(_at_word_start(list(branch)) for branch in av[1])
-        if op is _sre.SUBPATTERN and not (av[1] or av[2]):
-            return _at_word_start(list(av[-1]))
-        return False
-    return False
-
-
-def _first_class(source: str) -> str | None:
-    """A character class holding every character a match of `source` can start with."""
-    parsed = sre_parse.parse(source)
-    if parsed.state.flags & (re.IGNORECASE | re.LOCALE):
-        return None  # a global (?i) lets a literal match other characters
-    found = _first_of(parsed.data)
-    if found is None or found[1]:
-        return None
-    chars, _ = found
-    parts = sorted(
-        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
-        for low, high in chars
-    )
-    return f"[{''.join(parts)}]" if parts else None
-
-
-_ZERO_WIDTH: Final = frozenset([_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT])
-_REPEATS: Final = frozenset([_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT])
-
-
-def _first_of(items: Sequence[tuple[Any, Any]]) -> tuple[set[tuple[int, int]], bool] | None:
-    """(first characters as code ranges, can match empty) for a parsed sequence; None: any."""
-    chars: set[tuple[int, int]] = set()
-    for op, av in items:
-        if op in _ZERO_WIDTH:
-            continue
-        if op is _sre.LITERAL:
-            chars.add((av, av))
-            return chars, False
-        if op is _sre.IN:
-            ranges = _class_ranges(av)
-            if ranges is None:
-                return None
-            return chars | ranges, False
-        if op is _sre.BRANCH:
-            nullable = False
-            for branch in av[1]:
-                found = _first_of(list(branch))
-                if found is None:
-                    return None
-                chars |= found[0]
-                nullable = nullable or found[1]
-            if not nullable:
-                return chars, False
-            continue
-        if op is _sre.SUBPATTERN or op is _sre.ATOMIC_GROUP or op in _REPEATS:
-            inner = av if op is _sre.ATOMIC_GROUP else av[-1]
-            if op is _sre.SUBPATTERN and (av[1] or av[2]):
-                return None  # inline flags such as (?i) change what a literal matches
-            found = _first_of(list(inner))
-            if found is None:
-                return None
-            chars |= found[0]
-            if not found[1] and not (op in _REPEATS and av[0] == 0):
-                return chars, False
-            continue
-        return None  # any character, a category, a back-reference: could start anywhere
-    return chars, True
-
-
-def _class_ranges(items: Sequence[tuple[Any, Any]]) -> set[tuple[int, int]] | None:
-    ranges: set[tuple[int, int]] = set()
-    for op, av in items:
-        if op is _sre.LITERAL:
-            ranges.add((av, av))
-        elif op is _sre.RANGE:
-            ranges.add((av[0], av[1]))
-        else:
-            return None  # negated classes and categories (\w, \d) match too much
-    return ranges
+    sources: Sequence[str] = [p.pattern for p in patterns]
+    return re.compile("|".join(f"(?:{s})" for s in sources)) if sources else None

