@@ -16,6 +16,13 @@ from bot.demo import seed_demo
 from bot.model import Messenger
 from bot.pacing import Pacer
 from bot.safety import RuleFileError, Screen, default_screen, load_rules
+from mentorbot.health import (
+    HealthMonitor,
+    PlatformCheck,
+    StuckAlerts,
+    interim_stuck_urgent_alerts,
+)
+from mentorbot.metrics import Metrics
 from mentorbot.settings import PrivacySettings, Settings
 from storage import crypto
 from storage.db import Database
@@ -34,6 +41,9 @@ class App:
     clock: Clock
     core: MentorBot
     messengers: dict[str, Messenger] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Built by `mentorbot run`; platform starters register their connection checks on it.
+    health: HealthMonitor | None = None
     _delivery: OutboxDelivery | None = None
 
     @property
@@ -46,14 +56,34 @@ class App:
                 self.clock,
                 self.core_settings,
                 pacer=Pacer(self.settings.pacing.limits()),
+                observer=self.metrics.observer(),
             )
         return self._delivery
+
+    def add_health_check(self, platform: str, check: PlatformCheck) -> None:
+        """Report a platform's connection on the health endpoint (when there is one)."""
+        if self.health is not None:
+            self.health.add_platform(platform, check)
 
     def add_messenger(self, platform: str, messenger: Messenger) -> None:
         """Register an adapter's messenger (before the delivery loop is used)."""
         self.messengers[platform] = messenger
         if self._delivery is not None:
             self._delivery.messengers[platform] = messenger
+
+
+def stuck_urgent_alerts_check(app: App) -> StuckAlerts:
+    """The health check's rule for stuck urgent alerts.
+
+    LEAD, AT MERGE: swap the interim query for the watchdog once bot/services/watchdog.py
+    is on main:
+
+        from bot.services.watchdog import stuck_urgent_alerts
+        return lambda session, now: stuck_urgent_alerts(session, app.settings, now)
+
+    (or `app.core_settings`, whichever settings the watchdog takes).
+    """
+    return interim_stuck_urgent_alerts
 
 
 def configure_encryption(privacy: PrivacySettings) -> None:
@@ -96,10 +126,14 @@ def build_app(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
-    seed: bool | None = None,
+    seed: bool = False,
     migrate: bool = True,
 ) -> App:
-    """Build the app: upgrade the database, seed the demo when empty and allowed."""
+    """Build the app: upgrade the database, and seed the demo into an empty one if `seed`.
+
+    Only the console demo and `mentorbot demo seed` ask for the seed: a demo schedule in a
+    real programme would apply to the roster imported later.
+    """
     settings = settings or Settings()
     configure_encryption(settings.privacy)
     db = Database(settings.database.database_url)
@@ -109,10 +143,11 @@ def build_app(
     crypto.check_keys_open_stored_values(db.engine, crypto.sealed_columns(SQLModel.metadata))
     clock = clock or SystemClock()
     core_settings = settings.core()
-    want_seed = settings.programme.demo_seed if seed is None else seed
-    if want_seed:
+    if seed:
         with db.session() as session:
             if seed_demo(session, clock.now()):
-                log.info("seeded the demo programme (DEMO_SEED=false turns this off)")
+                log.info("seeded the demo programme into the empty database")
     core = MentorBot(db, core_settings, clock, screen=build_screen(settings).assess)
-    return App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
+    app = App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
+    core.on_handled = app.metrics.on_handled
+    return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -14,6 +15,8 @@ from bot.model import Choice, Field, Message, PostedCopy
 from bot.outbox import Address, Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
 from storage.tables import Alert, AlertEvent, Outbox, Person
+
+log = logging.getLogger(__name__)
 
 URGENT, NORMAL = "urgent", "normal"
 
@@ -95,6 +98,15 @@ def raise_alert(
     session.flush()
     record_event(session, alert, now, "created", detail=reason)
     recipients: list[Person] = [primary] if primary else list(admins(session))
+    # Ids and severity only: the kind and reason are health information (mentorbot alerts
+    # list shows them to staff); a log file is not the place for them.
+    log.info(
+        "alert %s raised (%s) for %d recipient(s)%s",
+        alert.id,
+        severity,
+        len(recipients),
+        "" if primary else ": the student has no mentor, so the admins get it",
+    )
     pushes = [
         Push(
             dedupe_key=f"alert:{alert.id}:{recipient.id}:0",
