@@ -118,10 +118,23 @@ class HealthReport:
     """What `/healthz` answers."""
 
     ok: bool
+    # False until start-up has finished (every configured platform registered its check).
+    started: bool = True
     database: dict[str, Any] = field(default_factory=dict)
     platforms: dict[str, dict[str, Any]] = field(default_factory=dict)
     delivery: dict[str, Any] = field(default_factory=dict)
     stuck_urgent_alerts: dict[str, Any] = field(default_factory=dict)
+
+    def failing(self) -> list[str]:
+        """The names of the checks that failed."""
+        named = {
+            "database": self.database,
+            "delivery": self.delivery,
+            "stuck_urgent_alerts": self.stuck_urgent_alerts,
+            **{f"platform {name}": part for name, part in self.platforms.items()},
+        }
+        failed = [name for name, part in named.items() if part and not part.get("ok", False)]
+        return failed if self.started else ["starting", *failed]
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready dict."""
@@ -149,6 +162,9 @@ class HealthMonitor:
         self.stuck_alerts = stuck_alerts
         self.max_delivery_lag = max_delivery_lag
         self.monotonic = monotonic
+        # Set by `mentorbot run` once every platform has started: until then a platform
+        # not yet registered must not make the bot look healthy.
+        self.started = False
 
     def add_platform(self, name: str, check: PlatformCheck) -> None:
         """Report this platform's connection (registered by the platform's starter)."""
@@ -165,7 +181,7 @@ class HealthMonitor:
 
     async def report(self) -> HealthReport:
         """Check everything now."""
-        report = HealthReport(ok=True)
+        report = HealthReport(ok=True, started=self.started)
         started = self.monotonic()
         due_age: float | None = None
         stuck: list[Any] | None = None
@@ -209,7 +225,9 @@ class HealthMonitor:
         parts = [report.database, *report.platforms.values(), report.stuck_urgent_alerts]
         if report.delivery:
             parts.append(report.delivery)
-        report.ok = all(part.get("ok", False) for part in parts)
+        report.ok = self.started and all(part.get("ok", False) for part in parts)
+        if not report.ok:
+            log.warning("health: unhealthy (%s)", ", ".join(report.failing()))
         return report
 
 

@@ -129,6 +129,7 @@ async def run(settings: Settings) -> int:
         # reach, it no longer makes every full collection walk it: those paused the loop for
         # ~0.1 s every second or two in an answer burst (bench/answers.py).
         gc.freeze()
+        app.health.started = True
         log.info("mentorbot started")
         waiter = asyncio.create_task(stop_requested.wait())
         done, _ = await asyncio.wait(
