@@ -231,17 +231,33 @@ class RejectedRequests:
         return counts
 
 
+# The reasons a request can be refused for; anything else is counted as "other", so a
+# caller that passes text it should not (a header, a body) cannot get it into a log line.
+REJECTION_REASONS: Final = frozenset(
+    {
+        "bad_signature",
+        "missing_signature",
+        "old_timestamp",
+        "bad_timestamp",
+        "too_large",
+        "replayed",
+        "malformed",
+        "unknown_path",
+    }
+)
+
+
 def _reason(reason: str) -> str:
-    """A reason as a short code: the caller's words are not trusted to be free of a body."""
-    code = re.sub(r"[^a-z0-9_]+", "_", reason.lower())[:40].strip("_")
-    return code or "unknown"
+    """A reason as one of REJECTION_REASONS, else "other"."""
+    code = re.sub(r"[^a-z0-9]+", "_", reason.strip().lower()).strip("_")
+    return code if code in REJECTION_REASONS else "other"
 
 
 REJECTED = RejectedRequests()
 
 
 def rejected_request(reason: str) -> None:
-    """Count a request refused before processing (e.g. "bad_signature", "old_timestamp").
+    """Count a request refused before processing: `reason` is one of REJECTION_REASONS.
 
     The Slack HTTP receiver calls this instead of logging the request; the counts are logged
     once a minute and exported as a metric.
