@@ -84,6 +84,30 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running bot's health endpoint: exit 0 when healthy (a container HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    obs = ObservabilitySettings()
+    if not obs.health_port:
+        raise CliError("HEALTH_PORT is 0: the health endpoint is turned off.")
+    # A server listening on every interface is asked on loopback.
+    host = "127.0.0.1" if obs.health_host in ("0.0.0.0", "::", "") else obs.health_host
+    url = f"http://{host}:{obs.health_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            print(response.read().decode("utf-8", "replace"))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode("utf-8", "replace"))
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        raise CliError(
+            f"No health endpoint answered at {url} ({exc}). Is the bot running?"
+        ) from exc
+
+
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     """Enrol the demo people, resources and weekday check-in into an empty database."""
     from bot.demo import seed_demo
@@ -229,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    p = add("health", cmd_health, "ask the running bot's health endpoint (exit 0 when healthy)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
 
     demo = sub.add_parser("demo", help="the demo programme")
     demo_sub = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
