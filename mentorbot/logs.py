@@ -9,9 +9,10 @@ rest:
    whole bodies at WARNING; their loggers are capped (`LIBRARY_FLOORS`) whatever LOG_LEVEL
    says.
 3. A `RedactingFilter` on the root handler rewrites every record before it is written:
-   tokens, e-mail addresses, anything shaped like a payload body (JSON or a dict repr,
-   a form-encoded body, SQL parameters) are replaced by a placeholder, in the message and in
-   any traceback.
+   tokens, e-mail addresses, anything shaped like a payload body (JSON or a dict repr, a
+   form-encoded body, a tuple or list of strings such as a database row or SQL parameters)
+   are replaced by a placeholder, in the message and in any traceback. It holds even with
+   every library logger opened to DEBUG (tests/adapters/*/test_log_leaks.py).
 
 Rejected Slack requests (a bad signature, an old timestamp) are counted with
 `rejected_request(reason)` and logged at most once a minute as counts: a server clock five
@@ -60,39 +61,60 @@ LIBRARY_FLOORS: Final[dict[str, int]] = {
 REDACTED: Final = "[redacted]"
 BODY_REDACTED: Final = "[payload removed]"
 
+# Every pattern runs in linear time (possessive quantifiers, a look-behind so a match only
+# starts at the beginning of a run): a filter that backtracks on a large gateway payload
+# would stall the event loop that writes the log line.
 # Credentials: Slack tokens and signing-secret-like hex, Discord bot tokens, bearer headers.
 _TOKEN_PATTERNS: Final = (
-    re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]+"),
+    re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]++"),
     # A Discord bot token: base64 user id, a timestamp part and an HMAC part.
-    re.compile(r"\b[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{5,7}\.[A-Za-z0-9_-]{25,}"),
-    re.compile(r"(?i)\b(bearer|bot|authorization)\s*[:=]?\s+[A-Za-z0-9._~+/=-]{16,}"),
-    re.compile(r"(?i)\b(token|secret|password|signature)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}]+"),
+    re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{20,}+\.[A-Za-z0-9_-]{5,7}+\.[A-Za-z0-9_-]{25,}+"),
+    re.compile(r"(?i)\b(bearer|bot|authorization)(:?[ \t]++)[A-Za-z0-9._~+/=-]{16,}+"),
+    re.compile(
+        r"(?i)\b(token|secret|password|signature)(['\"]?[ \t]*+[:=][ \t]*+['\"]?)[^\s'\",&}]++"
+    ),
 )
-_EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_EMAIL: Final = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++"
+)
 # A payload body: from the first brace/bracket that opens a mapping ('key': or "key":) to the
 # end of the line. What a library prints after "body:" is a body, whatever its shape.
-_MAPPING: Final = re.compile(r"[{\[]\s*(?:\{\s*)?['\"][^'\"\n]{1,80}['\"]\s*:.*", re.DOTALL)
+_MAPPING: Final = re.compile(
+    r"[{\[][ \t]*+(?:\{[ \t]*+)?['\"][^'\"\n]{1,80}+['\"][ \t]*+:.*", re.DOTALL
+)
 _BODY_LABEL: Final = re.compile(
     r"(?i)\b(body|payload|data|content|text|message|params|parameters|json)"
-    r"(\s*[:=]\s*|\s*\(\s*)(?=\S)(b?['\"].*|\{.*|\[.*)",
+    r"([ \t]*+[:=][ \t]*+|[ \t]*+\([ \t]*+)(b?['\"].*|\{.*|\[.*)",
     re.DOTALL,
 )
+# A tuple or list holding a string: database rows and bound parameters (names, e-mails,
+# decrypted notes), an exception's repr carrying a message, a list of values.
+_SEQUENCE: Final = re.compile(r"[(\[][^()\[\]'\"\n]*+b?['\"].*", re.DOTALL)
 # A form-encoded body (a slash command): two or more key=value pairs joined by '&'.
-_FORM: Final = re.compile(r"\b[\w.%-]+=[^&\s]*(?:&[\w.%-]+=[^&\s]*)+")
+_FORM: Final = re.compile(r"(?<![\w.%-])[\w.%-]++=[^&\s]*+(?:&[\w.%-]++=[^&\s]*+)++")
 # SQLAlchemy appends the bound parameters to its errors: names, e-mails, sealed text.
-_SQL_PARAMS: Final = re.compile(r"\[parameters: .*?\](?=\s*(?:\(|$|\n))", re.DOTALL)
+_SQL_PARAMS: Final = re.compile(r"\[parameters: [^\n]*+")
+# Longer messages are cut before redaction: a log line is no place for a whole payload.
+MAX_MESSAGE: Final = 4000
 
 
-def redact(text: str) -> str:
-    """The text with credentials, e-mail addresses and payload bodies replaced."""
+def redact(text: str, *, keep_end: bool = False) -> str:
+    """The text with credentials, e-mail addresses and payload bodies replaced.
+
+    Text over MAX_MESSAGE characters is cut first: its start, or its end for a traceback
+    (`keep_end`), whose last lines say what failed.
+    """
     if not text:
         return text
+    if len(text) > MAX_MESSAGE:
+        text = "[cut] " + text[-MAX_MESSAGE:] if keep_end else text[:MAX_MESSAGE] + " [cut]"
     text = _SQL_PARAMS.sub(f"[parameters: {REDACTED}]", text)
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub(_keep_label, text)
     text = _EMAIL.sub(REDACTED, text)
     text = _BODY_LABEL.sub(lambda m: f"{m.group(1)}{m.group(2)}{BODY_REDACTED}", text)
     text = _MAPPING.sub(BODY_REDACTED, text)
+    text = _SEQUENCE.sub(BODY_REDACTED, text)
     return _FORM.sub(BODY_REDACTED, text)
 
 
@@ -119,9 +141,9 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact(record.exc_text, keep_end=True)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = redact(record.stack_info, keep_end=True)
         return True
 
 

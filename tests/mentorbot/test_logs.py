@@ -178,3 +178,27 @@ def test_cli_verbose_flag_still_caps_libraries(
     assert logging.getLogger().level == logging.DEBUG
     assert logging.getLogger("slack_bolt").level == logging.ERROR
     assert logging.getLogger("discord").level == logging.WARNING
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x" * 50_000,
+        "(" + "a, " * 20_000,
+        "(" * 50_000,
+        "a.b" * 20_000,
+        "a=b&" * 20_000,
+        "{'k': " * 10_000,
+    ],
+    ids=["alnum", "commas", "parens", "dots", "form", "mapping"],
+)
+def test_redaction_takes_linear_time_on_large_payloads(hostile: str) -> None:
+    """A huge or pathological payload is redacted in milliseconds (no regex backtracking)."""
+    import time
+
+    import mentorbot.logs as logs
+
+    started = time.perf_counter()
+    logs.redact(hostile)
+    assert time.perf_counter() - started < 0.5
+    assert len(logs.redact(hostile)) <= logs.MAX_MESSAGE + 10
