@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -90,6 +91,9 @@ async def test_sigterm_mid_fanout_exits_0_in_time_and_loses_nothing(
         assert seconds < STOP_LIMIT_SECONDS, log
         assert "SIGTERM received: stopping" in log and "stopped cleanly" in log
         assert "Traceback" not in log
+        # Start, the schedule's catch-up and delivery summaries are logged at INFO.
+        assert "mentorbot starting: slack on" in log and "scheduler catch-up" in log
+        assert re.search(r"delivery: \d+ sent", log) or "released unsent" in log
         ledger.scan()
         statuses = outbox_status(database_url)
         assert len(statuses) == STUDENTS
@@ -156,6 +160,8 @@ async def test_sigint_closes_socket_mode_and_discord_health_meanwhile_and_no_see
         log = bot.log_path.read_text(errors="replace")
         assert code == 0 and seconds < STOP_LIMIT_SECONDS, log
         assert "SIGINT received: stopping" in log and "Traceback" not in log
+        # The INFO lines an operator looks for first: each platform's connection.
+        assert "Slack connected in Socket Mode" in log and "Discord connected" in log
         await until(lambda: slack.socket_connections == 0 and not discord._connections, 5)
     # Tokens set, database empty: the demo people and their weekday check-in never appear.
     assert count_rows(database_url, Person) == 0
