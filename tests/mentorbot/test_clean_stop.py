@@ -143,27 +143,36 @@ async def test_sigint_closes_socket_mode_and_discord_health_meanwhile_and_no_see
         # Socket Mode has no HTTP port of its own: the health endpoint is the one to wait on.
         bot.env["HEALTH_PORT"] = str(bot.port)
         await bot.start()
-        async with aiohttp.ClientSession() as http:
-            health = await healthy(http, bot.port)
-            async with http.get(f"http://127.0.0.1:{bot.port}/metrics") as response:
-                assert response.status == 200
-                metrics = await response.text()
-        assert health["platforms"] == {
-            "discord": {"ok": True, "connected": True},
-            "slack": {"ok": True, "connected": True},
-        }
-        assert health["database"]["ok"] and health["delivery"]["ok"]
-        assert health["stuck_urgent_alerts"] == {"ok": True, "count": 0, "alert_ids": []}
-        assert "mentorbot_database_up 1.0" in metrics
-        assert slack.socket_connections == 1 and discord._connections
-        code, seconds = await stop_with(bot, signal.SIGINT)
-        log = bot.log_path.read_text(errors="replace")
-        assert code == 0 and seconds < STOP_LIMIT_SECONDS, log
-        assert "SIGINT received: stopping" in log and "Traceback" not in log
-        # The INFO lines an operator looks for first: each platform's connection.
-        assert "Slack connected in Socket Mode" in log and "Discord connected" in log
-        await until(lambda: slack.socket_connections == 0 and not discord._connections, 5)
+        try:
+            await _check_both_then_sigint(bot, slack, discord)
+        except (AssertionError, TimeoutError) as exc:
+            # Say what the bot logged: a failure here is otherwise hard to tell apart.
+            raise AssertionError(f"{exc!r}\n--- bot log ---\n{bot.log_tail(60)}") from exc
     # Tokens set, database empty: the demo people and their weekday check-in never appear.
     assert count_rows(database_url, Person) == 0
     assert count_rows(database_url, CheckinSchedule) == 0
     assert count_rows(database_url, Resource) == 0
+
+
+async def _check_both_then_sigint(bot: BotProcess, slack: FakeSlack, discord: FakeDiscord) -> None:
+    """Health and metrics with both platforms up, then SIGINT closes both within 10 s."""
+    async with aiohttp.ClientSession() as http:
+        health = await healthy(http, bot.port)
+        async with http.get(f"http://127.0.0.1:{bot.port}/metrics") as response:
+            assert response.status == 200
+            metrics = await response.text()
+    assert health["platforms"] == {
+        "discord": {"ok": True, "connected": True},
+        "slack": {"ok": True, "connected": True},
+    }
+    assert health["database"]["ok"] and health["delivery"]["ok"]
+    assert health["stuck_urgent_alerts"] == {"ok": True, "count": 0, "alert_ids": []}
+    assert "mentorbot_database_up 1.0" in metrics
+    assert slack.socket_connections == 1 and discord._connections
+    code, seconds = await stop_with(bot, signal.SIGINT)
+    log = bot.log_path.read_text(errors="replace")
+    assert code == 0 and seconds < STOP_LIMIT_SECONDS, log
+    assert "SIGINT received: stopping" in log and "Traceback" not in log
+    # The INFO lines an operator looks for first: each platform's connection.
+    assert "Slack connected in Socket Mode" in log and "Discord connected" in log
+    await until(lambda: slack.socket_connections == 0 and not discord._connections, 10)
