@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.config import CoreSettings
 from bot.model import (
+    CopyRemover,
     Message,
     Messenger,
     PermanentDeliveryError,
@@ -37,7 +38,7 @@ from bot.model import (
     SendResult,
     TransientDeliveryError,
 )
-from bot.outbox import Push, push_rows
+from bot.outbox import COPY_DELETE, COPY_KINDS, Push, push_rows
 from bot.pacing import Pacer
 from bot.people import admins, mentors_of
 from bot.services.alerts import mark_delivered
@@ -63,6 +64,8 @@ class Claimed:
     alert_id: int | None
     attempts: int
     member_ids: str | None = None  # a group conversation (see `Outbox.member_ids`)
+    # COPY_KINDS rows: the delivered message they delete or edit.
+    target_message_id: str | None = None
 
 
 @dataclass
@@ -382,6 +385,7 @@ class OutboxDelivery:
                     alert_id=r.alert_id,
                     attempts=r.attempts + 1,
                     member_ids=r.member_ids,
+                    target_message_id=r.platform_message_id if r.kind in COPY_KINDS else None,
                 )
                 for r in rows
             ]
@@ -609,9 +613,12 @@ class OutboxDelivery:
             member_ids=tuple(row.member_ids.split(",")) if row.member_ids else (),
         )
         try:
-            result = await messenger.send(
-                recipient, Message.from_json(row.payload), nonce=nonce_for(row.dedupe_key)
-            )
+            if row.kind in COPY_KINDS:
+                result = await self._remove_copy(messenger, row)
+            else:
+                result = await messenger.send(
+                    recipient, Message.from_json(row.payload), nonce=nonce_for(row.dedupe_key)
+                )
         except PermanentDeliveryError as exc:
             stats.failed += 1
             self.observer.failed(row.platform)
@@ -636,6 +643,20 @@ class OutboxDelivery:
                     "alert %s delivered on %s (outbox row %s)", row.alert_id, row.platform, row.id
                 )
             recorder.add(SentRow(row, result, self.clock.now()))
+
+    async def _remove_copy(self, messenger: Messenger, row: Claimed) -> SendResult:
+        """Delete or edit a delivered message (erasure); the result names the same message."""
+        if not isinstance(messenger, CopyRemover):
+            raise PermanentDeliveryError(f"{row.platform} messages can't be deleted by the bot")
+        if not row.channel_id or not row.target_message_id:
+            raise PermanentDeliveryError("no delivered message to delete or edit")
+        if row.kind == COPY_DELETE:
+            await messenger.delete_copy(row.channel_id, row.target_message_id)
+        else:
+            await messenger.edit_copy(
+                row.channel_id, row.target_message_id, Message.from_json(row.payload)
+            )
+        return SendResult(message_id=row.target_message_id, channel_id=row.channel_id)
 
     def _record_sent_batch(self, batch: Sequence[SentRow]) -> None:
         """Mark these rows sent, in one transaction (one UPDATE executed for every row)."""
@@ -710,6 +731,9 @@ class OutboxDelivery:
             session.add(outbox)
             if row.kind == "delivery_notice":
                 return  # never notify about a failed notice: that could loop
+            if row.kind in COPY_KINDS:
+                self._notify_copy_left(session, row, error, now)
+                return
             person = session.get(Person, row.person_id) if row.person_id else None
             who = (
                 f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
@@ -766,6 +790,35 @@ class OutboxDelivery:
                 "permanent" if permanent else "exhausted",
                 error,
             )
+
+    def _notify_copy_left(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
+        """Tell the admins that a copy of an erased person's words is still on a platform.
+
+        Nobody else can act on it: the person is erased, and the copy's reader (a mentor) may
+        be who should not keep it. The notice names the message, never its content.
+        """
+        what = "delete" if row.kind == COPY_DELETE else "edit"
+        notice = Message(
+            title="Erasure: a copy is left",
+            text=f"I couldn't {what} a message I sent earlier (in {row.platform} channel "
+            f"{row.channel_id}, message {row.target_message_id}) that quoted or named someone "
+            f"who asked for their data to be erased: {error}. Please delete it by hand.",
+        )
+        push_rows(
+            session,
+            [
+                Push(
+                    dedupe_key=f"failed:{row.id}:{admin.id}",
+                    message=notice,
+                    person=admin,
+                    kind="delivery_notice",
+                )
+                for admin in admins(session)
+            ],
+            now,
+            self.settings.default_timezone,
+        )
+        log.warning("erasure copy row %s failed: %s", row.id, error)
 
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; wakes early when `wake()` is called.

@@ -627,16 +627,11 @@ def act_mydata_delete_confirm(ctx: Context) -> Reply:
         raise UserError(
             "Your mentor hasn't yet responded to an urgent message, so I kept your data."
         )
-    privacy.erase_person(
+    report = privacy.erase_person(
         ctx.session, ctx.person, ctx.now, actor_id=ctx.person.id, via="self-service"
     )
     return Reply(
-        update=Message(
-            title="Your data has been deleted",
-            text="Everything you wrote and everything stored about you has been deleted, and "
-            "this account is no longer linked to the programme. Take care, and if you need "
-            "support later, your programme lead or the resources you've seen are still there.",
-        )
+        update=Message(title="Your data has been deleted", text=privacy.erasure_notice(report))
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 InboundKind = Literal["command", "action", "text", "form"]
 Platform = Literal["slack", "discord", "console"]
@@ -256,4 +256,21 @@ class Messenger(Protocol):
 
     async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
         """Deliver `message`; raise PermanentDeliveryError or TransientDeliveryError on failure."""
+        ...
+
+
+@runtime_checkable
+class CopyRemover(Protocol):
+    """A Messenger that can delete or edit a message it delivered earlier (erasure).
+
+    Both raise PermanentDeliveryError when the platform refuses (not the bot's message, no
+    access) and TransientDeliveryError when it may work later; a message already gone is done.
+    """
+
+    async def delete_copy(self, channel_id: str, message_id: str) -> None:
+        """Delete one of the bot's delivered messages."""
+        ...
+
+    async def edit_copy(self, channel_id: str, message_id: str, message: Message) -> None:
+        """Replace one of the bot's delivered messages with `message`."""
         ...

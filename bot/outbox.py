@@ -93,6 +93,13 @@ def choose_address(person: PushPerson, identities: Sequence[PushIdentity]) -> Ad
     )
 
 
+# Outbox kinds that act on a message delivered earlier instead of sending a new one (erasure):
+# the row's `channel_id` and `platform_message_id` name the delivered copy; for an edit, the
+# payload is the message that replaces it.
+COPY_DELETE = "copy_delete"
+COPY_EDIT = "copy_edit"
+COPY_KINDS = frozenset({COPY_DELETE, COPY_EDIT})
+
 OUTBOX_ROWS_WRITTEN = "outbox_rows_written"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlmodel import SQLModel
 
@@ -90,7 +89,10 @@ def configure_encryption(privacy: PrivacySettings) -> None:
     """Hand the encryption keys to storage: ENCRYPTION_KEYS, else the (created) key file."""
     keys = privacy.keys
     if not keys:
-        path = Path(privacy.encryption_key_file)
+        choice = crypto.choose_key_file(privacy.encryption_key_file or None)
+        if choice.warning:
+            log.warning(choice.warning)
+        path = choice.path
         key, created = crypto.load_or_create_key_file(path)
         if created:
             log.warning(
@@ -101,7 +103,8 @@ def configure_encryption(privacy: PrivacySettings) -> None:
             )
         else:
             log.info("using the encryption key in %s (ENCRYPTION_KEYS is not set)", path)
-        keys = [key]
+        # An old key file still opens what it sealed (see crypto.choose_key_file).
+        keys = [key, *(crypto.load_or_create_key_file(p)[0] for p in choice.also_open)]
     crypto.configure(keys)
 
 

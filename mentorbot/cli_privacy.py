@@ -1,4 +1,4 @@
-"""`mentorbot erase`, `mentorbot privacy purge`, `mentorbot keys generate|rotate`.
+"""`mentorbot erase`, `mentorbot privacy purge`, `mentorbot keys [where|generate|rotate]`.
 
 Erasure and purges are audited (actor: the command line). A mistyped email or a missing
 `--yes` is a UserError: `mentorbot.cli.main` prints it and exits 1 with nothing changed.
@@ -7,6 +7,7 @@ Erasure and purges are audited (actor: the command line). A mistyped email or a 
 from __future__ import annotations
 
 import argparse
+import stat
 from collections.abc import Callable
 
 from sqlmodel import SQLModel
@@ -15,6 +16,7 @@ from bot.errors import UserError
 from bot.people import person_by_email
 from bot.services import privacy
 from mentorbot.app import App, build_app
+from mentorbot.settings import PrivacySettings, Settings
 from storage import crypto
 
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -46,6 +48,13 @@ def cmd_erase(args: argparse.Namespace) -> int:
             "de-identified. Make sure their mentor has been in touch."
         )
     print(f"Erased {args.email}: {report.summary()}.")
+    for platform, count in sorted(report.copies.items()):
+        print(
+            f"{count} delivered {platform} message(s) to, about or quoting them are queued to "
+            "be deleted or edited by the running bot; a refusal is reported to the admins."
+        )
+    for platform, count in sorted(report.copies_left.items()):
+        print(f"{count} delivered {platform} message(s) can't be deleted by the bot.")
     return 0
 
 
@@ -56,6 +65,33 @@ def cmd_privacy_purge(args: argparse.Namespace) -> int:
         count = privacy.purge_expired_text(session, app.core_settings, app.clock.now())
     days = app.core_settings.retention_days
     print(f"Purged free text from {count} row(s) older than {days} days.")
+    return 0
+
+
+def describe_keys(privacy: PrivacySettings) -> str:
+    """Where the encryption keys come from, in words an operator can act on (never the keys)."""
+    if privacy.keys:
+        return (
+            f"Encryption keys: {len(privacy.keys)} key(s) from ENCRYPTION_KEYS; the first "
+            "encrypts new values, all of them open stored ones."
+        )
+    choice = crypto.choose_key_file(privacy.encryption_key_file or None)
+    path = choice.path.absolute()
+    if path.exists():
+        state = f"mode {stat.S_IMODE(path.stat().st_mode):04o}"
+    else:
+        state = "not there yet: it is created at the next start"
+    lines = [f"Encryption key file: {path} ({state}). ENCRYPTION_KEYS is not set."]
+    lines += [f"Also opening older data with: {p.absolute()}" for p in choice.also_open]
+    if choice.warning:
+        lines.append(f"Warning: {choice.warning}")
+    lines.append("Back the key up apart from the database: without it stored notes can't be read.")
+    return "\n".join(lines)
+
+
+def cmd_keys_where(args: argparse.Namespace) -> int:
+    """Print where the encryption keys are."""
+    print(describe_keys(Settings().privacy))
     return 0
 
 
@@ -86,7 +122,9 @@ def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type:
     priv_sub = priv.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
     add("purge", cmd_privacy_purge, "delete free text older than RETENTION_DAYS", priv_sub)
 
-    keys = sub.add_parser("keys", help="encryption key commands")
-    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    keys = sub.add_parser("keys", help="encryption key commands (alone: where the keys are)")
+    keys.set_defaults(func=cmd_keys_where)
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    add("where", cmd_keys_where, "say where the encryption keys are", keys_sub)
     add("generate", cmd_keys_generate, "print a new encryption key", keys_sub)
     add("rotate", cmd_keys_rotate, "re-encrypt everything with the first key", keys_sub)

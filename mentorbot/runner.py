@@ -229,6 +229,7 @@ def slack_config(settings: Settings, *, reuse_port: bool = False) -> SlackConfig
         http_port=slack.http_port,
         api_url=slack.api_url,
         reuse_port=reuse_port,
+        max_body_bytes=slack.max_body_bytes,
     )
 
 

@@ -108,6 +108,10 @@ class SlackSettings(_Base):
     # HTTP mode: processes answering Slack's requests on the same port (one per core helps
     # a 09:00 burst; delivery and scheduling stay in the main process either way).
     http_workers: int = Field(default=1, ge=1, le=64, alias="SLACK_HTTP_WORKERS")
+    # HTTP mode: bodies over this many bytes are refused (413) before they are read.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024, alias="SLACK_MAX_BODY_BYTES"
+    )
 
     @property
     def enabled(self) -> bool:
@@ -211,7 +215,8 @@ class PrivacySettings(_Base):
     # Comma-separated Fernet keys; the first seals new values, all of them open old ones.
     encryption_keys: str = Field(default="", alias="ENCRYPTION_KEYS", repr=False)
     # With no ENCRYPTION_KEYS, a key is created once in this file (demo and development).
-    encryption_key_file: str = Field(default="data/secret.key", alias="ENCRYPTION_KEY_FILE")
+    # Empty: $XDG_CONFIG_HOME/mentorbot/secret.key, outside the data folder (storage/crypto.py).
+    encryption_key_file: str = Field(default="", alias="ENCRYPTION_KEY_FILE")
 
     @field_validator("encryption_keys")
     @classmethod

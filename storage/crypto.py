@@ -23,7 +23,8 @@ import hashlib
 import hmac
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def _keys() -> _KeyRing:
     if _ring is None:
         raise EncryptionNotConfigured(
             "free text is encrypted at rest but no key is configured: set ENCRYPTION_KEYS "
-            "(or let the app create data/secret.key) before using the database"
+            "(or let the app create its key file) before using the database"
         )
     return _ring
 
@@ -249,6 +250,66 @@ def check_keys_open_stored_values(engine: Engine, columns: Iterable[tuple[str, s
                 ) from exc
 
 
+# Where the key file used to be by default: inside the data folder, beside the database, so
+# that one copy of the folder (a backup, a stolen disk image) held both the data and its key.
+LEGACY_KEY_FILE = Path("data") / "secret.key"
+KEY_FILE_NAME = "secret.key"
+
+
+def default_key_file(environ: Mapping[str, str] | None = None) -> Path:
+    """The default key file: $XDG_CONFIG_HOME/mentorbot/secret.key (~/.config when unset).
+
+    Outside the data folder, so a backup or copy of the database doesn't carry its key.
+    """
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME", "")
+    # The XDG spec ignores a relative value; so do we.
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "mentorbot" / KEY_FILE_NAME
+
+
+@dataclass(frozen=True)
+class KeyFileChoice:
+    """Which key file seals, which others still open, and what the operator should know."""
+
+    path: Path
+    also_open: tuple[Path, ...] = ()
+    warning: str | None = None
+
+
+def choose_key_file(
+    configured: str | None,
+    *,
+    legacy: Path = LEGACY_KEY_FILE,
+    environ: Mapping[str, str] | None = None,
+) -> KeyFileChoice:
+    """The key file to use when ENCRYPTION_KEYS is not set.
+
+    ENCRYPTION_KEY_FILE wins. Otherwise the default outside the data folder, except that a key
+    file left at the old default (data/secret.key) keeps being used, with a warning, until
+    the operator moves it: creating a new key there would make stored data unreadable. If
+    both exist, the new one seals and the old one still opens what it sealed.
+    """
+    if configured:
+        return KeyFileChoice(Path(configured).expanduser())
+    new = default_key_file(environ)
+    if not legacy.exists():
+        return KeyFileChoice(new)
+    if not new.exists():
+        return KeyFileChoice(
+            legacy,
+            warning=f"the encryption key file is {legacy}, inside the data folder: a copy of "
+            f"the folder holds both the data and its key. Move it to {new} (mode 0600) or set "
+            "ENCRYPTION_KEY_FILE; until then it is used where it is.",
+        )
+    return KeyFileChoice(
+        new,
+        also_open=(legacy,),
+        warning=f"an old key file is still in the data folder ({legacy}) besides {new}: "
+        "both keys open stored data. Run `mentorbot keys rotate`, then delete the old file.",
+    )
+
+
 def load_or_create_key_file(path: Path) -> tuple[str, bool]:
     """The key kept in `path`, created (mode 0600) when missing; returns (key, created).
 
@@ -264,7 +325,8 @@ def load_or_create_key_file(path: Path) -> tuple[str, bool]:
         if not keys:
             raise BadKey(f"{path} holds no key")
         return keys[0], False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # A folder of its own, readable by this user only (umask can't widen 0700).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = generate_key()
     # O_EXCL: two processes starting at once cannot both create (and use) different keys.
     try:

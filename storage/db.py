@@ -1,4 +1,9 @@
-"""Engine and session setup: SQLite by default (WAL, busy timeout), PostgreSQL by URL."""
+"""Engine and session setup: SQLite by default (WAL, busy timeout), PostgreSQL by URL.
+
+A SQLite database is private to the account running the bot: its folder is created 0700 and
+the file 0600 before SQLite opens it (SQLite gives the -wal and -shm files the database file's
+mode), and an existing file readable by others is tightened.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+PRIVATE_FILE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 FILE_LOCK_POLL_SECONDS = 0.0002
 
 
@@ -29,8 +36,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            make_private_file(Path(database))
         engine = create_engine(
             url,
             echo=echo,
@@ -42,6 +49,27 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def make_private_file(path: Path) -> None:
+    """Create `path` (and its folder) for this user only, or tighten it if others can read it.
+
+    Health data lives in the file; a world-readable default (umask 022 gives 0644) would let
+    any account on the machine copy it. Sealed columns are encrypted, but names, emails,
+    scores and times are not.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        for candidate in (path, *(path.with_name(path.name + s) for s in SQLITE_SIDE_FILES)):
+            try:
+                if candidate.stat().st_mode & 0o077:
+                    candidate.chmod(PRIVATE_FILE)
+            except OSError:
+                pass  # not there, or not ours to change: SQLite's own errors will say more
+        return
+    os.close(fd)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

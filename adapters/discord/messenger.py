@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
 #: How long to wait before retrying when the client hasn't logged in yet.
 NOT_CONNECTED_RETRY = 5.0
 #: Threads archive after a week of silence (Discord allows 60, 1440, 4320 or 10080 minutes).
@@ -180,3 +181,33 @@ class DiscordMessenger:
             first = first or sent
         assert first is not None  # render() always returns at least one part
         return first
+
+    async def delete_copy(self, channel_id: str, message_id: str) -> None:
+        """Delete one of our delivered messages (erasure); already gone counts as done.
+
+        Without Manage Messages (which the bot is not given) Discord lets a bot delete only
+        its own messages; a refusal is permanent and reported to the admins.
+        """
+        if not channel_id.isdigit() or not message_id.isdigit():
+            raise PermanentDeliveryError("not a Discord channel and message id")
+        try:
+            await self.client.http.delete_message(int(channel_id), int(message_id))
+        except discord.NotFound:
+            return
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+
+    async def edit_copy(self, channel_id: str, message_id: str, message: Message) -> None:
+        """Replace one of our delivered messages with the first part of `message` (erasure)."""
+        if not channel_id.isdigit() or not message_id.isdigit():
+            raise PermanentDeliveryError("not a Discord channel and message id")
+        part = render(message)[0]
+        channel = self.client.get_partial_messageable(int(channel_id))
+        try:
+            await channel.get_partial_message(int(message_id)).edit(
+                **part.edit_kwargs(discord.AllowedMentions.none())
+            )
+        except discord.NotFound:
+            return
+        except Exception as exc:
+            raise delivery_error(exc) from exc

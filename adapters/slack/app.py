@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.http_guard import REPLAY_KEY
 from adapters.slack.messenger import SlackMessenger, slack_error_code
 from adapters.slack.render import (
     GOAL_FORM,
@@ -70,6 +71,17 @@ def _str(mapping: Mapping[str, Any] | None, *keys: str) -> str:
             return ""
         value = value.get(key)
     return value if isinstance(value, str) else ""
+
+
+def _replay_key(context: Mapping[str, Any] | None) -> str | None:
+    """The verified signature of an HTTP request, as the core's event id (None in Socket Mode).
+
+    A slash command, button or form has no event id of its own; a signed request replayed
+    inside Slack's five-minute window carries the same signature, so the core, which records
+    event ids with the work they caused, answers the replay without doing the work again.
+    """
+    key = context.get(REPLAY_KEY) if context is not None else None
+    return f"sig:{key.removeprefix('v0=')}" if isinstance(key, str) and key else None
 
 
 def _team_of(body: Mapping[str, Any]) -> str:
@@ -176,7 +188,9 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ /mentor
 
-    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_command(
+        self, ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         with self._tracked():
             text = _str(body, "text").strip()
             sub, _, rest = text.partition(" ")
@@ -188,7 +202,8 @@ class SlackAdapter:
                 return
             try:
                 actor = self._actor(body, _str(body, "user_id"))
-                reply = await self._ask_core(Inbound(actor, "command", name, {}, rest))
+                inbound = Inbound(actor, "command", name, {}, rest, event_id=_replay_key(context))
+                reply = await self._ask_core(inbound)
             finally:
                 await ack()  # after the core stored what the command wrote
             self._spawn("a /mentor command", self._answer_command(body, reply))
@@ -235,11 +250,13 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ buttons
 
-    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_action(
+        self, ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         with self._tracked():
             follow_up: Awaitable[None] | None = None
             try:
-                follow_up = await self._run_action(body, ack)
+                follow_up = await self._run_action(body, ack, _replay_key(context))
             except Exception:
                 log.exception("unexpected failure while handling a button")
             finally:
@@ -248,7 +265,9 @@ class SlackAdapter:
             if follow_up is not None:
                 self._spawn("a button", follow_up)
 
-    async def _run_action(self, body: Mapping[str, Any], ack: AsyncAck) -> Awaitable[None] | None:
+    async def _run_action(
+        self, body: Mapping[str, Any], ack: AsyncAck, event_id: str | None = None
+    ) -> Awaitable[None] | None:
         """Handle a press up to its `ack`, once the core has stored it; return the follow-up.
 
         Slack takes the ack as "handled": acking first and storing after would lose an answer
@@ -278,7 +297,9 @@ class SlackAdapter:
                 _str(body, "response_url"), Message(text=NOT_YOURS), recipient=user_id
             )
         actor = self._actor(body, user_id)
-        reply = await self._ask_core(Inbound(actor, "action", pressed.action, pressed.args))
+        reply = await self._ask_core(
+            Inbound(actor, "action", pressed.action, pressed.args, event_id=event_id)
+        )
         await ack()
         return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
 
@@ -365,7 +386,7 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ modals
 
-    async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def _on_view(self, ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]) -> None:
         with self._tracked():
             view = body.get("view")
             user_id = _str(body, "user", "id")
@@ -377,7 +398,8 @@ class SlackAdapter:
 
             async def submit() -> Reply:
                 actor = self._actor(body, user_id)
-                return await self._ask_core(Inbound(actor, "form", name, args))
+                inbound = Inbound(actor, "form", name, args, event_id=_replay_key(context))
+                return await self._ask_core(inbound)
 
             task = asyncio.ensure_future(submit())
             done, _ = await asyncio.wait({task}, timeout=self.form_deadline)

@@ -62,6 +62,8 @@ PERMANENT_ERRORS = frozenset(
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# chat.delete / chat.update of a message that is already gone: nothing is left to remove.
+GONE_ERRORS = frozenset({"message_not_found", "channel_not_found", "is_archived"})
 # Slack errors that mean the DM channel we kept is no good, but the user id may still work.
 STALE_CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived"})
 
@@ -193,3 +195,30 @@ class SlackMessenger:
         await self.client.chat_update(
             channel=channel, ts=ts, text=rendered.text, blocks=rendered.blocks
         )
+
+    async def delete_copy(self, channel_id: str, message_id: str) -> None:
+        """chat.delete one of our delivered messages (erasure); already gone counts as done.
+
+        A bot token deletes only the bot's own messages: Slack answers cant_delete_message
+        for anything else, a permanent refusal the delivery loop reports to the admins.
+        """
+        try:
+            await self.client.chat_delete(channel=channel_id, ts=message_id)
+        except SlackApiError as exc:
+            if slack_error_code(exc) in GONE_ERRORS:
+                return
+            raise delivery_error(exc) from exc
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+
+    async def edit_copy(self, channel_id: str, message_id: str, message: Message) -> None:
+        """chat.update one of our delivered messages with `message` (erasure: words removed)."""
+        try:
+            # No recipient: the copy may sit in a shared conversation, so no button check.
+            await self.update(channel_id, message_id, message)
+        except SlackApiError as exc:
+            if slack_error_code(exc) in GONE_ERRORS:
+                return
+            raise delivery_error(exc) from exc
+        except Exception as exc:
+            raise delivery_error(exc) from exc

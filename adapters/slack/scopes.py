@@ -17,6 +17,8 @@ WEB_API_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_postMessage": ("chat:write",),
     # The check-in and alert messages are edited in place after a button press.
     "chat_update": ("chat:write",),
+    # Erasure: the bot deletes its own delivered messages to or about the person.
+    "chat_delete": ("chat:write",),
     # Peer pairing: a multi-party DM of the pair (or trio) and the bot.
     "conversations_open": ("mpim:write",),
     # Profile email (to link a Slack user to the roster) and time zone.

@@ -1,7 +1,8 @@
 """Running the Slack adapter: Socket Mode (default) or HTTP mode, with fail-fast token checks.
 
 HTTP mode serves `POST /slack/events` (events, slash commands and interactivity, all signed
-by Slack and checked by bolt) and `GET /healthz` on SLACK_HTTP_HOST:SLACK_HTTP_PORT.
+by Slack: size, timestamp and signature are checked by `http_guard` before bolt parses a byte)
+and `GET /healthz` on SLACK_HTTP_HOST:SLACK_HTTP_PORT.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.app import SlackAdapter
+from adapters.slack.http_guard import (
+    DEFAULT_MAX_BODY_BYTES,
+    MALFORMED,
+    REPLAY_KEY,
+    SlackRequestGuard,
+    count_rejected,
+)
 from adapters.slack.messenger import SlackMessenger, slack_error_code
 from bot.core import MentorBot
 
@@ -51,6 +60,8 @@ class SlackConfig:
     api_url: str = DEFAULT_API_URL
     # Several processes listen on one port (SLACK_HTTP_WORKERS): the kernel spreads connections.
     reuse_port: bool = False
+    # HTTP mode: a larger body is refused with 413 before it is read (SLACK_MAX_BODY_BYTES).
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def problems(self) -> list[str]:
         """Configuration mistakes, in words a programme lead can act on."""
@@ -76,7 +87,9 @@ class SlackService:
         *,
         wake: Callable[[], None] | None = None,
         client: AsyncWebClient | None = None,
+        on_reject: Callable[[str], None] = count_rejected,
     ) -> None:
+        """`on_reject` is told the reason of each refused HTTP request (never its body)."""
         self.config = config
         # SLACK_API_URL only moves the Web API (tests, benchmarks); nothing else changes.
         self.client = client or AsyncWebClient(token=config.bot_token, base_url=config.api_url)
@@ -88,6 +101,11 @@ class SlackService:
             signing_secret=config.signing_secret if config.mode == "http" else None,
             wake=wake,
         )
+        self._guard: SlackRequestGuard | None = None
+        if config.mode == "http" and config.signing_secret:
+            self._guard = SlackRequestGuard(
+                config.signing_secret, max_body_bytes=config.max_body_bytes, on_reject=on_reject
+            )
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -157,13 +175,23 @@ class SlackService:
         log.info("Slack HTTP mode listening on %s:%s", self.config.http_host, self.port)
 
     async def _handle_events(self, request: web.Request) -> web.StreamResponse:
+        guard = self._guard
+        assert guard is not None  # HTTP mode is only started with a signing secret
+        checked = await guard.check(request)
+        if isinstance(checked, web.Response):
+            return checked
         try:
-            bolt_request = await to_bolt_request(request)
+            bolt_request = AsyncBoltRequest(
+                body=checked.body,
+                query=request.query_string,
+                headers=dict(request.headers),
+                context={REPLAY_KEY: checked.signature},
+            )
             bolt_response = await self.adapter.app.async_dispatch(bolt_request)
         except Exception:
-            # A body bolt can't even parse: answer, log, and keep serving.
-            log.exception("could not dispatch a Slack request")
-            return web.json_response({"ok": False, "error": "bad_request"}, status=400)
+            # A signed body bolt can't parse: answer, count, keep serving. No traceback: the
+            # parser's message may quote the body.
+            return guard.refuse(400, MALFORMED)
         return await to_aiohttp_response(bolt_response)
 
     async def _handle_health(self, request: web.Request) -> web.StreamResponse:

@@ -8,9 +8,13 @@ about them, and everything that links them to a platform account is deleted.
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, or_, update
 from sqlalchemy.orm import Mapped
@@ -19,6 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.outbox import COPY_DELETE, COPY_EDIT, COPY_KINDS, OUTBOX_ROWS_WRITTEN
 from storage.crypto import sign, verify
 from storage.db import scrub_after_commit
 from storage.tables import (
@@ -26,6 +31,7 @@ from storage.tables import (
     FREE_TEXT_DATED_BY,
     Alert,
     AlertEvent,
+    AuditLog,
     Checkin,
     Goal,
     GoalUpdate,
@@ -38,6 +44,7 @@ from storage.tables import (
     Outbox,
     PairingMember,
     Person,
+    ProcessedEvent,
     Rsvp,
     StudentMessage,
     WorkshopFeedback,
@@ -49,8 +56,20 @@ ERASED_NAME = "Erased person"
 ERASED_STATUS = "erased"
 # Outbox rows in these states are history; after the retention period they go with the text.
 FINISHED_OUTBOX = ("sent", "failed")
-# Shorter strings would match unrelated messages when looking for copies of a person's text.
+# Free text shorter than this would match unrelated messages when looking for copies of what
+# the person wrote (a note "ok"). Their name and email are matched as whole words instead, at
+# any length: "Al" is found in "Hi Al!" but not in "Alex".
 MIN_NEEDLE = 8
+# What a name or quote is replaced with in copies that stay (someone else's message).
+REMOVED = "[removed]"
+# Where the bot can delete or edit what it delivered (a terminal can't unprint).
+COPY_PLATFORMS = ("slack", "discord")
+UNDELIVERED_OUTBOX = ("pending", "sending")
+# Platform event ids (and Slack request signatures) are kept this long against retries and
+# replays, then purged: far longer than any platform retries (Slack: minutes).
+PROCESSED_EVENT_DAYS = 7
+
+log = logging.getLogger(__name__)
 
 # Every column that references a person, and what erasure does with it. A new one must be
 # added here (tests/bot/test_privacy.py fails until it is), so erasure never misses a table.
@@ -94,6 +113,10 @@ class ErasureReport:
     """What an erasure removed, by kind (for the CLI and the audit log)."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    # Delivered messages queued for deletion or editing on each platform.
+    copies: dict[str, int] = field(default_factory=dict)
+    # Delivered messages that quote or name the person where the bot can't reach them.
+    copies_left: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, count: int) -> None:
         """Count removed rows of one kind."""
@@ -103,6 +126,48 @@ class ErasureReport:
     def summary(self) -> str:
         """A one-line summary such as 'moods 3, messages 1'."""
         return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "nothing"
+
+
+PLATFORM_NAMES = {"slack": "Slack", "discord": "Discord", "console": "the terminal"}
+
+
+def _platforms(counts: dict[str, int]) -> str:
+    return " and ".join(PLATFORM_NAMES.get(p, p) for p in sorted(counts))
+
+
+def erasure_notice(report: ErasureReport) -> str:
+    """What the person is told after erasure: what went, what is going, what can't be removed.
+
+    Never "everything is gone" while copies remain: the copies queued for deletion are
+    counted, and what no one here can delete is named.
+    """
+    parts = [
+        "Everything you wrote and everything stored about you has been deleted from the "
+        "programme's database, and this account is no longer linked to the programme."
+    ]
+    queued = sum(report.copies.values())
+    if queued:
+        parts.append(
+            f"I'm also deleting or editing the {queued} message(s) I had sent on "
+            f"{_platforms(report.copies)} that were to you, about you or quoted you (your "
+            "check-ins, alerts to your mentor); that takes a few minutes. If the platform "
+            "refuses one, the programme lead is told so they can remove it by hand."
+        )
+    left = sum(report.copies_left.values())
+    if left:
+        parts.append(
+            f"{left} message(s) I sent on {_platforms(report.copies_left)} can't be deleted by me."
+        )
+    parts.append(
+        "What I can't remove: the messages you typed yourself in our chat (you may be able to "
+        "delete them in your app), my direct replies to you there, and any copy someone made "
+        "outside this bot (a forwarded message, a screenshot, a note)."
+    )
+    parts.append(
+        "Take care, and if you need support later, your programme lead or the resources "
+        "you've seen are still there."
+    )
+    return "\n\n".join(parts)
 
 
 def _delete(session: Session, model: type[SQLModel], *criteria: ColumnElement[bool]) -> int:
@@ -139,27 +204,32 @@ def erase_person(
     assert person.id is not None
     pid = person.id
     report = ErasureReport()
-    # Gather the person's own text first: copies of it elsewhere (outbox) are found by it.
-    needles = _their_text(session, person)
+    # Gather the person's own text, name and platform ids first: copies elsewhere are found
+    # by them, and the rows that hold them are deleted below.
+    traces = _traces(session, person)
 
     checkin_ids = _ids(session, col(Checkin.id), col(Checkin.person_id) == pid)
     goal_ids = _ids(session, col(Goal.id), col(Goal.person_id) == pid)
     alert_ids = _ids(session, col(Alert.id), col(Alert.student_id) == pid)
 
     # Outbox first: its rows reference check-ins and carry copies of the person's text.
-    report.add(
-        "outbox messages",
-        _delete(
-            session,
-            Outbox,
-            or_(
-                col(Outbox.person_id) == pid,
-                col(Outbox.alert_id).in_(alert_ids),
-                col(Outbox.checkin_id).in_(checkin_ids),
-            ),
-        ),
+    theirs = or_(
+        col(Outbox.person_id) == pid,
+        col(Outbox.alert_id).in_(alert_ids),
+        col(Outbox.checkin_id).in_(checkin_ids),
+        col(Outbox.user_id).in_(traces.addresses),
+        col(Outbox.channel_id).in_(traces.addresses),
     )
-    report.add("outbox messages", _delete_outbox_quoting(session, needles))
+    # What was delivered about them is deleted on the platform too (queued, then the rows go).
+    _queue_copy_removal(session, now, pid, report, theirs)
+    report.add(
+        "outbox messages", _delete(session, Outbox, theirs, ~col(Outbox.kind).in_(COPY_KINDS))
+    )
+    report.add("outbox messages", _scrub_outbox(session, now, pid, report, traces))
+    report.add("records naming them", _scrub_details(session, traces))
+    # The copies queued above are pushes too: the adapter wakes the delivery loop for them.
+    queued = sum(report.copies.values())
+    session.info[OUTBOX_ROWS_WRITTEN] = session.info.get(OUTBOX_ROWS_WRITTEN, 0) + queued
     report.add("moods", _delete(session, MoodEntry, col(MoodEntry.person_id) == pid))
     report.add("check-ins", _delete(session, Checkin, col(Checkin.person_id) == pid))
     report.add("goal updates", _delete(session, GoalUpdate, col(GoalUpdate.goal_id).in_(goal_ids)))
@@ -205,9 +275,9 @@ def erase_person(
 
 
 def _their_text(session: Session, person: Person) -> list[str]:
-    """Strings that identify the person or that they wrote, to find copies of them."""
+    """What the person wrote or was written about them (long enough to look for elsewhere)."""
     pid = person.id
-    texts: list[str | None] = [person.email, person.name]
+    texts: list[str | None] = []
     texts += session.exec(select(MoodEntry.note).where(MoodEntry.person_id == pid)).all()
     texts += session.exec(select(Checkin.note).where(Checkin.person_id == pid)).all()
     texts += session.exec(select(StudentMessage.text).where(StudentMessage.person_id == pid)).all()
@@ -217,31 +287,228 @@ def _their_text(session: Session, person: Person) -> list[str]:
     return sorted({t.strip() for t in texts if t and len(t.strip()) >= MIN_NEEDLE})
 
 
-def _delete_outbox_quoting(session: Session, needles: Iterable[str]) -> int:
-    """Delete outbox rows whose (sealed) payload quotes any needle; scanned in Python."""
-    wanted = [n for n in needles if n]
-    if not wanted:
-        return 0
+def _whole_word(text: str, *, ignore_case: bool) -> re.Pattern[str] | None:
+    """`text` as a whole word (any run of spaces inside), or None for blank text."""
+    parts = text.split()
+    if not parts:
+        return None
+    pattern = r"(?<!\w)" + r"\s+".join(re.escape(p) for p in parts) + r"(?!\w)"
+    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+
+
+@dataclass(frozen=True)
+class Traces:
+    """What identifies a person in stored text and rows."""
+
+    # Free text they wrote or was written about them, matched as substrings.
+    texts: tuple[str, ...]
+    # Their name (case as written) and email, matched as whole words at any length.
+    names: tuple[re.Pattern[str], ...]
+    # Their platform user ids, DM channel ids and email (a console address).
+    addresses: tuple[str, ...]
+    # LIKE patterns for a first, cheap pass over plain-text columns.
+    like: tuple[str, ...]
+
+    def found_in(self, value: str) -> bool:
+        """True when `value` quotes their text or names them."""
+        return any(t in value for t in self.texts) or any(n.search(value) for n in self.names)
+
+    def scrub(self, value: str) -> str:
+        """`value` with their text and name replaced by REMOVED."""
+        for text in self.texts:
+            value = value.replace(text, REMOVED)
+        for name in self.names:
+            value = name.sub(REMOVED, value)
+        return value
+
+
+def _traces(session: Session, person: Person) -> Traces:
+    """Gather the person's traces before anything of theirs is deleted."""
+    names = [
+        _whole_word(person.name, ignore_case=False),
+        _whole_word(person.email, ignore_case=True),
+    ]
+    identities = session.exec(select(Identity).where(Identity.person_id == person.id)).all()
+    addresses = {i.user_id for i in identities} | {
+        i.dm_channel_id for i in identities if i.dm_channel_id
+    }
+    addresses.add(person.email)
+    like = tuple(f"%{part}%" for part in (*person.name.split()[:1], person.email) if part)
+    return Traces(
+        texts=tuple(_their_text(session, person)),
+        names=tuple(n for n in names if n is not None),
+        addresses=tuple(sorted(a for a in addresses if a)),
+        like=like,
+    )
+
+
+def _walk_strings(value: Any, change: Any) -> Any:
+    """`value` (parsed JSON) with `change` applied to every string in it."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_walk_strings(v, change) for v in value]
+    if isinstance(value, dict):
+        return {k: _walk_strings(v, change) for k, v in value.items()}
+    return value
+
+
+def _payload_strings(payload: str) -> list[str]:
+    """Every string in an outbox payload (opened: JSON escapes non-ASCII names)."""
+    found: list[str] = []
+
+    def collect(value: str) -> str:
+        found.append(value)
+        return value
+
+    try:
+        _walk_strings(json.loads(payload), collect)
+    except ValueError:
+        found.append(payload)
+    return found
+
+
+def _scrubbed_payload(payload: str, traces: Traces) -> str:
+    """The payload with their text and name replaced, still a valid serialised message."""
+    try:
+        return json.dumps(_walk_strings(json.loads(payload), traces.scrub))
+    except ValueError:
+        return traces.scrub(payload)
+
+
+def _copy_row(pid: int, now: datetime, kind: str, row: Outbox, payload: str) -> Outbox:
+    """An outbox row deleting or editing the message `row` delivered."""
+    return Outbox(
+        # Unique per delivered copy: erasing twice (or a retried erasure) queues it once.
+        dedupe_key=f"erase:{pid}:{kind}:{row.id}",
+        platform=row.platform,
+        channel_id=row.platform_channel_id,
+        platform_message_id=row.platform_message_id,
+        kind=kind,
+        payload=payload,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _delivered_copy(row: Outbox) -> bool:
+    return bool(row.status == "sent" and row.platform_message_id and row.platform_channel_id)
+
+
+def _queue_copy_removal(
+    session: Session,
+    now: datetime,
+    pid: int,
+    report: ErasureReport,
+    theirs: ColumnElement[bool],
+) -> None:
+    """Queue the deletion of every delivered message to or about the person.
+
+    Their check-ins and replies in their DM, alerts about them in mentors' DMs: the delivery
+    loop deletes each through the platform's API (paced like any send; a refusal is reported
+    to the admins). Rows kept only as history (the console) are counted as left.
+    """
+    rows = session.exec(
+        select(Outbox).where(
+            theirs,
+            col(Outbox.status) == "sent",
+            col(Outbox.platform_message_id).is_not(None),
+            ~col(Outbox.kind).in_(COPY_KINDS),
+        )
+    ).all()
+    empty = json.dumps({"text": ""})
+    for row in rows:
+        if not _delivered_copy(row):
+            continue
+        if row.platform in COPY_PLATFORMS:
+            session.add(_copy_row(pid, now, COPY_DELETE, row, empty))
+            report.copies[row.platform] = report.copies.get(row.platform, 0) + 1
+        else:
+            report.copies_left[row.platform] = report.copies_left.get(row.platform, 0) + 1
+
+
+def _without(member_ids: str | None, addresses: Iterable[str]) -> str | None:
+    """`member_ids` without the person's ids; the same string when they aren't among them."""
+    if not member_ids:
+        return member_ids
+    gone = set(addresses)
+    kept = [m for m in member_ids.split(",") if m not in gone]
+    return ",".join(kept) or None
+
+
+def _scrub_outbox(
+    session: Session, now: datetime, pid: int, report: ErasureReport, traces: Traces
+) -> int:
+    """Remove their words, name and platform ids from everyone else's outbox rows.
+
+    A row for someone else is never dropped while undelivered (it may be another student's
+    urgent alert): its payload is rewritten. A delivered one is rewritten and its copy on the
+    platform edited the same way; a finished row with no copy to edit is deleted. Group
+    conversations (peer pairings) lose the person's platform id from `member_ids`. Payloads
+    are sealed, so SQL cannot search them: each is opened, in batches.
+    """
+    changed = 0
     doomed: list[int] = []
-    # Payloads are sealed, so SQL cannot search them: open each one, in batches.
     last_id = 0
     while True:
         batch = session.exec(
-            select(Outbox.id, Outbox.payload)
-            .where(col(Outbox.id) > last_id)
-            .order_by(col(Outbox.id))
-            .limit(500)
+            select(Outbox).where(col(Outbox.id) > last_id).order_by(col(Outbox.id)).limit(500)
         ).all()
         if not batch:
             break
-        for row_id, payload in batch:
-            assert row_id is not None
-            if any(needle in payload for needle in wanted):
-                doomed.append(row_id)
-        last_id = int(batch[-1][0] or 0)
-    if not doomed:
+        last_id = int(batch[-1].id or 0)
+        for row in batch:
+            if row.kind in COPY_KINDS:
+                continue
+            members = _without(row.member_ids, traces.addresses)
+            quoted = any(traces.found_in(s) for s in _payload_strings(row.payload))
+            if not quoted and members == row.member_ids:
+                continue
+            changed += 1
+            row.member_ids = members
+            if quoted:
+                scrubbed = _scrubbed_payload(row.payload, traces)
+                if row.status in UNDELIVERED_OUTBOX:
+                    row.payload = scrubbed
+                elif _delivered_copy(row) and row.platform in COPY_PLATFORMS:
+                    row.payload = scrubbed
+                    session.add(_copy_row(pid, now, COPY_EDIT, row, scrubbed))
+                    report.copies[row.platform] = report.copies.get(row.platform, 0) + 1
+                else:
+                    if _delivered_copy(row):
+                        left = report.copies_left
+                        left[row.platform] = left.get(row.platform, 0) + 1
+                    assert row.id is not None
+                    doomed.append(row.id)
+                    continue
+            session.add(row)
+    session.flush()
+    if doomed:
+        _delete(session, Outbox, col(Outbox.id).in_(doomed))
+    return changed
+
+
+def _scrub_details(session: Session, traces: Traces) -> int:
+    """Remove their name and email from the plain-text details of alert events and the audit log.
+
+    (A re-escalation records the names it was sent to; an audit line may name a person.)
+    A LIKE on the first name or the email finds the candidates; the whole-word match decides.
+    """
+    if not traces.like:
         return 0
-    return _delete(session, Outbox, col(Outbox.id).in_(doomed))
+    changed = 0
+    for model in (AlertEvent, AuditLog):
+        detail = model.detail  # type: ignore[attr-defined]
+        rows = session.exec(
+            select(model).where(or_(*(col(detail).like(p) for p in traces.like)))
+        ).all()
+        for row in rows:
+            scrubbed = traces.scrub(row.detail)  # type: ignore[attr-defined]
+            if scrubbed != row.detail:  # type: ignore[attr-defined]
+                row.detail = scrubbed  # type: ignore[attr-defined]
+                session.add(row)
+                changed += 1
+    return changed
 
 
 def _deidentify_alerts(session: Session, pid: int, alert_ids: list[int]) -> int:
@@ -333,6 +600,7 @@ def purge_expired_text(session: Session, settings: CoreSettings, now: datetime) 
         col(Outbox.created_at) < cutoff,
         col(Outbox.status).in_(FINISHED_OUTBOX),
     )
+    changed += purge_stale_rows(session, settings, now)
     audit(
         session,
         now,
@@ -343,3 +611,53 @@ def purge_expired_text(session: Session, settings: CoreSettings, now: datetime) 
     )
     session.expire_all()  # the bulk statements bypassed the identity map
     return changed
+
+
+def purge_stale_rows(session: Session, settings: CoreSettings, now: datetime) -> int:
+    """The retention of what the text purge above does not cover; returns rows changed.
+
+    * Undelivered outbox rows (pending, or a lease left behind) created and due before the
+      retention cut-off: a push nobody could deliver in a year only holds a copy of someone's
+      words. Logged as a warning with the count, because each was a message never delivered.
+    * Alert reasons and event details (health labels, who was told) older than the cut-off:
+      the reason becomes the alert's kind and the details are emptied, as erasure does.
+    * `processed_event` rows (platform event ids and Slack request signatures) older than
+      PROCESSED_EVENT_DAYS: platforms retry for minutes, replays are refused after five.
+    """
+    cutoff = now - timedelta(days=settings.retention_days)
+    undelivered = _delete(
+        session,
+        Outbox,
+        col(Outbox.status).in_(UNDELIVERED_OUTBOX),
+        col(Outbox.created_at) < cutoff,
+        col(Outbox.next_attempt_at) < cutoff,
+    )
+    if undelivered:
+        log.warning(
+            "retention purged %d outbox message(s) never delivered in %d days",
+            undelivered,
+            settings.retention_days,
+        )
+    reasons = session.execute(
+        update(Alert)
+        .where(col(Alert.created_at) < cutoff, col(Alert.reason) != col(Alert.kind))
+        .values(reason=col(Alert.kind))
+        .execution_options(synchronize_session=False)
+    )
+    details = session.execute(
+        update(AlertEvent)
+        .where(col(AlertEvent.at) < cutoff, col(AlertEvent.detail) != "")
+        .values(detail="")
+        .execution_options(synchronize_session=False)
+    )
+    events = _delete(
+        session,
+        ProcessedEvent,
+        col(ProcessedEvent.at) < now - timedelta(days=PROCESSED_EVENT_DAYS),
+    )
+    return (
+        undelivered
+        + int(getattr(reasons, "rowcount", 0) or 0)
+        + int(getattr(details, "rowcount", 0) or 0)
+        + events
+    )

@@ -426,12 +426,18 @@ def test_purge_removes_only_text_older_than_the_retention_period(
         assert session.exec(select(AuditLog).where(AuditLog.action == "privacy.purge")).one()
 
 
-def test_purge_keeps_undelivered_outbox_rows(core: MentorBot, sam: Chat, clock: FixedClock) -> None:
-    """Pending pushes are never dropped by the purge, however old (only finished ones go)."""
+def test_purge_drops_only_undelivered_rows_older_than_retention(
+    core: MentorBot, sam: Chat, clock: FixedClock, caplog
+) -> None:
+    """A push undelivered for the whole retention period goes (with a warning); newer stay."""
     sam.send("/mood 1 very low")  # queues an alert push to Maya
-    clock.advance(days=400)
+    old = count(core.db, Outbox, Outbox.status == "pending")
+    assert old >= 1
+    clock.advance(days=300)
+    sam.send("/mood 1 still low")  # a newer alert push, 300 days younger
+    clock.advance(days=100)
     pending = count(core.db, Outbox, Outbox.status == "pending")
-    assert pending >= 1
     with core.db.session() as session:
         purge_expired_text(session, CoreSettings(retention_days=365), clock.now())
-    assert count(core.db, Outbox, Outbox.status == "pending") == pending
+    assert count(core.db, Outbox, Outbox.status == "pending") == pending - old
+    assert "never delivered" in caplog.text

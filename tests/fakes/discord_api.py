@@ -1190,6 +1190,12 @@ class FakeDiscord:
     async def _delete_message(self, request: web.Request) -> web.Response:
         info = request.match_info
         msg = self._message_in_channel(info["channel_id"], info["message_id"])
+        if msg["author"]["id"] != self.bot_user_id:
+            # As Discord: in a DM nobody deletes the other side's messages; in a guild it takes
+            # Manage Messages, which the bot is not given (adapters/discord/invite.py).
+            if self._dm_recipient(info["channel_id"]) is not None:
+                raise _DiscordError(403, 50003, "Cannot execute action on a DM channel")
+            raise _DiscordError(403, 50013, "Missing Permissions")
         del self.messages[msg["id"]]
         return web.Response(status=204)
 
@@ -1716,6 +1722,17 @@ class FakeDiscord:
             channel_id=channel_id,
             guild_id=guild_id,
         )
+
+    def add_user_message(self, channel_id: str, author_id: str, content: str) -> str:
+        """Store a message a user wrote (not dispatched): for tests of what the bot may delete."""
+        msg = p.message(
+            message_id=self.snowflakes.next(),
+            channel_id=channel_id,
+            author=self.user_payload(author_id),
+            content=content,
+        )
+        self.messages[msg["id"]] = msg
+        return str(msg["id"])
 
     async def dispatch_message_create(
         self,

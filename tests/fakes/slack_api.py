@@ -300,6 +300,8 @@ class StoredMessage:
     deleted: bool = False
     ephemeral_user: str | None = None
     """Set for chat.postEphemeral messages (visible only to that user)."""
+    author: str = BOT_USER_ID
+    """Who wrote it: the bot, or a user (`FakeSlack.add_user_message`)."""
 
     def to_api(self) -> dict[str, Any]:
         """Return the ``message`` object as chat.postMessage/chat.update return it."""
@@ -781,7 +783,17 @@ class FakeSlack:
 
     def messages_in(self, channel: str) -> list[StoredMessage]:
         """Return the live (not deleted) bot messages of a channel, oldest first."""
-        return [m for m in self.messages.get(channel, {}).values() if not m.deleted]
+        return [
+            m
+            for m in self.messages.get(channel, {}).values()
+            if not m.deleted and m.author == BOT_USER_ID
+        ]
+
+    def add_user_message(self, channel: str, user: str, text: str) -> StoredMessage:
+        """Store a message a user wrote in a channel (for tests of what the bot may delete)."""
+        message = StoredMessage(channel=channel, ts=self._next_ts(), text=text, author=user)
+        self.messages.setdefault(channel, {})[message.ts] = message
+        return message
 
     def clear(self) -> None:
         """Forget recorded calls, response-URL posts, socket traffic and the 429 count.
@@ -1250,6 +1262,8 @@ class FakeSlack:
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find_message(params)
+        if message.author != BOT_USER_ID:
+            raise _ApiError("cant_update_message")  # as Slack: only the bot's own messages
         text, blocks, attachments = self._message_fields(params)
         # Slack keeps fields the update does not mention.
         if "text" in params:
@@ -1292,6 +1306,9 @@ class FakeSlack:
 
     def _chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find_message(params)
+        if message.author != BOT_USER_ID:
+            # As Slack: a bot token deletes only the bot's own messages.
+            raise _ApiError("cant_delete_message")
         message.deleted = True
         return {"channel": message.channel, "ts": message.ts}
 

@@ -28,6 +28,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> I
     """Run the CLI in an empty folder against the test database, with no platform tokens."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
+    # A default key file goes here, never into the real home folder.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ENCRYPTION_KEY_FILE", raising=False)
     for name in ("SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
@@ -120,11 +123,14 @@ def test_keys_rotate_lets_the_old_key_be_removed(env, capsys, monkeypatch) -> No
     assert NOTE not in captured.out and "cannot open data already stored" in captured.err
 
 
+KEY_FILE = Path("config") / "mentorbot" / "secret.key"
+
+
 def test_a_lost_key_file_stops_the_app_at_start(env: Path, monkeypatch) -> None:
-    """If data/secret.key is lost, the app refuses to start instead of failing per message."""
+    """If the key file is lost, the app refuses to start instead of failing per message."""
     monkeypatch.delenv("ENCRYPTION_KEYS")
     demo_with_notes()
-    (env / "data" / "secret.key").unlink()
+    (env / KEY_FILE).unlink()
     with pytest.raises(crypto.UnreadableSealedValue, match="cannot open data already stored"):
         build_app(seed=False)
 
@@ -132,12 +138,13 @@ def test_a_lost_key_file_stops_the_app_at_start(env: Path, monkeypatch) -> None:
 def test_without_keys_the_app_creates_a_private_key_file_once(
     env: Path, monkeypatch, caplog
 ) -> None:
-    """No ENCRYPTION_KEYS: data/secret.key is created (0600, logged), then reused."""
+    """No ENCRYPTION_KEYS: a key file outside the data folder is created (0600), then reused."""
     monkeypatch.delenv("ENCRYPTION_KEYS")
     caplog.set_level(logging.WARNING, logger="mentorbot.app")
     demo_with_notes()
-    key_file = env / "data" / "secret.key"
+    key_file = env / KEY_FILE
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert not (env / "data" / "secret.key").exists()
     assert any("created a new encryption key" in r.getMessage() for r in caplog.records)
     key = key_file.read_text().strip()
     app = build_app(seed=False)
@@ -153,3 +160,36 @@ def test_a_malformed_key_is_a_configuration_problem(env, capsys, monkeypatch) ->
     err = capsys.readouterr().err
     assert "Configuration problem: ENCRYPTION_KEYS" in err and "not a Fernet key" in err
     assert "hunter2" not in err
+
+
+def test_a_key_file_left_in_the_data_folder_keeps_working_with_a_warning(
+    env: Path, monkeypatch, caplog
+) -> None:
+    """An older install's data/secret.key is still used (stored notes open) and warned about."""
+    monkeypatch.delenv("ENCRYPTION_KEYS")
+    old_key, _ = crypto.load_or_create_key_file(env / "data" / "secret.key")
+    monkeypatch.setenv("ENCRYPTION_KEYS", old_key)  # what the older version sealed with
+    demo_with_notes()
+    monkeypatch.delenv("ENCRYPTION_KEYS")
+    caplog.set_level(logging.WARNING, logger="mentorbot.app")
+    app = build_app(seed=False)
+    with app.db.session() as session:
+        assert session.exec(select(MoodEntry.note)).one() == NOTE
+    assert not (env / KEY_FILE).exists()  # nothing new was made beside the old key
+    assert any("inside the data folder" in r.getMessage() for r in caplog.records)
+
+
+def test_keys_says_where_the_keys_are_and_never_prints_one(env: Path, monkeypatch, capsys) -> None:
+    """`mentorbot keys` names the key file and its mode, or counts ENCRYPTION_KEYS."""
+    monkeypatch.delenv("ENCRYPTION_KEYS")
+    assert main(["keys"]) == 0
+    out = capsys.readouterr().out
+    assert str(env / KEY_FILE) in out and "created at the next start" in out
+    key, _ = crypto.load_or_create_key_file(env / KEY_FILE)
+    assert main(["keys", "where"]) == 0
+    out = capsys.readouterr().out
+    assert "mode 0600" in out and key not in out
+    monkeypatch.setenv("ENCRYPTION_KEYS", f"{crypto.generate_key()},{key}")
+    assert main(["keys"]) == 0
+    out = capsys.readouterr().out
+    assert "2 key(s) from ENCRYPTION_KEYS" in out and key not in out

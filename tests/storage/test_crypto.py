@@ -233,3 +233,41 @@ def test_a_key_file_readable_by_others_is_tightened(tmp_path: Path) -> None:
     os.chmod(path, 0o644)
     crypto.load_or_create_key_file(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_default_key_file_is_outside_the_data_folder(tmp_path: Path, monkeypatch) -> None:
+    """$XDG_CONFIG_HOME/mentorbot/secret.key, else ~/.config; a relative XDG value is ignored."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    xdg = {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    assert crypto.default_key_file(xdg) == tmp_path / "cfg" / "mentorbot" / "secret.key"
+    home = tmp_path / "home" / ".config" / "mentorbot" / "secret.key"
+    assert crypto.default_key_file({}) == home
+    assert crypto.default_key_file({"XDG_CONFIG_HOME": "relative/cfg"}) == home
+    assert "data" not in crypto.default_key_file(xdg).relative_to(tmp_path).parts
+
+
+def test_choosing_the_key_file_keeps_an_old_one_in_use(tmp_path: Path, monkeypatch) -> None:
+    """ENCRYPTION_KEY_FILE wins; a key left in data/ is kept, warned; both: new seals, old opens."""
+    monkeypatch.chdir(tmp_path)
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    new = tmp_path / "cfg" / "mentorbot" / "secret.key"
+    legacy = Path("data") / "secret.key"
+    assert crypto.choose_key_file("/etc/mb.key", environ=env) == crypto.KeyFileChoice(
+        Path("/etc/mb.key")
+    )
+    assert crypto.choose_key_file(None, environ=env) == crypto.KeyFileChoice(new)
+    crypto.load_or_create_key_file(legacy)
+    kept = crypto.choose_key_file(None, environ=env)
+    assert kept.path == legacy and kept.warning and str(new) in kept.warning
+    crypto.load_or_create_key_file(new)
+    both = crypto.choose_key_file(None, environ=env)
+    assert (both.path, both.also_open) == (new, (legacy,))
+    assert both.warning and "keys rotate" in both.warning
+
+
+def test_a_new_key_file_gets_a_private_folder(tmp_path: Path) -> None:
+    """The key's folder is created 0700, the file 0600."""
+    path = tmp_path / "cfg" / "mentorbot" / "secret.key"
+    crypto.load_or_create_key_file(path)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

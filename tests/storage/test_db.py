@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -99,3 +105,45 @@ def test_units_of_work_of_two_databases_on_one_file_take_turns(tmp_path) -> None
     assert order == ["first committed", "second began"]
     one.dispose()
     two.dispose()
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The common default umask (022), which makes new files world-readable (0644)."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_sqlite_database_and_its_wal_files_are_private(tmp_path: Path, loose_umask) -> None:
+    """The database file, -wal and -shm are 0600 and a new folder 0700, whatever the umask."""
+    path = tmp_path / "data" / "mentorbot.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.session() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        files = [path, path.with_name("mentorbot.db-wal"), path.with_name("mentorbot.db-shm")]
+        assert all(f.exists() for f in files)
+        assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+        assert _mode(path.parent) == 0o700
+    finally:
+        db.dispose()
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path: Path, loose_umask) -> None:
+    """A database file left readable by others (an older version made it 0644) becomes 0600."""
+    path = tmp_path / "mentorbot.db"
+    Database(f"sqlite:///{path}").dispose()
+    wal = path.with_name("mentorbot.db-wal")
+    wal.write_bytes(b"")
+    os.chmod(path, 0o644)
+    os.chmod(wal, 0o664)
+    Database(f"sqlite:///{path}").dispose()
+    assert (_mode(path), _mode(wal)) == (0o600, 0o600)
