@@ -257,13 +257,15 @@ class RejectedRequests:
 # caller that passes text it should not (a header, a body) cannot get it into a log line.
 REJECTION_REASONS: Final = frozenset(
     {
+        # adapters/slack/http_guard.py's reasons first.
+        "too_large",
+        "bad_timestamp",
+        "stale_timestamp",
         "bad_signature",
+        "malformed",
         "missing_signature",
         "old_timestamp",
-        "bad_timestamp",
-        "too_large",
         "replayed",
-        "malformed",
         "unknown_path",
     }
 )

@@ -14,7 +14,7 @@ from adapters.console.chat import PLATFORM as CONSOLE
 from adapters.console.chat import ConsoleChat, ConsoleMessenger
 from mentorbot.app import App, build_app, stuck_urgent_alerts_check
 from mentorbot.health import HealthMonitor, HealthServer
-from mentorbot.logs import REJECTED
+from mentorbot.logs import REJECTED, rejected_request
 from mentorbot.settings import Settings
 from scheduling import start_scheduler
 from scheduling.scheduler import CheckinScheduler
@@ -247,7 +247,11 @@ async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[object] | N
 
     workers = slack.http_workers - 1 if slack.mode == "http" else 0
     service = SlackService(
-        slack_config(app.settings, reuse_port=workers > 0), app.core, wake=app.delivery.wake
+        slack_config(app.settings, reuse_port=workers > 0),
+        app.core,
+        wake=app.delivery.wake,
+        # Refused requests are counted and logged once a minute, never as bodies.
+        on_reject=rejected_request,
     )
     # Registered before the delivery loop starts, so Slack pushes find their Messenger.
     app.add_messenger(SLACK, service.messenger)

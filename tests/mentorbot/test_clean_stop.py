@@ -30,8 +30,10 @@ from storage.tables import CheckinSchedule, Person, Resource
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_signing import sign_request
 
 STUDENTS = 40
+STRANGER_WORDS = "unsigned secret confession"
 # Paced slowly enough that a SIGTERM lands mid fan-out, fast enough to finish in seconds.
 RATE = 8.0
 # Long leases: a row left `sending` would wait this long before a restart could send it.
@@ -85,11 +87,28 @@ async def test_sigterm_mid_fanout_exits_0_in_time_and_loses_nothing(
         bot = BotProcess("stop", env, tmp_path)
         await bot.start()
         await until(lambda: bool(ledger.scan() or True) and ledger.delivered >= 8)
+        # A request signed with the wrong secret is refused, and only counted.
+        body = f"token=x&text=mood+1+{STRANGER_WORDS.replace(' ', '+')}"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                bot.events_url,
+                data=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    **sign_request(body, "not-the-secret"),
+                },
+            ) as response,
+        ):
+            assert response.status == 401
         code, seconds = await stop_with(bot, signal.SIGTERM)
         log = bot.log_path.read_text(errors="replace")
         assert code == 0, log
         assert seconds < STOP_LIMIT_SECONDS, log
         assert "SIGTERM received: stopping" in log and "stopped cleanly" in log
+        # The refusal is in the log as a count (flushed at stop), never as the body.
+        assert "rejected 1 Slack request(s) since the last report: bad_signature=1" in log
+        assert "confession" not in log
         assert "Traceback" not in log
         # Start, the schedule's catch-up and delivery summaries are logged at INFO.
         assert "mentorbot starting: slack on" in log and "scheduler catch-up" in log
