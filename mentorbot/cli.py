@@ -19,6 +19,7 @@ from bot.services.export import export_json
 from bot.services.resources import import_resources, parse_resources
 from bot.services.roster import import_roster, parse_roster
 from mentorbot.app import App, build_app
+from mentorbot.health import HealthPortError
 from mentorbot.logs import configure_logging, parse_level
 from mentorbot.settings import ObservabilitySettings, Settings
 from mentorbot.slack_workers import WORKER_COMMAND
@@ -360,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuleFileError as exc:
         print(f"Safety rules problem (SAFETY_EXTRA_RULES): {exc}", file=sys.stderr)
         return 2
-    except CliError as exc:
+    except (CliError, HealthPortError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except ValidationError as exc:

@@ -242,6 +242,10 @@ def _alert_id(item: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+class HealthPortError(Exception):
+    """HEALTH_HOST:HEALTH_PORT can't be listened on; the message says what to change."""
+
+
 # Renders the metrics (text, content type); called in a worker thread (it queries).
 MetricsRenderer = Callable[[], tuple[bytes, str]]
 
@@ -272,7 +276,14 @@ class HealthServer:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise HealthPortError(
+                f"The health endpoint can't listen on {self.host}:{self.port} ({exc.strerror}). "
+                "Another mentorbot on this host? Give each its own HEALTH_PORT, or 0 for none."
+            ) from exc
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         log.info("health endpoint on http://%s:%s%s", self.host, self.port, HEALTH_PATH)

@@ -185,3 +185,12 @@ def test_interim_rule_ignores_delivered_and_acknowledged_alerts(
         session.add(alert)
     with demo.session() as session:
         assert interim_stuck_urgent_alerts(session, later) == []
+
+
+async def test_a_taken_health_port_is_a_clear_error(served: Served) -> None:
+    """A second bot on the same HEALTH_PORT is told what to change, not given a traceback."""
+    from mentorbot.health import HealthPortError
+
+    second = HealthServer(served.monitor, "127.0.0.1", served.server.port)
+    with pytest.raises(HealthPortError, match="HEALTH_PORT"):
+        await second.start()
