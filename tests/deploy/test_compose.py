@@ -46,6 +46,6 @@ def test_every_variable_it_needs_is_documented_in_env_example() -> None:
     """Each ${VAR} compose interpolates is in .env.example, where operators look."""
     text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
     needed = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
-    assert needed == {"POSTGRES_PASSWORD"}
+    assert needed == {"POSTGRES_PASSWORD", "ENCRYPTION_KEYS"}
     documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
     assert needed <= documented
