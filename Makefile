@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck contracts pytest bench clean
+.PHONY: run test install lint typecheck contracts pytest bench clean lock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,18 @@ test: lint contracts typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench fanout --platform slack --students 1000
+
+# requirements.lock: the exact runtime versions a clean install resolves today (the image
+# installs from it). Run after changing the dependencies in pyproject.toml.
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet .
+	{ grep '^#' requirements.lock; $(LOCK_VENV)/bin/pip freeze --exclude mentorbot; } \
+	  > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf $(LOCK_VENV)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -333,6 +333,8 @@ def bot_environment(
         # Short leases: a row claimed by a killed process is re-claimed seconds later.
         OUTBOX_LEASE_SECONDS=str(lease_seconds),
         SLACK_RATE_WORKSPACE=str(workspace_rate),
+        # Bots run side by side here (twin): no shared default health port.
+        HEALTH_PORT="0",
     )
     env.update(extra or {})
     return env

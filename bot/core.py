@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -184,10 +185,17 @@ class MentorBot:
         self._group_commit: GroupCommit[Inbound, Reply] = GroupCommit(
             lambda inbounds: self.handle_batch(inbounds), max_batch=max_batch
         )
+        # Called after each `ahandle` with the event and its seconds (the entrance counts
+        # events and latency for its metrics; the core knows no metrics library).
+        self.on_handled: Callable[[Inbound, float], None] | None = None
 
     async def ahandle(self, inbound: Inbound) -> Reply:
         """`handle` off the event loop, together with whatever else arrived meanwhile."""
-        return await self._group_commit.submit(inbound)
+        started = time.perf_counter()
+        reply = await self._group_commit.submit(inbound)
+        if self.on_handled is not None:
+            self.on_handled(inbound, time.perf_counter() - started)
+        return reply
 
     def handle(self, inbound: Inbound) -> Reply:
         """Handle one inbound event and return the direct reply; never raises."""

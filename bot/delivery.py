@@ -14,11 +14,13 @@ in batches a few tens of milliseconds apart (`SentRecorder`), not one transactio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
+import inspect
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,6 +92,25 @@ class DeliveryStats:
     retried: int = 0
     failed: int = 0
     deferred: int = 0  # put back unsent: the channel's pace would outlast the lease
+
+
+class DeliveryObserver:
+    """Hooks the entrance uses to count deliveries (metrics); every hook does nothing here.
+
+    The core knows no metrics library: the composition root passes a subclass.
+    """
+
+    def sent(self, platform: str) -> None:
+        """A message the platform accepted."""
+
+    def retried(self, platform: str, *, rate_limited: bool) -> None:
+        """A send that will be tried again (`rate_limited`: the platform said 429)."""
+
+    def failed(self, platform: str) -> None:
+        """A message given up on."""
+
+    def pass_done(self, stats: DeliveryStats, seconds: float) -> None:
+        """A delivery pass ended."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +295,7 @@ class OutboxDelivery:
         record_interval: float = 0.05,
         prefetch_seconds: float = 1.0,
         watchdog_seconds: float = 5.0,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.db = db
         self.messengers = dict(messengers)
@@ -294,6 +316,15 @@ class OutboxDelivery:
         # runs every pass: it is one indexed query when nothing is stranded).
         self.watchdog_seconds = watchdog_seconds
         self._watched_at: datetime | None = None
+
+        self.observer = observer or DeliveryObserver()
+        # Set by `run_forever`'s stop: no new claims, and claimed rows not yet handed to a
+        # platform go back to pending (sends already in flight finish and are recorded).
+        self._stop: asyncio.Event | None = None
+        self.released_at_stop = 0
+        # When the loop last showed it was alive (time.monotonic via the pacer): the health
+        # check reports a loop that stopped moving.
+        self.heartbeat = self.pacer.monotonic()
 
     @property
     def running(self) -> frozenset[str]:
@@ -323,6 +354,35 @@ class OutboxDelivery:
                 sound_alarms(session, self.settings, now, self.running)
         except Exception:
             log.exception("the urgent-alert watchdog failed")
+
+    @property
+    def stopping(self) -> bool:
+        """True once the loop was asked to stop."""
+        return self._stop is not None and self._stop.is_set()
+
+    async def _unless_stopping(self, waiting: Awaitable[None]) -> bool:
+        """Await a pacing wait, cut short by stop; True when it ran to its end."""
+        stop = self._stop
+        if stop is None:
+            await waiting
+            return True
+        if stop.is_set():
+            if inspect.iscoroutine(waiting):
+                waiting.close()
+            return False
+        task = asyncio.ensure_future(waiting)
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if task.done():
+            task.result()
+            return True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
 
     def wake(self) -> None:
         """Ask the loop to look for work now (after a core call queued pushes)."""
@@ -452,7 +512,8 @@ class OutboxDelivery:
         tails: dict[str, asyncio.Task[None]] = {}
         claims: list[asyncio.Task[None]] = []
         try:
-            while True:
+            while not self.stopping:
+                self.heartbeat = self.pacer.monotonic()
                 claimed = await asyncio.to_thread(self.claim_due, [platform], size, user_id)
                 size = limit
                 if not claimed:
@@ -553,6 +614,9 @@ class OutboxDelivery:
             await asyncio.wait([after])  # its outcome is its own claim's business
         horizon = self.settings.outbox_lease_seconds / 2
         for index, row in enumerate(rows):
+            if self.stopping:
+                await self._release_at_stop(rows[index:], progress)
+                return
             wait = self.pacer.channel_delay(row.platform, key)
             if self.pacer.monotonic() - claimed_at + wait > horizon:
                 # Too far off to hold under this lease: hand the rest back for later.
@@ -560,16 +624,28 @@ class OutboxDelivery:
                 progress.sent(len(rows) - index)
                 await asyncio.to_thread(self._put_back, rows[index:], wait)
                 return
-            if wait > 0:
-                await self.pacer.sleep(wait)
+            if wait > 0 and not await self._unless_stopping(self.pacer.sleep(wait)):
+                await self._release_at_stop(rows[index:], progress)
+                return
             async with semaphore:
-                await self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                pacing = self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                if self.pacer.overall_rate(row.platform) is None:
+                    await pacing  # unpaced: returns at once, nothing to cut short
+                elif not await self._unless_stopping(pacing):
+                    await self._release_at_stop(rows[index:], progress)
+                    return
                 progress.sent()
                 # Counted when it goes out; only a Retry-After since the check can make us wait.
                 late = self.pacer.take_channel(row.platform, key)
                 if late > 0:
                     await self.pacer.sleep(late)
                 await self._send_one(row, stats, recorder)
+
+    async def _release_at_stop(self, rows: Sequence[Claimed], progress: _ClaimProgress) -> None:
+        """Hand claimed rows back unsent at shutdown: due at once for the next process."""
+        progress.sent(len(rows))
+        await asyncio.to_thread(self._put_back, rows, 0.0)
+        self.released_at_stop += len(rows)
 
     def _put_back(self, rows: Sequence[Claimed], delay: float) -> None:
         """Release claimed rows unsent, due again in `delay` seconds (not an attempt)."""
@@ -608,19 +684,23 @@ class OutboxDelivery:
                 )
         except PlatformDeliveryError as exc:
             stats.retried += 1
+            self.observer.retried(row.platform, rate_limited=False)
             await asyncio.to_thread(self._platform_failed, row, str(exc))
         except PermanentDeliveryError as exc:
             if row.urgent and row.alert_id is not None and row.kind == ALERT:
                 # An urgent alert never ends as failed: retried, and sideways meanwhile.
                 stats.retried += 1
+                self.observer.retried(row.platform, rate_limited=False)
                 await asyncio.to_thread(
                     self._record_retry, row, str(exc), None, platform_wide=False
                 )
             else:
                 stats.failed += 1
+                self.observer.failed(row.platform)
                 await asyncio.to_thread(self._record_failure, row, str(exc), permanent=True)
         except TransientDeliveryError as exc:
             stats.retried += 1
+            self.observer.retried(row.platform, rate_limited=exc.retry_after is not None)
             if exc.retry_after:
                 # Honour Retry-After for everything else queued for this channel, too.
                 self.pacer.retry_after(row.platform, channel_key(row), exc.retry_after)
@@ -628,14 +708,20 @@ class OutboxDelivery:
         except Exception as exc:  # a bug or an unexpected library error: loud, never lost
             log.exception("send failed for outbox row %s", row.id)
             stats.retried += 1
+            self.observer.retried(row.platform, rate_limited=False)
             await asyncio.to_thread(
                 self._platform_failed, row, f"unexpected error {type(exc).__name__}"
             )
         else:
             stats.sent += 1
+            self.observer.sent(row.platform)
             if row.platform in self.down:
                 reason, _ = self.down.pop(row.platform)
                 log.warning("%s sends again (it failed with: %s)", row.platform, reason)
+            if row.alert_id is not None:
+                log.info(
+                    "alert %s delivered on %s (outbox row %s)", row.alert_id, row.platform, row.id
+                )
             recorder.add(SentRow(row, result, self.clock.now()))
 
     async def _remove_copy(self, messenger: Messenger, row: Claimed) -> SendResult:
@@ -926,14 +1012,45 @@ class OutboxDelivery:
         log.warning("erasure copy row %s failed: %s", row.id, error)
 
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
-        """Deliver until `stop` is set; wakes early when `wake()` is called."""
+        """Deliver until `stop` is set; wakes early when `wake()` is called.
+
+        At stop nothing new is claimed, sends already handed to a platform finish and are
+        recorded, and claimed rows not yet sent are released (pending, due now), so the
+        next start sends them: nothing waits for a lease to run out, nothing is lost.
+        """
+        self._stop = stop
         while not stop.is_set():
+            started = self.pacer.monotonic()
             try:
-                await self.deliver_once()
+                stats = await self.deliver_once()
             except Exception:
                 log.exception("delivery pass failed; trying again shortly")
+            else:
+                self.observer.pass_done(stats, self.pacer.monotonic() - started)
+                if stats.sent or stats.retried or stats.failed:
+                    log.info(
+                        "delivery: %d sent, %d to retry, %d failed, %d deferred in %.1f s",
+                        stats.sent,
+                        stats.retried,
+                        stats.failed,
+                        stats.deferred,
+                        self.pacer.monotonic() - started,
+                    )
+            self.heartbeat = self.pacer.monotonic()
+            if stop.is_set():
+                break
             self._wake.clear()
+            wake = asyncio.ensure_future(self._wake.wait())
+            stopped = asyncio.ensure_future(stop.wait())
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                pass
+                await asyncio.wait(
+                    {wake, stopped}, timeout=idle_seconds, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                wake.cancel()
+                stopped.cancel()
+        if self.released_at_stop:
+            log.info(
+                "delivery stopped: %d claimed message(s) released unsent for the next start",
+                self.released_at_stop,
+            )

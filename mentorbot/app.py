@@ -17,6 +17,13 @@ from bot.outbox import set_running_platforms
 from bot.pacing import Pacer
 from bot.safety import RuleFileError, Screen, default_screen, load_rules
 from bot.services.routing import report_platform_down
+from bot.services.watchdog import stuck_urgent_alerts
+from mentorbot.health import (
+    HealthMonitor,
+    PlatformCheck,
+    StuckAlerts,
+)
+from mentorbot.metrics import Metrics
 from mentorbot.settings import PrivacySettings, Settings
 from storage import crypto
 from storage.db import Database
@@ -35,6 +42,9 @@ class App:
     clock: Clock
     core: MentorBot
     messengers: dict[str, Messenger] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Built by `mentorbot run`; platform starters register their connection checks on it.
+    health: HealthMonitor | None = None
     _delivery: OutboxDelivery | None = None
 
     @property
@@ -47,8 +57,14 @@ class App:
                 self.clock,
                 self.core_settings,
                 pacer=Pacer(self.settings.pacing.limits()),
+                observer=self.metrics.observer(),
             )
         return self._delivery
+
+    def add_health_check(self, platform: str, check: PlatformCheck) -> None:
+        """Report a platform's connection on the health endpoint (when there is one)."""
+        if self.health is not None:
+            self.health.add_platform(platform, check)
 
     def add_messenger(self, platform: str, messenger: Messenger) -> None:
         """Register an adapter's messenger (before the delivery loop is used).
@@ -134,6 +150,15 @@ class App:
         return added
 
 
+def stuck_urgent_alerts_check(app: App) -> StuckAlerts:
+    """The health check's rule for stuck urgent alerts: the watchdog's own.
+
+    So the health endpoint, `mentorbot check` and the alarms always agree.
+    """
+    settings = app.core_settings
+    return lambda session, now: stuck_urgent_alerts(session, settings, now)
+
+
 def configure_encryption(privacy: PrivacySettings) -> None:
     """Hand the encryption keys to storage: ENCRYPTION_KEYS, else the (created) key file."""
     keys = privacy.keys
@@ -178,10 +203,14 @@ def build_app(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
-    seed: bool | None = None,
+    seed: bool = False,
     migrate: bool = True,
 ) -> App:
-    """Build the app: upgrade the database, seed the demo when empty and allowed."""
+    """Build the app: upgrade the database, and seed the demo into an empty one if `seed`.
+
+    Only the console demo and `mentorbot demo seed` ask for the seed: a demo schedule in a
+    real programme would apply to the roster imported later.
+    """
     settings = settings or Settings()
     configure_encryption(settings.privacy)
     db = Database(settings.database.database_url)
@@ -191,10 +220,11 @@ def build_app(
     crypto.check_keys_open_stored_values(db.engine, crypto.sealed_columns(SQLModel.metadata))
     clock = clock or SystemClock()
     core_settings = settings.core()
-    want_seed = settings.programme.demo_seed if seed is None else seed
-    if want_seed:
+    if seed:
         with db.session() as session:
             if seed_demo(session, clock.now()):
-                log.info("seeded the demo programme (DEMO_SEED=false turns this off)")
+                log.info("seeded the demo programme into the empty database")
     core = MentorBot(db, core_settings, clock, screen=build_screen(settings).assess)
-    return App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
+    app = App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
+    core.on_handled = app.metrics.on_handled
+    return app

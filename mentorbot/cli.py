@@ -19,7 +19,9 @@ from bot.services.resources import import_resources, parse_resources
 from bot.services.roster import import_roster_text
 from mentorbot.app import App, build_app
 from mentorbot.cli_delivery import cmd_alerts_list
-from mentorbot.settings import Settings
+from mentorbot.health import HealthPortError
+from mentorbot.logs import configure_logging, parse_level
+from mentorbot.settings import ObservabilitySettings, Settings
 from mentorbot.slack_workers import WORKER_COMMAND
 from storage.db import Database
 from storage.migrate import upgrade
@@ -51,9 +53,12 @@ def cmd_slack_worker(args: argparse.Namespace) -> int:
 
 def cmd_console(args: argparse.Namespace) -> int:
     """Chat in the terminal as an enrolled person."""
-    from mentorbot.runner import run_console
+    from mentorbot.runner import platforms_configured, run_console
 
-    app = build_app()
+    settings = Settings()
+    # Without platform tokens the console is the demo and seeds an empty database, as
+    # `mentorbot run` does then; beside a real programme it only chats as its people.
+    app = build_app(settings, seed=not platforms_configured(settings))
     return asyncio.run(run_console(app, args.as_email))
 
 
@@ -62,6 +67,65 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     db = Database(Settings().database.database_url)
     upgrade(db.engine)
     print("Database is up to date.")
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    """An online backup of the live SQLite database (PostgreSQL: pg_dump)."""
+    from mentorbot.backup import BackupError, backup_sqlite
+
+    try:
+        result = backup_sqlite(
+            Settings().database.database_url, Path(args.file), overwrite=args.force
+        )
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"Backed up {result.tables} tables ({result.bytes} bytes) to {result.path}.")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Ask the running bot's health endpoint: exit 0 when healthy (a container HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    obs = ObservabilitySettings()
+    if not obs.health_port:
+        raise CliError("HEALTH_PORT is 0: the health endpoint is turned off.")
+    # A server listening on every interface is asked on loopback.
+    host = "127.0.0.1" if obs.health_host in ("0.0.0.0", "::", "") else obs.health_host
+    url = f"http://{host}:{obs.health_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            print(response.read().decode("utf-8", "replace"))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode("utf-8", "replace"))
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        raise CliError(
+            f"No health endpoint answered at {url} ({exc}). Is the bot running?"
+        ) from exc
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    """Enrol the demo people, resources and weekday check-in into an empty database."""
+    from bot.demo import seed_demo
+
+    app = _app(args)
+    try:
+        with app.db.session() as session:
+            seeded = seed_demo(session, app.clock.now())
+    finally:
+        app.db.dispose()
+    if not seeded:
+        raise CliError(
+            "The database already has people in it: the demo is only seeded into an empty one."
+        )
+    print(
+        "Seeded the demo programme: sam@example.edu, alex@example.edu (students), "
+        "maya@example.edu (mentor), admin@example.edu (admin)."
+    )
     return 0
 
 
@@ -124,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mentorbot",
         description="A mentoring programme bot for Slack, Discord and the console.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log at DEBUG (client libraries stay capped: no message bodies in any log)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(
@@ -153,6 +222,26 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     add("upgrade", cmd_db_upgrade, "upgrade the database schema to the newest version", db_sub)
+    p = add(
+        "backup",
+        cmd_db_backup,
+        "copy the live SQLite database to FILE, safely while the bot runs (PostgreSQL: pg_dump)",
+        db_sub,
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    p = add("health", cmd_health, "ask the running bot's health endpoint (exit 0 when healthy)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+
+    demo = sub.add_parser("demo", help="the demo programme")
+    demo_sub = demo.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
+    add(
+        "seed",
+        cmd_demo_seed,
+        "enrol the demo people, resources and a weekday check-in (empty database only)",
+        demo_sub,
+    )
 
     roster = sub.add_parser("roster", help="roster commands")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
@@ -219,14 +308,30 @@ from mentorbot.cli_delivery import register as _register_delivery_commands  # no
 EXTENSIONS.append(_register_delivery_commands)
 
 
+# Long-running commands log at LOG_LEVEL; one-shot commands keep the terminal quiet (WARNING)
+# unless -v or a stricter LOG_LEVEL asks otherwise.
+SERVICE_COMMANDS = frozenset({"run", WORKER_COMMAND})
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Logging from LOG_LEVEL and LOG_FORMAT (defaults if they are invalid: reported later)."""
+    try:
+        settings = ObservabilitySettings()
+        level, fmt = parse_level(settings.log_level), settings.log_format
+    except ValidationError:
+        level, fmt = logging.INFO, "text"
+    if args.verbose:
+        level = logging.DEBUG
+    elif args.command not in SERVICE_COMMANDS:
+        level = max(level, logging.WARNING)
+    configure_logging(level, fmt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: friendly messages for every expected error, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -238,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuleFileError as exc:
         print(f"Safety rules problem (SAFETY_EXTRA_RULES): {exc}", file=sys.stderr)
         return 2
-    except CliError as exc:
+    except (CliError, HealthPortError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except ValidationError as exc:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import signal
 import sys
 from typing import TYPE_CHECKING
 
 from adapters.console.chat import PLATFORM as CONSOLE
 from adapters.console.chat import ConsoleChat, ConsoleMessenger
-from mentorbot.app import App, build_app
+from mentorbot.app import App, build_app, stuck_urgent_alerts_check
+from mentorbot.health import HealthMonitor, HealthServer
+from mentorbot.logs import REJECTED, rejected_request
 from mentorbot.settings import Settings
 from scheduling import start_scheduler
+from scheduling.scheduler import CheckinScheduler
 
 if TYPE_CHECKING:
     from adapters.slack import SlackConfig
@@ -20,6 +25,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_CONSOLE_USER = "sam@example.edu"
+
+
+def platforms_configured(settings: Settings) -> bool:
+    """True when a Slack or Discord token is set: a real programme, never seeded."""
+    return settings.slack.enabled or settings.discord.enabled
 
 
 async def run_console(app: App, email: str) -> int:
@@ -42,26 +52,77 @@ async def run_console(app: App, email: str) -> int:
     return 0
 
 
+# SIGTERM (systemctl stop, docker stop) and SIGINT (Ctrl-C) both stop the bot cleanly.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# The whole stop stays under the 10 s that systemd and docker wait before SIGKILL: delivery
+# gets this long to finish its sends in flight and release the rest...
+DELIVERY_STOP_SECONDS = 4.0
+# ...and the platforms the rest, to close their connections.
+STOP_DEADLINE_SECONDS = 9.0
+REJECTED_REPORT_SECONDS = 60.0
+
+
 async def run(settings: Settings) -> int:
-    """Start what is configured; with no platform tokens, the console demo."""
-    if not settings.slack.enabled and not settings.discord.enabled:
-        app = build_app(settings)
+    """Start what is configured; with no platform tokens, the console demo.
+
+    Runs until SIGTERM or SIGINT, then stops in order: no more scheduled work; delivery
+    finishes the sends in flight and releases what it had claimed (due at once for the next
+    start); the platforms close their connections; exit 0 within 10 s. A platform that fails
+    stops everything the same way and its error is raised.
+    """
+    if not platforms_configured(settings):
+        # The console demo is the one run that seeds (an empty database only).
+        app = build_app(settings, seed=True)
         print("No SLACK_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting the console demo.")
         return await run_console(app, DEFAULT_CONSOLE_USER)
     app = build_app(settings)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[object]] = []
+    obs = settings.observability
+    log.info(
+        "mentorbot starting: %s on %s",
+        ", ".join(
+            p
+            for p, on in (("slack", settings.slack.enabled), ("discord", settings.discord.enabled))
+            if on
+        ),
+        "PostgreSQL" if app.db.is_postgres else "SQLite",
+    )
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, _on_signal, sig, stop_requested)
+    platforms_stop = asyncio.Event()
+    delivery_stop = asyncio.Event()
+    platform_tasks: list[asyncio.Task[object]] = []
+    delivery_task: asyncio.Task[None] | None = None
     scheduler = None
-    # Email and the alert webhook first: a platform that fails to start is reported there.
-    side_channels = app.add_side_channels()
-    if side_channels:
-        log.info("urgent alerts also go by %s", " and ".join(side_channels))
-    failures: list[tuple[str, Exception]] = []
+    server: HealthServer | None = None
+    REJECTED.listeners.append(app.metrics.on_rejected)
+    reporter = asyncio.create_task(_report_rejected(stop_requested))
+    failure: BaseException | None = None
     try:
+        app.health = HealthMonitor(
+            app.db,
+            app.clock,
+            delivery=app.delivery,
+            stuck_alerts=stuck_urgent_alerts_check(app),
+            max_delivery_lag=obs.health_max_delivery_lag_seconds,
+            monotonic=app.delivery.pacer.monotonic,
+        )
+        app.metrics.watch_database(app.db, app.clock)
+        if obs.health_port:
+            server = HealthServer(
+                app.health, obs.health_host, obs.health_port, metrics=app.metrics.render
+            )
+            await server.start()
+        # Email and the alert webhook first: a platform that fails to start is reported there.
+        side_channels = app.add_side_channels()
+        if side_channels:
+            log.info("urgent alerts also go by %s", " and ".join(side_channels))
+        failures: list[tuple[str, Exception]] = []
         for starter in PLATFORM_STARTERS:
             platform = platform_of(starter)
             try:
-                task = await starter(app, stop)
+                task = await starter(app, platforms_stop)
             except Exception as exc:
                 # A bad token at start: loud, and the other platforms still start (a crisis
                 # must reach someone on them).
@@ -69,14 +130,14 @@ async def run(settings: Settings) -> int:
                 failures.append((platform, exc))
                 continue
             if task is not None:
-                tasks.append(asyncio.create_task(_watched(app, platform, task)))
+                platform_tasks.append(asyncio.create_task(_watched(app, platform, task)))
         # Reported once every other platform is registered, so the report can go there.
         for platform, exc in failures:
             app.platform_failed(platform, f"it did not start: {exc}")
         if failures and not _chat_running(app):
             await app.delivery.deliver_once()  # the reports by email or webhook, then stop
             raise failures[0][1]
-        tasks.append(asyncio.create_task(app.delivery.run_forever(stop)))
+        delivery_task = asyncio.create_task(app.delivery.run_forever(delivery_stop))
         # After the messengers are registered: the catch-up may queue pushes for every platform.
         # It runs in the background as the tick's first run; start-up does not wait for it.
         scheduler = await start_scheduler(
@@ -87,24 +148,45 @@ async def run(settings: Settings) -> int:
         # reach, it no longer makes every full collection walk it: those paused the loop for
         # ~0.1 s every second or two in an answer burst (bench/answers.py).
         gc.freeze()
-        await asyncio.gather(*tasks)
+        app.health.started = True
+        log.info("mentorbot started")
+        waiter = asyncio.create_task(stop_requested.wait())
+        watching: set[asyncio.Task[object]] = {waiter, delivery_task, *platform_tasks}
+        while failure is None and not waiter.done():
+            done, _ = await asyncio.wait(watching, return_when=asyncio.FIRST_COMPLETED)
+            watching -= done
+            for task in done - {waiter}:
+                # A platform (or delivery) that fails with no chat platform left: its error
+                # is the run's. A platform that failed while another still runs was reported
+                # by `_watched` and ended quietly: the rest keep running.
+                if not task.cancelled() and task.exception() is not None:
+                    failure = task.exception()
+                    break
+                if task is delivery_task:
+                    failure = RuntimeError("the delivery loop ended on its own")
+                    break
+        waiter.cancel()
     finally:
-        # Also on cancellation or a failed start: stop whatever did start.
-        stop.set()
-        if scheduler is not None:
-            scheduler.shutdown()
-        if tasks:
-            # Give adapters a moment to close cleanly, then cancel what is left.
-            _done, pending = await asyncio.wait(tasks, timeout=10)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # Also on cancellation or a failed start: stop whatever did start, in order.
+        await _stop_in_order(
+            app, scheduler, delivery_task, delivery_stop, platform_tasks, platforms_stop
+        )
+        stop_requested.set()
+        await asyncio.gather(reporter, return_exceptions=True)
+        REJECTED.flush(force=True)
+        with contextlib.suppress(ValueError):
+            REJECTED.listeners.remove(app.metrics.on_rejected)
+        if server is not None:
+            await server.stop()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
         app.db.dispose()
+    if failure is not None:
+        raise failure
+    log.info("mentorbot stopped cleanly")
     return 0
 
 
-# Platform adapters register an async starter: (app, stop) -> task or None when not configured.
-PLATFORM_STARTERS: list = []  # type: ignore[type-arg]
 CHAT_PLATFORMS = ("slack", "discord")
 
 
@@ -136,6 +218,59 @@ async def _watched(app: App, platform: str, task: asyncio.Task[object]) -> objec
             await app.delivery.deliver_once()  # the reports by email or webhook, then stop
             raise
         return None
+
+
+def _on_signal(sig: signal.Signals, stop_requested: asyncio.Event) -> None:
+    """A stop signal: say so once, and let `run` stop everything in order."""
+    if not stop_requested.is_set():
+        log.info("%s received: stopping", sig.name)
+    stop_requested.set()
+
+
+async def _stop_in_order(
+    app: App,
+    scheduler: CheckinScheduler | None,
+    delivery_task: asyncio.Task[None] | None,
+    delivery_stop: asyncio.Event,
+    platform_tasks: list[asyncio.Task[object]],
+    platforms_stop: asyncio.Event,
+) -> None:
+    """Scheduler, then delivery (sends in flight finish, claims released), then platforms.
+
+    Delivery stops before the platforms close, so a send in flight still has its client;
+    events that arrive meanwhile are stored and answered as usual.
+    """
+    deadline = asyncio.get_running_loop().time() + STOP_DEADLINE_SECONDS
+    if scheduler is not None:
+        scheduler.shutdown()
+    delivery_stop.set()
+    if delivery_task is not None:
+        done, _ = await asyncio.wait({delivery_task}, timeout=DELIVERY_STOP_SECONDS)
+        if not done:
+            # Claimed rows left `sending` go out again when their lease runs out.
+            log.warning("delivery did not stop in %.0f s; cancelling it", DELIVERY_STOP_SECONDS)
+            delivery_task.cancel()
+        await asyncio.gather(delivery_task, return_exceptions=True)
+    platforms_stop.set()
+    if platform_tasks:
+        remaining = max(0.5, deadline - asyncio.get_running_loop().time())
+        _done, pending = await asyncio.wait(platform_tasks, timeout=remaining)
+        for task in pending:
+            log.warning("a platform did not close in time; cancelling it")
+            task.cancel()
+        await asyncio.gather(*platform_tasks, return_exceptions=True)
+
+
+async def _report_rejected(stop: asyncio.Event) -> None:
+    """Log the rejected-request counts once a minute, even when no new rejection comes."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REJECTED_REPORT_SECONDS)
+        REJECTED.flush()
+
+
+# Platform adapters register an async starter: (app, stop) -> task or None when not configured.
+PLATFORM_STARTERS: list = []  # type: ignore[type-arg]
 
 
 def slack_config(settings: Settings, *, reuse_port: bool = False) -> SlackConfig:
@@ -170,11 +305,16 @@ async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[object] | N
 
     workers = slack.http_workers - 1 if slack.mode == "http" else 0
     service = SlackService(
-        slack_config(app.settings, reuse_port=workers > 0), app.core, wake=app.delivery.wake
+        slack_config(app.settings, reuse_port=workers > 0),
+        app.core,
+        wake=app.delivery.wake,
+        # Refused requests are counted and logged once a minute, never as bodies.
+        on_reject=rejected_request,
     )
     # Registered before the delivery loop starts, so Slack pushes find their Messenger.
     app.add_messenger(SLACK, service.messenger)
     await service.start()
+    app.add_health_check(SLACK, service.connected)
     if not workers:
         return asyncio.create_task(service.run_until(stop))
     from mentorbot.slack_workers import WAKE_SIGNAL, SlackWorkers
@@ -205,6 +345,7 @@ async def start_discord(app: App, stop: asyncio.Event) -> asyncio.Task[None] | N
         stop,
         add_messenger=app.add_messenger,
         wake=lambda: app.delivery.wake(),
+        report_health=app.add_health_check,
     )
 
 

@@ -44,7 +44,6 @@ class ProgrammeSettings(_Base):
     follow_up_reminder_hours: int = Field(default=24, ge=1, alias="FOLLOW_UP_REMINDER_HOURS")
     tell_student_when_seen: bool = Field(default=True, alias="TELL_STUDENT_WHEN_SEEN")
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
-    demo_seed: bool = Field(default=True, alias="DEMO_SEED")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
     safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
 
@@ -66,6 +65,36 @@ class ProgrammeSettings(_Base):
         if value and ":" not in value:
             raise ValueError("STAFF_CHANNEL must look like 'slack:C0123' or 'discord:1234'")
         return value or None
+
+
+class ObservabilitySettings(_Base):
+    """Logging, and the health and metrics endpoint of `mentorbot run`."""
+
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: str = Field(default="text", alias="LOG_FORMAT")
+    health_host: str = Field(default="127.0.0.1", alias="HEALTH_HOST")
+    # 0 turns the endpoint off (the console demo never opens it).
+    health_port: int = Field(default=8080, ge=0, le=65535, alias="HEALTH_PORT")
+    # The delivery loop counts as stuck when its last pass ended longer ago than this.
+    health_max_delivery_lag_seconds: float = Field(
+        default=120.0, gt=0, alias="HEALTH_MAX_DELIVERY_LAG_SECONDS"
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in ("text", "json"):
+            raise ValueError("LOG_FORMAT must be text or json")
+        return fmt
 
 
 class SlackSettings(_Base):
@@ -254,6 +283,7 @@ class Settings:
         self.pacing = PacingSettings(**kwargs)  # type: ignore[arg-type]
         self.privacy = PrivacySettings(**kwargs)  # type: ignore[arg-type]
         self.alerting = AlertingSettings(**kwargs)  # type: ignore[arg-type]
+        self.observability = ObservabilitySettings(**kwargs)  # type: ignore[arg-type]
 
     def core(self) -> CoreSettings:
         """The core's view of the settings."""

@@ -99,6 +99,7 @@ async def run_slack_worker(settings: Settings) -> int:
     """A receiver only: the Slack HTTP adapter over the core, until SIGTERM or SIGINT."""
     from adapters.slack import SlackService
     from mentorbot.app import build_app
+    from mentorbot.logs import REJECTED, rejected_request
     from mentorbot.runner import slack_config
 
     # The main process migrated the database and seeded what it seeds before starting us.
@@ -107,7 +108,11 @@ async def run_slack_worker(settings: Settings) -> int:
     # raised in this process also gets its email and webhook, and its copies their platform.
     app.declare_configured_platforms()
     service = SlackService(
-        slack_config(settings, reuse_port=True), app.core, wake=wake_parent(os.getppid())
+        slack_config(settings, reuse_port=True),
+        app.core,
+        wake=wake_parent(os.getppid()),
+        # Counted and logged once a minute by this worker (mentorbot/logs.py).
+        on_reject=rejected_request,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,5 +123,6 @@ async def run_slack_worker(settings: Settings) -> int:
     try:
         await service.run_until(stop)
     finally:
+        REJECTED.flush(force=True)
         app.db.dispose()
     return 0

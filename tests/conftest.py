@@ -42,6 +42,16 @@ def encryption_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return TEST_ENCRYPTION_KEY
 
 
+@pytest.fixture(autouse=True)
+def no_health_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No default health endpoint (8080) in tests: runs side by side would fight over it.
+
+    Bots started in-process or as subprocesses inherit this; a test that wants the endpoint
+    sets HEALTH_PORT to a free port itself.
+    """
+    monkeypatch.setenv("HEALTH_PORT", "0")
+
+
 def _backends() -> list[str]:
     return ["sqlite", "postgres"] if os.environ.get(PG_ENV) else ["sqlite"]
 

@@ -130,6 +130,18 @@ class MentorDiscordClient(discord.Client):
 
     # ------------------------------------------------------------------ start-up
 
+    async def on_ready(self) -> None:
+        """Log each (re)connection of the gateway session: an operator's first question."""
+        log.info("Discord connected to the gateway (%d server(s))", len(self.guilds))
+
+    async def on_resumed(self) -> None:
+        """Log a resumed gateway session."""
+        log.info("Discord gateway session resumed")
+
+    async def on_disconnect(self) -> None:
+        """Log a lost gateway connection (discord.py reconnects by itself)."""
+        log.info("Discord gateway disconnected; reconnecting")
+
     async def setup_hook(self) -> None:
         """One-time setup after login, before the gateway (on_ready may fire many times)."""
         # One DynamicItem class decodes every "mb:" button, from this run or any earlier one.

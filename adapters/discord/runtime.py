@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import discord
@@ -42,14 +42,24 @@ async def start_discord(
     *,
     add_messenger: Callable[[str, Messenger], None],
     wake: Callable[[], None],
+    report_health: Callable[[str, Callable[[], Awaitable[bool]]], None] | None = None,
 ) -> asyncio.Task[None]:
-    """Register the Discord Messenger and run the client until `stop` is set."""
+    """Register the Discord Messenger and run the client until `stop` is set.
+
+    `report_health` receives a check that is True while the gateway session is ready.
+    """
     if not settings.bot_token:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     # Both URLs are process-wide in discord.py; with the defaults this changes nothing.
     point_discord_at(settings.api_url, settings.gateway_url)
     client = MentorDiscordClient(core, guild_ids=list(settings.guilds), wake=wake)
     add_messenger(PLATFORM, DiscordMessenger(client))
+    if report_health is not None:
+
+        async def connected() -> bool:
+            return client.is_ready() and not client.is_closed()
+
+        report_health(PLATFORM, connected)
     return asyncio.create_task(run_client(client, settings.bot_token, stop), name="discord")
 
 

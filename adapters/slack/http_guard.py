@@ -49,15 +49,14 @@ STALE_TIMESTAMP = "stale_timestamp"
 BAD_SIGNATURE = "bad_signature"
 MALFORMED = "malformed"
 
-# Until mentorbot/logs.py provides `rejected_request` (the composition root passes it as
-# `on_reject`), refusals are counted here; this is what `count_rejected` adds to.
+# `mentorbot run` passes mentorbot.logs.rejected_request as `on_reject` (counts logged once a
+# minute, and a metric); without it (tests), refusals are counted here by `count_rejected`.
 REJECTED: Counter[str] = Counter()
 
 
 def count_rejected(reason: str) -> None:
     """The default `on_reject`: count the refusal, log its reason (only) at DEBUG."""
-    # TODO(lead): wire mentorbot.logs.rejected_request in as `on_reject` at merge; it logs
-    # the counts once a minute. Never add the body, headers or a traceback here.
+    # Never add the body, headers or a traceback here.
     REJECTED[reason] += 1
     log.debug("refused a Slack HTTP request: %s", reason)
 

@@ -198,6 +198,12 @@ class SlackService:
         # The pid tells apart the processes that share the port (SLACK_HTTP_WORKERS).
         return web.json_response({"ok": True, "mode": self.config.mode, "pid": os.getpid()})
 
+    async def connected(self) -> bool:
+        """True while Socket Mode is connected, or the HTTP server is listening (health)."""
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None
+
     async def stop(self) -> None:
         """Disconnect, stop serving, and let listeners already running finish."""
         if self._socket is not None:

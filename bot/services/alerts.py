@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +18,8 @@ from bot.outbox import Address, Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
 from bot.safety.taxonomy import render_reason
 from storage.tables import Alert, AlertEvent, Outbox, Person
+
+log = logging.getLogger(__name__)
 
 URGENT, NORMAL = "urgent", "normal"
 
@@ -180,6 +183,16 @@ def alert_pushes(
     assert student.id is not None
     primary = first_responder(session, student.id)
     recipients: list[Person] = [primary] if primary else list(admins(session))
+    # Ids and severity only: the kind and reason are health information (mentorbot alerts
+    # list shows them to staff); a log file is not the place for them.
+    log.info(
+        "alert %s queued (%s, round %s) for %d recipient(s)%s",
+        alert.id,
+        alert.severity,
+        tag,
+        len(recipients),
+        "" if primary else ": the student has no mentor, so the admins get it",
+    )
     pushes = [
         Push(
             dedupe_key=f"alert:{alert.id}:{recipient.id}:{tag}",
