@@ -99,10 +99,14 @@ HELD_OUT_SHA256 = {
     "test.jsonl": "56c138972c9599fed54f7b4cbf84d1727a12f5afe6b8bac946645592eee4649e",
     "test_social.jsonl": "c153d7e2a740238e47ae09e97a1ae5f24aa3c472f65610482f876075eed10c85",
 }
-# What the screen reaches on the test set today, measured by the lead (never tuned on): a
-# regression below these is a safety bug. Raise them as the screen improves; never lower.
-TEST_REGRESSION_MIN_CRISIS_RECALL = 0.0
-TEST_REGRESSION_MAX_FALSE_CRISIS = 1.0
+# What the screen reached on each held-out set when the lead last measured it (never tuned
+# on; 2026-12-07, English rules plus 14 language packs: test 0.6185 / 0.0467, social 0.6024 /
+# 0.0221). Falling below is a safety regression. Raise these as the screen improves; never lower.
+REGRESSION_FLOORS = {
+    # name: (minimum crisis recall, maximum benign false-crisis rate)
+    "test.jsonl": (0.61, 0.05),
+    "test_social.jsonl": (0.60, 0.03),
+}
 
 
 def _held_out_figures(path: Path) -> dict[str, object]:
@@ -117,14 +121,15 @@ def test_held_out_sets_are_unchanged(name: str) -> None:
     assert digest == HELD_OUT_SHA256[name], f"{name} changed: held-out sets are never edited"
 
 
-def test_test_set_does_not_regress(test_set: Path) -> None:
-    """The test set stays at or above the figures the screen reached when last measured."""
-    figures = _held_out_figures(test_set)
+@pytest.mark.parametrize("name", sorted(REGRESSION_FLOORS))
+def test_held_out_sets_do_not_regress(name: str) -> None:
+    """Each held-out set stays at or above the figures the screen reached when last measured."""
+    figures = _held_out_figures(CORPUS / name)
     recall, false_crisis = figures["crisis_recall"], figures["benign_false_crisis_rate"]
     assert isinstance(recall, float) and isinstance(false_crisis, float)
-    ok = recall >= TEST_REGRESSION_MIN_CRISIS_RECALL
-    ok = ok and false_crisis <= TEST_REGRESSION_MAX_FALSE_CRISIS
-    assert ok, f"safety screen regressed on the test set: {figures}"
+    min_recall, max_false_crisis = REGRESSION_FLOORS[name]
+    ok = recall >= min_recall and false_crisis <= max_false_crisis
+    assert ok, f"safety screen regressed on {name}: {figures}"
 
 
 @pytest.mark.xfail(
