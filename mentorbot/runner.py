@@ -152,19 +152,22 @@ async def run(settings: Settings) -> int:
         log.info("mentorbot started")
         waiter = asyncio.create_task(stop_requested.wait())
         watching: set[asyncio.Task[object]] = {waiter, delivery_task, *platform_tasks}
+        ended = False
         while failure is None and not waiter.done():
             done, _ = await asyncio.wait(watching, return_when=asyncio.FIRST_COMPLETED)
             watching -= done
             for task in done - {waiter}:
                 # A platform (or delivery) that fails with no chat platform left: its error
-                # is the run's. A platform that failed while another still runs was reported
-                # by `_watched` and ended quietly: the rest keep running.
+                # is the run's.
                 if not task.cancelled() and task.exception() is not None:
                     failure = task.exception()
                     break
-                if task is delivery_task:
-                    failure = RuntimeError("the delivery loop ended on its own")
-                    break
+                # A platform that failed while another still runs was reported by `_watched`:
+                # the rest keep running. Anything else that ends on its own ends the run.
+                if task.cancelled() or task.result() is not PLATFORM_FAILED:
+                    ended = True
+            if ended:
+                break
         waiter.cancel()
     finally:
         # Also on cancellation or a failed start: stop whatever did start, in order.
@@ -188,6 +191,8 @@ async def run(settings: Settings) -> int:
 
 
 CHAT_PLATFORMS = ("slack", "discord")
+# What `_watched` returns for a platform that failed and was reported while others run.
+PLATFORM_FAILED = object()
 
 
 def platform_of(starter: object) -> str:
@@ -217,7 +222,7 @@ async def _watched(app: App, platform: str, task: asyncio.Task[object]) -> objec
         if not _chat_running(app):
             await app.delivery.deliver_once()  # the reports by email or webhook, then stop
             raise
-        return None
+        return PLATFORM_FAILED
 
 
 def _on_signal(sig: signal.Signals, stop_requested: asyncio.Event) -> None:
