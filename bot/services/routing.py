@@ -83,6 +83,21 @@ ALERT_NOUNS = {
 }
 
 
+def email_push(
+    dedupe_key: str, message: Message, person: Person, kind: str, alert_id: int | None = None
+) -> Push:
+    """An urgent email to a person's roster address (email never waits for quiet hours)."""
+    return Push(
+        dedupe_key=dedupe_key,
+        message=message,
+        person=person,
+        address=Address(EMAIL, person.email, None),
+        kind=kind,
+        urgent=True,
+        alert_id=alert_id,
+    )
+
+
 def describe_kind(kind: str, alert: Alert | None = None) -> str:
     """What a message of this kind is, in words ("an urgent crisis alert", "a check-in")."""
     if alert is not None and kind in (ALERT, ALERT_EMAIL, ALERT_WEBHOOK):
@@ -279,17 +294,8 @@ def queue_side_channels(
         for step in alert_chain(session, alert):
             for person in step:
                 if person.active and person.deleted_at is None:
-                    pushes.append(
-                        Push(
-                            dedupe_key=f"alert:{alert.id}:email:{person.id}",
-                            message=message,
-                            person=person,
-                            address=Address(EMAIL, person.email, None),
-                            kind=ALERT_EMAIL,
-                            urgent=True,
-                            alert_id=alert.id,
-                        )
-                    )
+                    key = f"alert:{alert.id}:email:{person.id}"
+                    pushes.append(email_push(key, message, person, ALERT_EMAIL, alert.id))
     if WEBHOOK in running:
         pushes.append(
             Push(
@@ -520,16 +526,8 @@ def report_platform_down(
                     )
                 )
         if EMAIL in others:
-            pushes.append(
-                Push(
-                    dedupe_key=f"down:{platform}:{hour}:{admin.id}:email",
-                    message=message,
-                    person=admin,
-                    address=Address(EMAIL, admin.email, None),
-                    kind=PLATFORM_NOTICE,
-                    urgent=True,
-                )
-            )
+            key = f"down:{platform}:{hour}:{admin.id}:email"
+            pushes.append(email_push(key, message, admin, PLATFORM_NOTICE))
     staff = _staff_address(settings)
     if staff is not None and staff.platform in others:
         pushes.append(

@@ -26,7 +26,7 @@ from bot.model import Field, Message
 from bot.outbox import CHAT_PLATFORMS, Address, Push, push_rows, running_platforms
 from bot.people import admins
 from bot.services.alerts import URGENT, record_event
-from bot.services.routing import ALARM, EMAIL, WEBHOOK, describe_kind, label_of
+from bot.services.routing import ALARM, EMAIL, WEBHOOK, describe_kind, email_push, label_of
 from storage.tables import Alert, Identity, Person
 
 log = logging.getLogger(__name__)
@@ -177,16 +177,7 @@ def sound_alarms(
                 )
         if running is not None and EMAIL in running:
             pushes += [
-                Push(
-                    dedupe_key=f"{key}:{a.id}:email",
-                    message=bare,
-                    person=a,
-                    address=Address(EMAIL, a.email, None),
-                    kind=ALARM,
-                    urgent=True,
-                    alert_id=alert.id,
-                )
-                for a in staff_admins
+                email_push(f"{key}:{a.id}:email", bare, a, ALARM, alert.id) for a in staff_admins
             ]
         if running is not None and WEBHOOK in running:
             pushes.append(
