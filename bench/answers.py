@@ -58,7 +58,7 @@ from bench.common import (
 )
 from bot.config import CoreSettings
 from bot.services.checkins import mood_choices
-from bot.services.tick import open_occurrences
+from bot.services.occurrences import open_occurrences
 from storage.db import Database
 from storage.tables import Checkin, MoodEntry, Outbox
 

@@ -21,6 +21,7 @@ from bench.common import SLACK_TEAM, emit, temp_database
 from bot.clock import SystemClock
 from bot.config import CoreSettings
 from bot.core import MentorBot
+from bot.features import build_registry
 from bot.model import Actor, Inbound
 from storage.tables import MoodEntry
 
@@ -45,7 +46,7 @@ def run_batches(students: int, size: int) -> dict[str, float | int]:
     setup = argparse.Namespace(students=students, platform="slack")
     with temp_database() as db:
         people, checkin_of = prepare(db, setup)
-        core = MentorBot(db, CoreSettings(), SystemClock())
+        core = MentorBot(db, CoreSettings(), SystemClock(), registry=build_registry())
         presses = [
             Inbound(
                 Actor("slack", SLACK_TEAM, uid),

@@ -66,7 +66,7 @@ from bot.config import CoreSettings
 from bot.delivery import OutboxDelivery, nonce_for
 from bot.model import Messenger, SendResult
 from bot.pacing import Pacer, PlatformLimits, RateLimit
-from bot.services.tick import open_occurrences
+from bot.services.occurrences import open_occurrences
 from storage.db import Database
 
 BENCHMARK = True
@@ -247,13 +247,16 @@ async def start_discord(args: argparse.Namespace, db: Database, settings: CoreSe
     from adapters.discord.messenger import DiscordMessenger
     from adapters.discord.urls import point_discord_at
     from bot.core import MentorBot
+    from bot.features import build_registry
     from tests.fakes.discord_api import FakeDiscord
 
     fake = FakeDiscord(heartbeat_interval_ms=5000)
     await fake.start()
     fake.latency = args.latency
     point_discord_at(fake.api_base, fake.gateway_url)
-    client = MentorDiscordClient(MentorBot(db, settings, SystemClock()), guild_ready_timeout=0.05)
+    client = MentorDiscordClient(
+        MentorBot(db, settings, SystemClock(), registry=build_registry()), guild_ready_timeout=0.05
+    )
     task = asyncio.create_task(client.start(fake.token))
     try:
         await asyncio.wait_for(client.wait_until_ready(), 30)

@@ -4,7 +4,8 @@ Order of work for every inbound event:
 1. screen the student's free text with `bot.safety.assess` before anything else happens to it;
 2. resolve the person, drop a retried platform event, and raise the alert that crisis or
    concern text calls for;
-3. run the command, action, form or text handler inside a savepoint, so a refusal or a failure
+3. run the feature's command, action, form or text handler (`bot.registry.Registry.route`,
+   the only routing) inside a savepoint, so a refusal or a failure
    rolls back the handler's changes and nothing else (the alert of step 2 stays);
 4. commit, then return the direct reply (crisis help first); pushes to anyone else went to the
    outbox in the same transaction.
@@ -24,14 +25,12 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from bot.auth import authorize
 from bot.clock import Clock
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
@@ -39,6 +38,7 @@ from bot.group_commit import GroupCommit
 from bot.model import Inbound, Message, Reply
 from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, resolve_actor
+from bot.registry import Context, Registry
 from bot.safety import Assessment, Category, assess
 from bot.services.alerts import who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
@@ -64,26 +64,6 @@ SOMETHING_WENT_WRONG = (
 # How many queued events one transaction takes at most: big enough to amortise the commit
 # in a 09:00 burst, small enough that the first event in a batch isn't kept waiting long.
 MAX_BATCH = 64
-
-
-@dataclass
-class Context:
-    """Everything a handler needs for one inbound event, inside one unit of work."""
-
-    session: Session
-    settings: CoreSettings
-    now: datetime
-    person: Person
-    inbound: Inbound
-    assessment: Assessment
-
-    @property
-    def timezone(self) -> str:
-        """The actor's time zone (or the programme default)."""
-        return self.person.timezone or self.settings.default_timezone
-
-
-Handler = Callable[[Context], Reply]
 
 
 @dataclass(frozen=True)
@@ -169,18 +149,15 @@ class MentorBot:
         clock: Clock,
         screen: Callable[[str], Assessment] = assess,
         *,
+        registry: Registry,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.screen = screen
-        from bot.handlers import ACTIONS, COMMANDS, FORMS, handle_text
-
-        self._commands: dict[str, Handler] = COMMANDS
-        self._actions: dict[str, Handler] = ACTIONS
-        self._forms: dict[str, Handler] = FORMS
-        self._text: Handler = handle_text
+        # What the bot can do: the features, assembled by the composition root.
+        self.registry = registry
         # Through a lambda, not the bound method: a test may wrap `handle_batch` afterwards.
         self._group_commit: GroupCommit[Inbound, Reply] = GroupCommit(
             lambda inbounds: self.handle_batch(inbounds), max_batch=max_batch
@@ -221,7 +198,7 @@ class MentorBot:
                     self.settings,
                     self.clock.now(),
                     presses,
-                    self._actions.get(MOOD_ACTION),
+                    self.registry.actions.get(MOOD_ACTION),
                 )
                 replies = [
                     bulk[index] if index in bulk else self._handle_in(session, item)
@@ -311,8 +288,10 @@ class MentorBot:
         savepoint = session.begin_nested()
         try:
             now = self.clock.now()
-            ctx = Context(session, self.settings, now, person, inbound, item.assessment)
-            reply = self._route(ctx)
+            ctx = Context(
+                session, self.settings, now, person, inbound, item.assessment, self.registry
+            )
+            reply = self.registry.route(ctx)
             savepoint.commit()
         except UserError as exc:
             savepoint.rollback()
@@ -376,31 +355,6 @@ class MentorBot:
         # RETURNING, not rowcount: with psycopg an INSERT ... RETURNING reports rowcount -1,
         # which would make every retried event look new on PostgreSQL.
         return session.execute(stmt.returning(ProcessedEvent.id)).first() is not None
-
-    def _route(self, ctx: Context) -> Reply:
-        inbound = ctx.inbound
-        if inbound.kind == "command":
-            handler = self._commands.get(inbound.name.lower().lstrip("/"))
-            if handler is None:
-                raise UserError(
-                    f"I don't know the command '{inbound.name}'. Type /help to see what I can do."
-                )
-            authorize(ctx.person, handler, f"command {inbound.name}")
-            return handler(ctx)
-        if inbound.kind == "action":
-            action = self._actions.get(inbound.name)
-            if action is None:
-                raise UserError("That button doesn't do anything any more. Type /help for options.")
-            authorize(ctx.person, action, f"action {inbound.name}")
-            return action(ctx)
-        if inbound.kind == "form":
-            form = self._forms.get(inbound.name)
-            if form is None:
-                raise UserError("I don't recognise that form. Type /help for options.")
-            authorize(ctx.person, form, f"form {inbound.name}")
-            return form(ctx)
-        authorize(ctx.person, self._text, "text")
-        return self._text(ctx)
 
     def _add_kept_text(self, session: Session, person_id: int, item: Screened) -> None:
         """Keep what a student wrote when their handler failed, so it is never lost."""

@@ -12,6 +12,7 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.demo import seed_demo
+from bot.features import build_registry
 from bot.model import Messenger
 from bot.outbox import set_running_platforms
 from bot.pacing import Pacer
@@ -224,7 +225,14 @@ def build_app(
         with db.session() as session:
             if seed_demo(session, clock.now()):
                 log.info("seeded the demo programme into the empty database")
-    core = MentorBot(db, core_settings, clock, screen=build_screen(settings).assess)
+    # The composition root: the features make the registry the core routes with.
+    core = MentorBot(
+        db,
+        core_settings,
+        clock,
+        screen=build_screen(settings).assess,
+        registry=build_registry(),
+    )
     app = App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
     core.on_handled = app.metrics.on_handled
     return app

@@ -39,7 +39,7 @@ async def run_console(app: App, email: str) -> int:
     chat = ConsoleChat(app.core, app.delivery, messenger, email, sys.stdout)
     # Scheduled check-ins and reminders work in the demo too; they show after the next line.
     scheduler = await start_scheduler(
-        app.db, app.core_settings, app.clock, on_work=app.delivery.wake
+        app.db, app.core_settings, app.clock, jobs=app.core.registry.jobs, on_work=app.delivery.wake
     )
     try:
         # A chat is not held up by a few seconds; waiting keeps a scripted session's output
@@ -141,7 +141,11 @@ async def run(settings: Settings) -> int:
         # After the messengers are registered: the catch-up may queue pushes for every platform.
         # It runs in the background as the tick's first run; start-up does not wait for it.
         scheduler = await start_scheduler(
-            app.db, app.core_settings, app.clock, on_work=app.delivery.wake
+            app.db,
+            app.core_settings,
+            app.clock,
+            jobs=app.core.registry.jobs,
+            on_work=app.delivery.wake,
         )
         # What start-up built (settings, safety rules, the adapters' clients and tables of
         # SQLAlchemy's caches) lives as long as the process. Taken out of the collector's

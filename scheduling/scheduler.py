@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,8 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
 from bot.config import CoreSettings
+from bot.registry import Job
 from bot.services.privacy import purge_expired_text
-from bot.services.tick import TickReport, run_due_work
+from bot.tick import TickFailed, TickReport, run_due_work
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,14 @@ class CheckinScheduler:
         settings: CoreSettings,
         clock: Clock,
         *,
+        jobs: Sequence[Job],
         on_work: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
+        # The features' jobs, in registry order (the composition root passes them).
+        self.jobs = tuple(jobs)
         self.on_work = on_work
         self.scheduler: AsyncIOScheduler | None = None
         # Set by `start(catch_up=True)`: the tick job's first run is the start-up catch-up.
@@ -59,7 +63,13 @@ class CheckinScheduler:
     async def _work(self) -> TickReport:
         """Do everything due now (off the event loop), then wake the delivery loop."""
         now = self.clock.now()
-        report = await asyncio.to_thread(run_due_work, self.db, self.settings, now)
+        try:
+            report = await asyncio.to_thread(run_due_work, self.db, self.settings, now, self.jobs)
+        except TickFailed as failed:
+            # The jobs that ran may have queued messages: they go out now, not next minute.
+            if failed.report.queued and self.on_work is not None:
+                self.on_work()
+            raise
         if report.queued and self.on_work is not None:
             self.on_work()
         return report
@@ -196,6 +206,7 @@ async def start_scheduler(
     settings: CoreSettings,
     clock: Clock,
     *,
+    jobs: Sequence[Job],
     on_work: Callable[[], None] | None = None,
 ) -> CheckinScheduler:
     """Start the minute tick; its first run, at once, catches up on what was missed.
@@ -204,6 +215,6 @@ async def start_scheduler(
     seconds): start-up is not held up by it, the adapters and the delivery loop are already
     serving, and `wait_caught_up` waits for it.
     """
-    scheduler = CheckinScheduler(db, settings, clock, on_work=on_work)
+    scheduler = CheckinScheduler(db, settings, clock, jobs=jobs, on_work=on_work)
     scheduler.start(catch_up=True)
     return scheduler

@@ -24,6 +24,7 @@ from bot.model import Actor, Choice, Inbound, Message, Reply
 from storage import crypto
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.tick import REGISTRY
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
 # A Monday, 10:00 UTC: inside everyone's waking hours in Europe and the Americas.
@@ -141,7 +142,7 @@ def demo(db: Database, clock: FixedClock) -> Database:
 @pytest.fixture
 def core(demo: Database, core_settings: CoreSettings, clock: FixedClock) -> MentorBot:
     """The core over the demo programme."""
-    return MentorBot(demo, core_settings, clock)
+    return MentorBot(demo, core_settings, clock, registry=REGISTRY)
 
 
 @dataclass

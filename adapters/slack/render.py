@@ -139,9 +139,10 @@ def escaped_chunks(raw: str, limit: int = MAX_TEXT) -> list[str]:
 @cache
 def _command_pattern() -> re.Pattern[str]:
     # The core speaks of "/mood" and "/help"; in Slack those are subcommands of /mentor.
-    from bot.handlers import COMMANDS
+    from bot.features import build_registry
 
-    names = "|".join(sorted((re.escape(n) for n in COMMANDS), key=len, reverse=True))
+    commands = build_registry().names
+    names = "|".join(sorted((re.escape(n) for n in commands), key=len, reverse=True))
     return re.compile(rf"(?<![\w/<])/({names})\b")
 
 

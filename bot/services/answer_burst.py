@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from bot.args import record_id
 from bot.auth import allowed_roles
 from bot.config import CoreSettings
 from bot.model import Inbound, Reply
@@ -69,9 +70,10 @@ def mood_presses(inbounds: Sequence[Inbound]) -> list[MoodPress]:
         if any(seen[key] > 1 for key in _keys(inbound)):
             continue
         raw_id, raw_score = inbound.args.get("checkin", ""), inbound.args.get("score", "")
-        if not (raw_id.isdigit() and raw_score.isdigit() and 1 <= int(raw_score) <= 5):
-            continue
-        presses.append(MoodPress(index, inbound, int(raw_id), int(raw_score)))
+        checkin_id = record_id(raw_id)
+        if checkin_id is None or raw_score not in ("1", "2", "3", "4", "5"):
+            continue  # the general path answers anything unusual
+        presses.append(MoodPress(index, inbound, checkin_id, int(raw_score)))
     return presses
 
 

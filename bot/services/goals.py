@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.args import record_id
 from bot.auth import require_owner
 from bot.errors import UserError
 from bot.localtime import parse_date
@@ -28,10 +29,8 @@ def open_goals(session: Session, person: Person) -> Sequence[Goal]:
 
 def own_goal(session: Session, person: Person, raw_id: str) -> Goal:
     """One of the person's goals by id (as typed), or a friendly UserError."""
-    try:
-        goal = session.get(Goal, int(raw_id.strip().lstrip("#")))
-    except (ValueError, AttributeError):
-        goal = None
+    goal_id = record_id(raw_id)
+    goal = session.get(Goal, goal_id) if goal_id is not None else None
     missing = f"I can't find your goal '{raw_id}'. See your goals with /goal list."
     if goal is None:
         raise UserError(missing)

@@ -41,6 +41,15 @@ class NudgeOutcome:
     skipped_away: int = 0
     rescheduled: int = 0
 
+    @property
+    def queued(self) -> bool:
+        """True when nudges went to the outbox."""
+        return self.weekly + self.due_soon > 0
+
+    def lines(self) -> list[str]:
+        """Log lines for the counts that are not zero."""
+        return [f"goal nudges: {self.weekly + self.due_soon}"] if self.queued else []
+
 
 def next_at_local_time(after: datetime, tz: str, at: time) -> datetime:
     """The first instant at or after `after` whose local wall time is `at` (DST-safe)."""

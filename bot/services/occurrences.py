@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -29,8 +29,9 @@ from bot.people import STUDENT
 from bot.services.breaks import break_on, breaks_around, is_paused
 from bot.services.checkins import NOT_SENT, STEP_DONE, STEP_MOOD, CheckinPromptJson
 from bot.services.reminders import chunked, close_as_missed
-from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule
+from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule, active_schedules
 from storage.bulk import insert_ignoring_conflicts
+from storage.db import Database
 from storage.tables import Checkin, CheckinSchedule, Group, GroupMember, Identity, Person
 
 log = logging.getLogger(__name__)
@@ -468,3 +469,73 @@ def _close_superseded(
     return close_as_missed(
         session, settings, now, [cid for cid, _ in older], "not answered before the next check-in"
     )
+
+
+@dataclass
+class OccurrencesOutcome:
+    """What one pass over the schedules' occurrences did (the checkins feature's window job)."""
+
+    occurrences: list[OccurrenceOutcome] = field(default_factory=list)
+
+    @property
+    def opened(self) -> int:
+        """Check-ins opened and queued."""
+        return sum(o.created for o in self.occurrences if o.sent)
+
+    @property
+    def not_sent(self) -> int:
+        """Check-ins recorded as not sent (too late to send)."""
+        return sum(o.created for o in self.occurrences if not o.sent)
+
+    @property
+    def queued(self) -> bool:
+        """True when check-ins went to the outbox."""
+        return self.opened > 0
+
+    def lines(self) -> list[str]:
+        """One log line per occurrence."""
+        return [o.describe() for o in self.occurrences]
+
+
+def open_occurrences(
+    db: Database, settings: CoreSettings, start: datetime, now: datetime
+) -> list[OccurrenceOutcome]:
+    """Open (or record as not sent) every occurrence in `(start, now]`, one transaction each."""
+    grace = timedelta(minutes=settings.scheduling.catchup_grace_minutes)
+    with db.session() as session:
+        schedules = list(active_schedules(session))
+        zones = {s.id: target_zones(session, s, settings.default_timezone) for s in schedules}
+    outcomes: list[OccurrenceOutcome] = []
+    for schedule in schedules:
+        try:
+            rule = ScheduleRule.of(schedule)
+        except UserError as exc:  # a row edited by hand into nonsense must not stop the rest
+            log.error("schedule #%s is invalid and was skipped: %s", schedule.id, exc.message)
+            continue
+        # A schedule added while the bot was down must not catch up what predates it.
+        since = max(start, schedule.created_at)
+        for zone_name, raw_zones in zones[schedule.id].items():
+            for occurrence in occurrences_between(rule, zone_name, since, now):
+                late = now - occurrence.at
+                reason = None
+                if late > grace:
+                    local = to_local(occurrence.at, zone_name)
+                    reason = (
+                        f"not sent: due {local:%Y-%m-%d %H:%M} {zone_name} while the bot was "
+                        f"down; {int(late.total_seconds() // 60)} min late is beyond the "
+                        f"{int(grace.total_seconds() // 60)}-minute grace window"
+                    )
+                with db.session() as session:
+                    outcomes.append(
+                        open_due_checkins(
+                            session,
+                            settings,
+                            schedule,
+                            zone_name,
+                            occurrence,
+                            now,
+                            raw_zones=raw_zones,
+                            late_reason=reason,
+                        )
+                    )
+    return outcomes

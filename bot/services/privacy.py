@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, delete, or_, update
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.args import LIKE_ESCAPE, like_pattern
 from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
@@ -395,7 +396,7 @@ def _traces(session: Session, person: Person) -> Traces:
         i.dm_channel_id for i in identities if i.dm_channel_id
     }
     addresses.add(person.email)
-    like = tuple(f"%{part}%" for part in (*person.name.split()[:1], person.email) if part)
+    like = tuple(like_pattern(part) for part in (*person.name.split()[:1], person.email) if part)
     return Traces(
         texts=tuple(_their_text(session, person)),
         names=tuple(n for n in names if n is not None),
@@ -562,7 +563,9 @@ def _scrub_details(session: Session, traces: Traces) -> int:
     for model in (AlertEvent, AuditLog):
         detail = model.detail  # type: ignore[attr-defined]
         rows = session.exec(
-            select(model).where(or_(*(col(detail).like(p) for p in traces.like)))
+            select(model).where(
+                or_(*(col(detail).like(p, escape=LIKE_ESCAPE) for p in traces.like))
+            )
         ).all()
         for row in rows:
             scrubbed = traces.scrub(row.detail)  # type: ignore[attr-defined]

@@ -48,6 +48,19 @@ class ReminderOutcome:
     sent: int = 0
     skipped_away: int = 0
 
+    @property
+    def queued(self) -> bool:
+        """True when reminders went to the outbox."""
+        return self.sent > 0
+
+    def lines(self) -> list[str]:
+        """Log lines for the counts that are not zero."""
+        counts = {
+            "reminders sent": self.sent,
+            "reminders skipped (paused or on a break)": self.skipped_away,
+        }
+        return [f"{what}: {n}" for what, n in counts.items() if n]
+
 
 @dataclass
 class CloseOutcome:
@@ -55,6 +68,16 @@ class CloseOutcome:
 
     missed: int = 0
     excused: int = 0
+
+    @property
+    def queued(self) -> bool:
+        """True when check-ins were missed: a run of misses may have raised an alert."""
+        return self.missed > 0
+
+    def lines(self) -> list[str]:
+        """Log lines for the counts that are not zero."""
+        counts = {"check-ins closed as missed": self.missed, "check-ins excused": self.excused}
+        return [f"{what}: {n}" for what, n in counts.items() if n]
 
 
 def send_due_reminders(session: Session, settings: CoreSettings, now: datetime) -> ReminderOutcome:

@@ -14,12 +14,12 @@ https://meet.example/abc`. `weekly 6` makes a series of six weekly sessions. Wit
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.args import split_words as words_of
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone
@@ -50,11 +50,7 @@ _OPTION_WORDS = {"cap", "capacity", "weekly", "weeks", "days", "about", "group"}
 
 def split_words(text: str) -> list[str]:
     """The command's words, with "quoted parts" kept together (curly quotes too)."""
-    normal = text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
-    try:
-        return shlex.split(normal)
-    except ValueError as exc:
-        raise UserError('A quote is missing its partner. Put titles in "double quotes".') from exc
+    return list(words_of(text).items)
 
 
 def _own_group(session: Session, actor: Person) -> str:

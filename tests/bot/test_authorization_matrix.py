@@ -1,7 +1,7 @@
 """The authorization matrix: every command, action and form, for every kind of actor.
 
-The cases are generated from COMMANDS, ACTIONS and FORMS themselves, so a new entry point
-without a row in MATRIX fails here. For each (entry, actor):
+The cases are generated from the registry's commands, actions and forms themselves, so a new
+entry point without a row in MATRIX fails here. For each (entry, actor):
 
 - allowed: the reply is not an error; reads of Sam's data by staff are audited;
 - refused: the core logs a refusal and the database is exactly as before (every row of
@@ -25,9 +25,9 @@ from sqlmodel import select
 
 from bot.auth import allowed_roles
 from bot.core import NOT_ENROLLED, MentorBot
-from bot.handlers import ACTIONS, COMMANDS, FORMS, handle_text
 from bot.model import Actor, Inbound, Reply
 from bot.people import person_by_email
+from bot.registry import Command, Feature, Registry
 from bot.services import goals as goal_service
 from bot.services import mood as mood_service
 from bot.services.alerts import raise_alert
@@ -49,6 +49,11 @@ from storage.tables import (
 )
 from tests.conftest import all_messages, text_of
 from tests.dbdump import snapshot
+from tests.tick import REGISTRY
+
+COMMANDS = REGISTRY.names
+ACTIONS = REGISTRY.actions
+FORMS = REGISTRY.forms
 
 SELF, PEER, MENTOR, OTHER_MENTOR, ADMIN, UNKNOWN = (
     "self",
@@ -219,6 +224,7 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("action", "mydata.delete.confirm"): Case(ONLY_SAM, args={"token": world.token}),
         ("action", "mydata.delete.cancel"): Case(STUDENTS),
         ("action", "home.show"): Case(ENROLLED),
+        ("command", "home"): Case(ENROLLED),
         ("form", "goal.add"): Case(STUDENTS, args={"title": "Matrix goal", "due": ""}),
         ("text", "message"): Case(ENROLLED, text="hello there"),
     }
@@ -437,27 +443,40 @@ def test_matrix_has_no_rows_for_entry_points_that_do_not_exist(core: MentorBot) 
 
 
 def test_every_handler_declares_its_roles() -> None:
-    """Every command, action and form handler (and free text) has an @allow rule."""
+    """Every command, action, form and free-text handler has an @allow rule."""
     handlers = {
-        **{f"command {n}": h for n, h in COMMANDS.items()},
+        **{f"command {c.name} {c.sub}": c.handler for c in REGISTRY.commands},
         **{f"action {n}": h for n, h in ACTIONS.items()},
         **{f"form {n}": h for n, h in FORMS.items()},
-        "text": handle_text,
+        "text": REGISTRY.text_fallback,
     }
     missing = [entry for entry, handler in handlers.items() if allowed_roles(handler) is None]
     assert missing == []
 
 
+def test_a_feature_with_an_undeclared_handler_cannot_be_registered() -> None:
+    """Deny by default, at build time: a command or button without @allow stops the registry."""
+
+    def undeclared(ctx: object) -> Reply:
+        return Reply.say("secret stuff")
+
+    keep = Feature("keep", "answers text", text_fallback=REGISTRY.text_fallback)
+    with pytest.raises(ValueError, match="@allow"):
+        Registry([keep, Feature("bad", "x", commands=(Command("undeclared", "x", undeclared),))])
+    with pytest.raises(ValueError, match="@allow"):
+        Registry([keep, Feature("bad", "x", actions={"undeclared": undeclared})])
+
+
 def test_a_handler_without_a_rule_is_refused_for_everyone(core: MentorBot, caplog) -> None:
-    """Deny by default: a command registered without @allow is refused, even for an admin."""
-    COMMANDS["undeclared"] = lambda ctx: Reply.say("secret stuff")
+    """Deny by default at run time too: a button slipped in without @allow is refused."""
+    ACTIONS["undeclared"] = lambda ctx: Reply.say("secret stuff")
     try:
         caplog.set_level(logging.INFO)
         reply = core.handle(
-            Inbound(Actor("console", "local", "admin@example.edu"), "command", "undeclared")
+            Inbound(Actor("console", "local", "admin@example.edu"), "action", "undeclared")
         )
     finally:
-        del COMMANDS["undeclared"]
+        del ACTIONS["undeclared"]
     assert "secret stuff" not in text_of(reply)
     assert reply.error is not None
     assert any("no @allow" in r.getMessage() for r in caplog.records)

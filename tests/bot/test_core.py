@@ -63,15 +63,14 @@ def test_unknown_command_is_explained(sam: Chat) -> None:
 
 def test_unexpected_failure_keeps_text_and_hides_traceback(sam: Chat, monkeypatch) -> None:
     """A bug in a handler shows an apology, never a traceback, and keeps the text."""
-    import bot.handlers as handlers
+    from bot.auth import allow
+    from bot.registry import Arg, ArgKind, Command
 
     def boom(ctx):
         raise RuntimeError("database exploded")
 
-    from bot.auth import allow
-
-    monkeypatch.setitem(handlers.COMMANDS, "mood", allow("student")(boom))
-    sam.core._commands = handlers.COMMANDS
+    exploding = Command("mood", "x", allow("student")(boom), args=(Arg("t", ArgKind.TEXT, "t"),))
+    monkeypatch.setitem(sam.core.registry.families, "mood", [exploding])
     reply = sam.send("/mood 3 feeling meh")
     assert "something went wrong" in text_of(reply).lower()
     assert "Traceback" not in text_of(reply) and "exploded" not in text_of(reply)

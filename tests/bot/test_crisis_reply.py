@@ -19,6 +19,7 @@ from bot.safety import Assessment, render_reason
 from storage.db import Database
 from storage.tables import Alert, Checkin, Goal, MoodEntry, StudentMessage
 from tests.conftest import Chat, all_messages, text_of
+from tests.tick import REGISTRY
 
 CRISIS = "i cant do this anymore, i want to die"
 CARD_TITLE = "You don't have to face this alone"
@@ -165,7 +166,7 @@ def test_a_broken_screen_raises_a_concern_a_mentor_reads_as_unscreened(
     def broken(text: str) -> Assessment:
         raise RuntimeError("rules failed to load")
 
-    core = MentorBot(demo, core_settings, clock, screen=broken)
+    core = MentorBot(demo, core_settings, clock, screen=broken, registry=REGISTRY)
     reply = Chat(core, "sam@example.edu").send("i need to talk to someone")
     assert "That sounds hard" in text_of(reply)
     with demo.session() as session:

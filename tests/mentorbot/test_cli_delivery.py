@@ -14,6 +14,7 @@ from mentorbot.cli import main
 from mentorbot.cli_delivery import STUCK_EXIT, age_text
 from storage.db import Database
 from tests.scheduling.world import utc
+from tests.tick import REGISTRY
 
 CRISIS = "i want to end it all tonight"
 
@@ -22,7 +23,7 @@ def say(url: str, at: tuple[int, int], email: str, text: str) -> None:
     """Someone writes to the bot at hh:mm on the CLI's Monday (no delivery runs)."""
     db = Database(url)
     try:
-        core = MentorBot(db, CoreSettings(), FixedClock(utc(2026, 11, 23, *at)))
+        core = MentorBot(db, CoreSettings(), FixedClock(utc(2026, 11, 23, *at)), registry=REGISTRY)
         core.handle(
             Inbound(Actor("console", "local", email, email=email), "text", "message", {}, text)
         )
@@ -56,7 +57,7 @@ def test_alerts_list_shows_stuck_first_with_why(
     say(demo_cli, (11, 58), "alex@example.edu", "/mood 1")
     # /mood is a command: send it as one.
     db = Database(demo_cli)
-    core = MentorBot(db, CoreSettings(), FixedClock(utc(2026, 11, 23, 11, 58)))
+    core = MentorBot(db, CoreSettings(), FixedClock(utc(2026, 11, 23, 11, 58)), registry=REGISTRY)
     core.handle(
         Inbound(
             Actor("console", "local", "alex@example.edu", email="alex@example.edu"),

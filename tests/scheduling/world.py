@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from bot.config import CoreSettings
 from bot.services.schedules import ScheduleSpec, add_schedule
-from bot.services.tick import TickReport, run_due_work
+from bot.tick import TickReport
 from storage.db import Database
 from storage.tables import (
     Alert,
@@ -24,6 +24,7 @@ from storage.tables import (
     Person,
     SchedulerState,
 )
+from tests.tick import run_due_work
 
 # Long before any test's "now": schedules created then have no creation-time limit in play.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -142,7 +143,7 @@ def tick(db: Database, at: datetime, settings: CoreSettings | None = None) -> Ti
 
 def set_watermark(db: Database, at: datetime) -> None:
     """Pretend the scheduler last ran at `at` (the bot went down then), even going back."""
-    from bot.services.tick import WATERMARK, advance_watermark
+    from bot.tick import WATERMARK, advance_watermark
 
     with db.session() as session:
         state = session.get(SchedulerState, WATERMARK)

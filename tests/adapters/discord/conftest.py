@@ -28,6 +28,7 @@ from bot.services.checkins import render_checkin, start_adhoc
 from bot.services.roster import import_roster, parse_roster
 from storage.db import Database
 from tests.fakes.discord_api import FakeDiscord
+from tests.tick import REGISTRY
 
 MORGAN = "301000000000000001"  # a mentor on Discord
 DANA = "301000000000000002"  # Morgan's student
@@ -104,7 +105,9 @@ def world(demo: Database, clock: FixedClock, core_settings: CoreSettings) -> Wor
     """The demo programme with Discord users added through the roster."""
     with demo.session() as session:
         import_roster(session, parse_roster(DISCORD_ROSTER), clock.now())
-    return World(demo, clock, core_settings, MentorBot(demo, core_settings, clock))
+    return World(
+        demo, clock, core_settings, MentorBot(demo, core_settings, clock, registry=REGISTRY)
+    )
 
 
 @pytest.fixture

@@ -30,13 +30,13 @@ from bot.model import Messenger
 from bot.outbox import set_running_platforms
 from bot.people import person_by_email
 from bot.services.roster import import_roster, parse_roster
-from bot.services.tick import run_due_work
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.webhook import FakeWebhook
+from tests.tick import REGISTRY, run_due_work
 
 CRISIS_TEXT = "i want to end it all tonight"
 BEA = "301000000000000009"  # a backup mentor on Discord
@@ -230,7 +230,9 @@ async def test_revoked_slack_token_is_reported_on_every_other_route(
             {
                 "slack": SlackMessenger(slack.web_client()),
                 "discord": DiscordMessenger(
-                    await start_bot(core=MentorBot(world.db, world.settings, world.clock))
+                    await start_bot(
+                        core=MentorBot(world.db, world.settings, world.clock, registry=REGISTRY)
+                    )
                 ),
                 "email": email_messenger(smtp),
                 "webhook": WebhookMessenger(hook.url, WEBHOOK_SECRET),

@@ -19,12 +19,13 @@ from bot.clock import FixedClock
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.people import person_by_email
+from bot.registry import Count
 from bot.services.roster import import_roster, parse_roster
-from bot.services.tick import run_due_work
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_api import FakeDiscord
+from tests.tick import REGISTRY, run_due_work
 
 BEA = "301000000000000009"  # Dana's backup mentor
 # 02:00 in London on a Monday in November (GMT, so 02:00 UTC): deep in everyone's quiet hours.
@@ -89,7 +90,9 @@ async def night(fake: FakeDiscord, world: World, start_bot: StartBot) -> Night:
         import_roster(session, parse_roster(BACKUP_ROSTER), world.clock.now())
     staff = fake.default_guild.channel_id("mentoring")  # type: ignore[union-attr]
     settings = replace(world.settings, staff_channel=f"discord:{staff}")
-    world = replace(world, settings=settings, core=MentorBot(world.db, settings, world.clock))
+    world = replace(
+        world, settings=settings, core=MentorBot(world.db, settings, world.clock, registry=REGISTRY)
+    )
     client = await start_bot(core=world.core)
     return Night(fake, world, client, staff)
 
@@ -141,7 +144,7 @@ async def test_crisis_dm_at_night_gets_help_alerts_at_once_and_reescalates_unack
     # (3) Nobody acknowledges: one minute past the window, the backup and on-call hear again.
     world.clock.advance(minutes=world.settings.crisis_ack_minutes + 1)
     report = run_due_work(world.db, world.settings, world.clock.now())
-    assert report.escalations == 1
+    assert report.outcome("reescalate_due_alerts", Count).n == 1
     assert (await night.delivery.deliver_once()).sent == 2
     [to_bea] = night.dm_to(BEA)
     assert to_bea["content"] == "🚨 **Urgent**"
@@ -171,7 +174,7 @@ async def test_acknowledged_crisis_alert_is_not_reescalated(night: Night) -> Non
 
     world.clock.advance(minutes=world.settings.crisis_ack_minutes + 1)
     report = run_due_work(world.db, world.settings, world.clock.now())
-    assert report.escalations == 0
+    assert report.outcome("reescalate_due_alerts", Count).n == 0
     await night.delivery.deliver_once()
     assert night.dm_to(BEA) == []
     assert len(night.staff_posts()) == 1

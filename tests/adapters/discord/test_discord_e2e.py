@@ -15,6 +15,7 @@ from storage.tables import Alert, Checkin, Goal, Identity, MoodEntry, Outbox, Pr
 from tests.adapters.discord.conftest import DANA, ELI, MORGAN, STRANGER, StartBot, World
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord
+from tests.tick import REGISTRY
 
 
 def guild_of(fake: FakeDiscord) -> str:
@@ -390,7 +391,7 @@ async def test_crisis_dm_reaches_mentor_and_staff_channel_and_one_ack_updates_bo
     """Crisis DM: help at once; urgent alert to mentor and staff channel; one ack edits both."""
     staff = fake.default_guild.channel_id("mentoring")  # type: ignore[union-attr]
     settings = replace(world.settings, staff_channel=f"discord:{staff}")
-    client = await start_bot(core=MentorBot(world.db, settings, world.clock))
+    client = await start_bot(core=MentorBot(world.db, settings, world.clock, registry=REGISTRY))
 
     await fake.dispatch_message_create(None, DANA, "I want to end my life")
     help_reply = await fake.wait_for_call("POST", rf"^/channels/{fake.dm_channels[DANA]}/messages$")

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.people import person_by_email
-from bot.services.tick import run_due_work
+from bot.registry import Count
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.slack.conftest import (
     ADMIN,
@@ -26,6 +26,7 @@ from tests.adapters.slack.conftest import (
     buttons_of,
 )
 from tests.fakes.slack_api import StoredMessage
+from tests.tick import run_due_work
 
 ONCALL = "C0ONCALL01"
 # 02:00 in London on a Monday in November (GMT, so 02:00 UTC): deep in everyone's quiet hours.
@@ -114,7 +115,7 @@ async def test_crisis_dm_at_night_gets_help_alerts_at_once_and_reescalates_unack
     # (3) Nobody acknowledges: one minute past the window, the backup and on-call hear again.
     clock.advance(minutes=core_settings.crisis_ack_minutes + 1)
     report = run_due_work(slack.db, core_settings, clock.now())
-    assert report.escalations == 1
+    assert report.outcome("reescalate_due_alerts", Count).n == 1
     stats = await slack.delivery.deliver_once(["slack"])
     assert stats.sent == 2
     [to_avery] = slack.dm_messages(ADMIN)
@@ -143,7 +144,7 @@ async def test_acknowledged_crisis_alert_is_not_reescalated(
 
     clock.advance(minutes=core_settings.crisis_ack_minutes + 1)
     report = run_due_work(slack.db, core_settings, clock.now())
-    assert report.escalations == 0
+    assert report.outcome("reescalate_due_alerts", Count).n == 0
     await slack.delivery.deliver_once(["slack"])
     assert slack.dm_messages(ADMIN) == []
     assert len(slack.fake.messages_in(ONCALL)) == 1

@@ -147,7 +147,7 @@ async def test_help_speaks_of_the_slash_command(slack: Harness) -> None:
     [answer] = slack.fake.response_posts_to(name)
     assert answer.body is not None
     text = all_text(answer.body["blocks"])
-    assert "/mentor mood 1-5" in text and "/mentor checkin" in text
+    assert "/mentor mood [1-5]" in text and "/mentor checkin" in text
 
 
 async def test_goal_added_through_the_modal(slack: Harness) -> None:

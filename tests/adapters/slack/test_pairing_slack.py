@@ -18,9 +18,9 @@ from bot.model import Message
 from bot.services.groups import group_named
 from bot.services.prompts import posted_prompt
 from bot.services.roster import import_roster, parse_roster
-from bot.services.tick import run_due_work
 from storage.tables import Identity, Outbox, PairingMember
 from tests.adapters.slack.conftest import MENTOR, Harness, all_text, buttons_of
+from tests.tick import run_due_work
 
 GROUP = "Peer group"
 PEERS = {f"U0PEER000{i}": f"peer{i}@example.edu" for i in range(1, 8)}

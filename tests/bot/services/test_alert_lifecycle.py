@@ -14,14 +14,15 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.model import Inbound, Message
+from bot.registry import Count
 from bot.services.alerts import ALERT_UPDATE_KIND
 from bot.services.roster import import_roster, parse_roster
-from bot.services.tick import run_due_work
 from storage.crypto import raw_view
 from storage.db import Database
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import snapshot
+from tests.tick import REGISTRY, run_due_work
 
 CRISIS = "I want to kill myself tonight"
 CONCERN = "I feel so hopeless and alone"
@@ -231,7 +232,7 @@ def test_student_is_not_told_when_the_setting_is_off(
     demo: Database, quiet_settings: CoreSettings, clock: FixedClock
 ) -> None:
     """With the setting off nothing goes to the student on acknowledgement."""
-    core = MentorBot(demo, quiet_settings, clock)
+    core = MentorBot(demo, quiet_settings, clock, registry=REGISTRY)
     sam, maya = Chat(core, "sam@example.edu"), Chat(core, "maya@example.edu")
     alert = crisis_alert(sam)
     maya.send(f"/alerts ack {alert.id}")
@@ -357,7 +358,7 @@ def test_follow_up_reminder_after_the_interval_until_resolved(
     assert run_due_work(db, settings, clock.now()).follow_up_reminders == 0
     clock.advance(minutes=1)
     report = run_due_work(db, settings, clock.now())
-    assert report.follow_up_reminders == 1
+    assert report.outcome("send_due_follow_up_reminders", Count).n == 1
     assert run_due_work(db, settings, clock.now()).follow_up_reminders == 0  # not twice
     [reminder] = outbox(db, kind="alert_reminder")
     assert reminder.user_id == "maya@example.edu"
@@ -375,7 +376,7 @@ def test_follow_up_reminder_after_the_interval_until_resolved(
 def test_follow_up_reminder_hours_is_a_setting(demo: Database, clock: FixedClock) -> None:
     """FOLLOW_UP_REMINDER_HOURS=2 reminds after two hours."""
     settings = CoreSettings(follow_up_reminder_hours=2)
-    core = MentorBot(demo, settings, clock)
+    core = MentorBot(demo, settings, clock, registry=REGISTRY)
     sam, maya = Chat(core, "sam@example.edu"), Chat(core, "maya@example.edu")
     alert = crisis_alert(sam)
     maya.press(find_choice(maya.send("/alerts"), "follow up"))

@@ -30,6 +30,7 @@ from storage.tables import (
 )
 from tests.conftest import START
 from tests.scheduling.world import add_person, assign_mentors, schedule
+from tests.tick import REGISTRY
 
 # Students by Slack id. s5 has no time zone; s6 has a high mood history (a 3 is a sharp drop).
 STUDENTS = ["U1", "U2", "U3", "U4", "U5", "U6"]
@@ -194,8 +195,8 @@ def test_a_batch_equals_the_same_events_one_by_one(template, data) -> None:
         together = copy_of(path, Path(folder), "batch.db")
         try:
             clock = FixedClock(START)
-            single = MentorBot(one_by_one, CoreSettings(), clock)
-            bulk = MentorBot(together, CoreSettings(), clock)
+            single = MentorBot(one_by_one, CoreSettings(), clock, registry=REGISTRY)
+            bulk = MentorBot(together, CoreSettings(), clock, registry=REGISTRY)
             expected = [single.handle(inbound) for inbound in batch]
             got = bulk.handle_batch(batch)
             assert got == expected
@@ -221,7 +222,9 @@ def test_the_plain_case_is_answered_in_bulk(template) -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = copy_of(path, Path(folder), "db.db")
         try:
-            replies = MentorBot(db, CoreSettings(), FixedClock(START)).handle_batch(batch)
+            replies = MentorBot(
+                db, CoreSettings(), FixedClock(START), registry=REGISTRY
+            ).handle_batch(batch)
             assert all(isinstance(r, Reply) and r.update is not None for r in replies)
             assert all("Anything on your mind?" in r.update.text for r in replies if r.update)
             with db.session() as session:

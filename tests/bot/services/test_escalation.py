@@ -12,6 +12,7 @@ from bot.core import MentorBot
 from bot.services.escalation import evaluate_missed
 from storage.tables import Alert, AlertEvent, Checkin, Outbox, Person
 from tests.conftest import Chat, find_choice, text_of
+from tests.tick import REGISTRY
 
 
 def alerts(chat: Chat) -> list[Alert]:
@@ -61,7 +62,7 @@ def test_repeat_low_mood_is_folded_into_the_open_alert(sam: Chat, clock) -> None
 def test_threshold_is_a_setting(demo, clock) -> None:
     """With the threshold at 3, a 3 escalates."""
     settings = CoreSettings(escalation=EscalationRules(low_mood_threshold=3))
-    chat = Chat(MentorBot(demo, settings, clock), "sam@example.edu")
+    chat = Chat(MentorBot(demo, settings, clock, registry=REGISTRY), "sam@example.edu")
     chat.send("/mood 3")
     assert [a.kind for a in alerts(chat)] == ["low_mood"]
 

@@ -10,6 +10,7 @@ from bot.model import Message
 from bot.services.checkins import checkin_prompt
 from bot.services.occurrences import (
     INSERT_CHUNK,
+    OccurrencesOutcome,
     students_by_id,
     students_in_zone,
     students_in_zone_pages,
@@ -63,7 +64,7 @@ def test_an_occurrence_larger_than_a_page_opens_everyone_once(db: Database) -> N
             person.paused_until = date(2026, 11, 30)
     set_watermark(db, utc(2026, 11, 23, 8, 0))
     report = tick(db, utc(2026, 11, 23, 9, 0))
-    [outcome] = report.occurrences
+    [outcome] = report.outcome("open_due_checkins", OccurrencesOutcome).occurrences
     assert (outcome.created, outcome.paused, outcome.existing) == (count - 5, 5, 0)
     opened = checkins(db)
     assert sorted(c.person_id for c in opened) == sorted(ids[:998] + ids[1003:])
@@ -79,4 +80,7 @@ def test_an_occurrence_larger_than_a_page_opens_everyone_once(db: Database) -> N
         )
     set_watermark(db, utc(2026, 11, 23, 8, 0))
     again = tick(db, utc(2026, 11, 23, 9, 0))
-    assert again.occurrences[0].existing == count - 5 and again.opened == 0
+    assert (
+        again.outcome("open_due_checkins", OccurrencesOutcome).occurrences[0].existing == count - 5
+        and again.opened == 0
+    )

@@ -23,11 +23,11 @@ from bot.services import pairing
 from bot.services.groups import group_named
 from bot.services.privacy import erase_person
 from bot.services.roster import import_roster, parse_roster
-from bot.services.tick import run_due_work
 from storage.db import Database
 from storage.tables import Group, Outbox, Pairing, PairingMember, PairingRound
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import snapshot
+from tests.tick import run_due_work
 
 GROUP = "Peer group"
 STUDENTS = [f"s{i}@example.edu" for i in range(1, 8)]

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.core import MentorBot
 from bot.model import Message
 from bot.services.breaks import add_break
+from bot.services.reminders import CloseOutcome, ReminderOutcome
 from storage.tables import Person
 from tests.conftest import Chat
 from tests.scheduling.world import (
@@ -77,7 +78,7 @@ def test_unanswered_checkin_is_missed_at_the_cut_off(db) -> None:
     report = tick(db, utc(2026, 11, 24, 9, 0))
     [checkin] = checkins(db, student)
     assert (checkin.status, checkin.closed_reason) == ("missed", "not answered within 24 hours")
-    assert report.closed.missed == 1
+    assert report.outcome("close_expired_checkins", CloseOutcome).missed == 1
 
 
 def test_the_next_checkin_closes_the_previous_one_as_missed(db) -> None:
@@ -145,7 +146,10 @@ def test_pause_during_an_open_checkin_skips_the_reminder_and_excuses_it(db) -> N
         person.paused_until = date(2026, 12, 1)
         session.add(person)
     report = tick(db, utc(2026, 11, 23, 11, 0))
-    assert report.reminders.skipped_away == 1 and outbox(db, "reminder") == []
+    assert (
+        report.outcome("send_due_reminders", ReminderOutcome).skipped_away == 1
+        and outbox(db, "reminder") == []
+    )
     tick(db, utc(2026, 11, 24, 9, 0))
     [checkin] = checkins(db, student)
     assert (checkin.status, checkin.closed_reason) == ("excused", "paused until 2026-12-01")

@@ -18,6 +18,7 @@ from bot.services.routing import describe_kind, reroute_stranded
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.conftest import Chat
 from tests.fakes.recording import RecordingMessenger
+from tests.tick import REGISTRY
 
 CRISIS = "i want to end it all tonight"
 HEADER = (
@@ -112,7 +113,7 @@ def test_nobody_reachable_falls_back_to_the_staff_channel(
     from dataclasses import replace
 
     settings = replace(core_settings, staff_channel="discord:900")
-    core = MentorBot(demo, settings, clock)
+    core = MentorBot(demo, settings, clock, registry=REGISTRY)
     roster(
         core, MAYA_SLACK_ONLY, "admin@example.edu,Avery Admin,admin,Europe/London,,,,U0AVERY001,"
     )

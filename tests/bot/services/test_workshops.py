@@ -31,8 +31,7 @@ from bot.services.export import export_person
 from bot.services.groups import bind_channel, group_named
 from bot.services.privacy import erase_person, purge_expired_text
 from bot.services.roster import import_roster, parse_roster
-from bot.services.tick import run_due_work
-from bot.services.workshop_tick import run_workshop_steps
+from bot.services.workshop_tick import WorkshopTickOutcome, run_workshop_steps
 from storage.tables import (
     AuditLog,
     Outbox,
@@ -44,6 +43,7 @@ from storage.tables import (
 )
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import raw_text_values, snapshot
+from tests.tick import run_due_work
 
 EXTRA = (
     "email,name,role,timezone,groups\n"
@@ -548,7 +548,7 @@ def test_a_repeated_tick_sends_nothing_twice(world: MentorBot) -> None:
         first = keys(world)
         again = run_due_work(world.db, world.settings, at)
         assert keys(world) == first
-        assert not again.workshops.queued
+        assert not again.outcome("run_workshop_steps", WorkshopTickOutcome).queued
     assert sorted(k.split(":")[2] for k in keys(world)) == sorted(
         ["announce", "remind-day", "remind-day", "remind-hour", "start", "feedback", "feedback"]
     )

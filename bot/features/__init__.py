@@ -1,0 +1,52 @@
+"""The features, one module each; `all_features()` lists them in the order the bot uses.
+
+The order is the order of help rows, of claims on free text (a check-in note before a
+workshop comment) and of the tick's jobs (check-ins open before reminders go out).
+"""
+
+from __future__ import annotations
+
+from bot.features import (
+    alerts,
+    caseload,
+    checkins,
+    goals,
+    groups,
+    help,
+    home,
+    mood,
+    mydata,
+    pairing,
+    pause,
+    prompts,
+    resources,
+    schedules,
+    workshops,
+)
+from bot.registry import Feature, Registry
+
+
+def all_features() -> list[Feature]:
+    """Every feature of the bot, in order (see the module docstring)."""
+    return [
+        checkins.FEATURE,
+        mood.FEATURE,
+        goals.FEATURE,
+        resources.FEATURE,
+        help.FEATURE,
+        pause.FEATURE,
+        mydata.FEATURE,
+        home.FEATURE,
+        alerts.FEATURE,
+        caseload.FEATURE,
+        workshops.FEATURE,
+        groups.FEATURE,
+        prompts.FEATURE,
+        pairing.FEATURE,
+        schedules.FEATURE,
+    ]
+
+
+def build_registry(features: list[Feature] | None = None) -> Registry:
+    """The registry of `features` (all of them by default)."""
+    return Registry(all_features() if features is None else features)

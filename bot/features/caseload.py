@@ -1,0 +1,151 @@
+"""The caseload feature.
+
+Caseload and notes: a mentor's students at a glance, confidential notes about one student,
+and the cohort's average mood.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, func, select
+
+from bot.auth import STAFF, allow, group_ids_visible_to, require_group, require_role, require_view
+from bot.errors import UserError
+from bot.localtime import to_local
+from bot.model import Field, Message, Reply
+from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
+from bot.registry import Arg, ArgKind, Command, Context, Feature
+from bot.services.caseload import caseload, render_caseload
+from bot.services.cohort import cohort_mood_summary, render_cohort
+from storage.tables import Group, MentorNote, Person
+
+# A cohort report covers the same two weeks as a student's own mood trend.
+COHORT_DAYS = 14
+MAX_NOTES_SHOWN = 20
+STUDENT_EMAIL = Arg("email", ArgKind.EMAIL, "The student's email")
+
+
+def student_by_email(ctx: Context, email: str) -> Person:
+    """An active student by email; the same answer whether or not someone else exists."""
+    student = person_by_email(ctx.session, email)
+    if student is None or student.role != STUDENT or not student.active:
+        raise UserError(f"I can't find a student '{email}'.")
+    return student
+
+
+@allow(*STAFF)
+def cmd_mentees(ctx: Context) -> Reply:
+    """A mentor's caseload."""
+    require_role(ctx.person, MENTOR, ADMIN)
+    lines = caseload(ctx.session, ctx.person, ctx.now, ctx.settings.default_timezone)
+    return Reply(messages=(render_caseload(lines, ctx.timezone),))
+
+
+@allow(*STAFF)
+def cmd_note(ctx: Context) -> Reply:
+    """A confidential note about a student, readable only by that student's mentors."""
+    require_role(ctx.person, MENTOR, ADMIN)
+    student = student_by_email(ctx, ctx.args.need("email", str))
+    require_view(ctx.session, ctx.person, student, ctx.now, "note.add")
+    assert student.id is not None and ctx.person.id is not None
+    ctx.session.add(
+        MentorNote(
+            student_id=student.id,
+            author_id=ctx.person.id,
+            text=" ".join(ctx.args.text("text").split()),
+            created_at=ctx.now,
+        )
+    )
+    return Reply.say(f"Note saved for {student.name}. Only their mentors can read it.")
+
+
+@allow(*STAFF)
+def cmd_notes(ctx: Context) -> Reply:
+    """`/notes EMAIL`: the notes about a student, for their mentors and admins (audited)."""
+    student = student_by_email(ctx, ctx.args.need("email", str))
+    require_view(ctx.session, ctx.person, student, ctx.now, "notes.read")
+    notes = ctx.session.exec(
+        select(MentorNote, Person)
+        .join(Person, col(Person.id) == MentorNote.author_id)
+        .where(MentorNote.student_id == student.id)
+        .order_by(col(MentorNote.created_at).desc(), col(MentorNote.id).desc())
+        .limit(MAX_NOTES_SHOWN)
+    ).all()
+    if not notes:
+        return Reply.say(f"No notes about {student.name} yet. Add one with /note EMAIL TEXT.")
+    return Reply(
+        messages=(
+            Message(
+                title=f"Notes about {student.name}",
+                text="Confidential: only this student's mentors and programme staff can read "
+                "these. Newest first.",
+                fields=tuple(
+                    Field(
+                        f"{to_local(note.created_at, ctx.timezone).strftime('%d %b %Y %H:%M')} "
+                        f"· {author.name}",
+                        note.text,
+                    )
+                    for note, author in notes
+                ),
+            ),
+        )
+    )
+
+
+@allow(*STAFF)
+def cmd_cohort(ctx: Context) -> Reply:
+    """`/cohort [GROUP]`: average mood per group over 14 days, hidden below 5 students."""
+    name = ctx.args.text("group")
+    since = ctx.now - timedelta(days=COHORT_DAYS)
+    visible = group_ids_visible_to(ctx.session, ctx.person)
+    if name:
+        group = ctx.session.exec(
+            select(Group).where(func.lower(Group.name) == name.lower())
+        ).first()
+        if group is None or group.id is None:
+            raise UserError(f"I can't find a group '{name}'.")
+        require_group(ctx.session, ctx.person, group.id, ctx.now, "view.cohort")
+        summaries = [cohort_mood_summary(ctx.session, group.id, since)]
+    else:
+        query = select(Group).order_by(col(Group.name))
+        if visible is not None:
+            query = query.where(col(Group.id).in_(visible))
+        groups = ctx.session.exec(query).all()
+        summaries = [cohort_mood_summary(ctx.session, None, since)] if visible is None else []
+        for group in groups:
+            assert group.id is not None
+            require_group(ctx.session, ctx.person, group.id, ctx.now, "view.cohort")
+            summaries.append(cohort_mood_summary(ctx.session, group.id, since))
+        if not summaries:
+            return Reply.say("You aren't in any group yet.")
+    return Reply(messages=(render_cohort(summaries, COHORT_DAYS),))
+
+
+FEATURE = Feature(
+    name="caseload",
+    summary="A mentor's students, confidential notes and the cohort's mood",
+    commands=(
+        Command("mentees", "your students: last check-in, mood trend, alerts, goals", cmd_mentees),
+        Command(
+            "note",
+            "a confidential note only the student's mentors can read",
+            cmd_note,
+            args=(STUDENT_EMAIL, Arg("text", ArgKind.TEXT, "The note")),
+            example="/note sam@example.edu talked about exams",
+        ),
+        Command(
+            "notes",
+            "read the notes about one of your students",
+            cmd_notes,
+            args=(STUDENT_EMAIL,),
+            example="/notes sam@example.edu",
+        ),
+        Command(
+            "cohort",
+            "average mood of your groups (hidden below 5 students)",
+            cmd_cohort,
+            args=(Arg("group", ArgKind.TEXT, "A group's name (optional)", optional=True),),
+        ),
+    ),
+)

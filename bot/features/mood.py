@@ -1,0 +1,114 @@
+"""The mood feature.
+
+Mood: `/mood 1-5 [note]` logs how a student feels, `/mood` alone shows the 14-day trend,
+and the mood buttons outside a check-in do the same.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.auth import allow, require_role
+from bot.localtime import to_local
+from bot.model import Choice, Field, Message, Reply
+from bot.people import STUDENT
+from bot.registry import Arg, ArgKind, Command, Context, Feature
+from bot.services import alerts as alert_service
+from bot.services import mood as mood_service
+from bot.services import resources as resource_service
+from bot.services.escalation import evaluate_mood
+
+TREND_DAYS = 14
+
+
+@allow(STUDENT)
+def cmd_mood(ctx: Context) -> Reply:
+    """`/mood 1-5 [note]` logs a mood; `/mood` alone shows history and the 14-day trend."""
+    require_role(ctx.person, STUDENT)
+    score = ctx.args.get("score", int)
+    if score is None:
+        return Reply(messages=(mood_history(ctx),))
+    return log_mood(ctx, score, ctx.args.text("note"))
+
+
+def log_mood(ctx: Context, score: int, note: str) -> Reply:
+    """Store a mood, tell the mentor when it is low, and answer with the trend."""
+    entry = mood_service.log_mood(ctx.session, ctx.person, score, note.strip() or None, ctx.now)
+    evaluate_mood(ctx.session, ctx.settings, ctx.now, ctx.person, entry)
+    low = score <= ctx.settings.escalation.low_mood_threshold
+    links = resource_service.as_links(
+        resource_service.suggest(ctx.session, note, low, ctx.settings.resource_suggestions)
+    )
+    spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
+    text = f"Logged your mood: {mood_service.MOOD_FACES[score]} {score}/5."
+    if low:
+        told = alert_service.who_is_told(ctx.session, ctx.person)
+        text += f" I'm sorry it's a hard day. {told.capitalize()} will see this and can check in."
+    if links:
+        text += "\nThese might help:"
+    return Reply(
+        messages=(Message(text=text, fields=(Field("Last 14 days", spark),), links=links),)
+    )
+
+
+def mood_history(ctx: Context) -> Message:
+    """The last moods, the 14-day sparkline and buttons to log one."""
+    assert ctx.person.id is not None
+    since = ctx.now - timedelta(days=TREND_DAYS)
+    entries = mood_service.entries_since(ctx.session, ctx.person.id, since)
+    spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
+    lines = [
+        f"{to_local(e.recorded_at, ctx.timezone).strftime('%a %d %b %H:%M')}: "
+        f"{mood_service.MOOD_FACES[e.score]} {e.score}/5" + (f" ({e.note})" if e.note else "")
+        for e in entries[-10:]
+    ]
+    return Message(
+        title="Your mood",
+        text="\n".join(lines) if lines else "No moods logged in the last 14 days. Try /mood 4",
+        fields=(Field("Last 14 days", spark),),
+        choices=tuple(
+            Choice(f"{mood_service.MOOD_FACES[s]} {s}", "mood.log", (("score", str(s)),))
+            for s in range(1, 6)
+        ),
+    )
+
+
+@allow(STUDENT)
+def act_mood_log(ctx: Context) -> Reply:
+    """A mood button outside a check-in."""
+    require_role(ctx.person, STUDENT)
+    score = mood_service.parse_score(ctx.button("score"))
+    return log_mood(ctx, score, "")
+
+
+@allow(STUDENT)
+def act_mood_menu(ctx: Context) -> Reply:
+    """Show mood buttons."""
+    return Reply(messages=(mood_history(ctx),))
+
+
+FEATURE = Feature(
+    name="mood",
+    summary="Logging moods and the 14-day trend",
+    commands=(
+        Command(
+            "mood",
+            "log how you feel; /mood alone shows your 14-day trend",
+            cmd_mood,
+            args=(
+                Arg(
+                    "score",
+                    ArgKind.INT,
+                    "1 is awful, 5 is great",
+                    optional=True,
+                    low=1,
+                    high=5,
+                    invalid=f"'{{raw}}' isn't a mood score. {mood_service.SCORE_HELP}",
+                ),
+                Arg("note", ArgKind.TEXT, "Anything to add (optional)", optional=True),
+            ),
+            example="/mood 4 good day",
+        ),
+    ),
+    actions={"mood.log": act_mood_log, "mood.log.menu": act_mood_menu},
+)

@@ -1,0 +1,156 @@
+"""All scheduled work due up to `now`, in one call: the scheduler's minute tick and its catch-up.
+
+The work itself belongs to the features: each declares its jobs (`bot.registry.Job`) and
+the composition root passes them here in registry order.
+
+`run_due_work` opens the check-ins of every occurrence since the stored watermark (sending
+those within the grace window, recording older ones as not sent), closes check-ins past their
+cut-off, queues due reminders and goal nudges, flags stuck goals, re-escalates alerts nobody
+acknowledged, reminds mentors of the alerts they promised to follow up and runs the workshop
+steps (reminders, start posts, feedback prompts), posts
+due group prompts and opens due peer-pairing rounds and their check-backs.
+Everything it writes is keyed, so calling it twice, after a crash, or from two processes at
+once changes nothing the second time. The watermark only moves forward once the
+work up to it is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from bot.config import CoreSettings
+from bot.registry import Job, JobOutcome, Window
+from storage.db import Database
+from storage.tables import SchedulerState
+
+log = logging.getLogger(__name__)
+
+WATERMARK = "checkins"
+T = TypeVar("T")
+
+
+@dataclass
+class TickReport:
+    """What one call of `run_due_work` did (the start log prints it after a catch-up)."""
+
+    window_start: datetime
+    window_end: datetime
+    # Each job's outcome by job name, in the order they ran.
+    outcomes: dict[str, JobOutcome] = field(default_factory=dict)
+    # Jobs that raised: name -> the error's type (the error itself went to the log).
+    failed: dict[str, str] = field(default_factory=dict)
+    lookback_capped_from: datetime | None = None
+
+    def outcome(self, name: str, kind: type[T]) -> T:
+        """One job's outcome, typed (KeyError when that job did not run)."""
+        value = self.outcomes[name]
+        if not isinstance(value, kind):
+            raise TypeError(f"job {name} returned {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    @property
+    def opened(self) -> int:
+        """Check-ins opened and queued (0 when no job opens check-ins)."""
+        return sum(int(getattr(o, "opened", 0)) for o in self.outcomes.values())
+
+    @property
+    def not_sent(self) -> int:
+        """Check-ins recorded as not sent (too late to send)."""
+        return sum(int(getattr(o, "not_sent", 0)) for o in self.outcomes.values())
+
+    @property
+    def queued(self) -> bool:
+        """True when anything went to the outbox (the delivery loop should look now)."""
+        return any(outcome.queued for outcome in self.outcomes.values())
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for the log."""
+        lines: list[str] = []
+        for outcome in self.outcomes.values():
+            lines += outcome.lines()
+        if self.lookback_capped_from is not None:
+            lines.append(
+                f"occurrences between {self.lookback_capped_from:%Y-%m-%d %H:%M} UTC and "
+                f"{self.window_start:%Y-%m-%d %H:%M} UTC were not looked at (beyond the "
+                "catch-up limit)"
+            )
+        lines += [
+            f"job {name} failed ({error}); the next tick retries it"
+            for name, error in self.failed.items()
+        ]
+        return lines
+
+
+class TickFailed(Exception):
+    """One or more jobs failed; the others ran and the report says what they did."""
+
+    def __init__(self, report: TickReport) -> None:
+        super().__init__(", ".join(report.failed))
+        self.report = report
+
+
+def read_watermark(session: Session) -> datetime | None:
+    """Until when occurrences have been handled, or None before the first run."""
+    state = session.get(SchedulerState, WATERMARK)
+    return state.processed_until if state is not None else None
+
+
+def advance_watermark(session: Session, until: datetime) -> None:
+    """Move the watermark forward to `until` (never backwards: processes may race)."""
+    values = {"name": WATERMARK, "processed_until": until}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(SchedulerState).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(SchedulerState).values(values).on_conflict_do_nothing())
+    session.execute(
+        update(SchedulerState)
+        .where(col(SchedulerState.name) == WATERMARK, col(SchedulerState.processed_until) < until)
+        .values(processed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def run_due_work(
+    db: Database, settings: CoreSettings, now: datetime, jobs: Sequence[Job]
+) -> TickReport:
+    """Run every feature's job for the time up to `now`; see the module docstring.
+
+    Each job runs on its own: one that fails is logged and the others still run (a broken
+    workshop step must not hold back an alert's re-escalation). The watermark moves only
+    when every window job succeeded, so their missed occurrences are retried; the failure
+    is raised after the rest ran (`TickFailed`, with the report).
+    """
+    with db.session() as session:
+        watermark = read_watermark(session)
+    # First run ever: look back one grace window, so a freshly started bot behaves as if it
+    # had been running (a schedule's own creation time still limits what it catches up).
+    start = watermark or now - timedelta(minutes=settings.scheduling.catchup_grace_minutes)
+    report = TickReport(window_start=start, window_end=now)
+    floor = now - timedelta(days=settings.scheduling.catchup_max_days)
+    if start < floor:
+        report.lookback_capped_from, start = start, floor
+        report.window_start = start
+    window = Window(start, now)
+    for job in jobs:
+        if job.window and not window.new:
+            continue
+        try:
+            report.outcomes[job.name] = job.run(db, settings, window)
+        except Exception as exc:
+            log.exception("scheduled job %s failed", job.name)
+            report.failed[job.name] = type(exc).__name__
+    if not any(job.window for job in jobs if job.name in report.failed):
+        with db.session() as session:
+            advance_watermark(session, now)
+    if report.failed:
+        raise TickFailed(report)
+    return report
