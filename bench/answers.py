@@ -238,7 +238,7 @@ def free_port() -> int:
 
 def signed_post(port: int, body: bytes) -> bytes:
     """A whole HTTP/1.1 request for /slack/events, signed as Slack signs it."""
-    from tests.fakes.slack_signing import sign_request
+    from mentorbot_fakes.slack_signing import sign_request
 
     headers = {
         "Host": f"127.0.0.1:{port}",
@@ -310,8 +310,8 @@ async def slack_platform(
     """FakeSlack with the students and their delivered check-ins; a signed-POST press."""
     from adapters.slack.render import encode_choice, render_message
     from bot.services.checkins import checkin_prompt
-    from tests.fakes.slack_api import FakeSlack, StoredMessage
-    from tests.fakes.slack_signing import block_actions_body, block_actions_payload
+    from mentorbot_fakes.slack_api import FakeSlack, StoredMessage
+    from mentorbot_fakes.slack_signing import block_actions_body, block_actions_payload
 
     fake = FakeSlack(latency=args.latency)
     receivers: set[int] = args.receivers
@@ -381,7 +381,7 @@ async def discord_platform(
 ) -> tuple[Any, Press, Callable[[], Awaitable[None]], int]:
     """FakeDiscord with the students' DMs; a gateway button press timed to its callback."""
     from adapters.discord.custom_ids import encode_action
-    from tests.fakes.discord_api import FakeDiscord
+    from mentorbot_fakes.discord_api import FakeDiscord
 
     fake = FakeDiscord(heartbeat_interval_ms=5000)
     await fake.start()

@@ -38,16 +38,16 @@ from sqlmodel import col, select
 from adapters.slack.render import BadButton, decode_action
 from bot.delivery import nonce_for
 from bot.services.occurrences import checkin_dedupe_key
-from storage.db import Database
-from storage.migrate import upgrade
-from storage.tables import CheckinSchedule, Identity, MoodEntry, Outbox, Person
-from tests.fakes.slack_api import FakeSlack, RecordedCall
-from tests.fakes.slack_signing import (
+from mentorbot_fakes.slack_api import FakeSlack, RecordedCall
+from mentorbot_fakes.slack_signing import (
     TEAM_ID,
     block_actions_body,
     block_actions_payload,
     sign_request,
 )
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.tables import CheckinSchedule, Identity, MoodEntry, Outbox, Person
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "bench-signing-secret-0001"

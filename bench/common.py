@@ -3,7 +3,7 @@
 A migrated temp SQLite database, N enrolled students with platform identities spread over time
 zones, a check-in schedule, and the JSON convention (`emit`).
 
-Everything here talks only to 127.0.0.1 (the fakes under tests/fakes) and to temp files.
+Everything here talks only to 127.0.0.1 (the fakes in mentorbot_fakes) and to temp files.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ ZONES: tuple[str, ...] = (
     "Pacific/Auckland",
 )
 
-SLACK_TEAM = "T0MENTOR01"  # the fake's team id (tests/fakes/slack_signing.py)
+SLACK_TEAM = "T0MENTOR01"  # the fake's team id (mentorbot_fakes/slack_signing.py)
 DISCORD_USER_BASE = 400_000_000_000_000_000  # students' Discord snowflakes start here
 
 

@@ -43,8 +43,8 @@ from bench.botproc import (
     summarise_prompts,
     wait_for,
 )
+from mentorbot_fakes.slack_api import FakeSlack
 from storage import crypto
-from tests.fakes.slack_api import FakeSlack
 
 BENCHMARK = True
 

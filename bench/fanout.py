@@ -189,7 +189,7 @@ async def start_slack(args: argparse.Namespace) -> Platform:
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
     from adapters.slack.messenger import SlackMessenger
-    from tests.fakes.slack_api import FakeSlack
+    from mentorbot_fakes.slack_api import FakeSlack
 
     fake = FakeSlack(
         latency=args.latency,
@@ -247,7 +247,7 @@ async def start_discord(args: argparse.Namespace, db: Database, settings: CoreSe
     from adapters.discord.messenger import DiscordMessenger
     from adapters.discord.urls import point_discord_at
     from bot.core import MentorBot
-    from tests.fakes.discord_api import FakeDiscord
+    from mentorbot_fakes.discord_api import FakeDiscord
 
     fake = FakeDiscord(heartbeat_interval_ms=5000)
     await fake.start()

@@ -26,11 +26,11 @@ from bench.botproc import (
     prepare_programme,
     summarise_prompts,
 )
+from mentorbot_fakes.discord_api import FakeDiscord
+from mentorbot_fakes.slack_api import FakeSlack
+from mentorbot_fakes.slack_signing import sign_request
 from storage.tables import CheckinSchedule, Person, Resource
 from tests.conftest import TEST_ENCRYPTION_KEY
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import sign_request
 
 STUDENTS = 40
 STRANGER_WORDS = "unsigned secret confession"

@@ -19,10 +19,10 @@ from bot.delivery import OutboxDelivery
 from bot.services.groups import group_named
 from bot.services.roster import import_roster, parse_roster
 from bot.services.tick import run_due_work
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import FakeDiscord
 from storage.tables import Identity, Outbox, PairingMember
 from tests.adapters.discord.conftest import MORGAN, StartBot, World
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import FakeDiscord
 
 GROUP = "Peer group"
 PEERS = {f"30200000000000000{i}": f"peer{i}@example.edu" for i in range(1, 8)}

@@ -16,6 +16,7 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.people import person_by_email
 from bot.services.tick import run_due_work
+from mentorbot_fakes.slack_api import StoredMessage
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.slack.conftest import (
     ADMIN,
@@ -25,7 +26,6 @@ from tests.adapters.slack.conftest import (
     all_text,
     buttons_of,
 )
-from tests.fakes.slack_api import StoredMessage
 
 ONCALL = "C0ONCALL01"
 # 02:00 in London on a Monday in November (GMT, so 02:00 UTC): deep in everyone's quiet hours.

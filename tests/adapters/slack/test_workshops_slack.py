@@ -19,9 +19,9 @@ from sqlmodel import select
 from bot.clock import FixedClock
 from bot.services.roster import import_roster, parse_roster
 from bot.services.tick import run_due_work
+from mentorbot_fakes.slack_api import StoredMessage
 from storage.tables import CheckinSchedule, Outbox, Rsvp, WorkshopFeedback
 from tests.adapters.slack.conftest import MENTOR, STUDENT, Harness, all_text, buttons_of
-from tests.fakes.slack_api import StoredMessage
 
 CHANNEL = "C0WORKSHOP"
 ALEX = "U0ALEX0001"  # America/New_York

@@ -18,6 +18,7 @@ class Hook:
 
     @property
     def json(self) -> Any:
+        """The body parsed as JSON."""
         return json.loads(self.body)
 
 
@@ -36,6 +37,7 @@ class FakeWebhook:
 
     @property
     def url(self) -> str:
+        """Where to POST (once started)."""
         return f"http://127.0.0.1:{self.port}/hook"
 
     async def __aenter__(self) -> Self:

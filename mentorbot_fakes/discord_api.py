@@ -39,7 +39,7 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
-from tests.fakes import discord_payloads as p
+from mentorbot_fakes import discord_payloads as p
 
 JSON = dict[str, Any]
 
