@@ -34,7 +34,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -306,7 +306,7 @@ async def slack_platform(
     people: list[tuple[int, str]],
     checkin_of: dict[int, int],
     stack: contextlib.AsyncExitStack,
-) -> tuple[Any, Press, Callable[[], Awaitable[None]], int]:
+) -> tuple[Any, Press, Callable[[], Coroutine[Any, Any, None]], int]:
     """FakeSlack with the students and their delivered check-ins; a signed-POST press."""
     from adapters.slack.render import encode_choice, render_message
     from bot.services.checkins import checkin_prompt
@@ -378,7 +378,7 @@ async def discord_platform(
     people: list[tuple[int, str]],
     checkin_of: dict[int, int],
     stack: contextlib.AsyncExitStack,
-) -> tuple[Any, Press, Callable[[], Awaitable[None]], int]:
+) -> tuple[Any, Press, Callable[[], Coroutine[Any, Any, None]], int]:
     """FakeDiscord with the students' DMs; a gateway button press timed to its callback."""
     from adapters.discord.custom_ids import encode_action
     from mentorbot_fakes.discord_api import FakeDiscord

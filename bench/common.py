@@ -262,7 +262,9 @@ def add_zone_groups(db: Database, zones: Sequence[str], now: datetime) -> dict[s
         )
         group_ids = dict(session.execute(select_columns(col(Group.name), col(Group.id))).all())
         students = session.execute(
-            select_columns(col(Person.id), col(Person.timezone)).where(Person.role == "student")
+            select_columns(col(Person.id), col(Person.timezone)).where(
+                col(Person.role) == "student"
+            )
         ).all()
         members = [
             {"group_id": group_ids[names[tz]], "person_id": pid, "role": "member"}
@@ -303,7 +305,7 @@ def queued_pushes(db: Database, platform: str) -> list[QueuedPush]:
     with db.session() as session:
         rows = session.exec(
             select(Outbox)
-            .where(Outbox.platform == platform, Outbox.status == "pending")
+            .where(col(Outbox.platform) == platform, col(Outbox.status) == "pending")
             .order_by(col(Outbox.id))
         ).all()
         return [

@@ -121,7 +121,7 @@ async def running_bot() -> dict[str, Any]:
 
         opened = int(session.execute(select(func.count()).select_from(Checkin)).scalar_one())
     gc.collect()
-    figures = {
+    figures: dict[str, float | None] = {
         "rss_kib": status_kib("VmRSS"),
         "peak_kib": status_kib("VmHWM"),
         "rss_after_imports_kib": rss_imported,

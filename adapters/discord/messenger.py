@@ -23,6 +23,7 @@ import logging
 
 import aiohttp
 import discord
+from discord.types.threads import ThreadArchiveDuration, ThreadType
 
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import (
@@ -43,8 +44,8 @@ UNKNOWN_MESSAGE = 10008
 #: How long to wait before retrying when the client hasn't logged in yet.
 NOT_CONNECTED_RETRY = 5.0
 #: Threads archive after a week of silence (Discord allows 60, 1440, 4320 or 10080 minutes).
-THREAD_ARCHIVE_MINUTES = 10080
-PRIVATE_THREAD = 12
+THREAD_ARCHIVE_MINUTES: ThreadArchiveDuration = 10080
+PRIVATE_THREAD: ThreadType = 12
 MAX_THREAD_NAME = 100
 
 
