@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
-from discord.types.threads import ThreadArchiveDuration, ThreadType
 
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import (
@@ -35,6 +35,10 @@ from bot.model import (
     SendResult,
     TransientDeliveryError,
 )
+
+if TYPE_CHECKING:
+    # discord.types is for type checkers only: importing it first at runtime is circular.
+    from discord.types.threads import ThreadArchiveDuration, ThreadType
 
 log = logging.getLogger(__name__)
 
