@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
+from bench.harness import (
     BENCH_KEY,
     add_schedule,
     emit,

@@ -43,7 +43,7 @@ from sqlalchemy import func
 from sqlalchemy import select as select_columns
 from sqlmodel import col
 
-from bench.common import (
+from bench.harness import (
     ZONES,
     add_schedule,
     add_zone_groups,
