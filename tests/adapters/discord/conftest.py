@@ -1,6 +1,6 @@
 """Fixtures for the Discord adapter: the loopback fake, a programme with Discord users, a bot.
 
-The real discord.py client runs against ``mentorbot_fakes/discord_api.FakeDiscord``; the adapter's
+The real discord.py client runs against ``mentorbot_fakes.discord_api.FakeDiscord``; the adapter's
 own ``discord_pointed_at`` sends it there (DISCORD_API_URL / DISCORD_GATEWAY_URL in production).
 """
 
