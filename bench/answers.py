@@ -28,47 +28,42 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select as select_columns
-from sqlalchemy import update
-from sqlmodel import col
 
-from bench.common import (
-    BENCH_KEY,
-    add_schedule,
+from adapters.discord.custom_ids import encode_action
+from adapters.slack.render import encode_choice, render_message
+from bench.harness import (
+    QUIET_RUN,
+    REPO_ROOT,
+    SIGNING_SECRET,
+    BotProcess,
+    bot_environment,
     emit,
-    floor_minute,
+    free_port,
+    open_checkins,
     percentile,
     raise_fd_limit,
-    seed_students,
+    start_fake_discord,
+    start_fake_slack,
     table_count,
     temp_database,
-    utc_now,
+    wait_for,
 )
-from bot.config import CoreSettings
-from bot.services.checkins import mood_choices
-from bot.services.occurrences import open_occurrences
+from bot.services.checkins import checkin_prompt, mood_choices
+from mentorbot_fakes.discord_api import FakeDiscord
+from mentorbot_fakes.slack_api import FakeSlack, StoredMessage
+from mentorbot_fakes.slack_signing import block_actions_body, block_actions_payload, sign_request
 from storage.db import Database
-from storage.tables import Checkin, MoodEntry, Outbox
+from storage.tables import MoodEntry
 
 BENCHMARK = True
 
 log = logging.getLogger(__name__)
-
-SIGNING_SECRET = "bench-signing-secret"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-REPO = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,149 +83,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Slack HTTP receiver processes (SLACK_HTTP_WORKERS) sharing the port",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="cap for the whole load (s)")
-    parser.add_argument("--serve-bot", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="ERROR")
     return parser.parse_args(argv)
-
-
-# --------------------------------------------------------------------------- the bot
-
-
-def bot_environment(
-    db: Database, platform: str, fake: Any, http_port: int, workers: int = 1
-) -> dict[str, str]:
-    """The production settings of a bot talking to the fake (see .env.example)."""
-    env = {
-        "DATABASE_URL": db.url,
-        "ENCRYPTION_KEYS": BENCH_KEY,
-        "DEMO_SEED": "false",
-    }
-    if platform == "slack":
-        env.update(
-            SLACK_BOT_TOKEN=fake.token,
-            SLACK_MODE="http",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_HTTP_HOST="127.0.0.1",
-            SLACK_HTTP_PORT=str(http_port),
-            SLACK_API_URL=fake.base_url,
-            SLACK_HTTP_WORKERS=str(workers),
-        )
-    else:
-        env.update(
-            DISCORD_BOT_TOKEN=fake.token,
-            DISCORD_API_URL=fake.api_base,
-            DISCORD_GATEWAY_URL=fake.gateway_url,
-            DISCORD_APPLICATION_ID=fake.application_id,
-        )
-    return env
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for a block, restoring the old values afterwards."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def serve_bot() -> None:
-    """`mentorbot run` from the environment until SIGINT (the subprocess side)."""
-    from mentorbot.runner import run
-    from mentorbot.settings import Settings
-
-    logging.basicConfig(level=logging.ERROR)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(Settings(env_file=None)))
-
-
-class BotProcess:
-    """The bot in a subprocess (or a task in this process), with its CPU time."""
-
-    def __init__(self, env: dict[str, str], *, in_process: bool) -> None:
-        self.env = env
-        self.in_process = in_process
-        self.process: subprocess.Popen[bytes] | None = None
-        self.task: asyncio.Task[int] | None = None
-        self._env_cm: contextlib.AbstractContextManager[None] | None = None
-
-    async def start(self) -> None:
-        """Start `mentorbot run`."""
-        if self.in_process:
-            from mentorbot.runner import run
-            from mentorbot.settings import Settings
-
-            self._env_cm = environment(self.env)
-            self._env_cm.__enter__()
-            self.task = asyncio.create_task(run(Settings(env_file=None)))
-            return
-        self.process = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "bench.answers", "--serve-bot"],
-            env={**os.environ, **self.env},
-            cwd=REPO,
-        )
-
-    def check_alive(self) -> None:
-        """Raise when the bot died during start-up."""
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"the bot exited with {self.process.returncode}")
-        if self.task is not None and self.task.done():
-            self.task.result()
-            raise RuntimeError("the bot stopped")
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU of the bot and its worker processes so far (None in-process)."""
-        if self.process is None:
-            return None
-        return sum(process_cpu_seconds(pid) for pid in self.pids())
-
-    def pids(self) -> list[int]:
-        """The bot's process and its children (SLACK_HTTP_WORKERS)."""
-        if self.process is None:
-            return []
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children")
-        extra = [int(c) for c in children.read_text().split()] if children.exists() else []
-        return [pid, *extra]
-
-    async def stop(self) -> None:
-        """Stop the bot as Ctrl-C would."""
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.task
-            if self._env_cm is not None:
-                self._env_cm.__exit__(None, None, None)
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.to_thread(self.process.wait, 20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                await asyncio.to_thread(self.process.wait)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- load generator
@@ -238,8 +92,6 @@ def free_port() -> int:
 
 def signed_post(port: int, body: bytes) -> bytes:
     """A whole HTTP/1.1 request for /slack/events, signed as Slack signs it."""
-    from tests.fakes.slack_signing import sign_request
-
     headers = {
         "Host": f"127.0.0.1:{port}",
         "Content-Type": "application/x-www-form-urlencoded",
@@ -301,23 +153,26 @@ class KeepAlivePool:
 Press = Callable[[int], Awaitable[float]]  # student index -> seconds to acknowledgement
 
 
-async def slack_platform(
+@dataclass
+class Load:
+    """A started fake with the students on it, how to press a button, and when to start."""
+
+    fake: FakeSlack | FakeDiscord
+    press: Press
+    ready: Callable[[], Awaitable[bool]]  # polled once the bot starts: may the load begin?
+    settle_seconds: float = 0.0  # a pause after `ready`, before the first press
+
+
+async def slack_load(
     args: argparse.Namespace,
     people: list[tuple[int, str]],
     checkin_of: dict[int, int],
+    port: int,
     stack: contextlib.AsyncExitStack,
-) -> tuple[Any, Press, Callable[[], Awaitable[None]], int]:
+) -> Load:
     """FakeSlack with the students and their delivered check-ins; a signed-POST press."""
-    from adapters.slack.render import encode_choice, render_message
-    from bot.services.checkins import checkin_prompt
-    from tests.fakes.slack_api import FakeSlack, StoredMessage
-    from tests.fakes.slack_signing import block_actions_body, block_actions_payload
-
-    fake = FakeSlack(latency=args.latency)
+    fake = await start_fake_slack(stack, latency=args.latency)
     receivers: set[int] = args.receivers
-    await fake.start()
-    stack.push_async_callback(fake.stop)
-    port = free_port()
     bodies: list[bytes] = []
     for index, (pid, uid) in enumerate(people):
         fake.add_user(uid, email=f"student{index}@example.edu", tz="Europe/London")
@@ -356,37 +211,29 @@ async def slack_platform(
             raise RuntimeError(f"Slack adapter answered {status}")
         return elapsed
 
-    async def ready() -> None:
+    async def ready() -> bool:
         # Every receiver process must be listening before the load opens its connections
         # (the kernel spreads connections over the sockets there are at connect time).
-        seen = receivers
-        while len(seen) < args.workers:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(
-                    f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}
-                ) as response:
-                    if response.status == 200:
-                        seen.add(int((await response.json()).get("pid", 0)))
-                        continue
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(
+                f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}
+            ) as response:
+                if response.status == 200:
+                    receivers.add(int((await response.json()).get("pid", 0)))
+        return len(receivers) >= int(args.workers)
 
-    return fake, press, ready, port
+    return Load(fake, press, ready)
 
 
-async def discord_platform(
+async def discord_load(
     args: argparse.Namespace,
     people: list[tuple[int, str]],
     checkin_of: dict[int, int],
+    port: int,
     stack: contextlib.AsyncExitStack,
-) -> tuple[Any, Press, Callable[[], Awaitable[None]], int]:
+) -> Load:
     """FakeDiscord with the students' DMs; a gateway button press timed to its callback."""
-    from adapters.discord.custom_ids import encode_action
-    from tests.fakes.discord_api import FakeDiscord
-
-    fake = FakeDiscord(heartbeat_interval_ms=5000)
-    await fake.start()
-    stack.push_async_callback(fake.stop)
-    fake.latency = args.latency
+    fake = await start_fake_discord(stack, latency=args.latency)
     presses: list[tuple[str, str, str]] = []
     for index, (pid, uid) in enumerate(people):
         fake.add_user(f"student{index}", uid)
@@ -416,39 +263,14 @@ async def discord_platform(
         assert arrived is not None
         return arrived - inter.dispatched_at
 
-    async def ready() -> None:
-        await fake.wait_for(lambda: fake.identify_count >= 1, timeout=60)
-        # MentorDiscordClient waits up to 2 s for guilds before it is ready.
-        await asyncio.sleep(2.5)
+    async def ready() -> bool:
+        return fake.identify_count >= 1
 
-    return fake, press, ready, 0
+    # MentorDiscordClient waits up to 2 s for guilds before it is ready.
+    return Load(fake, press, ready, settle_seconds=2.5)
 
 
 # --------------------------------------------------------------------------- the run
-
-
-def prepare(db: Database, args: argparse.Namespace) -> tuple[list[tuple[int, str]], dict[int, int]]:
-    """N students (plus one for warming up) with an open check-in whose prompt was delivered."""
-    settings = CoreSettings()
-    now = utc_now()
-    due = floor_minute(now)
-    people = seed_students(
-        db,
-        args.students + 1,
-        platform=args.platform,
-        now=now,
-        dm_channel_of=None,
-    )
-    add_schedule(db, local_time=f"{due:%H:%M}", timezone="UTC", created_at=now - timedelta(days=1))
-    open_occurrences(db, settings, now - timedelta(minutes=5), now)
-    with db.session() as session:
-        checkin_of = {
-            int(pid): int(cid)
-            for cid, pid in session.execute(select_columns(col(Checkin.id), col(Checkin.person_id)))
-        }
-        # The fan-out happened earlier: the bot's delivery loop has nothing left to send.
-        session.execute(update(Outbox).values(status="sent", sent_at=now))
-    return people, checkin_of
 
 
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -466,26 +288,29 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     args.receivers = set()  # pids of the processes that answered /healthz (Slack)
     with temp_database() as db:
-        people, checkin_of = prepare(db, args)
-        # Identities get DM channels the way the fakes name them (a second-day programme).
+        # N students plus a spare for warming up, their prompts already delivered.
+        people, checkin_of = open_checkins(db, n + 1, args.platform)
         async with contextlib.AsyncExitStack() as stack:
-            make = slack_platform if args.platform == "slack" else discord_platform
-            fake, press, ready, port = await make(args, people, checkin_of, stack)
+            port = free_port()
+            make = slack_load if args.platform == "slack" else discord_load
+            load = await make(args, people, checkin_of, port, stack)
             bot = BotProcess(
-                bot_environment(db, args.platform, fake, port, args.workers),
+                "answers",
+                bot_environment(
+                    database_url=db.url,
+                    fake=load.fake,
+                    settings={"SLACK_HTTP_WORKERS": str(args.workers)},
+                ),
+                REPO_ROOT,
+                command=QUIET_RUN,
+                log_output=False,
+                port=port,
                 in_process=args.in_process,
             )
-            await bot.start()
             stack.push_async_callback(bot.stop)
-            ready_task = asyncio.create_task(ready())
-            deadline = time.monotonic() + 60
-            while not ready_task.done():
-                bot.check_alive()
-                if time.monotonic() > deadline:
-                    ready_task.cancel()
-                    raise TimeoutError("the bot did not come up within 60 s")
-                await asyncio.sleep(0.1)
-            ready_task.result()
+            await bot.start(60.0, ready=load.ready, interval=0.1)
+            await asyncio.sleep(load.settle_seconds)
+            press = load.press
             # One warm-up answer (the spare student): first-request costs are not the load.
             await press(n)
             await wait_for_stored(db, 1, within=30)
@@ -546,20 +371,16 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 async def wait_for_stored(db: Database, count: int, *, within: float) -> bool:
     """Wait until `count` mood entries exist; returns whether they did in time."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(table_count, db, MoodEntry) >= count:
-            return True
-        await asyncio.sleep(0.05)
-    return False
+
+    async def stored() -> bool:
+        return await asyncio.to_thread(table_count, db, MoodEntry) >= count
+
+    return await wait_for(stored, timeout=within, interval=0.05)
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run the benchmark; prints its JSON as the last line and returns it."""
     args = parse_args(argv)
-    if args.serve_bot:
-        serve_bot()
-        return {}
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.ERROR))
     return emit(asyncio.run(run_bench(args)))
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlmodel import func, select
 
-from bench.answers import prepare
-from bench.common import SLACK_TEAM, emit, temp_database
+from bench.harness import SLACK_TEAM, emit, open_checkins, temp_database
 from bot.clock import SystemClock
 from bot.config import CoreSettings
 from bot.core import MentorBot
@@ -43,9 +42,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
 def run_batches(students: int, size: int) -> dict[str, float | int]:
     """Answer every student's check-in, `size` events per `handle_batch`, on a fresh database."""
-    setup = argparse.Namespace(students=students, platform="slack")
     with temp_database() as db:
-        people, checkin_of = prepare(db, setup)
+        # N students plus a spare that warms the caches up.
+        people, checkin_of = open_checkins(db, students + 1, "slack")
         core = MentorBot(db, CoreSettings(), SystemClock(), registry=build_registry())
         presses = [
             Inbound(

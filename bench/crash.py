@@ -3,7 +3,7 @@
     python -m bench crash [--students 200] [--kills 3] [--seed S] [--backend sqlite|postgresql]
 
 N students with Slack identities (every other DM channel already known) and a schedule due a
-minute ago; `mentorbot run` starts as a subprocess (bench/botproc.py) and its start-up catch-up
+minute ago; `mentorbot run` starts as a subprocess (bench/harness.py) and its start-up catch-up
 opens the occurrence. As prompts reach the loopback Slack, the bench presses a mood button on
 each (signed `block_actions`, a few at a time). At K points drawn with a seeded RNG from the
 run's progress (prompts delivered + answers acknowledged, 0 .. 2N) the bot is killed with
@@ -19,32 +19,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import functools
 import random
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from bench.botproc import (
+from bench.harness import (
+    BENCH_KEY,
     DEFAULT_SERVER,
     AnswerBurst,
     BotProcess,
     PromptLedger,
     bot_environment,
-    database_problem,
     database_url_on,
     drop_database,
     is_postgres_url,
+    outbox_drained,
     outbox_status,
     prepare_programme,
     recreate_database,
+    run_with_workdir,
     stored_answers,
     summarise_prompts,
     wait_for,
 )
+from mentorbot_fakes.slack_api import FakeSlack
 from storage import crypto
-from tests.fakes.slack_api import FakeSlack
 
 BENCHMARK = True
 
@@ -70,12 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _database_url(args: argparse.Namespace, workdir: Path) -> str:
+def _server_database_url(args: argparse.Namespace) -> str | None:
+    """The database named on the command line or on the PostgreSQL server; None: SQLite."""
     if args.database_url:
         return str(args.database_url)
     if args.backend == "postgresql":
         return database_url_on(DEFAULT_SERVER, "mentorbot_crash")
-    return f"sqlite:///{workdir / 'crash.db'}"
+    return None
+
+
+def _database_url(args: argparse.Namespace, workdir: Path) -> str:
+    return _server_database_url(args) or f"sqlite:///{workdir / 'crash.db'}"
 
 
 async def run_crash(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
@@ -85,8 +92,7 @@ async def run_crash(args: argparse.Namespace, workdir: Path) -> dict[str, object
     students: int = args.students
     url = _database_url(args, workdir)
     budget = args.timeout or 60.0 + 4 * students / args.rate + args.kills * (args.lease + 15)
-    key = crypto.generate_key()
-    crypto.configure([key])
+    crypto.configure([BENCH_KEY])
     await asyncio.to_thread(recreate_database, url)
     # Kill points: progress levels (delivered + acknowledged) and a jitter after reaching them.
     targets = sorted(rng.randrange(0, 2 * students) for _ in range(args.kills))
@@ -95,10 +101,11 @@ async def run_crash(args: argparse.Namespace, workdir: Path) -> dict[str, object
         programme = await asyncio.to_thread(prepare_programme, url, students, fake)
         env = bot_environment(
             database_url=url,
-            api_url=fake.base_url,
-            encryption_key=key,
-            workspace_rate=args.rate,
-            lease_seconds=args.lease,
+            fake=fake,
+            settings={
+                "SLACK_RATE_WORKSPACE": str(args.rate),
+                "OUTBOX_LEASE_SECONDS": str(args.lease),
+            },
         )
         bot = BotProcess("crash", env, workdir)
         ledger = PromptLedger(fake, programme)
@@ -116,14 +123,14 @@ async def run_crash(args: argparse.Namespace, workdir: Path) -> dict[str, object
                 for prompt in ledger.scan():
                     burst.answer(prompt)
 
-            def progress() -> int:
-                return ledger.delivered + burst.acked
+            def progress_reached(level: int) -> bool:
+                return ledger.delivered + burst.acked >= level
 
             try:
                 await bot.start()
                 for target, jitter in zip(targets, jitters, strict=True):
                     reached = await wait_for(
-                        lambda t=target: progress() >= t,
+                        functools.partial(progress_reached, target),
                         timeout=max(0.0, deadline - time.perf_counter()),
                         tick=scan,
                     )
@@ -162,8 +169,7 @@ async def run_crash(args: argparse.Namespace, workdir: Path) -> dict[str, object
                 async def drained() -> bool:
                     if ledger.delivered < students or burst.acked < len(burst.answers):
                         return False
-                    statuses = await asyncio.to_thread(outbox_status, url)
-                    return not any(s in ("pending", "sending") for s in statuses.values())
+                    return await outbox_drained(url)
 
                 finished = await wait_for(
                     drained, timeout=max(0.0, deadline - time.perf_counter()), tick=scan
@@ -226,24 +232,25 @@ async def run_crash(args: argparse.Namespace, workdir: Path) -> dict[str, object
     }
 
 
+def keep_logs(workdir: Path) -> str:
+    """Copy the bot's logs out of the temp folder; returns where they are."""
+    kept = Path(tempfile.mkdtemp(prefix="bench-crash-logs-"))
+    for log in workdir.glob("*.log"):
+        (kept / log.name).write_bytes(log.read_bytes())
+    return str(kept)
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run the benchmark and print its JSON as the last line."""
     args = build_parser().parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-crash-") as folder:
-        workdir = Path(folder)
-        url = _database_url(args, workdir)
-        problem = database_problem(url)
-        if problem is not None:
-            print(json.dumps({"benchmark": "crash", "error": problem}))
-            raise SystemExit(1)
-        result = asyncio.run(run_crash(args, workdir))
+
+    async def run(workdir: Path) -> dict[str, object]:
+        result = await run_crash(args, workdir)
         if args.keep:
-            kept = Path(tempfile.mkdtemp(prefix="bench-crash-logs-"))
-            for log in workdir.glob("*.log"):
-                (kept / log.name).write_bytes(log.read_bytes())
-            result["logs"] = str(kept)
-    print(json.dumps(result))
-    return result
+            result["logs"] = await asyncio.to_thread(keep_logs, workdir)
+        return result
+
+    return run_with_workdir("crash", run, database_url=_server_database_url(args))
 
 
 if __name__ == "__main__":

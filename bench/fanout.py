@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -46,7 +47,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import (
+from bench.harness import (
     QueuedPush,
     add_schedule,
     busiest_window,
@@ -57,9 +58,10 @@ from bench.common import (
     queued_pushes,
     raise_fd_limit,
     seed_students,
+    start_fake_discord,
+    start_fake_slack,
     temp_database,
     utc_now,
-    wait_until,
 )
 from bot.clock import SystemClock
 from bot.config import CoreSettings
@@ -94,7 +96,6 @@ class Platform:
     window_seconds: float
     window_limit: int
     reset_limits: Callable[[], Awaitable[None]]
-    close: Callable[[], Awaitable[None]]
 
 
 # How far under the overall limit the pacer goes, per platform, by default. A token bucket of
@@ -184,22 +185,22 @@ def pacer_limits(args: argparse.Namespace) -> dict[str, PlatformLimits]:
 # --------------------------------------------------------------------------- platforms
 
 
-async def start_slack(args: argparse.Namespace) -> Platform:
+async def start_slack(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> Platform:
     """FakeSlack with Slack's limits, and SlackMessengers over real AsyncWebClients."""
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
     from adapters.slack.messenger import SlackMessenger
-    from tests.fakes.slack_api import FakeSlack
 
-    fake = FakeSlack(
+    fake = await start_fake_slack(
+        stack,
         latency=args.latency,
         rate_limits=True,
         channel_rate=args.channel_rate,
         method_rpm={"chat.postMessage": max(1, round(args.workspace_rate * 60))},
     )
-    await fake.start()
     # As SlackService gives its client once started: one pooled HTTP session.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    stack.push_async_callback(session.close)
     client = fake.web_client(session=session)
     # The library default: no session, a new connection per call.
     eager = fake.web_client()
@@ -214,10 +215,6 @@ async def start_slack(args: argparse.Namespace) -> Platform:
 
     async def reset_limits() -> None:
         fake.reset_rate_limits()
-
-    async def close() -> None:
-        await session.close()
-        await fake.stop()
 
     def counted_times() -> list[float]:
         # Slack's window counts the calls it accepts, at arrival (a 429 uses no quota).
@@ -235,29 +232,35 @@ async def start_slack(args: argparse.Namespace) -> Platform:
         window_seconds=60.0,
         window_limit=fake.method_rpm["chat.postMessage"],
         reset_limits=reset_limits,
-        close=close,
     )
 
 
-async def start_discord(args: argparse.Namespace, db: Database, settings: CoreSettings) -> Platform:
+async def start_discord(
+    args: argparse.Namespace,
+    db: Database,
+    settings: CoreSettings,
+    stack: contextlib.AsyncExitStack,
+) -> Platform:
     """FakeDiscord with Discord's limits, a logged-in MentorDiscordClient and its Messenger."""
-    import contextlib
-
     from adapters.discord.client import MentorDiscordClient
     from adapters.discord.messenger import DiscordMessenger
     from adapters.discord.urls import point_discord_at
     from bot.core import MentorBot
     from bot.features import build_registry
-    from tests.fakes.discord_api import FakeDiscord
 
-    fake = FakeDiscord(heartbeat_interval_ms=5000)
-    await fake.start()
-    fake.latency = args.latency
+    fake = await start_fake_discord(stack, latency=args.latency)
     point_discord_at(fake.api_base, fake.gateway_url)
     client = MentorDiscordClient(
         MentorBot(db, settings, SystemClock(), registry=build_registry()), guild_ready_timeout=0.05
     )
     task = asyncio.create_task(client.start(fake.token))
+
+    async def close() -> None:
+        await client.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+    stack.push_async_callback(close)
     try:
         await asyncio.wait_for(client.wait_until_ready(), 30)
     except TimeoutError:
@@ -284,12 +287,6 @@ async def start_discord(args: argparse.Namespace, db: Database, settings: CoreSe
         # the two references send one message each: 3, within the route's 5 per 5 s.
         await asyncio.sleep(1.1)
 
-    async def close() -> None:
-        await client.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
-        await fake.stop()
-
     messenger = DiscordMessenger(client)
     return Platform(
         name="discord",
@@ -304,7 +301,6 @@ async def start_discord(args: argparse.Namespace, db: Database, settings: CoreSe
         window_seconds=fake.global_window,
         window_limit=fake.global_limit,
         reset_limits=reset_limits,
-        close=close,
     )
 
 
@@ -429,12 +425,11 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "pace_per_second": round(rate * (1 - args.pace_margin), 3),
     }
     with temp_database() as db:
-        platform: Platform | None = None
-        try:
+        async with contextlib.AsyncExitStack() as stack:
             if args.platform == "slack":
-                platform = await start_slack(args)
+                platform = await start_slack(args, stack)
             else:
-                platform = await start_discord(args, db, settings)
+                platform = await start_discord(args, db, settings, stack)
             channel_of = platform.channel_of
             now = utc_now()
             due = floor_minute(now)
@@ -505,7 +500,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                         name, pushes, messenger, ref_timeout, all_at_once=eager
                     )
                     # Requests cut off by the timeout may still land; give them a moment.
-                    await wait_until(lambda: False, within=args.latency + 0.2)
+                    await asyncio.sleep(args.latency + 0.2)
                     figures = delivery_figures(expected, platform.counts_since(before))
                     result[name] = {
                         "seconds": round(ref["seconds"], 3),
@@ -515,9 +510,6 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                         **figures,
                         "errors": ref["errors"],
                     }
-        finally:
-            if platform is not None:
-                await platform.close()
     return result
 
 

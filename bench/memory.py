@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
+from bench.harness import (
     BENCH_KEY,
     add_schedule,
     emit,
@@ -104,7 +104,11 @@ async def running_bot() -> dict[str, Any]:
     discord_client = MentorDiscordClient(app.core, wake=app.delivery.wake)
     app.add_messenger("discord", DiscordMessenger(discord_client))
     scheduler = await start_scheduler(
-        app.db, app.core_settings, app.clock, on_work=app.delivery.wake
+        app.db,
+        app.core_settings,
+        app.clock,
+        jobs=app.core.registry.jobs,
+        on_work=app.delivery.wake,
     )
     # Started: the catch-up runs in the background as the tick's first run.
     startup = time.perf_counter() - started
@@ -121,7 +125,7 @@ async def running_bot() -> dict[str, Any]:
 
         opened = int(session.execute(select(func.count()).select_from(Checkin)).scalar_one())
     gc.collect()
-    figures = {
+    figures: dict[str, float | None] = {
         "rss_kib": status_kib("VmRSS"),
         "peak_kib": status_kib("VmHWM"),
         "rss_after_imports_kib": rss_imported,

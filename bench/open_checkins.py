@@ -9,21 +9,13 @@ long firing it a second time took (a no-op: the unique keys absorb it).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import func, insert
-from sqlmodel import select
-
-from bench.common import emit
+from bench.harness import add_schedule, emit, seed_students, table_count, temp_database
 from bot.config import CoreSettings
 from bot.services.occurrences import Occurrence, open_due_checkins, target_zones
-from storage import crypto
-from storage.db import Database
-from storage.migrate import upgrade
-from storage.tables import Checkin, CheckinSchedule, Identity, Outbox, Person
+from storage.tables import Checkin, CheckinSchedule, Outbox
 
 BENCHMARK = True
 
@@ -36,47 +28,23 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--students", type=int, default=10_000)
     parser.add_argument("--zones", type=int, default=1, choices=range(1, len(ZONES) + 1))
     args = parser.parse_args(argv)
-    crypto.configure([crypto.generate_key()])
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    with tempfile.TemporaryDirectory() as folder:
-        db = Database(f"sqlite:///{Path(folder) / 'bench.db'}")
-        upgrade(db.engine)
-        with db.session() as session:
-            session.execute(
-                insert(Person),
-                [
-                    dict(
-                        email=f"s{i}@example.edu",
-                        name=f"Student {i}",
-                        role="student",
-                        timezone=ZONES[i % args.zones],
-                        quiet_start="21:00",
-                        quiet_end="08:00",
-                        active=True,
-                        created_at=now,
-                    )
-                    for i in range(args.students)
-                ],
-            )
-            ids = session.exec(select(Person.id)).all()
-            session.execute(
-                insert(Identity),
-                [
-                    dict(
-                        person_id=i,
-                        platform="slack",
-                        workspace="T1",
-                        user_id=f"U{i:08d}",
-                        dm_channel_id=f"D{i:08d}",
-                    )
-                    for i in ids
-                ],
-            )
-            schedule = CheckinSchedule(
-                name="Daily", days="*", local_time="09:00", created_at=now - timedelta(days=1)
-            )
-            session.add(schedule)
+    with temp_database() as db:
+        seed_students(
+            db,
+            args.students,
+            platform="slack",
+            now=now,
+            zones=ZONES[: args.zones],
+            quiet_hours=("21:00", "08:00"),
+            dm_channel_of=lambda index, _user_id: f"D{index:08d}",
+        )
+        schedule_id = add_schedule(
+            db, name="Daily", local_time="09:00", created_at=now - timedelta(days=1)
+        )
         settings = CoreSettings()
+        with db.session() as session:
+            schedule = session.get_one(CheckinSchedule, schedule_id)
         with db.session() as session:
             zones = target_zones(session, schedule, settings.default_timezone)
         # Every zone's 09:00, all opened "now": the work of one occurrence per zone.
@@ -97,10 +65,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     )
             runs.append(time.perf_counter() - started)
             cpus.append(time.process_time() - cpu)
-        with db.session() as session:
-            checkins = session.exec(select(func.count()).select_from(Checkin)).one()
-            outbox = session.exec(select(func.count()).select_from(Outbox)).one()
-        db.dispose()
+        checkins = table_count(db, Checkin)
+        outbox = table_count(db, Outbox)
     return emit(
         {
             "benchmark": "open_checkins",

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import emit
+from bench.harness import emit
 from bot.safety import assess, default_screen
 from bot.safety.corpus import CorpusItem, evaluate, load_folder
 

@@ -43,7 +43,7 @@ from sqlalchemy import func
 from sqlalchemy import select as select_columns
 from sqlmodel import col
 
-from bench.common import (
+from bench.harness import (
     ZONES,
     add_schedule,
     add_zone_groups,
@@ -54,6 +54,7 @@ from bench.common import (
 )
 from bot.clock import FixedClock
 from bot.config import CoreSettings
+from bot.features import build_registry
 from bot.localtime import to_local
 from bot.outbox import Push, push_rows
 from bot.services.checkins import checkin_prompt
@@ -109,7 +110,8 @@ async def run_ours(args: argparse.Namespace, zones: tuple[str, ...]) -> dict[str
     with temp_database() as db:
         seed_programme(db, args.students, zones)
         settings = CoreSettings()
-        checkins = CheckinScheduler(db, settings, FixedClock(DUE + timedelta(seconds=20)))
+        clock = FixedClock(DUE + timedelta(seconds=20))
+        checkins = CheckinScheduler(db, settings, clock, jobs=build_registry().jobs)
         scheduler = AsyncIOScheduler(timezone=UTC)
         checkins.build_jobs(scheduler)
         checkins.scheduler = scheduler

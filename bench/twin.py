@@ -3,7 +3,7 @@
     python -m bench twin [--students 1000] [--processes 2] [--database-url URL]
 
 N students with Slack identities and a schedule due a minute ago; P `mentorbot run`
-subprocesses start at the same moment on the same database (bench/botproc.py). Each one's
+subprocesses start at the same moment on the same database (bench/harness.py). Each one's
 start-up catch-up opens the same occurrence, and all of them run their delivery loops against
 the same loopback Slack, claiming outbox rows concurrently (`FOR UPDATE SKIP LOCKED`).
 Nobody is killed: whatever the processes do to each other, every student must get exactly one
@@ -18,28 +18,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, text
 
-from bench.botproc import (
+from bench.harness import (
+    BENCH_KEY,
     DEFAULT_SERVER,
     BenchSlack,
     BotProcess,
     PromptLedger,
     bot_environment,
     count_rows,
-    database_problem,
     database_url_on,
     drop_database,
     is_postgres_url,
+    outbox_drained,
     outbox_status,
     prepare_programme,
     recreate_database,
+    run_with_workdir,
     summarise_prompts,
     wait_for,
 )
@@ -124,8 +124,7 @@ async def run_twin(args: argparse.Namespace, workdir: Path) -> dict[str, object]
     url: str = args.database_url
     students: int = args.students
     budget = args.timeout or 60.0 + 3 * students / args.rate
-    key = crypto.generate_key()
-    crypto.configure([key])
+    crypto.configure([BENCH_KEY])
     await asyncio.to_thread(recreate_database, url)
     tokens = [f"xoxb-twin-{i}" for i in range(args.processes)]
     async with BenchSlack(tokens) as fake:
@@ -135,11 +134,12 @@ async def run_twin(args: argparse.Namespace, workdir: Path) -> dict[str, object]
                 f"twin{i}",
                 bot_environment(
                     database_url=url,
-                    api_url=fake.base_url,
-                    encryption_key=key,
-                    workspace_rate=args.rate,
-                    lease_seconds=args.lease,
-                    bot_token=token,
+                    fake=fake,
+                    settings={
+                        "SLACK_BOT_TOKEN": token,
+                        "SLACK_RATE_WORKSPACE": str(args.rate),
+                        "OUTBOX_LEASE_SECONDS": str(args.lease),
+                    },
                 ),
                 workdir,
             )
@@ -165,10 +165,7 @@ async def run_twin(args: argparse.Namespace, workdir: Path) -> dict[str, object]
             released = time.perf_counter() - started
 
             async def drained() -> bool:
-                if ledger.delivered < students:
-                    return False
-                statuses = await asyncio.to_thread(outbox_status, url)
-                return not any(s in ("pending", "sending") for s in statuses.values())
+                return ledger.delivered >= students and await outbox_drained(url)
 
             finished = await wait_for(drained, timeout=budget, interval=0.05, tick=ledger.scan)
             seconds = time.perf_counter() - started
@@ -214,18 +211,14 @@ async def run_twin(args: argparse.Namespace, workdir: Path) -> dict[str, object]
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run the benchmark and print its JSON as the last line (exit 1 without PostgreSQL)."""
     args = build_parser().parse_args(argv)
-    problem = (
-        database_problem(args.database_url)
+    return run_with_workdir(
+        "twin",
+        lambda workdir: run_twin(args, workdir),
+        database_url=args.database_url,
+        problem=None
         if is_postgres_url(args.database_url)
-        else "twin needs PostgreSQL (--database-url postgresql+psycopg://...)"
+        else "twin needs PostgreSQL (--database-url postgresql+psycopg://...)",
     )
-    if problem is not None:
-        print(json.dumps({"benchmark": "twin", "error": problem}))
-        raise SystemExit(1)
-    with tempfile.TemporaryDirectory(prefix="bench-twin-") as folder:
-        result = asyncio.run(run_twin(args, Path(folder)))
-    print(json.dumps(result))
-    return result
 
 
 if __name__ == "__main__":

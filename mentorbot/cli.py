@@ -200,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         name: str,
         func: Callable[[argparse.Namespace], int],
         help_: str,
-        parent: argparse._SubParsersAction | None = None,
-    ) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        parent: argparse._SubParsersAction[argparse.ArgumentParser] | None = None,
+    ) -> argparse.ArgumentParser:
         p = (parent or sub).add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
         return p
@@ -275,8 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Feature modules (scheduling, workshops, ...) register their subcommands here.
 EXTENSIONS: list[
-    Callable[[argparse._SubParsersAction, Callable[..., argparse.ArgumentParser]], None]
-] = []  # type: ignore[type-arg]
+    Callable[
+        [
+            argparse._SubParsersAction[argparse.ArgumentParser],
+            Callable[..., argparse.ArgumentParser],
+        ],
+        None,
+    ]
+] = []
 
 from mentorbot.cli_schedule import register as _register_schedule_commands  # noqa: E402
 
@@ -284,7 +290,7 @@ EXTENSIONS.append(_register_schedule_commands)
 
 
 def _register_discord_commands(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     add: Callable[..., argparse.ArgumentParser],
 ) -> None:
     """`mentorbot discord invite-url` (the adapter reads settings handed in here)."""

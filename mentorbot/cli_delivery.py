@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from bot.outbox import UNROUTED
@@ -100,11 +101,12 @@ class OutboxGroup:
 
 def outbox_groups(session: Session, now: datetime) -> list[OutboxGroup]:
     """Pending, sending and failed outbox rows grouped by platform, kind and status."""
-    rows = session.exec(
-        select(
-            Outbox.platform,
-            Outbox.kind,
-            Outbox.status,
+    # SQLAlchemy's select: SQLModel's is typed for at most four columns.
+    rows = session.execute(
+        select_columns(
+            col(Outbox.platform),
+            col(Outbox.kind),
+            col(Outbox.status),
             func.count(),
             func.sum(case((col(Outbox.urgent), 1), else_=0)),
             func.min(Outbox.created_at),
@@ -173,7 +175,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: AddCommand) -> None:
     """Add `delivery status` and `check` (`alerts list` is registered by mentorbot.cli)."""
     delivery = sub.add_parser("delivery", help="outbox delivery commands")
     delivery_sub = delivery.add_subparsers(dest="delivery_command", metavar="ACTION", required=True)

@@ -129,7 +129,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: AddCommand) -> None:
     """Add the privacy subcommands to the `mentorbot` parser."""
     p = add("erase", cmd_erase, "erase one person's data (right to erasure)")
     p.add_argument("--email", required=True)

@@ -117,7 +117,7 @@ def _positive_int(value: str) -> int:
     return number
 
 
-def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: AddCommand) -> None:
     """Add the `schedule` and `breaks` command groups to the CLI."""
     schedule = sub.add_parser("schedule", help="check-in schedules")
     schedule_sub = schedule.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)

@@ -257,7 +257,7 @@ def _add_channel_options(parser: argparse.ArgumentParser) -> None:
     channel.add_argument("--discord-channel", metavar="ID", help="a Discord channel id (a number)")
 
 
-def register(sub: argparse._SubParsersAction, add: AddCommand) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: AddCommand) -> None:
     """Add the `group` and `workshop` command groups to the CLI."""
     group = sub.add_parser("group", help="mentoring groups and their channels")
     group_sub = group.add_subparsers(dest="group_command", metavar="ACTION", required=True)

@@ -20,7 +20,12 @@ from scheduling import start_scheduler
 from scheduling.scheduler import CheckinScheduler
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from adapters.slack import SlackConfig
+
+    # (app, stop) -> the platform's running task, or None when it is not configured.
+    PlatformStarter = Callable[[App, asyncio.Event], Awaitable[asyncio.Task[object] | None]]
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +137,8 @@ async def run(settings: Settings) -> int:
             if task is not None:
                 platform_tasks.append(asyncio.create_task(_watched(app, platform, task)))
         # Reported once every other platform is registered, so the report can go there.
-        for platform, exc in failures:
-            app.platform_failed(platform, f"it did not start: {exc}")
+        for platform, error in failures:
+            app.platform_failed(platform, f"it did not start: {error}")
         if failures and not _chat_running(app):
             await app.delivery.deliver_once()  # the reports by email or webhook, then stop
             raise failures[0][1]
@@ -279,7 +284,7 @@ async def _report_rejected(stop: asyncio.Event) -> None:
 
 
 # Platform adapters register an async starter: (app, stop) -> task or None when not configured.
-PLATFORM_STARTERS: list = []  # type: ignore[type-arg]
+PLATFORM_STARTERS: list[PlatformStarter] = []
 
 
 def slack_config(settings: Settings, *, reuse_port: bool = False) -> SlackConfig:

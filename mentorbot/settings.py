@@ -273,17 +273,16 @@ class Settings:
     """All settings, one object per concern."""
 
     def __init__(self, env_file: str | Path | None = ENV_FILE) -> None:
-        kwargs = {"_env_file": env_file}
-        self.database = DatabaseSettings(**kwargs)  # type: ignore[arg-type]
-        self.programme = ProgrammeSettings(**kwargs)  # type: ignore[arg-type]
-        self.slack = SlackSettings(**kwargs)  # type: ignore[arg-type]
-        self.discord = DiscordSettings(**kwargs)  # type: ignore[arg-type]
-        self.delivery = DeliverySettings(**kwargs)  # type: ignore[arg-type]
-        self.scheduling = SchedulingSettings(**kwargs)  # type: ignore[arg-type]
-        self.pacing = PacingSettings(**kwargs)  # type: ignore[arg-type]
-        self.privacy = PrivacySettings(**kwargs)  # type: ignore[arg-type]
-        self.alerting = AlertingSettings(**kwargs)  # type: ignore[arg-type]
-        self.observability = ObservabilitySettings(**kwargs)  # type: ignore[arg-type]
+        self.database = DatabaseSettings(_env_file=env_file)
+        self.programme = ProgrammeSettings(_env_file=env_file)
+        self.slack = SlackSettings(_env_file=env_file)
+        self.discord = DiscordSettings(_env_file=env_file)
+        self.delivery = DeliverySettings(_env_file=env_file)
+        self.scheduling = SchedulingSettings(_env_file=env_file)
+        self.pacing = PacingSettings(_env_file=env_file)
+        self.privacy = PrivacySettings(_env_file=env_file)
+        self.alerting = AlertingSettings(_env_file=env_file)
+        self.observability = ObservabilitySettings(_env_file=env_file)
 
     def core(self) -> CoreSettings:
         """The core's view of the settings."""

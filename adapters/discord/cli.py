@@ -20,7 +20,7 @@ class InviteSettings(Protocol):
 
 
 def add_discord_commands(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     add: Callable[..., argparse.ArgumentParser],
     load_settings: Callable[[], InviteSettings],
 ) -> None:

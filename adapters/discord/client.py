@@ -126,7 +126,8 @@ class MentorDiscordClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         for command in build_commands():
             self.tree.add_command(command)
-        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        # The tree's documented way to set its handler (it checks the signature too).
+        self.tree.error(self.on_app_command_error)
 
     # ------------------------------------------------------------------ start-up
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -35,6 +36,10 @@ from bot.model import (
     TransientDeliveryError,
 )
 
+if TYPE_CHECKING:
+    # discord.types is for type checkers only: importing it first at runtime is circular.
+    from discord.types.threads import ThreadArchiveDuration, ThreadType
+
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
@@ -43,8 +48,8 @@ UNKNOWN_MESSAGE = 10008
 #: How long to wait before retrying when the client hasn't logged in yet.
 NOT_CONNECTED_RETRY = 5.0
 #: Threads archive after a week of silence (Discord allows 60, 1440, 4320 or 10080 minutes).
-THREAD_ARCHIVE_MINUTES = 10080
-PRIVATE_THREAD = 12
+THREAD_ARCHIVE_MINUTES: ThreadArchiveDuration = 10080
+PRIVATE_THREAD: ThreadType = 12
 MAX_THREAD_NAME = 100
 
 

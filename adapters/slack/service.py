@@ -154,6 +154,7 @@ class SlackService:
             "SLACK_APP_TOKEN", self.client.apps_connections_open(app_token=self.config.app_token)
         )
         self._socket = AsyncSocketModeHandler(self.adapter.app, app_token=self.config.app_token)
+        # slack_bolt leaves connect_async/close_async unannotated (a third-party gap).
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack connected in Socket Mode")
 
@@ -208,6 +209,7 @@ class SlackService:
         """Disconnect, stop serving, and let listeners already running finish."""
         if self._socket is not None:
             with contextlib.suppress(Exception):
+                # Unannotated in slack_bolt (a third-party gap).
                 await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
         if self._runner is not None:

@@ -13,7 +13,7 @@ import pytest
 
 from bench import __main__ as dispatcher
 from bench import answers, core_answers, fanout, memory, open_checkins, scheduler
-from bench.common import busiest_window
+from bench.harness import busiest_window
 
 N = 20
 

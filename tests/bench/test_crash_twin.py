@@ -14,7 +14,7 @@ import os
 import pytest
 
 from bench import crash, twin
-from bench.botproc import database_url_on, postgres_problem
+from bench.harness import database_url_on, postgres_problem
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
 

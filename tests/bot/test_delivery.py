@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.delivery import OutboxDelivery
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Alert, Identity, Outbox
 from tests.conftest import Chat
-from tests.fakes.recording import RecordingMessenger
 
 
 def rows(db) -> list[Outbox]:

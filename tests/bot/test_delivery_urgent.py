@@ -12,9 +12,9 @@ from bot.model import Actor, Inbound, Message, PlatformDeliveryError, Recipient,
 from bot.outbox import set_running_platforms
 from bot.people import person_by_email
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import AlertEvent, Outbox
 from tests.conftest import Chat
-from tests.fakes.recording import RecordingMessenger
 
 CRISIS = "i want to end it all tonight"
 MAYA_D, AVERY_D = "301000000000000502", "301000000000000501"

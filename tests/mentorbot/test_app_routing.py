@@ -13,8 +13,8 @@ from bot.services.roster import import_roster, parse_roster
 from mentorbot import runner
 from mentorbot.app import App, build_app
 from mentorbot.settings import Settings
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Outbox
-from tests.fakes.recording import RecordingMessenger
 
 AVERY_D = "301000000000000501"
 ROSTER = (

@@ -1,6 +1,6 @@
 """`mentorbot run` as a real subprocess: SIGTERM/SIGINT stop it cleanly, nothing is lost.
 
-The bot runs exactly as an operator starts it (bench/botproc.py's harness), against the
+The bot runs exactly as an operator starts it (bench/harness.py's BotProcess), against the
 loopback fakes served by the test's own event loop, on SQLite and on PostgreSQL.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.botproc import (
+from bench.harness import (
     BotProcess,
     PromptLedger,
     bot_environment,
@@ -26,11 +26,11 @@ from bench.botproc import (
     prepare_programme,
     summarise_prompts,
 )
+from mentorbot_fakes.discord_api import FakeDiscord
+from mentorbot_fakes.slack_api import FakeSlack
+from mentorbot_fakes.slack_signing import sign_request
 from storage.tables import CheckinSchedule, Person, Resource
 from tests.conftest import TEST_ENCRYPTION_KEY
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import sign_request
 
 STUDENTS = 40
 STRANGER_WORDS = "unsigned secret confession"
@@ -78,11 +78,13 @@ async def test_sigterm_mid_fanout_exits_0_in_time_and_loses_nothing(
         ledger = PromptLedger(fake, programme)
         env = bot_environment(
             database_url=database_url,
-            api_url=fake.base_url,
+            fake=fake,
             encryption_key=TEST_ENCRYPTION_KEY,
-            workspace_rate=RATE,
-            lease_seconds=LEASE_SECONDS,
-            extra={"HEALTH_PORT": str(free_port())},
+            settings={
+                "SLACK_RATE_WORKSPACE": str(RATE),
+                "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+                "HEALTH_PORT": str(free_port()),
+            },
         )
         bot = BotProcess("stop", env, tmp_path)
         await bot.start()
@@ -146,10 +148,9 @@ async def test_sigint_closes_socket_mode_and_discord_health_meanwhile_and_no_see
         assert guild is not None
         env = bot_environment(
             database_url=database_url,
-            api_url=slack.base_url,
+            fake=slack,
             encryption_key=TEST_ENCRYPTION_KEY,
-            bot_token=slack.token,
-            extra={
+            settings={
                 "SLACK_MODE": "socket",
                 "SLACK_APP_TOKEN": slack.app_token,
                 "DISCORD_BOT_TOKEN": discord.token,

@@ -16,10 +16,10 @@ from bot.model import Actor, Inbound
 from bot.services.watchdog import stuck_urgent_alerts
 from mentorbot.health import HealthMonitor, HealthServer
 from mentorbot.metrics import Metrics
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.db import Database
 from storage.tables import Alert
 from tests.conftest import Chat
-from tests.fakes.recording import RecordingMessenger
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Fixtures for the Discord adapter: the loopback fake, a programme with Discord users, a bot.
 
-The real discord.py client runs against ``tests/fakes/discord_api.FakeDiscord``; the adapter's
+The real discord.py client runs against ``mentorbot_fakes.discord_api.FakeDiscord``; the adapter's
 own ``discord_pointed_at`` sends it there (DISCORD_API_URL / DISCORD_GATEWAY_URL in production).
 """
 
@@ -26,8 +26,8 @@ from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services.checkins import render_checkin, start_adhoc
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.discord_api import FakeDiscord
 from storage.db import Database
-from tests.fakes.discord_api import FakeDiscord
 from tests.tick import REGISTRY
 
 MORGAN = "301000000000000001"  # a mentor on Discord

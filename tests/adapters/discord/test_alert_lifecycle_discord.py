@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from adapters.discord.messenger import PLATFORM, DiscordMessenger
 from bot.delivery import OutboxDelivery
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import FakeDiscord
 from storage.tables import Alert, Outbox
 from tests.adapters.discord.conftest import DANA, ELI, MORGAN, StartBot, World
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import FakeDiscord
 
 CRISIS_TEXT = "i want to end it all tonight"
 

@@ -30,12 +30,12 @@ from bot.model import Messenger
 from bot.outbox import set_running_platforms
 from bot.people import person_by_email
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.discord_api import FakeDiscord
+from mentorbot_fakes.slack_api import FakeSlack
+from mentorbot_fakes.smtp import FakeSmtp
+from mentorbot_fakes.webhook import FakeWebhook
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.smtp import FakeSmtp
-from tests.fakes.webhook import FakeWebhook
 from tests.tick import REGISTRY, run_due_work
 
 CRISIS_TEXT = "i want to end it all tonight"

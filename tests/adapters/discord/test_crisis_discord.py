@@ -21,10 +21,10 @@ from bot.delivery import OutboxDelivery
 from bot.people import person_by_email
 from bot.registry import Count
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import FakeDiscord
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import FakeDiscord
 from tests.tick import REGISTRY, run_due_work
 
 BEA = "301000000000000009"  # Dana's backup mentor

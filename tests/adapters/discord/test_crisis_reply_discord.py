@@ -13,9 +13,9 @@ from typing import Any
 from sqlmodel import select
 
 from adapters.discord.messenger import DiscordMessenger
+from mentorbot_fakes.discord_api import DispatchedInteraction, FakeDiscord
 from storage.tables import Alert, Checkin
 from tests.adapters.discord.conftest import DANA, StartBot, World
-from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord
 
 CRISIS = "honestly i just want it all to end, i want to die"
 CARD = "You don't have to face this alone"

@@ -11,10 +11,10 @@ from sqlmodel import select
 from adapters.discord.messenger import DiscordMessenger
 from bot.core import NOT_ENROLLED, MentorBot
 from bot.model import Inbound, Reply
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import DispatchedInteraction, FakeDiscord
 from storage.tables import Alert, Checkin, Goal, Identity, MoodEntry, Outbox, ProcessedEvent
 from tests.adapters.discord.conftest import DANA, ELI, MORGAN, STRANGER, StartBot, World
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord
 from tests.tick import REGISTRY
 
 

@@ -14,8 +14,8 @@ from adapters.discord.messenger import DiscordMessenger
 from bot.model import PermanentDeliveryError
 from bot.people import person_by_email
 from bot.services.privacy import REMOVED, erase_person
+from mentorbot_fakes.discord_api import FakeDiscord
 from tests.adapters.discord.conftest import DANA, StartBot, World
-from tests.fakes.discord_api import FakeDiscord
 
 
 def _erase_dana(world: World) -> dict[str, int]:

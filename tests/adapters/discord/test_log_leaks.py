@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.discord.messenger import DiscordMessenger
+from mentorbot_fakes.discord_api import FakeDiscord
 from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
 from tests.adapters.discord.test_discord_e2e import button_ending, buttons, slash
-from tests.fakes.discord_api import FakeDiscord
 from tests.log_capture import captured_logs, leaks
 
 CRISIS = "i want to end it all tonight"

@@ -18,9 +18,9 @@ from bot.model import (
     Recipient,
     TransientDeliveryError,
 )
+from mentorbot_fakes.discord_api import FakeDiscord
 from storage.tables import Identity, Outbox
 from tests.adapters.discord.conftest import DANA, StartBot, World
-from tests.fakes.discord_api import FakeDiscord
 
 
 def http_error(status: int, code: int = 0, headers: dict[str, str] | None = None) -> Exception:

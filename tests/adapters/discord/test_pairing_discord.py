@@ -18,10 +18,10 @@ from adapters.discord.messenger import DiscordMessenger
 from bot.delivery import OutboxDelivery
 from bot.services.groups import group_named
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import FakeDiscord
 from storage.tables import Identity, Outbox, PairingMember
 from tests.adapters.discord.conftest import MORGAN, StartBot, World
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import FakeDiscord
 from tests.tick import run_due_work
 
 GROUP = "Peer group"

@@ -15,7 +15,7 @@ from adapters.discord.urls import discord_pointed_at, normalise_api_url
 from mentorbot.cli import main
 from mentorbot.runner import run
 from mentorbot.settings import Settings
-from tests.fakes.discord_api import FakeDiscord
+from mentorbot_fakes.discord_api import FakeDiscord
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from sqlmodel import select
 from adapters.discord.messenger import DiscordMessenger
 from bot.delivery import OutboxDelivery
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import DispatchedInteraction, FakeDiscord, InteractionResponse
 from storage.tables import CheckinSchedule, Outbox, Rsvp, WorkshopFeedback
 from tests.adapters.discord.conftest import DANA, ELI, MORGAN, StartBot, World
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import DispatchedInteraction, FakeDiscord, InteractionResponse
 from tests.tick import run_due_work
 
 NOOR = "301000000000000004"  # a student in America/New_York

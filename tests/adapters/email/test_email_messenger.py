@@ -14,7 +14,7 @@ from bot.model import (
     Recipient,
     TransientDeliveryError,
 )
-from tests.fakes.smtp import FakeSmtp
+from mentorbot_fakes.smtp import FakeSmtp
 
 ALERT = Message(title="Urgent mentoring alert #7 is waiting", text="Open Discord.", urgent=True)
 

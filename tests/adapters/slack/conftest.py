@@ -28,10 +28,10 @@ from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services.checkins import render_checkin, start_adhoc
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.slack_api import FakeSlack, StoredMessage
+from mentorbot_fakes.slack_signing import sign_request
 from storage.db import Database
 from storage.tables import Checkin, Identity, Person
-from tests.fakes.slack_api import FakeSlack, StoredMessage
-from tests.fakes.slack_signing import sign_request
 
 SECRET = "test-signing-secret"
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlmodel import select
 
+from mentorbot_fakes.slack_api import StoredMessage
 from storage.tables import Alert, Outbox
 from tests.adapters.slack.conftest import MENTOR, STUDENT, Harness, all_text, buttons_of, payload
-from tests.fakes.slack_api import StoredMessage
 
 CRISIS_TEXT = "i want to end it all tonight"
 

@@ -16,6 +16,7 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.people import person_by_email
 from bot.registry import Count
+from mentorbot_fakes.slack_api import StoredMessage
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.adapters.slack.conftest import (
     ADMIN,
@@ -25,7 +26,6 @@ from tests.adapters.slack.conftest import (
     all_text,
     buttons_of,
 )
-from tests.fakes.slack_api import StoredMessage
 from tests.tick import run_due_work
 
 ONCALL = "C0ONCALL01"

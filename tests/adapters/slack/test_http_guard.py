@@ -19,9 +19,9 @@ from aiohttp import web
 from sqlmodel import select
 
 from adapters.slack.http_guard import SlackRequestGuard
+from mentorbot_fakes.slack_signing import sign_request
 from storage.tables import MoodEntry, ProcessedEvent
 from tests.adapters.slack.conftest import SECRET, STUDENT, Harness, payload, push_checkin
-from tests.fakes.slack_signing import sign_request
 
 FORM = "application/x-www-form-urlencoded"
 # Would crash bolt's parser (the interactivity JSON is cut short) if it were ever parsed.

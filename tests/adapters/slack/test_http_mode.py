@@ -17,6 +17,7 @@ from bot.model import Message
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services.alerts import render_alert
+from mentorbot_fakes.slack_api import FakeSlack
 from storage.tables import (
     Alert,
     Goal,
@@ -37,7 +38,6 @@ from tests.adapters.slack.conftest import (
     payload,
     push_checkin,
 )
-from tests.fakes.slack_api import FakeSlack
 
 
 def _count(harness: Harness, table: type) -> int:

@@ -19,8 +19,8 @@ from bot.model import (
     Recipient,
     TransientDeliveryError,
 )
+from mentorbot_fakes.slack_api import FakeSlack
 from tests.adapters.slack.conftest import STUDENT
-from tests.fakes.slack_api import FakeSlack
 
 HELLO = Message(text="Hello", choices=(Choice("😄 5", "mood.log", (("score", "5"),)),))
 

@@ -15,8 +15,8 @@ from bot.core import MentorBot
 from mentorbot.app import build_app
 from mentorbot.runner import PLATFORM_STARTERS, start_slack
 from mentorbot.settings import Settings
+from mentorbot_fakes.slack_api import FakeSlack
 from tests.adapters.slack.conftest import SECRET
-from tests.fakes.slack_api import FakeSlack
 
 
 def _free_port() -> int:

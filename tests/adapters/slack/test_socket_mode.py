@@ -16,10 +16,10 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
+from mentorbot_fakes.slack_api import FakeSlack
 from storage.db import Database
 from storage.tables import Checkin, MoodEntry, StudentMessage
 from tests.adapters.slack.conftest import STUDENT, all_text, button, payload, push_checkin
-from tests.fakes.slack_api import FakeSlack
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from sqlmodel import select
 from bot.clock import FixedClock
 from bot.services.roster import import_roster, parse_roster
 from bot.services.workshop_tick import WorkshopTickOutcome
+from mentorbot_fakes.slack_api import StoredMessage
 from storage.tables import CheckinSchedule, Outbox, Rsvp, WorkshopFeedback
 from tests.adapters.slack.conftest import MENTOR, STUDENT, Harness, all_text, buttons_of
-from tests.fakes.slack_api import StoredMessage
 from tests.tick import run_due_work
 
 CHANNEL = "C0WORKSHOP"
@@ -185,9 +185,8 @@ async def test_a_second_scheduler_sends_nothing_more(workshop_slack: Harness, cl
     settings = slack.service.adapter.core.settings
     first = run_due_work(slack.db, settings, at)
     second = run_due_work(slack.db, settings, at)  # the other instance, same minute
-    assert tuple(
-        r.outcome("run_workshop_steps", WorkshopTickOutcome).day_reminders for r in (first, second)
-    ) == (1, 0)
+    steps = [r.outcome("run_workshop_steps", WorkshopTickOutcome) for r in (first, second)]
+    assert [s.day_reminders for s in steps] == [1, 0]
     await slack.delivery.deliver_once(["slack"])
     await slack.delivery.deliver_once(["slack"])
     [reminder] = slack.dm_messages(ALEX)

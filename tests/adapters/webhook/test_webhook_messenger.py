@@ -16,7 +16,7 @@ from bot.model import (
     Recipient,
     TransientDeliveryError,
 )
-from tests.fakes.webhook import FakeWebhook
+from mentorbot_fakes.webhook import FakeWebhook
 
 SECRET = "s3cret"
 HOOK = Message(title="urgent_alert", text="Urgent alert #3", fields=(Field("alert_id", "3"),))

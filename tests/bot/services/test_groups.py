@@ -15,10 +15,10 @@ from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services import groups as service
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Group, GroupMember, Outbox, Person
 from tests.conftest import Chat, text_of
 from tests.dbdump import snapshot
-from tests.fakes.recording import RecordingMessenger
 
 EXTRA = (
     "email,name,role,timezone,groups\n"

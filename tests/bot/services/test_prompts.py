@@ -17,11 +17,11 @@ from bot.people import person_by_email
 from bot.services import prompts
 from bot.services.groups import group_named
 from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.db import Database
 from storage.tables import GroupPrompt, Outbox
 from tests.conftest import Chat, text_of
 from tests.dbdump import snapshot
-from tests.fakes.recording import RecordingMessenger
 from tests.tick import run_due_work
 
 GROUP = "Study skills"

@@ -15,9 +15,9 @@ from bot.people import person_by_email
 from bot.services.privacy import purge_expired_text
 from bot.services.roster import import_roster, parse_roster
 from bot.services.routing import describe_kind, reroute_stranded
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.conftest import Chat
-from tests.fakes.recording import RecordingMessenger
 from tests.tick import REGISTRY
 
 CRISIS = "i want to end it all tonight"

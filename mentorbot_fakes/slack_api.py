@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_signing import (
+from mentorbot_fakes.slack_signing import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

@@ -31,7 +31,7 @@ class RecordingMessenger:
     sent: list[Sent] = field(default_factory=list)
     permanent_failures: set[str] = field(default_factory=set)
     transient_failures: dict[str, float | None] = field(default_factory=dict)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
         """Record the send, or fail as configured."""

@@ -1,7 +1,7 @@
 """Pytest fixtures for the loopback Slack fake.
 
-Only tests under ``tests/fakes`` see these automatically; elsewhere import the fixture
-(``from tests.fakes.conftest import slack_fake  # noqa: F401``) or build
+Only tests under ``tests/mentorbot_fakes`` see these automatically; elsewhere import the fixture
+(``from tests.mentorbot_fakes.conftest import slack_fake  # noqa: F401``) or build
 ``FakeSlack()`` directly with ``async with``.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.fakes.slack_api import FakeSlack
+from mentorbot_fakes.slack_api import FakeSlack
 
 
 @pytest.fixture

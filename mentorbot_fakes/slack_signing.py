@@ -26,7 +26,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-# Identifiers of the fake workspace; shared with tests.fakes.slack_api so that the
+# Identifiers of the fake workspace; shared with mentorbot_fakes.slack_api so that the
 # payloads built here agree with what the fake's auth.test reports.
 TEAM_ID = "T0MENTOR01"
 TEAM_DOMAIN = "mentorbot-test"

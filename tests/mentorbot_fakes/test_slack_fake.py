@@ -19,8 +19,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlack
-from tests.fakes.slack_signing import (
+from mentorbot_fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlack
+from mentorbot_fakes.slack_signing import (
     block_actions_body,
     block_actions_payload,
     event_callback_body,

@@ -39,7 +39,7 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
-from tests.fakes import discord_payloads as p
+from mentorbot_fakes import discord_payloads as p
 
 JSON = dict[str, Any]
 
@@ -703,9 +703,9 @@ class FakeDiscord:
             for k, v in response.headers.items()
             if k.lower().startswith(("x-ratelimit", "retry"))
         }
-        if isinstance(response, web.Response) and response.body is not None:
+        if isinstance(response, web.Response) and isinstance(response.body, bytes):
             with contextlib.suppress(ValueError, TypeError):
-                call.response_json = json.loads(response.body)  # type: ignore[arg-type]
+                call.response_json = json.loads(response.body)
         if response.status == 429:
             self.http_429 += 1
         await self._notify()

@@ -17,8 +17,8 @@ import discord.http
 import pytest
 from discord import app_commands
 
-from tests.fakes import discord_payloads as p
-from tests.fakes.discord_api import (
+from mentorbot_fakes import discord_payloads as p
+from mentorbot_fakes.discord_api import (
     DEFAULT_TOKEN,
     FakeDiscord,
     RouteLimit,

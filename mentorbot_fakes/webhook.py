@@ -18,6 +18,7 @@ class Hook:
 
     @property
     def json(self) -> Any:
+        """The body parsed as JSON."""
         return json.loads(self.body)
 
 
@@ -36,6 +37,7 @@ class FakeWebhook:
 
     @property
     def url(self) -> str:
+        """Where to POST (once started)."""
         return f"http://127.0.0.1:{self.port}/hook"
 
     async def __aenter__(self) -> Self:
@@ -45,7 +47,7 @@ class FakeWebhook:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])  # (host, port) of the bound socket
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -26,10 +26,12 @@ class Received:
 
     @property
     def subject(self) -> str:
+        """The Subject header ("" when there is none)."""
         return str(self.message["Subject"] or "")
 
     @property
     def body(self) -> str:
+        """The decoded body text."""
         payload = self.message.get_payload(decode=True)
         return payload.decode() if isinstance(payload, bytes) else str(payload)
 
@@ -68,6 +70,7 @@ class FakeSmtp:
 
     @property
     def received(self) -> list[Received]:
+        """Every email accepted so far, in arrival order."""
         return self.handler.received
 
     def refuse(self, reply: str | None) -> None:
@@ -79,10 +82,12 @@ class FakeSmtp:
         return [r for r in self.received if address in r.recipients]
 
     def start(self) -> FakeSmtp:
+        """Start serving on 127.0.0.1:`port` (in the controller's own thread)."""
         self.controller.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving."""
         self.controller.stop()
 
     def wait_for(self, count: int, timeout: float = 5.0) -> None:
