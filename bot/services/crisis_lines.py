@@ -28,6 +28,8 @@ _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 # ISO 639-1 (two letters) or 639-2/3 (three letters) for languages without a short code.
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 _WEB_ADDRESS = re.compile(r"^https?://\S+$")
+# libyaml's loader when installed: ten times faster, and the file is read at every start.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LineKind(enum.StrEnum):
@@ -158,7 +160,7 @@ class CrisisLinesFile(_Record):
 def parse_crisis_lines(text: str, origin: str) -> CrisisLinesFile:
     """Parse and check a crisis lines file; `origin` names it in error messages."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)  # safe: C or Python SafeLoader
     except yaml.YAMLError as exc:
         raise CrisisLinesError(f"{origin}: not valid YAML ({exc})") from exc
     if not isinstance(raw, dict):
