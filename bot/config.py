@@ -4,41 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.services.crisis_lines import CrisisLine as CrisisLine
+from bot.services.crisis_lines import default_crisis_lines
 
-@dataclass(frozen=True)
-class CrisisLine:
-    """A crisis service shown to a student in distress."""
-
-    name: str
-    contact: str
-
-
-DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = {
-    "US": (
-        CrisisLine("988 Suicide & Crisis Lifeline", "Call or text 988"),
-        CrisisLine("Crisis Text Line", "Text HOME to 741741"),
-        CrisisLine("Emergency services", "Call 911"),
-    ),
-    "GB": (
-        CrisisLine("Samaritans", "Call 116 123 (free, 24/7)"),
-        CrisisLine("Shout", "Text SHOUT to 85258"),
-        CrisisLine("Emergency services", "Call 999"),
-    ),
-    "CA": (
-        CrisisLine("9-8-8 Suicide Crisis Helpline", "Call or text 988"),
-        CrisisLine("Kids Help Phone", "Call 1-800-668-6868 or text CONNECT to 686868"),
-        CrisisLine("Emergency services", "Call 911"),
-    ),
-    "AU": (
-        CrisisLine("Lifeline", "Call 13 11 14 or text 0477 13 11 14"),
-        CrisisLine("Kids Helpline", "Call 1800 55 1800"),
-        CrisisLine("Emergency services", "Call 000"),
-    ),
-    "INTL": (
-        CrisisLine("Find a helpline near you", "https://findahelpline.com"),
-        CrisisLine("Emergency services", "Call your local emergency number"),
-    ),
-}
+# Crisis lines come from bot/services/crisis_lines.yaml: every line there names the page it
+# was confirmed from and the date, and every country has an emergency number. The file is
+# read and checked here, at import, so a broken file stops the bot before it talks to anyone.
+DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = default_crisis_lines()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.config import CoreSettings, EscalationRules, SchedulingRules
 from bot.localtime import is_valid_zone
 from bot.pacing import PlatformLimits, RateLimit
+from bot.services.crisis_lines import crisis_lines_with, read_crisis_lines
 from storage.crypto import BadKey, check_keys, split_keys
 
 ENV_FILE = ".env"
@@ -46,11 +47,28 @@ class ProgrammeSettings(_Base):
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
     safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
+    # A YAML file of crisis lines in the format of bot/services/crisis_lines.yaml: its
+    # countries replace (or add to) the shipped ones. Checked at start like the shipped file.
+    crisis_lines_file: str = Field(default="", alias="CRISIS_LINES_FILE")
 
     @property
     def safety_rule_files(self) -> list[str]:
         """The extra safety rule files, in order."""
         return [p.strip() for p in self.safety_extra_rules.split(",") if p.strip()]
+
+    @property
+    def crisis_lines_path(self) -> Path | None:
+        """The operator's crisis lines file, if one is set."""
+        return Path(self.crisis_lines_file) if self.crisis_lines_file else None
+
+    @field_validator("crisis_lines_file")
+    @classmethod
+    def _usable_crisis_lines(cls, value: str) -> str:
+        # A file without an emergency number or a source must stop the start, not a card.
+        path = value.strip()
+        if path:
+            read_crisis_lines(Path(path))
+        return path
 
     @field_validator("default_timezone")
     @classmethod
@@ -306,6 +324,7 @@ class Settings:
             ),
             default_timezone=p.default_timezone,
             default_country=p.default_country,
+            crisis_lines=crisis_lines_with(p.crisis_lines_path),
             crisis_ack_minutes=p.crisis_ack_minutes,
             alert_ack_minutes=p.alert_ack_minutes,
             # STAFF_CHANNEL wins; DISCORD_STAFF_CHANNEL_ID is the Discord-only way to set it.

@@ -17,10 +17,11 @@ from bot.model import Field, Message
 from bot.safety import Assessment
 from bot.safety.taxonomy import alert_reason
 from bot.services.alerts import URGENT, raise_alert, record_event, who_is_told
+from bot.services.crisis_lines import CARD_ORDER, FALLBACK
 from storage.tables import Alert, Person
 
 # Used only when no zone table can be read (a slim container without tzdata): the zones of
-# the countries whose crisis lines ship by default.
+# the countries whose crisis lines ship by default (bot/services/crisis_lines.yaml).
 FALLBACK_ZONE_COUNTRIES: dict[str, str] = {
     "Europe/London": "GB",
     "Europe/Belfast": "GB",
@@ -39,19 +40,77 @@ FALLBACK_ZONE_COUNTRIES: dict[str, str] = {
     "America/Halifax": "CA",
     "America/St_Johns": "CA",
     "America/Regina": "CA",
+    "Europe/Dublin": "IE",
+    "Asia/Kolkata": "IN",
+    "Asia/Calcutta": "IN",
+    "Pacific/Auckland": "NZ",
+    "Pacific/Chatham": "NZ",
+    "Europe/Berlin": "DE",
+    "Europe/Paris": "FR",
+    "Europe/Amsterdam": "NL",
+    "Europe/Madrid": "ES",
+    "Atlantic/Canary": "ES",
+    "Europe/Rome": "IT",
+    "Europe/Stockholm": "SE",
+    "Asia/Tokyo": "JP",
+    "Asia/Seoul": "KR",
+    "Asia/Shanghai": "CN",
+    "Asia/Urumqi": "CN",
+    "Africa/Lagos": "NG",
+    "America/Sao_Paulo": "BR",
+    "America/Manaus": "BR",
+    "America/Fortaleza": "BR",
+    "America/Recife": "BR",
+    "America/Bahia": "BR",
+    "America/Belem": "BR",
+    "America/Mexico_City": "MX",
+    "America/Monterrey": "MX",
+    "America/Tijuana": "MX",
+    "America/Cancun": "MX",
+    "Asia/Karachi": "PK",
+    "Asia/Manila": "PH",
+    "Asia/Dubai": "AE",
+    "Asia/Riyadh": "SA",
+    "Asia/Jakarta": "ID",
+    "Asia/Makassar": "ID",
+    "Asia/Jayapura": "ID",
+    "America/Bogota": "CO",
+    "Asia/Kuala_Lumpur": "MY",
+    "Asia/Kuching": "MY",
+    "Asia/Singapore": "SG",
+    "Asia/Hong_Kong": "HK",
+    "Europe/Istanbul": "TR",
+    "Asia/Ho_Chi_Minh": "VN",
+    "Asia/Saigon": "VN",
+    "Asia/Dhaka": "BD",
 }
+
+# Old zone names that tzdata now links to a zone in another country: the link's target
+# would name the wrong country (and the wrong helplines), so these keep their own.
+CROSS_COUNTRY_LINKS: dict[str, str] = {"Atlantic/Jan_Mayen": "SJ"}
 
 
 def crisis_lines_for(
     settings: CoreSettings, country: str | None, timezone: str | None = None
 ) -> tuple[CrisisLine, ...]:
-    """Crisis services for the student's country, falling back to the international list.
+    """Crisis services for the student's country, then the international list if it adds some.
 
-    With no country on record, the country of the student's time zone is used (the roster
-    has no country column, but it has time zones); then the programme's default country.
+    The country is the one on record, else the country of the student's time zone (the
+    roster has time zones), else the programme's default. Its own lines come first in card
+    order (crisis line, text line, emergency number); the international list follows only
+    for a kind of help the country has no line for (say, a country with only an emergency
+    number gets the helpline directory too). A country with no lines gets the international
+    list: never another country's lines.
     """
-    code = (country or country_of_zone(timezone) or settings.default_country or "INTL").upper()
-    return settings.crisis_lines.get(code) or settings.crisis_lines.get("INTL", ())
+    code = country or country_of_zone(timezone) or settings.default_country or FALLBACK
+    code = code.strip().upper()
+    fallback = settings.crisis_lines.get(FALLBACK, ())
+    own = () if code == FALLBACK else settings.crisis_lines.get(code, ())
+    if not own:
+        return fallback
+    ordered = tuple(sorted(own, key=lambda line: CARD_ORDER.index(line.kind)))
+    covered = {line.kind for line in own}
+    return ordered + tuple(line for line in fallback if line.kind not in covered)
 
 
 def country_of_zone(zone: str | None) -> str | None:
@@ -96,7 +155,7 @@ def load_zone_countries(folders: Iterable[Traversable]) -> dict[str, str]:
             if line.startswith("L "):
                 _, target, alias = line.split()[:3]
                 if target in countries and alias not in countries:
-                    countries[alias] = countries[target]
+                    countries[alias] = CROSS_COUNTRY_LINKS.get(alias, countries[target])
         if countries:
             return countries
     return dict(FALLBACK_ZONE_COUNTRIES)
@@ -128,7 +187,7 @@ def render_crisis_reply(
             "Thank you for telling me. It sounds like you're going through something really "
             "hard, and you deserve support right now.\n"
             "If you are in danger or might act on these thoughts, please contact one of these "
-            "now, they are there to talk any time:\n"
+            "now:\n"
             f"I've let {told} know so a real person can check in with you soon. "
             "I'm a bot, so I can't keep this just between us: keeping you safe comes first."
         ),
