@@ -226,11 +226,15 @@ def build_app(
             if seed_demo(session, clock.now()):
                 log.info("seeded the demo programme into the empty database")
     # The composition root: the features make the registry the core routes with.
+    screen = build_screen(settings)
+    # Compile every language pack now, not on the first student's message: the first crisis
+    # message after a start must be answered as fast as any other.
+    screen.assess("warming up the screen before the first message")
     core = MentorBot(
         db,
         core_settings,
         clock,
-        screen=build_screen(settings).assess,
+        screen=screen.assess,
         registry=build_registry(),
     )
     app = App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
