@@ -10,6 +10,7 @@ builds one trie-shaped regex of them per pack, and names the rules whose words o
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -128,8 +129,11 @@ def _item(op: Any, av: Any) -> set[str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=65_536)
 def _strength(literal: str) -> int:
     """How much a literal narrows a search: its letters, not its spaces or punctuation."""
+    # Cached: choosing among multiplied-out literals asks about the same strings again and
+    # again (a million times for one pack at start-up).
     return sum(ch.isalnum() for ch in literal)
 
 
