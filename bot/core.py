@@ -25,10 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.auth import authorize
@@ -45,6 +42,7 @@ from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
 from bot.services.resources import as_links, suggest
 from storage.db import Database
+from storage.insert import insert_ignore
 from storage.tables import Person, ProcessedEvent, StudentMessage
 
 log = logging.getLogger(__name__)
@@ -368,14 +366,7 @@ class MentorBot:
             "event_id": inbound.event_id,
             "at": self.clock.now(),
         }
-        stmt: Any
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = pg_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
-        else:
-            stmt = sqlite_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
-        # RETURNING, not rowcount: with psycopg an INSERT ... RETURNING reports rowcount -1,
-        # which would make every retried event look new on PostgreSQL.
-        return session.execute(stmt.returning(ProcessedEvent.id)).first() is not None
+        return bool(insert_ignore(session, ProcessedEvent, values, returning=["id"]))
 
     def _route(self, ctx: Context) -> Reply:
         inbound = ctx.inbound

@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy import Boolean as SABoolean
 from sqlalchemy import Date, DateTime, Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
+
+from storage.insert import insert_ignore
 
 # Rows per multi-row INSERT on SQLite (SQLAlchemy's own batches are 1,000). Python's sqlite3
 # keeps every prepared statement in a per-connection cache, and a 1,000-row x 15-column
@@ -107,12 +108,9 @@ def insert_ignoring_conflicts(
         return []
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        stmt = (
-            pg_insert(table)
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(*(table.c[name] for name in returning))
+        return list(
+            insert_ignore(session, table, rows, index_elements=conflict, returning=returning)
         )
-        return list(session.execute(stmt, list(rows)).all())
     if dialect.name != "sqlite":
         raise NotImplementedError(f"bulk inserts support SQLite and PostgreSQL, not {dialect.name}")
     given = list(rows[0])

@@ -19,8 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.auth import allowed_roles
@@ -37,6 +35,7 @@ from bot.services.checkins import (
 )
 from bot.services.escalation import is_low_mood, is_sharp_drop
 from bot.services.resources import as_links, suggest
+from storage.insert import insert_ignore
 from storage.tables import Checkin, Identity, MoodEntry, Person, ProcessedEvent
 
 MOOD_ACTION = "checkin.mood"
@@ -203,12 +202,7 @@ def _record_events(session: Session, now: datetime, inbounds: Sequence[Inbound])
     ]
     if not rows:
         return set()
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # Executed for many rows at once (compiled once, whatever the batch size); RETURNING
     # names exactly the rows that went in, so the rest are retries.
-    stmt = (
-        dialect_insert(ProcessedEvent)
-        .on_conflict_do_nothing()
-        .returning(col(ProcessedEvent.event_id))
-    )
-    return {str(event_id) for (event_id,) in session.execute(stmt, rows)}
+    inserted = insert_ignore(session, ProcessedEvent, rows, returning=["event_id"])
+    return {str(event_id) for (event_id,) in inserted}

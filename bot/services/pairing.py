@@ -46,8 +46,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from bot.auth import require_owner
@@ -67,6 +65,7 @@ from bot.services.groups import (
     members_of,
     require_group_mentor,
 )
+from storage.insert import insert_ignore
 from storage.tables import Group, Identity, Pairing, PairingMember, PairingRound, Person
 
 log = logging.getLogger(__name__)
@@ -277,16 +276,10 @@ class RoundOutcome:
 
 def _insert_round(session: Session, values: dict[str, object]) -> int | None:
     """Insert a round unless its (group, number) exists; its id, or None when it existed."""
-    table = PairingRound.__table__  # type: ignore[attr-defined]
-    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        make(table)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["group_id", "number"])
-        .returning(table.c.id)
+    inserted = insert_ignore(
+        session, PairingRound, values, index_elements=["group_id", "number"], returning=["id"]
     )
-    row = session.execute(stmt).first()
-    return int(row[0]) if row is not None else None
+    return int(inserted[0][0]) if inserted else None
 
 
 def open_round(
