@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from bot.auth import can_view, require_role, require_view
 from bot.config import CoreSettings
 from bot.errors import UserError
-from bot.model import Choice, Field, Message, PostedCopy
-from bot.outbox import Address, Push, push_rows
+from bot.model import Choice, Field, Message, PostedCopy, Recipient
+from bot.outbox import Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
 from bot.safety.taxonomy import render_reason
 from storage.tables import Alert, AlertEvent, Outbox, Person
@@ -298,7 +298,7 @@ def queue_copy_updates(
         if row.status not in ("sending", "sent"):
             continue  # a failed copy: the delivery loop already told someone about it
         key = f"alert:{alert.id}:{tag}:copy:{row.id}"
-        address = Address(
+        address = Recipient(
             platform=row.platform,
             user_id=row.user_id or "",
             channel_id=row.platform_channel_id or row.channel_id,
@@ -337,7 +337,7 @@ def staff_channel_push(
     return Push(
         dedupe_key=f"alert:{alert.id}:staff:{level}",
         message=render_alert(alert, student, None),
-        address=Address(platform=platform, user_id="", channel_id=channel),
+        address=Recipient(platform=platform, user_id="", channel_id=channel),
         kind="alert",
         urgent=alert.severity == URGENT,
         alert_id=alert.id,

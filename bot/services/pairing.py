@@ -23,7 +23,7 @@ Each pair (or the trio) is introduced together, with a suggested conversation st
 * otherwise (mixed platforms, the console, a Discord group without a channel): a DM to each
   member naming their partner(s).
 The outbox carries the first two as one row whose address lists the members
-(`Address.member_ids`); the adapters' messengers open the conversation and post.
+(`Recipient.member_ids`); the adapters' messengers open the conversation and post.
 
 Halfway to the next round each member gets a DM "Did you meet?" with Yes / Not yet buttons;
 answers are stored per member (`PairingMember.met`) and counted by `pairing_summary`.
@@ -52,8 +52,8 @@ from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.localtime import is_valid_zone, to_local
-from bot.model import Choice, Field, Message
-from bot.outbox import Address, Push, push_rows
+from bot.model import Choice, Field, Message, Recipient
+from bot.outbox import Push, push_rows
 from bot.people import ADMIN, STUDENT
 from bot.services.breaks import is_paused
 from bot.services.groups import (
@@ -354,7 +354,7 @@ def _identities(session: Session, person_ids: Sequence[int]) -> dict[int, dict[s
 
 def group_address(
     group: Group, people: Sequence[Person], identities: Mapping[int, Mapping[str, str]]
-) -> Address | None:
+) -> Recipient | None:
     """Where the pair can be introduced together, or None when only separate DMs will do."""
     preferred = [group.platform] if group.platform in ("slack", "discord") else []
     for platform in dict.fromkeys([*preferred, "slack", "discord"]):
@@ -363,10 +363,10 @@ def group_address(
             continue
         member_ids = tuple(i for i in ids if i)
         if platform == "slack":
-            return Address(platform="slack", user_id="", channel_id=None, member_ids=member_ids)
+            return Recipient(platform="slack", user_id="", channel_id=None, member_ids=member_ids)
         if platform == "discord" and group.platform == "discord" and group.channel_id:
             # The private thread lives in the group's channel: no channel, no thread.
-            return Address(
+            return Recipient(
                 platform="discord", user_id="", channel_id=group.channel_id, member_ids=member_ids
             )
     return None

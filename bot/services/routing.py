@@ -25,13 +25,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
-from bot.model import Field, Message
+from bot.model import Field, Message, Recipient
 from bot.outbox import (
     CHAT_PLATFORMS,
     COPY_KINDS,
     KNOWN_PLATFORMS,
     UNROUTED,
-    Address,
     Push,
     choose_address,
     push_rows,
@@ -91,7 +90,7 @@ def email_push(
         dedupe_key=dedupe_key,
         message=message,
         person=person,
-        address=Address(EMAIL, person.email, None),
+        address=Recipient(EMAIL, person.email, None),
         kind=kind,
         urgent=True,
         alert_id=alert_id,
@@ -112,7 +111,7 @@ def describe_kind(kind: str, alert: Alert | None = None) -> str:
 class Route:
     """Where one copy of an alert was queued: a person on a platform, or a channel."""
 
-    address: Address
+    address: Recipient
     person: Person | None
 
     @property
@@ -132,7 +131,7 @@ def reachable(
     person: Person,
     running: AbstractSet[str] | None,
     avoid: AbstractSet[str] = frozenset(),
-) -> Address | None:
+) -> Recipient | None:
     """The person's chat address on a running platform outside `avoid`, or None."""
     if not person.active or person.deleted_at is not None:
         return None
@@ -157,11 +156,11 @@ def alert_chain(session: Session, alert: Alert) -> list[list[Person]]:
     return steps
 
 
-def _staff_address(settings: CoreSettings) -> Address | None:
+def _staff_address(settings: CoreSettings) -> Recipient | None:
     if not settings.staff_channel:
         return None
     platform, _, channel = settings.staff_channel.partition(":")
-    return Address(platform=platform, user_id="", channel_id=channel)
+    return Recipient(platform=platform, user_id="", channel_id=channel)
 
 
 def go_sideways(
@@ -301,7 +300,7 @@ def queue_side_channels(
             Push(
                 dedupe_key=f"alert:{alert.id}:webhook",
                 message=render_alert_webhook(alert),
-                address=Address(WEBHOOK, "", None),
+                address=Recipient(WEBHOOK, "", None),
                 kind=ALERT_WEBHOOK,
                 urgent=True,
                 alert_id=alert.id,
@@ -518,7 +517,7 @@ def report_platform_down(
                         dedupe_key=f"down:{platform}:{hour}:{admin.id}:{identity.platform}",
                         message=message,
                         person=admin,
-                        address=Address(
+                        address=Recipient(
                             identity.platform, identity.user_id, identity.dm_channel_id
                         ),
                         kind=PLATFORM_NOTICE,
@@ -546,7 +545,7 @@ def report_platform_down(
                 message=Message(
                     title="platform_down", text=text, fields=(Field("platform", platform),)
                 ),
-                address=Address(WEBHOOK, "", None),
+                address=Recipient(WEBHOOK, "", None),
                 kind=PLATFORM_NOTICE,
                 urgent=True,
             )

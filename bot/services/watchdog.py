@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
-from bot.model import Field, Message
-from bot.outbox import CHAT_PLATFORMS, Address, Push, push_rows, running_platforms
+from bot.model import Field, Message, Recipient
+from bot.outbox import CHAT_PLATFORMS, Push, push_rows, running_platforms
 from bot.people import admins
 from bot.services.alerts import URGENT, record_event
 from bot.services.routing import ALARM, EMAIL, WEBHOOK, describe_kind, email_push, label_of
@@ -154,7 +154,7 @@ def sound_alarms(
                     dedupe_key=f"{key}:{identity.person_id}:{identity.platform}",
                     message=chat,
                     person=people[identity.person_id],
-                    address=Address(identity.platform, identity.user_id, identity.dm_channel_id),
+                    address=Recipient(identity.platform, identity.user_id, identity.dm_channel_id),
                     kind=ALARM,
                     urgent=True,
                     alert_id=alert.id,
@@ -169,7 +169,7 @@ def sound_alarms(
                     Push(
                         dedupe_key=f"{key}:staff",
                         message=chat,
-                        address=Address(platform, "", channel),
+                        address=Recipient(platform, "", channel),
                         kind=ALARM,
                         urgent=True,
                         alert_id=alert.id,
@@ -193,7 +193,7 @@ def sound_alarms(
                         ),
                         urgent=True,
                     ),
-                    address=Address(WEBHOOK, "", None),
+                    address=Recipient(WEBHOOK, "", None),
                     kind=ALARM,
                     urgent=True,
                     alert_id=alert.id,

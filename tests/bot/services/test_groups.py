@@ -369,11 +369,11 @@ async def test_failed_post_to_an_unbound_channel_goes_to_admins(
 ) -> None:
     """A channel no group is bound to (the staff channel) still gets a notice, to the admins."""
     with world.db.session() as session:
-        from bot.outbox import Address
+        from bot.model import Recipient
 
         push_rows(
             session,
-            [Push("test:staff", Message(text="x"), address=Address("slack", "", "C0STAFF01"))],
+            [Push("test:staff", Message(text="x"), address=Recipient("slack", "", "C0STAFF01"))],
             clock.now(),
             "UTC",
         )
