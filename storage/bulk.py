@@ -18,6 +18,7 @@ PostgreSQL keeps the plain statement on the mapped table (its driver takes datet
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from enum import Enum, StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean as SABoolean
@@ -46,8 +47,16 @@ def _scalar_defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
             continue
         if not column.default.is_scalar:
             raise ValueError(f"{table.name}.{column.name}: only scalar defaults are supported")
-        defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+        # sqlite3 binds an exact `str` directly but looks for adapters on a str subclass,
+        # raising and clearing two AttributeErrors: a StrEnum bound as itself cost ~6 µs a
+        # value, as much as the rest of its row (100,000 executemany rows, measured).
+        defaults[column.name] = _plain(column.default.arg)  # type: ignore[attr-defined]
     return defaults
+
+
+def _plain(value: Any) -> Any:
+    """An enum member (a status, a kind) as the plain value it stands for."""
+    return value._value_ if isinstance(value, Enum) else value
 
 
 def _is_deterministic(type_: TypeEngine[Any]) -> bool:
@@ -116,11 +125,13 @@ def insert_ignoring_conflicts(
     given = list(rows[0])
     defaults = _scalar_defaults(table, given)
     names = given + list(defaults)
-    active = [
-        (index, process)
-        for index, process in enumerate(_processors(table, names, dialect))
-        if process is not None
-    ]
+    processors = _processors(table, names, dialect)
+    for index, name in enumerate(given):
+        # Columns the callers fill with StrEnum members get plain strings (see
+        # `_scalar_defaults`); `str` is a C call, and returns a plain str as it is.
+        if processors[index] is None and isinstance(rows[0][name], StrEnum):
+            processors[index] = str
+    active = [(index, process) for index, process in enumerate(processors) if process is not None]
     fill = list(defaults.values())
     prepared: list[list[Any]] = []
     for row in rows:
