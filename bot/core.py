@@ -168,6 +168,7 @@ class MentorBot:
         screen: Callable[[str], Assessment] = assess,
         *,
         max_batch: int = MAX_BATCH,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -186,18 +187,34 @@ class MentorBot:
         # Called after each `ahandle` with the event and its seconds (the entrance counts
         # events and latency for its metrics; the core knows no metrics library).
         self.on_handled: Callable[[Inbound, float], None] | None = None
+        # Called (on the caller's thread: the event loop for `ahandle`) once an event's
+        # transaction committed outbox rows for others (an alert for a mentor), so the
+        # composition root can wake the delivery loop; adapters never do.
+        self.on_queued = on_queued
 
     async def ahandle(self, inbound: Inbound) -> Reply:
         """`handle` off the event loop, together with whatever else arrived meanwhile."""
         started = time.perf_counter()
         reply = await self._group_commit.submit(inbound)
+        self._queued(reply)
         if self.on_handled is not None:
             self.on_handled(inbound, time.perf_counter() - started)
         return reply
 
     def handle(self, inbound: Inbound) -> Reply:
         """Handle one inbound event and return the direct reply; never raises."""
-        return self.handle_batch((inbound,))[0]
+        reply = self.handle_batch((inbound,))[0]
+        self._queued(reply)
+        return reply
+
+    def _queued(self, reply: Reply) -> None:
+        """Tell `on_queued` when the event's committed work queued pushes (`Reply.pushed`)."""
+        if reply.pushed and self.on_queued is not None:
+            try:
+                self.on_queued()
+            except Exception:
+                # The rows are committed: the delivery loop's next pass sends them anyway.
+                log.exception("the on_queued hook failed")
 
     def handle_batch(self, inbounds: Sequence[Inbound]) -> list[Reply]:
         """Handle events in one transaction, each in its own savepoint; never raises.

@@ -207,7 +207,8 @@ class Reply:
     error: str | None = None
     # Nothing was done: ask again with the actor's profile (see `Actor.profile_omitted`).
     needs_profile: bool = False
-    # The event queued messages for others (an alert for a mentor): wake the delivery loop.
+    # The event queued messages for others (an alert for a mentor): the core then calls its
+    # `on_queued` hook, which wakes the delivery loop.
     pushed: bool = False
 
     @classmethod

@@ -19,6 +19,7 @@ from bot.clock import FixedClock
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.people import person_by_email
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from bot.services.tick import run_due_work
 from storage.tables import Alert, AlertEvent, Outbox
@@ -53,7 +54,11 @@ class Night:
         self.world = world
         self.staff = staff
         self.delivery = OutboxDelivery(
-            world.db, {PLATFORM: DiscordMessenger(client)}, world.clock, world.settings
+            world.db,
+            {PLATFORM: DiscordMessenger(client)},
+            world.clock,
+            world.settings,
+            ServiceDeliveryEvents(world.settings),
         )
 
     def dm_to(self, user_id: str) -> list[dict[str, Any]]:
