@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from bot.localtime import quiet_hours_end
 from bot.model import Message, Recipient, SerialisedMessage
 from storage.bulk import insert_ignoring_conflicts
+from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Identity, Outbox
 
 
@@ -134,9 +135,7 @@ def choose_address(
 # Outbox kinds that act on a message delivered earlier instead of sending a new one (erasure):
 # the row's `channel_id` and `platform_message_id` name the delivered copy; for an edit, the
 # payload is the message that replaces it.
-COPY_DELETE = "copy_delete"
-COPY_EDIT = "copy_edit"
-COPY_KINDS = frozenset({COPY_DELETE, COPY_EDIT})
+COPY_KINDS = frozenset({OutboxKind.COPY_DELETE, OutboxKind.COPY_EDIT})
 
 OUTBOX_ROWS_WRITTEN = "outbox_rows_written"
 
@@ -181,7 +180,7 @@ class Push:
     message: Message | SerialisedMessage
     person: PushPerson | None = None
     address: Recipient | None = None
-    kind: str = "message"
+    kind: str = OutboxKind.MESSAGE
     urgent: bool = False
     alert_id: int | None = None
     checkin_id: int | None = None
@@ -203,6 +202,8 @@ def push_rows(
     """
     rows: list[dict[str, object]] = []
     running = running_platforms(session)
+    # A plain string, looked up once (see storage.bulk on binding enum members).
+    pending = OutboxStatus.PENDING.value
     # A fan-out asks the same question for thousands of people sharing zone and quiet hours.
     quiet_ends: dict[tuple[datetime, str, str, str], datetime | None] = {}
     for push in pushes:
@@ -244,7 +245,7 @@ def push_rows(
                 "urgent": push.urgent,
                 "alert_id": push.alert_id,
                 "checkin_id": push.checkin_id,
-                "status": "pending",
+                "status": pending,
                 "attempts": 0,
                 "next_attempt_at": due,
                 "created_at": now,
@@ -270,7 +271,7 @@ def move_waiting_rows(session: Session, person_id: int, address: Recipient) -> i
         update(table)
         .where(
             table.c.person_id == person_id,
-            table.c.status == "pending",
+            table.c.status == OutboxStatus.PENDING,
             table.c.platform.in_(stranded),
             table.c.member_ids.is_(None),
         )

@@ -24,17 +24,10 @@ from sqlmodel import Session, col, select
 from bot.auth import allowed_roles
 from bot.config import CoreSettings
 from bot.model import Inbound, Reply
-from bot.services.checkins import (
-    ANSWERED,
-    OPEN,
-    STEP_MOOD,
-    STEP_NOTE,
-    answered_with_next,
-    note_prompt,
-    questions_of,
-)
+from bot.services.checkins import answered_with_next, note_prompt, questions_of
 from bot.services.escalation import is_low_mood, is_sharp_drop
 from bot.services.resources import as_links, suggest
+from storage.enums import CheckinStatus, CheckinStep
 from storage.insert import insert_ignore
 from storage.tables import Checkin, Identity, MoodEntry, Person, ProcessedEvent
 
@@ -116,9 +109,9 @@ def answer_in_bulk(
             or person.deleted_at is not None
             or person.timezone is None  # the general path may fill it from the profile
             or checkin.person_id != person.id
-            or checkin.status != OPEN
+            or checkin.status != CheckinStatus.OPEN
             or checkin.mood is not None
-            or checkin.step != STEP_MOOD
+            or checkin.step != CheckinStep.MOOD
             or is_low_mood(press.score, settings.escalation)
             or "note" not in questions_of(session, checkin.schedule_id)
         ):
@@ -150,9 +143,9 @@ def answer_in_bulk(
             }
         )
         checkin.mood = press.score
-        checkin.status = ANSWERED
+        checkin.status = CheckinStatus.ANSWERED
         checkin.answered_at = checkin.answered_at or now
-        checkin.step = STEP_NOTE
+        checkin.step = CheckinStep.NOTE
         replies[press.index] = Reply(
             update=answered_with_next(press.score, note_prompt(checkin.id, links))
         )

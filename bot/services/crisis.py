@@ -16,7 +16,8 @@ from bot.config import CoreSettings, CrisisLine
 from bot.model import Field, Message
 from bot.safety import Assessment
 from bot.safety.taxonomy import alert_reason
-from bot.services.alerts import URGENT, raise_alert, record_event, who_is_told
+from bot.services.alerts import raise_alert, record_event, who_is_told
+from storage.enums import AlertKind, AlertSeverity
 from storage.tables import Alert, Person
 
 # Used only when no zone table can be read (a slim container without tzdata): the zones of
@@ -156,10 +157,10 @@ def respond_to_crisis(
         settings,
         now,
         student,
-        "crisis",
+        AlertKind.CRISIS,
         alert_reason("crisis", assessment.categories),
         excerpt=assessment.excerpt or text,
-        severity=URGENT,
+        severity=AlertSeverity.URGENT,
     )
     if alert is not None:
         # A crisis folded into an open alert keeps the time help was first shown.
@@ -183,7 +184,7 @@ def respond_to_concern(
         settings,
         now,
         student,
-        "concern",
+        AlertKind.CONCERN,
         alert_reason("concern", assessment.categories),
         excerpt=assessment.excerpt or text,
     )

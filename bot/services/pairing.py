@@ -65,6 +65,7 @@ from bot.services.groups import (
     members_of,
     require_group_mentor,
 )
+from storage.enums import OutboxKind
 from storage.insert import insert_ignore
 from storage.tables import Group, Identity, Pairing, PairingMember, PairingRound, Person
 
@@ -425,7 +426,7 @@ def intro_pushes(
                 dedupe_key=key,
                 message=intro_message(group, people, starter),
                 address=address,
-                kind="pairing_intro",
+                kind=OutboxKind.PAIRING_INTRO,
             )
         ]
     return [
@@ -433,7 +434,7 @@ def intro_pushes(
             dedupe_key=f"{key}:{person.id}",
             message=intro_dm(group, person, [p for p in people if p.id != person.id], starter),
             person=person,
-            kind="pairing_intro",
+            kind=OutboxKind.PAIRING_INTRO,
         )
         for person in people
     ]
@@ -518,7 +519,7 @@ def send_due_checkins(session: Session, settings: CoreSettings, now: datetime) -
                 dedupe_key=f"pairing:{pairing_round.id}:checkin:{person.id}",
                 message=checkin_message(member.id or 0, _partners(session, member)),
                 person=person,
-                kind="pairing_checkin",
+                kind=OutboxKind.PAIRING_CHECKIN,
             )
             for member, person in rows
         ]

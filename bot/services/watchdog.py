@@ -25,8 +25,9 @@ from bot.config import CoreSettings
 from bot.model import Field, Message, Recipient
 from bot.outbox import CHAT_PLATFORMS, Push, push_rows, running_platforms
 from bot.people import admins
-from bot.services.alerts import URGENT, record_event
-from bot.services.routing import ALARM, EMAIL, WEBHOOK, describe_kind, email_push, label_of
+from bot.services.alerts import record_event
+from bot.services.routing import EMAIL, WEBHOOK, describe_kind, email_push, label_of
+from storage.enums import AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Identity, Person
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ def stuck_urgent_alerts(
     alerts = session.exec(
         select(Alert)
         .where(
-            col(Alert.severity) == URGENT,
-            col(Alert.status) == "open",
+            col(Alert.severity) == AlertSeverity.URGENT,
+            col(Alert.status) == AlertStatus.OPEN,
             col(Alert.acknowledged_at).is_(None),
             col(Alert.created_at) <= now - min(deadline, ack),
         )
@@ -155,7 +156,7 @@ def sound_alarms(
                     message=chat,
                     person=people[identity.person_id],
                     address=Recipient(identity.platform, identity.user_id, identity.dm_channel_id),
-                    kind=ALARM,
+                    kind=OutboxKind.ALARM,
                     urgent=True,
                     alert_id=alert.id,
                 )
@@ -170,14 +171,15 @@ def sound_alarms(
                         dedupe_key=f"{key}:staff",
                         message=chat,
                         address=Recipient(platform, "", channel),
-                        kind=ALARM,
+                        kind=OutboxKind.ALARM,
                         urgent=True,
                         alert_id=alert.id,
                     )
                 )
         if running is not None and EMAIL in running:
             pushes += [
-                email_push(f"{key}:{a.id}:email", bare, a, ALARM, alert.id) for a in staff_admins
+                email_push(f"{key}:{a.id}:email", bare, a, OutboxKind.ALARM, alert.id)
+                for a in staff_admins
             ]
         if running is not None and WEBHOOK in running:
             pushes.append(
@@ -194,7 +196,7 @@ def sound_alarms(
                         urgent=True,
                     ),
                     address=Recipient(WEBHOOK, "", None),
-                    kind=ALARM,
+                    kind=OutboxKind.ALARM,
                     urgent=True,
                     alert_id=alert.id,
                 )
