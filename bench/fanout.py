@@ -68,6 +68,7 @@ from bot.config import CoreSettings
 from bot.delivery import OutboxDelivery, nonce_for
 from bot.model import Messenger, SendResult
 from bot.pacing import Pacer, PlatformLimits, RateLimit
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.occurrences import open_occurrences
 from storage.db import Database
 
@@ -320,6 +321,7 @@ async def deliver_ours(
         {platform.name: platform.messenger},
         SystemClock(),
         settings,
+        ServiceDeliveryEvents(settings),
         concurrency=args.concurrency,
         pacer=Pacer(pacer_limits(args)),
         **({"batch_size": args.batch_size} if args.batch_size else {}),

@@ -98,10 +98,9 @@ async def running_bot() -> dict[str, Any]:
     slack = SlackService(
         SlackConfig(bot_token="xoxb-bench", mode="http", signing_secret="bench"),
         app.core,
-        wake=app.delivery.wake,
     )
     app.add_messenger("slack", slack.messenger)
-    discord_client = MentorDiscordClient(app.core, wake=app.delivery.wake)
+    discord_client = MentorDiscordClient(app.core)
     app.add_messenger("discord", DiscordMessenger(discord_client))
     scheduler = await start_scheduler(
         app.db,

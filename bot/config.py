@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.services.crisis_lines import CrisisLine as CrisisLine
-from bot.services.crisis_lines import default_crisis_lines
+from bot.crisis_lines import CrisisLine as CrisisLine
+from bot.crisis_lines import default_crisis_lines
 
-# Crisis lines come from bot/services/crisis_lines.yaml: every line there names the page it
+# Crisis lines come from bot/crisis_lines.yaml: every line there names the page it
 # was confirmed from and the date, and every country has an emergency number. The file is
 # read and checked here, at import, so a broken file stops the bot before it talks to anyone.
 DEFAULT_CRISIS_LINES: dict[str, tuple[CrisisLine, ...]] = default_crisis_lines()

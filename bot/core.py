@@ -25,10 +25,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -45,6 +42,7 @@ from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
 from bot.services.resources import as_links, suggest
 from storage.db import Database
+from storage.insert import insert_ignore
 from storage.tables import Person, ProcessedEvent, StudentMessage
 
 log = logging.getLogger(__name__)
@@ -151,6 +149,7 @@ class MentorBot:
         *,
         registry: Registry,
         max_batch: int = MAX_BATCH,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -165,18 +164,34 @@ class MentorBot:
         # Called after each `ahandle` with the event and its seconds (the entrance counts
         # events and latency for its metrics; the core knows no metrics library).
         self.on_handled: Callable[[Inbound, float], None] | None = None
+        # Called (on the caller's thread: the event loop for `ahandle`) once an event's
+        # transaction committed outbox rows for others (an alert for a mentor), so the
+        # composition root can wake the delivery loop; adapters never do.
+        self.on_queued = on_queued
 
     async def ahandle(self, inbound: Inbound) -> Reply:
         """`handle` off the event loop, together with whatever else arrived meanwhile."""
         started = time.perf_counter()
         reply = await self._group_commit.submit(inbound)
+        self._queued(reply)
         if self.on_handled is not None:
             self.on_handled(inbound, time.perf_counter() - started)
         return reply
 
     def handle(self, inbound: Inbound) -> Reply:
         """Handle one inbound event and return the direct reply; never raises."""
-        return self.handle_batch((inbound,))[0]
+        reply = self.handle_batch((inbound,))[0]
+        self._queued(reply)
+        return reply
+
+    def _queued(self, reply: Reply) -> None:
+        """Tell `on_queued` when the event's committed work queued pushes (`Reply.pushed`)."""
+        if reply.pushed and self.on_queued is not None:
+            try:
+                self.on_queued()
+            except Exception:
+                # The rows are committed: the delivery loop's next pass sends them anyway.
+                log.exception("the on_queued hook failed")
 
     def handle_batch(self, inbounds: Sequence[Inbound]) -> list[Reply]:
         """Handle events in one transaction, each in its own savepoint; never raises.
@@ -347,14 +362,7 @@ class MentorBot:
             "event_id": inbound.event_id,
             "at": self.clock.now(),
         }
-        stmt: Any
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = pg_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
-        else:
-            stmt = sqlite_insert(ProcessedEvent).values(values).on_conflict_do_nothing()
-        # RETURNING, not rowcount: with psycopg an INSERT ... RETURNING reports rowcount -1,
-        # which would make every retried event look new on PostgreSQL.
-        return session.execute(stmt.returning(ProcessedEvent.id)).first() is not None
+        return bool(insert_ignore(session, ProcessedEvent, values, returning=["id"]))
 
     def _add_kept_text(self, session: Session, person_id: int, item: Screened) -> None:
         """Keep what a student wrote when their handler failed, so it is never lost."""

@@ -21,8 +21,10 @@ import inspect
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
@@ -41,22 +43,11 @@ from bot.model import (
     SendResult,
     TransientDeliveryError,
 )
-from bot.outbox import COPY_DELETE, COPY_KINDS, Push, push_rows
+from bot.outbox import COPY_KINDS
 from bot.pacing import Pacer
-from bot.people import admins, mentors_of
-from bot.services.alerts import ALERT_UPDATE_KIND, mark_delivered, record_event
-from bot.services.groups import channel_mentors
-from bot.services.routing import (
-    ALERT,
-    ALERT_EMAIL,
-    describe_kind,
-    go_sideways,
-    report_platform_down,
-    reroute_stranded,
-)
-from bot.services.watchdog import sound_alarms
 from storage.db import Database
-from storage.tables import Alert, Identity, Outbox, Person
+from storage.enums import OutboxKind, OutboxStatus
+from storage.tables import Identity, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +102,63 @@ class DeliveryObserver:
 
     def pass_done(self, stats: DeliveryStats, seconds: float) -> None:
         """A delivery pass ended."""
+
+
+class DeliveryEvents(Protocol):
+    """What the services do about what the delivery loop saw; the loop keeps to transport.
+
+    Who hears of a failure, which alert a delivered copy completes, where an urgent alert
+    goes next when a route fails, which stranded rows move: those are the services' calls
+    (`bot.services.delivery_events`), injected by the composition root. Each method runs in
+    the loop's own transaction (`session`), committed with the row's outcome.
+    """
+
+    def reroute(self, session: Session, now: datetime, running: AbstractSet[str]) -> None:
+        """Re-address pending rows stranded on platforms that do not run here."""
+        ...
+
+    def watch(self, session: Session, now: datetime, running: AbstractSet[str]) -> None:
+        """Look for urgent alerts nobody has received in time (and sound the alarm)."""
+        ...
+
+    def delivered(self, session: Session, row: Claimed, at: datetime) -> None:
+        """A row reached its platform at `at` (an alert's copy: the alert was delivered)."""
+        ...
+
+    def holds_urgent_alert(self, session: Session, row: Claimed) -> bool:
+        """True when the row is an urgent alert still waiting for someone (it is locked).
+
+        Such a row is retried however often it failed, and sooner.
+        """
+        ...
+
+    def urgent_retry(
+        self,
+        session: Session,
+        row: Claimed,
+        error: str,
+        now: datetime,
+        *,
+        platform_wide: bool,
+        running: AbstractSet[str],
+    ) -> None:
+        """An urgent alert's copy failed and will be retried: try it another way meanwhile."""
+        ...
+
+    def delivery_failed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
+        """A row was given up on: tell whoever can act on it."""
+        ...
+
+    def platform_down(
+        self,
+        session: Session,
+        now: datetime,
+        platform: str,
+        error: str,
+        running: AbstractSet[str],
+    ) -> None:
+        """A platform cannot send at all: report it on the other routes."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -288,6 +336,7 @@ class OutboxDelivery:
         messengers: Mapping[str, Messenger],
         clock: Clock,
         settings: CoreSettings,
+        events: DeliveryEvents,
         *,
         batch_size: int = 200,
         concurrency: int = 50,
@@ -301,6 +350,7 @@ class OutboxDelivery:
         self.messengers = dict(messengers)
         self.clock = clock
         self.settings = settings
+        self.events = events
         self.batch_size = batch_size
         self.concurrency = concurrency
         # No limits by default (console, tests); the composition root passes the platforms'.
@@ -340,7 +390,7 @@ class OutboxDelivery:
         now = self.clock.now()
         try:
             with self.db.session() as session:
-                reroute_stranded(session, self.settings, now, self.running)
+                self.events.reroute(session, now, self.running)
         except Exception:
             log.exception("re-routing stranded outbox rows failed")
         if (
@@ -351,7 +401,7 @@ class OutboxDelivery:
         self._watched_at = now
         try:
             with self.db.session() as session:
-                sound_alarms(session, self.settings, now, self.running)
+                self.events.watch(session, now, self.running)
         except Exception:
             log.exception("the urgent-alert watchdog failed")
 
@@ -401,8 +451,9 @@ class OutboxDelivery:
                     col(Outbox.platform).in_(platforms),
                     col(Outbox.next_attempt_at) <= now,
                     or_(
-                        col(Outbox.status) == "pending",
-                        (col(Outbox.status) == "sending") & (col(Outbox.claimed_until) < now),
+                        col(Outbox.status) == OutboxStatus.PENDING,
+                        (col(Outbox.status) == OutboxStatus.SENDING)
+                        & (col(Outbox.claimed_until) < now),
                     ),
                 )
                 .order_by(col(Outbox.urgent).desc(), col(Outbox.next_attempt_at), col(Outbox.id))
@@ -419,7 +470,11 @@ class OutboxDelivery:
             session.execute(
                 update(Outbox)
                 .where(col(Outbox.id).in_(ids))
-                .values(status="sending", claimed_until=lease_until, attempts=Outbox.attempts + 1)
+                .values(
+                    status=OutboxStatus.SENDING,
+                    claimed_until=lease_until,
+                    attempts=Outbox.attempts + 1,
+                )
                 # The loaded rows keep the values read above (attempts is counted below);
                 # synchronising them re-evaluated `attempts + 1` on every loaded row (a third
                 # of a large claim's time) and made it count each claim twice.
@@ -653,9 +708,12 @@ class OutboxDelivery:
         with self.db.session() as session:
             session.execute(
                 update(Outbox)
-                .where(col(Outbox.id).in_([r.id for r in rows]), col(Outbox.status) == "sending")
+                .where(
+                    col(Outbox.id).in_([r.id for r in rows]),
+                    col(Outbox.status) == OutboxStatus.SENDING,
+                )
                 .values(
-                    status="pending",
+                    status=OutboxStatus.PENDING,
                     claimed_until=None,
                     attempts=Outbox.attempts - 1,
                     next_attempt_at=now + timedelta(seconds=delay),
@@ -676,7 +734,7 @@ class OutboxDelivery:
         try:
             if row.kind in COPY_KINDS:
                 result = await self._remove_copy(messenger, row)
-            elif row.kind == ALERT_UPDATE_KIND:
+            elif row.kind == OutboxKind.ALERT_UPDATE:
                 result = await self._send_edit(messenger, recipient, row)
             else:
                 result = await messenger.send(
@@ -687,7 +745,7 @@ class OutboxDelivery:
             self.observer.retried(row.platform, rate_limited=False)
             await asyncio.to_thread(self._platform_failed, row, str(exc))
         except PermanentDeliveryError as exc:
-            if row.urgent and row.alert_id is not None and row.kind == ALERT:
+            if row.urgent and row.alert_id is not None and row.kind == OutboxKind.ALERT:
                 # An urgent alert never ends as failed: retried, and sideways meanwhile.
                 stats.retried += 1
                 self.observer.retried(row.platform, rate_limited=False)
@@ -730,7 +788,7 @@ class OutboxDelivery:
             raise PermanentDeliveryError(f"{row.platform} messages can't be deleted by the bot")
         if not row.channel_id or not row.target_message_id:
             raise PermanentDeliveryError("no delivered message to delete or edit")
-        if row.kind == COPY_DELETE:
+        if row.kind == OutboxKind.COPY_DELETE:
             await messenger.delete_copy(row.channel_id, row.target_message_id)
         else:
             await messenger.edit_copy(
@@ -747,7 +805,7 @@ class OutboxDelivery:
         """
         message = Message.from_json(row.payload)
         target = await asyncio.to_thread(self._edit_target, row.id)
-        if target is not None and target.status in ("pending", "sending"):
+        if target is not None and target.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
             raise TransientDeliveryError("the message to update is not posted yet")
         # The console posts without a channel id; Slack and Discord always return one.
         # A copy on another platform (the row was re-routed) can't be edited from here.
@@ -786,7 +844,7 @@ class OutboxDelivery:
                 update(outbox)
                 .where(outbox.c.id == bindparam("b_id"))
                 .values(
-                    status="sent",
+                    status=OutboxStatus.SENT,
                     sent_at=bindparam("b_sent_at"),
                     platform_message_id=bindparam("b_message_id"),
                     platform_channel_id=bindparam("b_channel_id"),
@@ -816,13 +874,7 @@ class OutboxDelivery:
                     if identity is not None and identity.dm_channel_id != result.channel_id:
                         identity.dm_channel_id = result.channel_id
                         session.add(identity)
-                if row.alert_id is not None and row.kind == ALERT:
-                    # Only a chat copy reaches someone who can act on it (email says where).
-                    mark_delivered(session, row.alert_id, sent.at, row.person_id)
-                elif row.alert_id is not None and row.kind == ALERT_EMAIL:
-                    alert = session.get(Alert, row.alert_id)
-                    if alert is not None:
-                        record_event(session, alert, sent.at, "emailed", row.person_id)
+                self.events.delivered(session, row, sent.at)
 
     def _platform_failed(self, row: Claimed, error: str) -> None:
         """The platform cannot send at all: report it once on other routes, keep the row.
@@ -836,20 +888,9 @@ class OutboxDelivery:
         if first:
             log.error("%s can't send (%s): its messages wait", row.platform, error)
             with self.db.session() as session:
-                report_platform_down(session, self.settings, now, row.platform, error, self.running)
+                self.events.platform_down(session, now, row.platform, error, self.running)
             self.wake()
         self._record_retry(row, error, PLATFORM_RETRY_SECONDS, platform_wide=True, capped=False)
-
-    def _urgent_alert(self, session: Session, row: Claimed) -> Alert | None:
-        """The row's alert when it is an urgent chat copy still waiting for someone."""
-        if not row.urgent or row.alert_id is None or row.kind != ALERT:
-            return None
-        # Locked first: two copies of one alert failing at once go sideways one after the
-        # other (inserting the same keys in opposite orders deadlocked on PostgreSQL).
-        alert = session.get(Alert, row.alert_id, with_for_update=True)
-        if alert is None or alert.acknowledged_at is not None or alert.status != "open":
-            return None
-        return alert
 
     def _record_retry(
         self,
@@ -862,8 +903,8 @@ class OutboxDelivery:
     ) -> None:
         now = self.clock.now()
         with self.db.session() as session:
-            alert = self._urgent_alert(session, row)
-            if alert is None and capped and row.attempts >= self.settings.outbox_max_attempts:
+            urgent = self.events.holds_urgent_alert(session, row)
+            if not urgent and capped and row.attempts >= self.settings.outbox_max_attempts:
                 session.rollback()
                 self._record_failure(
                     row, f"gave up after {row.attempts} attempts: {error}", permanent=False
@@ -872,30 +913,22 @@ class OutboxDelivery:
             backoff = self.settings.outbox_backoff_seconds * (2 ** min(row.attempts - 1, 30))
             ceiling = self.settings.urgent_retry_max_seconds if row.urgent else 3600.0
             delay = max(retry_after or 0.0, min(backoff, ceiling))
-            if alert is not None:
+            if urgent:
                 delay = min(delay, self.settings.urgent_retry_max_seconds)
             outbox = session.get(Outbox, row.id)
             if outbox is None:
                 return
-            outbox.status = "pending"
+            outbox.status = OutboxStatus.PENDING
             outbox.claimed_until = None
             outbox.next_attempt_at = now + timedelta(seconds=delay)
             outbox.last_error = error[:500]
             session.add(outbox)
-            if alert is not None and (alert.delivered_at is None or row.attempts == 1):
-                # Every failure moves the alert one step sideways while nobody who can act
-                # has it: another platform of the same person, the next person, the staff
-                # channel (each target once per alert).
-                person = session.get(Person, row.person_id) if row.person_id else None
-                who = person.name if person is not None else f"the {row.platform} channel"
-                go_sideways(
+            if urgent:
+                self.events.urgent_retry(
                     session,
-                    self.settings,
+                    row,
+                    error,
                     now,
-                    alert,
-                    failed_person_id=row.person_id,
-                    failed_platform=row.platform,
-                    why=f"{row.platform} failed for {who}: {error[:200]}",
                     platform_wide=platform_wide,
                     running=self.running,
                 )
@@ -906,110 +939,22 @@ class OutboxDelivery:
             outbox = session.get(Outbox, row.id)
             if outbox is None:
                 return
-            outbox.status = "failed"
+            outbox.status = OutboxStatus.FAILED
             outbox.claimed_until = None
             outbox.last_error = error[:500]
             session.add(outbox)
-            if row.kind == "delivery_notice":
-                return  # never notify about a failed notice: that could loop
-            if row.kind in COPY_KINDS:
-                self._notify_copy_left(session, row, error, now)
-                return
-            person = session.get(Person, row.person_id) if row.person_id else None
-            who = (
-                f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
-            )
-            advice = "Please reach them another way."
-            targets: list[Person] = []
-            if person is not None and person.id is not None and person.role == "student":
-                targets = [m for m in mentors_of(session, person.id).values()]
-            elif person is None and row.member_ids:
-                # A group conversation (a peer pairing): a Slack group DM, or a private thread
-                # in a group's Discord channel, whose mentors hear of it (else the admins).
-                who = f"a group conversation of {len(row.member_ids.split(','))} people"
-                advice = "Please introduce them to each other another way."
-                if row.channel_id:
-                    targets = channel_mentors(session, row.platform, row.channel_id)
-            elif person is None and row.channel_id:
-                # A channel post (a workshop announcement, the staff channel): the bot may not
-                # be in the channel. The mentors of a group bound to it can invite the bot or
-                # rebind the group; for any other channel the admins hear of it below.
-                who = f"the {row.platform} channel {row.channel_id}"
-                advice = "Please add the bot to that channel."
-                targets = channel_mentors(session, row.platform, row.channel_id)
-                if targets:
-                    advice = (
-                        "Please add the bot to that channel, or bind the group to another "
-                        "one (/group bind)."
-                    )
-            # What failed and, for an alert, whom it is about: every target here (the
-            # student's mentors, a group's mentors, the admins) may know that.
-            alert = session.get(Alert, row.alert_id) if row.alert_id is not None else None
-            subject = (
-                session.get(Person, alert.student_id)
-                if alert is not None and alert.student_id is not None
-                else None
-            )
-            about = f" about {subject.name} ({subject.email})" if subject is not None else ""
-            notice = Message(
-                title="Delivery failed",
-                text=f"I couldn't deliver {describe_kind(row.kind, alert)}{about} to {who} on "
-                f"{row.platform}: {error}. {advice}",
-                urgent=row.kind == ALERT,
-            )
-            if not targets:
-                targets = list(admins(session))
-            push_rows(
-                session,
-                [
-                    Push(
-                        dedupe_key=f"failed:{row.id}:{t.id}",
-                        message=notice,
-                        person=t,
-                        kind="delivery_notice",
-                        urgent=row.kind == "alert",
-                    )
-                    for t in targets
-                    if t.id != row.person_id
-                ],
-                now,
-                self.settings.default_timezone,
-            )
+            # Who hears of it is the services' call (a student's mentors, a group's, the
+            # admins; never anyone about a failed notice, which could loop).
+            self.events.delivery_failed(session, row, error, now)
+        if row.kind in COPY_KINDS:
+            log.warning("erasure copy row %s failed: %s", row.id, error)
+        elif row.kind != OutboxKind.DELIVERY_NOTICE:
             log.warning(
                 "outbox row %s failed (%s): %s",
                 row.id,
                 "permanent" if permanent else "exhausted",
                 error,
             )
-
-    def _notify_copy_left(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
-        """Tell the admins that a copy of an erased person's words is still on a platform.
-
-        Nobody else can act on it: the person is erased, and the copy's reader (a mentor) may
-        be who should not keep it. The notice names the message, never its content.
-        """
-        what = "delete" if row.kind == COPY_DELETE else "edit"
-        notice = Message(
-            title="Erasure: a copy is left",
-            text=f"I couldn't {what} a message I sent earlier (in {row.platform} channel "
-            f"{row.channel_id}, message {row.target_message_id}) that quoted or named someone "
-            f"who asked for their data to be erased: {error}. Please delete it by hand.",
-        )
-        push_rows(
-            session,
-            [
-                Push(
-                    dedupe_key=f"failed:{row.id}:{admin.id}",
-                    message=notice,
-                    person=admin,
-                    kind="delivery_notice",
-                )
-                for admin in admins(session)
-            ],
-            now,
-            self.settings.default_timezone,
-        )
-        log.warning("erasure copy row %s failed: %s", row.id, error)
 
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; wakes early when `wake()` is called.

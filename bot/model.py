@@ -207,7 +207,8 @@ class Reply:
     error: str | None = None
     # Nothing was done: ask again with the actor's profile (see `Actor.profile_omitted`).
     needs_profile: bool = False
-    # The event queued messages for others (an alert for a mentor): wake the delivery loop.
+    # The event queued messages for others (an alert for a mentor): the core then calls its
+    # `on_queued` hook, which wakes the delivery loop.
     pushed: bool = False
 
     @classmethod
@@ -220,8 +221,11 @@ class Reply:
 class Recipient:
     """Where a pushed message goes: a person's DM on a platform, a channel, or a group.
 
-    With `member_ids` it is a group conversation of those platform users: a Slack multi-party
-    DM, or a private Discord thread under the channel `channel_id`.
+    The core addresses a push with it (the outbox row stores it) and the delivery loop hands
+    it to the platform's Messenger. With `member_ids` it is a group conversation of those
+    platform users: a Slack multi-party DM, or a private Discord thread under the channel
+    `channel_id`. A channel post or a group conversation has no `user_id` (stored as "");
+    `person_id` is the person the row is for, when there is one.
     """
 
     platform: str

@@ -12,8 +12,9 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from bot.localtime import quiet_hours_end
-from bot.model import Message, SerialisedMessage
+from bot.model import Message, Recipient, SerialisedMessage
 from storage.bulk import insert_ignoring_conflicts
+from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Identity, Outbox
 
 
@@ -45,20 +46,6 @@ class PushIdentity(Protocol):
     def dm_channel_id(self) -> str | None: ...  # noqa: D102
 
 
-@dataclass(frozen=True)
-class Address:
-    """Where on which platform a push goes: a person's DM, a channel, or a group conversation.
-
-    `member_ids` (platform user ids) makes it a group conversation of those people: a Slack
-    multi-party DM, or a private Discord thread under the channel `channel_id`.
-    """
-
-    platform: str
-    user_id: str
-    channel_id: str | None
-    member_ids: tuple[str, ...] = ()
-
-
 # A row for someone with no identity on a platform that runs here waits on this pseudo
 # platform (no Messenger claims it) until they link one; `delivery status` lists it, and an
 # alert never waits here: it goes sideways at once (bot.services.routing).
@@ -86,7 +73,7 @@ def running_platforms(session: Session) -> frozenset[str] | None:
     return running if isinstance(running, frozenset) else None
 
 
-def address_of(session: Session, person: PushPerson) -> Address:
+def address_of(session: Session, person: PushPerson) -> Recipient:
     """The platform a person's pushes go to (see `choose_address`), among those that run."""
     identities = session.exec(select(Identity).where(Identity.person_id == person.id)).all()
     return choose_address(person, identities, running_platforms(session))
@@ -98,7 +85,7 @@ def choose_address(
     running: AbstractSet[str] | None = None,
     *,
     avoid: AbstractSet[str] = frozenset(),
-) -> Address:
+) -> Recipient:
     """Pick the push address among a person's identities (no database access).
 
     Only identities on a running platform count (all when `running` is None), minus the
@@ -138,9 +125,9 @@ def choose_address(
         chosen = ranked[0] if ranked else None
     if chosen is None:
         if (running is None or "console" in running) and "console" not in avoid:
-            return Address(platform="console", user_id=person.email, channel_id=None)
-        return Address(platform=UNROUTED, user_id="", channel_id=None)
-    return Address(
+            return Recipient(platform="console", user_id=person.email, channel_id=None)
+        return Recipient(platform=UNROUTED, user_id="", channel_id=None)
+    return Recipient(
         platform=chosen.platform, user_id=chosen.user_id, channel_id=chosen.dm_channel_id
     )
 
@@ -148,9 +135,7 @@ def choose_address(
 # Outbox kinds that act on a message delivered earlier instead of sending a new one (erasure):
 # the row's `channel_id` and `platform_message_id` name the delivered copy; for an edit, the
 # payload is the message that replaces it.
-COPY_DELETE = "copy_delete"
-COPY_EDIT = "copy_edit"
-COPY_KINDS = frozenset({COPY_DELETE, COPY_EDIT})
+COPY_KINDS = frozenset({OutboxKind.COPY_DELETE, OutboxKind.COPY_EDIT})
 
 OUTBOX_ROWS_WRITTEN = "outbox_rows_written"
 
@@ -194,8 +179,8 @@ class Push:
     # A message, or one already serialised (bulk callers fill a template serialised once).
     message: Message | SerialisedMessage
     person: PushPerson | None = None
-    address: Address | None = None
-    kind: str = "message"
+    address: Recipient | None = None
+    kind: str = OutboxKind.MESSAGE
     urgent: bool = False
     alert_id: int | None = None
     checkin_id: int | None = None
@@ -217,6 +202,8 @@ def push_rows(
     """
     rows: list[dict[str, object]] = []
     running = running_platforms(session)
+    # A plain string, looked up once (see storage.bulk on binding enum members).
+    pending = OutboxStatus.PENDING.value
     # A fan-out asks the same question for thousands of people sharing zone and quiet hours.
     quiet_ends: dict[tuple[datetime, str, str, str], datetime | None] = {}
     for push in pushes:
@@ -258,7 +245,7 @@ def push_rows(
                 "urgent": push.urgent,
                 "alert_id": push.alert_id,
                 "checkin_id": push.checkin_id,
-                "status": "pending",
+                "status": pending,
                 "attempts": 0,
                 "next_attempt_at": due,
                 "created_at": now,
@@ -267,7 +254,7 @@ def push_rows(
     return _insert_ignoring_duplicates(session, rows)
 
 
-def move_waiting_rows(session: Session, person_id: int, address: Address) -> int:
+def move_waiting_rows(session: Session, person_id: int, address: Recipient) -> int:
     """Readdress a person's rows still waiting for a platform to `address` (first contact).
 
     Rows on `UNROUTED`, or on a platform that does not run here, go to the newly linked one;
@@ -284,7 +271,7 @@ def move_waiting_rows(session: Session, person_id: int, address: Address) -> int
         update(table)
         .where(
             table.c.person_id == person_id,
-            table.c.status == "pending",
+            table.c.status == OutboxStatus.PENDING,
             table.c.platform.in_(stranded),
             table.c.member_ids.is_(None),
         )

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from bot.model import Actor
-from bot.outbox import Address, move_waiting_rows
+from bot.model import Actor, Recipient
+from bot.outbox import move_waiting_rows
 from storage.tables import GroupMember, Identity, MentorAssignment, Person
 
 STUDENT, MENTOR, ADMIN = "student", "mentor", "admin"
@@ -51,7 +51,7 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
     _fill_timezone(person, actor)
     person.last_platform = actor.platform
     # What waited for them (no platform of theirs ran) goes to the one they just linked.
-    move_waiting_rows(session, _id(person), Address(actor.platform, actor.user_id, None))
+    move_waiting_rows(session, _id(person), Recipient(actor.platform, actor.user_id, None))
     return person
 
 

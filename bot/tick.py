@@ -23,13 +23,12 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from bot.config import CoreSettings
 from bot.registry import Job, JobOutcome, Window
 from storage.db import Database
+from storage.insert import insert_ignore
 from storage.tables import SchedulerState
 
 log = logging.getLogger(__name__)
@@ -107,10 +106,7 @@ def read_watermark(session: Session) -> datetime | None:
 def advance_watermark(session: Session, until: datetime) -> None:
     """Move the watermark forward to `until` (never backwards: processes may race)."""
     values = {"name": WATERMARK, "processed_until": until}
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(pg_insert(SchedulerState).values(values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite_insert(SchedulerState).values(values).on_conflict_do_nothing())
+    insert_ignore(session, SchedulerState, values)
     session.execute(
         update(SchedulerState)
         .where(col(SchedulerState.name) == WATERMARK, col(SchedulerState.processed_until) < until)

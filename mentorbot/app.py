@@ -17,6 +17,7 @@ from bot.model import Messenger
 from bot.outbox import set_running_platforms
 from bot.pacing import Pacer
 from bot.safety import RuleFileError, Screen, default_screen, load_rules
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.routing import report_platform_down
 from bot.services.watchdog import stuck_urgent_alerts
 from mentorbot.health import (
@@ -57,10 +58,21 @@ class App:
                 self.messengers,
                 self.clock,
                 self.core_settings,
+                # Who hears of a failure, where an urgent alert goes next: the services decide.
+                ServiceDeliveryEvents(self.core_settings),
                 pacer=Pacer(self.settings.pacing.limits()),
                 observer=self.metrics.observer(),
             )
         return self._delivery
+
+    def wake_delivery(self) -> None:
+        """Wake the delivery loop, if this process has one (the core's `on_queued` hook).
+
+        A process that delivers nothing itself (a Slack HTTP worker, a CLI verb) has no
+        loop to wake: the loop that sends its rows finds them on its next pass.
+        """
+        if self._delivery is not None:
+            self._delivery.wake()
 
     def add_health_check(self, platform: str, check: PlatformCheck) -> None:
         """Report a platform's connection on the health endpoint (when there is one)."""
@@ -239,4 +251,6 @@ def build_app(
     )
     app = App(settings=settings, core_settings=core_settings, db=db, clock=clock, core=core)
     core.on_handled = app.metrics.on_handled
+    # Events that queued pushes (an alert for a mentor) wake the delivery loop at once.
+    core.on_queued = app.wake_delivery
     return app

@@ -21,6 +21,7 @@ from bot.outbox import UNROUTED
 from bot.safety import render_reason
 from bot.services.watchdog import StuckAlert, stuck_urgent_alerts
 from mentorbot.app import App, build_app
+from storage.enums import AlertSeverity, AlertStatus, OutboxStatus
 from storage.tables import Alert, Outbox, Person
 
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -69,7 +70,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
         stuck_ids = {s.alert_id for s in stuck}
         query = select(Alert).order_by(col(Alert.created_at).desc()).limit(args.limit)
         if not args.all:
-            query = query.where(Alert.status == "open")
+            query = query.where(Alert.status == AlertStatus.OPEN)
         alerts = [a for a in session.exec(query).all() if a.id not in stuck_ids]
         if not alerts and not stuck:
             print("No open alerts." if not args.all else "No alerts.")
@@ -79,7 +80,9 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
             assert alert is not None
             print(f"STUCK {_alert_line(session, alert, now)}")
             print(f"      why: {item.why}")
-        unacknowledged = [a for a in alerts if a.severity == "urgent" and a.acknowledged_at is None]
+        unacknowledged = [
+            a for a in alerts if a.severity == AlertSeverity.URGENT and a.acknowledged_at is None
+        ]
         rest = [a for a in alerts if a not in unacknowledged]
         for alert in unacknowledged + rest:
             print(_alert_line(session, alert, now))
@@ -112,7 +115,11 @@ def outbox_groups(session: Session, now: datetime) -> list[OutboxGroup]:
             func.min(Outbox.created_at),
             func.max(Outbox.last_error),
         )
-        .where(col(Outbox.status).in_(("pending", "sending", "failed")))
+        .where(
+            col(Outbox.status).in_(
+                (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)
+            )
+        )
         .group_by(col(Outbox.platform), col(Outbox.kind), col(Outbox.status))
         .order_by(col(Outbox.platform), col(Outbox.kind), col(Outbox.status))
     ).all()
@@ -164,7 +171,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     with app.db.session() as session:
         stuck = stuck_urgent_alerts(session, app.core_settings, now)
         failed = session.exec(
-            select(func.count()).select_from(Outbox).where(col(Outbox.status) == "failed")
+            select(func.count())
+            .select_from(Outbox)
+            .where(col(Outbox.status) == OutboxStatus.FAILED)
         ).one()
     if stuck:
         print(f"CRITICAL: {len(stuck)} urgent alert(s) stuck")

@@ -33,6 +33,7 @@ from bot.services import groups as group_service
 from bot.services import workshop_messages
 from bot.services import workshops as workshop_service
 from mentorbot.app import App, build_app
+from storage.enums import RsvpStatus, WorkshopStatus
 from storage.tables import Group, WorkshopSession
 
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -195,13 +196,13 @@ def cmd_workshop_list(args: argparse.Namespace) -> int:
         lines = []
         for workshop, group in rows:
             assert workshop.id is not None
-            upcoming = workshop.status == workshop_service.SCHEDULED and (
+            upcoming = workshop.status == WorkshopStatus.SCHEDULED and (
                 workshop_messages.ends_at(workshop) > now
             )
             if not (upcoming or args.all):
                 continue
-            going = workshop_service.count_status(session, workshop.id, workshop_service.GOING)
-            waiting = workshop_service.count_status(session, workshop.id, workshop_service.WAITLIST)
+            going = workshop_service.count_status(session, workshop.id, RsvpStatus.GOING)
+            waiting = workshop_service.count_status(session, workshop.id, RsvpStatus.WAITLIST)
             lines.append(
                 f"{workshop_messages.session_line(workshop, group, workshop.timezone)}; "
                 f"{workshop_messages.places_text(workshop, going, waiting)}"

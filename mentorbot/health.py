@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock, as_utc
 from storage.db import Database
+from storage.enums import AlertSeverity, AlertStatus, OutboxStatus
 from storage.tables import Alert, Outbox
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ def oldest_pending_urgent_alert_age(session: Session, now: datetime) -> float:
     """Seconds the oldest open, undelivered urgent alert has waited (0 when none)."""
     oldest = session.exec(
         select(func.min(Alert.created_at)).where(
-            Alert.severity == "urgent",
-            Alert.status == "open",
+            Alert.severity == AlertSeverity.URGENT,
+            Alert.status == AlertStatus.OPEN,
             col(Alert.delivered_at).is_(None),
         )
     ).one()
@@ -61,7 +62,7 @@ def oldest_due_age(session: Session, now: datetime) -> float:
     """Seconds the oldest due, unsent outbox row has waited past its due time (0 when none)."""
     oldest = session.exec(
         select(func.min(Outbox.next_attempt_at)).where(
-            Outbox.status == "pending", col(Outbox.next_attempt_at) <= now
+            Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= now
         )
     ).one()
     return max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest else 0.0
@@ -71,7 +72,11 @@ def outbox_depth(session: Session) -> dict[tuple[str, str], int]:
     """Rows not (yet) sent, by platform and status: pending, sending, failed."""
     rows = session.exec(
         select(Outbox.platform, Outbox.status, func.count())
-        .where(col(Outbox.status).in_(("pending", "sending", "failed")))
+        .where(
+            col(Outbox.status).in_(
+                (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)
+            )
+        )
         .group_by(Outbox.platform, Outbox.status)
     ).all()
     return {(str(platform), str(status)): int(n) for platform, status, n in rows}

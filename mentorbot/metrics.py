@@ -26,12 +26,13 @@ from bot.delivery import DeliveryObserver, DeliveryStats
 from bot.model import Inbound
 from mentorbot.health import oldest_pending_urgent_alert_age, outbox_depth
 from storage.db import Database
+from storage.enums import OutboxStatus
 
 PREFIX = "mentorbot"
 # Handler latency buckets (seconds): the core answers in milliseconds; Slack and Discord
 # give up on an answer after 3 s.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
-OUTBOX_STATUSES = ("pending", "sending", "failed")
+OUTBOX_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)
 
 
 class Metrics:

@@ -321,7 +321,6 @@ async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[object] | N
     service = SlackService(
         slack_config(app.settings, reuse_port=workers > 0),
         app.core,
-        wake=app.delivery.wake,
         # Refused requests are counted and logged once a minute, never as bodies.
         on_reject=rejected_request,
     )
@@ -358,7 +357,6 @@ async def start_discord(app: App, stop: asyncio.Event) -> asyncio.Task[None] | N
         app.settings.discord,
         stop,
         add_messenger=app.add_messenger,
-        wake=lambda: app.delivery.wake(),
         report_health=app.add_health_check,
     )
 

@@ -11,9 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config import CoreSettings, EscalationRules, SchedulingRules
+from bot.crisis_lines import crisis_lines_with, read_crisis_lines
 from bot.localtime import is_valid_zone
 from bot.pacing import PlatformLimits, RateLimit
-from bot.services.crisis_lines import crisis_lines_with, read_crisis_lines
 from storage.crypto import BadKey, check_keys, split_keys
 
 ENV_FILE = ".env"
@@ -47,7 +47,7 @@ class ProgrammeSettings(_Base):
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
     safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
-    # A YAML file of crisis lines in the format of bot/services/crisis_lines.yaml: its
+    # A YAML file of crisis lines in the format of bot/crisis_lines.yaml: its
     # countries replace (or add to) the shipped ones. Checked at start like the shipped file.
     crisis_lines_file: str = Field(default="", alias="CRISIS_LINES_FILE")
 

@@ -107,10 +107,11 @@ async def run_slack_worker(settings: Settings) -> int:
     # No delivery here: the core is told what the main process runs, so an urgent alert
     # raised in this process also gets its email and webhook, and its copies their platform.
     app.declare_configured_platforms()
+    # An event that queued pushes wakes the main process's delivery loop instead.
+    app.core.on_queued = wake_parent(os.getppid())
     service = SlackService(
         slack_config(settings, reuse_port=True),
         app.core,
-        wake=wake_parent(os.getppid()),
         # Counted and logged once a minute by this worker (mentorbot/logs.py).
         on_reject=rejected_request,
     )

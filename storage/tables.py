@@ -20,6 +20,16 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import SealedText
+from storage.enums import (
+    AlertSeverity,
+    AlertStatus,
+    CheckinStatus,
+    CheckinStep,
+    GoalStatus,
+    OutboxKind,
+    OutboxStatus,
+    WorkshopStatus,
+)
 
 
 class Person(SQLModel, table=True):
@@ -134,9 +144,8 @@ class Checkin(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id")
     schedule_id: int | None = Field(default=None, foreign_key="checkin_schedule.id")
     occurrence_key: str = Field(max_length=64)
-    # open | answered | skipped | missed | not_sent | excused (closed while paused or on a break)
-    status: str = Field(default="open", max_length=12)
-    step: str = Field(default="mood", max_length=8)  # mood | note | goal | done
+    status: str = Field(default=CheckinStatus.OPEN, max_length=12)  # CheckinStatus
+    step: str = Field(default=CheckinStep.MOOD, max_length=8)  # CheckinStep
     mood: int | None = None
     note: str | None = Field(default=None, sa_type=SealedText)
     goal_id: int | None = None
@@ -177,7 +186,7 @@ class Goal(SQLModel, table=True):
     # Written by the student (goals can be personal: "see a counsellor"), so sealed too.
     title: str = Field(max_length=200, sa_type=SealedText)
     due_date: date | None = None
-    status: str = Field(default="open", max_length=8)  # open | done | dropped
+    status: str = Field(default=GoalStatus.OPEN, max_length=8)  # GoalStatus
     progress: int = 0
     created_at: datetime
     updated_at: datetime
@@ -232,12 +241,11 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     student_id: int | None = Field(default=None, foreign_key="person.id")
     mentor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
-    kind: str = Field(max_length=16)  # low_mood|drop|missed|help|concern|crisis|stuck
-    severity: str = Field(default="normal", max_length=8)  # normal | urgent
+    kind: str = Field(max_length=16)  # AlertKind
+    severity: str = Field(default=AlertSeverity.NORMAL, max_length=8)  # AlertSeverity
     reason: str = Field(max_length=500)
     excerpt: str | None = Field(default=None, sa_type=SealedText)
-    # open | acknowledged | following | resolved (AlertStatus); "erased" after an erasure
-    status: str = Field(default="open", max_length=12)
+    status: str = Field(default=AlertStatus.OPEN, max_length=12)  # AlertStatus
     created_at: datetime
     shown_to_student_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -336,7 +344,7 @@ class WorkshopSession(SQLModel, table=True):
     duration_minutes: int = 60
     location: str = Field(default="", max_length=500)
     capacity: int | None = None
-    status: str = Field(default="scheduled", max_length=12)  # scheduled | cancelled
+    status: str = Field(default=WorkshopStatus.SCHEDULED, max_length=12)  # WorkshopStatus
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime
     cancelled_at: datetime | None = None
@@ -361,7 +369,7 @@ class Rsvp(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="workshop_session.id", index=True)
     person_id: int = Field(foreign_key="person.id")
-    status: str = Field(max_length=12)  # going | not_going | waitlist
+    status: str = Field(max_length=12)  # RsvpStatus
     # Place in the waitlist (lowest is promoted first): a new, higher number each time someone
     # joins it, kept afterwards, so a number is never given out twice in a session.
     waitlist_no: int | None = None
@@ -468,13 +476,13 @@ class Outbox(SQLModel, table=True):
     # Several platform user ids, comma-separated: a group conversation (a Slack multi-party
     # DM; a private Discord thread under `channel_id`). None for a DM or a channel post.
     member_ids: str | None = Field(default=None, max_length=400)
-    kind: str = Field(default="message", max_length=24)
+    kind: str = Field(default=OutboxKind.MESSAGE, max_length=24)  # OutboxKind
     # The rendered message: it quotes notes and excerpts (alerts), so it is sealed too.
     payload: str = Field(sa_type=SealedText)
     urgent: bool = False
     alert_id: int | None = Field(default=None, foreign_key="alert.id")
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
-    status: str = Field(default="pending", max_length=8)  # pending | sending | sent | failed
+    status: str = Field(default=OutboxStatus.PENDING, max_length=8)  # OutboxStatus
     attempts: int = 0
     next_attempt_at: datetime
     claimed_until: datetime | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import discord
@@ -101,7 +101,6 @@ class MentorDiscordClient(discord.Client):
         core: Core,
         *,
         guild_ids: Sequence[int] = (),
-        wake: Callable[[], None] | None = None,
         ack_after: float = ACK_AFTER,
         guild_ready_timeout: float = 2.0,
     ) -> None:
@@ -121,7 +120,6 @@ class MentorDiscordClient(discord.Client):
         )
         self.core = core
         self.guild_ids = list(guild_ids)
-        self.wake = wake or (lambda: None)
         self.ack_after = ack_after
         self.tree = app_commands.CommandTree(self)
         for command in build_commands():
@@ -264,8 +262,6 @@ class MentorDiscordClient(discord.Client):
             event_id=str(message.id),
         )
         reply = await self.core.ahandle(inbound)
-        if reply.pushed:
-            self.wake()
         mentions = mentions_for(message.author.id)
         parts = [part for m in messages_of(reply) for part in render(m)]
         try:
@@ -291,8 +287,6 @@ class MentorDiscordClient(discord.Client):
         """Answer an interaction with the core's reply, in time, and never raise."""
         try:
             reply, deferred = await self._reply_in_time(interaction, inbound, component)
-            if reply.pushed:
-                self.wake()
             if deferred is None:
                 await self._answer_late(interaction, reply)
             else:

@@ -1,7 +1,7 @@
 """Starting and stopping the Discord adapter inside `mentorbot run`.
 
-The composition root hands in the core, the Discord settings and two hooks (register the
-Messenger, wake the delivery loop); the adapter never imports the entrance.
+The composition root hands in the core (which wakes the delivery loop itself), the Discord
+settings and a hook to register the Messenger; the adapter never imports the entrance.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ async def start_discord(
     stop: asyncio.Event,
     *,
     add_messenger: Callable[[str, Messenger], None],
-    wake: Callable[[], None],
     report_health: Callable[[str, Callable[[], Awaitable[bool]]], None] | None = None,
 ) -> asyncio.Task[None]:
     """Register the Discord Messenger and run the client until `stop` is set.
@@ -52,7 +51,7 @@ async def start_discord(
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     # Both URLs are process-wide in discord.py; with the defaults this changes nothing.
     point_discord_at(settings.api_url, settings.gateway_url)
-    client = MentorDiscordClient(core, guild_ids=list(settings.guilds), wake=wake)
+    client = MentorDiscordClient(core, guild_ids=list(settings.guilds))
     add_messenger(PLATFORM, DiscordMessenger(client))
     if report_health is not None:
 

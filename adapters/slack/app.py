@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -105,7 +105,6 @@ class SlackAdapter:
         client: AsyncWebClient,
         *,
         signing_secret: str | None = None,
-        wake: Callable[[], None] | None = None,
         users: UserDirectory | None = None,
         form_deadline: float = FORM_DEADLINE_SECONDS,
     ) -> None:
@@ -114,7 +113,6 @@ class SlackAdapter:
         self.messenger = SlackMessenger(client)
         self.users = users or UserDirectory(client)
         self.form_deadline = form_deadline
-        self._wake = wake or (lambda: None)
         self._inflight: set[asyncio.Task[Any]] = set()
         self.app = AsyncApp(
             client=client,
@@ -168,9 +166,6 @@ class SlackAdapter:
             actor = inbound.actor
             full = await self.users.actor(actor.workspace, actor.user_id)
             reply = await self.core.ahandle(replace(inbound, actor=full))
-        if reply.pushed:
-            # The core queued messages for others (an alert for the mentor): send them now.
-            self._wake()
         return reply
 
     def _actor(self, body: Mapping[str, Any], user_id: str) -> Actor:

@@ -85,7 +85,6 @@ class SlackService:
         config: SlackConfig,
         core: MentorBot,
         *,
-        wake: Callable[[], None] | None = None,
         client: AsyncWebClient | None = None,
         on_reject: Callable[[str], None] = count_rejected,
     ) -> None:
@@ -99,7 +98,6 @@ class SlackService:
             core,
             self.client,
             signing_secret=config.signing_secret if config.mode == "http" else None,
-            wake=wake,
         )
         self._guard: SlackRequestGuard | None = None
         if config.mode == "http" and config.signing_secret:

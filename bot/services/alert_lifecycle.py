@@ -32,12 +32,9 @@ from bot.errors import UserError
 from bot.model import Message, PostedCopy
 from bot.outbox import Push, push_rows
 from bot.services.alerts import (
-    ALERT_REMINDER_KIND,
     KIND_LABELS,
     OUTCOME_LABELS,
     UNRESOLVED,
-    URGENT,
-    AlertStatus,
     Outcome,
     _alert_for_actor,
     acknowledge,
@@ -47,10 +44,11 @@ from bot.services.alerts import (
     render_acted,
     render_alert,
 )
+from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Person
 
 # Alerts raised by something the student wrote or asked: they are told a person has seen it.
-TOLD_WHEN_SEEN_KINDS = frozenset({"crisis", "concern", "help"})
+TOLD_WHEN_SEEN_KINDS = frozenset({AlertKind.CRISIS, AlertKind.CONCERN, AlertKind.HELP})
 # A resolution note is for the record, not an essay; MentorNote has no cap, alerts do.
 MAX_NOTE = 2000
 STUDENT_SEEN_TEXT = (
@@ -212,9 +210,9 @@ def tell_student_once(
                 dedupe_key=f"alert:{alert.id}:seen",
                 message=Message(text=STUDENT_SEEN_TEXT),
                 person=student,
-                kind="alert_seen",
+                kind=OutboxKind.ALERT_SEEN,
                 # Urgent for a crisis: a student waiting in the night should not wait for 08:00.
-                urgent=alert.severity == URGENT,
+                urgent=alert.severity == AlertSeverity.URGENT,
             )
         ],
         now,
@@ -272,8 +270,8 @@ def send_due_follow_up_reminders(session: Session, settings: CoreSettings, now: 
                     dedupe_key=f"alert:{alert.id}:followup:{number}",
                     message=render_follow_up_reminder(alert, student, mentor),
                     person=mentor,
-                    kind=ALERT_REMINDER_KIND,
-                    urgent=alert.severity == URGENT,
+                    kind=OutboxKind.ALERT_REMINDER,
+                    urgent=alert.severity == AlertSeverity.URGENT,
                     alert_id=alert.id,
                 )
             ],
@@ -298,7 +296,7 @@ def render_follow_up_reminder(alert: Alert, student: Person, mentor: Person) -> 
         f"/alerts resolve {alert.id} OUTCOME NOTE ({OUTCOME_HELP}).",
         fields=alert_message.fields,
         choices=alert_message.choices,
-        urgent=alert.severity == URGENT,
+        urgent=alert.severity == AlertSeverity.URGENT,
     )
 
 

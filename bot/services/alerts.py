@@ -13,24 +13,14 @@ from sqlmodel import Session, col, select
 from bot.auth import can_view, require_role, require_view
 from bot.config import CoreSettings
 from bot.errors import UserError
-from bot.model import Choice, Field, Message, PostedCopy
-from bot.outbox import Address, Push, push_rows
+from bot.model import Choice, Field, Message, PostedCopy, Recipient
+from bot.outbox import Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
 from bot.safety.taxonomy import render_reason
+from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind, OutboxStatus
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
 log = logging.getLogger(__name__)
-
-URGENT, NORMAL = "urgent", "normal"
-
-
-class AlertStatus(StrEnum):
-    """Where an alert is in its life: open -> acknowledged -> following up -> resolved."""
-
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    FOLLOWING_UP = "following"
-    RESOLVED = "resolved"
 
 
 # Alerts somebody still has to deal with (an erased student's alert is "erased": not these).
@@ -41,22 +31,16 @@ UNRESOLVED: tuple[str, ...] = (
 )
 # Kinds raised by what a student wrote: a repeat folds into the open alert, the more severe
 # kind winning (a concern alert becomes a crisis alert, never the other way round).
-FOLDING_RANK: dict[str, int] = {"concern": 1, "crisis": 2}
-# Outbox kind of a row that edits a posted copy of an alert instead of posting a new one.
-ALERT_UPDATE_KIND = "alert_update"
-# Outbox kind of a follow-up reminder about an alert (not a delivery of the alert itself).
-ALERT_REMINDER_KIND = "alert_reminder"
-# Outbox rows with an alert id that are not the alert reaching someone.
-ALERT_KIND = "alert"
+FOLDING_RANK: dict[str, int] = {AlertKind.CONCERN: 1, AlertKind.CRISIS: 2}
 
-KIND_LABELS = {
-    "low_mood": "Low mood",
-    "drop": "Sharp mood drop",
-    "missed": "Missed check-ins",
-    "help": "Asked for help",
-    "concern": "Worrying message",
-    "crisis": "CRISIS: needs contact now",
-    "stuck": "Goal stuck",
+KIND_LABELS: dict[str, str] = {
+    AlertKind.LOW_MOOD: "Low mood",
+    AlertKind.DROP: "Sharp mood drop",
+    AlertKind.MISSED: "Missed check-ins",
+    AlertKind.HELP: "Asked for help",
+    AlertKind.CONCERN: "Worrying message",
+    AlertKind.CRISIS: "CRISIS: needs contact now",
+    AlertKind.STUCK: "Goal stuck",
 }
 
 
@@ -83,7 +67,7 @@ def recent_open_alert(
         select(Alert).where(
             Alert.student_id == student_id,
             Alert.kind == kind,
-            Alert.status == "open",
+            Alert.status == AlertStatus.OPEN,
             col(Alert.created_at) >= since,
         )
     ).first()
@@ -98,7 +82,7 @@ def raise_alert(
     reason: str,
     *,
     excerpt: str | None = None,
-    severity: str = NORMAL,
+    severity: str = AlertSeverity.NORMAL,
 ) -> Alert | None:
     """Create an alert for the student's mentor and queue its delivery.
 
@@ -113,12 +97,16 @@ def raise_alert(
         if folded_into is not None:
             fold_into(session, settings, now, folded_into, student, kind, reason, excerpt, severity)
             return folded_into
-    if severity != URGENT:
+    if severity != AlertSeverity.URGENT:
         window = now - timedelta(hours=settings.escalation.repeat_window_hours)
         if recent_open_alert(session, student.id, kind, window) is not None:
             return None
     primary = first_responder(session, student.id)
-    ack_minutes = settings.crisis_ack_minutes if severity == URGENT else settings.alert_ack_minutes
+    ack_minutes = (
+        settings.crisis_ack_minutes
+        if severity == AlertSeverity.URGENT
+        else settings.alert_ack_minutes
+    )
     alert = Alert(
         student_id=student.id,
         mentor_id=primary.id if primary else None,
@@ -198,13 +186,13 @@ def alert_pushes(
             dedupe_key=f"alert:{alert.id}:{recipient.id}:{tag}",
             message=render_alert(alert, student, recipient),
             person=recipient,
-            kind=ALERT_KIND,
-            urgent=alert.severity == URGENT,
+            kind=OutboxKind.ALERT,
+            urgent=alert.severity == AlertSeverity.URGENT,
             alert_id=alert.id,
         )
         for recipient in recipients
     ]
-    if alert.severity == URGENT and settings.staff_channel:
+    if alert.severity == AlertSeverity.URGENT and settings.staff_channel:
         pushes.append(staff_channel_push(settings, alert, student, level=tag))
     return pushes
 
@@ -252,9 +240,9 @@ def fold_into(
     if upgraded:
         record_event(session, alert, now, "upgraded", detail=f"{alert.kind} -> {kind}")
         alert.kind, alert.reason = kind, reason[:500]
-    if severity == URGENT and alert.severity != URGENT:
-        alert.severity = URGENT
-    needs_ack = severity == URGENT and (upgraded or alert.status != AlertStatus.OPEN)
+    if severity == AlertSeverity.URGENT and alert.severity != AlertSeverity.URGENT:
+        alert.severity = AlertSeverity.URGENT
+    needs_ack = severity == AlertSeverity.URGENT and (upgraded or alert.status != AlertStatus.OPEN)
     if needs_ack:
         if alert.status != AlertStatus.OPEN:
             record_event(session, alert, now, "reopened", detail=f"was {alert.status}")
@@ -280,25 +268,25 @@ def queue_copy_updates(
     """Bring every copy of the alert up to date through the outbox; returns edits queued.
 
     A copy not yet sent simply goes out with the new content; a posted one gets an edit row
-    (`ALERT_UPDATE_KIND`, `Outbox.edit_of`), which the delivery loop applies in place.
+    (`OutboxKind.ALERT_UPDATE`, `Outbox.edit_of`), which the delivery loop applies in place.
     """
     rows = session.exec(
         select(Outbox)
-        .where(Outbox.alert_id == alert.id, Outbox.kind == ALERT_KIND)
+        .where(Outbox.alert_id == alert.id, Outbox.kind == OutboxKind.ALERT)
         .order_by(col(Outbox.id))
     ).all()
     queued = 0
     for row in rows:
         recipient = session.get(Person, row.person_id) if row.person_id else None
         message = render_alert(alert, student, recipient)
-        if row.status == "pending":
+        if row.status == OutboxStatus.PENDING:
             row.payload = message.to_json()
             session.add(row)
             continue
-        if row.status not in ("sending", "sent"):
+        if row.status not in (OutboxStatus.SENDING, OutboxStatus.SENT):
             continue  # a failed copy: the delivery loop already told someone about it
         key = f"alert:{alert.id}:{tag}:copy:{row.id}"
-        address = Address(
+        address = Recipient(
             platform=row.platform,
             user_id=row.user_id or "",
             channel_id=row.platform_channel_id or row.channel_id,
@@ -311,8 +299,8 @@ def queue_copy_updates(
                     message=message,
                     person=recipient,
                     address=address,
-                    kind=ALERT_UPDATE_KIND,
-                    urgent=alert.severity == URGENT,
+                    kind=OutboxKind.ALERT_UPDATE,
+                    urgent=alert.severity == AlertSeverity.URGENT,
                     alert_id=alert.id,
                 )
             ],
@@ -337,9 +325,9 @@ def staff_channel_push(
     return Push(
         dedupe_key=f"alert:{alert.id}:staff:{level}",
         message=render_alert(alert, student, None),
-        address=Address(platform=platform, user_id="", channel_id=channel),
-        kind="alert",
-        urgent=alert.severity == URGENT,
+        address=Recipient(platform=platform, user_id="", channel_id=channel),
+        kind=OutboxKind.ALERT,
+        urgent=alert.severity == AlertSeverity.URGENT,
         alert_id=alert.id,
     )
 
@@ -347,7 +335,7 @@ def staff_channel_push(
 def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Message:
     """The alert as a mentor sees it, with the one-click actions its state allows."""
     label = KIND_LABELS.get(alert.kind, alert.kind)
-    prefix = "🚨 URGENT" if alert.severity == URGENT else "⚠️"
+    prefix = "🚨 URGENT" if alert.severity == AlertSeverity.URGENT else "⚠️"
     fields = [
         Field("Student", f"{student.name} ({student.email})"),
         Field("Why", render_reason(alert.reason)),
@@ -377,7 +365,7 @@ def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Mes
         fields=tuple(fields),
         choices=alert_choices(alert),
         private=True,
-        urgent=alert.severity == URGENT,
+        urgent=alert.severity == AlertSeverity.URGENT,
     )
 
 
@@ -537,8 +525,8 @@ def posted_copies(session: Session, alert_id: int) -> tuple[PostedCopy, ...]:
         select(Outbox)
         .where(
             Outbox.alert_id == alert_id,
-            Outbox.kind == ALERT_KIND,
-            Outbox.status == "sent",
+            Outbox.kind == OutboxKind.ALERT,
+            Outbox.status == OutboxStatus.SENT,
             col(Outbox.platform_message_id).is_not(None),
             col(Outbox.platform_channel_id).is_not(None),
         )

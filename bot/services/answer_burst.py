@@ -19,25 +19,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.args import record_id
 from bot.auth import allowed_roles
 from bot.config import CoreSettings
 from bot.model import Inbound, Reply
-from bot.services.checkins import (
-    ANSWERED,
-    OPEN,
-    STEP_MOOD,
-    STEP_NOTE,
-    answered_with_next,
-    note_prompt,
-    questions_of,
-)
+from bot.services.checkins import answered_with_next, note_prompt, questions_of
 from bot.services.escalation import is_low_mood, is_sharp_drop
 from bot.services.resources import as_links, suggest
+from storage.enums import CheckinStatus, CheckinStep
+from storage.insert import insert_ignore
 from storage.tables import Checkin, Identity, MoodEntry, Person, ProcessedEvent
 
 MOOD_ACTION = "checkin.mood"
@@ -119,9 +111,9 @@ def answer_in_bulk(
             or person.deleted_at is not None
             or person.timezone is None  # the general path may fill it from the profile
             or checkin.person_id != person.id
-            or checkin.status != OPEN
+            or checkin.status != CheckinStatus.OPEN
             or checkin.mood is not None
-            or checkin.step != STEP_MOOD
+            or checkin.step != CheckinStep.MOOD
             or is_low_mood(press.score, settings.escalation)
             or "note" not in questions_of(session, checkin.schedule_id)
         ):
@@ -153,9 +145,9 @@ def answer_in_bulk(
             }
         )
         checkin.mood = press.score
-        checkin.status = ANSWERED
+        checkin.status = CheckinStatus.ANSWERED
         checkin.answered_at = checkin.answered_at or now
-        checkin.step = STEP_NOTE
+        checkin.step = CheckinStep.NOTE
         replies[press.index] = Reply(
             update=answered_with_next(press.score, note_prompt(checkin.id, links))
         )
@@ -205,12 +197,7 @@ def _record_events(session: Session, now: datetime, inbounds: Sequence[Inbound])
     ]
     if not rows:
         return set()
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # Executed for many rows at once (compiled once, whatever the batch size); RETURNING
     # names exactly the rows that went in, so the rest are retries.
-    stmt = (
-        dialect_insert(ProcessedEvent)
-        .on_conflict_do_nothing()
-        .returning(col(ProcessedEvent.event_id))
-    )
-    return {str(event_id) for (event_id,) in session.execute(stmt, rows)}
+    inserted = insert_ignore(session, ProcessedEvent, rows, returning=["event_id"])
+    return {str(event_id) for (event_id,) in inserted}

@@ -13,6 +13,7 @@ from bot.model import Field, Message
 from bot.people import ADMIN
 from bot.services.checkins import last_answered
 from bot.services.mood import trend
+from storage.enums import AlertStatus, GoalStatus
 from storage.tables import Alert, Goal, MentorAssignment, Person
 
 
@@ -50,12 +51,12 @@ def caseload(
         alerts = session.exec(
             select(func.count())
             .select_from(Alert)
-            .where(Alert.student_id == student.id, Alert.status == "open")
+            .where(Alert.student_id == student.id, Alert.status == AlertStatus.OPEN)
         ).one()
         goals = session.exec(
             select(func.count())
             .select_from(Goal)
-            .where(Goal.person_id == student.id, Goal.status == "open")
+            .where(Goal.person_id == student.id, Goal.status == GoalStatus.OPEN)
         ).one()
         lines.append(
             CaseloadLine(

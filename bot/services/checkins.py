@@ -21,12 +21,11 @@ from bot.services import goals as goal_service
 from bot.services.escalation import evaluate_mood_against
 from bot.services.mood import MOOD_FACES, MOOD_WORDS, average_before, parse_score
 from bot.services.resources import as_links, suggest
+from storage.enums import CheckinStatus, CheckinStep, GoalStatus
 from storage.tables import Checkin, CheckinSchedule, Goal, MoodEntry, Person
 
-OPEN, ANSWERED, SKIPPED, MISSED = "open", "answered", "skipped", "missed"
-# Closed by the scheduler: while paused or on a break (not a miss), or never sent (catch-up).
-EXCUSED, NOT_SENT = "excused", "not_sent"
-STEP_MOOD, STEP_NOTE, STEP_GOAL, STEP_DONE = "mood", "note", "goal", "done"
+# Kept for bot/handlers.py until the lead dissolves it into features (use CheckinStep).
+STEP_NOTE = CheckinStep.NOTE
 ALL_QUESTIONS = "mood,note,goal"
 PROGRESS_CHOICES = (
     ("No change", "-1"),
@@ -135,8 +134,8 @@ def open_checkin_of(session: Session, person_id: int) -> Checkin | None:
         select(Checkin)
         .where(
             Checkin.person_id == person_id,
-            col(Checkin.status).in_((OPEN, ANSWERED)),
-            col(Checkin.step) != STEP_DONE,
+            col(Checkin.status).in_((CheckinStatus.OPEN, CheckinStatus.ANSWERED)),
+            col(Checkin.step) != CheckinStep.DONE,
         )
         .order_by(col(Checkin.opened_at).desc())
     ).first()
@@ -146,7 +145,7 @@ def start_adhoc(session: Session, person: Person, now: datetime) -> Checkin:
     """A check-in started by the student; re-shows the open one instead of duplicating."""
     assert person.id is not None
     existing = open_checkin_of(session, person.id)
-    if existing is not None and existing.step == STEP_MOOD:
+    if existing is not None and existing.step == CheckinStep.MOOD:
         return existing
     checkin = Checkin(
         person_id=person.id,
@@ -170,7 +169,7 @@ def _own_checkin(session: Session, person: Person, raw_id: str) -> Checkin:
     require_owner(
         person, checkin.person_id, "That check-in belongs to someone else, so I left it alone."
     )
-    if checkin.status in (MISSED, EXCUSED, NOT_SENT):
+    if checkin.status in (CheckinStatus.MISSED, CheckinStatus.EXCUSED, CheckinStatus.NOT_SENT):
         raise UserError("That check-in has closed. Start a new one with /checkin.")
     return checkin
 
@@ -187,7 +186,7 @@ def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Mess
     if "goal" in questions_of(session, checkin.schedule_id):
         goal = _next_goal(session, person)
         if goal is not None and goal.id is not None:
-            checkin.step = STEP_GOAL
+            checkin.step = CheckinStep.GOAL
             checkin.goal_id = goal.id
             args = (("checkin", str(checkin.id)), ("goal", str(goal.id)))
             return Message(
@@ -200,7 +199,7 @@ def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Mess
                     Choice("Skip", "checkin.goal", (*args, ("progress", "skip"))),
                 ),
             )
-    checkin.step = STEP_DONE
+    checkin.step = CheckinStep.DONE
     return Message(text="Thanks for checking in. See you next time! 👋")
 
 
@@ -296,7 +295,7 @@ def answer_mood(
         entry.score = score
     session.add(entry)
     checkin.mood = score
-    checkin.status = ANSWERED
+    checkin.status = CheckinStatus.ANSWERED
     checkin.answered_at = checkin.answered_at or now
     session.add(checkin)
     evaluate_mood_against(session, settings, now, person, entry, average)
@@ -304,7 +303,7 @@ def answer_mood(
         return CheckinTurn(update=answered_with_next(score, None), next=None)
     nxt: Message | None
     if "note" in questions:
-        checkin.step = STEP_NOTE
+        checkin.step = CheckinStep.NOTE
         low = score <= settings.escalation.low_mood_threshold
         links = as_links(suggest(session, None, low, settings.resource_suggestions))
         nxt = note_prompt(checkin.id, links)
@@ -316,10 +315,10 @@ def answer_mood(
 def skip(session: Session, now: datetime, person: Person, raw_checkin: str) -> CheckinTurn:
     """Skip today's check-in: recorded as skipped, never as a score."""
     checkin = _own_checkin(session, person, raw_checkin)
-    if checkin.status == ANSWERED:
+    if checkin.status == CheckinStatus.ANSWERED:
         return CheckinTurn(update=None, next=Message(text="You've already answered this one."))
-    checkin.status = SKIPPED
-    checkin.step = STEP_DONE
+    checkin.status = CheckinStatus.SKIPPED
+    checkin.step = CheckinStep.DONE
     checkin.answered_at = now
     session.add(checkin)
     return CheckinTurn(
@@ -331,7 +330,7 @@ def skip(session: Session, now: datetime, person: Person, raw_checkin: str) -> C
 def skip_note(session: Session, person: Person, raw_checkin: str) -> CheckinTurn:
     """No note this time: move on to the goal question or finish."""
     checkin = _own_checkin(session, person, raw_checkin)
-    if checkin.step != STEP_NOTE:
+    if checkin.step != CheckinStep.NOTE:
         return CheckinTurn(update=None, next=None)
     nxt = _after_note_step(session, checkin, person)
     session.add(checkin)
@@ -376,7 +375,7 @@ def answer_goal(
         goal = goal_service.set_progress(session, person, raw_goal, raw_progress, now)
         checkin.goal_progress = goal.progress
         text = f'Updated "{goal.title}" to {goal.progress}%.'
-        if goal.status == "done":
+        if goal.status == GoalStatus.DONE:
             text = f'🎉 Goal complete: "{goal.title}"!'
     elif raw_progress == "-1":
         goal = goal_service.own_goal(session, person, raw_goal)
@@ -384,7 +383,7 @@ def answer_goal(
         text = "Noted, no change this time."
     else:
         text = "Skipped the goal question."
-    checkin.step = STEP_DONE
+    checkin.step = CheckinStep.DONE
     session.add(checkin)
     return CheckinTurn(
         update=Message(text=text),
@@ -406,6 +405,6 @@ def last_answered(session: Session, person_id: int) -> Checkin | None:
     """The person's latest answered check-in."""
     return session.exec(
         select(Checkin)
-        .where(Checkin.person_id == person_id, Checkin.status == ANSWERED)
+        .where(Checkin.person_id == person_id, Checkin.status == CheckinStatus.ANSWERED)
         .order_by(col(Checkin.answered_at).desc())
     ).first()

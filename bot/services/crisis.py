@@ -13,15 +13,16 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.config import CoreSettings, CrisisLine
+from bot.crisis_lines import CARD_ORDER, FALLBACK
 from bot.model import Field, Message
 from bot.safety import Assessment
 from bot.safety.taxonomy import alert_reason
-from bot.services.alerts import URGENT, raise_alert, record_event, who_is_told
-from bot.services.crisis_lines import CARD_ORDER, FALLBACK
+from bot.services.alerts import raise_alert, record_event, who_is_told
+from storage.enums import AlertKind, AlertSeverity
 from storage.tables import Alert, Person
 
 # Used only when no zone table can be read (a slim container without tzdata): the zones of
-# the countries whose crisis lines ship by default (bot/services/crisis_lines.yaml).
+# the countries whose crisis lines ship by default (bot/crisis_lines.yaml).
 FALLBACK_ZONE_COUNTRIES: dict[str, str] = {
     "Europe/London": "GB",
     "Europe/Belfast": "GB",
@@ -215,10 +216,10 @@ def respond_to_crisis(
         settings,
         now,
         student,
-        "crisis",
+        AlertKind.CRISIS,
         alert_reason("crisis", assessment.categories),
         excerpt=assessment.excerpt or text,
-        severity=URGENT,
+        severity=AlertSeverity.URGENT,
     )
     if alert is not None:
         # A crisis folded into an open alert keeps the time help was first shown.
@@ -242,7 +243,7 @@ def respond_to_concern(
         settings,
         now,
         student,
-        "concern",
+        AlertKind.CONCERN,
         alert_reason("concern", assessment.categories),
         excerpt=assessment.excerpt or text,
     )

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from bot.config import CoreSettings, EscalationRules
 from bot.services.alerts import raise_alert
 from bot.services.mood import average_before
+from storage.enums import AlertKind, CheckinStatus
 from storage.tables import Alert, Checkin, MoodEntry, Person
 
 
@@ -50,7 +51,7 @@ def evaluate_mood_against(
             settings,
             now,
             student,
-            "low_mood",
+            AlertKind.LOW_MOOD,
             f"Mood {entry.score}/5 (alert threshold {rules.low_mood_threshold})",
             excerpt=entry.note,
         )
@@ -62,7 +63,7 @@ def evaluate_mood_against(
             settings,
             now,
             student,
-            "drop",
+            AlertKind.DROP,
             f"Mood {entry.score}/5, down {average - entry.score:.1f} from a "
             f"{rules.drop_window_days}-day average of {average:.1f}",
             excerpt=entry.note,
@@ -78,14 +79,16 @@ def consecutive_missed(session: Session, student_id: int) -> int:
         select(Checkin.status)
         .where(
             Checkin.person_id == student_id,
-            col(Checkin.status).in_(("answered", "skipped", "missed")),
+            col(Checkin.status).in_(
+                (CheckinStatus.ANSWERED, CheckinStatus.SKIPPED, CheckinStatus.MISSED)
+            ),
         )
         .order_by(col(Checkin.opened_at).desc())
         .limit(50)
     ).all()
     count = 0
     for status in statuses:
-        if status != "missed":
+        if status != CheckinStatus.MISSED:
             break
         count += 1
     return count
@@ -99,7 +102,7 @@ def evaluate_missed(
     misses = consecutive_missed(session, student.id)
     if misses >= settings.escalation.missed_checkins:
         return raise_alert(
-            session, settings, now, student, "missed", f"{misses} check-ins missed in a row"
+            session, settings, now, student, AlertKind.MISSED, f"{misses} check-ins missed in a row"
         )
     return None
 
@@ -109,4 +112,6 @@ def request_help(
 ) -> Alert | None:
     """The student asked for their mentor's help: always reaches a person."""
     reason = "Asked to talk to their mentor"
-    return raise_alert(session, settings, now, student, "help", reason, excerpt=text or None)
+    return raise_alert(
+        session, settings, now, student, AlertKind.HELP, reason, excerpt=text or None
+    )

@@ -12,6 +12,7 @@ from bot.auth import require_owner
 from bot.errors import UserError
 from bot.localtime import parse_date
 from bot.model import Field, Message
+from storage.enums import GoalStatus
 from storage.tables import Goal, GoalUpdate, Milestone, Person
 
 NUDGE_INTERVAL = timedelta(days=7)
@@ -22,7 +23,7 @@ def open_goals(session: Session, person: Person) -> Sequence[Goal]:
     """The person's open goals, oldest first."""
     return session.exec(
         select(Goal)
-        .where(Goal.person_id == person.id, Goal.status == "open")
+        .where(Goal.person_id == person.id, Goal.status == GoalStatus.OPEN)
         .order_by(col(Goal.created_at))
     ).all()
 
@@ -87,7 +88,7 @@ def set_progress(
 ) -> Goal:
     """Set a goal's progress 0-100; 100 completes it."""
     goal = own_goal(session, person, raw_id)
-    if goal.status != "open":
+    if goal.status != GoalStatus.OPEN:
         raise UserError(f'"{goal.title}" is already {goal.status}.')
     value = raw_progress.strip().rstrip("%")
     if not value.isdigit() or not 0 <= int(value) <= 100:
@@ -98,7 +99,7 @@ def set_progress(
     goal.next_nudge_at = now + NUDGE_INTERVAL
     goal.stuck_alerted_at = None
     if goal.progress == 100:
-        goal.status = "done"
+        goal.status = GoalStatus.DONE
         goal.next_nudge_at = None
     assert goal.id is not None
     session.add(GoalUpdate(goal_id=goal.id, progress=goal.progress, note=note, created_at=now))
@@ -114,9 +115,9 @@ def complete(session: Session, person: Person, raw_id: str, now: datetime) -> Go
 def drop(session: Session, person: Person, raw_id: str, now: datetime) -> Goal:
     """Drop a goal: no more nudges."""
     goal = own_goal(session, person, raw_id)
-    if goal.status != "open":
+    if goal.status != GoalStatus.OPEN:
         raise UserError(f'"{goal.title}" is already {goal.status}.')
-    goal.status = "dropped"
+    goal.status = GoalStatus.DROPPED
     goal.updated_at = now
     goal.next_nudge_at = None
     session.add(goal)

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from bot.audit import audit
 from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone
-from bot.outbox import Address
+from bot.model import Recipient
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
 from storage.tables import Group, GroupMember, Person
 
@@ -171,13 +171,13 @@ def unbind_channel(session: Session, group: Group) -> Group:
     return group
 
 
-def channel_address(group: Group) -> Address | None:
+def channel_address(group: Group) -> Recipient | None:
     """Where the group's channel posts go, or None when it has no channel."""
     if not group.platform or not group.channel_id:
         return None
     # A channel push has no user: the delivery loop hands the messenger a channel-only
     # Recipient, which every adapter posts into the channel.
-    return Address(platform=group.platform, user_id="", channel_id=group.channel_id)
+    return Recipient(platform=group.platform, user_id="", channel_id=group.channel_id)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from bot.services.alerts import raise_alert
 from bot.services.breaks import away_reason, breaks_around
 from bot.services.occurrences import identities_of, local_instant
 from bot.services.schedules import active_schedules, applies_to, parse_local_time
+from storage.enums import AlertKind, GoalStatus, OutboxKind
 from storage.tables import CheckinSchedule, Goal, Group, GroupMember, Person, ProgrammeBreak
 
 
@@ -107,7 +108,7 @@ def send_goal_nudges(session: Session, settings: CoreSettings, now: datetime) ->
         select(Goal, Person)
         .join(Person, col(Person.id) == Goal.person_id)
         .where(
-            col(Goal.status) == "open",
+            col(Goal.status) == GoalStatus.OPEN,
             col(Person.role) == STUDENT,
             col(Person.active) == True,  # noqa: E712
             col(Person.deleted_at).is_(None),
@@ -205,7 +206,7 @@ def _nudge_push(goal: Goal, person: Person, local_today: date, *, due_soon: bool
         dedupe_key=key,
         message=Message(title="Goal nudge", text=text),
         person=person,
-        kind="nudge",
+        kind=OutboxKind.NUDGE,
     )
 
 
@@ -220,7 +221,7 @@ def flag_stuck_goals(session: Session, settings: CoreSettings, now: datetime) ->
         select(Goal, Person)
         .join(Person, col(Person.id) == Goal.person_id)
         .where(
-            col(Goal.status) == "open",
+            col(Goal.status) == GoalStatus.OPEN,
             col(Goal.stuck_alerted_at).is_(None),
             func.coalesce(col(Goal.last_progress_at), col(Goal.created_at)) <= threshold,
             col(Person.role) == STUDENT,
@@ -253,7 +254,7 @@ def flag_stuck_goals(session: Session, settings: CoreSettings, now: datetime) ->
             settings,
             now,
             person,
-            "stuck",
+            AlertKind.STUCK,
             f'No progress on the goal "{goal.title}" since {since} ({weeks}+ weeks); '
             f"it is at {goal.progress}%",
         )

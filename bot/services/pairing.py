@@ -23,7 +23,7 @@ Each pair (or the trio) is introduced together, with a suggested conversation st
 * otherwise (mixed platforms, the console, a Discord group without a channel): a DM to each
   member naming their partner(s).
 The outbox carries the first two as one row whose address lists the members
-(`Address.member_ids`); the adapters' messengers open the conversation and post.
+(`Recipient.member_ids`); the adapters' messengers open the conversation and post.
 
 Halfway to the next round each member gets a DM "Did you meet?" with Yes / Not yet buttons;
 answers are stored per member (`PairingMember.met`) and counted by `pairing_summary`.
@@ -46,16 +46,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.localtime import is_valid_zone, to_local
-from bot.model import Choice, Field, Message
-from bot.outbox import Address, Push, push_rows
+from bot.model import Choice, Field, Message, Recipient
+from bot.outbox import Push, push_rows
 from bot.people import ADMIN, STUDENT
 from bot.services.breaks import is_paused
 from bot.services.groups import (
@@ -67,6 +65,8 @@ from bot.services.groups import (
     members_of,
     require_group_mentor,
 )
+from storage.enums import OutboxKind
+from storage.insert import insert_ignore
 from storage.tables import Group, Identity, Pairing, PairingMember, PairingRound, Person
 
 log = logging.getLogger(__name__)
@@ -277,16 +277,10 @@ class RoundOutcome:
 
 def _insert_round(session: Session, values: dict[str, object]) -> int | None:
     """Insert a round unless its (group, number) exists; its id, or None when it existed."""
-    table = PairingRound.__table__  # type: ignore[attr-defined]
-    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        make(table)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["group_id", "number"])
-        .returning(table.c.id)
+    inserted = insert_ignore(
+        session, PairingRound, values, index_elements=["group_id", "number"], returning=["id"]
     )
-    row = session.execute(stmt).first()
-    return int(row[0]) if row is not None else None
+    return int(inserted[0][0]) if inserted else None
 
 
 def open_round(
@@ -361,7 +355,7 @@ def _identities(session: Session, person_ids: Sequence[int]) -> dict[int, dict[s
 
 def group_address(
     group: Group, people: Sequence[Person], identities: Mapping[int, Mapping[str, str]]
-) -> Address | None:
+) -> Recipient | None:
     """Where the pair can be introduced together, or None when only separate DMs will do."""
     preferred = [group.platform] if group.platform in ("slack", "discord") else []
     for platform in dict.fromkeys([*preferred, "slack", "discord"]):
@@ -370,10 +364,10 @@ def group_address(
             continue
         member_ids = tuple(i for i in ids if i)
         if platform == "slack":
-            return Address(platform="slack", user_id="", channel_id=None, member_ids=member_ids)
+            return Recipient(platform="slack", user_id="", channel_id=None, member_ids=member_ids)
         if platform == "discord" and group.platform == "discord" and group.channel_id:
             # The private thread lives in the group's channel: no channel, no thread.
-            return Address(
+            return Recipient(
                 platform="discord", user_id="", channel_id=group.channel_id, member_ids=member_ids
             )
     return None
@@ -432,7 +426,7 @@ def intro_pushes(
                 dedupe_key=key,
                 message=intro_message(group, people, starter),
                 address=address,
-                kind="pairing_intro",
+                kind=OutboxKind.PAIRING_INTRO,
             )
         ]
     return [
@@ -440,7 +434,7 @@ def intro_pushes(
             dedupe_key=f"{key}:{person.id}",
             message=intro_dm(group, person, [p for p in people if p.id != person.id], starter),
             person=person,
-            kind="pairing_intro",
+            kind=OutboxKind.PAIRING_INTRO,
         )
         for person in people
     ]
@@ -525,7 +519,7 @@ def send_due_checkins(session: Session, settings: CoreSettings, now: datetime) -
                 dedupe_key=f"pairing:{pairing_round.id}:checkin:{person.id}",
                 message=checkin_message(member.id or 0, _partners(session, member)),
                 person=person,
-                kind="pairing_checkin",
+                kind=OutboxKind.PAIRING_CHECKIN,
             )
             for member, person in rows
         ]

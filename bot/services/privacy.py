@@ -24,9 +24,10 @@ from bot.args import LIKE_ESCAPE, like_pattern
 from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
-from bot.outbox import COPY_DELETE, COPY_EDIT, COPY_KINDS, OUTBOX_ROWS_WRITTEN
+from bot.outbox import COPY_KINDS, OUTBOX_ROWS_WRITTEN
 from storage.crypto import sign, verify
 from storage.db import scrub_after_commit
+from storage.enums import AlertSeverity, AlertStatus, OutboxKind, OutboxStatus
 from storage.tables import (
     FREE_TEXT_COLUMNS,
     FREE_TEXT_DATED_BY,
@@ -53,13 +54,13 @@ from storage.tables import (
 
 # Alerts someone still has to act on (bot.services.alerts.UNRESOLVED; not imported, to keep
 # the privacy module free of the alert service).
-UNRESOLVED_ALERTS = ("open", "acknowledged", "following")
+UNRESOLVED_ALERTS = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.FOLLOWING_UP)
 # A delete-confirmation button works this long; an old one cannot be replayed later.
 CONFIRM_MINUTES = 10
 ERASED_NAME = "Erased person"
-ERASED_STATUS = "erased"
 # Outbox rows in these states are history; after the retention period they go with the text.
-FINISHED_OUTBOX = ("sent", "failed", "rerouted")  # rerouted: its copy went to someone else
+# Rerouted: its copy went to someone else.
+FINISHED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.REROUTED)
 # Free text shorter than this would match unrelated messages when looking for copies of what
 # the person wrote (a note "ok"). Their name and email are matched as whole words instead, at
 # any length: "Al" is found in "Hi Al!" but not in "Alex".
@@ -68,7 +69,7 @@ MIN_NEEDLE = 8
 REMOVED = "[removed]"
 # Where the bot can delete or edit what it delivered (a terminal can't unprint).
 COPY_PLATFORMS = ("slack", "discord")
-UNDELIVERED_OUTBOX = ("pending", "sending")
+UNDELIVERED_OUTBOX = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Platform event ids (and Slack request signatures) are kept this long against retries and
 # replays, then purged: far longer than any platform retries (Slack: minutes).
 PROCESSED_EVENT_DAYS = 7
@@ -191,7 +192,7 @@ def open_crisis_alert(session: Session, person: Person) -> Alert | None:
     return session.exec(
         select(Alert).where(
             Alert.student_id == person.id,
-            Alert.severity == "urgent",
+            Alert.severity == AlertSeverity.URGENT,
             col(Alert.acknowledged_at).is_(None),
         )
     ).first()
@@ -455,7 +456,9 @@ def _copy_row(pid: int, now: datetime, kind: str, row: Outbox, payload: str) -> 
 
 
 def _delivered_copy(row: Outbox) -> bool:
-    return bool(row.status == "sent" and row.platform_message_id and row.platform_channel_id)
+    return bool(
+        row.status == OutboxStatus.SENT and row.platform_message_id and row.platform_channel_id
+    )
 
 
 def _queue_copy_removal(
@@ -474,7 +477,7 @@ def _queue_copy_removal(
     rows = session.exec(
         select(Outbox).where(
             theirs,
-            col(Outbox.status) == "sent",
+            col(Outbox.status) == OutboxStatus.SENT,
             col(Outbox.platform_message_id).is_not(None),
             ~col(Outbox.kind).in_(COPY_KINDS),
         )
@@ -484,7 +487,7 @@ def _queue_copy_removal(
         if not _delivered_copy(row):
             continue
         if row.platform in COPY_PLATFORMS:
-            session.add(_copy_row(pid, now, COPY_DELETE, row, empty))
+            session.add(_copy_row(pid, now, OutboxKind.COPY_DELETE, row, empty))
             report.copies[row.platform] = report.copies.get(row.platform, 0) + 1
         else:
             report.copies_left[row.platform] = report.copies_left.get(row.platform, 0) + 1
@@ -535,7 +538,7 @@ def _scrub_outbox(
                     row.payload = scrubbed
                 elif _delivered_copy(row) and row.platform in COPY_PLATFORMS:
                     row.payload = scrubbed
-                    session.add(_copy_row(pid, now, COPY_EDIT, row, scrubbed))
+                    session.add(_copy_row(pid, now, OutboxKind.COPY_EDIT, row, scrubbed))
                     report.copies[row.platform] = report.copies.get(row.platform, 0) + 1
                 else:
                     if _delivered_copy(row):
@@ -588,8 +591,8 @@ def _deidentify_alerts(session: Session, pid: int, alert_ids: list[int]) -> int:
         alert.latest_excerpt = None
         alert.resolution_note = None
         alert.reason = alert.kind  # e.g. "Mood 2/5 ..." or the safety screen's reasons
-        if alert.status == "open":
-            alert.status = ERASED_STATUS
+        if alert.status == AlertStatus.OPEN:
+            alert.status = AlertStatus.ERASED
         alert.next_escalation_at = None  # nobody left to escalate about
         alert.next_follow_up_at = None  # nor to follow up
         session.add(alert)

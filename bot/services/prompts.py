@@ -54,6 +54,7 @@ from bot.services.groups import (
 )
 from bot.services.occurrences import occurrences_between
 from bot.services.schedules import ScheduleRule, format_days, parse_days, parse_local_time
+from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Group, GroupPrompt, Outbox, Person
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ MAX_PROMPT_TEXT = 500
 # A channel flooded with prompts stops being read; ten cover daily plus weekly themes.
 MAX_PROMPTS_PER_GROUP = 10
 MAX_THREAD_NAME = 90
-KIND = "prompt"
 THREAD_HINT = "🧵 Please reply in this message's thread, so the conversation stays together."
 NO_CHANNEL_HINT = (
     "(Your group has no shared channel yet, so bring your answer to the next session.)"
@@ -242,7 +242,7 @@ def posted_prompt(session: Session, prompt_id: int, local_date: date) -> PostedC
     row = session.exec(
         select(Outbox).where(Outbox.dedupe_key == dedupe_key(prompt_id, local_date))
     ).first()
-    if row is None or row.status != "sent" or not row.platform_message_id:
+    if row is None or row.status != OutboxStatus.SENT or not row.platform_message_id:
         return None
     channel = row.platform_channel_id or row.channel_id
     if not channel:
@@ -299,7 +299,11 @@ def post_due_prompts(
                 message = prompt_message(prompt, group, channel=True)
                 outcome.posted += push_rows(
                     session,
-                    [Push(dedupe_key=key, message=message, address=address, kind=KIND)],
+                    [
+                        Push(
+                            dedupe_key=key, message=message, address=address, kind=OutboxKind.PROMPT
+                        )
+                    ],
                     now,
                     settings.default_timezone,
                 )
@@ -309,7 +313,12 @@ def post_due_prompts(
             outcome.direct += push_rows(
                 session,
                 [
-                    Push(dedupe_key=f"{key}:{p.id}", message=message, person=p, kind=KIND)
+                    Push(
+                        dedupe_key=f"{key}:{p.id}",
+                        message=message,
+                        person=p,
+                        kind=OutboxKind.PROMPT,
+                    )
                     for p in students
                 ],
                 now,

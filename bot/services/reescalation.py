@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 from bot.config import CoreSettings
 from bot.outbox import Push, push_rows
 from bot.people import admins, mentors_of
-from bot.services.alerts import URGENT, record_event, render_alert, staff_channel_push
+from bot.services.alerts import record_event, render_alert, staff_channel_push
 from bot.services.routing import alert_rows_written
+from storage.enums import AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Person
 
 
@@ -29,7 +30,7 @@ def reescalate_due_alerts(session: Session, settings: CoreSettings, now: datetim
     due = session.exec(
         select(Alert)
         .where(
-            col(Alert.status) == "open",
+            col(Alert.status) == AlertStatus.OPEN,
             col(Alert.acknowledged_at).is_(None),
             col(Alert.next_escalation_at).is_not(None),
             col(Alert.next_escalation_at) <= now,
@@ -43,7 +44,7 @@ def escalate(session: Session, settings: CoreSettings, now: datetime, alert: Ale
     """Take one escalation step for the alert; False when another process took it first."""
     assert alert.id is not None
     level = alert.escalation_level + 1
-    urgent = alert.severity == URGENT
+    urgent = alert.severity == AlertSeverity.URGENT
     next_at = now + timedelta(minutes=settings.crisis_ack_minutes) if urgent else None
     # Claim the step with a conditional update: of two racing schedulers only one matches.
     claimed = session.execute(
@@ -51,7 +52,7 @@ def escalate(session: Session, settings: CoreSettings, now: datetime, alert: Ale
         .where(
             col(Alert.id) == alert.id,
             col(Alert.escalation_level) == alert.escalation_level,
-            col(Alert.status) == "open",
+            col(Alert.status) == AlertStatus.OPEN,
             col(Alert.acknowledged_at).is_(None),
         )
         .values(escalation_level=level, next_escalation_at=next_at)
@@ -71,7 +72,7 @@ def escalate(session: Session, settings: CoreSettings, now: datetime, alert: Ale
                 dedupe_key=f"alert:{alert.id}:{recipient.id}:{level}",
                 message=render_alert(alert, student, recipient),
                 person=recipient,
-                kind="alert",
+                kind=OutboxKind.ALERT,
                 urgent=urgent,
                 alert_id=alert.id,
             )

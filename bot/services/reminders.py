@@ -23,14 +23,14 @@ from bot.config import CoreSettings
 from bot.localtime import to_local
 from bot.outbox import Push, push_rows
 from bot.services.breaks import away_reason, breaks_around
-from bot.services.checkins import EXCUSED, MISSED, OPEN, STEP_DONE, render_reminder
+from bot.services.checkins import render_reminder
 from bot.services.escalation import evaluate_missed
+from storage.enums import CheckinStatus, CheckinStep, OutboxKind, OutboxStatus
 from storage.tables import Checkin, Identity, Outbox, Person
 
-CLOSED_STATUSES_FOR_RUNS = ("answered", "skipped", "missed")
+CLOSED_STATUSES_FOR_RUNS = (CheckinStatus.ANSWERED, CheckinStatus.SKIPPED, CheckinStatus.MISSED)
 _CHUNK = 1000
 # Outbox status for a queued prompt or reminder withdrawn because its check-in closed first.
-WITHDRAWN = "skipped"
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ def send_due_reminders(session: Session, settings: CoreSettings, now: datetime) 
         select(Checkin, Person)
         .join(Person, col(Person.id) == Checkin.person_id)
         .where(
-            col(Checkin.status) == OPEN,
+            col(Checkin.status) == CheckinStatus.OPEN,
             col(Checkin.remind_at).is_not(None),
             col(Checkin.remind_at) <= now,
             col(Checkin.reminder_sent_at).is_(None),
@@ -136,7 +136,7 @@ def send_due_reminders(session: Session, settings: CoreSettings, now: datetime) 
                 dedupe_key=f"reminder:{checkin.id}",
                 message=render_reminder(checkin, person),
                 person=person,
-                kind="reminder",
+                kind=OutboxKind.REMINDER,
                 checkin_id=checkin.id,
             )
             for checkin, person in to_send
@@ -169,7 +169,7 @@ def close_expired_checkins(session: Session, settings: CoreSettings, now: dateti
         select(Checkin.id, Person)
         .join(Person, col(Person.id) == Checkin.person_id)
         .where(
-            col(Checkin.status) == OPEN,
+            col(Checkin.status) == CheckinStatus.OPEN,
             col(Checkin.closes_at).is_not(None),
             col(Checkin.closes_at) <= now,
         )
@@ -193,7 +193,7 @@ def close_expired_checkins(session: Session, settings: CoreSettings, now: dateti
         else:
             excused[reason].append(checkin_id)
     for reason, ids in excused.items():
-        outcome.excused += len(_close(session, ids, EXCUSED, reason))
+        outcome.excused += len(_close(session, ids, CheckinStatus.EXCUSED, reason))
     hours = settings.scheduling.checkin_cutoff_hours
     outcome.missed = close_as_missed(
         session, settings, now, missed, f"not answered within {hours} hours"
@@ -212,10 +212,10 @@ def _close(session: Session, checkin_ids: Sequence[int], status: str, reason: st
     for chunk in chunked(checkin_ids):
         result = session.execute(
             update(Checkin)
-            .where(col(Checkin.id).in_(chunk), col(Checkin.status) == OPEN)
+            .where(col(Checkin.id).in_(chunk), col(Checkin.status) == CheckinStatus.OPEN)
             .values(
                 status=status,
-                step=STEP_DONE,
+                step=CheckinStep.DONE,
                 remind_at=None,
                 closes_at=None,
                 closed_reason=reason[:200],
@@ -229,10 +229,10 @@ def _close(session: Session, checkin_ids: Sequence[int], status: str, reason: st
             update(Outbox)
             .where(
                 col(Outbox.checkin_id).in_(chunk),
-                col(Outbox.status) == "pending",
-                col(Outbox.kind).in_(("checkin", "reminder")),
+                col(Outbox.status) == OutboxStatus.PENDING,
+                col(Outbox.kind).in_((OutboxKind.CHECKIN, OutboxKind.REMINDER)),
             )
-            .values(status=WITHDRAWN, last_error=f"check-in closed: {reason}"[:500])
+            .values(status=OutboxStatus.SKIPPED, last_error=f"check-in closed: {reason}"[:500])
             .execution_options(synchronize_session=False)
         )
     return closed
@@ -248,7 +248,7 @@ def close_as_missed(
     """Mark open check-ins missed and run the missed-check-ins rule for their students."""
     if not checkin_ids:
         return 0
-    closed = _close(session, checkin_ids, MISSED, reason)
+    closed = _close(session, checkin_ids, CheckinStatus.MISSED, reason)
     person_ids: set[int] = set()
     for chunk in chunked(closed):
         person_ids.update(
@@ -295,7 +295,7 @@ def escalate_missed_runs(
         candidates.extend(
             pid
             for pid, statuses in runs.items()
-            if len(statuses) >= threshold and all(s == MISSED for s in statuses)
+            if len(statuses) >= threshold and all(s == CheckinStatus.MISSED for s in statuses)
         )
     raised = 0
     for person_id in candidates:

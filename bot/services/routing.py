@@ -25,61 +25,50 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
-from bot.model import Field, Message
+from bot.model import Field, Message, Recipient
 from bot.outbox import (
     CHAT_PLATFORMS,
     COPY_KINDS,
     KNOWN_PLATFORMS,
     UNROUTED,
-    Address,
     Push,
     choose_address,
     push_rows,
     running_platforms,
 )
 from bot.people import admins, mentors_of
-from bot.services.alerts import (
-    KIND_LABELS,
-    URGENT,
-    record_event,
-    render_alert,
-    staff_channel_push,
-)
+from bot.services.alerts import KIND_LABELS, record_event, render_alert, staff_channel_push
+from storage.enums import AlertKind, AlertSeverity, OutboxKind, OutboxStatus
 from storage.tables import Alert, Identity, Outbox, Person
 
 log = logging.getLogger(__name__)
 
 EMAIL, WEBHOOK = "email", "webhook"
-# Outbox kinds: an alert's chat copy, its email and webhook, and the watchdog's alarm.
-ALERT, ALERT_EMAIL, ALERT_WEBHOOK = "alert", "alert_email", "alert_webhook"
-ALARM, PLATFORM_NOTICE = "alarm", "platform_notice"
-# A row whose copy went to someone else instead (nobody of theirs runs here).
-REROUTED = "rerouted"
 
 # What a kind of message is, for people reading a failure notice or `delivery status`.
-KIND_NAMES = {
-    "alert": "an alert",
-    "alert_email": "an alert email",
-    "alert_webhook": "an alert webhook",
-    "alarm": "an alarm about a stuck alert",
-    "checkin": "a check-in",
-    "reminder": "a check-in reminder",
-    "nudge": "a goal nudge",
-    "delivery_notice": "a delivery-failure notice",
-    "platform_notice": "a platform-failure report",
-    "message": "a message",
+KIND_NAMES: dict[str, str] = {
+    OutboxKind.ALERT: "an alert",
+    OutboxKind.ALERT_EMAIL: "an alert email",
+    OutboxKind.ALERT_WEBHOOK: "an alert webhook",
+    OutboxKind.ALARM: "an alarm about a stuck alert",
+    OutboxKind.CHECKIN: "a check-in",
+    OutboxKind.REMINDER: "a check-in reminder",
+    OutboxKind.NUDGE: "a goal nudge",
+    OutboxKind.DELIVERY_NOTICE: "a delivery-failure notice",
+    OutboxKind.PLATFORM_NOTICE: "a platform-failure report",
+    OutboxKind.MESSAGE: "a message",
 }
 
 
 # An alert's kind as a noun for "a ... alert".
-ALERT_NOUNS = {
-    "crisis": "crisis",
-    "low_mood": "low-mood",
-    "drop": "mood-drop",
-    "missed": "missed-check-ins",
-    "help": "help-request",
-    "concern": "worrying-message",
-    "stuck": "stuck-goal",
+ALERT_NOUNS: dict[str, str] = {
+    AlertKind.CRISIS: "crisis",
+    AlertKind.LOW_MOOD: "low-mood",
+    AlertKind.DROP: "mood-drop",
+    AlertKind.MISSED: "missed-check-ins",
+    AlertKind.HELP: "help-request",
+    AlertKind.CONCERN: "worrying-message",
+    AlertKind.STUCK: "stuck-goal",
 }
 
 
@@ -91,7 +80,7 @@ def email_push(
         dedupe_key=dedupe_key,
         message=message,
         person=person,
-        address=Address(EMAIL, person.email, None),
+        address=Recipient(EMAIL, person.email, None),
         kind=kind,
         urgent=True,
         alert_id=alert_id,
@@ -100,9 +89,13 @@ def email_push(
 
 def describe_kind(kind: str, alert: Alert | None = None) -> str:
     """What a message of this kind is, in words ("an urgent crisis alert", "a check-in")."""
-    if alert is not None and kind in (ALERT, ALERT_EMAIL, ALERT_WEBHOOK):
+    if alert is not None and kind in (
+        OutboxKind.ALERT,
+        OutboxKind.ALERT_EMAIL,
+        OutboxKind.ALERT_WEBHOOK,
+    ):
         base = f"{ALERT_NOUNS.get(alert.kind, alert.kind.replace('_', ' '))} alert"
-        if alert.severity == URGENT:
+        if alert.severity == AlertSeverity.URGENT:
             return f"an urgent {base}"
         return f"{'an' if base[0] in 'aeiou' else 'a'} {base}"
     return KIND_NAMES.get(kind, f"a {kind.replace('_', ' ')} message")
@@ -112,7 +105,7 @@ def describe_kind(kind: str, alert: Alert | None = None) -> str:
 class Route:
     """Where one copy of an alert was queued: a person on a platform, or a channel."""
 
-    address: Address
+    address: Recipient
     person: Person | None
 
     @property
@@ -132,7 +125,7 @@ def reachable(
     person: Person,
     running: AbstractSet[str] | None,
     avoid: AbstractSet[str] = frozenset(),
-) -> Address | None:
+) -> Recipient | None:
     """The person's chat address on a running platform outside `avoid`, or None."""
     if not person.active or person.deleted_at is not None:
         return None
@@ -157,11 +150,11 @@ def alert_chain(session: Session, alert: Alert) -> list[list[Person]]:
     return steps
 
 
-def _staff_address(settings: CoreSettings) -> Address | None:
+def _staff_address(settings: CoreSettings) -> Recipient | None:
     if not settings.staff_channel:
         return None
     platform, _, channel = settings.staff_channel.partition(":")
-    return Address(platform=platform, user_id="", channel_id=channel)
+    return Recipient(platform=platform, user_id="", channel_id=channel)
 
 
 def go_sideways(
@@ -209,8 +202,10 @@ def go_sideways(
         copies = session.exec(
             select(Outbox.person_id, Outbox.platform).where(
                 Outbox.alert_id == alert.id,
-                Outbox.kind == ALERT,
-                col(Outbox.status).in_(("pending", "sending", "sent")),
+                Outbox.kind == OutboxKind.ALERT,
+                col(Outbox.status).in_(
+                    (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
+                ),
             )
         ).all()
         holders = {person_id for person_id, _ in copies if person_id is not None}
@@ -236,8 +231,8 @@ def go_sideways(
                         message=render_alert(alert, student, person),
                         person=person,
                         address=address,
-                        kind=ALERT,
-                        urgent=alert.severity == URGENT,
+                        kind=OutboxKind.ALERT,
+                        urgent=alert.severity == AlertSeverity.URGENT,
                         alert_id=alert.id,
                     )
                 )
@@ -282,7 +277,7 @@ def queue_side_channels(
     email says that an urgent alert waits and where: no student words, no student name.
     """
     assert alert.id is not None
-    if alert.severity != URGENT:
+    if alert.severity != AlertSeverity.URGENT:
         return 0
     if running is None:
         running = running_platforms(session)
@@ -295,14 +290,16 @@ def queue_side_channels(
             for person in step:
                 if person.active and person.deleted_at is None:
                     key = f"alert:{alert.id}:email:{person.id}"
-                    pushes.append(email_push(key, message, person, ALERT_EMAIL, alert.id))
+                    pushes.append(
+                        email_push(key, message, person, OutboxKind.ALERT_EMAIL, alert.id)
+                    )
     if WEBHOOK in running:
         pushes.append(
             Push(
                 dedupe_key=f"alert:{alert.id}:webhook",
                 message=render_alert_webhook(alert),
-                address=Address(WEBHOOK, "", None),
-                kind=ALERT_WEBHOOK,
+                address=Recipient(WEBHOOK, "", None),
+                kind=OutboxKind.ALERT_WEBHOOK,
                 urgent=True,
                 alert_id=alert.id,
             )
@@ -314,7 +311,7 @@ def render_alert_email(alert: Alert, running: AbstractSet[str]) -> Message:
     """An alert's email: that an urgent alert waits and where; nothing the student wrote."""
     chats = [p.capitalize() for p in CHAT_PLATFORMS if p in running and p != "console"]
     where = " or ".join(chats) if chats else "the bot"
-    label = "crisis" if alert.kind == "crisis" else alert.kind.replace("_", " ")
+    label = "crisis" if alert.kind == AlertKind.CRISIS else alert.kind.replace("_", " ")
     return Message(
         title=f"Urgent mentoring alert #{alert.id} is waiting",
         text=(
@@ -360,8 +357,8 @@ def alert_rows_written(
     stranded = session.exec(
         select(Outbox).where(
             Outbox.alert_id == alert.id,
-            Outbox.kind == ALERT,
-            Outbox.status == "pending",
+            Outbox.kind == OutboxKind.ALERT,
+            Outbox.status == OutboxStatus.PENDING,
             col(Outbox.platform).in_(stopped),
         )
     ).all()
@@ -384,7 +381,7 @@ def _reroute_alert_row(
         why = f"{person.name} can't be reached on any platform that runs here"
     else:
         why = f"the staff channel is on {row.platform}, which doesn't run here"
-    row.status = REROUTED
+    row.status = OutboxStatus.REROUTED
     row.last_error = why[:500]
     session.add(row)
     return go_sideways(
@@ -430,7 +427,7 @@ def reroute_stranded(
     linked = select(Identity.person_id).where(col(Identity.platform).in_(list(running)))
     conditions = [col(Outbox.platform) == UNROUTED, col(Outbox.person_id).in_(linked)]
     query = select(Outbox).where(
-        col(Outbox.status) == "pending",
+        col(Outbox.status) == OutboxStatus.PENDING,
         or_(col(Outbox.platform).in_(stopped), (conditions[0] & conditions[1])),
     )
     rows = session.exec(query.order_by(col(Outbox.id)).limit(limit)).all()
@@ -449,7 +446,7 @@ def reroute_stranded(
             row.channel_id = address.channel_id
             session.add(row)
             report.moved += 1
-            if alert is not None and row.kind == ALERT:
+            if alert is not None and row.kind == OutboxKind.ALERT:
                 record_event(
                     session,
                     alert,
@@ -458,11 +455,11 @@ def reroute_stranded(
                     row.person_id,
                     f"moved from {before} (not running) to {address.platform}",
                 )
-        elif alert is not None and row.kind == ALERT:
+        elif alert is not None and row.kind == OutboxKind.ALERT:
             _reroute_alert_row(session, settings, now, alert, row, running)
             report.sideways += 1
         elif person is not None and (not person.active or person.deleted_at is not None):
-            row.status = "failed"  # nobody to wait for: they left the programme
+            row.status = OutboxStatus.FAILED  # nobody to wait for: they left the programme
             row.last_error = "the recipient is no longer active"
             session.add(row)
             report.failed += 1
@@ -473,7 +470,7 @@ def reroute_stranded(
             session.add(row)
             report.parked += 1
         else:
-            row.status = "failed"
+            row.status = OutboxStatus.FAILED
             row.last_error = f"{row.platform} doesn't run here"[:500]
             session.add(row)
             report.failed += 1
@@ -518,16 +515,16 @@ def report_platform_down(
                         dedupe_key=f"down:{platform}:{hour}:{admin.id}:{identity.platform}",
                         message=message,
                         person=admin,
-                        address=Address(
+                        address=Recipient(
                             identity.platform, identity.user_id, identity.dm_channel_id
                         ),
-                        kind=PLATFORM_NOTICE,
+                        kind=OutboxKind.PLATFORM_NOTICE,
                         urgent=True,
                     )
                 )
         if EMAIL in others:
             key = f"down:{platform}:{hour}:{admin.id}:email"
-            pushes.append(email_push(key, message, admin, PLATFORM_NOTICE))
+            pushes.append(email_push(key, message, admin, OutboxKind.PLATFORM_NOTICE))
     staff = _staff_address(settings)
     if staff is not None and staff.platform in others:
         pushes.append(
@@ -535,7 +532,7 @@ def report_platform_down(
                 dedupe_key=f"down:{platform}:{hour}:staff",
                 message=message,
                 address=staff,
-                kind=PLATFORM_NOTICE,
+                kind=OutboxKind.PLATFORM_NOTICE,
                 urgent=True,
             )
         )
@@ -546,8 +543,8 @@ def report_platform_down(
                 message=Message(
                     title="platform_down", text=text, fields=(Field("platform", platform),)
                 ),
-                address=Address(WEBHOOK, "", None),
-                kind=PLATFORM_NOTICE,
+                address=Recipient(WEBHOOK, "", None),
+                kind=OutboxKind.PLATFORM_NOTICE,
                 urgent=True,
             )
         )

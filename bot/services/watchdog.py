@@ -22,11 +22,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
-from bot.model import Field, Message
-from bot.outbox import CHAT_PLATFORMS, Address, Push, push_rows, running_platforms
+from bot.model import Field, Message, Recipient
+from bot.outbox import CHAT_PLATFORMS, Push, push_rows, running_platforms
 from bot.people import admins
-from bot.services.alerts import URGENT, record_event
-from bot.services.routing import ALARM, EMAIL, WEBHOOK, describe_kind, email_push, label_of
+from bot.services.alerts import record_event
+from bot.services.routing import EMAIL, WEBHOOK, describe_kind, email_push, label_of
+from storage.enums import AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Identity, Person
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ def stuck_urgent_alerts(
     alerts = session.exec(
         select(Alert)
         .where(
-            col(Alert.severity) == URGENT,
-            col(Alert.status) == "open",
+            col(Alert.severity) == AlertSeverity.URGENT,
+            col(Alert.status) == AlertStatus.OPEN,
             col(Alert.acknowledged_at).is_(None),
             col(Alert.created_at) <= now - min(deadline, ack),
         )
@@ -154,8 +155,8 @@ def sound_alarms(
                     dedupe_key=f"{key}:{identity.person_id}:{identity.platform}",
                     message=chat,
                     person=people[identity.person_id],
-                    address=Address(identity.platform, identity.user_id, identity.dm_channel_id),
-                    kind=ALARM,
+                    address=Recipient(identity.platform, identity.user_id, identity.dm_channel_id),
+                    kind=OutboxKind.ALARM,
                     urgent=True,
                     alert_id=alert.id,
                 )
@@ -169,15 +170,16 @@ def sound_alarms(
                     Push(
                         dedupe_key=f"{key}:staff",
                         message=chat,
-                        address=Address(platform, "", channel),
-                        kind=ALARM,
+                        address=Recipient(platform, "", channel),
+                        kind=OutboxKind.ALARM,
                         urgent=True,
                         alert_id=alert.id,
                     )
                 )
         if running is not None and EMAIL in running:
             pushes += [
-                email_push(f"{key}:{a.id}:email", bare, a, ALARM, alert.id) for a in staff_admins
+                email_push(f"{key}:{a.id}:email", bare, a, OutboxKind.ALARM, alert.id)
+                for a in staff_admins
             ]
         if running is not None and WEBHOOK in running:
             pushes.append(
@@ -193,8 +195,8 @@ def sound_alarms(
                         ),
                         urgent=True,
                     ),
-                    address=Address(WEBHOOK, "", None),
-                    kind=ALARM,
+                    address=Recipient(WEBHOOK, "", None),
+                    kind=OutboxKind.ALARM,
                     urgent=True,
                     alert_id=alert.id,
                 )

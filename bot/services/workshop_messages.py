@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 from bot.localtime import to_local
 from bot.model import Choice, Field, Link, Message
+from storage.enums import RsvpStatus, WorkshopStatus
 from storage.tables import Group, WorkshopSession
 
 RSVP_ACTION = "workshop.rsvp"
 CHECKIN_ACTION = "workshop.checkin"
 FEEDBACK_ACTION = "workshop.feedback"
 FEEDBACK_SKIP_ACTION = "workshop.feedback.skip"
-GOING, NOT_GOING = "going", "not_going"
 # A channel post lists at most this many zones; more would bury the rest of the post.
 MAX_ZONES_SHOWN = 4
 RATING_LABELS = {1: "1 😞", 2: "2 🙁", 3: "3 😐", 4: "4 🙂", 5: "5 😄"}
@@ -79,8 +79,8 @@ def rsvp_choices(workshop_id: int) -> tuple[Choice, ...]:
     """The Going / Not going buttons of a session."""
     args = (("session", str(workshop_id)),)
     return (
-        Choice("Going", RSVP_ACTION, (*args, ("answer", GOING)), style="primary"),
-        Choice("Not going", RSVP_ACTION, (*args, ("answer", NOT_GOING))),
+        Choice("Going", RSVP_ACTION, (*args, ("answer", RsvpStatus.GOING)), style="primary"),
+        Choice("Not going", RSVP_ACTION, (*args, ("answer", RsvpStatus.NOT_GOING))),
     )
 
 
@@ -126,12 +126,12 @@ def rsvp_answer(workshop: WorkshopSession, status: str, tz: str, going: int) -> 
     """The private answer to an RSVP button."""
     assert workshop.id is not None
     when = when_in(workshop, tz)
-    if status == "going":
+    if status == RsvpStatus.GOING:
         text = f"You're going to “{workshop.title}”, {when}. I'll remind you the day before."
         if workshop.capacity is not None:
             text += f" {places_text(workshop, going)}."
         return Message(text=text, choices=(rsvp_choices(workshop.id)[1],))
-    if status == "waitlist":
+    if status == RsvpStatus.WAITLIST:
         return Message(
             text=f"“{workshop.title}” is full, so you're on the waitlist. If a place opens "
             "up you get it automatically and I'll send you a message.",
@@ -252,5 +252,5 @@ def moved(
 
 def session_line(workshop: WorkshopSession, group: Group, tz: str) -> str:
     """One line about a session for lists."""
-    state = " (cancelled)" if workshop.status == "cancelled" else ""
+    state = " (cancelled)" if workshop.status == WorkshopStatus.CANCELLED else ""
     return f"#{workshop.id} {workshop.title} for {group.name}: {when_in(workshop, tz)}{state}"

@@ -39,15 +39,12 @@ from bot.services import workshop_messages as msgs
 from bot.services.groups import channel_address
 from bot.services.workshops import (
     FEEDBACK_OPEN_DAYS,
-    GOING,
-    KIND_FEEDBACK,
-    KIND_REMINDER,
-    SCHEDULED,
     people_with_status,
     stamp,
     timezone_of,
     went_to,
 )
+from storage.enums import OutboxKind, RsvpStatus, WorkshopStatus
 from storage.tables import Group, Person, WorkshopSession
 
 DAY_BEFORE = timedelta(hours=24)
@@ -118,7 +115,7 @@ def due_workshops(session: Session, now: datetime) -> list[WorkshopSession]:
         session.exec(
             select(WorkshopSession)
             .where(
-                WorkshopSession.status == SCHEDULED,
+                WorkshopSession.status == WorkshopStatus.SCHEDULED,
                 col(WorkshopSession.feedback_asked_at).is_(None),
                 col(WorkshopSession.starts_at) <= now + DAY_BEFORE,
             )
@@ -174,7 +171,7 @@ def _delivered_at(person: Person, settings: CoreSettings, now: datetime) -> date
 
 def _going(session: Session, workshop: WorkshopSession) -> list[Person]:
     assert workshop.id is not None
-    return [p for _, p in people_with_status(session, workshop.id, (GOING,))]
+    return [p for _, p in people_with_status(session, workshop.id, (RsvpStatus.GOING,))]
 
 
 def _remind(
@@ -197,7 +194,7 @@ def _remind(
                 dedupe_key=f"workshop:{workshop.id}:{kind}:{person.id}:{stamp(workshop.starts_at)}",
                 message=msgs.reminder(workshop, timezone_of(person, settings), hour=hour),
                 person=person,
-                kind=KIND_REMINDER,
+                kind=OutboxKind.WORKSHOP_REMINDER,
             )
         )
     sent = push_rows(session, pushes, now, settings.default_timezone)
@@ -222,7 +219,7 @@ def _post_start(
             dedupe_key=f"{key}:{stamp(workshop.starts_at)}",
             message=message,
             address=address,
-            kind=KIND_REMINDER,
+            kind=OutboxKind.WORKSHOP_REMINDER,
         )
         return push_rows(session, [push], now, settings.default_timezone)
     # No channel (or the console): those going get the start post as a DM, unless quiet
@@ -233,7 +230,7 @@ def _post_start(
             dedupe_key=f"{key}:{person.id}:{stamp(workshop.starts_at)}",
             message=dm,
             person=person,
-            kind=KIND_REMINDER,
+            kind=OutboxKind.WORKSHOP_REMINDER,
         )
         for person in _going(session, workshop)
         if _delivered_at(person, settings, now) < msgs.ends_at(workshop)
@@ -245,7 +242,7 @@ def _ask_feedback(
     session: Session, settings: CoreSettings, now: datetime, workshop: WorkshopSession
 ) -> int:
     assert workshop.id is not None
-    rows = people_with_status(session, workshop.id, (GOING,))
+    rows = people_with_status(session, workshop.id, (RsvpStatus.GOING,))
     # Walk-ins marked present by the mentor are recorded as going, so they are asked too;
     # anyone marked absent is not.
     attendees = [person for row, person in rows if went_to(row)]
@@ -254,7 +251,7 @@ def _ask_feedback(
             dedupe_key=f"workshop:{workshop.id}:feedback:{person.id}",
             message=msgs.feedback_prompt(workshop),
             person=person,
-            kind=KIND_FEEDBACK,
+            kind=OutboxKind.WORKSHOP_FEEDBACK,
         )
         for person in attendees
     ]

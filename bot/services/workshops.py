@@ -54,6 +54,7 @@ from bot.services.groups import (
 )
 from bot.services.occurrences import local_instant, occurrences_between
 from bot.services.schedules import ScheduleRule, format_days, parse_days, parse_local_time
+from storage.enums import OutboxKind, OutboxStatus, RsvpStatus, WorkshopStatus
 from storage.tables import (
     Group,
     Outbox,
@@ -64,8 +65,6 @@ from storage.tables import (
     WorkshopSession,
 )
 
-GOING, NOT_GOING, WAITLIST = "going", "not_going", "waitlist"
-SCHEDULED, CANCELLED = "scheduled", "cancelled"
 MAX_DURATION_MINUTES = 12 * 60
 MAX_CAPACITY = 1000
 MAX_SERIES = 52
@@ -81,11 +80,7 @@ COMMENT_WAIT = timedelta(days=1)
 MIN_RESPONSES = MIN_STUDENTS
 UPCOMING_SHOWN = 10
 
-KIND_POST = "workshop"
-KIND_REMINDER = "workshop_reminder"
-KIND_FEEDBACK = "workshop_feedback"
 # Outbox status of a queued post withdrawn because its session was moved or cancelled.
-WITHDRAWN = "skipped"
 
 # A change notice for a DM (the reader's zone) or the channel (None, and the members' zones).
 Render = Callable[[str | None, Sequence[str]], Message]
@@ -245,7 +240,7 @@ def create_workshops(
             WorkshopSession.group_id == plan.group.id,
             WorkshopSession.title == plan.title,
             col(WorkshopSession.starts_at).in_(plan.starts),
-            WorkshopSession.status == SCHEDULED,
+            WorkshopSession.status == WorkshopStatus.SCHEDULED,
         )
     ).first()
     if duplicate is not None:
@@ -281,7 +276,7 @@ def create_workshops(
             duration_minutes=plan.duration,
             location=plan.location,
             capacity=plan.capacity,
-            status=SCHEDULED,
+            status=WorkshopStatus.SCHEDULED,
             created_by=creator,
             created_at=now,
         )
@@ -311,7 +306,7 @@ def announce(
                 dedupe_key=f"workshop:{w.id}:announce",
                 message=msgs.announcement(w, group, zones),
                 address=address,
-                kind=KIND_POST,
+                kind=OutboxKind.WORKSHOP,
             )
             for w in workshops
         ]
@@ -322,7 +317,7 @@ def announce(
                 dedupe_key=f"workshop:{w.id}:announce:{p.id}",
                 message=msgs.invitation(w, group, timezone_of(p, settings)),
                 person=p,
-                kind=KIND_POST,
+                kind=OutboxKind.WORKSHOP,
             )
             for w in workshops
             for p in members
@@ -395,7 +390,7 @@ def people_with_status(
 
 
 def _open_or_refuse(workshop: WorkshopSession, now: datetime, doing: str) -> None:
-    if workshop.status == CANCELLED:
+    if workshop.status == WorkshopStatus.CANCELLED:
         raise UserError(f"“{workshop.title}” was cancelled, so {doing} is closed.")
     if now >= msgs.ends_at(workshop):
         raise UserError(f"“{workshop.title}” is already over.")
@@ -427,7 +422,7 @@ def rsvp(
     Someone going who drops out frees their place for the first person waiting, who is
     promoted and told by DM.
     """
-    if answer not in (GOING, NOT_GOING):
+    if answer not in (RsvpStatus.GOING, RsvpStatus.NOT_GOING):
         raise UserError("That button is missing something. Please try again from a new message.")
     workshop = load_workshop(session, raw_id, lock=True)
     assert workshop.id is not None and person.id is not None
@@ -442,21 +437,21 @@ def rsvp(
         )
     _open_or_refuse(workshop, now, "answering")
     existing = rsvp_of(session, workshop.id, person.id)
-    going = count_status(session, workshop.id, GOING)
+    going = count_status(session, workshop.id, RsvpStatus.GOING)
     # A waitlist number is never reused or cleared: joining the waitlist always takes a new,
     # higher one, so it orders the queue and names each promotion (its DM's key) uniquely.
     waitlist_no = existing.waitlist_no if existing is not None else None
-    if answer == GOING:
-        if existing is not None and existing.status in (GOING, WAITLIST):
+    if answer == RsvpStatus.GOING:
+        if existing is not None and existing.status in (RsvpStatus.GOING, RsvpStatus.WAITLIST):
             return RsvpResult(workshop, existing.status, going)
         if workshop.capacity is None or going < workshop.capacity:
-            status = GOING
+            status = RsvpStatus.GOING
             going += 1
         else:
-            status, waitlist_no = WAITLIST, _next_waitlist_no(session, workshop.id)
+            status, waitlist_no = RsvpStatus.WAITLIST, _next_waitlist_no(session, workshop.id)
     else:
-        status = NOT_GOING
-    was_going = existing is not None and existing.status == GOING
+        status = RsvpStatus.NOT_GOING
+    was_going = existing is not None and existing.status == RsvpStatus.GOING
     row = existing or Rsvp(
         session_id=workshop.id, person_id=person.id, status=status, updated_at=now
     )
@@ -464,7 +459,7 @@ def rsvp(
     session.add(row)
     session.flush()
     promoted: tuple[Person, ...] = ()
-    if was_going and status == NOT_GOING:
+    if was_going and status == RsvpStatus.NOT_GOING:
         going -= 1
         promoted = tuple(promote_waitlist(session, settings, now, workshop))
         going += len(promoted)
@@ -485,10 +480,10 @@ def promote_waitlist(
     assert workshop.id is not None
     if workshop.capacity is None:
         return []
-    free = workshop.capacity - count_status(session, workshop.id, GOING)
+    free = workshop.capacity - count_status(session, workshop.id, RsvpStatus.GOING)
     if free <= 0:
         return []
-    waiting = people_with_status(session, workshop.id, (WAITLIST,))[:free]
+    waiting = people_with_status(session, workshop.id, (RsvpStatus.WAITLIST,))[:free]
     pushes: list[Push] = []
     for row, person in waiting:
         pushes.append(
@@ -496,10 +491,10 @@ def promote_waitlist(
                 dedupe_key=f"workshop:{workshop.id}:promoted:{person.id}:{row.waitlist_no}",
                 message=msgs.promoted(workshop, timezone_of(person, settings)),
                 person=person,
-                kind=KIND_POST,
+                kind=OutboxKind.WORKSHOP,
             )
         )
-        row.status, row.updated_at = GOING, now
+        row.status, row.updated_at = RsvpStatus.GOING, now
         session.add(row)
     push_rows(session, pushes, now, settings.default_timezone)
     return [person for _, person in waiting]
@@ -524,12 +519,12 @@ def _withdraw_pending(
     """
     query = update(Outbox).where(
         col(Outbox.dedupe_key).startswith(f"workshop:{workshop_id}:"),
-        col(Outbox.status) == "pending",
+        col(Outbox.status) == OutboxStatus.PENDING,
     )
     if keep_promotions:
         query = query.where(~col(Outbox.dedupe_key).contains(":promoted:"))
     result = session.execute(
-        query.values(status=WITHDRAWN, last_error=reason[:500]).execution_options(
+        query.values(status=OutboxStatus.SKIPPED, last_error=reason[:500]).execution_options(
             synchronize_session=False
         )
     )
@@ -551,7 +546,12 @@ def _notify_change(
     """
     assert workshop.id is not None and group.id is not None
     address = channel_address(group)
-    people = {p.id: p for _, p in people_with_status(session, workshop.id, (GOING, WAITLIST))}
+    people = {
+        p.id: p
+        for _, p in people_with_status(
+            session, workshop.id, (RsvpStatus.GOING, RsvpStatus.WAITLIST)
+        )
+    }
     pushes: list[Push] = []
     if address is not None:
         zones = member_zones(session, group.id, settings.default_timezone)
@@ -560,7 +560,7 @@ def _notify_change(
                 dedupe_key=f"workshop:{workshop.id}:{key}",
                 message=render(None, zones),
                 address=address,
-                kind=KIND_POST,
+                kind=OutboxKind.WORKSHOP,
             )
         )
     else:
@@ -574,7 +574,7 @@ def _notify_change(
                 dedupe_key=f"workshop:{workshop.id}:{suffix}",
                 message=render(timezone_of(person, settings), ()),
                 person=person,
-                kind=KIND_POST,
+                kind=OutboxKind.WORKSHOP,
             )
         )
     return push_rows(session, pushes, now, settings.default_timezone)
@@ -591,11 +591,11 @@ def cancel_workshop(
     workshop = load_workshop(session, raw_id, lock=True)
     group = _group(session, workshop)
     require_group_mentor(session, actor, group, now, "workshop.cancel")
-    if workshop.status == CANCELLED:
+    if workshop.status == WorkshopStatus.CANCELLED:
         raise UserError(f"“{workshop.title}” (#{workshop.id}) is already cancelled.")
     if now >= msgs.ends_at(workshop):
         raise UserError(f"“{workshop.title}” is already over, so it can't be cancelled.")
-    workshop.status, workshop.cancelled_at = CANCELLED, now
+    workshop.status, workshop.cancelled_at = WorkshopStatus.CANCELLED, now
     session.add(workshop)
     assert workshop.id is not None
     _withdraw_pending(session, workshop.id, "workshop cancelled")
@@ -629,7 +629,7 @@ def move_workshop(
     workshop = load_workshop(session, raw_id, lock=True)
     group = _group(session, workshop)
     require_group_mentor(session, actor, group, now, "workshop.move")
-    if workshop.status == CANCELLED:
+    if workshop.status == WorkshopStatus.CANCELLED:
         raise UserError(f"“{workshop.title}” was cancelled; create a new session instead.")
     if now >= workshop.starts_at:
         raise UserError(f"“{workshop.title}” has already started, so it can't be moved.")
@@ -679,7 +679,7 @@ def mark_attendance(
     group = _group(session, workshop)
     require_group_mentor(session, actor, group, now, "workshop.attend")
     assert workshop.id is not None and group.id is not None
-    if workshop.status == CANCELLED:
+    if workshop.status == WorkshopStatus.CANCELLED:
         raise UserError(f"“{workshop.title}” was cancelled.")
     if now < workshop.starts_at - timedelta(minutes=CHECKIN_OPENS_MINUTES):
         raise UserError("You can mark attendance once the session has started.")
@@ -708,7 +708,7 @@ def mark_attendance(
         if row is None:
             # A walk-in: recorded as going, so they are asked for feedback like the others.
             # (Someone absent without an answer is recorded as not going.)
-            status = GOING if present else NOT_GOING
+            status = RsvpStatus.GOING if present else RsvpStatus.NOT_GOING
             row = Rsvp(session_id=workshop.id, person_id=person.id, status=status, updated_at=now)
         row.attended = present
         row.updated_at = now
@@ -720,10 +720,10 @@ def check_in(session: Session, now: datetime, person: Person, raw_id: str) -> Wo
     """The "I'm here" button: someone going checks in during the session."""
     workshop = load_workshop(session, raw_id)
     assert workshop.id is not None and person.id is not None
-    if workshop.status == CANCELLED:
+    if workshop.status == WorkshopStatus.CANCELLED:
         raise UserError(f"“{workshop.title}” was cancelled.")
     row = rsvp_of(session, workshop.id, person.id)
-    if row is None or row.status != GOING:
+    if row is None or row.status != RsvpStatus.GOING:
         raise NotAllowed(
             f"I don't have you down as going to “{workshop.title}”. If you're there, ask "
             "the mentor to mark you present."
@@ -747,7 +747,7 @@ def went_to(row: Rsvp | None) -> bool:
     """True when an RSVP counts as having been there: marked present, or going and not absent."""
     if row is None or row.attended is False:
         return False
-    return row.attended is True or row.status == GOING
+    return row.attended is True or row.status == RsvpStatus.GOING
 
 
 def give_feedback(
@@ -764,7 +764,7 @@ def give_feedback(
     assert workshop.id is not None and person.id is not None
     if not went_to(rsvp_of(session, workshop.id, person.id)):
         raise NotAllowed("You can only rate sessions you went to.")
-    if workshop.status == CANCELLED:
+    if workshop.status == WorkshopStatus.CANCELLED:
         raise UserError(f"“{workshop.title}” was cancelled.")
     end = msgs.ends_at(workshop)
     if now < end:
@@ -880,12 +880,14 @@ def workshop_report(
     group = _group(session, workshop)
     require_group_mentor(session, actor, group, now, "workshop.report")
     assert workshop.id is not None
-    rows = people_with_status(session, workshop.id, (GOING, WAITLIST, NOT_GOING))
+    rows = people_with_status(
+        session, workshop.id, (RsvpStatus.GOING, RsvpStatus.WAITLIST, RsvpStatus.NOT_GOING)
+    )
     # The waitlist in its order; everyone else by name.
     by_name = sorted(rows, key=lambda r: (r[1].name, r[1].id or 0))
-    going = [r for r in by_name if r[0].status == GOING]
-    waiting = [r for r in rows if r[0].status == WAITLIST]
-    not_going = [r for r in by_name if r[0].status == NOT_GOING]
+    going = [r for r in by_name if r[0].status == RsvpStatus.GOING]
+    waiting = [r for r in rows if r[0].status == RsvpStatus.WAITLIST]
+    not_going = [r for r in by_name if r[0].status == RsvpStatus.NOT_GOING]
     present = [r for r in by_name if r[0].attended is True]
     summary = feedback_summary(session, workshop.id)
     tz = timezone_of(actor, settings) if actor is not None else workshop.timezone
@@ -906,7 +908,7 @@ def workshop_report(
     ]
     if summary.comments:
         fields.append(Field("Comments", "\n".join(f"“{c}”" for c in summary.comments)))
-    state = " (cancelled)" if workshop.status == CANCELLED else ""
+    state = " (cancelled)" if workshop.status == WorkshopStatus.CANCELLED else ""
     return Message(
         title=f"Report: {workshop.title}{state}",
         text=f"Workshop #{workshop.id} for {group.name}.",
@@ -923,7 +925,7 @@ def upcoming_for(
         select(WorkshopSession, Group)
         .join(Group, col(Group.id) == WorkshopSession.group_id)
         .where(
-            WorkshopSession.status == SCHEDULED,
+            WorkshopSession.status == WorkshopStatus.SCHEDULED,
             # Ends after now; no session lasts longer than MAX_DURATION_MINUTES.
             col(WorkshopSession.starts_at) > now - timedelta(minutes=MAX_DURATION_MINUTES),
         )
@@ -944,16 +946,17 @@ def upcoming_for(
         assert workshop.id is not None and group.id is not None
         line = msgs.session_line(workshop, group, tz)
         if is_group_mentor(session, person, group.id):
-            going = count_status(session, workshop.id, GOING)
-            waiting = count_status(session, workshop.id, WAITLIST)
+            going = count_status(session, workshop.id, RsvpStatus.GOING)
+            waiting = count_status(session, workshop.id, RsvpStatus.WAITLIST)
             messages.append(Message(text=f"{line}\n{msgs.places_text(workshop, going, waiting)}"))
             continue
         row = rsvp_of(session, workshop.id, person.id or 0)
-        status = {
-            GOING: "You're going.",
-            WAITLIST: "You're on the waitlist.",
-            NOT_GOING: "You're not going.",
-        }.get(row.status if row else "", "")
+        answers: dict[str, str] = {
+            RsvpStatus.GOING: "You're going.",
+            RsvpStatus.WAITLIST: "You're on the waitlist.",
+            RsvpStatus.NOT_GOING: "You're not going.",
+        }
+        status = answers.get(row.status if row else "", "")
         messages.append(
             Message(
                 text=f"{line}\n{status or 'You haven’t answered yet.'}",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.outbox import Address, choose_address
+from bot.model import Recipient
+from bot.outbox import choose_address
 from bot.services.occurrences import IdentityRow, StudentRow
 
 
@@ -15,13 +16,13 @@ def test_single_identity_is_chosen_whatever_is_preferred() -> None:
     """With one identity it is the address, even on another platform than preferred."""
     only = [IdentityRow(1, "discord", "42", "D42")]
     for preferred in (None, "slack", "discord"):
-        assert choose_address(_student(preferred), only) == Address("discord", "42", "D42")
+        assert choose_address(_student(preferred), only) == Recipient("discord", "42", "D42")
 
 
 def test_unknown_platform_alone_is_still_chosen() -> None:
     """An identity on a platform outside the ranking is used when it is the only one."""
     only = [IdentityRow(1, "matrix", "@sam", None)]
-    assert choose_address(_student(None), only) == Address("matrix", "@sam", None)
+    assert choose_address(_student(None), only) == Recipient("matrix", "@sam", None)
 
 
 def test_preferred_then_ranking_then_console() -> None:
@@ -29,4 +30,4 @@ def test_preferred_then_ranking_then_console() -> None:
     both = [IdentityRow(1, "discord", "42", "D42"), IdentityRow(1, "slack", "U1", "D1")]
     assert choose_address(_student("discord"), both).platform == "discord"
     assert choose_address(_student(None), both).platform == "slack"
-    assert choose_address(_student(None), []) == Address("console", "sam@example.edu", None)
+    assert choose_address(_student(None), []) == Recipient("console", "sam@example.edu", None)

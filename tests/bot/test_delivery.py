@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.delivery import OutboxDelivery
+from bot.services.delivery_events import ServiceDeliveryEvents
 from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Alert, Identity, Outbox
 from tests.conftest import Chat
@@ -19,7 +20,9 @@ async def test_alert_is_delivered_and_recorded(sam: Chat, core, clock, core_sett
     """A low-mood alert reaches Maya; the row is sent with the platform id; the alert delivered."""
     sam.send("/mood 1")
     messenger = RecordingMessenger()
-    delivery = OutboxDelivery(core.db, {"console": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     stats = await delivery.deliver_once()
     assert stats.sent == 1
     [sent] = messenger.sent
@@ -35,7 +38,13 @@ async def test_dm_channel_is_remembered(sam: Chat, maya: Chat, core, clock, core
     """The DM channel returned by a send is stored on the identity for the next fan-out."""
     maya.send("/alerts")  # Maya's console identity exists after first contact
     sam.send("/mood 1")
-    delivery = OutboxDelivery(core.db, {"console": RecordingMessenger()}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"console": RecordingMessenger()},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     await delivery.deliver_once()
     with core.db.session() as session:
         identity = session.exec(
@@ -50,7 +59,9 @@ async def test_transient_failure_retries_after_retry_after(
     """A 429-like failure is retried no sooner than Retry-After, then succeeds."""
     sam.send("/mood 1")
     messenger = RecordingMessenger(transient_failures={"maya@example.edu": 30.0})
-    delivery = OutboxDelivery(core.db, {"console": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     assert (await delivery.deliver_once()).retried == 1
     clock.advance(seconds=29)
     messenger.transient_failures.clear()
@@ -65,7 +76,9 @@ async def test_permanent_failure_is_recorded_and_staff_told(
     """DMs closed: the row is failed and an admin gets a delivery notice (no loop)."""
     sam.send("/help please call me")
     messenger = RecordingMessenger(permanent_failures={"maya@example.edu"})
-    delivery = OutboxDelivery(core.db, {"console": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     await delivery.deliver_once()
     await delivery.deliver_once()
     statuses = {(r.kind, r.user_id): r.status for r in rows(core.db)}
@@ -80,7 +93,13 @@ async def test_crash_while_sending_is_resumed_after_lease(
 ) -> None:
     """A row claimed by a process that died is sent once its lease expires."""
     sam.send("/mood 1")
-    delivery = OutboxDelivery(core.db, {"console": RecordingMessenger()}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"console": RecordingMessenger()},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     claimed = delivery.claim_due(["console"], 10)  # claimed, then the process "dies"
     assert len(claimed) == 1
     assert (await delivery.deliver_once()).sent == 0  # lease still held
@@ -99,7 +118,13 @@ async def test_quiet_hours_defer_normal_pushes(sam: Chat, core, clock, core_sett
 async def test_a_claim_counts_one_attempt(sam: Chat, core, clock, core_settings) -> None:
     """A claimed row carries the attempt count it was stored with: 1 on its first claim."""
     sam.send("/mood 1")
-    delivery = OutboxDelivery(core.db, {"console": RecordingMessenger()}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"console": RecordingMessenger()},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     [claimed] = delivery.claim_due(["console"], 10)
     [row] = rows(core.db)
     assert claimed.attempts == row.attempts == 1

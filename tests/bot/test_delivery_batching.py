@@ -13,6 +13,7 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.delivery import Claimed, OutboxDelivery, SentRecorder, SentRow
 from bot.model import SendResult
+from bot.services.delivery_events import ServiceDeliveryEvents
 from storage.db import Database
 from storage.tables import Outbox
 from tests.bot.test_pacing import NOW, TimedMessenger, VirtualTime, queue
@@ -124,7 +125,10 @@ async def test_delivery_records_every_sent_row_despite_a_failed_write(db: Databa
     clock = VirtualTime()
     messenger = TimedMessenger(clock)
     queue(db, [f"D{i}" for i in range(30)])
-    delivery = FlakyDelivery(db, {"slack": messenger}, FixedClock(NOW), CoreSettings())
+    settings = CoreSettings()
+    delivery = FlakyDelivery(
+        db, {"slack": messenger}, FixedClock(NOW), settings, ServiceDeliveryEvents(settings)
+    )
     stats = await clock.run(delivery.deliver_once(["slack"]))
     assert delivery.failed and stats.sent == 30
     assert sorted(c for _, c in messenger.sent) == sorted(f"D{i}" for i in range(30))

@@ -15,6 +15,7 @@ from bot.config import CoreSettings
 from bot.delivery import Claimed, OutboxDelivery, nonce_for
 from bot.model import Message, Recipient, SendResult
 from bot.pacing import Pacer, PlatformLimits, RateLimit
+from bot.services.delivery_events import ServiceDeliveryEvents
 from storage.db import Database
 from tests.bot.test_pacing import NOW, VirtualTime, max_in_window, outbox_rows, queue
 
@@ -77,7 +78,15 @@ def paced_delivery(
         sleep=clock.sleep,
     )
     settings = CoreSettings(outbox_lease_seconds=lease)
-    return ClaimLog(db, {"slack": messenger}, FixedClock(NOW), settings, pacer=pacer, clock=clock)
+    return ClaimLog(
+        db,
+        {"slack": messenger},
+        FixedClock(NOW),
+        settings,
+        ServiceDeliveryEvents(settings),
+        pacer=pacer,
+        clock=clock,
+    )
 
 
 async def run(clock: VirtualTime, work: Awaitable[T]) -> T:
@@ -122,6 +131,7 @@ async def test_a_channel_keeps_its_order_across_prefetched_claims(db: Database) 
         {"slack": messenger},
         FixedClock(NOW),
         CoreSettings(),
+        ServiceDeliveryEvents(CoreSettings()),
         batch_size=10,
         concurrency=2,
         pacer=Pacer(monotonic=clock.monotonic, sleep=clock.sleep),

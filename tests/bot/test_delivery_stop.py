@@ -12,6 +12,7 @@ from bot.model import Message, Recipient, SendResult
 from bot.outbox import Push, push_rows
 from bot.pacing import Pacer, PlatformLimits, RateLimit
 from bot.people import person_by_email
+from bot.services.delivery_events import ServiceDeliveryEvents
 from storage.tables import Outbox
 
 # All in Europe/London, awake at the test clock's 10:00 UTC (Alex's quiet hours would defer).
@@ -74,7 +75,13 @@ async def test_stop_finishes_the_send_in_flight_and_releases_the_rest(
     # One send a second: the rows after the first wait on the pace when the stop comes.
     pacer = Pacer({"console": PlatformLimits(overall=RateLimit(1.0, 1.0))})
     delivery = OutboxDelivery(
-        demo, {"console": messenger}, clock, core_settings, pacer=pacer, observer=observer
+        demo,
+        {"console": messenger},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+        pacer=pacer,
+        observer=observer,
     )
     stop = asyncio.Event()
     running = asyncio.create_task(delivery.run_forever(stop))
@@ -94,7 +101,14 @@ async def test_released_rows_are_sent_by_the_next_loop(demo, clock, core_setting
     queue_one_each(demo, clock)
     first = GatedMessenger()
     pacer = Pacer({"console": PlatformLimits(overall=RateLimit(1.0, 1.0))})
-    delivery = OutboxDelivery(demo, {"console": first}, clock, core_settings, pacer=pacer)
+    delivery = OutboxDelivery(
+        demo,
+        {"console": first},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+        pacer=pacer,
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(delivery.run_forever(stop))
     await asyncio.wait_for(first.started.wait(), 5)
@@ -103,7 +117,9 @@ async def test_released_rows_are_sent_by_the_next_loop(demo, clock, core_setting
     await asyncio.wait_for(running, 5)
     second = GatedMessenger()
     second.release.set()
-    stats = await OutboxDelivery(demo, {"console": second}, clock, core_settings).deliver_once()
+    stats = await OutboxDelivery(
+        demo, {"console": second}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    ).deliver_once()
     assert stats.sent == 2
     assert sorted(first.sent + second.sent) == sorted(PEOPLE)
     assert {status for status, _ in statuses(demo)} == {"sent"}

@@ -11,6 +11,7 @@ from bot.delivery import OutboxDelivery
 from bot.model import Actor, Inbound, Message, PlatformDeliveryError, Recipient, SendResult
 from bot.outbox import set_running_platforms
 from bot.people import person_by_email
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import AlertEvent, Outbox
@@ -64,7 +65,13 @@ async def test_urgent_alert_retries_past_the_cap_and_goes_sideways(
     sam.send(CRISIS)
     slack = RecordingMessenger(platform="slack", transient_failures={"U0MAYA0001": None})
     discord = RecordingMessenger(platform="discord", transient_failures={MAYA_D: None})
-    delivery = OutboxDelivery(core.db, {"slack": slack, "discord": discord}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"slack": slack, "discord": discord},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     for _ in range(20):  # far past OUTBOX_MAX_ATTEMPTS (8)
         await delivery.deliver_once()
         clock.advance(seconds=core_settings.urgent_retry_max_seconds)
@@ -89,7 +96,9 @@ async def test_acknowledged_alert_rows_fall_back_to_the_cap(
     """Once someone acknowledged, a copy still failing is given up after the usual attempts."""
     sam.send(CRISIS)
     messenger = RecordingMessenger(transient_failures={"maya@example.edu": None})
-    delivery = OutboxDelivery(core.db, {"console": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     await delivery.deliver_once()
     alert_id = next(r.alert_id for r in rows(core) if r.kind == "alert")
     maya.send("/alerts")  # Maya links her console identity
@@ -125,7 +134,13 @@ async def test_revoked_token_is_reported_once_on_other_routes_and_rows_wait(
     sam.send("/mood 1 still bad")  # a second row for Slack
     revoked = Revoked()
     discord = RecordingMessenger(platform="discord")
-    delivery = OutboxDelivery(core.db, {"slack": revoked, "discord": discord}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"slack": revoked, "discord": discord},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     await delivery.deliver_once()
     await delivery.deliver_once()
     reports = [s for s in discord.sent if "Slack isn't working" in s.message.text]
@@ -149,7 +164,9 @@ async def test_failure_notice_says_what_failed_and_for_whom(
     """A help alert that can't reach Maya: the admin's notice names the kind and the student."""
     sam.send("/help please call me")
     messenger = RecordingMessenger(permanent_failures={"maya@example.edu"})
-    delivery = OutboxDelivery(core.db, {"console": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     await delivery.deliver_once()
     await delivery.deliver_once()
     [notice] = messenger.to("admin@example.edu")
@@ -166,7 +183,9 @@ async def test_undelivered_urgent_alert_sounds_the_alarm(
     discord = RecordingMessenger(
         platform="discord", transient_failures={MAYA_D: None, AVERY_D: None}
     )
-    delivery = OutboxDelivery(core.db, {"discord": discord}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"discord": discord}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     await delivery.deliver_once()
     clock.advance(seconds=core_settings.urgent_delivery_deadline_seconds + 1)
     discord.transient_failures.pop(AVERY_D)

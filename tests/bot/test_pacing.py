@@ -22,6 +22,7 @@ from bot.config import CoreSettings
 from bot.delivery import OutboxDelivery
 from bot.model import Message, Recipient, SendResult, TransientDeliveryError
 from bot.pacing import Pacer, PlatformLimits, RateLimit, TokenBucket
+from bot.services.delivery_events import ServiceDeliveryEvents
 from storage.db import Database
 from storage.tables import Outbox
 from tests.scheduling.world import utc
@@ -262,7 +263,12 @@ def delivery(
 ) -> OutboxDelivery:
     pacer = Pacer(limits, monotonic=clock.monotonic, sleep=clock.sleep)
     return OutboxDelivery(
-        db, {"slack": messenger, "discord": messenger}, FixedClock(NOW), CoreSettings(), pacer=pacer
+        db,
+        {"slack": messenger, "discord": messenger},
+        FixedClock(NOW),
+        CoreSettings(),
+        ServiceDeliveryEvents(CoreSettings()),
+        pacer=pacer,
     )
 
 

@@ -15,7 +15,7 @@ from bot.model import Actor, Inbound
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services import goals as goal_service
-from bot.services.alerts import URGENT, raise_alert
+from bot.services.alerts import raise_alert
 from bot.services.privacy import (
     ERASED_REFERENCES,
     KEPT_REFERENCES,
@@ -24,6 +24,7 @@ from bot.services.privacy import (
     purge_expired_text,
 )
 from storage.db import Database
+from storage.enums import AlertSeverity
 from storage.tables import (
     Alert,
     AlertEvent,
@@ -287,7 +288,13 @@ def test_deletion_waits_for_a_mentor_to_answer_a_crisis_alert(
         person = person_by_email(session, SAM)
         assert person is not None
         alert = raise_alert(
-            session, core_settings, core.clock.now(), person, "crisis", "test", severity=URGENT
+            session,
+            core_settings,
+            core.clock.now(),
+            person,
+            "crisis",
+            "test",
+            severity=AlertSeverity.URGENT,
         )
         assert alert is not None
         alert_id = alert.id

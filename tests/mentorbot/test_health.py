@@ -13,6 +13,7 @@ from bot.clock import FixedClock
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.model import Actor, Inbound
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.watchdog import stuck_urgent_alerts
 from mentorbot.health import HealthMonitor, HealthServer
 from mentorbot.metrics import Metrics
@@ -140,7 +141,12 @@ async def test_metrics_count_events_sends_retries_and_429s(
     await core.ahandle(Inbound(actor, "command", "mood", {}, "1"))
     messenger = RecordingMessenger(transient_failures={"maya@example.edu": 30.0})
     delivery = OutboxDelivery(
-        core.db, {"console": messenger}, clock, core_settings, observer=served.metrics.observer()
+        core.db,
+        {"console": messenger},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+        observer=served.metrics.observer(),
     )
     await delivery.deliver_once()
     messenger.transient_failures.clear()

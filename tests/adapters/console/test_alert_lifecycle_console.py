@@ -14,6 +14,7 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
+from bot.services.delivery_events import ServiceDeliveryEvents
 from storage.tables import Alert
 from tests.dbdump import snapshot
 
@@ -23,7 +24,9 @@ CRISIS_TEXT = "I want to kill myself tonight"
 def console(core: MentorBot, clock: FixedClock, settings: CoreSettings, email: str) -> ConsoleChat:
     out = io.StringIO()
     messenger = ConsoleMessenger(out)
-    delivery = OutboxDelivery(core.db, {"console": messenger}, clock, settings)
+    delivery = OutboxDelivery(
+        core.db, {"console": messenger}, clock, settings, ServiceDeliveryEvents(settings)
+    )
     return ConsoleChat(core, delivery, messenger, email, out)
 
 

@@ -25,6 +25,7 @@ from bot.model import Message
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services.checkins import render_checkin, start_adhoc
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.discord_api import FakeDiscord
 from storage.db import Database
@@ -72,7 +73,13 @@ class World:
 
     def delivery(self, messenger: DiscordMessenger) -> OutboxDelivery:
         """An outbox delivery loop with only the Discord Messenger."""
-        return OutboxDelivery(self.db, {PLATFORM: messenger}, self.clock, self.settings)
+        return OutboxDelivery(
+            self.db,
+            {PLATFORM: messenger},
+            self.clock,
+            self.settings,
+            ServiceDeliveryEvents(self.settings),
+        )
 
     def queue_message(self, email: str, key: str, text: str) -> None:
         """Queue a plain push (a nudge, say) for a person."""
@@ -108,6 +115,10 @@ def world(demo: Database, clock: FixedClock, core_settings: CoreSettings) -> Wor
     return World(
         demo, clock, core_settings, MentorBot(demo, core_settings, clock, registry=REGISTRY)
     )
+    world = World(demo, clock, core_settings, MentorBot(demo, core_settings, clock))
+    # The core wakes the delivery loop (here: counted) when an event queued pushes.
+    world.core.on_queued = lambda: world.woken.append(1)
+    return world
 
 
 @pytest.fixture
@@ -132,7 +143,6 @@ async def start_bot(fake: FakeDiscord, world: World) -> AsyncIterator[StartBot]:
     async def _start(**kwargs: Any) -> TestClient:
         kwargs.setdefault("guild_ids", [int(g.id) for g in fake.guilds])
         kwargs.setdefault("guild_ready_timeout", 0.05)
-        kwargs.setdefault("wake", lambda: world.woken.append(1))
         client = TestClient(kwargs.pop("core", world.core), **kwargs)
         task = asyncio.create_task(client.start(fake.token))
         started.append((client, task))

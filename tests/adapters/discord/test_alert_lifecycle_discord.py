@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from adapters.discord.messenger import PLATFORM, DiscordMessenger
 from bot.delivery import OutboxDelivery
+from bot.services.delivery_events import ServiceDeliveryEvents
 from mentorbot_fakes import discord_payloads as p
 from mentorbot_fakes.discord_api import FakeDiscord
 from storage.tables import Alert, Outbox
@@ -46,7 +47,11 @@ async def crisis_delivered(
     """The bot running, Dana's crisis DM, one delivery: Morgan's alert message (live)."""
     client = await start_bot()
     delivery = OutboxDelivery(
-        world.db, {PLATFORM: DiscordMessenger(client)}, world.clock, world.settings
+        world.db,
+        {PLATFORM: DiscordMessenger(client)},
+        world.clock,
+        world.settings,
+        ServiceDeliveryEvents(world.settings),
     )
     await fake.dispatch_message_create(None, DANA, CRISIS_TEXT)
     await fake.wait_for_call("POST", rf"^/channels/{fake.dm_channels[DANA]}/messages$")

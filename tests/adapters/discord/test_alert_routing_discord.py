@@ -29,6 +29,7 @@ from bot.delivery import OutboxDelivery
 from bot.model import Messenger
 from bot.outbox import set_running_platforms
 from bot.people import person_by_email
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.discord_api import FakeDiscord
 from mentorbot_fakes.slack_api import FakeSlack
@@ -71,7 +72,9 @@ def roster(world: World, *lines: str) -> None:
 def deployment(world: World, messengers: dict[str, Messenger]) -> OutboxDelivery:
     """What `mentorbot run` builds: the core told what runs, a loop over those messengers."""
     set_running_platforms(world.db.session_info, messengers)
-    return OutboxDelivery(world.db, messengers, world.clock, world.settings)
+    return OutboxDelivery(
+        world.db, messengers, world.clock, world.settings, ServiceDeliveryEvents(world.settings)
+    )
 
 
 def email_messenger(smtp: FakeSmtp) -> EmailMessenger:
@@ -121,7 +124,13 @@ async def test_discord_only_deployment_with_slack_ids_alerts_the_mentor_on_disco
     )
     client = await start_bot()
     messenger = DiscordMessenger(client)
-    delivery = OutboxDelivery(world.db, {"discord": messenger}, world.clock, world.settings)
+    delivery = OutboxDelivery(
+        world.db,
+        {"discord": messenger},
+        world.clock,
+        world.settings,
+        ServiceDeliveryEvents(world.settings),
+    )
     if core_told:
         delivery = deployment(world, {"discord": messenger})
     started = time.monotonic()

@@ -20,6 +20,7 @@ from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.people import person_by_email
 from bot.registry import Count
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes import discord_payloads as p
 from mentorbot_fakes.discord_api import FakeDiscord
@@ -54,7 +55,11 @@ class Night:
         self.world = world
         self.staff = staff
         self.delivery = OutboxDelivery(
-            world.db, {PLATFORM: DiscordMessenger(client)}, world.clock, world.settings
+            world.db,
+            {PLATFORM: DiscordMessenger(client)},
+            world.clock,
+            world.settings,
+            ServiceDeliveryEvents(world.settings),
         )
 
     def dm_to(self, user_id: str) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from bot.delivery import OutboxDelivery
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services.checkins import render_checkin, start_adhoc
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.slack_api import FakeSlack, StoredMessage
 from mentorbot_fakes.slack_signing import sign_request
@@ -335,8 +336,11 @@ async def slack(
         http_port=0,
         api_url=fake.base_url,
     )
-    delivery = OutboxDelivery(core.db, {}, clock, core_settings)
-    service = SlackService(config, core, wake=delivery.wake)
+    delivery = OutboxDelivery(
+        core.db, {}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
+    core.on_queued = delivery.wake  # as the composition root does
+    service = SlackService(config, core)
     delivery.messengers["slack"] = service.messenger
     await service.start()
     try:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.model import Message
-from bot.outbox import COPY_DELETE, Push, push_rows
+from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services.privacy import REMOVED, erase_person
+from storage.enums import OutboxKind
 from storage.tables import Outbox
 from tests.adapters.slack.conftest import ADMIN, MENTOR, STUDENT, Harness, push_checkin
 
@@ -70,7 +71,7 @@ async def test_a_message_the_bot_did_not_write_is_refused_and_the_admins_told(
                 platform="slack",
                 channel_id=dm,
                 platform_message_id=theirs.ts,
-                kind=COPY_DELETE,
+                kind=OutboxKind.COPY_DELETE,
                 payload=Message(text="").to_json(),
                 next_attempt_at=clock.now(),
                 created_at=clock.now(),

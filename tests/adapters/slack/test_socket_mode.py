@@ -16,6 +16,7 @@ from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
+from bot.services.delivery_events import ServiceDeliveryEvents
 from mentorbot_fakes.slack_api import FakeSlack
 from storage.db import Database
 from storage.tables import Checkin, MoodEntry, StudentMessage
@@ -60,7 +61,13 @@ async def test_checkin_button_and_retried_dm_over_the_socket(
     core_settings: CoreSettings,
 ) -> None:
     """Check-in pushed, mood pressed (message edited in place), a retried DM answered once."""
-    delivery = OutboxDelivery(core.db, {"slack": socket_service.messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"slack": socket_service.messenger},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     checkin_id = push_checkin(core.db, clock)
     assert (await delivery.deliver_once(["slack"])).sent == 1
     dm = fake.dm_channel_id(STUDENT)

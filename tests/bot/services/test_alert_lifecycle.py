@@ -15,10 +15,10 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.model import Inbound, Message
 from bot.registry import Count
-from bot.services.alerts import ALERT_UPDATE_KIND
 from bot.services.roster import import_roster, parse_roster
 from storage.crypto import raw_view
 from storage.db import Database
+from storage.enums import OutboxKind
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import snapshot
@@ -283,7 +283,7 @@ def test_fold_after_delivery_queues_an_edit_of_each_posted_copy(
     sam.send(CRISIS)
     clock.advance(minutes=1)
     sam.send(CRISIS)
-    edits = outbox(db, kind=ALERT_UPDATE_KIND)
+    edits = outbox(db, kind=OutboxKind.ALERT_UPDATE)
     assert len(edits) == 2
     assert {e.edit_of for e in edits} == {row.id}
     assert edits[0].channel_id == "dm-maya"

@@ -14,6 +14,7 @@ from bot.model import Message
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services import groups as service
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Group, GroupMember, Outbox, Person
@@ -351,7 +352,13 @@ async def test_refused_channel_post_is_failed_and_the_group_mentor_told(
         )
     slack = RecordingMessenger(platform="slack", permanent_failures={"C0STUDY01"})
     console = RecordingMessenger()
-    delivery = OutboxDelivery(world.db, {"slack": slack, "console": console}, clock, core_settings)
+    delivery = OutboxDelivery(
+        world.db,
+        {"slack": slack, "console": console},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     first, second = await delivery.deliver_once(), await delivery.deliver_once()
     # The notice is queued by the failure: the first pass or the next one sends it.
     assert (first.failed, first.sent + second.sent) == (1, 1)
@@ -369,17 +376,23 @@ async def test_failed_post_to_an_unbound_channel_goes_to_admins(
 ) -> None:
     """A channel no group is bound to (the staff channel) still gets a notice, to the admins."""
     with world.db.session() as session:
-        from bot.outbox import Address
+        from bot.model import Recipient
 
         push_rows(
             session,
-            [Push("test:staff", Message(text="x"), address=Address("slack", "", "C0STAFF01"))],
+            [Push("test:staff", Message(text="x"), address=Recipient("slack", "", "C0STAFF01"))],
             clock.now(),
             "UTC",
         )
     console = RecordingMessenger()
     slack = RecordingMessenger(platform="slack", permanent_failures={"C0STAFF01"})
-    delivery = OutboxDelivery(world.db, {"slack": slack, "console": console}, clock, core_settings)
+    delivery = OutboxDelivery(
+        world.db,
+        {"slack": slack, "console": console},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     await delivery.deliver_once()
     await delivery.deliver_once()
     [notice] = console.to("admin@example.edu")

@@ -20,6 +20,7 @@ from bot.delivery import OutboxDelivery
 from bot.model import Message
 from bot.people import person_by_email
 from bot.services import pairing
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.groups import group_named
 from bot.services.privacy import erase_person
 from bot.services.roster import import_roster, parse_roster
@@ -514,7 +515,9 @@ async def test_the_console_gets_introductions_and_answers_by_number(
     """On the console the same core DMs each member; typing the choice's number answers."""
     out = io.StringIO()
     messenger = ConsoleMessenger(out)
-    delivery = OutboxDelivery(peers.db, {"console": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        peers.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     chat = ConsoleChat(peers, delivery, messenger, "maya@example.edu", out)
     await chat.handle_line(f"/pairing run {GROUP}")
     assert "Round 1 of peer pairing" in out.getvalue()

@@ -20,13 +20,15 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.model import Message, PermanentDeliveryError, Recipient, SendResult
-from bot.outbox import COPY_DELETE, COPY_EDIT, Push, push_rows
+from bot.outbox import Push, push_rows
 from bot.people import person_by_email
 from bot.services import privacy
 from bot.services.alerts import record_event
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.pairing import open_round
 from bot.services.roster import import_roster, parse_roster
 from storage.db import Database
+from storage.enums import OutboxKind
 from storage.tables import (
     Alert,
     AlertEvent,
@@ -140,7 +142,13 @@ async def test_short_name_is_erased_from_everything(
             core.clock.now(),
             "UTC",
         )
-    delivery = OutboxDelivery(core.db, {"slack": Refusing()}, core.clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db,
+        {"slack": Refusing()},
+        core.clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
     await delivery.deliver_once(["slack"])
     before = _naming_al(text_values(core.db))
     assert {t for t, _ in before} >= {"outbox", "alert_event", "audit_log", "person"}
@@ -217,10 +225,14 @@ async def test_delivered_copies_are_queued_for_deletion_or_editing(
 
     with core.db.session() as session:
         copies = session.exec(
-            select(Outbox).where(col(Outbox.kind).in_([COPY_DELETE, COPY_EDIT]))
+            select(Outbox).where(
+                col(Outbox.kind).in_([OutboxKind.COPY_DELETE, OutboxKind.COPY_EDIT])
+            )
         ).all()
-    deletes = {(c.channel_id, c.platform_message_id) for c in copies if c.kind == COPY_DELETE}
-    edits = [c for c in copies if c.kind == COPY_EDIT]
+    deletes = {
+        (c.channel_id, c.platform_message_id) for c in copies if c.kind == OutboxKind.COPY_DELETE
+    }
+    edits = [c for c in copies if c.kind == OutboxKind.COPY_EDIT]
     assert ("D0MAYA0001", "1700000000.000100") in deletes
     assert (AL_DM, "1700000000.000300") in deletes
     [edit] = edits

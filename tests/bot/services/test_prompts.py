@@ -15,10 +15,12 @@ from bot.delivery import OutboxDelivery
 from bot.model import Message
 from bot.people import person_by_email
 from bot.services import prompts
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.groups import group_named
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.recording import RecordingMessenger
 from storage.db import Database
+from storage.enums import OutboxKind
 from storage.tables import GroupPrompt, Outbox
 from tests.conftest import Chat, text_of
 from tests.dbdump import snapshot
@@ -43,7 +45,7 @@ def bind(db: Database, channel: tuple[str, str] | None = CHANNEL) -> None:
 def prompt_rows(db: Database) -> list[Outbox]:
     with db.session() as session:
         rows = session.exec(
-            select(Outbox).where(Outbox.kind == prompts.KIND).order_by(col(Outbox.id))
+            select(Outbox).where(Outbox.kind == OutboxKind.PROMPT).order_by(col(Outbox.id))
         ).all()
         for row in rows:
             session.expunge(row)
@@ -249,7 +251,9 @@ def test_the_posted_message_is_remembered_for_threading(
     clock.set(utc(2026, 11, 23, 10, 30))
     run_due_work(core.db, core_settings, clock.now())
     messenger = RecordingMessenger(platform="slack")
-    delivery = OutboxDelivery(core.db, {"slack": messenger}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"slack": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     with core.db.session() as session:
         assert prompts.posted_prompt(session, prompt_id, date(2026, 11, 23)) is None
 

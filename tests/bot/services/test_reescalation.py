@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from bot.config import CoreSettings
-from bot.services.alerts import URGENT, acknowledge, raise_alert
+from bot.services.alerts import acknowledge, raise_alert
 from bot.services.reescalation import reescalate_due_alerts
 from storage.db import Database
+from storage.enums import AlertSeverity
 from storage.tables import Alert, AlertEvent, Person
 from tests.scheduling.world import add_person, alerts, assign_mentors, outbox, utc
 
@@ -36,7 +37,7 @@ def alert_for(
             settings,
             at,
             person,
-            "crisis" if severity == URGENT else "low_mood",
+            "crisis" if severity == AlertSeverity.URGENT else "low_mood",
             "test",
             severity=severity,
         )
@@ -81,7 +82,7 @@ def test_crisis_repeats_every_interval_until_acknowledged(db) -> None:
     """A crisis alert goes to backup + on-call every 10 minutes until someone acknowledges."""
     student, primary, backup = setup(db)
     created = utc(2026, 11, 23, 23, 0)  # night in London: urgent pushes ignore quiet hours
-    aid = alert_for(db, STAFF, student, created, URGENT)
+    aid = alert_for(db, STAFF, student, created, AlertSeverity.URGENT)
     for minutes in (10, 20, 30):
         assert escalate(db, STAFF, created + timedelta(minutes=minutes)) == 1
     [alert] = alerts(db)

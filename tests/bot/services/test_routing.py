@@ -12,6 +12,7 @@ from bot.delivery import OutboxDelivery
 from bot.model import Actor, Inbound, Message
 from bot.outbox import UNROUTED, Push, push_rows, set_running_platforms
 from bot.people import person_by_email
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.privacy import purge_expired_text
 from bot.services.roster import import_roster, parse_roster
 from bot.services.routing import describe_kind, reroute_stranded
@@ -97,7 +98,9 @@ async def test_sideways_copy_is_delivered_and_recorded_for_who_got_it(
     running(core, "discord")
     sam.send(CRISIS)
     discord = RecordingMessenger(platform="discord")
-    delivery = OutboxDelivery(core.db, {"discord": discord}, clock, core_settings)
+    delivery = OutboxDelivery(
+        core.db, {"discord": discord}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+    )
     assert (await delivery.deliver_once()).sent == 1
     assert [s.to.user_id for s in discord.sent] == ["301000000000000501"]
     [delivered] = [e for e in events(core) if e.event == "delivered"]

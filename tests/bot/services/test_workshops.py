@@ -27,6 +27,7 @@ from bot.model import Choice, Inbound, Message, Reply
 from bot.people import person_by_email
 from bot.services import workshop_messages as msgs
 from bot.services import workshops as service
+from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.export import export_person
 from bot.services.groups import bind_channel, group_named
 from bot.services.privacy import erase_person, purge_expired_text
@@ -940,7 +941,13 @@ async def test_the_console_gets_invitations_and_answers_by_number(world: MentorB
     """The console has no channels: members get the invitation as a DM and answer by number."""
     out = io.StringIO()
     messenger = ConsoleMessenger(out)
-    delivery = OutboxDelivery(world.db, {"console": messenger}, world.clock, world.settings)
+    delivery = OutboxDelivery(
+        world.db,
+        {"console": messenger},
+        world.clock,
+        world.settings,
+        ServiceDeliveryEvents(world.settings),
+    )
     console = ConsoleChat(world, delivery, messenger, "maya@example.edu", out)
     await console.handle_line(ADD)
     assert "Created workshop" in out.getvalue()

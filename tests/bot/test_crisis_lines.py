@@ -14,14 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DEFAULT_CRISIS_LINES, CoreSettings
-from bot.services.crisis import (
-    FALLBACK_ZONE_COUNTRIES,
-    country_of_zone,
-    crisis_lines_for,
-    load_zone_countries,
-    render_crisis_reply,
-)
-from bot.services.crisis_lines import (
+from bot.crisis_lines import (
     FALLBACK,
     CrisisLine,
     CrisisLinesError,
@@ -30,6 +23,13 @@ from bot.services.crisis_lines import (
     parse_crisis_lines,
     read_crisis_lines,
     shipped_crisis_lines,
+)
+from bot.services.crisis import (
+    FALLBACK_ZONE_COUNTRIES,
+    country_of_zone,
+    crisis_lines_for,
+    load_zone_countries,
+    render_crisis_reply,
 )
 from storage.tables import Person
 

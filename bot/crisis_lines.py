@@ -187,7 +187,7 @@ def read_crisis_lines(path: Path) -> CrisisLinesFile:
 @functools.cache
 def shipped_crisis_lines() -> CrisisLinesFile:
     """The crisis lines shipped with the bot (read and checked once)."""
-    text = (resources.files("bot.services") / SHIPPED_FILE).read_text(encoding="utf-8")
+    text = (resources.files("bot") / SHIPPED_FILE).read_text(encoding="utf-8")
     data = parse_crisis_lines(text, SHIPPED_FILE)
     if data.fallback is None:
         raise CrisisLinesError(f"{SHIPPED_FILE}: the international fallback is missing")
