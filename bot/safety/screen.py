@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.safety.lang import detect_language, screen_languages
+from bot.safety.lang.prefilter import max_width
 from bot.safety.normalise import variants
 from bot.safety.rules import (
     Level,
@@ -89,6 +90,7 @@ class _Pattern:
     index: Requirement | None  # looked up in the anchor index
     others: tuple[Requirement, ...]  # must also be present
     lead: frozenset[str] | None  # every match starts with one of these words
+    width: int | None  # the longest a match can be (None: unbounded)
     starts_word: bool  # every match starts at the start of a word
 
     def matches(self, text: str, positions: dict[str, list[int]] | None) -> Iterator[re.Match[str]]:
@@ -96,40 +98,72 @@ class _Pattern:
 
         Matches may overlap: a rule fires if any of them survives its `unless` check, so
         none may be skipped. Given `positions` (where each anchor word starts in `text`),
-        only the places a match can start are tried: where a lead word starts, or the few
-        characters before an indexed word that the pattern allows. Otherwise `fast` scans
-        the whole text.
+        only the places a match can start are tried: where a lead word starts, or the
+        window of characters before an indexed word that the pattern allows (one C-level
+        `fast` search per window, not one `match` per place). Otherwise `fast` scans the
+        whole text.
         """
-        if positions is not None and (self.lead is not None or _bounded(self.index)):
-            if self.lead is not None:
-                starts = sorted({p for word in self.lead for p in positions.get(word, ())})
-            else:
-                starts = self._window_starts(text, positions)
+        if positions is not None and self.lead is not None:
+            starts = sorted({p for word in self.lead for p in positions.get(word, ())})
             for start in starts:
                 found = self.full.match(text, start)
                 if found is not None:
                     yield found
             return
-        position = 0
-        while (hit := self.fast.search(text, position)) is not None:
+        if positions is not None and _bounded(self.index):
+            for first, last in self._windows(positions):
+                if self.width is None:
+                    # Unbounded: a search could run on to the end of the text; try each
+                    # place a match can start instead.
+                    places: Iterable[int] = (
+                        (m.start() for m in _WORD_START.finditer(text, first, last + 1))
+                        if self.starts_word
+                        else range(first, last + 1)
+                    )
+                    for start in places:
+                        found = self.full.match(text, start)
+                        if found is not None:
+                            yield found
+                    continue
+                # A match starting by `last` ends by `last + width`; the margin leaves room
+                # for its lookaheads. Every hit is confirmed on the whole text.
+                stop = min(len(text), last + self.width + _LOOKAROUND_MARGIN)
+                yield from self._scan(text, first, stop, last)
+            return
+        yield from self._scan(text, 0, len(text), len(text))
+
+    def _scan(self, text: str, position: int, stop: int, last: int) -> Iterator[re.Match[str]]:
+        """Every full match starting between `position` and `last`, found with `fast`."""
+        while position <= last and (hit := self.fast.search(text, position, stop)) is not None:
             start = hit.start()
+            if start > last:
+                return
             confirmed = self.full.match(text, start)
             if confirmed is not None:
                 yield confirmed
             position = start + 1
 
-    def _window_starts(self, text: str, positions: dict[str, list[int]]) -> list[int]:
+    def _windows(self, positions: dict[str, list[int]]) -> list[tuple[int, int]]:
+        """Merged ranges [first, last] of the places a match can start, from the index."""
         assert self.index is not None and self.index.hi is not None
         low, high = self.index.lo, self.index.hi
-        starts: set[int] = set()
-        for word in self.index.words:
-            for position in positions.get(word, ()):
-                first, last = max(0, position - high), max(0, position - low) + 1
-                if self.starts_word:
-                    starts.update(m.start() for m in _WORD_START.finditer(text, first, last))
-                else:
-                    starts.update(range(first, last))
-        return sorted(starts)
+        ranges = sorted(
+            (max(0, position - high), max(0, position - low))
+            for word in self.index.words
+            for position in positions.get(word, ())
+        )
+        merged: list[tuple[int, int]] = []
+        for first, last in ranges:
+            if merged and first <= merged[-1][1] + 1:
+                if last > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], last)
+            else:
+                merged.append((first, last))
+        return merged
+
+
+# Room past a window's last possible match end for the lookaheads of a match there.
+_LOOKAROUND_MARGIN: Final = 100
 
 
 _WORD_START: Final = re.compile(r"(?<!\w)(?=\w)")
@@ -272,6 +306,7 @@ class Screen:
                     index=chosen,
                     others=tuple(ranked[1:]),
                     lead=found.lead,
+                    width=max_width(full.pattern),
                     starts_word=found.starts_word,
                 )
                 self._patterns.append(pattern)
@@ -336,19 +371,23 @@ class Screen:
         """
         if not any(_FRAME.search(form) for form in variants(text)):
             return False  # the common case: no content framing anywhere, no second pass
-        crisis_sentences = 0
+        framed_sentences: list[str] = []
         for sentence in _SENTENCES.split(text):
             if not sentence.strip():
                 continue
-            fired = self._fire(sentence)
-            if not any(self.rules[i].level == "crisis" for i in fired):
-                continue
-            crisis_sentences += 1
             forms = variants(sentence)
-            framed = any(_FRAME.search(form) for form in forms)
-            if not framed or any(_OWNED.search(form) for form in forms):
-                return False
-        return crisis_sentences > 0
+            if any(_FRAME.search(form) for form in forms) and not any(
+                _OWNED.search(form) for form in forms
+            ):
+                framed_sentences.append(sentence)
+            elif self._any_crisis(sentence):
+                return False  # a crisis sentence that is not about content
+        # Every crisis sentence is framed; at least one must be a crisis at all.
+        return any(self._any_crisis(sentence) for sentence in framed_sentences)
+
+    def _any_crisis(self, text: str) -> bool:
+        """Whether some crisis rule fires on `text` (stops at the first)."""
+        return bool(self._fire(text, crisis_only=True))
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.
@@ -359,8 +398,12 @@ class Screen:
         fired = self._fire(text, gated=gated)
         return tuple(self.rules[i] for i in sorted(fired))
 
-    def _fire(self, text: str, *, gated: bool = True) -> dict[int, str]:
-        """Rule index -> the text its first surviving match covered, for every rule that fires."""
+    def _fire(self, text: str, *, gated: bool = True, crisis_only: bool = False) -> dict[int, str]:
+        """Rule index -> the text its first surviving match covered, for every rule that fires.
+
+        With `crisis_only`, only crisis rules are tried and the first that fires ends the
+        search (all the framing pass needs to know).
+        """
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
         fired: dict[int, str] = {}
@@ -371,9 +414,13 @@ class Screen:
                 if pattern.rule in fired:
                     continue
                 rule = self.rules[pattern.rule]
+                if crisis_only and rule.level != "crisis":
+                    continue
                 for match in pattern.matches(variant, positions):
                     if not rule.cancelled(variant, match.start(), match.end()):
                         fired[pattern.rule] = match.group(0)
+                        if crisis_only:
+                            return fired
                         break
         return fired
 

@@ -161,12 +161,48 @@ def alert_reason(level: RiskLevel, categories: Iterable[Category]) -> str:
     return f"{level}:{codes}"
 
 
+# How a crisis-level category reads on a concern alert: the screen saw the subject but did
+# not judge it a crisis (denied, framed as a story or an essay, said of the past), and the
+# label must not tell a mentor otherwise.
+CONCERN_SUFFIX: Final = " (mentioned, not judged a crisis)"
+
+
+def label_at(code: str, level: RiskLevel) -> str:
+    """The label of a category code as an alert of `level` shows it.
+
+    On a concern alert a crisis-level category reads as mentioned, never as the crisis
+    itself ("Thoughts of suicide (mentioned, not judged a crisis)").
+    """
+    label = label_of(code)
+    if level == "concern" and level_of(as_category(code)) == "crisis":
+        return label + CONCERN_SUFFIX
+    return label
+
+
 def render_reason(reason: str) -> str:
     """A stored alert reason in mentors' words: "Wish to be dead; Self-harm ...".
 
-    Reasons that are not safety codes (mood alerts, help requests) are shown as stored.
+    The words match the alert's level: a concern alert never shows a crisis label bare
+    (see `label_at`). Reasons that are not safety codes (mood alerts, help requests) are
+    shown as stored.
     """
     found = _REASON.fullmatch(reason.strip())
     if found is None:
         return reason
-    return "; ".join(label_of(code) for code in found.group(2).split(","))
+    level: RiskLevel = "crisis" if found.group(1) == "crisis" else "concern"
+    labels = [label_at(code, level) for code in found.group(2).split(",")]
+    return "; ".join(dict.fromkeys(labels))
+
+
+def with_category(reason: str, category: Category) -> str:
+    """A stored safety reason with one more category code (unchanged if already there).
+
+    A reason that is not a safety reason is returned as it is.
+    """
+    found = _REASON.fullmatch(reason.strip())
+    if found is None:
+        return reason
+    codes = found.group(2).split(",")
+    if str(category) in codes:
+        return reason.strip()
+    return f"{found.group(1)}:{','.join([*codes, str(category)])}"

@@ -16,7 +16,7 @@ from bot.errors import UserError
 from bot.model import Choice, Field, Message, PostedCopy, Recipient
 from bot.outbox import Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
-from bot.safety.taxonomy import render_reason
+from bot.safety.taxonomy import Category, render_reason, with_category
 from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind, OutboxStatus
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
@@ -255,6 +255,30 @@ def fold_into(
     queue_copy_updates(session, settings, now, alert, student, f"fold{alert.folded_count}")
     if needs_ack:
         queue_alert_copies(session, settings, now, alert, student, f"fold{alert.folded_count}")
+
+
+def fold_signal(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    alert: Alert,
+    student: Person,
+    kind: str,
+    category: Category,
+) -> None:
+    """Fold a signal that is not a message (a low mood score) into an unresolved message alert.
+
+    The mentor reads one alert, not two: the alert's reason gains the signal's category
+    ("Wish to be dead; Very low mood"), an event records the fold, and copies are brought up
+    to date. The alert keeps its kind, severity and state (it already asks for a person), and
+    `folded_count` still counts messages only.
+    """
+    assert alert.id is not None
+    alert.reason = with_category(alert.reason, category)[:500]
+    record_event(session, alert, now, "folded", detail=f"{kind} signal folded in")
+    session.add(alert)
+    session.flush()
+    queue_copy_updates(session, settings, now, alert, student, f"{kind}:{now.isoformat()}")
 
 
 def queue_copy_updates(

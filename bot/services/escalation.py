@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings, EscalationRules
-from bot.services.alerts import raise_alert
+from bot.safety.taxonomy import Category
+from bot.services.alerts import fold_signal, raise_alert, unresolved_message_alert
 from bot.services.mood import average_before
 from storage.enums import AlertKind, CheckinStatus
 from storage.tables import Alert, Checkin, MoodEntry, Person
@@ -42,10 +43,20 @@ def evaluate_mood_against(
     entry: MoodEntry,
     average: float | None,
 ) -> list[Alert]:
-    """Raise the alerts for a mood entry, given the student's average before it (if any)."""
+    """Raise the alerts for a mood entry, given the student's average before it (if any).
+
+    Returns the alerts raised, and the crisis or concern alert a low score folded into.
+    """
     rules = settings.escalation
     raised: list[Alert] = []
-    if is_low_mood(entry.score, rules):
+    assert student.id is not None
+    # A low score while a crisis or concern alert is unresolved (typically the same
+    # "/mood 2 <crisis words>") is part of that alert: the mentor gets one alert, not two.
+    message_alert = unresolved_message_alert(session, student.id)
+    if is_low_mood(entry.score, rules) and message_alert is not None:
+        fold_signal(session, settings, now, message_alert, student, "low_mood", Category.LOW_MOOD)
+        raised.append(message_alert)
+    elif is_low_mood(entry.score, rules):
         alert = raise_alert(
             session,
             settings,

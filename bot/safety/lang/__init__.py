@@ -15,6 +15,7 @@ patterns looked for in the same sentence.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -25,7 +26,14 @@ from typing import Any, Final
 
 import yaml
 
-from bot.safety.lang.prefilter import RuleFilter, Spans, build_filter, max_width
+from bot.safety.lang.prefilter import (
+    RuleFilter,
+    Spans,
+    build_filter,
+    literals_in,
+    max_width,
+    trie,
+)
 from bot.safety.taxonomy import Category, RiskLevel, level_of
 
 __all__ = [
@@ -122,16 +130,21 @@ class LanguagePack:
         """The form this pack's patterns are written against."""
         return normalise(text, fold_accents=self.fold_accents, join_wide=self.join_wide)
 
-    def findings(self, text: str, norm: str | None = None) -> list[LangFinding]:
+    def findings(
+        self, text: str, norm: str | None = None, candidates: dict[int, Spans] | None = None
+    ) -> list[LangFinding]:
         """Every category this pack finds in `text`, crisis first (at most one per category).
 
-        `norm`, when given, is `text` already normalised the way this pack normalises.
+        `norm`, when given, is `text` already normalised the way this pack normalises;
+        `candidates`, when given, what `rule_filter.candidates(norm)` would return (found
+        for several packs at once by `screen_languages`).
         """
         if norm is None:
             norm = self.normalise(text)
         if not norm:
             return []
-        candidates = self.rule_filter.candidates(norm)
+        if candidates is None:
+            candidates = self.rule_filter.candidates(norm)
         if not candidates:
             return []
         found: dict[Category, LangFinding] = {}
@@ -223,16 +236,22 @@ def _sentence_around(text: str, hit: re.Match[str]) -> str:
 
 def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str:
     """The sentence of the original text whose normalised form carries the match."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    sentences = _sentences_of(text)
     matched = hit.group(0)
     # Normalising keeps sentence ends, so the hit's sentence is usually the one with as many
     # ends before it: look there first, then outwards, rather than normalising every sentence.
     guess = min(len(_SENTENCE_END.findall(hit.string, 0, hit.start())), len(sentences) - 1)
-    order = sorted(range(len(sentences)), key=lambda i: abs(i - guess))
-    for index in order:
-        if matched in pack.normalise(sentences[index]):
-            return sentences[index]
+    for step in range(len(sentences)):
+        for index in {guess - step, guess + step}:
+            if 0 <= index < len(sentences) and matched in pack.normalise(sentences[index]):
+                return sentences[index]
     return text.strip()
+
+
+@functools.lru_cache(maxsize=8)
+def _sentences_of(text: str) -> tuple[str, ...]:
+    """The non-empty sentences of `text`, stripped (kept for the packs screening one message)."""
+    return tuple(s.strip() for s in _SENTENCE_END.split(text) if s.strip())
 
 
 def scripts_of(text: str) -> frozenset[str]:
@@ -241,18 +260,135 @@ def scripts_of(text: str) -> frozenset[str]:
 
 
 def screen_languages(text: str) -> list[LangFinding]:
-    """What every pack whose script appears in `text` finds, crisis findings first."""
+    """What every pack whose script appears in `text` finds, crisis findings first.
+
+    A pack reads only the sentences that hold a letter of its scripts (the whole message
+    when every sentence does, the common case): in a message mixing languages, the Chinese
+    pack need not search the English sentences, nor the Latin packs the Korean ones. Packs
+    that read the same text the same way share one search for their literal words.
+    """
     present = scripts_of(text)
-    found: list[LangFinding] = []
-    normalised: dict[tuple[bool, bool], str] = {}
-    for pack in packs():
-        if pack.scripts & present:
-            key = (pack.fold_accents, pack.join_wide)
-            if key not in normalised:
-                normalised[key] = pack.normalise(text)
-            found.extend(pack.findings(text, normalised[key]))
+    every = packs()
+    by_pack: dict[int, list[LangFinding]] = {}
+    spans: list[tuple[int, int]] | None = None
+    for group in _groups():
+        lead = every[group.members[0]]
+        if not lead.scripts & present:
+            continue
+        if spans is None:
+            spans = _sentence_spans(text)
+        part = _sentences_in(text, spans, _reads(lead.scripts))
+        norm = lead.normalise(part)
+        if not norm:
+            continue
+        shared = group.candidates(norm)
+        for member in group.members:
+            pack = every[member]
+            candidates: dict[int, Spans] = dict.fromkeys(pack.rule_filter.always)
+            candidates.update(shared.get(member, {}))
+            if candidates:
+                by_pack[member] = pack.findings(part, norm, candidates)
+    found = [finding for member in sorted(by_pack) for finding in by_pack[member]]
     found.sort(key=lambda f: f.level != "crisis")
     return found
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Packs that normalise alike and read the same scripts, with one literal search."""
+
+    members: tuple[int, ...]  # indexes into packs()
+    gate: re.Pattern[str] | None
+    # literal -> (pack index, that pack's rules the literal names), prefixes credited
+    by_literal: Mapping[str, tuple[tuple[int, frozenset[int]], ...]]
+
+    def candidates(self, norm: str) -> dict[int, dict[int, Spans]]:
+        """Pack index -> its rules whose literals occur in `norm`, with where they occur."""
+        found: dict[int, dict[int, Spans]] = {}
+        if self.gate is None:
+            return found
+        for first, last, literal in literals_in(self.gate, norm):
+            for member, rules in self.by_literal[literal]:
+                mine = found.setdefault(member, {})
+                for index in rules:
+                    where = mine.setdefault(index, [])
+                    if where is not None:
+                        where.append((first, last))
+        return found
+
+
+@functools.cache
+def _groups() -> tuple[_Group, ...]:
+    """The packs grouped by how they read a message, each group with a joint literal search."""
+    keyed: dict[tuple[bool, bool, frozenset[str]], list[int]] = {}
+    every = packs()
+    for index, pack in enumerate(every):
+        keyed.setdefault((pack.fold_accents, pack.join_wide, pack.scripts), []).append(index)
+    groups: list[_Group] = []
+    for members in keyed.values():
+        words = {w for m in members for w in every[m].rule_filter.rules_by_literal}
+        by_literal: dict[str, tuple[tuple[int, frozenset[int]], ...]] = {}
+        for word in words:
+            credited: dict[int, set[int]] = {}
+            for end in range(1, len(word) + 1):
+                prefix = word[:end]
+                for member in members:
+                    rules = every[member].rule_filter.rules_by_literal.get(prefix)
+                    if rules:
+                        credited.setdefault(member, set()).update(rules)
+            by_literal[word] = tuple((m, frozenset(r)) for m, r in sorted(credited.items()))
+        gate = re.compile(trie(sorted(words))) if words else None
+        groups.append(_Group(tuple(members), gate, by_literal))
+    return tuple(groups)
+
+
+# Japanese sentences may be all kanji ("自殺未遂"): a pack for kana reads Han sentences too.
+_READS_ALSO: Final[dict[str, frozenset[str]]] = {"kana": frozenset({"han"})}
+
+
+def _reads(scripts: frozenset[str]) -> frozenset[str]:
+    """The scripts whose sentences a pack for `scripts` reads, once one of them is present."""
+    return scripts.union(*(_READS_ALSO.get(script, frozenset()) for script in scripts))
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, its closing punctuation included."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        spans.append((start, end.end()))
+        start = end.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _sentences_in(text: str, spans: list[tuple[int, int]], scripts: frozenset[str]) -> str:
+    """The sentences of `text` holding a letter of `scripts`; runs of them kept as written.
+
+    Runs that were apart are joined with a line break (a sentence end), so no pattern can
+    match across the sentences left out.
+    """
+    keep = [False] * len(spans)
+    starts = [start for start, _ in spans]
+    for script in scripts:
+        finder = _SCRIPT_RES[script]
+        position = 0
+        while (hit := finder.search(text, position)) is not None:
+            index = bisect.bisect_right(starts, hit.start()) - 1
+            keep[index] = True
+            position = spans[index][1]
+    if all(keep):
+        return text
+    runs: list[str] = []
+    run_start: int | None = None
+    for index, (start, end) in enumerate(spans):
+        if keep[index] and run_start is None:
+            run_start = start
+        if run_start is not None and (not keep[index] or index == len(spans) - 1):
+            runs.append(text[run_start : end if keep[index] else start])
+            run_start = None
+    return "\n".join(runs)
 
 
 _WORD: Final = re.compile(r"[^\W\d_]+")
@@ -306,12 +442,18 @@ _ENGLISH_STOPWORDS: Final = frozenset(
 )
 
 
+_DETECT_SAMPLE: Final = 1000
+
+
 def detect_language(text: str) -> str:
     """The message's most likely language code ("en", "es", "hi-Latn", "zh", ...).
 
     The script with the most letters decides, except that any kana means Japanese. Latin text
-    is scored by the common words of each Latin pack and English; ties go to English.
+    is scored by the common words of each Latin pack and English; ties go to English. Only
+    the first 1,000 characters are read.
     """
+    # A long message's language shows in its opening: counting all of it costs more.
+    text = text[:_DETECT_SAMPLE]
     counts = {
         name: sum(len(run) for run in rx.findall(text)) for name, rx in _SCRIPT_COUNT_RES.items()
     }

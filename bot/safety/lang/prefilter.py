@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -131,10 +131,14 @@ def _item(op: Any, av: Any) -> set[str] | None:
 
 @functools.lru_cache(maxsize=65_536)
 def _strength(literal: str) -> int:
-    """How much a literal narrows a search: its letters, not its spaces or punctuation."""
-    # Cached: choosing among multiplied-out literals asks about the same strings again and
-    # again (a million times for one pack at start-up).
-    return sum(ch.isalnum() for ch in literal)
+    """How much a literal narrows a search: its letters, not its spaces or punctuation.
+
+    A Chinese, Japanese or Korean character counts as two letters: one carries about as
+    much as a short Latin syllable, so "想死" narrows a search as well as "morir" does.
+    Cached: choosing among multiplied-out literals asks about the same strings again and
+    again at start-up.
+    """
+    return sum((2 if ch >= "\u3040" else 1) for ch in literal if ch.isalnum())
 
 
 # Where a rule may match: None for anywhere, else the spans of its literals in the message.
@@ -161,13 +165,29 @@ class RuleFilter:
         # Most messages hold none of the words: one plain search settles those cheaply.
         if self.gate.search(norm) is None:
             return found
-        for hit in self.each_literal.finditer(norm):
-            span = (hit.start(1), hit.end(1))
-            for index in self.rules_by_literal[hit.group(1)]:
+        rules_by_literal = self.rules_by_literal
+        for first, last, literal in literals_in(self.gate, norm):
+            for index in rules_by_literal[literal]:
                 spans = found.setdefault(index, [])
                 if spans is not None:
-                    spans.append(span)
+                    spans.append((first, last))
         return found
+
+
+def literals_in(gate: re.Pattern[str], norm: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, literal) for the longest literal of `gate` at every place one starts.
+
+    The gate's own scan skips between likely first letters in C; a literal can also start
+    inside one just found ("selbstmord" holds "mord"), so those few places are tried one by
+    one.
+    """
+    for hit in gate.finditer(norm):
+        start, end = hit.span()
+        yield start, end, hit.group(0)
+        for inner in range(start + 1, end):
+            nested = gate.match(norm, inner)
+            if nested is not None:
+                yield inner, nested.end(), nested.group(0)
 
 
 def max_width(pattern: str) -> int | None:
@@ -206,6 +226,11 @@ def build_filter(patterns: Iterable[str]) -> RuleFilter:
     # The lookahead reports the longest literal at every position, overlapping ones included.
     each = re.compile(f"(?=({trie}))")
     return RuleFilter(re.compile(trie), each, closed, frozenset(always))
+
+
+def trie(words: Sequence[str]) -> str:
+    """A regex matching exactly `words`, longest first at each position, shaped as a trie."""
+    return _trie(words)
 
 
 def _trie(words: Sequence[str]) -> str:

@@ -159,3 +159,52 @@ def test_alert_without_mentor_goes_to_admins(core: MentorBot, avery: Chat) -> No
     Chat(core, "lone@example.edu").send("/mood 1")
     rows = outbox(avery)
     assert [r.user_id for r in rows] == ["admin@example.edu"]
+
+
+def test_low_mood_with_crisis_words_makes_one_crisis_alert(sam: Chat) -> None:
+    """`/mood 2 <crisis words>` raises one crisis alert that also names the low mood."""
+    sam.send("/mood 2 i want to kill myself")
+    [alert] = alerts(sam)
+    assert (alert.kind, alert.severity) == ("crisis", "urgent")
+    assert alert.reason.startswith("crisis:") and alert.reason.endswith(",low_mood")
+    assert alert.folded_count == 0  # the mood is a signal, not another message
+    with sam.core.db.session() as session:
+        details = [e.detail for e in session.exec(select(AlertEvent)).all()]
+    assert "low_mood signal folded in" in details
+    payloads = " ".join(row.payload for row in outbox(sam) if row.kind == "alert")
+    assert "Very low mood" in payloads
+
+
+def test_low_mood_folds_into_an_unresolved_concern_alert(sam: Chat, clock) -> None:
+    """A low score while a concern alert is unresolved joins it instead of a second alert."""
+    sam.send("i feel like such a burden to everyone")
+    [concern] = alerts(sam)
+    assert concern.kind == "concern"
+    clock.advance(hours=1)
+    sam.send("/mood 1")
+    [alert] = alerts(sam)
+    assert alert.id == concern.id and alert.kind == "concern"
+    assert alert.reason.endswith(",low_mood")
+
+
+def test_low_mood_alone_still_raises_its_own_alert(sam: Chat) -> None:
+    """With no crisis or concern alert open, a low score is a low-mood alert as before."""
+    sam.send("/mood 2 tired")
+    assert [a.kind for a in alerts(sam)] == ["low_mood"]
+
+
+def test_a_concern_alert_never_shows_a_crisis_label(sam: Chat, maya: Chat) -> None:
+    """A concern alert whose codes include a crisis category reads as mentioned, not crisis."""
+    from bot.services.alerts import render_alert
+
+    with sam.core.db.session() as session:
+        student = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
+        alert = Alert(
+            student_id=student.id,
+            kind="concern",
+            reason="concern:risk_mentioned,suicidal_ideation",
+            created_at=sam.core.clock.now(),
+        )
+        why = {f.label: f.value for f in render_alert(alert, student, None).fields}["Why"]
+    assert "Thoughts of suicide (mentioned, not judged a crisis)" in why
+    assert "Thoughts of suicide;" not in why and not why.endswith("Thoughts of suicide")
