@@ -21,6 +21,7 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.demo import seed_demo
 from bot.model import Actor, Choice, Inbound, Message, Reply
+from bot.safety import assess
 from storage import crypto
 from storage.db import Database
 from storage.migrate import upgrade
@@ -41,6 +42,16 @@ def encryption_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
     crypto.configure([TEST_ENCRYPTION_KEY])
     return TEST_ENCRYPTION_KEY
+
+
+@pytest.fixture(autouse=True, scope="session")
+def compiled_screen() -> None:
+    """Compile the safety screen's language packs once, before any test waits on a reply.
+
+    The running bot does this at start (mentorbot.app.build_app); a test that gives a bot a
+    few seconds to answer must not spend them compiling the packs.
+    """
+    assess("warming up the screen before the first test")
 
 
 @pytest.fixture(autouse=True)
