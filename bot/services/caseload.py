@@ -14,7 +14,7 @@ from bot.people import ADMIN
 from bot.services.checkins import last_answered
 from bot.services.mood import trend
 from storage.enums import AlertStatus, GoalStatus
-from storage.tables import Alert, Goal, MentorAssignment, Person
+from storage.tables import Alert, Goal, MentorAssignment, MoodEntry, Person
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,13 @@ def caseload(
     for student in students:
         assert student.id is not None
         last = last_answered(session, student.id)
+        # The latest mood however it was given (a check-in or /mood), not the check-in's.
+        latest_mood = session.exec(
+            select(MoodEntry.score)
+            .where(MoodEntry.person_id == student.id)
+            .order_by(col(MoodEntry.recorded_at).desc(), col(MoodEntry.id).desc())
+            .limit(1)
+        ).first()
         alerts = session.exec(
             select(func.count())
             .select_from(Alert)
@@ -62,7 +69,7 @@ def caseload(
             CaseloadLine(
                 student=student,
                 last_checkin=last.answered_at if last else None,
-                last_mood=last.mood if last else None,
+                last_mood=latest_mood,
                 sparkline=trend(session, student, now, student.timezone or default_tz),
                 open_alerts=int(alerts),
                 open_goals=int(goals),
