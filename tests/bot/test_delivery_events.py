@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 from bot.delivery import Claimed, DeliveryEvents, OutboxDelivery
 from bot.model import Message, Recipient
 from bot.outbox import Push, push_rows
+from mentorbot_fakes.recording import RecordingMessenger
 from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Outbox
-from tests.fakes.recording import RecordingMessenger
 
 
 @dataclass
