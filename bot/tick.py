@@ -1,17 +1,13 @@
 """All scheduled work due up to `now`, in one call: the scheduler's minute tick and its catch-up.
 
-The work itself belongs to the features: each declares its jobs (`bot.registry.Job`) and
-the composition root passes them here in registry order.
-
-`run_due_work` opens the check-ins of every occurrence since the stored watermark (sending
-those within the grace window, recording older ones as not sent), closes check-ins past their
-cut-off, queues due reminders and goal nudges, flags stuck goals, re-escalates alerts nobody
-acknowledged, reminds mentors of the alerts they promised to follow up and runs the workshop
-steps (reminders, start posts, feedback prompts), posts
-due group prompts and opens due peer-pairing rounds and their check-backs.
-Everything it writes is keyed, so calling it twice, after a crash, or from two processes at
-once changes nothing the second time. The watermark only moves forward once the
-work up to it is committed.
+The work belongs to the features: each declares its jobs (`bot.registry.Job`) and the
+composition root passes them here in registry order (check-ins open, close and remind; goals
+nudge and flag stuck goals; alerts re-escalate and remind promised follow-ups; workshops,
+prompts and pairing run their steps). Each job runs on its own: one that fails is logged
+and the rest still run, and the failure is raised afterwards (`TickFailed`).
+Everything a job writes is keyed, so calling it twice, after a crash, or from two processes
+at once changes nothing the second time. The watermark only moves forward once every
+window job succeeded up to it.
 """
 
 from __future__ import annotations

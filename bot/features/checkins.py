@@ -15,6 +15,7 @@ from bot.services import checkins as checkin_service
 from bot.services.occurrences import OccurrencesOutcome, open_occurrences
 from bot.services.reminders import close_expired_checkins, send_due_reminders
 from storage.db import Database
+from storage.enums import CheckinStep
 
 
 def turn_reply(turn: checkin_service.CheckinTurn) -> Reply:
@@ -78,7 +79,7 @@ def claim_note(ctx: Context, text: str) -> Reply | None:
         return None
     assert ctx.person.id is not None
     checkin = checkin_service.open_checkin_of(ctx.session, ctx.person.id)
-    if checkin is None or checkin.step != checkin_service.STEP_NOTE:
+    if checkin is None or checkin.step != CheckinStep.NOTE:
         return None
     return turn_reply(
         checkin_service.add_note(ctx.session, ctx.settings, ctx.person, checkin, text)

@@ -24,8 +24,6 @@ from bot.services.resources import as_links, suggest
 from storage.enums import CheckinStatus, CheckinStep, GoalStatus
 from storage.tables import Checkin, CheckinSchedule, Goal, MoodEntry, Person
 
-# Kept for bot/handlers.py until the lead dissolves it into features (use CheckinStep).
-STEP_NOTE = CheckinStep.NOTE
 ALL_QUESTIONS = "mood,note,goal"
 PROGRESS_CHOICES = (
     ("No change", "-1"),

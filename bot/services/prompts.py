@@ -9,7 +9,7 @@
 
 DAYS is cron-style, as for check-in schedules (`fri`, `mon-fri`, `mon,wed`, `*`). The time is
 wall-clock time in the mentor's own zone unless a zone follows it. The minute tick posts each
-occurrence once (`post_due_prompts`, called by `bot.services.tick.run_due_work`): an
+occurrence once (`post_due_prompts`, the prompts feature's job in `bot.tick.run_due_work`): an
 occurrence is named by its local date, `prompt:{id}:{YYYY-MM-DD}`, with the DST rules of
 check-ins (`bot.services.occurrences.local_instant`): a time in a spring-forward gap fires
 once, as far after the gap as it was into it; a time repeated by a fall-back fires once, the

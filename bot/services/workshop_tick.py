@@ -1,4 +1,4 @@
-"""The timed steps of a workshop session, run by the minute tick (`bot.services.tick`).
+"""The timed steps of a workshop session, run by the workshops feature's job in the tick.
 
 For every scheduled session, once each and in order:
 
