@@ -6,13 +6,15 @@ from datetime import datetime
 
 from bot.config import CoreSettings
 from bot.features import build_registry
-from bot.registry import Job, Registry
+from bot.registry import Job, PersonalData, Registry
 from bot.tick import TickReport
 from bot.tick import run_due_work as run_jobs
 from storage.db import Database
 
 REGISTRY: Registry = build_registry()
 JOBS: tuple[Job, ...] = tuple(REGISTRY.jobs)
+# The features' tables holding personal data (export, erasure and retention read them).
+PERSONAL_DATA: tuple[PersonalData, ...] = tuple(REGISTRY.personal_data)
 
 
 def run_due_work(db: Database, settings: CoreSettings, now: datetime) -> TickReport:
