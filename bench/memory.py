@@ -107,6 +107,7 @@ async def running_bot() -> dict[str, Any]:
         app.core_settings,
         app.clock,
         jobs=app.core.registry.jobs,
+        personal_data=app.core.registry.personal_data,
         on_work=app.delivery.wake,
     )
     # Started: the catch-up runs in the background as the tick's first run.

@@ -111,7 +111,10 @@ async def run_ours(args: argparse.Namespace, zones: tuple[str, ...]) -> dict[str
         seed_programme(db, args.students, zones)
         settings = CoreSettings()
         clock = FixedClock(DUE + timedelta(seconds=20))
-        checkins = CheckinScheduler(db, settings, clock, jobs=build_registry().jobs)
+        registry = build_registry()
+        checkins = CheckinScheduler(
+            db, settings, clock, jobs=registry.jobs, personal_data=registry.personal_data
+        )
         scheduler = AsyncIOScheduler(timezone=UTC)
         checkins.build_jobs(scheduler)
         checkins.scheduler = scheduler

@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from bot.args import (
     parse_day,
@@ -35,6 +35,7 @@ from bot.auth import allowed_roles, authorize
 from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.model import Inbound, Reply
+from bot.personal_data import PersonalData
 from bot.safety import Assessment
 from storage.db import Database
 from storage.tables import Person
@@ -305,31 +306,6 @@ def session_job(
             return Count(what, work(session, settings, window.end))
 
     return Job(name, run)
-
-
-class Erase(StrEnum):
-    """What erasing a person does to a table's rows."""
-
-    DELETE = "delete"  # the rows go
-    KEEP = "keep"  # kept, de-identified by the feature's own code (alerts' audit trail)
-
-
-@dataclass(frozen=True)
-class PersonalData:
-    """A table holding personal data: export, erasure and retention read these declarations.
-
-    `owner` is the column with the person's id; `through` names a parent table and its
-    column when the owner is reached through it (a goal's milestones through the goal).
-    """
-
-    label: str
-    table: type[SQLModel]
-    owner: str
-    through: tuple[type[SQLModel], str] | None = None
-    self_export: bool = True
-    erase: Erase = Erase.DELETE
-    free_text: tuple[str, ...] = ()
-    dated_by: str | None = None
 
 
 @dataclass(frozen=True)

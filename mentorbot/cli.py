@@ -170,7 +170,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise CliError(f"Nobody with the email {args.email} is enrolled.")
         # The staff export includes mentors' notes (the self-service one does not): whoever
         # releases it to the person reviews them first (see bot/services/export.py).
-        text = export_json(session, person, include_mentor_notes=True)
+        text = export_json(
+            session, person, tables=app.core.registry.personal_data, include_mentor_notes=True
+        )
         from bot.audit import audit
 
         audit(session, app.clock.now(), None, "export.cli", person.id)

@@ -56,7 +56,9 @@ def cmd_erase(args: argparse.Namespace) -> int:
         if reassigned_to is not None:
             privacy.reassign_students(session, person, reassigned_to, now, actor_id=None)
         crisis = privacy.open_crisis_alert(session, person)
-        report = privacy.erase_person(session, person, now, actor_id=None, via="cli")
+        report = privacy.erase_person(
+            session, person, now, actor_id=None, via="cli", tables=app.core.registry.personal_data
+        )
     if crisis is not None:
         print(
             "Note: an urgent alert about this person had not been acknowledged; it is kept "
@@ -79,7 +81,9 @@ def cmd_privacy_purge(args: argparse.Namespace) -> int:
     """Purge free text older than RETENTION_DAYS (the scheduler also does this daily)."""
     app = _app()
     with app.db.session() as session:
-        count = privacy.purge_expired_text(session, app.core_settings, app.clock.now())
+        count = privacy.purge_expired_text(
+            session, app.core_settings, app.clock.now(), tables=app.core.registry.personal_data
+        )
     days = app.core_settings.retention_days
     print(f"Purged free text from {count} row(s) older than {days} days.")
     return 0

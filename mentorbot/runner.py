@@ -44,7 +44,12 @@ async def run_console(app: App, email: str) -> int:
     chat = ConsoleChat(app.core, app.delivery, messenger, email, sys.stdout)
     # Scheduled check-ins and reminders work in the demo too; they show after the next line.
     scheduler = await start_scheduler(
-        app.db, app.core_settings, app.clock, jobs=app.core.registry.jobs, on_work=app.delivery.wake
+        app.db,
+        app.core_settings,
+        app.clock,
+        jobs=app.core.registry.jobs,
+        personal_data=app.core.registry.personal_data,
+        on_work=app.delivery.wake,
     )
     try:
         # A chat is not held up by a few seconds; waiting keeps a scripted session's output
@@ -150,6 +155,7 @@ async def run(settings: Settings) -> int:
             app.core_settings,
             app.clock,
             jobs=app.core.registry.jobs,
+            personal_data=app.core.registry.personal_data,
             on_work=app.delivery.wake,
         )
         # What start-up built (settings, safety rules, the adapters' clients and tables of

@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
 from bot.config import CoreSettings
+from bot.personal_data import PersonalData
 from bot.registry import Job
 from bot.services.privacy import purge_expired_text
 from bot.tick import TickFailed, TickReport, run_due_work
@@ -46,6 +47,7 @@ class CheckinScheduler:
         clock: Clock,
         *,
         jobs: Sequence[Job],
+        personal_data: Sequence[PersonalData],
         on_work: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
@@ -53,6 +55,8 @@ class CheckinScheduler:
         self.clock = clock
         # The features' jobs, in registry order (the composition root passes them).
         self.jobs = tuple(jobs)
+        # The features' tables holding personal data: the nightly purge's free text.
+        self.personal_data = tuple(personal_data)
         self.on_work = on_work
         self.scheduler: AsyncIOScheduler | None = None
         # Set by `start(catch_up=True)`: the tick job's first run is the start-up catch-up.
@@ -166,7 +170,9 @@ class CheckinScheduler:
     def purge_now(self) -> int:
         """Run the retention purge now; returns how many rows lost their text."""
         with self.db.session() as session:
-            return purge_expired_text(session, self.settings, self.clock.now())
+            return purge_expired_text(
+                session, self.settings, self.clock.now(), tables=self.personal_data
+            )
 
     async def _purge_job(self) -> None:
         try:
@@ -207,6 +213,7 @@ async def start_scheduler(
     clock: Clock,
     *,
     jobs: Sequence[Job],
+    personal_data: Sequence[PersonalData],
     on_work: Callable[[], None] | None = None,
 ) -> CheckinScheduler:
     """Start the minute tick; its first run, at once, catches up on what was missed.
@@ -215,6 +222,8 @@ async def start_scheduler(
     seconds): start-up is not held up by it, the adapters and the delivery loop are already
     serving, and `wait_caught_up` waits for it.
     """
-    scheduler = CheckinScheduler(db, settings, clock, jobs=jobs, on_work=on_work)
+    scheduler = CheckinScheduler(
+        db, settings, clock, jobs=jobs, personal_data=personal_data, on_work=on_work
+    )
     scheduler.start(catch_up=True)
     return scheduler

@@ -6,10 +6,10 @@ SQLite); local times are derived from each person's IANA time zone when needed.
 Free text is health data here. Every column that may hold what a person wrote (notes,
 messages, excerpts, goal titles, outbox payloads quoting them) MUST use
 `sa_type=SealedText` (storage/crypto.py: encrypted at rest, rotated by `mentorbot keys
-rotate`, which finds sealed columns by their type). Notes that expire after RETENTION_DAYS
-are also listed in `FREE_TEXT_COLUMNS`, with the column that dates them in
-`FREE_TEXT_DATED_BY`. New tables with free text (scheduling, workshops) follow both rules;
-tests/storage/test_privacy_schema.py fails when one is missed.
+rotate`, which finds sealed columns by their type). A table holding personal data is
+declared by the feature that owns it (`bot.registry.PersonalData`): export, erasure and the
+retention purge of free text (with the column that dates it) read those declarations.
+tests/bot/test_personal_data.py fails when a table or a free-text column is missed.
 """
 
 from __future__ import annotations
@@ -404,8 +404,8 @@ class GroupPrompt(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="mentoring_group.id", index=True)
-    # Written by a mentor for the whole group, so sealed like every written column; not in
-    # FREE_TEXT_COLUMNS because it is standing configuration (as goal titles are), and a
+    # Written by a mentor for the whole group, so sealed like every written column; not
+    # declared free text (purged) because it is standing configuration (as goal titles are), and a
     # retention purge would silently stop a prompt that is still wanted.
     text: str = Field(sa_type=SealedText)
     days: str = Field(max_length=64)  # cron-style day-of-week, as in CheckinSchedule
@@ -543,28 +543,3 @@ class SchedulerState(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     processed_until: datetime
-
-
-# Free-text notes purged after RETENTION_DAYS (scores and the rows themselves stay, except
-# where the text is the whole row: messages and mentor notes are deleted).
-FREE_TEXT_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
-    (Checkin, "note"),
-    (MoodEntry, "note"),
-    (GoalUpdate, "note"),
-    (Alert, "excerpt"),
-    (Alert, "latest_excerpt"),
-    (Alert, "resolution_note"),
-    (StudentMessage, "text"),
-    (MentorNote, "text"),
-    (WorkshopFeedback, "comment"),
-)
-# The timestamp that dates each FREE_TEXT_COLUMNS table's text for the retention cut-off.
-FREE_TEXT_DATED_BY: dict[str, str] = {
-    "checkin": "opened_at",
-    "mood_entry": "recorded_at",
-    "goal_update": "created_at",
-    "alert": "created_at",
-    "student_message": "received_at",
-    "mentor_note": "created_at",
-    "workshop_feedback": "created_at",
-}

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.config import CoreSettings
 from bot.features import build_registry
+from bot.personal_data import PersonalData
 from bot.registry import Job, Registry
 from bot.tick import TickReport
 from bot.tick import run_due_work as run_jobs
@@ -13,6 +14,8 @@ from storage.db import Database
 
 REGISTRY: Registry = build_registry()
 JOBS: tuple[Job, ...] = tuple(REGISTRY.jobs)
+# The features' tables holding personal data (export, erasure and retention read them).
+PERSONAL_DATA: tuple[PersonalData, ...] = tuple(REGISTRY.personal_data)
 
 
 def run_due_work(db: Database, settings: CoreSettings, now: datetime) -> TickReport:

@@ -18,6 +18,7 @@ from bot.features import (
     mydata,
     pairing,
     pause,
+    people,
     prompts,
     resources,
     schedules,
@@ -29,6 +30,7 @@ from bot.registry import Feature, Registry
 def all_features() -> list[Feature]:
     """Every feature of the bot, in order (see the module docstring)."""
     return [
+        people.FEATURE,
         checkins.FEATURE,
         mood.FEATURE,
         goals.FEATURE,

@@ -10,11 +10,13 @@ from bot.auth import STAFF, allow, audit_reads, require_role
 from bot.config import CoreSettings
 from bot.model import Message, Reply
 from bot.people import ADMIN, MENTOR
+from bot.personal_data import Erase, PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Count, Feature, Job, JobOutcome, Window
 from bot.services import alert_lifecycle
 from bot.services import alerts as alert_service
 from bot.services.reescalation import reescalate_due_alerts
 from storage.db import Database
+from storage.tables import Alert, AlertEvent
 
 MAX_SHOWN = 10
 RESOLVE_USAGE = (
@@ -200,5 +202,25 @@ FEATURE = Feature(
     jobs=(
         Job("reescalate_due_alerts", reescalate),
         Job("send_due_follow_up_reminders", remind_follow_ups),
+    ),
+    personal_data=(
+        # Kept on erasure, de-identified: the programme must show how fast it answered alerts.
+        PersonalData(
+            "alerts de-identified",
+            Alert,
+            "student_id",
+            erase=Erase.KEEP,
+            free_text=("excerpt", "latest_excerpt", "resolution_note"),
+            dated_by="created_at",
+            export_as="alerts",
+        ),
+        PersonalData(
+            "alert events",
+            AlertEvent,
+            "alert_id",
+            through=(Alert, "student_id"),
+            erase=Erase.KEEP,
+            export_as="alert_events",
+        ),
     ),
 )

@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.localtime import to_local
 from bot.model import Field, Message, Reply
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
+from bot.personal_data import PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Feature
 from bot.services.caseload import caseload, render_caseload
 from bot.services.cohort import cohort_mood_summary, render_cohort
@@ -146,6 +147,18 @@ FEATURE = Feature(
             "average mood of your groups (hidden below 5 students)",
             cmd_cohort,
             args=(Arg("group", ArgKind.TEXT, "A group's name (optional)", optional=True),),
+        ),
+    ),
+    personal_data=(
+        # Notes about a student: in the staff export only (a safeguarding review comes first).
+        PersonalData(
+            "mentor notes",
+            MentorNote,
+            "student_id",
+            self_export=False,
+            free_text=("text",),
+            dated_by="created_at",
+            export_as="mentor_notes",
         ),
     ),
 )

@@ -10,12 +10,14 @@ from bot.auth import allow, require_role
 from bot.config import CoreSettings
 from bot.model import Reply
 from bot.people import STUDENT
+from bot.personal_data import PersonalData
 from bot.registry import Command, Context, Feature, Job, JobOutcome, Window
 from bot.services import checkins as checkin_service
 from bot.services.occurrences import OccurrencesOutcome, open_occurrences
 from bot.services.reminders import close_expired_checkins, send_due_reminders
 from storage.db import Database
 from storage.enums import CheckinStep
+from storage.tables import Checkin
 
 
 def turn_reply(turn: checkin_service.CheckinTurn) -> Reply:
@@ -118,5 +120,15 @@ FEATURE = Feature(
         Job("open_due_checkins", open_due, window=True),
         Job("close_expired_checkins", close_expired),
         Job("send_due_reminders", remind),
+    ),
+    personal_data=(
+        PersonalData(
+            "check-ins",
+            Checkin,
+            "person_id",
+            free_text=("note",),
+            dated_by="opened_at",
+            export_as="checkins",
+        ),
     ),
 )

@@ -11,6 +11,7 @@ from bot.config import CoreSettings
 from bot.localtime import to_local
 from bot.model import Reply
 from bot.people import STUDENT
+from bot.personal_data import PersonalData
 from bot.registry import (
     Arg,
     ArgKind,
@@ -25,6 +26,7 @@ from bot.registry import (
 from bot.services import goals as goal_service
 from bot.services.nudges import flag_stuck_goals, send_goal_nudges
 from storage.db import Database
+from storage.tables import Goal, GoalUpdate, Milestone
 
 GOAL_ID = Arg(
     "goal",
@@ -206,5 +208,22 @@ FEATURE = Feature(
     jobs=(
         Job("send_goal_nudges", nudge),
         session_job("flag_stuck_goals", "stuck-goal alerts", flag_stuck_goals),
+    ),
+    personal_data=(
+        # A goal's title is no free text (it stays while the goal is wanted) but erasure looks
+        # for copies of it in messages sent about the person.
+        PersonalData("goals", Goal, "person_id", quoted=("title",), export_as="goals"),
+        PersonalData(
+            "milestones", Milestone, "goal_id", through=(Goal, "person_id"), export_as="milestones"
+        ),
+        PersonalData(
+            "goal updates",
+            GoalUpdate,
+            "goal_id",
+            through=(Goal, "person_id"),
+            free_text=("note",),
+            dated_by="created_at",
+            export_as="goal_updates",
+        ),
     ),
 )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.args import split_words
 from bot.auth import STAFF, allow
 from bot.model import Reply
+from bot.personal_data import PersonalData
 from bot.registry import Context, Feature, Sub, typed_words, word_family
 from bot.services import groups as group_service
+from storage.tables import GroupMember
 
 
 @allow(*STAFF)
@@ -37,5 +39,8 @@ FEATURE = Feature(
             ),
             Sub("unbind", "posts go to members by DM again", "/group unbind Study skills"),
         ),
+    ),
+    personal_data=(
+        PersonalData("group memberships", GroupMember, "person_id", export_as="groups"),
     ),
 )

@@ -10,6 +10,7 @@ from bot.auth import EVERYONE, allow, require_role
 from bot.errors import UserError
 from bot.model import Choice, Field, Message, Reply
 from bot.people import STUDENT
+from bot.personal_data import PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Feature
 from bot.services import alerts as alert_service
 from bot.services import resources as resource_service
@@ -118,5 +119,14 @@ FEATURE = Feature(
     ),
     actions={"help.request": act_help_request},
     text_fallback=keep_text,
-    personal_data=(),
+    personal_data=(
+        PersonalData(
+            "messages",
+            StudentMessage,
+            "person_id",
+            free_text=("text",),
+            dated_by="received_at",
+            export_as="messages",
+        ),
+    ),
 )

@@ -12,11 +12,13 @@ from bot.auth import allow, require_role
 from bot.localtime import to_local
 from bot.model import Choice, Field, Message, Reply
 from bot.people import STUDENT
+from bot.personal_data import PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Feature
 from bot.services import alerts as alert_service
 from bot.services import mood as mood_service
 from bot.services import resources as resource_service
 from bot.services.escalation import evaluate_mood
+from storage.tables import MoodEntry
 
 TREND_DAYS = 14
 
@@ -111,4 +113,14 @@ FEATURE = Feature(
         ),
     ),
     actions={"mood.log": act_mood_log, "mood.log.menu": act_mood_menu},
+    personal_data=(
+        PersonalData(
+            "moods",
+            MoodEntry,
+            "person_id",
+            free_text=("note",),
+            dated_by="recorded_at",
+            export_as="moods",
+        ),
+    ),
 )

@@ -40,7 +40,8 @@ def cmd_mydata_export(ctx: Context) -> Reply:
     """Everything stored about the actor, as a JSON file."""
     # Self-service export leaves mentor notes out (see EXPORT_NOTICE); the staff export
     # (`mentorbot export`) includes them after a safeguarding review.
-    data = export_json(ctx.session, ctx.person)
+    assert ctx.registry is not None
+    data = export_json(ctx.session, ctx.person, tables=ctx.registry.personal_data)
     return Reply(
         messages=(
             Message(
@@ -101,8 +102,14 @@ def act_mydata_delete_confirm(ctx: Context) -> Reply:
         raise UserError(
             "Your mentor hasn't yet responded to an urgent message, so I kept your data."
         )
+    assert ctx.registry is not None
     report = privacy.erase_person(
-        ctx.session, ctx.person, ctx.now, actor_id=ctx.person.id, via="self-service"
+        ctx.session,
+        ctx.person,
+        ctx.now,
+        actor_id=ctx.person.id,
+        via="self-service",
+        tables=ctx.registry.personal_data,
     )
     return Reply(
         update=Message(title="Your data has been deleted", text=privacy.erasure_notice(report))

@@ -10,9 +10,11 @@ from bot.auth import STAFF, allow
 from bot.config import CoreSettings
 from bot.model import Reply
 from bot.people import STUDENT
+from bot.personal_data import PersonalData
 from bot.registry import Context, Feature, Job, JobOutcome, Sub, Window, typed_words, word_family
 from bot.services import pairing as pairing_service
 from storage.db import Database
+from storage.tables import PairingMember
 
 
 @allow(*STAFF)
@@ -64,4 +66,8 @@ FEATURE = Feature(
     ),
     actions={pairing_service.MET_ACTION: act_pairing_met},
     jobs=(Job("run_due_pairing", run_due),),
+    personal_data=(
+        # Peer pairings they were in, with their "Did you meet?" answers.
+        PersonalData("peer pairings", PairingMember, "person_id", export_as="pairings"),
+    ),
 )

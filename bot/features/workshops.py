@@ -10,11 +10,13 @@ from bot.auth import EVERYONE, STAFF, allow
 from bot.config import CoreSettings
 from bot.model import Message, Reply
 from bot.people import STUDENT
+from bot.personal_data import PersonalData
 from bot.registry import Context, Feature, Job, JobOutcome, Sub, Window, typed_words, word_family
 from bot.services import workshop_chat, workshop_messages
 from bot.services import workshops as workshop_service
 from bot.services.workshop_tick import run_workshop_steps
 from storage.db import Database
+from storage.tables import Rsvp, WorkshopFeedback
 
 
 @allow(*EVERYONE)
@@ -122,4 +124,15 @@ FEATURE = Feature(
     forms={"workshop.add": form_workshop_add},
     text_claims=(claim_comment,),
     jobs=(Job("run_workshop_steps", run_steps),),
+    personal_data=(
+        PersonalData("rsvps", Rsvp, "person_id", export_as="rsvps"),
+        PersonalData(
+            "workshop feedback",
+            WorkshopFeedback,
+            "person_id",
+            free_text=("comment",),
+            dated_by="created_at",
+            export_as="workshop_feedback",
+        ),
+    ),
 )

@@ -11,31 +11,16 @@ export --email`, run by an admin handling the request) includes them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.personal_data import PersonalData
 from bot.safety.taxonomy import render_reason
-from storage.tables import (
-    Alert,
-    AlertEvent,
-    AuditLog,
-    Checkin,
-    Goal,
-    GoalUpdate,
-    GroupMember,
-    Identity,
-    MentorAssignment,
-    MentorNote,
-    Milestone,
-    MoodEntry,
-    PairingMember,
-    Person,
-    Rsvp,
-    StudentMessage,
-    WorkshopFeedback,
-)
+from storage.tables import Alert, AuditLog, MentorNote, Person
 
 
 def _row(obj: SQLModel) -> dict[str, Any]:
@@ -59,101 +44,120 @@ STAFF_EXPORT_NOTICE = (
 )
 
 
-def export_person(
-    session: Session, person: Person, *, include_mentor_notes: bool = False
-) -> dict[str, Any]:
-    """Everything stored about a person, grouped by kind.
+# Every declared table (and every parent named by `through`) has an integer `id` key.
+PRIMARY_KEY = "id"
 
-    `include_mentor_notes` is for the staff export only (see the module docstring).
+
+def column_of(model: type[SQLModel], name: str) -> Any:
+    """A declared column of a table, by the name a `PersonalData` gives it."""
+    return col(getattr(model, name))
+
+
+def owned_by(session: Session, table: PersonalData, person_id: int) -> ColumnElement[bool]:
+    """The condition picking `table`'s rows about the person (through a parent if declared)."""
+    owner: ColumnElement[Any] = column_of(table.table, table.owner)
+    if table.through is None:
+        return owner == person_id
+    parent, column = table.through
+    parent_ids = session.exec(
+        select(column_of(parent, PRIMARY_KEY)).where(column_of(parent, column) == person_id)
+    ).all()
+    ids: list[int] = [i for i in parent_ids if i is not None]
+    return owner.in_(ids)
+
+
+def _rows(session: Session, table: PersonalData, person_id: int) -> list[dict[str, Any]]:
+    model = table.table
+    rows = session.exec(
+        select(model)
+        .where(owned_by(session, table, person_id))
+        .order_by(column_of(model, PRIMARY_KEY))
+    ).all()
+    return [_row(r) for r in rows]
+
+
+def _alerts(session: Session, table: PersonalData, person_id: int) -> list[dict[str, Any]]:
+    # The stored reason is category codes; the export says them in words as well.
+    alerts = session.exec(
+        select(Alert).where(owned_by(session, table, person_id)).order_by(col(Alert.id))
+    ).all()
+    return [{**_row(a), "reason_text": render_reason(a.reason)} for a in alerts]
+
+
+def _access_log(session: Session, table: PersonalData, person_id: int) -> list[dict[str, Any]]:
+    # Who looked at or acted on this person's data, and when: names, not ids.
+    return [
+        {
+            "at": row.at.isoformat(),
+            "action": row.action,
+            "by": actor.name if actor is not None else "the programme (automatic or CLI)",
+        }
+        for row, actor in session.exec(
+            select(AuditLog, Person)
+            .join(Person, col(Person.id) == AuditLog.actor_id, isouter=True)
+            .where(owned_by(session, table, person_id))
+            .order_by(col(AuditLog.at))
+        )
+    ]
+
+
+def _mentor_notes(session: Session, table: PersonalData, person_id: int) -> list[dict[str, Any]]:
+    # Each note with its author's name (the staff export; see the module docstring).
+    return [
+        {**_row(note), "author": author.name}
+        for note, author in session.exec(
+            select(MentorNote, Person)
+            .join(Person, col(Person.id) == MentorNote.author_id)
+            .where(owned_by(session, table, person_id))
+            .order_by(col(MentorNote.created_at))
+        )
+    ]
+
+
+Shape = Callable[[Session, PersonalData, int], list[dict[str, Any]]]
+# Tables whose export says more than their rows: reasons in words, authors' names.
+SHAPES: dict[type[SQLModel], Shape] = {
+    Alert: _alerts,
+    AuditLog: _access_log,
+    MentorNote: _mentor_notes,
+}
+
+
+def export_person(
+    session: Session,
+    person: Person,
+    *,
+    tables: Sequence[PersonalData],
+    include_mentor_notes: bool = False,
+) -> dict[str, Any]:
+    """Everything stored about a person, grouped by kind, from the features' declared tables.
+
+    `include_mentor_notes` is for the staff export only (see the module docstring): it adds
+    the tables declared `self_export=False`.
     """
-    pid = person.id
-    goals = session.exec(select(Goal).where(Goal.person_id == pid)).all()
-    goal_ids = [g.id for g in goals]
-    alerts = session.exec(select(Alert).where(Alert.student_id == pid)).all()
-    alert_ids = [a.id for a in alerts]
+    assert person.id is not None
     data: dict[str, Any] = {
-        "notice": EXPORT_NOTICE,
+        "notice": STAFF_EXPORT_NOTICE if include_mentor_notes else EXPORT_NOTICE,
         "person": _row(person),
-        "identities": [
-            _row(r) for r in session.exec(select(Identity).where(Identity.person_id == pid))
-        ],
-        "mentors": [
-            _row(r)
-            for r in session.exec(
-                select(MentorAssignment).where(MentorAssignment.student_id == pid)
-            )
-        ],
-        "groups": [
-            _row(r) for r in session.exec(select(GroupMember).where(GroupMember.person_id == pid))
-        ],
-        "checkins": [
-            _row(r) for r in session.exec(select(Checkin).where(Checkin.person_id == pid))
-        ],
-        "moods": [
-            _row(r) for r in session.exec(select(MoodEntry).where(MoodEntry.person_id == pid))
-        ],
-        "goals": [_row(g) for g in goals],
-        "milestones": [
-            _row(r)
-            for r in session.exec(select(Milestone).where(col(Milestone.goal_id).in_(goal_ids)))
-        ],
-        "goal_updates": [
-            _row(r)
-            for r in session.exec(select(GoalUpdate).where(col(GoalUpdate.goal_id).in_(goal_ids)))
-        ],
-        # The stored reason is category codes; the export says them in words as well.
-        "alerts": [{**_row(a), "reason_text": render_reason(a.reason)} for a in alerts],
-        "alert_events": [
-            _row(r)
-            for r in session.exec(select(AlertEvent).where(col(AlertEvent.alert_id).in_(alert_ids)))
-        ],
-        "messages": [
-            _row(r)
-            for r in session.exec(select(StudentMessage).where(StudentMessage.person_id == pid))
-        ],
-        "rsvps": [_row(r) for r in session.exec(select(Rsvp).where(Rsvp.person_id == pid))],
-        # Peer pairings they were in, with their "Did you meet?" answers.
-        "pairings": [
-            _row(r)
-            for r in session.exec(select(PairingMember).where(PairingMember.person_id == pid))
-        ],
-        "workshop_feedback": [
-            _row(r)
-            for r in session.exec(select(WorkshopFeedback).where(WorkshopFeedback.person_id == pid))
-        ],
-        # Who looked at or acted on this person's data, and when (the audit log).
-        "access_log": [
-            {
-                "at": row.at.isoformat(),
-                "action": row.action,
-                "by": actor.name if actor is not None else "the programme (automatic or CLI)",
-            }
-            for row, actor in session.exec(
-                select(AuditLog, Person)
-                .join(Person, col(Person.id) == AuditLog.actor_id, isouter=True)
-                .where(AuditLog.subject_id == pid)
-                .order_by(col(AuditLog.at))
-            )
-        ],
     }
-    if include_mentor_notes:
-        data["notice"] = STAFF_EXPORT_NOTICE
-        data["mentor_notes"] = [
-            {**_row(note), "author": author.name}
-            for note, author in session.exec(
-                select(MentorNote, Person)
-                .join(Person, col(Person.id) == MentorNote.author_id)
-                .where(MentorNote.student_id == pid)
-                .order_by(col(MentorNote.created_at))
-            )
-        ]
+    for table in tables:
+        if not table.export_as or not (table.self_export or include_mentor_notes):
+            continue
+        shape = SHAPES.get(table.table, _rows)
+        data[table.export_as] = shape(session, table, person.id)
     return data
 
 
-def export_json(session: Session, person: Person, *, include_mentor_notes: bool = False) -> str:
+def export_json(
+    session: Session,
+    person: Person,
+    *,
+    tables: Sequence[PersonalData],
+    include_mentor_notes: bool = False,
+) -> str:
     """The export as pretty JSON text."""
     return json.dumps(
-        export_person(session, person, include_mentor_notes=include_mentor_notes),
+        export_person(session, person, tables=tables, include_mentor_notes=include_mentor_notes),
         indent=2,
         ensure_ascii=False,
     )

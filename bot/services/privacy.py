@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, update
+from sqlalchemy import ColumnElement, MetaData, delete, or_, update
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, SQLModel, col, select
 
@@ -25,31 +25,21 @@ from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.outbox import COPY_KINDS, OUTBOX_ROWS_WRITTEN
+from bot.personal_data import Erase, PersonalData
+from bot.services.export import column_of, owned_by
 from storage.crypto import sign, verify
 from storage.db import scrub_after_commit
 from storage.enums import AlertSeverity, AlertStatus, OutboxKind, OutboxStatus
 from storage.tables import (
-    FREE_TEXT_COLUMNS,
-    FREE_TEXT_DATED_BY,
     Alert,
     AlertEvent,
     AuditLog,
     Checkin,
-    Goal,
-    GoalUpdate,
-    GroupMember,
     Identity,
     MentorAssignment,
-    MentorNote,
-    Milestone,
-    MoodEntry,
     Outbox,
-    PairingMember,
     Person,
     ProcessedEvent,
-    Rsvp,
-    StudentMessage,
-    WorkshopFeedback,
 )
 
 # Alerts someone still has to act on (bot.services.alerts.UNRESOLVED; not imported, to keep
@@ -76,42 +66,59 @@ PROCESSED_EVENT_DAYS = 7
 
 log = logging.getLogger(__name__)
 
-# Every column that references a person, and what erasure does with it. A new one must be
-# added here (tests/bot/test_privacy.py fails until it is), so erasure never misses a table.
-ERASED_REFERENCES: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("identity", "person_id"),
-        ("mentor_assignment", "student_id"),
-        ("mentor_assignment", "mentor_id"),
-        ("group_member", "person_id"),
-        ("checkin", "person_id"),
-        ("mood_entry", "person_id"),
-        ("goal", "person_id"),
-        ("student_message", "person_id"),
-        ("mentor_note", "student_id"),
-        ("rsvp", "person_id"),
-        ("workshop_feedback", "person_id"),
-        ("pairing_member", "person_id"),
-        ("outbox", "person_id"),
-        ("alert", "student_id"),
+# Columns that reference a person but hold nothing personal of theirs, or that erasure
+# handles itself; every other such column must be declared by a feature (`PersonalData`):
+# tests/bot/test_personal_data.py fails until a new one is, so erasure never misses a table.
+NOT_PERSONAL: Mapping[tuple[str, str], str] = {
+    ("alert", "mentor_id"): "the staff member told; the alert itself is de-identified",
+    ("alert", "acknowledged_by"): "what staff did about an alert (kept for response times)",
+    ("alert", "follow_up_by"): "what staff did about an alert (kept for response times)",
+    ("alert", "resolved_by"): "what staff did about an alert (kept for response times)",
+    ("mentor_note", "author_id"): "the mentor who wrote it; the note goes with its student",
+    ("workshop_session", "created_by"): "the staff member who scheduled it",
+    ("workshop_series", "created_by"): "the staff member who scheduled it",
+    ("group_prompt", "created_by"): "the staff member who wrote it",
+    ("pairing_round", "started_by"): "the staff member who started it",
+    ("audit_log", "actor_id"): "who acted; kept, pointing at the anonymised person",
+    ("outbox", "person_id"): "erase_person removes it first, with the copies on platforms",
+}
+# Declared tables that erasure keeps, each de-identified by this module's own steps.
+DEIDENTIFIED: frozenset[str] = frozenset({"alert", "alert_event", "audit_log"})
+
+
+def erased_references(tables: Sequence[PersonalData]) -> frozenset[tuple[str, str]]:
+    """Every (table, column) naming a person whose rows the declarations erase or keep."""
+    return frozenset(
+        (table.table_name, column)
+        for table in tables
+        if table.through is None
+        for column in (table.owner, *table.also_erase)
+    )
+
+
+def undeclared_references(
+    metadata: MetaData, tables: Sequence[PersonalData]
+) -> set[tuple[str, str]]:
+    """Columns referencing `person.id` that no feature declares and NOT_PERSONAL doesn't list.
+
+    Empty for the bot's schema (a test holds it so): a new feature's table that names a person
+    cannot be forgotten by export and erasure.
+    """
+    references = {
+        (table.name, column.name)
+        for table in metadata.sorted_tables
+        for column in table.columns
+        for fk in column.foreign_keys
+        if fk.target_fullname == "person.id"
     }
-)
-# Kept: they record what staff did (and point at the anonymised row, not at a name).
-KEPT_REFERENCES: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("alert", "mentor_id"),
-        ("alert", "acknowledged_by"),
-        ("alert", "follow_up_by"),
-        ("alert", "resolved_by"),
-        ("mentor_note", "author_id"),
-        ("workshop_session", "created_by"),
-        ("workshop_series", "created_by"),
-        ("group_prompt", "created_by"),
-        ("pairing_round", "started_by"),
-        ("audit_log", "actor_id"),
-        ("audit_log", "subject_id"),
-    }
-)
+    return references - erased_references(tables) - set(NOT_PERSONAL)
+
+
+def _erase_order(tables: Sequence[PersonalData]) -> list[PersonalData]:
+    """The tables to delete from, rows that point at others first (an update before its goal)."""
+    order = {t.name: i for i, t in enumerate(SQLModel.metadata.sorted_tables)}
+    doomed = [t for t in tables if t.erase is Erase.DELETE]
+    return sorted(doomed, key=lambda t: -order[t.table_name])
 
 
 @dataclass
@@ -256,23 +263,33 @@ def reassign_students(
 
 
 def erase_person(
-    session: Session, person: Person, now: datetime, *, actor_id: int | None, via: str
+    session: Session,
+    person: Person,
+    now: datetime,
+    *,
+    actor_id: int | None,
+    via: str,
+    tables: Sequence[PersonalData],
 ) -> ErasureReport:
     """Erase a person's personal data and free text in the caller's transaction.
 
     The person row stays (alerts and the audit log point at it) but is anonymised and made
     inactive, so the platform accounts can never resolve to it again. `via` names the path
-    for the audit log ("self-service", "cli").
+    for the audit log ("self-service", "cli"). `tables` are the features' declared tables
+    holding personal data (`Registry.personal_data`): their rows go, or are de-identified.
     """
+    unknown = {t.table_name for t in tables if t.erase is Erase.KEEP} - DEIDENTIFIED
+    if unknown:
+        # A table kept on erasure must be de-identified by a step here, never left as it is.
+        raise ValueError(f"no de-identification step for {sorted(unknown)}")
     assert person.id is not None
     pid = person.id
     report = ErasureReport()
     # Gather the person's own text, name and platform ids first: copies elsewhere are found
     # by them, and the rows that hold them are deleted below.
-    traces = _traces(session, person)
+    traces = _traces(session, person, tables)
 
     checkin_ids = _ids(session, col(Checkin.id), col(Checkin.person_id) == pid)
-    goal_ids = _ids(session, col(Goal.id), col(Goal.person_id) == pid)
     alert_ids = _ids(session, col(Alert.id), col(Alert.student_id) == pid)
 
     # Outbox first: its rows reference check-ins and carry copies of the person's text.
@@ -293,33 +310,10 @@ def erase_person(
     # The copies queued above are pushes too: the adapter wakes the delivery loop for them.
     queued = sum(report.copies.values())
     session.info[OUTBOX_ROWS_WRITTEN] = session.info.get(OUTBOX_ROWS_WRITTEN, 0) + queued
-    report.add("moods", _delete(session, MoodEntry, col(MoodEntry.person_id) == pid))
-    report.add("check-ins", _delete(session, Checkin, col(Checkin.person_id) == pid))
-    report.add("goal updates", _delete(session, GoalUpdate, col(GoalUpdate.goal_id).in_(goal_ids)))
-    report.add("milestones", _delete(session, Milestone, col(Milestone.goal_id).in_(goal_ids)))
-    report.add("goals", _delete(session, Goal, col(Goal.person_id) == pid))
-    report.add("messages", _delete(session, StudentMessage, col(StudentMessage.person_id) == pid))
-    report.add("mentor notes", _delete(session, MentorNote, col(MentorNote.student_id) == pid))
-    report.add("rsvps", _delete(session, Rsvp, col(Rsvp.person_id) == pid))
-    report.add(
-        "workshop feedback",
-        _delete(session, WorkshopFeedback, col(WorkshopFeedback.person_id) == pid),
-    )
-    report.add(
-        "peer pairings", _delete(session, PairingMember, col(PairingMember.person_id) == pid)
-    )
-    report.add(
-        "group memberships", _delete(session, GroupMember, col(GroupMember.person_id) == pid)
-    )
-    report.add(
-        "mentor assignments",
-        _delete(
-            session,
-            MentorAssignment,
-            or_(col(MentorAssignment.student_id) == pid, col(MentorAssignment.mentor_id) == pid),
-        ),
-    )
-    report.add("platform accounts", _delete(session, Identity, col(Identity.person_id) == pid))
+    # Which rows are theirs is worked out before any go (a milestone is found by its goal).
+    doomed = [(table, _theirs(session, table, pid)) for table in _erase_order(tables)]
+    for table, criterion in doomed:
+        report.add(table.label, _delete(session, table.table, criterion))
     report.add("alerts de-identified", _deidentify_alerts(session, pid, alert_ids))
 
     person.email = f"erased-{pid}@invalid"
@@ -337,17 +331,28 @@ def erase_person(
     return report
 
 
-def _their_text(session: Session, person: Person) -> list[str]:
-    """What the person wrote or was written about them (long enough to look for elsewhere)."""
-    pid = person.id
+def _theirs(session: Session, table: PersonalData, pid: int) -> ColumnElement[bool]:
+    """The rows of a declared table that erasure removes: theirs, and any `also_erase`."""
+    criterion = owned_by(session, table, pid)
+    also = [column_of(table.table, column) == pid for column in table.also_erase]
+    return or_(criterion, *also) if also else criterion
+
+
+def _their_text(session: Session, person: Person, tables: Sequence[PersonalData]) -> list[str]:
+    """What the person wrote or was written about them (long enough to look for elsewhere).
+
+    Every declared free-text and quoted column of their rows (notes, messages, excerpts,
+    goal titles).
+    """
+    assert person.id is not None
     texts: list[str | None] = []
-    texts += session.exec(select(MoodEntry.note).where(MoodEntry.person_id == pid)).all()
-    texts += session.exec(select(Checkin.note).where(Checkin.person_id == pid)).all()
-    texts += session.exec(select(StudentMessage.text).where(StudentMessage.person_id == pid)).all()
-    texts += session.exec(select(Alert.excerpt).where(Alert.student_id == pid)).all()
-    texts += session.exec(select(Alert.latest_excerpt).where(Alert.student_id == pid)).all()
-    texts += session.exec(select(Goal.title).where(Goal.person_id == pid)).all()
-    texts += session.exec(select(MentorNote.text).where(MentorNote.student_id == pid)).all()
+    for table in tables:
+        columns = (*table.free_text, *table.quoted)
+        if not columns:
+            continue
+        criterion = owned_by(session, table, person.id)
+        for column in columns:
+            texts += session.exec(select(column_of(table.table, column)).where(criterion)).all()
     return sorted({t.strip() for t in texts if t and len(t.strip()) >= MIN_NEEDLE})
 
 
@@ -386,7 +391,7 @@ class Traces:
         return value
 
 
-def _traces(session: Session, person: Person) -> Traces:
+def _traces(session: Session, person: Person, tables: Sequence[PersonalData]) -> Traces:
     """Gather the person's traces before anything of theirs is deleted."""
     names = [
         _whole_word(person.name, ignore_case=False),
@@ -399,7 +404,7 @@ def _traces(session: Session, person: Person) -> Traces:
     addresses.add(person.email)
     like = tuple(like_pattern(part) for part in (*person.name.split()[:1], person.email) if part)
     return Traces(
-        texts=tuple(_their_text(session, person)),
+        texts=tuple(_their_text(session, person, tables)),
         names=tuple(n for n in names if n is not None),
         addresses=tuple(sorted(a for a in addresses if a)),
         like=like,
@@ -644,28 +649,35 @@ def check_deletion_token(token: str, person_id: int, now: datetime) -> None:
 # ---------------------------------------------------------------- retention
 
 
-def purge_expired_text(session: Session, settings: CoreSettings, now: datetime) -> int:
+def purge_expired_text(
+    session: Session, settings: CoreSettings, now: datetime, *, tables: Sequence[PersonalData]
+) -> int:
     """Remove free text older than `settings.retention_days`; returns how many rows changed.
 
-    Nullable text (notes, excerpts) is set to NULL, keeping the row and its scores; rows
-    that are only text (student messages, mentor notes) are deleted; finished outbox rows
-    (which may quote text) are deleted too.
+    The free text is every `free_text` column the features declare in `tables`
+    (`Registry.personal_data`), dated by the table's `dated_by`. Nullable text (notes,
+    excerpts) is set to NULL, keeping the row and its scores; rows that are only text
+    (student messages, mentor notes) are deleted; finished outbox rows (which may quote
+    text) are deleted too.
     """
     cutoff = now - timedelta(days=settings.retention_days)
     changed = 0
-    for model, column_name in FREE_TEXT_COLUMNS:
-        table = model.__table__  # type: ignore[attr-defined]
-        column = table.c[column_name]
-        dated_by = table.c[FREE_TEXT_DATED_BY[table.name]]
-        if column.nullable:
-            result = session.execute(
-                update(table)
-                .where(dated_by < cutoff, column.is_not(None))
-                .values({column_name: None})
-            )
-        else:
-            result = session.execute(delete(table).where(dated_by < cutoff))
-        changed += int(getattr(result, "rowcount", 0) or 0)
+    for declared in tables:
+        if declared.dated_by is None:
+            continue
+        table = declared.table.__table__  # type: ignore[attr-defined]
+        dated_by = table.c[declared.dated_by]
+        for column_name in declared.free_text:
+            column = table.c[column_name]
+            if column.nullable:
+                result = session.execute(
+                    update(table)
+                    .where(dated_by < cutoff, column.is_not(None))
+                    .values({column_name: None})
+                )
+            else:
+                result = session.execute(delete(table).where(dated_by < cutoff))
+            changed += int(getattr(result, "rowcount", 0) or 0)
     changed += _delete(
         session,
         Outbox,

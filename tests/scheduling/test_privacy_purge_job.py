@@ -14,12 +14,18 @@ from scheduling.scheduler import PURGE_HOUR_UTC, PURGE_JOB_ID
 from storage.db import Database
 from storage.tables import MoodEntry, Person
 from tests.scheduling.world import utc
-from tests.tick import JOBS
+from tests.tick import JOBS, PERSONAL_DATA
 
 
 async def test_purge_runs_nightly_as_its_own_coalescing_job(db: Database) -> None:
     """The scheduler has a daily purge job at a quiet hour that runs once after downtime."""
-    scheduler = CheckinScheduler(db, CoreSettings(), FixedClock(utc(2026, 11, 23, 0, 0)), jobs=JOBS)
+    scheduler = CheckinScheduler(
+        db,
+        CoreSettings(),
+        FixedClock(utc(2026, 11, 23, 0, 0)),
+        jobs=JOBS,
+        personal_data=PERSONAL_DATA,
+    )
     scheduler.start()
     try:
         assert scheduler.scheduler is not None
@@ -49,7 +55,9 @@ async def test_purge_job_removes_expired_notes_and_keeps_scores(db: Database) ->
                 person_id=person.id, score=4, note="new", recorded_at=now - timedelta(days=29)
             )
         )
-    scheduler = CheckinScheduler(db, CoreSettings(retention_days=30), FixedClock(now), jobs=JOBS)
+    scheduler = CheckinScheduler(
+        db, CoreSettings(retention_days=30), FixedClock(now), jobs=JOBS, personal_data=PERSONAL_DATA
+    )
     assert scheduler.purge_now() == 1
     with db.session() as session:
         rows = session.exec(select(MoodEntry).order_by(MoodEntry.recorded_at)).all()

@@ -25,7 +25,7 @@ from tests.scheduling.world import (
     set_watermark,
     utc,
 )
-from tests.tick import JOBS
+from tests.tick import JOBS, PERSONAL_DATA
 
 
 async def test_one_job_whatever_the_number_of_students_and_zones(db) -> None:
@@ -65,7 +65,13 @@ async def test_one_job_whatever_the_number_of_students_and_zones(db) -> None:
     for index, zone in enumerate(zones):
         add_students(db, 3, zone, prefix=f"z{index}-")
     schedule(db, days="mon-fri", local_time="09:00")
-    scheduler = CheckinScheduler(db, CoreSettings(), FixedClock(utc(2026, 11, 23, 0, 0)), jobs=JOBS)
+    scheduler = CheckinScheduler(
+        db,
+        CoreSettings(),
+        FixedClock(utc(2026, 11, 23, 0, 0)),
+        jobs=JOBS,
+        personal_data=PERSONAL_DATA,
+    )
     scheduler.start()
     try:
         assert scheduler.job_count == 2  # the minute tick and the nightly privacy purge
@@ -84,7 +90,12 @@ async def test_tick_uses_the_injected_clock_and_wakes_delivery(db) -> None:
     clock = FixedClock(utc(2026, 11, 23, 8, 30))
     woken: list[bool] = []
     scheduler = CheckinScheduler(
-        db, CoreSettings(), clock, jobs=JOBS, on_work=lambda: woken.append(True)
+        db,
+        CoreSettings(),
+        clock,
+        jobs=JOBS,
+        on_work=lambda: woken.append(True),
+        personal_data=PERSONAL_DATA,
     )
     await scheduler.tick()
     assert checkins(db) == [] and woken == []
@@ -100,7 +111,9 @@ async def test_start_logs_what_was_caught_up_and_what_was_skipped(db, caplog) ->
     set_watermark(db, utc(2026, 11, 21, 12, 0))
     clock = FixedClock(utc(2026, 11, 23, 10, 30))
     with caplog.at_level(logging.INFO, logger="scheduling"):
-        scheduler = await start_scheduler(db, CoreSettings(), clock, jobs=JOBS)
+        scheduler = await start_scheduler(
+            db, CoreSettings(), clock, jobs=JOBS, personal_data=PERSONAL_DATA
+        )
         await scheduler.wait_caught_up()
         scheduler.shutdown()
     log = caplog.text
@@ -117,8 +130,8 @@ async def test_same_occurrence_from_two_scheduler_instances_is_sent_once(db) -> 
     students = add_students(db, 50)
     set_watermark(db, utc(2026, 11, 23, 8, 0))
     clock = FixedClock(utc(2026, 11, 23, 9, 0))
-    first = CheckinScheduler(db, CoreSettings(), clock, jobs=JOBS)
-    second = CheckinScheduler(db, CoreSettings(), clock, jobs=JOBS)
+    first = CheckinScheduler(db, CoreSettings(), clock, jobs=JOBS, personal_data=PERSONAL_DATA)
+    second = CheckinScheduler(db, CoreSettings(), clock, jobs=JOBS, personal_data=PERSONAL_DATA)
     reports = await asyncio.gather(first.tick(), second.tick())
     assert sum(r.opened for r in reports) == 50
     set_watermark(db, utc(2026, 11, 23, 8, 0))  # a restart that lost its watermark
@@ -142,7 +155,12 @@ async def test_start_returns_before_the_catch_up_which_then_runs_once(db, caplog
     woken: list[bool] = []
     with caplog.at_level(logging.INFO, logger="scheduling"):
         scheduler = await start_scheduler(
-            db, CoreSettings(), clock, jobs=JOBS, on_work=lambda: woken.append(True)
+            db,
+            CoreSettings(),
+            clock,
+            jobs=JOBS,
+            on_work=lambda: woken.append(True),
+            personal_data=PERSONAL_DATA,
         )
         try:
             assert checkins(db) == []  # nothing done on the start path
@@ -171,7 +189,9 @@ async def test_catch_up_beyond_the_grace_window_is_recorded_not_sent_in_the_back
     add_students(db, 2)
     set_watermark(db, utc(2026, 11, 23, 8, 0))
     clock = FixedClock(utc(2026, 11, 23, 11, 30))  # 150 min late: beyond the 120-minute grace
-    scheduler = await start_scheduler(db, CoreSettings(), clock, jobs=JOBS)
+    scheduler = await start_scheduler(
+        db, CoreSettings(), clock, jobs=JOBS, personal_data=PERSONAL_DATA
+    )
     try:
         report = await scheduler.wait_caught_up()
     finally:
@@ -185,7 +205,7 @@ async def test_a_failed_catch_up_is_logged_and_left_to_the_next_tick(tmp_path, c
     """A catch-up that fails is logged and releases its waiters; the next tick does the work."""
     db = Database(f"sqlite:///{tmp_path}/not-yet-migrated.db")
     clock = FixedClock(utc(2026, 11, 23, 9, 30))
-    scheduler = CheckinScheduler(db, CoreSettings(), clock, jobs=JOBS)
+    scheduler = CheckinScheduler(db, CoreSettings(), clock, jobs=JOBS, personal_data=PERSONAL_DATA)
     try:
         with caplog.at_level(logging.INFO, logger="scheduling"):
             scheduler.start(catch_up=True)

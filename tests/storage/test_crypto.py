@@ -14,8 +14,6 @@ from sqlmodel import SQLModel, select
 from storage import crypto
 from storage.db import Database
 from storage.tables import (
-    FREE_TEXT_COLUMNS,
-    FREE_TEXT_DATED_BY,
     Alert,
     Checkin,
     Goal,
@@ -30,6 +28,7 @@ from storage.tables import (
     StudentMessage,
 )
 from tests.dbdump import raw_text_values, sqlite_bytes
+from tests.tick import PERSONAL_DATA
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 NOTE = "crypto-test-note: I haven't slept properly in a week"
@@ -103,12 +102,13 @@ def write_every_sealed_column(db: Database, secret: str) -> None:
 
 
 def test_every_free_text_column_is_sealed_and_dated() -> None:
-    """FREE_TEXT_COLUMNS all use SealedText and each table names the column that dates it."""
+    """Every declared free-text column uses SealedText and its table names the column dating it."""
     sealed = set(crypto.sealed_columns(SQLModel.metadata))
-    for model, column in FREE_TEXT_COLUMNS:
-        table = model.__table__  # type: ignore[attr-defined]
-        assert (table.name, column) in sealed, f"{table.name}.{column} is not sealed"
-        assert FREE_TEXT_DATED_BY[table.name] in table.c, table.name
+    for declared in PERSONAL_DATA:
+        table = declared.table.__table__  # type: ignore[attr-defined]
+        for column in declared.free_text:
+            assert (table.name, column) in sealed, f"{table.name}.{column} is not sealed"
+            assert declared.dated_by in table.c, table.name
     assert {("goal", "title"), ("milestone", "title"), ("outbox", "payload")} <= sealed
 
 

@@ -16,13 +16,16 @@ from bot.people import person_by_email
 from bot.services.privacy import REMOVED, erase_person
 from mentorbot_fakes.discord_api import FakeDiscord
 from tests.adapters.discord.conftest import DANA, StartBot, World
+from tests.tick import PERSONAL_DATA
 
 
 def _erase_dana(world: World) -> dict[str, int]:
     with world.db.session() as session:
         dana = person_by_email(session, "dana@example.edu")
         assert dana is not None
-        return erase_person(session, dana, world.clock.now(), actor_id=None, via="test").copies
+        return erase_person(
+            session, dana, world.clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA
+        ).copies
 
 
 async def test_delivered_copies_are_deleted_or_edited_on_discord(

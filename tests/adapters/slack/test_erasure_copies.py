@@ -15,6 +15,7 @@ from bot.services.privacy import REMOVED, erase_person
 from storage.enums import OutboxKind
 from storage.tables import Outbox
 from tests.adapters.slack.conftest import ADMIN, MENTOR, STUDENT, Harness, push_checkin
+from tests.tick import PERSONAL_DATA
 
 WORDS = "slack-erasure-words-about-my-family"
 
@@ -38,7 +39,9 @@ async def test_delivered_copies_are_deleted_or_edited_on_slack(slack: Harness, c
     with slack.db.session() as session:
         sam = person_by_email(session, "sam@example.edu")
         assert sam is not None
-        report = erase_person(session, sam, clock.now(), actor_id=None, via="test")
+        report = erase_person(
+            session, sam, clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA
+        )
     assert report.copies == {"slack": 3}
     stats = await slack.delivery.deliver_once(["slack"])
 
@@ -99,6 +102,6 @@ async def test_a_copy_already_gone_counts_as_removed(slack: Harness, clock) -> N
     with slack.db.session() as session:
         sam = person_by_email(session, "sam@example.edu")
         assert sam is not None
-        erase_person(session, sam, clock.now(), actor_id=None, via="test")
+        erase_person(session, sam, clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA)
     stats = await slack.delivery.deliver_once(["slack"])
     assert (stats.sent, stats.failed) == (1, 0)

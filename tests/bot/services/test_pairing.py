@@ -28,7 +28,7 @@ from storage.db import Database
 from storage.tables import Group, Outbox, Pairing, PairingMember, PairingRound
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import snapshot
-from tests.tick import run_due_work
+from tests.tick import PERSONAL_DATA, run_due_work
 
 GROUP = "Peer group"
 STUDENTS = [f"s{i}@example.edu" for i in range(1, 8)]
@@ -500,7 +500,7 @@ def test_an_erased_student_leaves_their_pairings(peers: MentorBot, maya: Chat, c
     maya.send(f"/pairing run {GROUP}")
     with peers.db.session() as session:
         person = person_by_email(session, STUDENTS[0])
-        erase_person(session, person, clock.now(), actor_id=None, via="test")
+        erase_person(session, person, clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA)
     with peers.db.session() as session:
         assert (
             session.exec(select(PairingMember).where(PairingMember.person_id == person.id)).all()

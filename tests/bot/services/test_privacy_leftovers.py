@@ -41,6 +41,7 @@ from storage.tables import (
 )
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import text_values
+from tests.tick import PERSONAL_DATA
 
 AL = "al@example.edu"
 AL_SLACK = "U0AL000001"
@@ -107,7 +108,9 @@ def _erase(db: Database, email: str, now: object) -> privacy.ErasureReport:
     with db.session() as session:
         person = person_by_email(session, email)
         assert person is not None
-        return privacy.erase_person(session, person, now, actor_id=None, via="test")  # type: ignore[arg-type]
+        return privacy.erase_person(
+            session, person, now, actor_id=None, via="test", tables=PERSONAL_DATA
+        )  # type: ignore[arg-type]
 
 
 def _naming_al(values: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
@@ -281,7 +284,9 @@ def test_retention_purges_old_processed_events_and_keeps_the_replay_window(
                 ProcessedEvent(platform="slack", event_id=event_id, at=now - timedelta(days=days))
             )
     with core.db.session() as session:
-        privacy.purge_expired_text(session, CoreSettings(retention_days=365), now)
+        privacy.purge_expired_text(
+            session, CoreSettings(retention_days=365), now, tables=PERSONAL_DATA
+        )
     with core.db.session() as session:
         kept = set(session.exec(select(ProcessedEvent.event_id)).all())
     assert kept == {"recent", "sig:new"}
@@ -300,7 +305,9 @@ def test_retention_empties_old_alert_reasons_and_event_details(
     sam.send("/help please call")  # a newer alert, inside the retention period
     clock.advance(days=200)
     with core.db.session() as session:
-        privacy.purge_expired_text(session, CoreSettings(retention_days=365), clock.now())
+        privacy.purge_expired_text(
+            session, CoreSettings(retention_days=365), clock.now(), tables=PERSONAL_DATA
+        )
     with core.db.session() as session:
         alerts = session.exec(select(Alert).order_by(col(Alert.id))).all()
         old, new = alerts[0], alerts[-1]

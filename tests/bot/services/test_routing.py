@@ -19,7 +19,7 @@ from bot.services.routing import describe_kind, reroute_stranded
 from mentorbot_fakes.recording import RecordingMessenger
 from storage.tables import Alert, AlertEvent, Outbox
 from tests.conftest import Chat
-from tests.tick import REGISTRY
+from tests.tick import PERSONAL_DATA, REGISTRY
 
 CRISIS = "i want to end it all tonight"
 HEADER = (
@@ -278,5 +278,5 @@ def test_rerouted_copies_are_purged_after_the_retention_period(sam: Chat, core, 
     assert any(r.status == "rerouted" for r in outbox(core))
     later = clock.now() + timedelta(days=core.settings.retention_days + 1)
     with core.db.session() as session:
-        purge_expired_text(session, core.settings, later)
+        purge_expired_text(session, core.settings, later, tables=PERSONAL_DATA)
     assert not any(r.status == "rerouted" for r in outbox(core))

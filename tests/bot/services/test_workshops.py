@@ -44,7 +44,7 @@ from storage.tables import (
 )
 from tests.conftest import Chat, find_choice, text_of
 from tests.dbdump import raw_text_values, snapshot
-from tests.tick import run_due_work
+from tests.tick import PERSONAL_DATA, run_due_work
 
 EXTRA = (
     "email,name,role,timezone,groups\n"
@@ -844,10 +844,12 @@ def test_erasure_removes_rsvps_and_feedback_and_export_includes_them(world: Ment
     with world.db.session() as session:
         sam = person_by_email(session, "sam@example.edu")
         assert sam is not None
-        data = export_person(session, sam)
+        data = export_person(session, sam, tables=PERSONAL_DATA)
         assert [r["status"] for r in data["rsvps"]] == ["going"]
         assert [f["comment"] for f in data["workshop_feedback"]] == ["a comment to be erased"]
-        report = erase_person(session, sam, world.clock.now(), actor_id=None, via="test")
+        report = erase_person(
+            session, sam, world.clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA
+        )
     assert report.counts["rsvps"] == 1 and report.counts["workshop feedback"] == 1
     with world.db.session() as session:
         assert session.exec(select(Rsvp)).all() == []
@@ -862,7 +864,7 @@ def test_old_feedback_comments_are_purged_with_other_free_text(world: MentorBot)
     rate(world, {"sam": (4, "old comment")})
     later = world.clock.now() + timedelta(days=world.settings.retention_days + 1)
     with world.db.session() as session:
-        purge_expired_text(session, world.settings, later)
+        purge_expired_text(session, world.settings, later, tables=PERSONAL_DATA)
     with world.db.session() as session:
         stored = session.exec(select(WorkshopFeedback)).one()
         assert (stored.rating, stored.comment) == (4, None)
