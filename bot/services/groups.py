@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.args import record_id
 from bot.audit import audit
 from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone
@@ -50,8 +51,9 @@ def group_named(session: Session, name: str) -> Group:
     if not ref:
         raise UserError("Which group? Give its name, e.g. Study skills.")
     group: Group | None = None
-    if ref.startswith("#") and ref[1:].isdigit():
-        group = session.get(Group, int(ref[1:]))
+    group_id = record_id(ref) if ref.startswith("#") else None
+    if group_id is not None:
+        group = session.get(Group, group_id)
     if group is None:
         group = session.exec(select(Group).where(Group.name == ref)).first()
     if group is None:

@@ -50,6 +50,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
+from bot.args import record_id, small_number
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
@@ -537,10 +538,8 @@ def record_answer(
     session: Session, person: Person, raw_member_id: str, answer: str, now: datetime
 ) -> Message:
     """Store a member's Yes / Not yet; returns the check-back message as it now reads."""
-    try:
-        member = session.get(PairingMember, int(raw_member_id))
-    except ValueError:
-        member = None
+    member_id = record_id(raw_member_id)
+    member = session.get(PairingMember, member_id) if member_id is not None else None
     require_owner(person, member.person_id if member is not None else None, NOT_YOURS)
     assert member is not None and member.id is not None
     if answer not in ("yes", "no"):
@@ -654,7 +653,7 @@ def parse_weeks(spec: str) -> int:
         return 2
     match = re.fullmatch(r"(\S+)(?: weeks?)?", text)
     raw = match.group(1) if match else ""
-    weeks = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw)
+    weeks = small_number(raw, MAX_WEEKS) if raw.isdigit() else _NUMBER_WORDS.get(raw)
     if weeks is None or not 1 <= weeks <= MAX_WEEKS:
         raise UserError(
             f"'every {spec.strip()}' isn't an interval I can use. Say every 1 to {MAX_WEEKS} "
