@@ -50,7 +50,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
-from bot.args import record_id, small_number
+from bot.args import record_id, small_number, split_words, take_name
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
@@ -663,7 +663,19 @@ def parse_weeks(spec: str) -> int:
 
 
 def _split_every(rest: str) -> tuple[str, str | None]:
-    """`GROUP [every INTERVAL]` as (group, interval or None)."""
+    """`GROUP [every INTERVAL]` as (group, interval or None); the group may be quoted.
+
+    A quoted name is the name whatever it contains (`"Meet every day" every 2 weeks`);
+    unquoted, the name runs up to the last `every`.
+    """
+    words = split_words(rest.strip())
+    if words.items and words.quoted[0]:
+        name, after = take_name(words, 0)
+        if after >= len(words.items):
+            return name, None
+        if words.items[after].lower() != "every":
+            raise UserError(USAGE)
+        return name, words.rest_after(after + 1)
     parts = re.split(r"\s+every\s+", rest.strip(), flags=re.I)
     if len(parts) == 1:
         return parts[0], None
