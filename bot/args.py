@@ -32,7 +32,8 @@ def record_id(raw: str | int | None) -> int | None:
     if raw is None:
         return None
     text = str(raw).strip().lstrip("#")
-    if not _DIGITS.fullmatch(text):
+    # The length first: int() refuses more than 4,300 digits with a ValueError of its own.
+    if len(text) > len(str(MAX_ID)) + 8 or not _DIGITS.fullmatch(text):
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
@@ -44,6 +45,20 @@ def parse_record_id(raw: str | int | None, missing: str) -> int:
     if value is None:
         raise UserError(missing)
     return value
+
+
+def small_number(raw: str | int | None, high: int = MAX_ID) -> int | None:
+    """The whole number 0..`high` in `raw` (ASCII digits only), or None.
+
+    `"²".isdigit()` is True and `int("²")` raises; `int("9" * 20)` overflows the database.
+    """
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if not _DIGITS.fullmatch(text) or len(text) > len(str(high)):
+        return None
+    value = int(text)
+    return value if value <= high else None
 
 
 def parse_int(raw: str, low: int, high: int, usage: str) -> int:

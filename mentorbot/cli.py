@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.args import small_number
 from bot.errors import UserError
 from bot.people import person_by_email
 from bot.safety import RuleFileError
@@ -184,6 +185,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit(value: str) -> int:
+    """A row limit: a whole number the database can take (argparse reports anything else)."""
+    number = small_number(value)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"'{value}' isn't a whole number")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -265,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "list", cmd_alerts_list, "list open alerts, stuck urgent ones first with why", alerts_sub
     )
     p.add_argument("--all", action="store_true", help="include acknowledged alerts")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_limit, default=50, help="at most this many (default 50)")
 
     p = add("export", cmd_export, "print all of one person's data as JSON")
     p.add_argument("--email", required=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from bot.args import small_number
 from bot.localtime import parse_date, to_local
 from bot.services import breaks as break_service
 from bot.services import schedules as schedule_service
@@ -107,13 +108,18 @@ def cmd_breaks_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+# No reminder (minutes) or interval (days) comes near this; a bigger one overflows its column.
+MAX_MINUTES = 100_000
+
+
 def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{value}' isn't a whole number") from exc
-    if number < 0:
+    if value.strip().startswith("-"):
         raise argparse.ArgumentTypeError(f"'{value}' must not be negative")
+    number = small_number(value, MAX_MINUTES)
+    if number is None:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' isn't a whole number of minutes up to {MAX_MINUTES:,}"
+        )
     return number
 
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.args import parse_record_id
 from bot.auth import can_view, require_role, require_view
 from bot.config import CoreSettings
 from bot.errors import UserError
@@ -411,16 +412,13 @@ def alert_choices(alert: Alert) -> tuple[Choice, ...]:
 # prompts) that submits `RESOLVE_FORM`; pressed anywhere else, the core explains the command.
 RESOLVE_ACTION = "alert.resolve"
 RESOLVE_FORM = "alert.resolve"
-# Database ids are 32-bit integers on PostgreSQL: a bigger number cannot be an alert.
-MAX_ID = 2**31 - 1
 
 
 def parse_alert_id(raw: str) -> int:
     """The alert id in `raw` ("12" or "#12"); a clear UserError for anything else."""
-    text = raw.strip().lstrip("#")
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
-        raise UserError(f"'{raw.strip()}' isn't an alert number. The numbers are in /alerts.")
-    return int(text)
+    return parse_record_id(
+        raw, f"'{raw.strip()}' isn't an alert number. The numbers are in /alerts."
+    )
 
 
 def _alert_for_actor(

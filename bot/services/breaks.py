@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
+from bot.args import record_id
 from bot.errors import UserError
 from storage.tables import Person, ProgrammeBreak
 
@@ -58,10 +59,8 @@ def list_breaks(session: Session) -> Sequence[ProgrammeBreak]:
 
 def remove_break(session: Session, raw_id: str | int) -> ProgrammeBreak:
     """Delete a break by id."""
-    try:
-        programme_break = session.get(ProgrammeBreak, int(str(raw_id).strip().lstrip("#")))
-    except ValueError:
-        programme_break = None
+    break_id = record_id(raw_id)
+    programme_break = session.get(ProgrammeBreak, break_id) if break_id is not None else None
     if programme_break is None:
         raise UserError(f"There is no break #{str(raw_id).strip().lstrip('#')}.")
     session.delete(programme_break)

@@ -13,6 +13,7 @@ from json.encoder import encode_basestring
 
 from sqlmodel import Session, col, select
 
+from bot.args import record_id
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
@@ -157,10 +158,8 @@ def start_adhoc(session: Session, person: Person, now: datetime) -> Checkin:
 
 
 def _own_checkin(session: Session, person: Person, raw_id: str) -> Checkin:
-    try:
-        checkin = session.get(Checkin, int(raw_id))
-    except (TypeError, ValueError):
-        checkin = None
+    checkin_id = record_id(raw_id)
+    checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
     if checkin is None:
         raise UserError("I can't find that check-in.")
     # Only the student answers their own check-in: not their mentor, not an admin.

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.args import record_id
+from bot.args import record_id, small_number
 from bot.auth import require_owner
 from bot.errors import UserError
 from bot.localtime import parse_date
@@ -91,9 +91,10 @@ def set_progress(
     if goal.status != GoalStatus.OPEN:
         raise UserError(f'"{goal.title}" is already {goal.status}.')
     value = raw_progress.strip().rstrip("%")
-    if not value.isdigit() or not 0 <= int(value) <= 100:
+    progress = small_number(value, 100)
+    if progress is None:
         raise UserError("Progress is a number from 0 to 100, for example: /goal progress 3 50")
-    goal.progress = int(value)
+    goal.progress = progress
     goal.updated_at = now
     goal.last_progress_at = now
     goal.next_nudge_at = now + NUDGE_INTERVAL
@@ -143,11 +144,8 @@ def milestone_done(
     """Tick off a milestone; progress follows the share of milestones done."""
     goal = own_goal(session, person, raw_id)
     milestones = session.exec(select(Milestone).where(Milestone.goal_id == goal.id)).all()
-    try:
-        index = int(raw_milestone) - 1
-        target = milestones[index] if index >= 0 else None
-    except (ValueError, IndexError):
-        target = None
+    number = small_number(raw_milestone) or 0
+    target = milestones[number - 1] if 1 <= number <= len(milestones) else None
     if target is None:
         raise UserError("I can't find that milestone. Numbers are shown by /goal list.")
     target.done_at = target.done_at or now

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.args import record_id, split_words
 from bot.audit import audit
 from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone
@@ -46,12 +47,17 @@ GROUP_USAGE = (
 
 def group_named(session: Session, name: str) -> Group:
     """The group with this name (or `#id`); a UserError naming it when there is none."""
-    ref = " ".join(name.split())
+    # A name typed in quotes, straight or curly ("Study skills", “Study skills”), is the
+    # name without them; unbalanced quotes stay part of it.
+    words = split_words(name.strip())
+    unquoted = words.items[0] if len(words.items) == 1 and words.quoted[0] else name
+    ref = " ".join(unquoted.split())
     if not ref:
         raise UserError("Which group? Give its name, e.g. Study skills.")
     group: Group | None = None
-    if ref.startswith("#") and ref[1:].isdigit():
-        group = session.get(Group, int(ref[1:]))
+    group_id = record_id(ref) if ref.startswith("#") else None
+    if group_id is not None:
+        group = session.get(Group, group_id)
     if group is None:
         group = session.exec(select(Group).where(Group.name == ref)).first()
     if group is None:

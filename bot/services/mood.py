@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from bot.args import small_number
 from bot.errors import UserError
 from bot.localtime import to_local
 from bot.sparkline import sparkline
@@ -21,9 +22,10 @@ SCORE_HELP = "Mood is a whole number from 1 (awful) to 5 (great), for example: /
 def parse_score(raw: str) -> int:
     """A mood score 1-5 from text, or a friendly UserError."""
     value = raw.strip()
-    if not value.isdigit() or not 1 <= int(value) <= 5:
+    score = small_number(value, 5)
+    if score is None or score < 1:
         raise UserError(f"'{value}' isn't a mood score. {SCORE_HELP}")
-    return int(value)
+    return score
 
 
 def log_mood(

@@ -48,6 +48,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
+from bot.args import record_id, small_number, split_words, take_name
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
@@ -531,10 +532,8 @@ def record_answer(
     session: Session, person: Person, raw_member_id: str, answer: str, now: datetime
 ) -> Message:
     """Store a member's Yes / Not yet; returns the check-back message as it now reads."""
-    try:
-        member = session.get(PairingMember, int(raw_member_id))
-    except ValueError:
-        member = None
+    member_id = record_id(raw_member_id)
+    member = session.get(PairingMember, member_id) if member_id is not None else None
     require_owner(person, member.person_id if member is not None else None, NOT_YOURS)
     assert member is not None and member.id is not None
     if answer not in ("yes", "no"):
@@ -648,7 +647,7 @@ def parse_weeks(spec: str) -> int:
         return 2
     match = re.fullmatch(r"(\S+)(?: weeks?)?", text)
     raw = match.group(1) if match else ""
-    weeks = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw)
+    weeks = small_number(raw, MAX_WEEKS) if raw.isdigit() else _NUMBER_WORDS.get(raw)
     if weeks is None or not 1 <= weeks <= MAX_WEEKS:
         raise UserError(
             f"'every {spec.strip()}' isn't an interval I can use. Say every 1 to {MAX_WEEKS} "
@@ -658,7 +657,19 @@ def parse_weeks(spec: str) -> int:
 
 
 def _split_every(rest: str) -> tuple[str, str | None]:
-    """`GROUP [every INTERVAL]` as (group, interval or None)."""
+    """`GROUP [every INTERVAL]` as (group, interval or None); the group may be quoted.
+
+    A quoted name is the name whatever it contains (`"Meet every day" every 2 weeks`);
+    unquoted, the name runs up to the last `every`.
+    """
+    words = split_words(rest.strip())
+    if words.items and words.quoted[0]:
+        name, after = take_name(words, 0)
+        if after >= len(words.items):
+            return name, None
+        if words.items[after].lower() != "every":
+            raise UserError(USAGE)
+        return name, words.rest_after(after + 1)
     parts = re.split(r"\s+every\s+", rest.strip(), flags=re.I)
     if len(parts) == 1:
         return parts[0], None

@@ -36,6 +36,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from bot.args import record_id
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone, to_local
@@ -154,10 +155,8 @@ def add_prompt(
 
 
 def _load(session: Session, raw_id: str) -> GroupPrompt:
-    try:
-        prompt = session.get(GroupPrompt, int(raw_id.strip().lstrip("#")))
-    except ValueError:
-        prompt = None
+    prompt_id = record_id(raw_id)
+    prompt = session.get(GroupPrompt, prompt_id) if prompt_id is not None else None
     if prompt is None or not prompt.active:
         raise UserError(f"There is no prompt #{raw_id.strip().lstrip('#')}. See /prompt list.")
     return prompt

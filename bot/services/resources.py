@@ -53,8 +53,12 @@ def search(session: Session, query: str, limit: int = 10) -> list[Resource]:
     """Resources whose tags, title or description match the query words, best first."""
     wanted = _words(query)
     resources = session.exec(select(Resource).order_by(Resource.title)).all()
-    if not wanted:
+    if not query.strip():
         return list(resources[:limit])
+    if not wanted:
+        # Typed, but no word to look for ("%", "_", "the"): nothing matches. `%` and `_`
+        # are characters, not wildcards; only a bare /resources lists the library.
+        return []
     scored: list[tuple[int, str, Resource]] = []
     for resource in resources:
         tag_words, text_words = _resource_words(resource)

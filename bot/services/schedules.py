@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session, col, select
 
+from bot.args import record_id, small_number
 from bot.errors import UserError
 from bot.localtime import parse_hhmm, zone
 from bot.people import STUDENT, person_by_email
@@ -50,9 +51,10 @@ def _day_number(token: str) -> int:
         return DAY_NAMES.index(token)
     if token in _FULL_NAMES:
         return _FULL_NAMES[token]
-    if token.isdigit() and 0 <= int(token) <= 7:
+    number = small_number(token, 7)
+    if number is not None:
         # Cron numbering: 0 and 7 are Sunday, 1 is Monday.
-        return (int(token) - 1) % 7
+        return (number - 1) % 7
     raise UserError(
         f"'{token}' isn't a day. Use mon, tue, wed, thu, fri, sat, sun, ranges like mon-fri, "
         "lists like mon,wed,fri, or * for every day."
@@ -271,10 +273,8 @@ def active_schedules(session: Session) -> Sequence[CheckinSchedule]:
 
 def remove_schedule(session: Session, raw_id: str | int) -> CheckinSchedule:
     """Switch a schedule off (kept, because past check-ins refer to it)."""
-    try:
-        schedule = session.get(CheckinSchedule, int(str(raw_id).strip().lstrip("#")))
-    except ValueError:
-        schedule = None
+    schedule_id = record_id(raw_id)
+    schedule = session.get(CheckinSchedule, schedule_id) if schedule_id is not None else None
     if schedule is None or not schedule.active:
         raise UserError(f"There is no active schedule #{str(raw_id).strip().lstrip('#')}.")
     schedule.active = False

@@ -33,6 +33,7 @@ from functools import partial
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from bot.args import record_id, small_number
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone, parse_date, to_local, zone
@@ -131,12 +132,16 @@ def stamp(when: datetime) -> str:
     return when.strftime("%Y%m%dT%H%M")
 
 
+# No duration, capacity or count is anywhere near this; a bigger one would overflow a column.
+MAX_WHOLE_NUMBER = 100_000
+
+
 def _whole_number(raw: str | int | None, what: str) -> int:
     text = str(raw if raw is not None else "").strip()
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise UserError(f"The {what} must be a whole number, not '{text}'.") from exc
+    value = small_number(text, MAX_WHOLE_NUMBER)
+    if value is None:
+        raise UserError(f"The {what} must be a whole number, not '{text}'.")
+    return value
 
 
 def _capacity(raw: str | None) -> int | None:
@@ -336,8 +341,9 @@ def load_workshop(session: Session, raw_id: str | int, *, lock: bool = False) ->
     """
     text = str(raw_id).strip().lstrip("#")
     workshop: WorkshopSession | None = None
-    if text.isdigit():
-        query = select(WorkshopSession).where(WorkshopSession.id == int(text))
+    workshop_id = record_id(text)
+    if workshop_id is not None:
+        query = select(WorkshopSession).where(WorkshopSession.id == workshop_id)
         if lock:
             query = query.with_for_update()
         workshop = session.exec(query).first()
@@ -754,10 +760,7 @@ def give_feedback(
     session: Session, now: datetime, person: Person, raw_id: str, raw_rating: str
 ) -> tuple[WorkshopSession, WorkshopFeedback]:
     """Record a 1-5 rating (answering again replaces it); a comment is awaited next."""
-    try:
-        rating = int(raw_rating)
-    except ValueError:
-        rating = 0
+    rating = small_number(raw_rating, 5) or 0
     if not 1 <= rating <= 5:
         raise UserError("A rating is a number from 1 to 5.")
     workshop = load_workshop(session, raw_id)

@@ -535,3 +535,24 @@ async def test_the_console_gets_introductions_and_answers_by_number(
         me = person_by_email(session, STUDENTS[0])
         member = session.exec(select(PairingMember).where(PairingMember.person_id == me.id)).one()
     assert member.met is True
+
+
+@pytest.mark.parametrize("quoted", [f'"{GROUP}"', f"“{GROUP}”", f"‘{GROUP}’", f"'{GROUP}'"])
+def test_a_quoted_group_name_is_the_group(peers: MentorBot, maya: Chat, quoted: str) -> None:
+    """`/pairing on|run|report|off "Peer group"`: straight and curly quotes name the group."""
+    assert "every 2 weeks" in text_of(maya.send(f"/pairing on {quoted} every 2 weeks"))
+    assert maya.send(f"/pairing run {quoted}").error is None
+    assert "round" in text_of(maya.send(f"/pairing report {quoted}")).lower()
+    assert "off" in text_of(maya.send(f"/pairing off {quoted}"))
+
+
+def test_a_quoted_name_may_contain_every(peers: MentorBot, maya: Chat) -> None:
+    """A quoted name is the name whatever it says; the interval comes after it."""
+    reply = maya.send('/pairing on "Peer every group" every 2 weeks')
+    assert reply.error is not None and "no group called 'Peer every group'" in reply.error
+
+
+def test_an_unbalanced_quote_is_part_of_the_name(peers: MentorBot, maya: Chat) -> None:
+    """`/pairing report "Peer group` names no group: refused, nothing crashes."""
+    reply = maya.send(f'/pairing report "{GROUP}')
+    assert reply.error is not None and "no group called" in reply.error

@@ -51,3 +51,15 @@ def test_bad_resource_files_are_rejected_whole(raw: str, name: str, expected: st
     """Malformed files raise a clear error naming the entry; nothing is imported."""
     with pytest.raises(UserError, match=expected):
         parse_resources(raw, name)
+
+
+@pytest.mark.parametrize("typed", ["%", "_", "%_%", "%%", "\\", "%exam%"])
+def test_wildcards_are_letters_in_a_search(sam: Chat, typed: str) -> None:
+    """`%` and `_` match themselves: `/resources %` finds nothing instead of the whole library."""
+    everything = text_of(sam.send("/resources"))
+    reply = text_of(sam.send(f"/resources {typed}"))
+    if typed == "%exam%":
+        # The word inside still counts, as it would with any punctuation around it.
+        assert "I found nothing" not in reply
+    else:
+        assert f"I found nothing for '{typed}'" in reply and reply != everything
