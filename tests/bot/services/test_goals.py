@@ -65,7 +65,7 @@ def test_goal_form_adds_a_goal(sam: Chat) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("/goal add", "needs a title"),
+        ("/goal add", "Use /goal add TITLE"),
         ("/goal add Old thing by 2020-01-01", "already passed"),
         ("/goal add Thing by 2026-13-45", "isn't a date"),
         ("/goal progress 999 50", "can't find your goal"),

@@ -363,7 +363,7 @@ def test_status_lists_the_mentors_groups(peers: MentorBot, maya: Chat) -> None:
         ("/pairing run Nowhere", "no group called 'Nowhere'"),
         ("/pairing run Lonely", "needs at least 2"),
         ("/pairing on Lonely every 2 weeks", "needs at least 2"),
-        ("/pairing sideways", "Use /pairing on GROUP"),
+        ("/pairing sideways", "Try /pairing status, on, off, run, report"),
     ],
 )
 def test_bad_input_is_explained_and_nothing_is_stored(
