@@ -305,6 +305,7 @@ class SlowCore:
     def __init__(self, core: Any, delay: float) -> None:
         self.core = core
         self.delay = delay
+        self.registry = core.registry
 
     async def ahandle(self, inbound: Inbound) -> Reply:
         await asyncio.sleep(self.delay)
@@ -364,10 +365,10 @@ async def test_bot_starts_with_minimal_intents_small_caches_and_guild_commands(
 async def test_mydata_export_is_sent_as_a_file(
     fake: FakeDiscord, world: World, start_bot: StartBot
 ) -> None:
-    """/mydata export:true answers with the JSON export as an attached file."""
+    """/mydata export answers with the JSON export as an attached file."""
     await start_bot()
     response = await fake.wait_for_interaction_response(
-        await slash(fake, "mydata", {"export": True})
+        await slash(fake, "mydata", [{"type": 1, "name": "export", "options": []}])
     )
     assert response.ephemeral
     [upload] = response.files
