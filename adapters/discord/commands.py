@@ -158,7 +158,10 @@ def typed_value(arg: Arg, value: str) -> str:
 
 def command_words(command: Command, values: Mapping[str, str]) -> str:
     """`SUB` and the given values, in argument order, as the user would type the command."""
-    parts = [command.sub, *(typed_value(a, values[a.name]) for a in command.args if values.get(a.name))]
+    parts = [
+        command.sub,
+        *(typed_value(a, values[a.name]) for a in command.args if values.get(a.name)),
+    ]
     return " ".join(part for part in parts if part)
 
 

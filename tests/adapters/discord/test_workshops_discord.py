@@ -77,7 +77,7 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 async def command(fake: FakeDiscord, words: str, user: str = MORGAN) -> InteractionResponse:
     """`/workshop SUB details:WORDS` in the server; the (ephemeral) answer."""
-    name, sub, rest = (words.split(" ", 2) + ["", ""])[:3]
+    name, sub, rest = [*words.split(" ", 2), "", ""][:3]
     guild = fake.default_guild.id  # type: ignore[union-attr]
     details = [{"type": 3, "name": "details", "value": rest}] if rest else []
     inter = await fake.dispatch_slash_command(
