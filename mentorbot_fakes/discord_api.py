@@ -76,6 +76,52 @@ _ALLOWED_CALLBACKS: dict[int, frozenset[int]] = {
 }
 
 # Request headers worth keeping on a RecordedCall.
+# Discord's limits on registering application commands (CHAT_INPUT names are lowercase).
+COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+MAX_COMMAND_DESCRIPTION = 100
+MAX_COMMAND_OPTIONS = 25
+MAX_CHOICES = 25
+MAX_TOP_LEVEL_COMMANDS = 100
+OPTION_SUB_COMMAND = 1
+OPTION_SUB_COMMAND_GROUP = 2
+
+
+def command_problems(command: Mapping[str, Any], path: str = "") -> list[str]:
+    """What Discord would refuse in one command (or option) registration, as readable lines.
+
+    Names: 1-32 letters, digits, `-` or `_`, lowercase; descriptions 1-100 characters; at
+    most 25 options (or subcommands) and 25 choices; required options before optional ones.
+    """
+    name = str(command.get("name", ""))
+    here = f"{path} {name}".strip()
+    problems: list[str] = []
+    if not COMMAND_NAME.match(name) or name != name.lower():
+        problems.append(f"{here}: name must be 1-32 lowercase letters, digits, - or _")
+    description = str(command.get("description", ""))
+    if command.get("type", 1) == 1 and not 1 <= len(description) <= MAX_COMMAND_DESCRIPTION:
+        problems.append(f"{here}: description must be 1-{MAX_COMMAND_DESCRIPTION} characters")
+    options = list(command.get("options") or [])
+    if len(options) > MAX_COMMAND_OPTIONS:
+        problems.append(f"{here}: more than {MAX_COMMAND_OPTIONS} options")
+    if len(command.get("choices") or []) > MAX_CHOICES:
+        problems.append(f"{here}: more than {MAX_CHOICES} choices")
+    names = [str(o.get("name", "")) for o in options]
+    if len(set(names)) != len(names):
+        problems.append(f"{here}: option names repeat")
+    seen_optional = False
+    for option in options:
+        if option.get("type") in (OPTION_SUB_COMMAND, OPTION_SUB_COMMAND_GROUP):
+            problems.extend(command_problems({"type": 1, **option}, here))
+            continue
+        problems.extend(command_problems({"type": 1, **option}, here))
+        if option.get("required"):
+            if seen_optional:
+                problems.append(f"{here}: required option {option.get('name')} after optional")
+        else:
+            seen_optional = True
+    return problems
+
+
 _RECORDED_HEADERS = ("Authorization", "Content-Type", "User-Agent", "X-Audit-Log-Reason")
 
 
@@ -355,6 +401,8 @@ class FakeDiscord:
         self.messages: dict[str, JSON] = {}  # id -> live message object
         #: Commands by guild id (None = global), as returned to the bot.
         self.commands: dict[str | None, list[JSON]] = {}
+        # Why a command registration was refused (Discord answers 50035 with the details).
+        self.registration_errors: list[str] = []
         self.interactions: dict[str, DispatchedInteraction] = {}
 
         # --- recordings
@@ -907,6 +955,12 @@ class FakeDiscord:
     async def _put_commands(self, request: web.Request) -> web.Response:
         guild_id = self._check_application(request)
         body = self._call(request).json or []
+        problems = [line for cmd in body for line in command_problems(cmd)]
+        if len(body) > MAX_TOP_LEVEL_COMMANDS:
+            problems.append(f"more than {MAX_TOP_LEVEL_COMMANDS} commands")
+        if problems:
+            self.registration_errors.extend(problems)
+            raise _DiscordError(400, 50035, "Invalid Form Body")
         existing = {(c["name"], c["type"]): c for c in self.commands.get(guild_id, [])}
         stored = [self._store_command(cmd, guild_id, existing) for cmd in body]
         self.commands[guild_id] = stored
@@ -915,6 +969,10 @@ class FakeDiscord:
     async def _post_command(self, request: web.Request) -> web.Response:
         guild_id = self._check_application(request)
         body = self._call(request).json or {}
+        problems = command_problems(body)
+        if problems:
+            self.registration_errors.extend(problems)
+            raise _DiscordError(400, 50035, "Invalid Form Body")
         current = self.commands.setdefault(guild_id, [])
         existing = {(c["name"], c["type"]): c for c in current}
         command = self._store_command(body, guild_id, existing)

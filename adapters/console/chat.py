@@ -1,7 +1,8 @@
 """The console adapter: chat with the bot in a terminal, as any enrolled person.
 
 Scriptable: with stdin not a terminal it reads one line at a time and prints the replies.
-Numbers pick the choices (buttons) of the last message; `/as EMAIL` switches person.
+Numbers pick any choice (button) shown for the last line typed, across all its messages
+and pushes; `/as EMAIL` switches person.
 The Resolve button of an alert asks for the outcome and a note on the next lines (the
 console's form), then submits them like the Slack and Discord modals do.
 """
@@ -47,14 +48,15 @@ class ConsoleMessenger:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.on_choices: list[Choice] = []
+        # Every choice shown since the chat last reset it: pushes number on from the reply.
+        self.shown: list[Choice] = []
 
     async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
         """Print a pushed message (the delivery loop only hands over the current user's)."""
-        text, choices = render_message(message)
+        text, choices = render_message(message, first_number=len(self.shown) + 1)
         self.out.write(f"📬 {text}\n")
         self.out.flush()
-        self.on_choices = choices or self.on_choices
+        self.shown.extend(choices)
         return SendResult(message_id=uuid.uuid4().hex, channel_id=None)
 
     async def edit(self, copy: PostedCopy, message: Message) -> None:
@@ -103,13 +105,13 @@ class ConsoleChat:
     def show(self, reply: Reply) -> None:
         """Print a reply and remember its choices for numbered answers."""
         messages = ([reply.update] if reply.update else []) + list(reply.messages)
-        shown: list[Choice] = []
+        shown = self.messenger.shown
         for message in messages:
             text, choices = render_message(message, first_number=len(shown) + 1)
             shown.extend(choices)
             self.out.write(text + "\n")
         if shown or messages:
-            self.choices = shown
+            self.choices = list(shown)
         self.out.flush()
 
     async def handle_line(self, line: str) -> None:
@@ -117,6 +119,8 @@ class ConsoleChat:
         stripped = line.strip()
         if not stripped:
             return
+        # One numbering for everything this line brings: the reply's messages, then pushes.
+        self.messenger.shown = []
         if stripped.startswith("/as "):
             self.email = stripped[4:].strip().lower()
             self.choices = []
@@ -167,10 +171,10 @@ class ConsoleChat:
 
     async def deliver_mine(self) -> None:
         """Deliver pushes addressed to the person at the keyboard (only theirs)."""
-        self.messenger.on_choices = []
+        before = len(self.messenger.shown)
         await self.delivery.deliver_once([PLATFORM], user_id=self.email)
-        if self.messenger.on_choices:
-            self.choices = self.messenger.on_choices
+        if len(self.messenger.shown) > before:
+            self.choices = list(self.messenger.shown)
 
     async def run(self, stdin: TextIO | None = None) -> None:
         """Read lines until end of input."""

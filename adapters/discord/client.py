@@ -27,6 +27,7 @@ from adapters.discord.custom_ids import decode_action, decode_form, split_form_r
 from adapters.discord.messenger import PLATFORM, part_nonce
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import Actor, Inbound, Message, Reply
+from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,11 @@ class Core(Protocol):
 
     async def ahandle(self, inbound: Inbound) -> Reply:
         """Handle one inbound event; never raises."""
+        ...
+
+    @property
+    def registry(self) -> Registry:
+        """The features' registry the slash commands are generated from."""
         ...
 
 
@@ -122,7 +128,7 @@ class MentorDiscordClient(discord.Client):
         self.guild_ids = list(guild_ids)
         self.ack_after = ack_after
         self.tree = app_commands.CommandTree(self)
-        for command in build_commands():
+        for command in build_commands(core.registry):
             self.tree.add_command(command)
         # The tree's documented way to set its handler (it checks the signature too).
         self.tree.error(self.on_app_command_error)

@@ -1,17 +1,27 @@
-"""The slash commands: each turns its options into the core's command Inbound, nothing more.
+"""The slash commands, generated from the feature registry: options in, a command Inbound out.
+
+Every family of the registry (`bot.registry.Registry.families`) becomes one slash command: a
+family with a single sub-less command is a top-level command (`/mood`), one with subcommands
+an `app_commands.Group` with one subcommand per variant (`/goal list`, `/goal progress`).
+Options are typed from each `Arg`'s kind, so Discord itself refuses a word where a number
+belongs or an id too large to store.
 
 The core reads a command's ``text`` like typed words (``/goal progress 3 50``) and screens it
-for safety, so free-text options such as a mood note always travel in ``text`` too.
+for safety, so free-text options such as a mood note always travel in ``text`` too; the same
+values go by name in ``args``, which the registry's parser prefers.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, Optional, Protocol
 
 import discord
 from discord import app_commands
 
 from adapters.discord.custom_ids import form_custom_id, form_with_ref
+from bot.registry import Arg, ArgKind, Command, Registry
 
 GOAL_FORM = "goal.add"
 RESOLVE_FORM = "alert.resolve"
@@ -96,136 +106,129 @@ class ResolveModal(discord.ui.Modal, title="Resolve alert"):
         await interaction.response.send_modal(modal)
 
 
-def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
-    """Fresh command objects for one client's tree."""
+#: Discord's limits on application commands (names, descriptions, options, top-level count).
+NAME_PATTERN = r"^[-_a-z0-9]{1,32}$"
+MAX_DESCRIPTION = 100
+MAX_OPTIONS = 25
+MAX_TOP_LEVEL = 100
+#: The largest id an integer option accepts: Discord refuses larger ones before we see them.
+MAX_ID = 2**31 - 1
 
-    @app_commands.command(name="checkin", description="Start a check-in now")
-    async def checkin(interaction: discord.Interaction[Any]) -> None:
-        await _answerer(interaction).answer_command(interaction, "checkin")
+AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
+Opener = Callable[[discord.Interaction[Any]], Awaitable[None]]
 
-    @app_commands.command(
-        name="mood", description="Log how you feel (1 awful to 5 great); alone it shows your trend"
-    )
-    @app_commands.describe(score="1 is awful, 5 is great", note="Anything to add (optional)")
-    async def mood(
-        interaction: discord.Interaction[Any],
-        score: app_commands.Range[int, 1, 5] | None = None,
-        note: str | None = None,
-    ) -> None:
-        args: dict[str, str] = {}
-        if score is not None:
-            args["score"] = str(score)
-        if note:
-            args["note"] = note
-        text = " ".join(v for v in (args.get("score"), note) if v)
-        await _answerer(interaction).answer_command(interaction, "mood", text, args)
+#: Variants that open a form when given no options (`/goal add` alone shows the goal form);
+#: their options are optional on Discord so the form can be asked for.
+FORM_WHEN_EMPTY: dict[tuple[str, str], Opener] = {("goal", "add"): GoalModal.open}
 
-    goals = app_commands.Group(name="goal", description="Your goals: add, list, progress, done")
 
-    @goals.command(name="add", description="Set a new goal")
-    async def goal_add(interaction: discord.Interaction[Any]) -> None:
-        await GoalModal.open(interaction)
+def fit(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """`text` as a Discord description: capitalised, at most `limit` characters, never empty."""
+    text = " ".join(text.split()) or "-"
+    text = text[0].upper() + text[1:]
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
-    @goals.command(name="list", description="Your goals and their progress")
-    async def goal_list(interaction: discord.Interaction[Any]) -> None:
-        await _answerer(interaction).answer_command(interaction, "goal", "list")
 
-    @goals.command(name="progress", description="Record progress on a goal")
-    @app_commands.describe(goal="The goal's number (see /goal list)", percent="0 to 100")
-    async def goal_progress(
-        interaction: discord.Interaction[Any],
-        goal: int,
-        percent: app_commands.Range[int, 0, 100],
-    ) -> None:
-        text = f"progress {goal} {percent}"
-        await _answerer(interaction).answer_command(interaction, "goal", text)
+def option_type(arg: Arg) -> Any:
+    """The annotation discord.py turns into the option's type for one argument."""
+    kind = arg.kind
+    annotation: Any
+    if kind is ArgKind.ID:
+        annotation = app_commands.Range[int, 1, MAX_ID]
+    elif kind is ArgKind.INT:
+        annotation = (
+            app_commands.Range[int, arg.low, arg.high]
+            if arg.low is not None or arg.high is not None
+            else int
+        )
+    elif kind is ArgKind.CHOICE and arg.choices:
+        annotation = Literal[arg.choices]  # a choice list, which Discord enforces
+    else:
+        # DATE, TIME, ZONE, EMAIL, WORD and TEXT: typed as words, parsed by the core.
+        annotation = str
+    return annotation
 
-    @goals.command(name="done", description="Mark a goal as done")
-    @app_commands.describe(goal="The goal's number (see /goal list)")
-    async def goal_done(interaction: discord.Interaction[Any], goal: int) -> None:
-        await _answerer(interaction).answer_command(interaction, "goal", f"done {goal}")
 
-    @app_commands.command(name="resources", description="Find help: study, stress, money, health")
-    @app_commands.describe(words="What you're looking for (optional)")
-    async def resources(interaction: discord.Interaction[Any], words: str | None = None) -> None:
-        args = {"words": words} if words else {}
-        await _answerer(interaction).answer_command(interaction, "resources", words or "", args)
+def typed_value(arg: Arg, value: str) -> str:
+    """One option as a user would type it: a multi-word value quoted unless it is the rest."""
+    if arg.kind is not ArgKind.TEXT and len(value.split()) > 1:
+        return '"' + value.replace('"', "'") + '"'
+    return value
 
-    @app_commands.command(
-        name="help", description="What I can do; with a message, asks your mentor to get in touch"
-    )
-    @app_commands.describe(message="For your mentor (optional)")
-    async def help_(interaction: discord.Interaction[Any], message: str | None = None) -> None:
-        await _answerer(interaction).answer_command(interaction, "help", message or "")
 
-    @app_commands.command(name="pause", description="Pause check-ins until a date, or resume")
-    @app_commands.describe(until="YYYY-MM-DD, or 'off' to resume now")
-    async def pause(interaction: discord.Interaction[Any], until: str | None = None) -> None:
-        args = {"until": until} if until else {}
-        await _answerer(interaction).answer_command(interaction, "pause", until or "", args)
-
-    @app_commands.command(name="mentees", description="Mentors: your students at a glance")
-    async def mentees(interaction: discord.Interaction[Any]) -> None:
-        await _answerer(interaction).answer_command(interaction, "mentees")
-
-    @app_commands.command(
-        name="alerts", description="Mentors: open alerts; acknowledge, follow up or resolve"
-    )
-    @app_commands.describe(command="e.g. resolve 12 spoke Called them, ack 12, followup 12")
-    async def alerts(interaction: discord.Interaction[Any], command: str | None = None) -> None:
-        await _answerer(interaction).answer_command(interaction, "alerts", command or "")
-
-    @app_commands.command(name="mydata", description="See what the bot stores about you")
-    @app_commands.describe(export="Send me a JSON file of all my data")
-    async def mydata(interaction: discord.Interaction[Any], export: bool = False) -> None:
-        text = "export" if export else ""
-        await _answerer(interaction).answer_command(interaction, "mydata", text)
-
-    @app_commands.command(name="home", description="Your overview: mood, goals, alerts, students")
-    async def home(interaction: discord.Interaction[Any]) -> None:
-        # The core's home page is an action (Slack shows it in App Home); same content here.
-        await _answerer(interaction).answer_command(interaction, "home.show", kind="action")
-
-    @app_commands.command(
-        name="workshop", description="Workshops: upcoming ones, or add, cancel, move, report"
-    )
-    @app_commands.describe(
-        command='e.g. add "Exam stress" 2026-12-01 16:00 Europe/London 60 cap 12 LINK, or report 3'
-    )
-    async def workshop(interaction: discord.Interaction[Any], command: str | None = None) -> None:
-        # The words go to the core as typed, like `/workshop ...` in a DM.
-        await _answerer(interaction).answer_command(interaction, "workshop", command or "")
-
-    @app_commands.command(name="group", description="Mentors: your groups, members and channel")
-    @app_commands.describe(command="e.g. list, members Study skills, bind discord CHANNEL_ID NAME")
-    async def group(interaction: discord.Interaction[Any], command: str | None = None) -> None:
-        await _answerer(interaction).answer_command(interaction, "group", command or "")
-
-    @app_commands.command(name="prompt", description="Mentors: recurring prompts in a group")
-    @app_commands.describe(
-        command="e.g. add Study skills fri 15:00 Share one win from this week, list, remove 2"
-    )
-    async def prompt(interaction: discord.Interaction[Any], command: str | None = None) -> None:
-        await _answerer(interaction).answer_command(interaction, "prompt", command or "")
-
-    @app_commands.command(name="pairing", description="Mentors: peer pairing rounds in a group")
-    @app_commands.describe(command="e.g. on Study skills every 2 weeks, run, off or report GROUP")
-    async def pairing(interaction: discord.Interaction[Any], command: str | None = None) -> None:
-        await _answerer(interaction).answer_command(interaction, "pairing", command or "")
-
-    return [
-        checkin,
-        mood,
-        goals,
-        resources,
-        help_,
-        pause,
-        mentees,
-        alerts,
-        mydata,
-        home,
-        workshop,
-        group,
-        prompt,
-        pairing,
+def command_words(command: Command, values: Mapping[str, str]) -> str:
+    """`SUB` and the given values, in argument order, as the user would type the command."""
+    parts = [
+        command.sub,
+        *(typed_value(a, values[a.name]) for a in command.args if values.get(a.name)),
     ]
+    return " ".join(part for part in parts if part)
+
+
+def _signature(command: Command, all_optional: bool) -> inspect.Signature:
+    # Keyword-only parameters: discord.py calls back with keywords, and a required argument
+    # may follow an optional one (Discord lists required options first anyway).
+    params = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
+    for arg in command.args:
+        annotation = option_type(arg)
+        optional = arg.optional or all_optional
+        params.append(
+            inspect.Parameter(
+                arg.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Optional[annotation] if optional else annotation,  # noqa: UP045 - a runtime type object, not an annotation
+                default=None if optional else inspect.Parameter.empty,
+            )
+        )
+    return inspect.Signature(params)
+
+
+def slash_command(command: Command, name: str) -> app_commands.Command[Any, ..., Any]:
+    """One registry command as a Discord (sub)command called `name`."""
+    opener = FORM_WHEN_EMPTY.get((command.name, command.sub))
+
+    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+        values = {k: str(v).strip() for k, v in options.items() if v is not None}
+        if opener is not None and not any(values.values()):
+            await opener(interaction)
+            return
+        # Every argument by name, "" when not given, so the core never reads it positionally.
+        args = {arg.name: values.get(arg.name, "") for arg in command.args}
+        text = command_words(command, values)
+        await _answerer(interaction).answer_command(interaction, command.name, text, args)
+
+    # discord.py reads the options from the callback's signature and annotations.
+    callback.__signature__ = _signature(command, opener is not None)  # type: ignore[attr-defined]
+    callback.__name__ = callback.__qualname__ = f"slash_{command.name}_{command.sub or 'run'}"
+    described = app_commands.describe(**{arg.name: fit(arg.help) for arg in command.args})(callback)
+    return app_commands.Command(name=name, description=fit(command.summary), callback=described)
+
+
+def build_commands(registry: Registry) -> list[AppCommand]:
+    """Fresh command objects for one client's tree, one per registry family."""
+    summaries = {c.name: f.summary for f in registry.features for c in f.commands}
+    built: list[AppCommand] = []
+    for name, family in registry.families.items():
+        if len(family) == 1 and not family[0].sub:
+            built.append(slash_command(family[0], name))
+            continue
+        group = app_commands.Group(name=name, description=fit(summaries.get(name, name)))
+        for command in family:
+            group.add_command(slash_command(command, command.sub))
+        built.append(group)
+    return built
+
+
+def tree_names(commands: Sequence[AppCommand]) -> list[str]:
+    """Every command path of a built tree: `mood`, `goal list`, `goal progress`, ..."""
+    names: list[str] = []
+    for command in commands:
+        if isinstance(command, app_commands.Group):
+            names.extend(f"{command.name} {sub.name}" for sub in command.commands)
+        else:
+            names.append(command.name)
+    return names

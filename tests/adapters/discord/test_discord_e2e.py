@@ -305,6 +305,7 @@ class SlowCore:
     def __init__(self, core: Any, delay: float) -> None:
         self.core = core
         self.delay = delay
+        self.registry = core.registry
 
     async def ahandle(self, inbound: Inbound) -> Reply:
         await asyncio.sleep(self.delay)
@@ -364,10 +365,10 @@ async def test_bot_starts_with_minimal_intents_small_caches_and_guild_commands(
 async def test_mydata_export_is_sent_as_a_file(
     fake: FakeDiscord, world: World, start_bot: StartBot
 ) -> None:
-    """/mydata export:true answers with the JSON export as an attached file."""
+    """/mydata export answers with the JSON export as an attached file."""
     await start_bot()
     response = await fake.wait_for_interaction_response(
-        await slash(fake, "mydata", {"export": True})
+        await slash(fake, "mydata", [{"type": 1, "name": "export", "options": []}])
     )
     assert response.ephemeral
     [upload] = response.files
@@ -435,3 +436,33 @@ async def test_expired_button_press_in_a_dm_still_reaches_the_student(
     assert late.status == 404 and late.response_json["code"] == 10062
     description = fake.messages[prompt["id"]]["embeds"][0]["description"]
     assert "2/5" in description and "Anything on your mind?" in description
+
+
+async def test_generated_commands_reach_the_core_through_discord(
+    fake: FakeDiscord, world: World, start_bot: StartBot
+) -> None:
+    """/goal add with a title, milestone and drop (new on Discord) are synced and reach the core."""
+    await start_bot()
+    assert fake.registration_errors == []
+    guild = guild_of(fake)
+    synced = {c["name"] for c in fake.commands.get(guild, [])}
+    assert {"note", "notes", "cohort", "schedule", "goal"} <= synced
+    title = [{"type": 3, "name": "title", "value": "Essay draft"}]
+    await fake.wait_for_interaction_response(
+        await slash(fake, "goal", [{"type": 1, "name": "add", "options": title}])
+    )
+    with world.db.session() as session:
+        goal_id = session.exec(select(Goal)).one().id
+    step = [
+        {"type": 4, "name": "goal", "value": goal_id},
+        {"type": 3, "name": "title", "value": "Outline"},
+    ]
+    await fake.wait_for_interaction_response(
+        await slash(fake, "goal", [{"type": 1, "name": "milestone", "options": step}])
+    )
+    drop = [{"type": 1, "name": "drop", "options": [{"type": 4, "name": "goal", "value": goal_id}]}]
+    response = await fake.wait_for_interaction_response(await slash(fake, "goal", drop))
+    assert response.ephemeral and response.data is not None
+    with world.db.session() as session:
+        stored = session.get(Goal, goal_id)
+        assert stored is not None and stored.status != "open"

@@ -209,13 +209,13 @@ async def test_a_thread_the_bot_may_not_open_leaves_the_post_standing(
 async def test_the_pairing_slash_command_reaches_the_core(
     fake: FakeDiscord, world: World, start_bot: StartBot, channel: str
 ) -> None:
-    """`/pairing command:run Peer group` in the server runs a round; the answer is ephemeral."""
+    """`/pairing run details:Peer group` in the server runs a round; the answer is ephemeral."""
     await start_bot()
     assert fake.default_guild is not None
     guild = fake.default_guild.id
     inter = await fake.dispatch_slash_command(
         "pairing",
-        {"command": f"run {GROUP}"},
+        [{"type": 1, "name": "run", "options": [{"type": 3, "name": "details", "value": GROUP}]}],
         user_id=MORGAN,
         guild_id=guild,
         command_guild_id=guild,

@@ -76,11 +76,16 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 
 async def command(fake: FakeDiscord, words: str, user: str = MORGAN) -> InteractionResponse:
-    """`/workshop command:WORDS` in the server; the (ephemeral) answer."""
-    name, _, rest = words.partition(" ")
+    """`/workshop SUB details:WORDS` in the server; the (ephemeral) answer."""
+    name, sub, rest = [*words.split(" ", 2), "", ""][:3]
     guild = fake.default_guild.id  # type: ignore[union-attr]
+    details = [{"type": 3, "name": "details", "value": rest}] if rest else []
     inter = await fake.dispatch_slash_command(
-        name, {"command": rest}, user_id=user, guild_id=guild, command_guild_id=guild
+        name,
+        [{"type": 1, "name": sub, "options": details}],
+        user_id=user,
+        guild_id=guild,
+        command_guild_id=guild,
     )
     return await fake.wait_for_interaction_response(inter)
 
