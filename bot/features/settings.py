@@ -81,7 +81,6 @@ FEATURE = Feature(
             cmd_settings_show,
             sub="show",
             default=True,
-            other_names=("setting", "preferences"),
         ),
         Command(
             "settings",

@@ -48,6 +48,7 @@ from storage.tables import (
     ProcessedEvent,
     Rsvp,
     StudentMessage,
+    StudentSettings,
     WorkshopFeedback,
 )
 
@@ -93,6 +94,7 @@ ERASED_REFERENCES: frozenset[tuple[str, str]] = frozenset(
         ("pairing_member", "person_id"),
         ("outbox", "person_id"),
         ("alert", "student_id"),
+        ("student_settings", "person_id"),
     }
 )
 # Kept: they record what staff did (and point at the anonymised row, not at a name).
@@ -319,6 +321,7 @@ def erase_person(
         ),
     )
     report.add("platform accounts", _delete(session, Identity, col(Identity.person_id) == pid))
+    report.add("settings", _delete(session, StudentSettings, col(StudentSettings.person_id) == pid))
     report.add("alerts de-identified", _deidentify_alerts(session, pid, alert_ids))
 
     person.email = f"erased-{pid}@invalid"

@@ -248,3 +248,17 @@ def test_settings_is_in_the_registry(core: MentorBot) -> None:
     assert subs == {"show", "zone", "quiet", "checkin", "platform"}
     assert all(c.roles == ("student",) for c in registry.families["settings"])
     assert StudentSettings in {p.table for p in registry.personal_data}
+
+
+def test_erasure_deletes_the_settings_row(sam: Chat, demo: Database) -> None:
+    """Erasing a student removes what /settings stored about them."""
+    from bot.services.privacy import erase_person
+
+    sam.send("/settings zone Europe/Berlin")
+    person_id = _person(demo).id
+    assert _row(demo, person_id) is not None
+    with demo.session() as session:
+        person = session.get(Person, person_id)
+        assert person is not None
+        erase_person(session, person, utc(2026, 11, 23, 11, 0), actor_id=None, via="cli")
+    assert _row(demo, person_id) is None
