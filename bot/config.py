@@ -38,6 +38,9 @@ class SchedulingRules:
     # An unanswered scheduled check-in closes as missed this long after it opened (or when
     # the next one opens, whichever comes first).
     checkin_cutoff_hours: int = 24
+    # A student's own check-in time (/settings checkin) lies within this many hours of the
+    # schedule's time, on the same local day.
+    checkin_window_hours: int = 3
     # Open goals get a nudge this often, at the student's check-in time...
     goal_nudge_days: int = 7
     # ...and one extra nudge this many days before the due date.

@@ -213,6 +213,7 @@ class SchedulingSettings(_Base):
     catchup_grace_minutes: int = Field(default=120, ge=0, alias="CATCHUP_GRACE_MINUTES")
     catchup_max_days: int = Field(default=7, ge=1, le=366, alias="CATCHUP_MAX_DAYS")
     checkin_cutoff_hours: int = Field(default=24, ge=1, alias="CHECKIN_CUTOFF_HOURS")
+    checkin_window_hours: int = Field(default=3, ge=0, le=23, alias="CHECKIN_WINDOW_HOURS")
     goal_nudge_days: int = Field(default=7, ge=1, alias="GOAL_NUDGE_DAYS")
     goal_due_soon_days: int = Field(default=2, ge=0, alias="GOAL_DUE_SOON_DAYS")
     goal_stuck_weeks: int = Field(default=3, ge=1, alias="GOAL_STUCK_WEEKS")
@@ -317,6 +318,7 @@ class Settings:
                 catchup_grace_minutes=self.scheduling.catchup_grace_minutes,
                 catchup_max_days=self.scheduling.catchup_max_days,
                 checkin_cutoff_hours=self.scheduling.checkin_cutoff_hours,
+                checkin_window_hours=self.scheduling.checkin_window_hours,
                 goal_nudge_days=self.scheduling.goal_nudge_days,
                 goal_due_soon_days=self.scheduling.goal_due_soon_days,
                 goal_stuck_weeks=self.scheduling.goal_stuck_weeks,

@@ -55,6 +55,23 @@ class Person(SQLModel, table=True):
     deleted_at: datetime | None = None
 
 
+class StudentSettings(SQLModel, table=True):
+    """What a student chose with /settings that the person row can't say by itself.
+
+    Quiet hours and the preferred platform live on `Person` (every push already reads them);
+    this row keeps where the zone came from and the student's own check-in time.
+    """
+
+    __tablename__ = "student_settings"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    # "student" when they set their zone with /settings: a platform profile never replaces it.
+    zone_source: str | None = Field(default=None, max_length=16)
+    # HH:MM local; None follows the schedule. Kept as text: HH:MM compares in SQL as it reads.
+    checkin_time: str | None = Field(default=None, max_length=5, index=True)
+    updated_at: datetime
+
+
 class Identity(SQLModel, table=True):
     """A person's account on one platform; DM channel kept so a fan-out needs no lookups."""
 

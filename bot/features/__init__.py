@@ -22,6 +22,7 @@ from bot.features import (
     prompts,
     resources,
     schedules,
+    settings,
     workshops,
 )
 from bot.registry import Feature, Registry
@@ -37,6 +38,7 @@ def all_features() -> list[Feature]:
         resources.FEATURE,
         help.FEATURE,
         pause.FEATURE,
+        settings.FEATURE,
         mydata.FEATURE,
         home.FEATURE,
         alerts.FEATURE,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -30,10 +30,19 @@ from bot.services.breaks import break_on, breaks_around, is_paused
 from bot.services.checkins import CheckinPromptJson
 from bot.services.reminders import chunked, close_as_missed
 from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule, active_schedules
+from bot.services.settings import window_of
 from storage.bulk import insert_ignoring_conflicts
 from storage.db import Database
 from storage.enums import CheckinStatus, CheckinStep, OutboxKind
-from storage.tables import Checkin, CheckinSchedule, Group, GroupMember, Identity, Person
+from storage.tables import (
+    Checkin,
+    CheckinSchedule,
+    Group,
+    GroupMember,
+    Identity,
+    Person,
+    StudentSettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +219,42 @@ def _zone_filter(raw_zones: Sequence[str | None]) -> ColumnElement[bool]:
     )
 
 
+def own_time_filter(
+    schedule: CheckinSchedule, settings: CoreSettings, own_time: str | None
+) -> ColumnElement[bool] | None:
+    """Which students an occurrence at `own_time` is for (None: at the schedule's time).
+
+    A student whose own check-in time (/settings checkin) lies in the schedule's window is
+    opened at that time instead, so the schedule's own run leaves them out. One uncorrelated
+    subquery on an indexed column: the bulk path stays a single keyset scan.
+    """
+    if own_time is not None:
+        return col(Person.id).in_(
+            select(StudentSettings.person_id).where(StudentSettings.checkin_time == own_time)
+        )
+    window = window_of(schedule, settings)
+    if window is None:
+        return None
+    return col(Person.id).not_in(
+        select(StudentSettings.person_id).where(
+            col(StudentSettings.checkin_time).between(window.earliest, window.latest)
+        )
+    )
+
+
+def own_times(session: Session, schedule: CheckinSchedule, settings: CoreSettings) -> list[str]:
+    """The students' own check-in times within the schedule's window (each opens on its own)."""
+    window = window_of(schedule, settings)
+    if window is None:
+        return []
+    found = session.exec(
+        select(StudentSettings.checkin_time)
+        .distinct()
+        .where(col(StudentSettings.checkin_time).between(window.earliest, window.latest))
+    ).all()
+    return sorted(t for t in found if t is not None)
+
+
 def students_in_zone(
     session: Session, schedule: CheckinSchedule, raw_zones: Sequence[str | None]
 ) -> list[StudentRow]:
@@ -227,6 +272,7 @@ def students_in_zone_pages(
     raw_zones: Sequence[str | None],
     *,
     page_size: int | None = INSERT_CHUNK,
+    only: ColumnElement[bool] | None = None,
 ) -> Iterator[list[StudentRow]]:
     """`students_in_zone` a page of `page_size` students at a time, by id (None: one page).
 
@@ -238,6 +284,8 @@ def students_in_zone_pages(
         .where(_zone_filter(raw_zones))
         .order_by(col(Person.id))
     )
+    if only is not None:
+        query = query.where(only)
     last_id: int | None = None
     while True:
         page_query = query if last_id is None else query.where(col(Person.id) > last_id)
@@ -319,6 +367,7 @@ def open_due_checkins(
     *,
     raw_zones: Sequence[str | None] | None = None,
     late_reason: str | None = None,
+    own_time: str | None = None,
 ) -> OccurrenceOutcome:
     """Open the check-ins of one occurrence for every student due in one zone, in bulk.
 
@@ -326,6 +375,9 @@ def open_due_checkins(
     `late_reason` (catch-up beyond the grace window) the check-ins are recorded as not sent,
     with the reason, and nothing is queued. Otherwise each new check-in gets its prompt in the
     outbox (quiet hours defer it), and the student's older unanswered check-in closes as missed.
+
+    With `own_time` the occurrence is that of the students who moved their check-in to that
+    time (/settings checkin); without it, of everyone else (`own_time_filter`).
     """
     assert schedule.id is not None
     outcome = OccurrenceOutcome(
@@ -351,7 +403,8 @@ def open_due_checkins(
     # once. Its transient peak is what the allocators keep after it (bench/memory.py).
     inserted: list[tuple[int, int]] = []
     due_count = 0
-    for students in students_in_zone_pages(session, schedule, raw_zones):
+    only = own_time_filter(schedule, settings, own_time)
+    for students in students_in_zone_pages(session, schedule, raw_zones, only=only):
         due = [p for p in students if not is_paused(p, occurrence.local_date)]
         outcome.paused += len(students) - len(due)
         due_count += len(due)
@@ -511,6 +564,7 @@ def open_occurrences(
     with db.session() as session:
         schedules = list(active_schedules(session))
         zones = {s.id: target_zones(session, s, settings.default_timezone) for s in schedules}
+        own_by = {s.id: own_times(session, s, settings) for s in schedules}
     outcomes: list[OccurrenceOutcome] = []
     for schedule in schedules:
         try:
@@ -520,8 +574,13 @@ def open_occurrences(
             continue
         # A schedule added while the bot was down must not catch up what predates it.
         since = max(start, schedule.created_at)
+        # The schedule's own time, then each time students moved their check-in to.
+        timed: list[tuple[ScheduleRule, str | None]] = [(rule, None)]
+        timed += [
+            (replace(rule, local_time=time.fromisoformat(own)), own) for own in own_by[schedule.id]
+        ]
         for zone_name, raw_zones in zones[schedule.id].items():
-            for occurrence in occurrences_between(rule, zone_name, since, now):
+            for occurrence, own_time in _due(timed, zone_name, since, now):
                 late = now - occurrence.at
                 reason = None
                 if late > grace:
@@ -542,6 +601,19 @@ def open_occurrences(
                             now,
                             raw_zones=raw_zones,
                             late_reason=reason,
+                            own_time=own_time,
                         )
                     )
     return outcomes
+
+
+def _due(
+    timed: Sequence[tuple[ScheduleRule, str | None]], zone_name: str, since: datetime, now: datetime
+) -> list[tuple[Occurrence, str | None]]:
+    """Every due occurrence of the schedule's time and the students' own times, earliest first."""
+    due = [
+        (occurrence, own_time)
+        for rule, own_time in timed
+        for occurrence in occurrences_between(rule, zone_name, since, now)
+    ]
+    return sorted(due, key=lambda pair: pair[0].at)

@@ -133,6 +133,7 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "resources"): Case(ENROLLED),
         ("command", "pause"): Case(STUDENTS, text="until 2026-12-20"),
         ("command", "resume"): Case(STUDENTS),
+        ("command", "settings"): Case(STUDENTS, text="quiet 22:00-07:00"),
         ("command", "mentees"): Case(STAFF, audited=SAMS_STAFF),
         ("command", "alerts"): Case(STAFF, audited=SAMS_STAFF),
         ("command", "mydata"): Case(ENROLLED),
