@@ -120,6 +120,8 @@ class Words:
     text: str
     # Whether each word was typed in quotes (a quoted word is a whole name).
     quoted: tuple[bool, ...] = ()
+    # A quote was opened and never closed (taken literally; a title parser may refuse it).
+    unbalanced: bool = False
 
     def rest_after(self, count: int) -> str:
         """The original text after the first `count` words, spacing kept."""
@@ -138,6 +140,7 @@ def split_words(text: str) -> Words:
     items: list[str] = []
     ends: list[int] = []
     quoted: list[bool] = []
+    unbalanced = False
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
@@ -146,8 +149,11 @@ def split_words(text: str) -> Words:
         closing = _QUOTES.get(text[i])
         if closing is not None:
             end = text.find(closing, i + 1)
-            # Only a quote that closes before a space or the end makes a quoted name.
-            if end > i + 1 and (end + 1 == n or text[end + 1].isspace()):
+            if end == -1:
+                unbalanced = True
+            # Only a quote that closes before a space or the end makes a quoted name ("" is
+            # an empty one).
+            if end > i and (end + 1 == n or text[end + 1].isspace()):
                 items.append(text[i + 1 : end].strip())
                 ends.append(end + 1)
                 quoted.append(True)
@@ -159,7 +165,7 @@ def split_words(text: str) -> Words:
         items.append(text[start:i])
         ends.append(i)
         quoted.append(False)
-    return Words(tuple(items), tuple(ends), text, tuple(quoted))
+    return Words(tuple(items), tuple(ends), text, tuple(quoted), unbalanced)
 
 
 def take_name(

@@ -28,6 +28,7 @@ ALERT_ID = Arg(
     ArgKind.ID,
     "The alert's number (see /alerts)",
     invalid="'{raw}' isn't an alert number. The numbers are in /alerts.",
+    shown="ID",
 )
 
 

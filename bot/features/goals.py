@@ -33,6 +33,7 @@ GOAL_ID = Arg(
     ArgKind.ID,
     "The goal's number (see /goal list)",
     invalid="I can't find your goal '{raw}'. See your goals with /goal list.",
+    shown="ID",
 )
 
 

@@ -44,7 +44,7 @@ STAFF_EXPORT_NOTICE = (
 )
 
 
-# Every declared table (and every parent named by `through`) has an integer `id` key.
+# Every parent named by `through` has an integer `id` key.
 PRIMARY_KEY = "id"
 
 
@@ -68,10 +68,10 @@ def owned_by(session: Session, table: PersonalData, person_id: int) -> ColumnEle
 
 def _rows(session: Session, table: PersonalData, person_id: int) -> list[dict[str, Any]]:
     model = table.table
+    # In key order: `id` for most tables; a one-row-per-person table is keyed by its owner.
+    keys = [col(c) for c in model.__table__.primary_key.columns]  # type: ignore[attr-defined]
     rows = session.exec(
-        select(model)
-        .where(owned_by(session, table, person_id))
-        .order_by(column_of(model, PRIMARY_KEY))
+        select(model).where(owned_by(session, table, person_id)).order_by(*keys)
     ).all()
     return [_row(r) for r in rows]
 

@@ -50,7 +50,10 @@ _OPTION_WORDS = {"cap", "capacity", "weekly", "weeks", "days", "about", "group"}
 
 def split_words(text: str) -> list[str]:
     """The command's words, with "quoted parts" kept together (curly quotes too)."""
-    return list(words_of(text).items)
+    words = words_of(text)
+    if words.unbalanced:
+        raise UserError('A quote is missing its partner. Put titles in "double quotes".')
+    return list(words.items)
 
 
 def _own_group(session: Session, actor: Person) -> str:

@@ -140,7 +140,11 @@ def _whole_number(raw: str | int | None, what: str) -> int:
     text = str(raw if raw is not None else "").strip()
     value = small_number(text, MAX_WHOLE_NUMBER)
     if value is None:
-        raise UserError(f"The {what} must be a whole number, not '{text}'.")
+        if text.startswith("-") and small_number(text[1:], MAX_WHOLE_NUMBER) is not None:
+            raise UserError(f"The {what} must be more than 0, not '{text}'.")
+        raise UserError(
+            f"The {what} must be a whole number from 1 to {MAX_WHOLE_NUMBER:,}, not '{text}'."
+        )
     return value
 
 

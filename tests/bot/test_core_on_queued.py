@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core import MentorBot
 from bot.model import Actor, Inbound
 from tests.conftest import Chat
+from tests.tick import REGISTRY
 
 
 def _counting(core: MentorBot) -> list[int]:
@@ -50,6 +51,8 @@ def test_a_failing_hook_changes_nothing_for_the_person(sam: Chat, core: MentorBo
 def test_the_hook_can_be_given_to_the_constructor(demo, core_settings, clock) -> None:
     """`MentorBot(on_queued=...)` is the same hook."""
     calls: list[int] = []
-    core = MentorBot(demo, core_settings, clock, on_queued=lambda: calls.append(1))
+    core = MentorBot(
+        demo, core_settings, clock, registry=REGISTRY, on_queued=lambda: calls.append(1)
+    )
     Chat(core, "sam@example.edu").send("/mood 1")
     assert calls == [1]

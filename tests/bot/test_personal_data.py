@@ -41,6 +41,7 @@ SELF_EXPORT_KEYS = {
     "goal_updates",
     "alerts",
     "alert_events",
+    "settings",  # the /settings feature (added after the shape was pinned)
     "messages",
     "rsvps",
     "pairings",

@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.tables import CheckinSchedule, Identity, Outbox, Person, StudentSettings
 from tests.conftest import Chat, text_of
 from tests.scheduling.world import add_person, checkins, schedule, set_watermark, tick, utc
+from tests.tick import PERSONAL_DATA
 
 SAM = "sam@example.edu"
 
@@ -260,5 +261,12 @@ def test_erasure_deletes_the_settings_row(sam: Chat, demo: Database) -> None:
     with demo.session() as session:
         person = session.get(Person, person_id)
         assert person is not None
-        erase_person(session, person, utc(2026, 11, 23, 11, 0), actor_id=None, via="cli")
+        erase_person(
+            session,
+            person,
+            utc(2026, 11, 23, 11, 0),
+            actor_id=None,
+            via="cli",
+            tables=PERSONAL_DATA,
+        )
     assert _row(demo, person_id) is None

@@ -27,6 +27,9 @@ from tests.tick import REGISTRY, run_due_work
 CRISIS = "I want to kill myself tonight"
 CONCERN = "I feel so hopeless and alone"
 
+FOLLOW_UPS = "send_due_follow_up_reminders"
+REESCALATE = "reescalate_due_alerts"
+
 
 def alerts(db: Database) -> list[Alert]:
     with db.session() as session:
@@ -152,7 +155,7 @@ def test_admin_and_backup_may_act_on_an_alert(sam: Chat, avery: Chat) -> None:
         ("maya", "/alerts resolve {id} spoke", "add a short note"),
         ("maya", "/alerts resolve {id}", "how it ended"),
         ("maya", "/alerts resolve {id} maybe Talked", "isn't an outcome I know"),
-        ("maya", "/alerts resolve", "Use /alerts resolve ID OUTCOME NOTE"),
+        ("maya", "/alerts resolve", "Use /alerts resolve ID"),
         ("maya", "/alerts frobnicate 1", "don't know '/alerts frobnicate'"),
         ("other", "/alerts resolve {id} spoke Called them", "only see the students you mentor"),
         ("other", "/alerts ack {id}", "only see the students you mentor"),
@@ -313,7 +316,7 @@ def test_concern_then_crisis_upgrades_to_an_urgent_crisis(
     assert len(urgent) == 1 and "CRISIS" in urgent[0].payload
     # Nobody acknowledges the crisis: it re-escalates like any crisis.
     clock.advance(minutes=core_settings.crisis_ack_minutes + 1)
-    assert run_due_work(db, core_settings, clock.now()).escalations == 1
+    assert run_due_work(db, core_settings, clock.now()).outcome(REESCALATE, Count).n == 1
 
 
 def test_concern_after_crisis_never_lowers_the_alert(sam: Chat, db: Database) -> None:
@@ -355,20 +358,20 @@ def test_follow_up_reminder_after_the_interval_until_resolved(
     alert = crisis_alert(sam)
     maya.send(f"/alerts followup {alert.id}")
     clock.advance(hours=23, minutes=59)
-    assert run_due_work(db, settings, clock.now()).follow_up_reminders == 0
+    assert run_due_work(db, settings, clock.now()).outcome(FOLLOW_UPS, Count).n == 0
     clock.advance(minutes=1)
     report = run_due_work(db, settings, clock.now())
-    assert report.outcome("send_due_follow_up_reminders", Count).n == 1
-    assert run_due_work(db, settings, clock.now()).follow_up_reminders == 0  # not twice
+    assert report.outcome(FOLLOW_UPS, Count).n == 1
+    assert run_due_work(db, settings, clock.now()).outcome(FOLLOW_UPS, Count).n == 0  # not twice
     [reminder] = outbox(db, kind="alert_reminder")
     assert reminder.user_id == "maya@example.edu"
     assert reminder.dedupe_key == f"alert:{alert.id}:followup:1"
     assert "You said you'd follow up" in reminder.payload and "Resolve" in reminder.payload
     clock.advance(hours=24)
-    assert run_due_work(db, settings, clock.now()).follow_up_reminders == 1
+    assert run_due_work(db, settings, clock.now()).outcome(FOLLOW_UPS, Count).n == 1
     maya.send(f"/alerts resolve {alert.id} spoke Called Sam, all fine")
     clock.advance(hours=48)
-    assert run_due_work(db, settings, clock.now()).follow_up_reminders == 0
+    assert run_due_work(db, settings, clock.now()).outcome(FOLLOW_UPS, Count).n == 0
     assert len(outbox(db, kind="alert_reminder")) == 2
     assert events(db, alert.id).count("follow_up_reminder") == 2
 
@@ -381,7 +384,7 @@ def test_follow_up_reminder_hours_is_a_setting(demo: Database, clock: FixedClock
     alert = crisis_alert(sam)
     maya.press(find_choice(maya.send("/alerts"), "follow up"))
     clock.advance(hours=2)
-    assert run_due_work(demo, settings, clock.now()).follow_up_reminders == 1
+    assert run_due_work(demo, settings, clock.now()).outcome(FOLLOW_UPS, Count).n == 1
     assert alerts(demo)[0].id == alert.id
 
 

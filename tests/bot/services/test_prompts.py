@@ -142,7 +142,7 @@ def test_a_mentor_adds_lists_and_removes_a_prompt(core: MentorBot, maya: Chat) -
         (f"/prompt add {GROUP} Hello there", "Use /prompt add"),
         ("/prompt remove 999", "no prompt #999"),
         ("/prompt remove", "Use /prompt remove ID"),
-        ("/prompt shout", "Use /prompt add"),
+        ("/prompt shout", "Try /prompt list, add, remove"),
     ],
 )
 def test_bad_input_is_explained_and_nothing_is_stored(

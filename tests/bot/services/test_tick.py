@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import CoreSettings, SchedulingRules
 from bot.model import Message
 from bot.services.breaks import add_break
+from bot.services.occurrences import OccurrencesOutcome
 from storage.db import Database
 from tests.scheduling.world import (
     add_person,
@@ -22,6 +23,8 @@ from tests.scheduling.world import (
     tick,
     utc,
 )
+
+OPEN, Occ = "open_due_checkins", OccurrencesOutcome
 
 
 def run_ticks(db: Database, start: datetime, end: datetime, step: timedelta) -> None:
@@ -69,7 +72,7 @@ def test_the_same_occurrence_twice_changes_nothing(db) -> None:
     set_watermark(db, utc(2026, 11, 23, 8, 0))  # as if the first run never recorded it
     again = tick(db, utc(2026, 11, 23, 9, 0))
     assert (first.opened, again.opened) == (5, 0)
-    assert sum(o.existing for o in again.occurrences) == 5
+    assert sum(o.existing for o in again.outcome(OPEN, Occ).occurrences) == 5
     assert len(checkins(db)) == 5 and len(outbox(db)) == 5
 
 
@@ -166,7 +169,12 @@ def test_a_schedule_added_during_downtime_catches_up_nothing_before_it_existed(d
     schedule(db, days="*", local_time="09:00", created_at=utc(2026, 11, 23, 10, 0))
     add_person(db, "kim@example.edu", "UTC")
     set_watermark(db, utc(2026, 11, 23, 8, 0))
-    assert tick(db, utc(2026, 11, 23, 10, 30)).occurrences == []
+    assert (
+        tick(db, utc(2026, 11, 23, 10, 30))
+        .outcome("open_due_checkins", OccurrencesOutcome)
+        .occurrences
+        == []
+    )
 
 
 def test_quiet_hours_defer_the_prompt_and_the_reminder(db) -> None:
@@ -238,7 +246,12 @@ def test_removed_schedules_stop_at_the_next_tick(db) -> None:
     with db.session() as session:
         remove_schedule(session, sid)
     set_watermark(db, utc(2026, 11, 23, 8, 0))
-    assert tick(db, utc(2026, 11, 23, 9, 0)).occurrences == []
+    assert (
+        tick(db, utc(2026, 11, 23, 9, 0))
+        .outcome("open_due_checkins", OccurrencesOutcome)
+        .occurrences
+        == []
+    )
 
 
 def test_ten_thousand_checkins_open_in_one_occurrence(db) -> None:

