@@ -112,10 +112,9 @@ def world(demo: Database, clock: FixedClock, core_settings: CoreSettings) -> Wor
     """The demo programme with Discord users added through the roster."""
     with demo.session() as session:
         import_roster(session, parse_roster(DISCORD_ROSTER), clock.now())
-    return World(
+    world = World(
         demo, clock, core_settings, MentorBot(demo, core_settings, clock, registry=REGISTRY)
     )
-    world = World(demo, clock, core_settings, MentorBot(demo, core_settings, clock))
     # The core wakes the delivery loop (here: counted) when an event queued pushes.
     world.core.on_queued = lambda: world.woken.append(1)
     return world
