@@ -13,21 +13,30 @@ from bot.errors import UserError
 def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name; raises UserError for an unknown zone."""
     try:
-        if not name or name != name.strip() or name.startswith("/"):
+        if not name or name != name.strip() or name.startswith("/") or len(name) > 64:
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a long or odd name fails as a file path before it fails as a zone.
+        shown = name if len(name) <= 64 else name[:61] + "..."
         raise UserError(
-            f"I don't know the time zone '{name}'. Use a name like Europe/London or "
+            f"I don't know the time zone '{shown}'. Use a name like Europe/London or "
             "America/New_York."
         ) from exc
 
 
+# The longest IANA name is about 30 characters; a longer one is not looked up on disk (a
+# 4,000-character "zone" made the file lookup fail with "File name too long").
+MAX_ZONE_NAME = 64
+
+
 def is_valid_zone(name: str) -> bool:
     """True when `name` is a known IANA time zone."""
+    if not name or len(name) > MAX_ZONE_NAME:
+        return False
     try:
         zone(name)
-    except UserError:
+    except (UserError, OSError, ValueError):
         return False
     return True
 

@@ -70,3 +70,15 @@ def test_an_unbalanced_quote_is_kept_literally() -> None:
 def test_like_pattern_escapes_wildcards() -> None:
     """`%`, `_` and the escape character itself match literally."""
     assert like_pattern("50%_a\\b") == "%50\\%\\_a\\\\b%"
+
+
+@pytest.mark.parametrize("raw", ["9" * 4000, "Europe/" + "x" * 300, "../../etc/passwd", "\x00"])
+def test_an_impossible_zone_is_refused_not_crashed(raw: str) -> None:
+    """A zone name that can't be a file name is "I don't know the time zone", not an OSError."""
+    from bot.args import parse_zone
+    from bot.errors import UserError
+    from bot.localtime import is_valid_zone
+
+    assert not is_valid_zone(raw)
+    with pytest.raises(UserError, match="time zone"):
+        parse_zone(raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import random
+import re
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -528,8 +529,9 @@ async def test_the_console_gets_introductions_and_answers_by_number(
     clock.advance(days=7)
     run_due_work(peers.db, core_settings, clock.now())
     await chat.deliver_mine()
-    assert "[1] Yes, we met" in out.getvalue()
-    await chat.handle_line("1")
+    # Every choice shown is numbered (across all the messages delivered for the line).
+    [number] = re.findall(r"\[(\d+)\] Yes, we met", out.getvalue())
+    await chat.handle_line(number)
     assert "I've noted that you met" in out.getvalue()
     with peers.db.session() as session:
         me = person_by_email(session, STUDENTS[0])
