@@ -6,6 +6,7 @@ Block Kit, discord.py components or terminal text. Nothing here knows a platform
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,11 +80,51 @@ class Field:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with a message, such as a personal data export."""
+    """A file sent with a message: a personal data export, a chart (PNG), an invite (ICS).
+
+    `content` is text for text files and bytes for binary ones (a PNG chart). `alt_text`
+    says in words what an image shows, for screen readers and for the console; a chart
+    is never sent without it.
+    """
 
     filename: str
-    content: str
+    content: str | bytes
     mime_type: str = "application/json"
+    alt_text: str = ""
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes, whatever form `content` holds (text is UTF-8)."""
+        return self.content if isinstance(self.content, bytes) else self.content.encode("utf-8")
+
+    @property
+    def is_text(self) -> bool:
+        """True when the content is text a terminal can show."""
+        return isinstance(self.content, str)
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-safe form: binary content travels as base64 under its own key."""
+        out = {"filename": self.filename, "mime_type": self.mime_type, "alt_text": self.alt_text}
+        if isinstance(self.content, bytes):
+            out["content_b64"] = base64.b64encode(self.content).decode("ascii")
+        else:
+            out["content"] = self.content
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> Attachment:
+        """Rebuild an attachment serialised by `to_dict`."""
+        content: str | bytes
+        if "content_b64" in data:
+            content = base64.b64decode(data["content_b64"])
+        else:
+            content = data["content"]
+        return cls(
+            filename=data["filename"],
+            content=content,
+            mime_type=data.get("mime_type", "application/json"),
+            alt_text=data.get("alt_text", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -124,13 +165,7 @@ class Message:
                     for lk in self.links
                 ],
                 "fields": [{"label": f.label, "value": f.value} for f in self.fields],
-                "attachment": None
-                if self.attachment is None
-                else {
-                    "filename": self.attachment.filename,
-                    "content": self.attachment.content,
-                    "mime_type": self.attachment.mime_type,
-                },
+                "attachment": None if self.attachment is None else self.attachment.to_dict(),
             },
             ensure_ascii=False,
         )
@@ -161,11 +196,7 @@ class Message:
                 for lk in data.get("links", [])
             ),
             fields=tuple(Field(label=f["label"], value=f["value"]) for f in data.get("fields", [])),
-            attachment=None
-            if att is None
-            else Attachment(
-                filename=att["filename"], content=att["content"], mime_type=att["mime_type"]
-            ),
+            attachment=None if att is None else Attachment.from_dict(att),
         )
 
 

@@ -71,6 +71,7 @@ class FileSpec:
 
     filename: str
     data: bytes
+    description: str = ""  # alt text, read by screen readers
 
 
 @dataclass
@@ -98,7 +99,11 @@ class DiscordMessage:
         """The file to upload; discord.py consumes a File, so each send gets a new one."""
         if self.file is None:
             return None
-        return discord.File(io.BytesIO(self.file.data), filename=self.file.filename)
+        return discord.File(
+            io.BytesIO(self.file.data),
+            filename=self.file.filename,
+            description=self.file.description or None,
+        )
 
     def send_kwargs(self, allowed_mentions: discord.AllowedMentions) -> dict[str, Any]:
         """Keyword arguments for ``Messageable.send`` / ``followup.send`` / ``send_message``."""
@@ -279,7 +284,8 @@ def render(message: Message) -> list[DiscordMessage]:
     if message.attachment is not None:
         parts[0].file = FileSpec(
             filename=message.attachment.filename,
-            data=message.attachment.content.encode("utf-8"),
+            data=message.attachment.data,
+            description=message.attachment.alt_text,
         )
     if not any((p.content, p.embeds, p.buttons, p.file) for p in parts[:1]):
         parts[0].content = BLANK  # Discord refuses an entirely empty message

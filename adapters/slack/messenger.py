@@ -203,6 +203,8 @@ class SlackMessenger:
                 content=message.attachment.content,
                 filename=message.attachment.filename,
                 title=message.attachment.filename,
+                # Alt text for images (a chart): what a screen reader says instead.
+                alt_txt=message.attachment.alt_text or None,
             )
         return result
 

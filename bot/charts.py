@@ -1,0 +1,179 @@
+"""Charts as images with words beside them: PNG for chat, SVG for HTML reports.
+
+Every chart is drawn by matplotlib on the Agg backend (no display on a server), with
+labelled axes and the Okabe-Ito palette, which colour-blind readers can tell apart. A chart
+never travels without `alt_text`: a one-paragraph summary in words that screen readers, the
+console and notifications show instead of the picture. Callers write that summary from the
+figures (they know what matters); `describe_series` gives the usual one.
+
+Drawing is CPU work (tens of milliseconds): call it from a job or a command handler, not
+from the answer path of a check-in.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: a server has no display
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from bot.model import Attachment
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common kinds of
+# colour blindness. Lines also differ by marker, so colour never carries meaning alone.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+# matplotlib's state (fonts, text layout caches) is not safe to share between threads that
+# draw at once; charts are rare, so one lock is simpler than a process pool.
+_DRAW_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Series:
+    """One named line or bar group; `None` marks a missing point (no data, or suppressed)."""
+
+    name: str
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A drawn chart: the picture in two formats and its description in words."""
+
+    title: str
+    alt_text: str
+    png: bytes
+    svg: str
+
+    def as_attachment(self, filename: str) -> Attachment:
+        """The PNG as a message attachment carrying the alt text."""
+        return Attachment(
+            filename=filename, content=self.png, mime_type="image/png", alt_text=self.alt_text
+        )
+
+
+def _render(figure: Figure) -> tuple[bytes, str]:
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    svg = io.StringIO()
+    figure.savefig(svg, format="svg", bbox_inches="tight")
+    text = svg.getvalue()
+    # Inline SVG in an HTML page: drop the XML prolog and DOCTYPE before the <svg> element.
+    start = text.find("<svg")
+    return png.getvalue(), text[start:] if start >= 0 else text
+
+
+def _figure(title: str, x_label: str, y_label: str) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=(7.0, 3.6))
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.grid(axis="y", alpha=0.3)
+    return figure, axes
+
+
+def line_chart(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    alt_text: str,
+    y_range: tuple[float, float] | None = None,
+) -> Chart:
+    """Lines over shared x labels (weeks, days); gaps where a value is `None`."""
+    with _DRAW_LOCK:
+        figure, axes = _figure(title, x_label, y_label)
+        positions = list(range(len(x_labels)))
+        for index, one in enumerate(series):
+            values = [float("nan") if v is None else v for v in one.values]
+            axes.plot(
+                positions[: len(values)],
+                values,
+                label=one.name,
+                color=PALETTE[index % len(PALETTE)],
+                marker=MARKERS[index % len(MARKERS)],
+                linewidth=2,
+            )
+        axes.set_xticks(positions, list(x_labels), rotation=30, ha="right")
+        if y_range is not None:
+            axes.set_ylim(*y_range)
+        if len(series) > 1:
+            axes.legend(loc="best", fontsize="small")
+        png, svg = _render(figure)
+    return Chart(title=title, alt_text=alt_text, png=png, svg=svg)
+
+
+def bar_chart(
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    alt_text: str,
+) -> Chart:
+    """Grouped bars per category (mood 1-5, alert kinds); `None` draws no bar."""
+    with _DRAW_LOCK:
+        figure, axes = _figure(title, x_label, y_label)
+        count = max(len(series), 1)
+        width = 0.8 / count
+        for index, one in enumerate(series):
+            offsets = [i + (index - (count - 1) / 2) * width for i in range(len(categories))]
+            values = [0.0 if v is None else v for v in one.values]
+            axes.bar(
+                offsets[: len(values)],
+                values,
+                width=width,
+                label=one.name,
+                color=PALETTE[index % len(PALETTE)],
+                # Hatching tells the groups apart without colour.
+                hatch=("", "//", "..", "xx", "\\\\", "++")[index % 6],
+                edgecolor="#333333",
+            )
+        axes.set_xticks(range(len(categories)), list(categories))
+        if len(series) > 1:
+            axes.legend(loc="best", fontsize="small")
+        png, svg = _render(figure)
+    return Chart(title=title, alt_text=alt_text, png=png, svg=svg)
+
+
+def describe_series(name: str, x_labels: Sequence[str], values: Sequence[float | None]) -> str:
+    """A plain sentence about one series: latest value, lowest and highest with when.
+
+    >>> describe_series("Average mood", ["wk 1", "wk 2", "wk 3"], [3.0, 2.0, 3.5])
+    'Average mood: latest 3.5 (wk 3); lowest 2 (wk 2); highest 3.5 (wk 3).'
+    """
+    points = [(x, v) for x, v in zip(x_labels, values, strict=False) if v is not None]
+    if not points:
+        return f"{name}: no data."
+    latest = points[-1]
+    low = min(points, key=lambda p: p[1])
+    high = max(points, key=lambda p: p[1])
+    return (
+        f"{name}: latest {_num(latest[1])} ({latest[0]}); lowest {_num(low[1])} ({low[0]}); "
+        f"highest {_num(high[1])} ({high[0]})."
+    )
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
