@@ -82,3 +82,6 @@ class CoreSettings:
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 2.0
     retention_days: int = 365
+    # No figure about fewer people than this is shown (reports, digests, anonymous summaries,
+    # pulse distributions): a small group's average or answers point at individuals.
+    min_group_size: int = 5

@@ -45,6 +45,7 @@ class ProgrammeSettings(_Base):
     follow_up_reminder_hours: int = Field(default=24, ge=1, alias="FOLLOW_UP_REMINDER_HOURS")
     tell_student_when_seen: bool = Field(default=True, alias="TELL_STUDENT_WHEN_SEEN")
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
+    min_group_size: int = Field(default=5, ge=2, alias="MIN_GROUP_SIZE")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
     safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
     # A YAML file of crisis lines in the format of bot/crisis_lines.yaml: its
@@ -334,6 +335,7 @@ class Settings:
             follow_up_reminder_hours=p.follow_up_reminder_hours,
             tell_student_when_seen=p.tell_student_when_seen,
             retention_days=p.retention_days,
+            min_group_size=p.min_group_size,
             urgent_delivery_deadline_seconds=self.alerting.urgent_delivery_deadline,
             outbox_lease_seconds=self.delivery.lease_seconds,
             outbox_max_attempts=self.delivery.max_attempts,
