@@ -78,7 +78,10 @@ def test_nudge_follows_the_students_own_checkin_time(db) -> None:
         )
     add_goal(db, student, utc(2026, 11, 23, 14, 0))
     set_watermark(db, utc(2026, 11, 30, 0, 0))
-    hourly(db, utc(2026, 11, 30, 0, 0), utc(2026, 12, 2, 0, 0))
+    at = utc(2026, 11, 30, 0, 0)
+    while at <= utc(2026, 12, 2, 0, 0):  # every half hour: 10:30 is a tick
+        tick(db, at)
+        at += timedelta(minutes=30)
     [nudge] = outbox(db, "nudge")
     # Due Monday 14:00, after that day's 10:30: the next 10:30 (London is on UTC in winter).
     assert nudge.next_attempt_at == utc(2026, 12, 1, 10, 30)
