@@ -19,10 +19,10 @@ from bot.services.casefile import (
     MeetingSource,
     build_case_file,
     build_report,
+    may_read,
     mood_chart,
     no_meetings,
     render_case_file,
-    require_reader,
     student_for_reader,
 )
 from bot.services.casefile_pdf import render_pdf
@@ -50,9 +50,13 @@ def act_report(ctx: Context) -> Reply:
     """The case file's button: the progress report over its period, as a PDF (audited)."""
     student_id = record_id(ctx.button("student"))
     student = ctx.session.get(Person, student_id) if student_id is not None else None
-    if student is None or student.role != STUDENT or not student.active:
+    if (
+        student is None
+        or student.role != STUDENT
+        or not student.active
+        or not may_read(ctx.session, ctx.person, student)
+    ):
         raise NotAllowed(BUTTON_REFUSAL)
-    require_reader(ctx.session, ctx.person, student, "that student")
     first, last = parse_day(ctx.button("from")), parse_day(ctx.button("to"))
     report = build_report(
         ctx.session,

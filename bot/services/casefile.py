@@ -334,10 +334,15 @@ def student_for_reader(session: Session, reader: Person | None, email: str) -> P
     return student
 
 
-def require_reader(session: Session, reader: Person, student: Person, shown: str) -> None:
-    """Refuse unless the reader is one of the student's mentors or an admin."""
+def may_read(session: Session, reader: Person, student: Person) -> bool:
+    """True when the reader is one of the student's mentors or an admin."""
     # A student can see their own data elsewhere (/mydata); the case file is staff's view.
-    if reader.role not in (MENTOR, ADMIN) or not can_view(session, reader, student):
+    return reader.role in (MENTOR, ADMIN) and can_view(session, reader, student)
+
+
+def require_reader(session: Session, reader: Person, student: Person, shown: str) -> None:
+    """Refuse, as if the student didn't exist, unless the reader may read their file."""
+    if not may_read(session, reader, student):
         raise not_found(shown)
 
 
