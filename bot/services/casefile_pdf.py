@@ -34,6 +34,8 @@ TITLE_PT, HEADING_PT, BODY_PT, SMALL_PT = 18, 13, 10, 8
 # About this many characters of 10 pt DejaVu Sans fit the text width (6.67 in).
 WRAP = 92
 CHART_H = 2.8  # inches
+# Text stops this far above the page's foot; the footer sits below it, at half the margin.
+BOTTOM = 0.75
 SPACE_AFTER = {
     "title": 0.1,
     "meta": 0.15,
@@ -121,7 +123,7 @@ def report_blocks(report: ProgressReport, alt_text: str) -> list[Block]:
 
 def paginate(blocks: list[Block]) -> list[list[Block]]:
     """Blocks split into pages; a heading moves to the next page with what follows it."""
-    usable = PAGE_H - 2 * MARGIN - 0.3  # room for the footer
+    usable = PAGE_H - MARGIN - BOTTOM
     pages: list[list[Block]] = [[]]
     used = 0.0
     for index, block in enumerate(blocks):
