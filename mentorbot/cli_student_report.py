@@ -27,7 +27,13 @@ from pathlib import Path
 from bot.args import parse_day
 from bot.errors import UserError
 from bot.features.casefile import MEETINGS
-from bot.services.casefile import build_report, mood_chart, render_markdown, student_for_reader
+from bot.services.casefile import (
+    build_report,
+    mood_chart,
+    mood_words,
+    render_markdown,
+    student_for_reader,
+)
 from bot.services.casefile_pdf import render_pdf
 from mentorbot.app import build_app
 
@@ -83,13 +89,14 @@ def cmd_report_student(args: argparse.Namespace) -> int:
                 app.core_settings.default_timezone,
                 MEETINGS,
             )
-            chart = mood_chart(report.name, report.mood, report.checkins, report.period)
             if fmt == "pdf":
                 assert output is not None
-                pdf = render_pdf(report, chart.alt_text)
+                words = mood_words(report.name, report.mood, report.checkins, report.period)
+                pdf = render_pdf(report, words)
                 _write_atomically(output, pdf.data)
                 print(f"Wrote {output} ({pdf.pages} page(s)).")
                 return 0
+            chart = mood_chart(report.name, report.mood, report.checkins, report.period)
             chart_path = output.with_name(f"{output.stem}-mood.png") if output else None
             text = render_markdown(report, chart, chart_path.name if chart_path else None)
             if output is None or chart_path is None:

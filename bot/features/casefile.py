@@ -21,6 +21,7 @@ from bot.services.casefile import (
     build_report,
     may_read,
     mood_chart,
+    mood_words,
     no_meetings,
     render_case_file,
     student_for_reader,
@@ -68,8 +69,8 @@ def act_report(ctx: Context) -> Reply:
         ctx.settings.default_timezone,
         MEETINGS,
     )
-    chart = mood_chart(report.name, report.mood, report.checkins, report.period)
-    pdf = render_pdf(report, chart.alt_text)
+    # The PDF draws its own chart: only the words are needed here, not a PNG as well.
+    pdf = render_pdf(report, mood_words(report.name, report.mood, report.checkins, report.period))
     summary = (
         f"Progress report for {report.name}, {report.period.label()} ({pdf.pages} page(s)): "
         "check-ins, mood trend, goals, meetings and agreed actions."
