@@ -25,6 +25,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+# The charts' lock on purpose: matplotlib's text caches are shared by every drawing thread.
 from bot.charts import _DRAW_LOCK, MARKERS, PALETTE
 from bot.localtime import to_local
 from bot.services.casefile import MoodTrend, ProgressReport
