@@ -87,7 +87,8 @@ def preferences(session: Session, person: Person, today: date) -> Preferences:
         .order_by(col(Person.name), col(Person.id))
     ).all()
     until = pause.until if pause is not None and pause.until > today else None
-    return Preferences(tuple(dict.fromkeys(skipping)), until, tuple(avoiding))
+    unique = {g.id: g for g in skipping}  # one pending skip per group is the rule; be sure
+    return Preferences(tuple(unique.values()), until, tuple(avoiding))
 
 
 # ---------------------------------------------------------------- skip, pause, resume
