@@ -261,12 +261,12 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
     }
 
 
-# A family whose variants run different handlers (different roles: `/pairing report` for
-# staff, `/pairing skip` for students) is checked variant by variant as "NAME SUB".
+# A family whose variants allow different roles (`/pairing report` for staff, `/pairing
+# skip` for students) is checked variant by variant, as "NAME SUB".
 SUBS = [
     f"{c.name} {c.sub}"
-    for name, family in REGISTRY.families.items()
-    if len({id(c.handler) for c in family}) > 1
+    for family in REGISTRY.families.values()
+    if len({frozenset(c.roles) for c in family}) > 1
     for c in family
 ]
 
