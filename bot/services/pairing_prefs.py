@@ -43,7 +43,6 @@ MAX_PAUSE_DAYS = 365
 # The "don't pair me with" list is for a few people; a longer one would leave its owner out
 # of most rounds (and could be used to steer the pairing of a whole group).
 MAX_AVOIDS = 20
-PAUSE_USAGE = "Use /pairing pause until YYYY-MM-DD, for example /pairing pause until 2027-01-10."
 
 
 @dataclass(frozen=True)
@@ -124,16 +123,16 @@ def skip_next(session: Session, person: Person, now: datetime) -> tuple[list[Gro
 
 def parse_pause(rest: str, today: date) -> date:
     """`until DATE` (or just DATE): a date after today and at most a year ahead."""
+    example = f"/pairing pause until {(today + timedelta(days=28)).isoformat()}"
     words = split_words(rest.strip()).items
     if words and words[0].lower() == "until":
         words = words[1:]
     if len(words) != 1:
-        raise UserError(PAUSE_USAGE)
+        raise UserError(f"Use /pairing pause until YYYY-MM-DD, for example {example}.")
     until = parse_day(words[0])
     if until <= today:
         raise UserError(
-            f"{until.isoformat()} isn't after today. Pick a later date, e.g. "
-            f"/pairing pause until {(today + timedelta(days=28)).isoformat()}."
+            f"{until.isoformat()} isn't after today. Pick a later date, e.g. {example}."
         )
     if until > today + timedelta(days=MAX_PAUSE_DAYS):
         raise UserError("A pairing pause can last up to a year. Pick an earlier date.")
