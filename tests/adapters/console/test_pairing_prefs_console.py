@@ -1,5 +1,4 @@
-"""End to end on the console: a pairing round honouring skip, pause, "don't pair", time zones
-and never met.
+"""End to end on the console: a pairing round honouring skip, pause, avoid, zones, never met.
 
 The real ConsoleChat and ConsoleMessenger over the core: people take turns at the keyboard
 (`/as EMAIL`), rounds come from `run_due_work`, and each member's introduction (a DM: the
@@ -101,8 +100,7 @@ def together(groups: list[frozenset[str]], a: str, b: str) -> bool:
 async def test_a_round_honours_skip_pause_avoid_time_zones_and_never_met(
     group: MentorBot, clock: FixedClock, core_settings: CoreSettings
 ) -> None:
-    """Round one: skip and pause sit out, L1 never with L2, Auckland with Auckland; A1 and A2
-    say they didn't meet, so round two splits them (a note says 13 hours apart)."""
+    """Skip, pause, avoid and zones shape round one; a pair that didn't meet is split next."""
     keys = Keyboard(group, clock, core_settings)
     await keys.type(f"/pairing on {GROUP} every 2 weeks")
     assert "next round" in await keys.type("/pairing skip", "skip")

@@ -1,4 +1,4 @@
-"""End to end on Discord: a pairing round honouring skip, pause, "don't pair", time zones, never met.
+"""End to end on Discord: a pairing round honouring skip, pause, avoid, zones, never met.
 
 The real discord.py client against the loopback Discord. Students type `/pairing ...` in
 their DM with the bot (and one uses the slash command); rounds come from `run_due_work` and
@@ -98,8 +98,7 @@ def pairing_tables(world: World) -> dict[str, object]:
 async def test_a_round_honours_skip_pause_avoid_time_zones_and_never_met(
     fake: FakeDiscord, world: World, start_bot: StartBot, channel: str
 ) -> None:
-    """Round one: skip and pause sit out, L1 never with L2, Auckland with Auckland; A1 and A2
-    say they didn't meet, so round two splits them (a note says 13 hours apart)."""
+    """Skip, pause, avoid and zones shape round one; a pair that didn't meet is split next."""
     client = await start_bot()
     delivery: OutboxDelivery = world.delivery(DiscordMessenger(client))
     await says(fake, MORGAN, f"/pairing on {GROUP} every 2 weeks")

@@ -1,4 +1,4 @@
-"""End to end on Slack: a pairing round honouring skip, pause, "don't pair", time zones, never met.
+"""End to end on Slack: a pairing round honouring skip, pause, avoid, zones, never met.
 
 Students set their preferences with `/mentor pairing ...` through the real bolt app; rounds
 come from `run_due_work` and go out through the outbox and the real SlackMessenger as
@@ -85,8 +85,7 @@ def together(groups: list[frozenset[str]], a: str, b: str) -> bool:
 async def test_a_round_honours_skip_pause_avoid_time_zones_and_never_met(
     group: Harness, clock, core_settings: CoreSettings
 ) -> None:
-    """Round one: skip and pause sit out, L1 never with L2, Auckland with Auckland; A1 and A2
-    say they didn't meet, so round two splits them (a note says 13 hours apart)."""
+    """Skip, pause, avoid and zones shape round one; a pair that didn't meet is split next."""
     await says(group, f"pairing on {GROUP} every 2 weeks", MENTOR)
     assert "next round" in await says(group, "pairing skip", UID["skip"])
     assert "until 2026-12-05" in await says(group, "pairing pause until 2026-12-05", UID["pause"])

@@ -182,7 +182,7 @@ def test_resume_clears_a_skip_and_a_pause(group: MentorBot, maya: Chat) -> None:
 def test_bad_input_is_refused_clearly_and_changes_nothing(
     group: MentorBot, line: str, says: str
 ) -> None:
-    """Past or far dates, unknown or own emails, nonsense: a clear answer, the database as before."""
+    """Past or far dates, unknown or own emails, nonsense: a clear answer, nothing changed."""
     student = Chat(group, email("l1"))
     student.send("/help")  # first contact links the account; that is not what is tested
     before = snapshot(group.db)
