@@ -137,6 +137,12 @@ FAR_APART = RECENT_ROUNDS + 1
 # Up to this many people, a grouping that still costs something after the quick search is
 # improved by the exact branch-and-bound search (its steps grow with the square of the size).
 EXACT_UP_TO = 16
+# How many other groups a costly group tries to swap a member with, per pass (see `_improve`).
+SWAP_WINDOW = 32
+# How many people left a person looks at for a free partner before taking the cheapest seen
+# (the swaps after the greedy pass repair a rare miss: two Aucklanders each paired with a
+# Londoner swap into one pair).
+SCAN_LIMIT = 256
 
 
 def pair_costs(rounds: Sequence[Sequence[Sequence[int]]]) -> Counter[frozenset[int]]:
@@ -188,8 +194,17 @@ def make_groups(
     if len(order) <= 3:
         return [tuple(order)]
 
+    # Person -> partner -> cost: two dict lookups per pair instead of building a frozenset.
+    adjacent: dict[int, dict[int, int]] = {}
+    for pair, spent in costs.items():
+        if spent and len(pair) == 2:
+            a, b = tuple(pair)
+            adjacent.setdefault(a, {})[b] = spent
+            adjacent.setdefault(b, {})[a] = spent
+    free: dict[int, int] = {}
+
     def cost(a: int, b: int) -> int:
-        found = costs.get(frozenset((a, b)), 0)
+        found = adjacent.get(a, free).get(b, 0)
         return found + penalty(a, b) if penalty is not None else found
 
     quick = _quick_groups(order, cost)
@@ -209,15 +224,15 @@ def _group_cost(members: Sequence[int], cost: Penalty) -> int:
 def _quick_groups(order: list[int], cost: Penalty) -> list[tuple[int, ...]]:
     """Greedy pairs in `order` (each takes its cheapest free partner), then swaps that help.
 
-    Each person scans the people left until a free (zero-cost) partner, so the pass is
-    quadratic at worst and near linear when most pairs cost nothing.
+    Each person scans the people left until a free (zero-cost) partner, at most
+    `SCAN_LIMIT` of them, so the pass is linear in the number of people times a constant.
     """
     pool = order[::-1]  # popped from the end: `order` front first
     groups: list[tuple[int, ...]] = []
     while len(pool) >= 2:
         head = pool.pop()
         best_at, best = len(pool) - 1, cost(head, pool[-1])
-        for at in range(len(pool) - 2, -1, -1):
+        for at in range(len(pool) - 2, max(-1, len(pool) - 2 - SCAN_LIMIT), -1):
             if best == 0:
                 break
             spent = cost(head, pool[at])
@@ -236,27 +251,35 @@ def _quick_groups(order: list[int], cost: Penalty) -> list[tuple[int, ...]]:
 
 
 def _improve(groups: list[tuple[int, ...]], cost: Penalty, passes: int = 3) -> None:
-    """Swap one member of a costly group with one of another group while it lowers the cost."""
+    """Swap one member of a costly group with one of another group while it lowers the cost.
+
+    Each costly group tries the other costly groups first (two Aucklanders each paired with a
+    Londoner swap into one pair) and then the `SWAP_WINDOW` groups after it, at most
+    `SWAP_WINDOW` of each, so a pass is linear in the number of groups times a constant.
+    """
     costs = [_group_cost(g, cost) for g in groups]
+    count = len(groups)
     for _ in range(passes):
         improved = False
-        for i in range(len(groups)):
-            j = 0
-            while costs[i] and j < len(groups):
-                if j != i:
-                    best: tuple[int, tuple[int, ...], tuple[int, ...], int, int] | None = None
-                    for x in groups[i]:
-                        for y in groups[j]:
-                            gi = tuple(y if m == x else m for m in groups[i])
-                            gj = tuple(x if m == y else m for m in groups[j])
-                            ci, cj = _group_cost(gi, cost), _group_cost(gj, cost)
-                            delta = ci + cj - costs[i] - costs[j]
-                            if delta < 0 and (best is None or delta < best[0]):
-                                best = (delta, gi, gj, ci, cj)
-                    if best is not None:
-                        _, groups[i], groups[j], costs[i], costs[j] = best
-                        improved = True
-                j += 1
+        costly = [i for i in range(count) if costs[i]]
+        for i in costly:
+            window = [(i + step) % count for step in range(1, min(SWAP_WINDOW, count - 1) + 1)]
+            candidates = dict.fromkeys([j for j in costly if j != i][:SWAP_WINDOW] + window)
+            for j in candidates:
+                if not costs[i]:
+                    break
+                best: tuple[int, tuple[int, ...], tuple[int, ...], int, int] | None = None
+                for x in groups[i]:
+                    for y in groups[j]:
+                        gi = tuple(y if m == x else m for m in groups[i])
+                        gj = tuple(x if m == y else m for m in groups[j])
+                        ci, cj = _group_cost(gi, cost), _group_cost(gj, cost)
+                        delta = ci + cj - costs[i] - costs[j]
+                        if delta < 0 and (best is None or delta < best[0]):
+                            best = (delta, gi, gj, ci, cj)
+                if best is not None:
+                    _, groups[i], groups[j], costs[i], costs[j] = best
+                    improved = True
         if not improved:
             return
 
