@@ -5,16 +5,28 @@
 /pairing off GROUP                  no more rounds (past ones stay for the report)
 /pairing run GROUP                  a round now (the cadence counts from it)
 /pairing report GROUP               rounds, pairs and how many met
-/pairing                            the pairing status of your groups
+/pairing                            the pairing status of your groups (a student: their own)
 ```
 
 Only the group's mentors and admins configure it (`groups.require_group_mentor`, audited).
+Students have a say (`bot.services.pairing_prefs`): `/pairing skip`, `/pairing pause until
+DATE`, `/pairing resume`, and a private "don't pair me with" list (`/pairing avoid EMAIL`).
 
-A round pairs the group's active students (not mentors; not those who paused check-ins)
-at random, avoiding pairs from the group's last `RECENT_ROUNDS` rounds: `make_groups` finds a
-grouping with no repeat whenever one exists and otherwise one with as few as possible (an
-exact branch-and-bound search, cut off after `SEARCH_BUDGET` steps for very large groups,
-keeping the best found). With an odd number of students one group is a trio.
+A round pairs the group's active students (not mentors; not those who paused check-ins,
+skip this round or paused pairing) by cost, lowest first (`plan_round`, `make_groups`):
+* an avoid list is never broken (`FORBIDDEN`). When no grouping honours every list, the
+  student who asked is left out of this round and told so privately, without a name; the
+  person avoided is never told or affected, and the mentor only sees how many sat out;
+* a pair that answered "Did you meet?" with no and never yes, in any earlier round, costs
+  `NEVER_MET`: not put together again while any other grouping exists;
+* partners more than `PAIRING_MAX_HOURS_APART` hours apart (UTC offsets at round time, so
+  daylight saving counts) cost `FAR_APART`, more than any repeat of the recent rounds;
+  when nothing closer works, their introduction says how far apart they are;
+* each pair from the group's last `RECENT_ROUNDS` rounds costs 1 per round.
+`make_groups` runs a greedy pass with capped scans and swaps (linear in practice, quadratic at
+worst: `python -m bench pairing`), then, for groups of at most `EXACT_UP_TO` whose grouping
+still costs something, an exact branch-and-bound search (cut off after `SEARCH_BUDGET`
+steps, keeping the best found). With an odd number of students one group is a trio.
 
 Each pair (or the trio) is introduced together, with a suggested conversation starter:
 * all on Slack: a multi-party DM of the pair and the bot (conversations.open with their ids);
