@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from sqlmodel import col, select
 
 from bot.clock import FixedClock
@@ -20,9 +21,11 @@ from bot.core import MentorBot
 from bot.model import Message
 from bot.people import person_by_email
 from bot.services import pairing
+from bot.services.export import export_person
 from bot.services.groups import group_named
 from bot.services.privacy import erase_person
 from bot.services.roster import import_roster, parse_roster
+from mentorbot.settings import Settings
 from storage.tables import Outbox, PairingAvoid, PairingMember, PairingSkip, Person
 from tests.conftest import Chat, text_of
 from tests.dbdump import snapshot
@@ -321,8 +324,6 @@ def test_erasing_either_person_removes_the_entry(group: MentorBot, clock: FixedC
     """The avoid row goes with the one who asked and with the one avoided; exports differ."""
     Chat(group, email("l1")).send("/pairing avoid l2@example.edu")
     Chat(group, email("l3")).send("/pairing avoid l2@example.edu")
-    from bot.services.export import export_person
-
     with group.db.session() as session:
         l2 = person_by_email(session, email("l2"))
         l1 = person_by_email(session, email("l1"))
@@ -450,3 +451,24 @@ def test_skip_rows_name_the_round_they_were_used_for(group: MentorBot, maya: Cha
         assert skip.round_id is not None
         later = session.exec(select(pairing.PairingRound)).one()
         assert skip.round_id == later.id
+
+
+def test_the_setting_reaches_the_core_and_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PAIRING_MAX_HOURS_APART from the environment sets the core's limit; nonsense is refused."""
+    monkeypatch.setenv("PAIRING_MAX_HOURS_APART", "3")
+    assert Settings(env_file=None).core().pairing_max_hours_apart == 3
+    monkeypatch.setenv("PAIRING_MAX_HOURS_APART", "-1")
+    with pytest.raises(ValidationError):
+        Settings(env_file=None)
+
+
+def test_a_tighter_limit_splits_zones_a_looser_one_joins() -> None:
+    """London and New York (5 hours in November): apart under a 3-hour limit, fine under 5."""
+    offsets = {1: 0, 2: 0, 3: -300, 4: -300}
+    for limit, far in ((3, True), (5, False)):
+        penalty = pairing.far_apart_penalty(offsets, limit)
+        assert (penalty(1, 3) > 0) is far and penalty(1, 2) == 0
+    groups = pairing.make_groups(
+        [1, 2, 3, 4], {}, random.Random(0), penalty=pairing.far_apart_penalty(offsets, 3)
+    )
+    assert sorted(sorted(g) for g in groups) == [[1, 2], [3, 4]]
