@@ -648,7 +648,7 @@ def open_round(
         people = [by_id[m] for m in members]
         outcome.groups.append(people)
         apart = hours_apart(offsets, members)
-        outcome.far_apart += apart > max_hours
+        outcome.far_apart += int(apart > max_hours)
         starter = rng.choice(STARTERS)
         pushes = intro_pushes(
             group,
