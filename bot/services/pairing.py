@@ -1093,7 +1093,8 @@ class PairingTickOutcome:
     rounds: int = 0
     intros: int = 0
     checkins: int = 0
-    too_few: list[str] = field(default_factory=list)  # groups skipped: under 2 students
+    # Groups skipped: under 2 students free to pair (sitting out, or avoid lists rule it out).
+    too_few: list[str] = field(default_factory=list)
 
     @property
     def queued(self) -> bool:
@@ -1109,7 +1110,9 @@ class PairingTickOutcome:
         }
         lines = [f"{what}: {n}" for what, n in counts.items() if n]
         if self.too_few:
-            lines.append("pairing skipped (under 2 students): " + ", ".join(self.too_few))
+            lines.append(
+                "pairing skipped (under 2 students who can be paired): " + ", ".join(self.too_few)
+            )
         return lines
 
 
