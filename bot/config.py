@@ -85,3 +85,6 @@ class CoreSettings:
     # No figure about fewer people than this is shown (reports, digests, anonymous summaries,
     # pulse distributions): a small group's average or answers point at individuals.
     min_group_size: int = 5
+    # Peer pairing prefers partners whose UTC offsets (at round time) are at most this many
+    # hours apart; farther pairs happen only when nothing else works, with a note.
+    pairing_max_hours_apart: int = 5

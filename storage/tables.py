@@ -560,3 +560,49 @@ class SchedulerState(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     processed_until: datetime
+
+
+# ---------------------------------------------------------------- pairing preferences
+# (issue 20: /pairing skip, pause, resume, avoid; migration 0007)
+
+
+class PairingSkip(SQLModel, table=True):
+    """A student sitting out the next round of one group's peer pairing (`/pairing skip`).
+
+    `round_id` is None until the round it was for opens; then it names that round, so the
+    skip is used once and the round can say who sat out.
+    """
+
+    __tablename__ = "pairing_skip"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    created_at: datetime
+    round_id: int | None = Field(default=None, foreign_key="pairing_round.id")
+
+
+class PairingPause(SQLModel, table=True):
+    """A student sitting out every pairing round that opens before `until` (their local date)."""
+
+    __tablename__ = "pairing_pause"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    until: date
+    created_at: datetime
+
+
+class PairingAvoid(SQLModel, table=True):
+    """One entry of a student's private "don't pair me with" list.
+
+    Only `person_id` (the student who asked) ever sees it: the avoided person is never told,
+    and it is not part of their data export.
+    """
+
+    __tablename__ = "pairing_avoid"
+    __table_args__ = (UniqueConstraint("person_id", "avoided_id", name="uq_pairing_avoid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    avoided_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime

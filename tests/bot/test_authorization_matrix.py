@@ -40,6 +40,7 @@ from storage.tables import (
     Identity,
     MentorNote,
     Pairing,
+    PairingAvoid,
     PairingMember,
     PairingRound,
     Person,
@@ -172,6 +173,28 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "pairing"): Case(
             SAMS_STAFF, text="report Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
         ),
+        # Families whose variants have different handlers get a row per variant (see SUBS).
+        ("command", "pairing status"): Case(ENROLLED),
+        ("command", "pairing on"): Case(
+            SAMS_STAFF,
+            text="Study skills every 2 weeks",
+            audited=SAMS_STAFF,
+            audit_subject_is_sam=False,
+        ),
+        ("command", "pairing off"): Case(
+            SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
+        ),
+        ("command", "pairing run"): Case(
+            SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
+        ),
+        ("command", "pairing report"): Case(
+            SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
+        ),
+        ("command", "pairing skip"): Case(STUDENTS),
+        ("command", "pairing pause"): Case(STUDENTS, text="until 2026-12-20"),
+        ("command", "pairing resume"): Case(STUDENTS),
+        ("command", "pairing avoid"): Case(STUDENTS, text="ada@example.edu"),
+        ("command", "pairing unavoid"): Case(STUDENTS, text="olly@example.edu"),
         ("action", "workshop.rsvp"): Case(
             STUDENTS, args=_args(world, session="{w.upcoming_workshop}", answer="going")
         ),
@@ -238,8 +261,18 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
     }
 
 
+# A family whose variants allow different roles (`/pairing report` for staff, `/pairing
+# skip` for students) is checked variant by variant, as "NAME SUB".
+SUBS = [
+    f"{c.name} {c.sub}"
+    for family in REGISTRY.families.values()
+    if len({frozenset(c.roles) for c in family}) > 1
+    for c in family
+]
+
 ENTRIES = (
     [("command", name) for name in COMMANDS]
+    + [("command", name) for name in SUBS]
     + [("action", name) for name in ACTIONS]
     + [("form", name) for name in FORMS]
     + [("text", "message")]
@@ -338,6 +371,16 @@ def build_world(core: MentorBot) -> World:
                 updated_at=now,
             )
         )
+        # Pairing is on in Sam's group, and Sam and Alex each keep a "don't pair" entry.
+        group.pairing_weeks = 2
+        session.add(group)
+        for student in (sam, people[PEER]):
+            assert student.id is not None and people[OTHER_MENTOR].id is not None
+            session.add(
+                PairingAvoid(
+                    person_id=student.id, avoided_id=people[OTHER_MENTOR].id, created_at=now
+                )
+            )
         pairing_round = PairingRound(group_id=group.id, number=1, started_at=now, checkin_at=now)
         session.add(pairing_round)
         session.flush()
@@ -384,7 +427,10 @@ def call(core: MentorBot, actor: str, kind: str, name: str, case: Case) -> Reply
     email = EMAILS[actor]
     who = Actor("console", "local", email, email=email)
     if kind == "command":
-        return core.handle(Inbound(who, "command", name, {}, case.text))
+        # "pairing skip" is the family `pairing` with its variant's word first.
+        name, _, sub = name.partition(" ")
+        text = f"{sub} {case.text}".strip()
+        return core.handle(Inbound(who, "command", name, {}, text))
     if kind == "text":
         return core.handle(Inbound(who, "text", name, {}, case.text))
     return core.handle(Inbound(who, kind, name, dict(case.args)))  # type: ignore[arg-type]

@@ -45,6 +45,9 @@ SELF_EXPORT_KEYS = {
     "messages",
     "rsvps",
     "pairings",
+    "pairing_skips",  # pairing preferences (issue 20)
+    "pairing_pause",
+    "pairing_avoid",
     "workshop_feedback",
     "access_log",
 }
