@@ -13,6 +13,7 @@ from bot.features import (
     goals,
     groups,
     help,
+    meetings,
     home,
     mood,
     mydata,
@@ -48,6 +49,7 @@ def all_features() -> list[Feature]:
         prompts.FEATURE,
         pairing.FEATURE,
         schedules.FEATURE,
+        meetings.FEATURE,
     ]
 
 
