@@ -229,3 +229,260 @@ def test_someone_elses_meeting_reads_as_missing(maya: Chat, sam: Chat, kit: Chat
     sam.press(find_choice(sam.send("/meet"), "Mon 23 Nov 2026, 14:00"))
     assert "I can't find meeting #1" in text_of(kit.send("/meet cancel 1 because"))
     assert meetings(sam.core.db)[0].status == "booked"
+
+
+@pytest.mark.parametrize(
+    ("booked_on", "meeting_day", "mentor_zone", "student", "student_sees", "at_utc"),
+    [
+        # Maya in London (GMT until 28 March), Alex in New York (EDT from 14 March): booked
+        # on 10 March, held on 15 March. 14:00 GMT is 14:00 UTC, 10:00 EDT (09:00 before).
+        (utc(2027, 3, 10, 10), "Mon 15 Mar 2027", "Europe/London", "alex", "10:00",
+         utc(2027, 3, 15, 14)),
+        # Booked on 24 March in GMT, held on 29 March in BST: still 14:00 for Maya and Sam,
+        # 13:00 UTC.
+        (utc(2027, 3, 24, 10), "Mon 29 Mar 2027", "Europe/London", "sam", "14:00",
+         utc(2027, 3, 29, 13)),
+        # A mentor in New York booked in EST (8 March) for after the change (15 March):
+        # 14:00 EDT is 18:00 UTC, which Sam in London (still GMT) sees as 18:00.
+        (utc(2027, 3, 8, 10), "Mon 15 Mar 2027", "America/New_York", "sam", "18:00",
+         utc(2027, 3, 15, 18)),
+    ],
+)
+def test_dst_between_booking_and_meeting_keeps_the_mentors_local_time(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat, alex: Chat,
+    booked_on: datetime, meeting_day: str, mentor_zone: str, student: str,
+    student_sees: str, at_utc: datetime,
+) -> None:
+    """Slots are the mentor's wall clock on the meeting's own date, shown in the student's zone."""
+    clock.set(booked_on)
+    with core.db.session() as session:
+        mentor = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
+        mentor.timezone = mentor_zone
+        session.add(mentor)
+    maya.send("/meet hours mon 14:00-16:00 30")
+    chat = alex if student == "alex" else sam
+    offer = chat.send("/meet")
+    booked = chat.press(find_choice(offer, f"{meeting_day}, {student_sees}"))
+    assert f"{meeting_day}, {student_sees}" in text_of(booked)
+    [meeting] = meetings(core.db)
+    assert meeting.starts_at == at_utc
+    assert meeting.mentor_timezone == mentor_zone
+    [mentor_invite] = pushed(core.db, "maya@example.edu")
+    assert f"{meeting_day}, 14:00-14:30 ({mentor_zone})" in mentor_invite.text
+
+
+def test_a_time_the_clocks_skip_is_never_offered(core: MentorBot, clock: FixedClock,
+                                                 maya: Chat) -> None:
+    """01:00-02:00 on the last Sunday of March doesn't exist in London: no slot, no proposal."""
+    clock.set(utc(2027, 3, 22, 10))
+    maya.send("/meet hours sun 00:30-02:30 30")
+    with core.db.session() as session:
+        from bot.services.meetings.availability import published_slots
+
+        mentor = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
+        assert mentor.id is not None
+        starts = [s.starts_at for s in published_slots(session, mentor.id, clock.now(), days=7)]
+    # 00:30 GMT, then 02:00 BST (01:00 UTC); 01:00 and 01:30 local never happen.
+    assert starts == [utc(2027, 3, 28, 0, 30), utc(2027, 3, 28, 1, 0)]
+    assert "doesn't exist" in text_of(maya.send("/meet propose sam@example.edu 2027-03-28 01:30"))
+
+
+def test_one_live_meeting_per_mentor_and_start_is_a_database_constraint(demo: Database) -> None:
+    """Two live meetings at one start for one mentor can't both be stored; a cancelled one can."""
+    now = utc(2026, 11, 23, 10)
+    with demo.session() as session:
+        maya = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
+        sam = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
+        assert maya.id is not None and sam.id is not None
+        ids = (maya.id, sam.id)
+
+    def row(uid: str, status: str) -> Meeting:
+        return Meeting(uid=uid, mentor_id=ids[0], student_id=ids[1], starts_at=utc(2026, 12, 1, 14),
+                       duration_minutes=30, mentor_timezone="Europe/London", status=status,
+                       created_at=now, updated_at=now)
+
+    with demo.session() as session:
+        session.add(row("a", "cancelled"))
+        session.add(row("b", "booked"))
+    with pytest.raises(IntegrityError), demo.session() as session:
+        session.add(row("c", "proposed"))
+
+
+def test_two_students_pressing_the_same_slot_at_once(core: MentorBot, maya: Chat, sam: Chat,
+                                                    alex: Chat) -> None:
+    """Pressed at the same moment from two threads: exactly one booking; the other is re-offered."""
+    import threading
+
+    maya.send(HOURS)
+    slot = find_choice(sam.send("/meet"), "Mon 23 Nov 2026, 14:00")
+    barrier = threading.Barrier(2)
+    replies: dict[str, str] = {}
+
+    def press(chat: Chat) -> None:
+        barrier.wait()
+        replies[chat.email] = text_of(chat.press(slot))
+
+    threads = [threading.Thread(target=press, args=(c,)) for c in (sam, alex)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    booked = [e for e, t in replies.items() if "Booked" in t]
+    refused = [e for e, t in replies.items() if "someone else just took that time" in t]
+    assert len(booked) == 1 and len(refused) == 1, replies
+    assert "Here are the next free times" in replies[refused[0]]
+    [meeting] = meetings(core.db)
+    assert meeting.starts_at == utc(2026, 11, 23, 14)
+
+
+def test_reminders_day_and_hour_before_quiet_hours_and_the_question(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat
+) -> None:
+    """24 h before respects quiet hours; 1 h before goes anyway; then "Did it happen?"."""
+    maya.send("/meet hours tue 07:30-09:00 30")
+    # Tuesday 24 Nov 07:30 London: the day-before reminder is due Monday 07:30 (in quiet
+    # hours until 08:00), the hour-before one at 06:30 Tuesday (quiet, but urgent).
+    sam.press(find_choice(sam.send("/meet"), "Tue 1 Dec 2026, 07:30"))
+    db = core.db
+    run_due_work(db, core.settings, utc(2026, 11, 30, 7, 30))
+    run_due_work(db, core.settings, utc(2026, 11, 30, 7, 31))
+    with db.session() as session:
+        day = session.exec(
+            select(Outbox).where(col(Outbox.dedupe_key).contains(":remind-day:"))
+        ).all()
+        assert len(day) == 2
+        assert {row.next_attempt_at for row in day} == {utc(2026, 11, 30, 8, 0)}
+        assert not any(row.urgent for row in day)
+    run_due_work(db, core.settings, utc(2026, 12, 1, 6, 30))
+    with db.session() as session:
+        hour = session.exec(
+            select(Outbox).where(col(Outbox.dedupe_key).contains(":remind-hour:"))
+        ).all()
+        assert len(hour) == 2 and all(r.urgent for r in hour)
+        assert {row.next_attempt_at for row in hour} == {utc(2026, 12, 1, 6, 30)}
+    assert "is in an hour, Tue 1 Dec 2026, 07:30-08:00" in pushed(db, "sam@example.edu")[-1].text
+    run_due_work(db, core.settings, utc(2026, 12, 1, 8, 0))
+    run_due_work(db, core.settings, utc(2026, 12, 1, 8, 1))
+    question = pushed(db, "maya@example.edu")[-1]
+    assert question.title == "Did it happen?"
+    assert [c.label for c in question.choices] == [
+        "It happened", "Student didn't come", "We rescheduled",
+    ]
+
+
+def book_and_hold(core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat, label: str) -> Message:
+    """Sam books the slot `label`; the tick after it asks Maya; returns the question."""
+    sam.press(find_choice(sam.send("/meet"), label))
+    [meeting] = [m for m in meetings(core.db) if m.status == "booked"]
+    end = meeting.starts_at + timedelta(minutes=meeting.duration_minutes)
+    clock.set(end)
+    run_due_work(core.db, core.settings, end)
+    return pushed(core.db, "maya@example.edu")[-1]
+
+
+def test_held_record_is_sealed_for_mentors_only_and_makes_goals(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat, avery: Chat, ola: Chat
+) -> None:
+    """Held, then the record form; only the student's mentors read it (audited); goals in a press."""
+    maya.send(HOURS)
+    question = book_and_hold(core, clock, maya, sam, "Mon 23 Nov 2026, 14:00")
+    early = maya.form("meeting.record", meeting="1", topics="Too soon")
+    assert "A session record is for a meeting that happened; #1 is booked" in text_of(early)
+    held = maya.press(find_choice_in(question, "It happened"))
+    assert "recorded as held" in text_of(held)
+    write = find_choice(held, "Write the session record")
+    # Empty topics: refused, nothing stored.
+    assert "write the topics" in text_of(maya.form("meeting.record", meeting="1", topics=" "))
+    saved = maya.form(
+        "meeting.record", meeting=write.args_dict()["meeting"], topics="Exam plan",
+        actions="Revise chapter 3; Book a library room", next="Meet in two weeks",
+    )
+    assert "Session record saved for meeting #1" in text_of(saved)
+    with core.db.session() as session:
+        raw = session.connection().exec_driver_sql("SELECT topics FROM session_record").scalar()
+        assert raw is not None and "Exam plan" not in raw  # sealed at rest
+    # Another mentor, an admin, and the student themselves cannot read it.
+    assert "Only this student's mentors" in text_of(ola.send("/meet record 1"))
+    assert "only for mentors and programme staff" in text_of(sam.send("/meet record 1"))
+    read = maya.send("/meet record 1")
+    assert "Topics: Exam plan" in text_of(read)
+    assert "Agreed actions: Revise chapter 3; Book a library room" in text_of(read)
+    # Avery is Sam's backup mentor, so she may read it too.
+    assert "Exam plan" in text_of(avery.send("/meet record 1"))
+    with core.db.session() as session:
+        reads = session.exec(select(AuditLog).where(AuditLog.action == "meeting_record.read")).all()
+        assert len(reads) >= 3
+    made = maya.press(find_choice(read, "Make these goals"))
+    assert "Added 2 goal(s)" in text_of(made)
+    assert "already the student's goals" in text_of(maya.press(find_choice(read, "Make these goals")))
+    with core.db.session() as session:
+        titles = sorted(g.title for g in session.exec(select(Goal)).all())
+        assert titles == ["Book a library room", "Revise chapter 3"]
+    assert "New goals from your meeting" in pushed(core.db, "sam@example.edu")[-1].title
+
+
+def test_missed_meetings_in_a_row_raise_an_alert(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat
+) -> None:
+    """Two no-shows in a row (ESCALATE_MISSED_MEETINGS=2) raise a missed alert for the mentor."""
+    maya.send(HOURS)
+    first = book_and_hold(core, clock, maya, sam, "Mon 23 Nov 2026, 14:00")
+    assert "recorded as missed." in text_of(maya.press(find_choice_in(first, "didn't come")))
+    second = book_and_hold(core, clock, maya, sam, "Wed 25 Nov 2026, 14:00")
+    reply = maya.press(find_choice_in(second, "didn't come"))
+    assert "an alert was raised" in text_of(reply)
+    with core.db.session() as session:
+        [alert] = session.exec(select(Alert)).all()
+        assert alert.kind == "missed" and alert.reason == "2 meetings missed in a row"
+    # Pressing again changes nothing.
+    assert "already recorded" in text_of(maya.press(find_choice_in(second, "didn't come")))
+
+
+def test_cadence_nudges_once_and_the_caseload_marks_it(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat
+) -> None:
+    """Every 2 weeks: overdue after 2 weeks without a meeting; one nudge; caseload marks it."""
+    assert "every 2 weeks" in text_of(maya.send("/meet every sam@example.edu 2"))
+    assert "I can't find a group of yours" in text_of(maya.send('/meet every "Nope" 2'))
+    assert "Weeks is a number from 1 to 52" in text_of(maya.send("/meet every sam@example.edu 99"))
+    assert "every week" in text_of(maya.send('/meet every "Study skills" 1'))
+    # Sam's own cadence (2 weeks) wins over the group's; Alex follows the group (1 week).
+    later = utc(2026, 12, 1, 10)
+    clock.set(later)
+    for _ in range(2):
+        run_due_work(core.db, core.settings, later)
+    nudges = [m for m in pushed(core.db, "maya@example.edu", "meeting:nudge")]
+    assert [m.text.split(".")[0] for m in nudges] == ["It's time to meet Alex Student again"]
+    with core.db.session() as session:
+        maya_person = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
+        lines = {ln.student.email: ln.meeting_overdue for ln in caseload(session, maya_person, later, "UTC")}
+    assert lines == {"sam@example.edu": False, "alex@example.edu": True}
+    assert "meeting overdue" in text_of(maya.send("/mentees"))
+    clock.set(utc(2026, 12, 8, 10))
+    run_due_work(core.db, core.settings, clock.now())
+    nudges = pushed(core.db, "maya@example.edu", "meeting:nudge")
+    assert len(nudges) == 2 and "Sam Student" in nudges[-1].text
+
+
+def test_meetings_for_student_lists_outcomes_and_record_presence(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat
+) -> None:
+    """The case file's view: held with a record, missed, cancelled, in the period asked."""
+    maya.send(HOURS)
+    first = book_and_hold(core, clock, maya, sam, "Mon 23 Nov 2026, 14:00")
+    maya.press(find_choice_in(first, "It happened"))
+    maya.send("/meet write 1 Exam plan | Revise | Next week")
+    second = book_and_hold(core, clock, maya, sam, "Wed 25 Nov 2026, 14:00")
+    maya.press(find_choice_in(second, "didn't come"))
+    sam.press(find_choice(sam.send("/meet"), "Mon 30 Nov 2026, 14:00"))
+    sam.send("/meet cancel 3 exam moved")
+    with core.db.session() as session:
+        sam_person = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
+        assert sam_person.id is not None
+        views = meetings_for_student(session, sam_person.id, utc(2026, 11, 1), utc(2026, 12, 31))
+        assert session.exec(select(SessionRecord)).one().meeting_id == 1
+    assert [(v.id, v.status, v.has_record, v.mentor_name) for v in views] == [
+        (1, "held", True, "Maya Mentor"),
+        (2, "no_show", False, "Maya Mentor"),
+        (3, "cancelled", False, "Maya Mentor"),
+    ]
