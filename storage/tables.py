@@ -672,7 +672,7 @@ class SessionRecord(SQLModel, table=True):
 
 
 class MeetingCadence(SQLModel, table=True):
-    """"A follow-up cadence, "meet every N weeks": for one student, or a mentor's group."""
+    """A follow-up cadence (meet every N weeks) for one student, or a mentor's group."""
 
     __tablename__ = "meeting_cadence"
 

@@ -93,7 +93,9 @@ def cmd_meet_hours(ctx: Context) -> Reply:
     if minutes is None:
         raise UserError(f"{availability.HOURS_USAGE}.")
     start, end = availability.parse_span(span)
-    availability.set_hours(ctx.session, ctx.person, days, start, end, minutes, ctx.timezone, ctx.now)
+    availability.set_hours(
+        ctx.session, ctx.person, days, start, end, minutes, ctx.timezone, ctx.now
+    )
     rows = availability.hours_of(ctx.session, ctx.person.id)
     return Reply.say(
         f"Your meeting hours: {availability.describe_hours(rows)}. Your students can book "
@@ -132,13 +134,22 @@ def cmd_meet_propose(ctx: Context) -> Reply:
     require_role(ctx.person, MENTOR, ADMIN)
     student = _student(ctx, ctx.args.need("email", str))
     meeting = booking.propose(
-        ctx.session, ctx.settings, ctx.now, ctx.person, student,
-        ctx.args.need("day", date), ctx.args.need("at", time),
+        ctx.session,
+        ctx.settings,
+        ctx.now,
+        ctx.person,
+        student,
+        ctx.args.need("day", date),
+        ctx.args.need("at", time),
     )
     when = booking.when_text(meeting.starts_at, ctx.timezone, meeting.duration_minutes)
     return Reply(
-        messages=(Message(text=f"Proposed meeting #{meeting.id} to {student.name}: {when}. "
-                          "I'll tell you when they answer."),),
+        messages=(
+            Message(
+                text=f"Proposed meeting #{meeting.id} to {student.name}: {when}. "
+                "I'll tell you when they answer."
+            ),
+        ),
         pushed=True,
     )
 
@@ -156,13 +167,22 @@ def _student(ctx: Context, email: str) -> Person:
 def cmd_meet_move(ctx: Context) -> Reply:
     """`/meet move ID YYYY-MM-DD HH:MM REASON`: a new time (your zone) for both of you."""
     meeting = booking.move(
-        ctx.session, ctx.settings, ctx.now, ctx.person, _meeting_id(ctx),
-        ctx.args.need("day", date), ctx.args.need("at", time), ctx.args.text("reason"),
+        ctx.session,
+        ctx.settings,
+        ctx.now,
+        ctx.person,
+        _meeting_id(ctx),
+        ctx.args.need("day", date),
+        ctx.args.need("at", time),
+        ctx.args.text("reason"),
     )
     when = booking.when_text(meeting.starts_at, ctx.timezone, meeting.duration_minutes)
     return Reply(
-        messages=(Message(text=f"Meeting #{meeting.id} moved to {when}. "
-                          "You both get the updated invite."),),
+        messages=(
+            Message(
+                text=f"Meeting #{meeting.id} moved to {when}. You both get the updated invite."
+            ),
+        ),
         pushed=True,
     )
 
@@ -174,8 +194,11 @@ def cmd_meet_cancel(ctx: Context) -> Reply:
         ctx.session, ctx.settings, ctx.now, ctx.person, _meeting_id(ctx), ctx.args.text("reason")
     )
     return Reply(
-        messages=(Message(text=f"Meeting #{meeting.id} is cancelled. You both get the "
-                          "calendar cancellation."),),
+        messages=(
+            Message(
+                text=f"Meeting #{meeting.id} is cancelled. You both get the calendar cancellation."
+            ),
+        ),
         pushed=True,
     )
 
@@ -208,7 +231,7 @@ def cmd_meet_write(ctx: Context) -> Reply:
     parts = [p.strip() for p in ctx.args.text("record").split("|")]
     if len(parts) > 3:
         raise UserError("Use /meet write ID TOPICS | ACTIONS | NEXT STEP (three parts at most).")
-    topics, actions, next_step = (parts + ["", ""])[:3]
+    topics, actions, next_step = [*parts, "", ""][:3]
     return _saved(ctx, _meeting_id(ctx), topics, actions, next_step)
 
 
@@ -241,8 +264,12 @@ def act_book(ctx: Context) -> Reply:
         return _reply_slots(ctx, f"{taken.message} Here are the next free times.")
     when = booking.when_text(meeting.starts_at, ctx.timezone, meeting.duration_minutes)
     return Reply(
-        messages=(Message(text=f"Booked: meeting #{meeting.id}, {when}. The calendar invite "
-                          "is on its way to you both."),),
+        messages=(
+            Message(
+                text=f"Booked: meeting #{meeting.id}, {when}. The calendar invite "
+                "is on its way to you both."
+            ),
+        ),
         pushed=True,
     )
 
@@ -255,8 +282,10 @@ def act_accept(ctx: Context) -> Reply:
         ctx.session, ctx.settings, ctx.now, ctx.person, _button_id(ctx), accept=True
     )
     when = booking.when_text(meeting.starts_at, ctx.timezone, meeting.duration_minutes)
-    return Reply(update=Message(text=f"Accepted: meeting #{meeting.id}, {when}. The invite is "
-                                "on its way."), pushed=True)
+    return Reply(
+        update=Message(text=f"Accepted: meeting #{meeting.id}, {when}. The invite is on its way."),
+        pushed=True,
+    )
 
 
 @allow(STUDENT)
@@ -266,13 +295,18 @@ def act_decline(ctx: Context) -> Reply:
     meeting = booking.answer_proposal(
         ctx.session, ctx.settings, ctx.now, ctx.person, _button_id(ctx), accept=False
     )
-    return Reply(update=Message(text=f"Declined meeting #{meeting.id}. Your mentor is told; "
-                                "you can book another time with /meet."), pushed=True)
+    return Reply(
+        update=Message(
+            text=f"Declined meeting #{meeting.id}. Your mentor is told; "
+            "you can book another time with /meet."
+        ),
+        pushed=True,
+    )
 
 
 @allow(*STAFF)
 def act_outcome(ctx: Context) -> Reply:
-    """"Did it happen?": held (then the record), didn't come (escalation), rescheduled."""
+    """The answer to "Did it happen?": held (then the record), didn't come, rescheduled."""
     require_role(ctx.person, MENTOR, ADMIN)
     meeting, alert = records.record_outcome(
         ctx.session, ctx.settings, ctx.now, ctx.person, _button_id(ctx), ctx.button("outcome")
@@ -281,13 +315,17 @@ def act_outcome(ctx: Context) -> Reply:
         return Reply(update=records.record_prompt(meeting))
     if meeting.status == "no_show":
         extra = " That's several in a row, so an alert was raised." if alert else ""
-        return Reply(update=Message(text=f"Meeting #{meeting.id} is recorded as missed.{extra}"),
-                     pushed=alert is not None)
+        return Reply(
+            update=Message(text=f"Meeting #{meeting.id} is recorded as missed.{extra}"),
+            pushed=alert is not None,
+        )
     _, student = booking.people_of(ctx.session, meeting)
-    return Reply(update=Message(
-        text=f"Meeting #{meeting.id} is recorded as rescheduled. Propose the new time with "
-        f"/meet propose {student.email} YYYY-MM-DD HH:MM."
-    ))
+    return Reply(
+        update=Message(
+            text=f"Meeting #{meeting.id} is recorded as rescheduled. Propose the new time with "
+            f"/meet propose {student.email} YYYY-MM-DD HH:MM."
+        )
+    )
 
 
 @allow(*STAFF)
@@ -321,19 +359,23 @@ def form_record(ctx: Context) -> Reply:
     require_role(ctx.person, MENTOR, ADMIN)
     args = ctx.inbound.args
     return _saved(
-        ctx, _button_id(ctx), args.get("topics", ""), args.get("actions", ""),
+        ctx,
+        _button_id(ctx),
+        args.get("topics", ""),
+        args.get("actions", ""),
         args.get("next", ""),
     )
 
 
 @allow(*STAFF)
 def act_goals(ctx: Context) -> Reply:
-    """"Make these goals": the record's agreed actions become the student's goals."""
+    """The "Make these goals" button: the record's agreed actions become the student's goals."""
     require_role(ctx.person, MENTOR, ADMIN)
     made = records.make_goals(ctx.session, ctx.settings, ctx.now, ctx.person, _button_id(ctx))
     listing = "\n".join(f"• {t}" for t in made)
-    return Reply(update=Message(text=f"Added {len(made)} goal(s) for the student:\n{listing}"),
-                 pushed=True)
+    return Reply(
+        update=Message(text=f"Added {len(made)} goal(s) for the student:\n{listing}"), pushed=True
+    )
 
 
 def run_steps(db: Database, settings: CoreSettings, window: Window) -> JobOutcome:
@@ -349,8 +391,14 @@ FEATURE = Feature(
     name="meetings",
     summary="1:1 meetings: hours, booking, invites, reminders, session records, cadence",
     commands=(
-        Command("meet", "book a meeting with your mentor (staff: your meetings)", cmd_meet,
-                default=True, sub="book", other_names=("meeting", "meetings")),
+        Command(
+            "meet",
+            "book a meeting with your mentor (staff: your meetings)",
+            cmd_meet,
+            default=True,
+            sub="book",
+            other_names=("meeting", "meetings"),
+        ),
         Command("meet", "your upcoming meetings", cmd_meet_list, sub="list"),
         Command(
             "meet",
@@ -359,17 +407,29 @@ FEATURE = Feature(
             sub="hours",
             args=(
                 Arg("days", ArgKind.WORD, "Days, like mon,wed or mon-fri", shown="DAYS"),
-                Arg("span", ArgKind.WORD, "Hours, like 14:00-16:00 (or off)",
-                    shown="HH:MM-HH:MM"),
-                Arg("minutes", ArgKind.INT, "Minutes per meeting", optional=True,
-                    low=availability.MIN_SLOT, high=availability.MAX_SLOT, shown="MINUTES",
+                Arg("span", ArgKind.WORD, "Hours, like 14:00-16:00 (or off)", shown="HH:MM-HH:MM"),
+                Arg(
+                    "minutes",
+                    ArgKind.INT,
+                    "Minutes per meeting",
+                    optional=True,
+                    low=availability.MIN_SLOT,
+                    high=availability.MAX_SLOT,
+                    shown="MINUTES",
                     invalid=f"A meeting lasts {availability.MIN_SLOT} to "
-                    f"{availability.MAX_SLOT} minutes."),
+                    f"{availability.MAX_SLOT} minutes.",
+                ),
             ),
             example="/meet hours mon,wed 14:00-16:00 30",
         ),
-        Command("meet", "a day with no meetings", cmd_meet_off, sub="off", args=(DAY,),
-                example="/meet off 2026-12-24"),
+        Command(
+            "meet",
+            "a day with no meetings",
+            cmd_meet_off,
+            sub="off",
+            args=(DAY,),
+            example="/meet off 2026-12-24",
+        ),
         Command(
             "meet",
             "the video link for your meetings (https only)",
@@ -409,23 +469,46 @@ FEATURE = Feature(
             cmd_meet_every,
             sub="every",
             args=(
-                Arg("target", ArgKind.WORD, 'A student\'s email or a "Group name"',
-                    shown='EMAIL|"GROUP"'),
-                Arg("weeks", ArgKind.INT, "Weeks between meetings", low=1,
-                    high=cadence.MAX_WEEKS, invalid="Weeks is a number from 1 to 52."),
+                Arg(
+                    "target",
+                    ArgKind.WORD,
+                    'A student\'s email or a "Group name"',
+                    shown='EMAIL|"GROUP"',
+                ),
+                Arg(
+                    "weeks",
+                    ArgKind.INT,
+                    "Weeks between meetings",
+                    low=1,
+                    high=cadence.MAX_WEEKS,
+                    invalid="Weeks is a number from 1 to 52.",
+                ),
             ),
             example="/meet every sam@example.edu 2",
         ),
-        Command("meet", "read a meeting's session record", cmd_meet_record, sub="record",
-                args=(MEETING_ID,), example="/meet record 4"),
+        Command(
+            "meet",
+            "read a meeting's session record",
+            cmd_meet_record,
+            sub="record",
+            args=(MEETING_ID,),
+            example="/meet record 4",
+        ),
         Command(
             "meet",
             "write a meeting's session record",
             cmd_meet_write,
             sub="write",
-            args=(MEETING_ID, Arg("record", ArgKind.TEXT, "TOPICS | ACTIONS | NEXT STEP",
-                                  shown="TOPICS | ACTIONS | NEXT")),
-            example="/meet write 4 exam plan | revise chapter 3; book the library | meet in 2 weeks",
+            args=(
+                MEETING_ID,
+                Arg(
+                    "record",
+                    ArgKind.TEXT,
+                    "TOPICS | ACTIONS | NEXT STEP",
+                    shown="TOPICS | ACTIONS | NEXT",
+                ),
+            ),
+            example="/meet write 4 exam plan | revise chapter 3; book a room | meet in 2 weeks",
         ),
     ),
     actions={

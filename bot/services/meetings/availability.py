@@ -27,7 +27,9 @@ HORIZON_DAYS = 21
 SLOTS_SHOWN = 6
 MIN_NOTICE = timedelta(hours=1)
 MIN_SLOT, MAX_SLOT = 10, 240
-HOURS_USAGE = "Use /meet hours DAYS HH:MM-HH:MM MINUTES, for example: /meet hours mon,wed 14:00-16:00 30"
+HOURS_USAGE = (
+    "Use /meet hours DAYS HH:MM-HH:MM MINUTES, for example: /meet hours mon,wed 14:00-16:00 30"
+)
 
 
 @dataclass(frozen=True)
@@ -209,9 +211,10 @@ def published_slots(
     rows = hours_of(session, mentor_id)
     if not rows:
         return []
-    off = set(
-        session.exec(select(MeetingOff.day).where(MeetingOff.mentor_id == mentor_id)).all()
-    )
+    off = {
+        row.day
+        for row in session.exec(select(MeetingOff).where(MeetingOff.mentor_id == mentor_id))
+    }
     earliest = now + MIN_NOTICE
     slots: list[Slot] = []
     by_day = {row.weekday: row for row in rows}
@@ -242,9 +245,7 @@ def busy(session: Session, mentor_id: int, start: datetime, end: datetime) -> li
             col(Meeting.starts_at) > start - timedelta(minutes=MAX_SLOT),
         )
     ).all()
-    return [
-        m for m in rows if m.starts_at + timedelta(minutes=m.duration_minutes) > start
-    ]
+    return [m for m in rows if m.starts_at + timedelta(minutes=m.duration_minutes) > start]
 
 
 def free_slots(

@@ -101,7 +101,9 @@ def offer_slots(
     """The next free slots with the student's mentors, in the student's own zone."""
     mentors = my_mentors(session, student)
     if not mentors:
-        return SlotOffer(Message(text="You don't have a mentor yet, so there's nothing to book."), ())
+        return SlotOffer(
+            Message(text="You don't have a mentor yet, so there's nothing to book."), ()
+        )
     names = {m.id: m.name for m in mentors}
     slots = free_slots(session, [m.id for m in mentors if m.id is not None], now)
     tz = zone_of(student, settings)
@@ -119,12 +121,18 @@ def offer_slots(
         for s in slots
     )
     text = (intro + "\n" if intro else "") + f"Free meeting times (your time, {tz}):"
-    return SlotOffer(Message(title="Book a meeting", text=text.strip(), choices=choices), slots)
+    return SlotOffer(Message(title="Book a meeting", text=text.strip(), choices=choices), tuple(slots))
 
 
 def _new_meeting(
-    mentor: Person, student: Person, starts_at: datetime, minutes: int, tz: str, status: str,
-    actor: Person, now: datetime,
+    mentor: Person,
+    student: Person,
+    starts_at: datetime,
+    minutes: int,
+    tz: str,
+    status: str,
+    actor: Person,
+    now: datetime,
 ) -> Meeting:
     assert mentor.id is not None and student.id is not None
     return Meeting(
@@ -175,13 +183,18 @@ def book(
         raise SlotTaken("That time isn't free any more.")
     if busy(session, mentor_id, slot.starts_at, slot.ends_at):
         raise SlotTaken("Sorry, someone else just took that time.")
-    tz = next(h.timezone for h in hours_of(session, mentor_id) if h.weekday == to_local(
-        at, h.timezone).weekday())
+    tz = next(
+        h.timezone
+        for h in hours_of(session, mentor_id)
+        if h.weekday == to_local(at, h.timezone).weekday()
+    )
     meeting = _new_meeting(
         mentor, student, at, slot.minutes, tz, MeetingStatus.BOOKED, student, now
     )
     _hold(session, meeting)
-    send_invites(session, settings, now, meeting, mentor, student, note=f"{student.name} booked it.")
+    send_invites(
+        session, settings, now, meeting, mentor, student, note=f"{student.name} booked it."
+    )
     return meeting
 
 
@@ -208,7 +221,9 @@ def propose(
     minutes = rows[0].slot_minutes if rows else DEFAULT_MINUTES
     if busy(session, mentor.id, starts_at, starts_at + timedelta(minutes=minutes)):
         raise SlotTaken("You already have a meeting then.")
-    meeting = _new_meeting(mentor, student, starts_at, minutes, tz, MeetingStatus.PROPOSED, mentor, now)
+    meeting = _new_meeting(
+        mentor, student, starts_at, minutes, tz, MeetingStatus.PROPOSED, mentor, now
+    )
     _hold(session, meeting)
     stz = zone_of(student, settings)
     ref = (("meeting", str(meeting.id)),)
@@ -223,8 +238,14 @@ def propose(
     )
     push_rows(
         session,
-        [Push(f"meeting:{meeting.id}:proposed:{meeting.sequence}", message, person=student,
-              kind=OutboxKind.MEETING)],
+        [
+            Push(
+                f"meeting:{meeting.id}:proposed:{meeting.sequence}",
+                message,
+                person=student,
+                kind=OutboxKind.MEETING,
+            )
+        ],
         now,
         settings.default_timezone,
     )
@@ -269,7 +290,9 @@ def answer_proposal(
     if accept:
         meeting.status = MeetingStatus.BOOKED
         session.add(meeting)
-        send_invites(session, settings, now, meeting, mentor, student, note=f"{student.name} accepted.")
+        send_invites(
+            session, settings, now, meeting, mentor, student, note=f"{student.name} accepted."
+        )
     else:
         meeting.status = MeetingStatus.DECLINED
         session.add(meeting)
@@ -279,8 +302,14 @@ def answer_proposal(
         )
         push_rows(
             session,
-            [Push(f"meeting:{meeting.id}:declined", Message(text=text), person=mentor,
-                  kind=OutboxKind.MEETING)],
+            [
+                Push(
+                    f"meeting:{meeting.id}:declined",
+                    Message(text=text),
+                    person=mentor,
+                    kind=OutboxKind.MEETING,
+                )
+            ],
             now,
             settings.default_timezone,
         )
@@ -327,7 +356,8 @@ def move(
         if not any(s.starts_at == starts_at for s in slots):
             raise SlotTaken("That time isn't one of your mentor's free times.")
     clash = [
-        m for m in busy(session, meeting.mentor_id, starts_at, starts_at + timedelta(minutes=minutes))
+        m
+        for m in busy(session, meeting.mentor_id, starts_at, starts_at + timedelta(minutes=minutes))
         if m.id != meeting.id
     ]
     if clash:
@@ -341,8 +371,14 @@ def move(
     _hold(session, meeting)
     mentor, student = people_of(session, meeting)
     send_invites(
-        session, settings, now, meeting, mentor, student,
-        note=f"Moved by {actor.name}: {reason}", moved=True,
+        session,
+        settings,
+        now,
+        meeting,
+        mentor,
+        student,
+        note=f"Moved by {actor.name}: {reason}",
+        moved=True,
     )
     return meeting
 
@@ -454,8 +490,9 @@ def render_list(
     """A person's upcoming meetings in their own zone, with the ids commands take."""
     if not meetings:
         hint = (
-            "Type /meet to book one." if person.role == STUDENT else
-            "Publish your hours with /meet hours, or propose one with /meet propose."
+            "Type /meet to book one."
+            if person.role == STUDENT
+            else "Publish your hours with /meet hours, or propose one with /meet propose."
         )
         return Message(text=f"No upcoming meetings. {hint}")
     tz = zone_of(person, settings)
@@ -464,11 +501,12 @@ def render_list(
         mentor, student = people_of(session, m)
         other = mentor if person.id == m.student_id else student
         state = " (proposed, waiting for an answer)" if m.status == MeetingStatus.PROPOSED else ""
-        lines.append(f"#{m.id} {when_text(m.starts_at, tz, m.duration_minutes)} with {other.name}{state}")
+        lines.append(
+            f"#{m.id} {when_text(m.starts_at, tz, m.duration_minutes)} with {other.name}{state}"
+        )
     return Message(
         title="Your meetings",
         text="\n".join(lines)
         + "\nMove one with /meet move ID YYYY-MM-DD HH:MM REASON, or cancel it with "
         "/meet cancel ID REASON.",
     )
-

@@ -25,9 +25,7 @@ MAX_WEEKS = 52
 EVERY_USAGE = 'Use /meet every EMAIL|"GROUP" WEEKS, for example: /meet every sam@example.edu 2'
 
 
-def set_cadence(
-    session: Session, now: datetime, mentor: Person, target: str, weeks: int
-) -> str:
+def set_cadence(session: Session, now: datetime, mentor: Person, target: str, weeks: int) -> str:
     """A student's email or a group's name, every `weeks`: store it; returns who it covers."""
     target = target.strip()
     if not target or not 1 <= weeks <= MAX_WEEKS:
@@ -37,14 +35,17 @@ def set_cadence(
     group_id: int | None = None
     if "@" in target:
         student = person_by_email(session, target)
-        if student is None or student.role != STUDENT or not student.active or student.id is None \
-                or not is_mentor_of(session, mentor.id, student.id):
+        if (
+            student is None
+            or student.role != STUDENT
+            or not student.active
+            or student.id is None
+            or not is_mentor_of(session, mentor.id, student.id)
+        ):
             raise UserError(f"I can't find a student of yours '{target}'.")
         student_id, shown = student.id, student.name
     else:
-        group = session.exec(
-            select(Group).where(func.lower(Group.name) == target.lower())
-        ).first()
+        group = session.exec(select(Group).where(func.lower(Group.name) == target.lower())).first()
         if group is None or group.id is None or group.id not in group_ids_of(session, mentor.id):
             raise UserError(f"I can't find a group of yours '{target}'.")
         group_id, shown = group.id, f"your students in {group.name}"

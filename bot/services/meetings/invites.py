@@ -53,7 +53,8 @@ def invite_ics(
     event.add("organizer", _address(mentor, "CHAIR"))
     event.add("attendee", _address(student, "REQ-PARTICIPANT"))
     calendar.add_component(event)
-    return calendar.to_ical().decode("utf-8")
+    ics: bytes = calendar.to_ical()
+    return ics.decode("utf-8")
 
 
 def invite_attachment(ics: str) -> Attachment:

@@ -56,9 +56,7 @@ def record_outcome(
         raise UserError("Answer with one of the buttons: it happened, didn't come, rescheduled.")
     meeting = _mentors_meeting(session, mentor, raw_id)
     if meeting.status in CLOSED:
-        raise UserError(
-            f"Meeting #{meeting.id} is already recorded as {_shown(meeting.status)}."
-        )
+        raise UserError(f"Meeting #{meeting.id} is already recorded as {_shown(meeting.status)}.")
     if meeting.status != MeetingStatus.BOOKED:
         raise UserError(f"Meeting #{meeting.id} was {_shown(meeting.status)}.")
     if now < meeting.starts_at:
@@ -74,7 +72,11 @@ def record_outcome(
         misses = consecutive_no_shows(session, meeting.student_id)
         if misses >= settings.escalation.missed_meetings:
             alert = raise_alert(
-                session, settings, now, student, AlertKind.MISSED,
+                session,
+                settings,
+                now,
+                student,
+                AlertKind.MISSED,
                 f"{misses} meetings missed in a row",
             )
     return meeting, alert
@@ -148,7 +150,9 @@ def write_record(
     record.updated_at = now
     session.add(record)
     session.flush()
-    audit(session, now, mentor.id, "meeting_record.write", meeting.student_id, f"meeting {meeting.id}")
+    audit(
+        session, now, mentor.id, "meeting_record.write", meeting.student_id, f"meeting {meeting.id}"
+    )
     return record
 
 
@@ -172,7 +176,9 @@ def read_record(
 ) -> Message:
     """The session record for one of the reader's students; every read audited."""
     meeting, record = _readable(session, reader, raw_id)
-    audit(session, now, reader.id, "meeting_record.read", meeting.student_id, f"meeting {meeting.id}")
+    audit(
+        session, now, reader.id, "meeting_record.read", meeting.student_id, f"meeting {meeting.id}"
+    )
     _, student = people_of(session, meeting)
     tz = zone_of(reader, settings)
     choices: tuple[Choice, ...] = ()
@@ -236,6 +242,12 @@ def record_prompt(meeting: Meeting) -> Message:
         text=f"Thanks. Meeting #{meeting.id} is recorded as held. Write the session record "
         "(topics, agreed actions, next step) now or later with the button, or type "
         f"/meet write {meeting.id} TOPICS | ACTIONS | NEXT STEP.",
-        choices=(Choice("Write the session record", RECORD_ACTION, (("meeting", str(meeting.id)),),
-                        style="primary"),),
+        choices=(
+            Choice(
+                "Write the session record",
+                RECORD_ACTION,
+                (("meeting", str(meeting.id)),),
+                style="primary",
+            ),
+        ),
     )

@@ -196,9 +196,7 @@ def outcome_choices(meeting_id: int | None) -> tuple[Choice, ...]:
     )
 
 
-def _ask_outcome(
-    session: Session, settings: CoreSettings, now: datetime, meeting: Meeting
-) -> int:
+def _ask_outcome(session: Session, settings: CoreSettings, now: datetime, meeting: Meeting) -> int:
     mentor, student = people_of(session, meeting)
     when = when_text(meeting.starts_at, zone_of(mentor, settings), meeting.duration_minutes)
     message = Message(

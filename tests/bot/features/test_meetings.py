@@ -138,8 +138,9 @@ def test_bad_hours_and_links_are_refused_and_change_nothing(maya: Chat) -> None:
         assert session.exec(select(MeetingProfile)).all() == []
 
 
-def test_refusals_other_mentor_past_and_taken_slots(maya: Chat, sam: Chat, alex: Chat,
-                                                   kit: Chat, ola: Chat) -> None:
+def test_refusals_other_mentor_past_and_taken_slots(
+    maya: Chat, sam: Chat, alex: Chat, kit: Chat, ola: Chat
+) -> None:
     """Booking another mentor, a past time or a taken slot is refused; the next slots shown."""
     maya.send(HOURS)
     ola.send(HOURS)
@@ -148,12 +149,18 @@ def test_refusals_other_mentor_past_and_taken_slots(maya: Chat, sam: Chat, alex:
     refused = kit.press(first)
     assert "only book meetings with your own mentor" in text_of(refused)
     # A slot in the past (a button kept from last week).
-    past = type(first)(first.label, first.action, (("mentor", first.args_dict()["mentor"]),
-                                                   ("at", "20261116T1400Z")))
+    past = type(first)(
+        first.label,
+        first.action,
+        (("mentor", first.args_dict()["mentor"]), ("at", "20261116T1400Z")),
+    )
     assert "already passed" in text_of(sam.press(past))
     # A time that isn't in the hours at all (a forged button).
-    forged = type(first)(first.label, first.action, (("mentor", first.args_dict()["mentor"]),
-                                                     ("at", "20261123T1410Z")))
+    forged = type(first)(
+        first.label,
+        first.action,
+        (("mentor", first.args_dict()["mentor"]), ("at", "20261123T1410Z")),
+    )
     assert "isn't free any more" in text_of(sam.press(forged))
     assert meetings(sam.core.db) == []
     assert "Booked" in text_of(sam.press(first))
@@ -164,7 +171,9 @@ def test_refusals_other_mentor_past_and_taken_slots(maya: Chat, sam: Chat, alex:
     assert "Mon 23 Nov 2026, 09:30" in find_choice(taken, "09:30").label
     assert len(meetings(sam.core.db)) == 1
     # Mentor-side refusals: another mentor's student, and a past time.
-    assert "students you mentor" in text_of(maya.send("/meet propose kit@example.edu 2026-12-01 10:00"))
+    assert "students you mentor" in text_of(
+        maya.send("/meet propose kit@example.edu 2026-12-01 10:00")
+    )
     assert "already passed" in text_of(maya.send("/meet propose sam@example.edu 2026-11-20 10:00"))
 
 
@@ -236,22 +245,48 @@ def test_someone_elses_meeting_reads_as_missing(maya: Chat, sam: Chat, kit: Chat
     [
         # Maya in London (GMT until 28 March), Alex in New York (EDT from 14 March): booked
         # on 10 March, held on 15 March. 14:00 GMT is 14:00 UTC, 10:00 EDT (09:00 before).
-        (utc(2027, 3, 10, 10), "Mon 15 Mar 2027", "Europe/London", "alex", "10:00",
-         utc(2027, 3, 15, 14)),
+        (
+            utc(2027, 3, 10, 10),
+            "Mon 15 Mar 2027",
+            "Europe/London",
+            "alex",
+            "10:00",
+            utc(2027, 3, 15, 14),
+        ),
         # Booked on 24 March in GMT, held on 29 March in BST: still 14:00 for Maya and Sam,
         # 13:00 UTC.
-        (utc(2027, 3, 24, 10), "Mon 29 Mar 2027", "Europe/London", "sam", "14:00",
-         utc(2027, 3, 29, 13)),
+        (
+            utc(2027, 3, 24, 10),
+            "Mon 29 Mar 2027",
+            "Europe/London",
+            "sam",
+            "14:00",
+            utc(2027, 3, 29, 13),
+        ),
         # A mentor in New York booked in EST (8 March) for after the change (15 March):
         # 14:00 EDT is 18:00 UTC, which Sam in London (still GMT) sees as 18:00.
-        (utc(2027, 3, 8, 10), "Mon 15 Mar 2027", "America/New_York", "sam", "18:00",
-         utc(2027, 3, 15, 18)),
+        (
+            utc(2027, 3, 8, 10),
+            "Mon 15 Mar 2027",
+            "America/New_York",
+            "sam",
+            "18:00",
+            utc(2027, 3, 15, 18),
+        ),
     ],
 )
 def test_dst_between_booking_and_meeting_keeps_the_mentors_local_time(
-    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat, alex: Chat,
-    booked_on: datetime, meeting_day: str, mentor_zone: str, student: str,
-    student_sees: str, at_utc: datetime,
+    core: MentorBot,
+    clock: FixedClock,
+    maya: Chat,
+    sam: Chat,
+    alex: Chat,
+    booked_on: datetime,
+    meeting_day: str,
+    mentor_zone: str,
+    student: str,
+    student_sees: str,
+    at_utc: datetime,
 ) -> None:
     """Slots are the mentor's wall clock on the meeting's own date, shown in the student's zone."""
     clock.set(booked_on)
@@ -271,8 +306,9 @@ def test_dst_between_booking_and_meeting_keeps_the_mentors_local_time(
     assert f"{meeting_day}, 14:00-14:30 ({mentor_zone})" in mentor_invite.text
 
 
-def test_a_time_the_clocks_skip_is_never_offered(core: MentorBot, clock: FixedClock,
-                                                 maya: Chat) -> None:
+def test_a_time_the_clocks_skip_is_never_offered(
+    core: MentorBot, clock: FixedClock, maya: Chat
+) -> None:
     """01:00-02:00 on the last Sunday of March doesn't exist in London: no slot, no proposal."""
     clock.set(utc(2027, 3, 22, 10))
     maya.send("/meet hours sun 00:30-02:30 30")
@@ -297,9 +333,17 @@ def test_one_live_meeting_per_mentor_and_start_is_a_database_constraint(demo: Da
         ids = (maya.id, sam.id)
 
     def row(uid: str, status: str) -> Meeting:
-        return Meeting(uid=uid, mentor_id=ids[0], student_id=ids[1], starts_at=utc(2026, 12, 1, 14),
-                       duration_minutes=30, mentor_timezone="Europe/London", status=status,
-                       created_at=now, updated_at=now)
+        return Meeting(
+            uid=uid,
+            mentor_id=ids[0],
+            student_id=ids[1],
+            starts_at=utc(2026, 12, 1, 14),
+            duration_minutes=30,
+            mentor_timezone="Europe/London",
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
 
     with demo.session() as session:
         session.add(row("a", "cancelled"))
@@ -308,8 +352,9 @@ def test_one_live_meeting_per_mentor_and_start_is_a_database_constraint(demo: Da
         session.add(row("c", "proposed"))
 
 
-def test_two_students_pressing_the_same_slot_at_once(core: MentorBot, maya: Chat, sam: Chat,
-                                                    alex: Chat) -> None:
+def test_two_students_pressing_the_same_slot_at_once(
+    core: MentorBot, maya: Chat, sam: Chat, alex: Chat
+) -> None:
     """Pressed at the same moment from two threads: exactly one booking; the other is re-offered."""
     import threading
 
@@ -366,7 +411,9 @@ def test_reminders_day_and_hour_before_quiet_hours_and_the_question(
     question = pushed(db, "maya@example.edu")[-1]
     assert question.title == "Did it happen?"
     assert [c.label for c in question.choices] == [
-        "It happened", "Student didn't come", "We rescheduled",
+        "It happened",
+        "Student didn't come",
+        "We rescheduled",
     ]
 
 
@@ -383,7 +430,7 @@ def book_and_hold(core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat, lab
 def test_held_record_is_sealed_for_mentors_only_and_makes_goals(
     core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat, avery: Chat, ola: Chat
 ) -> None:
-    """Held, then the record form; only the student's mentors read it (audited); goals in a press."""
+    """Held, then the record form; only the student's mentors read it (audited); goals."""
     maya.send(HOURS)
     question = book_and_hold(core, clock, maya, sam, "Mon 23 Nov 2026, 14:00")
     early = maya.form("meeting.record", meeting="1", topics="Too soon")
@@ -394,8 +441,11 @@ def test_held_record_is_sealed_for_mentors_only_and_makes_goals(
     # Empty topics: refused, nothing stored.
     assert "write the topics" in text_of(maya.form("meeting.record", meeting="1", topics=" "))
     saved = maya.form(
-        "meeting.record", meeting=write.args_dict()["meeting"], topics="Exam plan",
-        actions="Revise chapter 3; Book a library room", next="Meet in two weeks",
+        "meeting.record",
+        meeting=write.args_dict()["meeting"],
+        topics="Exam plan",
+        actions="Revise chapter 3; Book a library room",
+        next="Meet in two weeks",
     )
     assert "Session record saved for meeting #1" in text_of(saved)
     with core.db.session() as session:
@@ -414,7 +464,9 @@ def test_held_record_is_sealed_for_mentors_only_and_makes_goals(
         assert len(reads) >= 3
     made = maya.press(find_choice(read, "Make these goals"))
     assert "Added 2 goal(s)" in text_of(made)
-    assert "already the student's goals" in text_of(maya.press(find_choice(read, "Make these goals")))
+    assert "already the student's goals" in text_of(
+        maya.press(find_choice(read, "Make these goals"))
+    )
     with core.db.session() as session:
         titles = sorted(g.title for g in session.exec(select(Goal)).all())
         assert titles == ["Book a library room", "Revise chapter 3"]
@@ -455,7 +507,10 @@ def test_cadence_nudges_once_and_the_caseload_marks_it(
     assert [m.text.split(".")[0] for m in nudges] == ["It's time to meet Alex Student again"]
     with core.db.session() as session:
         maya_person = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
-        lines = {ln.student.email: ln.meeting_overdue for ln in caseload(session, maya_person, later, "UTC")}
+        lines = {
+            ln.student.email: ln.meeting_overdue
+            for ln in caseload(session, maya_person, later, "UTC")
+        }
     assert lines == {"sam@example.edu": False, "alex@example.edu": True}
     assert "meeting overdue" in text_of(maya.send("/mentees"))
     clock.set(utc(2026, 12, 8, 10))
@@ -486,3 +541,32 @@ def test_meetings_for_student_lists_outcomes_and_record_presence(
         (2, "no_show", False, "Maya Mentor"),
         (3, "cancelled", False, "Maya Mentor"),
     ]
+
+
+def test_erasure_and_export_cover_meetings_and_records(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat
+) -> None:
+    """Sam's export lists his meetings (not the record); erasing Maya takes both, cleanly."""
+    from bot.services.export import export_person
+    from bot.services.privacy import erase_person
+    from tests.tick import PERSONAL_DATA
+
+    maya.send(HOURS)
+    maya.send("/meet every sam@example.edu 2")
+    question = book_and_hold(core, clock, maya, sam, "Mon 23 Nov 2026, 14:00")
+    maya.press(find_choice_in(question, "It happened"))
+    maya.send("/meet write 1 Exam plan | Revise | Next week")
+    with core.db.session() as session:
+        sam_p = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
+        mine = export_person(session, sam_p, tables=PERSONAL_DATA)
+        assert [m["status"] for m in mine["meetings"]] == ["held"]
+        assert "session_records" not in mine
+        maya_p = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
+        report = erase_person(
+            session, maya_p, clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA
+        )
+        assert "session records" in report.summary() and "meetings" in report.summary()
+    with core.db.session() as session:
+        assert session.exec(select(Meeting)).all() == []
+        assert session.exec(select(SessionRecord)).all() == []
+        assert session.exec(select(MeetingHours)).all() == []
