@@ -108,8 +108,10 @@ class ResolveModal(discord.ui.Modal, title="Resolve alert"):
 
 
 class RecordModal(discord.ui.Modal, title="Session record"):
-    """A meeting's session record: topics, agreed actions, next step (the meeting id rides
-    in the custom id)."""
+    """A meeting's session record: topics, agreed actions, next step.
+
+    The meeting id rides in the custom id, as the alert id does in ResolveModal.
+    """
 
     topics: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
         label="Topics",

@@ -212,8 +212,7 @@ def published_slots(
     if not rows:
         return []
     off = {
-        row.day
-        for row in session.exec(select(MeetingOff).where(MeetingOff.mentor_id == mentor_id))
+        row.day for row in session.exec(select(MeetingOff).where(MeetingOff.mentor_id == mentor_id))
     }
     earliest = now + MIN_NOTICE
     slots: list[Slot] = []

@@ -121,7 +121,9 @@ def offer_slots(
         for s in slots
     )
     text = (intro + "\n" if intro else "") + f"Free meeting times (your time, {tz}):"
-    return SlotOffer(Message(title="Book a meeting", text=text.strip(), choices=choices), tuple(slots))
+    return SlotOffer(
+        Message(title="Book a meeting", text=text.strip(), choices=choices), tuple(slots)
+    )
 
 
 def _new_meeting(

@@ -1,5 +1,7 @@
-"""Meetings on the console: publish hours, book by number, the invite saved as a file, the
-reminder, "Did it happen?" and the session record asked line by line.
+"""Meetings on the console: hours, booking by number, invite file, reminder, session record.
+
+The invite is saved as a file and its path printed; "Did it happen?" is answered by number
+and the session record is asked line by line.
 
 The console chat, its messenger and the outbox delivery, with the minute tick run as the
 scheduler does; SQLite and PostgreSQL.
