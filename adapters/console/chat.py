@@ -217,7 +217,12 @@ class ConsoleChat:
             return
         self.recording = None
         args = {"meeting": prompt.meeting_id}
-        args.update({name: answer for (name, _), answer in zip(RECORD_QUESTIONS, prompt.answers, strict=True)})
+        args.update(
+            {
+                name: answer
+                for (name, _), answer in zip(RECORD_QUESTIONS, prompt.answers, strict=True)
+            }
+        )
         self.show(await self.core.ahandle(Inbound(self.actor(), "form", RECORD_FORM, args)))
 
     async def deliver_mine(self) -> None:
