@@ -142,6 +142,8 @@ class MeetingStatus(StrEnum):
     # The mentor answered "Did it happen?" with "rescheduled": closed, a new one is proposed.
     RESCHEDULED = "rescheduled"
     DECLINED = "declined"
+    # A proposal the student never answered before its time.
+    EXPIRED = "expired"
     CANCELLED = "cancelled"
 
 

@@ -51,6 +51,7 @@ class MeetingStepsOutcome:
     hour_reminders: int = 0
     skipped_quiet: int = 0
     questions: int = 0
+    expired: int = 0
     nudges: int = 0
     too_late: int = 0
 
@@ -66,6 +67,7 @@ class MeetingStepsOutcome:
             "meeting reminders (hour before)": self.hour_reminders,
             "meeting reminders not sent (quiet hours until the start)": self.skipped_quiet,
             "meeting outcome questions": self.questions,
+            "meeting proposals expired unanswered": self.expired,
             "meeting cadence nudges": self.nudges,
             "meeting steps skipped (too late after downtime)": self.too_late,
         }
@@ -112,6 +114,7 @@ def run_meeting_steps(
 ) -> MeetingStepsOutcome:
     """Do every meeting step due at `now` (see the module docstring)."""
     outcome = MeetingStepsOutcome()
+    outcome.expired = expire_proposals(session, now)
     for meeting in due_meetings(session, now):
         start = meeting.starts_at
         end = start + timedelta(minutes=meeting.duration_minutes)
@@ -131,6 +134,17 @@ def run_meeting_steps(
             else:
                 outcome.too_late += 1
     return outcome
+
+
+def expire_proposals(session: Session, now: datetime) -> int:
+    """Proposals whose time came without an answer are closed (their buttons then refuse)."""
+    result = session.execute(
+        update(Meeting)
+        .where(col(Meeting.status) == MeetingStatus.PROPOSED, col(Meeting.starts_at) <= now)
+        .values(status=MeetingStatus.EXPIRED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _delivered_at(person: Person, settings: CoreSettings, now: datetime) -> datetime:

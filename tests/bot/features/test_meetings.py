@@ -570,3 +570,14 @@ def test_erasure_and_export_cover_meetings_and_records(
         assert session.exec(select(Meeting)).all() == []
         assert session.exec(select(SessionRecord)).all() == []
         assert session.exec(select(MeetingHours)).all() == []
+
+
+def test_an_unanswered_proposal_expires_at_its_time(
+    core: MentorBot, clock: FixedClock, maya: Chat, sam: Chat
+) -> None:
+    """A proposal nobody answered closes when its time comes; its Accept button then refuses."""
+    maya.send("/meet propose sam@example.edu 2026-11-25 11:00")
+    [proposal] = pushed(core.db, "sam@example.edu")
+    run_due_work(core.db, core.settings, utc(2026, 11, 25, 11, 0))
+    assert meetings(core.db)[0].status == "expired"
+    assert "already expired" in text_of(sam.press(find_choice_in(proposal, "Accept")))
