@@ -581,3 +581,19 @@ def test_an_unanswered_proposal_expires_at_its_time(
     run_due_work(core.db, core.settings, utc(2026, 11, 25, 11, 0))
     assert meetings(core.db)[0].status == "expired"
     assert "already expired" in text_of(sam.press(find_choice_in(proposal, "Accept")))
+
+
+def test_days_off_and_cleared_hours_offer_nothing_then(maya: Chat, sam: Chat) -> None:
+    """A day off removes that day's slots; `DAYS off` clears the hours; a past day is refused."""
+    maya.send(HOURS)
+    assert "is now a day off" in text_of(maya.send("/meet off 2026-11-23"))
+    assert "is already a day off" in text_of(maya.send("/meet off 2026-11-23"))
+    assert "already passed" in text_of(maya.send("/meet off 2026-11-20"))
+    assert "isn't a date" in text_of(maya.send("/meet off 2026-13-40"))
+    offer = text_of(sam.send("/meet"))
+    assert "Mon 23 Nov" not in offer and "Wed 25 Nov 2026, 14:00" in offer
+    assert "No more meetings on Wed" in text_of(maya.send("/meet hours wed off"))
+    offer = text_of(sam.send("/meet"))
+    assert "Wed" not in offer and "Mon 30 Nov 2026, 14:00" in offer
+    maya.send("/meet hours mon off")
+    assert "No free meeting times" in text_of(sam.send("/meet"))
