@@ -536,11 +536,31 @@ def test_meetings_for_student_lists_outcomes_and_record_presence(
         assert sam_person.id is not None
         views = meetings_for_student(session, sam_person.id, utc(2026, 11, 1), utc(2026, 12, 31))
         assert session.exec(select(SessionRecord)).one().meeting_id == 1
-    assert [(v.id, v.status, v.has_record, v.mentor_name) for v in views] == [
+    assert [(v.id, v.casefile_status, v.has_record, v.mentor_name) for v in views] == [
         (1, "held", True, "Maya Mentor"),
-        (2, "no_show", False, "Maya Mentor"),
+        (2, "missed", False, "Maya Mentor"),
         (3, "cancelled", False, "Maya Mentor"),
     ]
+    # Without a reader, no record's words; for Maya (Sam's mentor) they come, audited once.
+    assert all(v.topics == "" and v.agreed_actions == () for v in views)
+    with core.db.session() as session:
+        maya_p = session.exec(select(Person).where(Person.email == "maya@example.edu")).one()
+        ola = Person(email="x@example.edu", name="X", role="admin", created_at=clock.now())
+        session.add(ola)
+        session.flush()
+        shown = meetings_for_student(
+            session, sam_person.id, utc(2026, 11, 1), utc(2026, 12, 31), reader=maya_p
+        )
+        hidden = meetings_for_student(
+            session, sam_person.id, utc(2026, 11, 1), utc(2026, 12, 31), reader=ola
+        )
+        reads = session.exec(select(AuditLog).where(AuditLog.detail == "case file")).all()
+    assert (shown[0].topics, shown[0].agreed_actions, shown[0].next_step) == (
+        "Exam plan",
+        ("Revise",),
+        "Next week",
+    )
+    assert hidden[0].topics == "" and len(reads) == 1
 
 
 def test_erasure_and_export_cover_meetings_and_records(
