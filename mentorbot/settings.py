@@ -38,6 +38,7 @@ class ProgrammeSettings(_Base):
     drop_points: float = Field(default=2.0, gt=0, alias="ESCALATE_DROP_POINTS")
     drop_window_days: int = Field(default=14, ge=1, alias="ESCALATE_DROP_WINDOW_DAYS")
     missed_checkins: int = Field(default=3, ge=1, alias="ESCALATE_MISSED_CHECKINS")
+    missed_meetings: int = Field(default=2, ge=1, alias="ESCALATE_MISSED_MEETINGS")
     help_requests: bool = Field(default=True, alias="ESCALATE_HELP_REQUESTS")
     crisis_ack_minutes: int = Field(default=10, ge=1, alias="CRISIS_ACK_MINUTES")
     alert_ack_minutes: int = Field(default=1440, ge=1, alias="ALERT_ACK_MINUTES")
@@ -314,6 +315,7 @@ class Settings:
                 drop_points=p.drop_points,
                 drop_window_days=p.drop_window_days,
                 missed_checkins=p.missed_checkins,
+                missed_meetings=p.missed_meetings,
                 help_requests=p.help_requests,
             ),
             scheduling=SchedulingRules(

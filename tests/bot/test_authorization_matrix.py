@@ -38,6 +38,7 @@ from storage.tables import (
     Checkin,
     Group,
     Identity,
+    Meeting,
     MentorNote,
     Pairing,
     PairingAvoid,
@@ -45,6 +46,7 @@ from storage.tables import (
     PairingRound,
     Person,
     Rsvp,
+    SessionRecord,
     WorkshopFeedback,
     WorkshopSession,
 )
@@ -78,6 +80,8 @@ ENROLLED = frozenset({SELF, PEER, MENTOR, OTHER_MENTOR, ADMIN})
 STAFF = frozenset({MENTOR, OTHER_MENTOR, ADMIN})
 SAMS_STAFF = frozenset({MENTOR, ADMIN})
 ONLY_SAM = frozenset({SELF})
+# Session records: Sam's own mentors only (not an admin who doesn't mentor Sam).
+SAMS_MENTOR = frozenset({MENTOR})
 
 # Sam's private data; each string is unique so a leak is unambiguous.
 SECRET_MOOD = "matrix-mood-note-worried-about-rent"
@@ -101,6 +105,10 @@ class World:
     upcoming_workshop: int = 0
     past_workshop: int = 0
     pairing_member: int = 0
+    # Sam's meetings with Maya: held (with a record), proposed (waiting), booked and started.
+    held_meeting: int = 0
+    proposed_meeting: int = 0
+    started_meeting: int = 0
     person_ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -258,6 +266,45 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "home"): Case(ENROLLED),
         ("form", "goal.add"): Case(STUDENTS, args={"title": "Matrix goal", "due": ""}),
         ("text", "message"): Case(ENROLLED, text="hello there"),
+        ("command", "meet"): Case(
+            SAMS_MENTOR,
+            text=f"record {world.held_meeting}",
+            audited=SAMS_MENTOR,
+        ),
+        ("command", "meeting"): Case(ENROLLED, text="list"),
+        ("command", "meetings"): Case(ENROLLED),
+        # No hours are published: students are told the time isn't free (not an error).
+        ("action", "meeting.book"): Case(
+            STUDENTS,
+            args=_args(world, mentor=str(world.person_ids[MENTOR]), at="20270104T1000Z"),
+        ),
+        ("action", "meeting.accept"): Case(
+            ONLY_SAM, args=_args(world, meeting="{w.proposed_meeting}"), refusal_logged=False
+        ),
+        ("action", "meeting.decline"): Case(
+            ONLY_SAM, args=_args(world, meeting="{w.proposed_meeting}"), refusal_logged=False
+        ),
+        ("action", "meeting.outcome"): Case(
+            SAMS_MENTOR,
+            args=_args(world, meeting="{w.started_meeting}", outcome="held"),
+            refusal_logged=False,
+        ),
+        ("action", "meeting.record"): Case(
+            SAMS_MENTOR, args=_args(world, meeting="{w.held_meeting}"), refusal_logged=False
+        ),
+        ("action", "meeting.goals"): Case(
+            SAMS_MENTOR,
+            args=_args(world, meeting="{w.held_meeting}"),
+            audited=SAMS_MENTOR,
+        ),
+        ("form", "meeting.record"): Case(
+            SAMS_MENTOR,
+            args=_args(
+                world, meeting="{w.held_meeting}", topics="Matrix topics", actions="", next=""
+            ),
+            audited=SAMS_MENTOR,
+            refusal_logged=False,
+        ),
     }
 
 
@@ -395,6 +442,36 @@ def build_world(core: MentorBot) -> World:
         session.add(PairingMember(pairing_id=pairing.id, person_id=people[PEER].id))
         session.flush()
         assert member.id is not None
+        maya_id = people[MENTOR].id
+        meetings = [
+            Meeting(
+                uid=f"matrix-{status}@mentorbot",
+                mentor_id=maya_id,
+                student_id=sam.id,
+                starts_at=now + timedelta(hours=offset),
+                duration_minutes=30,
+                mentor_timezone="Europe/London",
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+            for status, offset in (("held", -48), ("proposed", 48), ("booked", -1))
+        ]
+        session.add_all(meetings)
+        session.flush()
+        held, proposed, started = (m.id or 0 for m in meetings)
+        session.add(
+            SessionRecord(
+                meeting_id=held,
+                student_id=sam.id,
+                author_id=maya_id,
+                topics="Matrix topics",
+                actions="Matrix action one; matrix action two",
+                next_step="Matrix next",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         ids = [c.id for c in checkins]
         assert None not in ids and goal.id is not None and alert.id is not None
         return World(
@@ -408,6 +485,9 @@ def build_world(core: MentorBot) -> World:
             upcoming_workshop=upcoming.id,
             past_workshop=past.id,
             pairing_member=member.id,
+            held_meeting=held,
+            proposed_meeting=proposed,
+            started_meeting=started,
             person_ids={a: p.id for a, p in people.items() if p.id is not None},
         )
 
