@@ -109,6 +109,7 @@ class World:
     held_meeting: int = 0
     proposed_meeting: int = 0
     started_meeting: int = 0
+    upcoming_meeting: int = 0
     person_ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -270,6 +271,40 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
             SAMS_MENTOR,
             text=f"record {world.held_meeting}",
             audited=SAMS_MENTOR,
+        ),
+        # /meet variants allow different roles: a row per variant.
+        ("command", "meet book"): Case(ENROLLED),
+        ("command", "meet list"): Case(ENROLLED),
+        ("command", "meet hours"): Case(STAFF, text="mon,wed 14:00-16:00 30"),
+        ("command", "meet off"): Case(STAFF, text="2027-01-04"),
+        ("command", "meet link"): Case(STAFF, text="https://meet.example.edu/matrix"),
+        # Refusals below are the feature's own ("only the students you mentor", "I can't find
+        # meeting #N"): they say why without being logged as authorization refusals.
+        ("command", "meet propose"): Case(
+            SAMS_MENTOR, text="sam@example.edu 2027-01-04 10:00", refusal_logged=False
+        ),
+        # Sam's mentor has published no hours, so only the mentor may move it (anywhere).
+        ("command", "meet move"): Case(
+            SAMS_MENTOR,
+            text=f"{world.upcoming_meeting} 2027-01-05 10:00 matrix clash",
+            refusal_logged=False,
+        ),
+        ("command", "meet cancel"): Case(
+            ONLY_SAM | SAMS_MENTOR,
+            text=f"{world.upcoming_meeting} matrix reason",
+            refusal_logged=False,
+        ),
+        ("command", "meet every"): Case(
+            SAMS_MENTOR, text="sam@example.edu 2", refusal_logged=False
+        ),
+        ("command", "meet record"): Case(
+            SAMS_MENTOR, text=f"{world.held_meeting}", audited=SAMS_MENTOR
+        ),
+        ("command", "meet write"): Case(
+            SAMS_MENTOR,
+            text=f"{world.held_meeting} matrix topics | one action | next step",
+            audited=SAMS_MENTOR,
+            refusal_logged=False,
         ),
         ("command", "meeting"): Case(ENROLLED, text="list"),
         ("command", "meetings"): Case(ENROLLED),
@@ -445,7 +480,7 @@ def build_world(core: MentorBot) -> World:
         maya_id = people[MENTOR].id
         meetings = [
             Meeting(
-                uid=f"matrix-{status}@mentorbot",
+                uid=f"matrix-{status}-{offset}@mentorbot",
                 mentor_id=maya_id,
                 student_id=sam.id,
                 starts_at=now + timedelta(hours=offset),
@@ -455,11 +490,16 @@ def build_world(core: MentorBot) -> World:
                 created_at=now,
                 updated_at=now,
             )
-            for status, offset in (("held", -48), ("proposed", 48), ("booked", -1))
+            for status, offset in (
+                ("held", -48),
+                ("proposed", 48),
+                ("booked", -1),
+                ("booked", 72),
+            )
         ]
         session.add_all(meetings)
         session.flush()
-        held, proposed, started = (m.id or 0 for m in meetings)
+        held, proposed, started, upcoming_meeting = (m.id or 0 for m in meetings)
         session.add(
             SessionRecord(
                 meeting_id=held,
@@ -488,6 +528,7 @@ def build_world(core: MentorBot) -> World:
             held_meeting=held,
             proposed_meeting=proposed,
             started_meeting=started,
+            upcoming_meeting=upcoming_meeting,
             person_ids={a: p.id for a, p in people.items() if p.id is not None},
         )
 
