@@ -85,3 +85,7 @@ class CoreSettings:
     # No figure about fewer people than this is shown (reports, digests, anonymous summaries,
     # pulse distributions): a small group's average or answers point at individuals.
     min_group_size: int = 5
+    # The weekly digest (bot/services/reporting/digest.py): day ("mon".."sun", or "off") and
+    # local time (HH:MM, in `default_timezone`) it goes to the staff channel and each mentor.
+    digest_day: str = "mon"
+    digest_time: str = "08:00"

@@ -20,6 +20,7 @@ from bot.features import (
     pause,
     people,
     prompts,
+    reporting,
     resources,
     schedules,
     settings,
@@ -48,6 +49,7 @@ def all_features() -> list[Feature]:
         prompts.FEATURE,
         pairing.FEATURE,
         schedules.FEATURE,
+        reporting.FEATURE,
     ]
 
 
