@@ -324,6 +324,10 @@ from mentorbot.cli_delivery import register as _register_delivery_commands  # no
 
 EXTENSIONS.append(_register_delivery_commands)
 
+from mentorbot.cli_report import register as _register_report_commands  # noqa: E402
+
+EXTENSIONS.append(_register_report_commands)
+
 
 # Long-running commands log at LOG_LEVEL; one-shot commands keep the terminal quiet (WARNING)
 # unless -v or a stricter LOG_LEVEL asks otherwise.

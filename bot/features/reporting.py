@@ -23,7 +23,7 @@ from bot.people import MENTOR
 from bot.registry import Arg, ArgKind, Command, Context, Feature, session_job
 from bot.services.reporting.digest import report_messages, send_weekly_digests
 from bot.services.reporting.figures import ReportBuilder, default_range
-from bot.services.reporting.suppression import resolve_scope
+from bot.services.reporting.suppression import ScopeTooSmall, resolve_scope
 
 USAGE = (
     "Use /report [FROM TO] [group NAME | mentor EMAIL], for example: "
@@ -61,7 +61,13 @@ def cmd_report(ctx: Context) -> Reply:
     scope = resolve_scope(ctx.session, ctx.person, group, mentor)
     builder = ReportBuilder(ctx.session, ctx.settings, ctx.now)
     mine = ctx.person.role == MENTOR
-    report = builder.build(scope, start, end, names=mine, per_group=scope.label == "All students")
+    try:
+        report = builder.build(
+            scope, start, end, names=mine, per_group=scope.label == "All students"
+        )
+    except ScopeTooSmall as small:
+        # Not a mistake of the asker: a plain answer that no figure can be shown.
+        return Reply.say(small.message)
     audit(
         ctx.session,
         ctx.now,

@@ -33,6 +33,10 @@ from bot.errors import NotAllowed, UserError
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
 from storage.tables import Group, GroupMember, MentorAssignment, Person
 
+class ScopeTooSmall(UserError):
+    """The scope (or what it leaves out of a wider one) is below the minimum: nothing shown."""
+
+
 NOT_YOUR_STUDENTS = "You can only see reports about the students you mentor."
 FOR_STAFF_ONLY = "Reports are only for mentors and programme staff."
 
@@ -108,13 +112,13 @@ def check_scope(session: Session, scope: Scope, minimum: int) -> int:
     """
     size = scope_size(session, scope)
     if size < minimum:
-        raise UserError(
+        raise ScopeTooSmall(
             f"{scope.label} has fewer than {minimum} students, so no report can be shown "
             "without pointing at individuals."
         )
     for parent in scope.parents():
         if not left_out_is_safe(scope_size(session, parent) - size, minimum):
-            raise UserError(
+            raise ScopeTooSmall(
                 f"That filter leaves out fewer than {minimum} students of {parent.label}, so "
                 "comparing the two reports would reveal them. Please ask for the wider report."
             )
