@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import json
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +49,17 @@ class PageCheck:
     screenshot: bytes = b""
 
 
-async def _wait_for_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
-    marker = profile / "DevToolsActivePort"
-    for _ in range(300):
-        if marker.exists() and marker.read_text().strip():
-            return int(marker.read_text().splitlines()[0])
-        if process.poll() is not None:
+def _port_in(marker: Path) -> int | None:
+    text = marker.read_text() if marker.exists() else ""
+    return int(text.splitlines()[0]) if text.strip() else None
+
+
+async def _wait_for_port(profile: Path, process: asyncio.subprocess.Process) -> int:
+    for _ in range(600):
+        port = await asyncio.to_thread(_port_in, profile / "DevToolsActivePort")
+        if port is not None:
+            return port
+        if process.returncode is not None:
             raise RuntimeError(f"chromium exited with {process.returncode}")
         await asyncio.sleep(0.1)
     raise RuntimeError("chromium did not open its DevTools port")
@@ -88,14 +93,17 @@ class _Cdp:
                 return
 
 
-async def check_page(path: Path, profile: Path) -> PageCheck:
-    """Open `path` in headless Chromium; errors, sizes of `figure svg`, and a screenshot."""
+async def check_page(url: str, profile: Path) -> PageCheck:
+    """Open `url` in headless Chromium; errors, sizes of `figure svg`, and a screenshot."""
     binary = chromium_path()
     assert binary is not None
-    process = subprocess.Popen(
-        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "HOME": str(profile)},
     )
     try:
@@ -109,7 +117,7 @@ async def check_page(path: Path, profile: Path) -> PageCheck:
                 await cdp.call("Runtime.enable")
                 await cdp.call("Log.enable")
                 await cdp.call("Page.enable")
-                await cdp.call("Page.navigate", url=path.resolve().as_uri())
+                await cdp.call("Page.navigate", url=url)
                 await cdp.until("Page.loadEventFired")
                 result = PageCheck()
                 sizes = await cdp.call(
@@ -119,8 +127,6 @@ async def check_page(path: Path, profile: Path) -> PageCheck:
                     "return [r.width, r.height]; }))",
                     returnByValue=True,
                 )
-                import json
-
                 result.chart_sizes = [tuple(s) for s in json.loads(sizes["result"]["value"])]
                 title = await cdp.call(
                     "Runtime.evaluate", expression="document.title", returnByValue=True
@@ -148,7 +154,7 @@ async def check_page(path: Path, profile: Path) -> PageCheck:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
             process.kill()
-            process.wait()
+            await process.wait()
