@@ -208,9 +208,12 @@ def measure(db: Database, students: int, weeks: int) -> dict[str, Any]:
             builder.build(Scope("All students"), first, now.date(), per_group=True)
             session.rollback()
 
+    queued: list[int] = []
+
     def tick() -> None:
         with db.session() as session:
-            send_weekly_digests(session, settings, now)
+            outcome = send_weekly_digests(session, settings, now)
+            queued.append(outcome.staff + outcome.mentors)
 
     out = Path(tempfile.mkdtemp()) / "report.html"
 
@@ -227,6 +230,7 @@ def measure(db: Database, students: int, weeks: int) -> dict[str, Any]:
 
     result["figures_seconds"], result["figures_peak_mib"] = timed(staff)
     result["digest_tick_seconds"], result["digest_tick_peak_mib"] = timed(tick)
+    result["digests_queued"] = queued[0]
     result["html_seconds"], result["html_peak_mib"] = timed(html)
     result["html_bytes"] = out.stat().st_size
     return result
