@@ -33,6 +33,7 @@ from bot.errors import NotAllowed, UserError
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
 from storage.tables import Group, GroupMember, MentorAssignment, Person
 
+
 class ScopeTooSmall(UserError):
     """The scope (or what it leaves out of a wider one) is below the minimum: nothing shown."""
 
@@ -80,7 +81,7 @@ class Scope:
                 Scope("caseload", mentor_id=self.mentor_id),
             )
         if self.group_id is not None or self.mentor_id is not None:
-            return (Scope("all students"),)
+            return (Scope("All students"),)
         return ()
 
 
