@@ -121,9 +121,29 @@ def digest_due(settings: CoreSettings, now: datetime) -> tuple[str, date] | None
     return f"digest:{year}-W{week:02d}", day
 
 
-def _sent_keys(session: Session, prefix: str) -> set[str]:
-    return set(
-        session.exec(select(Outbox.dedupe_key).where(col(Outbox.dedupe_key).like(f"{prefix}:%")))
+def _sent_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of `keys` are in the outbox: exact lookups on its unique index, in chunks."""
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        found |= set(
+            session.exec(select(Outbox.dedupe_key).where(col(Outbox.dedupe_key).in_(chunk)))
+        )
+    return found
+
+
+def _mentors(session: Session) -> list[Person]:
+    """Active mentors (and admins) with at least one student assigned, by id."""
+    return list(
+        session.exec(
+            select(Person)
+            .where(
+                col(Person.role).in_((MENTOR, ADMIN)),
+                col(Person.active).is_(True),
+                col(Person.id).in_(select(MentorAssignment.mentor_id)),
+            )
+            .order_by(col(Person.id))
+        ).all()
     )
 
 
@@ -140,14 +160,21 @@ def send_weekly_digests(session: Session, settings: CoreSettings, now: datetime)
     if due is None:
         return DigestOutcome()
     prefix, day = due
-    sent = _sent_keys(session, prefix)
+    mentors = _mentors(session)
+    staff_keys = (
+        [f"{prefix}:staff:0"]
+        if settings.staff_channel
+        else [f"{prefix}:admin:{a.id}:0" for a in admins(session)]
+    )
+    # The first row of each digest marks it sent: a week already done costs these lookups.
+    sent = _sent_keys(session, staff_keys + [f"{prefix}:mentor:{m.id}:0" for m in mentors])
     start, end = default_range(day, DIGEST_WEEKS)
     builder = ReportBuilder(session, settings, now)
     staff = 0
-    if f"{prefix}:staff:0" not in sent and not any(k.startswith(f"{prefix}:admin:") for k in sent):
+    if not sent & set(staff_keys):
         staff = _queue_staff(session, settings, now, builder, prefix, start, end)
-    mentors = _queue_mentors(session, settings, now, builder, prefix, start, end, sent)
-    return DigestOutcome(staff, mentors)
+    queued = _queue_mentors(session, settings, now, builder, prefix, start, end, mentors, sent)
+    return DigestOutcome(staff, queued)
 
 
 def _queue_staff(
@@ -196,17 +223,9 @@ def _queue_mentors(
     prefix: str,
     start: date,
     end: date,
+    mentors: list[Person],
     sent: set[str],
 ) -> int:
-    mentors = session.exec(
-        select(Person)
-        .where(
-            col(Person.role).in_((MENTOR, ADMIN)),
-            col(Person.active).is_(True),
-            col(Person.id).in_(select(MentorAssignment.mentor_id)),
-        )
-        .order_by(col(Person.id))
-    ).all()
     queued = 0
     for mentor in mentors:
         key = f"{prefix}:mentor:{mentor.id}"
