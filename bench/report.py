@@ -198,7 +198,7 @@ def measure(db: Database, students: int, weeks: int) -> dict[str, Any]:
     began = time.perf_counter()
     seed_term(db, students, now - timedelta(hours=9), weeks=weeks)
     seed_seconds = round(time.perf_counter() - began, 1)
-    settings = CoreSettings(staff_channel="slack:C0STAFF")
+    settings = CoreSettings(staff_channel="slack:C0STAFF", digest_day="mon")
     result: dict[str, Any] = {"seed_seconds": seed_seconds}
 
     def staff() -> None:

@@ -87,5 +87,7 @@ class CoreSettings:
     min_group_size: int = 5
     # The weekly digest (bot/services/reporting/digest.py): day ("mon".."sun", or "off") and
     # local time (HH:MM, in `default_timezone`) it goes to the staff channel and each mentor.
-    digest_day: str = "mon"
+    # Off unless configured: the app's settings default to Monday (DIGEST_DAY), so a bare
+    # CoreSettings (tests, tools) never sends digests it was not asked for.
+    digest_day: str = "off"
     digest_time: str = "08:00"

@@ -23,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 def core_settings() -> CoreSettings:
     """Groups of two may be reported (the demo has two students); no staff channel."""
-    return CoreSettings(min_group_size=2)
+    return CoreSettings(min_group_size=2, digest_day="mon")
 
 
 def console(core: MentorBot, clock: FixedClock, settings: CoreSettings, email: str) -> ConsoleChat:

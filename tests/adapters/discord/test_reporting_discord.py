@@ -23,7 +23,9 @@ from tests.tick import run_due_work
 @pytest.fixture
 def core_settings(fake: FakeDiscord) -> CoreSettings:
     """The server's general channel is the staff channel; groups of two may be reported."""
-    return CoreSettings(staff_channel=f"discord:{general(fake)}", min_group_size=2)
+    return CoreSettings(
+        staff_channel=f"discord:{general(fake)}", min_group_size=2, digest_day="mon"
+    )
 
 
 def general(fake: FakeDiscord) -> str:

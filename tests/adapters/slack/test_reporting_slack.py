@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 def core_settings() -> CoreSettings:
     """A staff channel on Slack, and groups of two may be reported (the demo has two students)."""
-    return CoreSettings(staff_channel=f"slack:{STAFF}", min_group_size=2)
+    return CoreSettings(staff_channel=f"slack:{STAFF}", min_group_size=2, digest_day="mon")
 
 
 async def test_weekly_digest_reaches_the_staff_channel_and_the_mentor_with_charts(

@@ -17,7 +17,10 @@ from tests.bot.services.reporting.world import add_person, assign, log_week, stu
 # Monday 30 Nov 2026; in Europe/London (UTC+0 in winter) the digest is due at 08:00.
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
 SETTINGS = CoreSettings(
-    staff_channel="slack:C0STAFF01", default_timezone="Europe/London", digest_time="08:00"
+    staff_channel="slack:C0STAFF01",
+    default_timezone="Europe/London",
+    digest_day="mon",
+    digest_time="08:00",
 )
 
 
@@ -33,7 +36,7 @@ def test_due_only_after_the_digest_time_of_the_digest_day() -> None:
     assert due is not None and due[0] == "digest:2026-W49"
     later = digest_due(SETTINGS, MONDAY + timedelta(days=3))
     assert later is not None and later[0] == "digest:2026-W49"
-    assert digest_due(CoreSettings(digest_day="off"), MONDAY + timedelta(hours=9)) is None
+    assert digest_due(CoreSettings(), MONDAY + timedelta(hours=9)) is None  # off by default
 
 
 def test_digest_is_queued_once_and_mentors_follow_over_ticks(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]

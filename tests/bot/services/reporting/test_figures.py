@@ -197,7 +197,7 @@ def test_no_free_text_reaches_any_output_and_reads_are_audited(db: Database) -> 
         from bot.features.reporting import digest_job
 
         before = session.exec(select(func.count()).select_from(AuditLog)).one()
-        settings = CoreSettings(staff_channel="slack:C0STAFF01")
+        settings = CoreSettings(staff_channel="slack:C0STAFF01", digest_day="mon")
         assert digest_job(session, settings, NOW + timedelta(days=7)) >= 1
         after = session.exec(select(func.count()).select_from(AuditLog)).one()
     assert after > before
