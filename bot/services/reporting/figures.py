@@ -25,13 +25,20 @@ from sqlmodel import Session, col, func, select
 from bot.config import CoreSettings
 from bot.errors import UserError
 from bot.services.alerts import KIND_LABELS, OUTCOME_LABELS, UNRESOLVED
-from bot.services.reporting.suppression import Scope, check_scope, release
+from bot.services.reporting.suppression import (
+    Scope,
+    check_scope,
+    left_out_is_safe,
+    release,
+    scope_size,
+)
 from storage.enums import AlertStatus, CheckinStatus, GoalStatus, RsvpStatus
 from storage.tables import (
     Alert,
     Checkin,
     Goal,
     Group,
+    GroupMember,
     MoodEntry,
     PairingMember,
     Person,
@@ -557,22 +564,67 @@ class ReportBuilder:
         return tuple(counts)
 
     def add_groups(self, report: Report) -> None:
-        """Each group's weekly mood and distribution, under the same release rule."""
+        """Each group's weekly mood and distribution, under the same release rules.
+
+        Four queries for all groups at once (GROUP BY group), not four per group: the sizes,
+        the (group, week) cells, the (group, score, week) counts and the programme's cells.
+        """
+        weeks = report.weeks
+        everyone = Scope("All students")
+        total = scope_size(self.session, everyone)
+        students = everyone.students().subquery()
+        sizes = dict(
+            self.session.execute(
+                core_select(col(GroupMember.group_id), func.count())
+                .where(col(GroupMember.person_id).in_(core_select(students.c.id)))
+                .group_by(col(GroupMember.group_id))
+            ).all()
+        )
+        member = (GroupMember, col(GroupMember.person_id) == col(MoodEntry.person_id))
+        population = everyone.students()
+        cells = _aggregate(
+            self.session,
+            MOODS.select(population, weeks, k1=col(GroupMember.group_id), extra=(member,)),
+        )
+        scores = _aggregate(
+            self.session,
+            MOODS.select(
+                population,
+                weeks,
+                k1=col(GroupMember.group_id),
+                k2=col(MoodEntry.score),
+                extra=(member,),
+            ),
+        )
+        parent = self.cells(MOODS, everyone, weeks)
+        empty = Cell(0, 0, 0.0)
         groups = self.session.exec(select(Group.id, Group.name).order_by(col(Group.name))).all()
         for group_id, name in groups:
-            assert group_id is not None
-            scope = Scope(name, group_id=group_id)
-            try:
-                check_scope(self.session, scope, self.minimum)
-            except UserError:
-                report.withheld[f"mood:{name}"] = frozenset(w.index for w in report.weeks)
-                report.group_moods.append(Trend(name, (None,) * len(report.weeks)))
+            size = int(sizes.get(group_id, 0))
+            if size < self.minimum or not left_out_is_safe(total - size, self.minimum):
+                report.withheld[f"mood:{name}"] = frozenset(w.index for w in weeks)
+                report.group_moods.append(Trend(name, (None,) * len(weeks)))
                 report.group_distributions.append((name, None))
                 continue
-            values, _, _, held = self.weekly(MOODS, scope, report.weeks, ratio=True)
-            report.withheld[f"mood:{name}"] = held
+            own = {wk: cell for (g, _, wk), cell in cells.items() if g == group_id}
+            ok = {
+                wk
+                for wk, cell in own.items()
+                if release(cell.students, (parent.get(wk, empty).students,), self.minimum)
+            }
+            values = tuple(
+                own[w.index].total / own[w.index].rows if w.index in ok else None for w in weeks
+            )
+            report.withheld[f"mood:{name}"] = frozenset(w for w in own if w not in ok and w >= 0)
             report.group_moods.append(Trend(name, values))
-            report.group_distributions.append((name, self.distribution(scope, report.weeks)))
+            dist: tuple[int, ...] | None = None
+            if ok:
+                counts = [0] * 5
+                for (g, score, wk), cell in scores.items():
+                    if g == group_id and wk in ok and 1 <= int(score) <= 5:
+                        counts[int(score) - 1] += cell.rows
+                dist = tuple(counts)
+            report.group_distributions.append((name, dist))
 
     def add_attention(self, report: Report, names: bool) -> None:
         """Students needing attention at the report's end (or now, if earlier)."""
