@@ -27,16 +27,33 @@ def response_chart(report: Report, formats: tuple[str, ...] = BOTH) -> Chart:
     )
 
 
+# Lines one chart can carry and a reader tell apart (the palette has 8 colours): the
+# programme, then the groups with the lowest average mood; every group is in the table.
+MAX_GROUP_LINES = 7
+
+
+def _mean(values: tuple[float | None, ...]) -> float:
+    shown = [v for v in values if v is not None]
+    return sum(shown) / len(shown) if shown else 99.0
+
+
 def mood_trend_chart(report: Report, formats: tuple[str, ...] = BOTH) -> Chart:
-    """Weekly average mood of the report's students and of each group, as lines."""
+    """Weekly average mood of the report's students and of the lowest groups, as lines."""
     labels = report.week_labels
+    with_data = [t for t in report.group_moods if any(v is not None for v in t.values)]
+    drawn = sorted(with_data, key=lambda t: _mean(t.values))[:MAX_GROUP_LINES]
     series = [Series("All in report", report.mood_weekly)] + [
-        Series(t.name, t.values) for t in report.group_moods if any(v is not None for v in t.values)
+        Series(t.name, t.values) for t in drawn
     ]
     text = " ".join(describe_series(f"Average mood, {s.name}", labels, s.values) for s in series)
-    hidden = len(report.group_moods) - (len(series) - 1)
+    if len(with_data) > len(drawn):
+        text += (
+            f" The {len(drawn)} groups with the lowest average mood are drawn; all "
+            f"{len(with_data)} are in the mood table."
+        )
+    hidden = len(report.group_moods) - len(with_data)
     if hidden:
-        text += f" {hidden} group(s) are not drawn: too few students to show."
+        text += f" {hidden} group(s) have no figure: too few students to show."
     return line_chart(
         f"Average mood (1-5): {report.scope.label}",
         labels,
