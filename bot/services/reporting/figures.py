@@ -687,6 +687,16 @@ class ReportBuilder:
         ok = self.released(ALERTS, scope, weeks)
         own = self.cells(ALERTS, scope, weeks)
         report.alert_weeks_withheld = sum(1 for w in own if w not in ok and w >= 0)
+        report.overdue_follow_ups = int(
+            self.session.exec(
+                select(func.count()).where(
+                    col(Alert.student_id).in_(scope.students()),
+                    col(Alert.status) == AlertStatus.FOLLOWING_UP,
+                    col(Alert.follow_up_at)
+                    <= self.now - timedelta(hours=self.settings.follow_up_reminder_hours),
+                )
+            ).one()
+        )
         if not ok:
             return
         week = _week_case(col(Alert.created_at), weeks)
@@ -722,16 +732,6 @@ class ReportBuilder:
                     ),
                 )
             )
-        report.overdue_follow_ups = int(
-            self.session.exec(
-                select(func.count()).where(
-                    col(Alert.student_id).in_(scope.students()),
-                    col(Alert.status) == AlertStatus.FOLLOWING_UP,
-                    col(Alert.follow_up_at)
-                    <= self.now - timedelta(hours=self.settings.follow_up_reminder_hours),
-                )
-            ).one()
-        )
 
     def _minutes_to_ack(self) -> Any:
         acked, created = col(Alert.acknowledged_at), col(Alert.created_at)

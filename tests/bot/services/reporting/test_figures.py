@@ -201,3 +201,25 @@ def test_no_free_text_reaches_any_output_and_reads_are_audited(db: Database) -> 
         assert digest_job(session, settings, NOW + timedelta(days=7)) >= 1
         after = session.exec(select(func.count()).select_from(AuditLog)).one()
     assert after > before
+
+
+def test_overdue_follow_ups_are_counted(db: Database) -> None:
+    """A promised follow-up older than the reminder period counts as overdue; a fresh one not."""
+    from storage.enums import AlertStatus
+    from storage.tables import Alert
+
+    with db.session() as session:
+        people = students(session, "f", 5, NOW)
+        for person, hours in zip(people[:2], (30, 2), strict=True):
+            assert person.id is not None
+            session.add(
+                Alert(
+                    student_id=person.id,
+                    kind="help",
+                    reason="test",
+                    status=AlertStatus.FOLLOWING_UP,
+                    created_at=NOW - timedelta(hours=hours + 1),
+                    follow_up_at=NOW - timedelta(hours=hours),
+                )
+            )
+    assert build(db, Scope("All students")).overdue_follow_ups == 1
