@@ -324,6 +324,8 @@ from mentorbot.cli_delivery import register as _register_delivery_commands  # no
 
 EXTENSIONS.append(_register_delivery_commands)
 
+# `mentorbot report` (programme reports) owns the command; `report student` (issue 17) is
+# added under it by mentorbot/cli_report.py.
 from mentorbot.cli_report import register as _register_report_commands  # noqa: E402
 
 EXTENSIONS.append(_register_report_commands)

@@ -31,6 +31,7 @@ from bot.services.reporting.figures import Report, ReportBuilder
 from bot.services.reporting.html import render_html
 from bot.services.reporting.suppression import resolve_scope
 from mentorbot.app import build_app
+from mentorbot.cli_student_report import add_student_report
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 FORMATS = ("csv", "html", "png")
@@ -38,6 +39,20 @@ FORMATS = ("csv", "html", "png")
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Build the report (or refuse), then write it in the asked format."""
+    missing = [
+        flag
+        for flag, value in (
+            ("--from", args.start),
+            ("--to", args.end),
+            ("--format", args.format),
+            ("--output", args.output),
+        )
+        if not value
+    ]
+    if missing:
+        raise UserError(
+            "mentorbot report needs " + ", ".join(missing) + " (see mentorbot report --help)."
+        )
     start, end = parse_day(args.start), parse_day(args.end)
     output = Path(args.output)
     if args.format == "html" and not output.parent.is_dir():
@@ -94,14 +109,17 @@ def _write(report_format: str, report: Report, output: Path) -> list[str]:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: AddCommand) -> None:
-    """Add `mentorbot report`."""
+    """Add `mentorbot report` (programme) with `mentorbot report student` (issue 17) under it."""
     report = add("report", cmd_report, "programme report as csv, html or png files")
-    report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
+    # Checked in cmd_report rather than by argparse: `report student ...` has options of its own.
+    report.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
     report.add_argument("--group", default=None, help="one group's students")
     report.add_argument("--mentor", default=None, metavar="EMAIL", help="one mentor's students")
     report.add_argument(
         "--as", dest="as_email", default=None, metavar="EMAIL", help="ask as this mentor or admin"
     )
-    report.add_argument("--format", choices=FORMATS, required=True)
-    report.add_argument("--output", required=True, metavar="PATH")
+    report.add_argument("--format", choices=FORMATS)
+    report.add_argument("--output", metavar="PATH")
+    kinds = report.add_subparsers(dest="report_command", metavar="KIND", required=False)
+    add_student_report(kinds, add)

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import ResolveModal, build_commands
+from adapters.discord.commands import RecordModal, ResolveModal, build_commands
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
 from adapters.discord.messenger import PLATFORM, part_nonce
@@ -29,6 +29,7 @@ from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import Actor, Inbound, Message, Reply
 from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
+from bot.services.meetings.records import RECORD_ACTION, RECORD_FORM
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +209,24 @@ class MentorDiscordClient(discord.Client):
         if action == RESOLVE_ACTION:
             await self._open_resolve_form(interaction, inbound, args.get("alert", ""))
             return
+        if action == RECORD_ACTION:
+            await self._open_resolve_form(
+                interaction, inbound, args.get("meeting", ""), modal=RecordModal
+            )
+            return
         await self.answer(interaction, inbound, component=True)
 
     async def _open_resolve_form(
-        self, interaction: discord.Interaction[Any], inbound: Inbound, alert_id: str
+        self,
+        interaction: discord.Interaction[Any],
+        inbound: Inbound,
+        alert_id: str,
+        *,
+        modal: type[ResolveModal] | type[RecordModal] = ResolveModal,
     ) -> None:
         """The Resolve button: the core checks who may resolve it, then the modal opens.
+
+        The session-record button of a meeting works the same way with `RecordModal`.
 
         A refusal (someone else's alert, resolved already) or a slow core is answered as a
         normal reply instead (the core's hint says how to resolve it by command).
@@ -225,7 +238,7 @@ class MentorDiscordClient(discord.Client):
             reply = None
         try:
             if reply is not None and reply.error is None:
-                await ResolveModal.open(interaction, alert_id)
+                await modal.open(interaction, alert_id)
                 return
             answer = reply if reply is not None else await task
             await self._respond(interaction, answer, deferred=False, component=False)
@@ -244,6 +257,8 @@ class MentorDiscordClient(discord.Client):
         args = modal_values(data)
         if form == RESOLVE_FORM:
             args["alert"] = ref  # the alert the modal was opened for
+        if form == RECORD_FORM:
+            args["meeting"] = ref  # the meeting the record is about
         inbound = Inbound(
             actor=actor_of(interaction.user, interaction.guild_id),
             kind="form",

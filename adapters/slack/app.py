@@ -41,6 +41,7 @@ from adapters.slack.render import (
     form_errors,
     form_of,
     goal_modal,
+    record_modal,
     render_home,
     render_message,
     resolve_modal,
@@ -50,6 +51,7 @@ from bot.core import MentorBot
 from bot.model import Actor, Inbound, Message, Reply
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION
+from bot.services.meetings.records import RECORD_ACTION
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +306,9 @@ class SlackAdapter:
         if pressed.action == RESOLVE_ACTION and reply.error is None:
             # The core checked who may resolve it; the outcome and note come from a modal.
             return self._open_resolve_form(body, user_id, pressed.args.get("alert", ""), reply)
+        if pressed.action == RECORD_ACTION and reply.error is None:
+            # The core checked the meeting is theirs and held; the record comes from a modal.
+            return self._open_record_form(body, user_id, pressed.args.get("meeting", ""), reply)
         return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
 
     async def _open_resolve_form(
@@ -317,6 +322,19 @@ class SlackAdapter:
             )
         except SlackApiError as exc:
             log.warning("views.open (resolve) failed: %s", slack_error_code(exc))
+            for message in hint.messages:
+                await self._respond(_str(body, "response_url"), message, recipient=user_id)
+
+    async def _open_record_form(
+        self, body: Mapping[str, Any], user_id: str, meeting_id: str, hint: Reply
+    ) -> None:
+        """Open the session-record modal; if Slack won't, say how to type the record."""
+        try:
+            await self.client.views_open(
+                trigger_id=_str(body, "trigger_id"), view=record_modal(meeting_id)
+            )
+        except SlackApiError as exc:
+            log.warning("views.open (record) failed: %s", slack_error_code(exc))
             for message in hint.messages:
                 await self._respond(_str(body, "response_url"), message, recipient=user_id)
 

@@ -43,6 +43,14 @@ GOAL_DUE_BLOCK = "goal_due"
 RESOLVE_FORM = "alert.resolve"
 RESOLVE_OUTCOME_BLOCK = "resolve_outcome"
 RESOLVE_NOTE_BLOCK = "resolve_note"
+# The session-record modal (its form name is the core's `meetings.records.RECORD_FORM`).
+RECORD_FORM = "meeting.record"
+RECORD_BLOCKS: tuple[tuple[str, str, str, bool], ...] = (
+    # (block id and form field, label, placeholder, required)
+    ("topics", "Topics", "What you talked about", True),
+    ("actions", "Agreed actions", "One per line: each can become a goal", False),
+    ("next", "Next step", "What happens next", False),
+)
 INPUT_ACTION = "value"
 SLASH_COMMAND = "/mentor"
 
@@ -468,6 +476,48 @@ def resolve_modal(alert_id: str, outcomes: Sequence[tuple[str, str]]) -> Block:
     }
 
 
+def record_modal(meeting_id: str) -> Block:
+    """The session-record modal: topics, agreed actions, next step; the meeting rides along.
+
+    Its submission becomes `Inbound(kind="form", name="meeting.record")` with `meeting`,
+    `topics`, `actions` and `next`; the core checks them (and who is asking) again.
+    """
+    return {
+        "type": "modal",
+        "callback_id": f"{FORM_PREFIX}{RECORD_FORM}",
+        "title": {"type": "plain_text", "text": "Session record"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"meeting": meeting_id}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": block,
+                "optional": not required,
+                "label": {"type": "plain_text", "text": label},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                    "placeholder": {"type": "plain_text", "text": placeholder},
+                },
+            }
+            for block, label, placeholder, required in RECORD_BLOCKS
+        ],
+    }
+
+
+def _metadata(view: Mapping[str, Any], key: str) -> str:
+    """One string the bot put in a modal's private_metadata ("" when missing or forged)."""
+    try:
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        meta = {}
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
     """The core form name and its args from a submitted view, or None if it isn't ours."""
     callback_id = view.get("callback_id")
@@ -488,6 +538,10 @@ def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
         args["alert"] = alert if isinstance(alert, str) else ""
         args["outcome"] = _input_value(values, RESOLVE_OUTCOME_BLOCK)
         args["note"] = _input_value(values, RESOLVE_NOTE_BLOCK)
+    elif name == RECORD_FORM:
+        args["meeting"] = _metadata(view, "meeting")
+        for block, *_ in RECORD_BLOCKS:
+            args[block] = _input_value(values, block)
     return name, args
 
 
@@ -514,6 +568,9 @@ def form_errors(name: str, error: str) -> dict[str, str]:
     block = GOAL_TITLE_BLOCK
     if name == GOAL_FORM and "date" in error.lower():
         block = GOAL_DUE_BLOCK
+    if name == RECORD_FORM:
+        lowered = error.lower()
+        block = "next" if "next step" in lowered else "actions" if "action" in lowered else "topics"
     if name == RESOLVE_FORM:
         about_outcome = "outcome" in error.lower() or "how it ended" in error.lower()
         block = RESOLVE_OUTCOME_BLOCK if about_outcome else RESOLVE_NOTE_BLOCK

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from bot.features import (
     alerts,
+    casefile,
     caseload,
     checkins,
     goals,
     groups,
     help,
     home,
+    meetings,
     mood,
     mydata,
     pairing,
@@ -44,11 +46,13 @@ def all_features() -> list[Feature]:
         home.FEATURE,
         alerts.FEATURE,
         caseload.FEATURE,
+        casefile.FEATURE,
         workshops.FEATURE,
         groups.FEATURE,
         prompts.FEATURE,
         pairing.FEATURE,
         schedules.FEATURE,
+        meetings.FEATURE,
         reporting.FEATURE,
     ]
 
