@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from bench.harness import (
+    BENCH_KEY,
     database,
     database_url_on,
     drop_database,
@@ -47,6 +48,7 @@ from bot.services.reporting.digest import send_weekly_digests
 from bot.services.reporting.figures import ReportBuilder
 from bot.services.reporting.html import render_html
 from bot.services.reporting.suppression import Scope
+from storage import crypto
 from storage.db import Database
 from storage.enums import AlertKind, AlertStatus, CheckinStatus
 from storage.tables import (
@@ -262,6 +264,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark and print its JSON."""
     args = parse_args(argv)
+    # The digest seals its outbox payloads: the bench key, whichever database runs first.
+    crypto.configure([BENCH_KEY])
     result: dict[str, Any] = {"students": args.students, "weeks": args.weeks}
     if not args.no_sqlite:
         with temp_database() as db:
