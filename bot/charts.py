@@ -69,9 +69,17 @@ class Chart:
         )
 
 
-def _render(figure: Figure) -> tuple[bytes, str]:
+# Which pictures to draw: chat needs only the PNG and an HTML page only the SVG, and each
+# format costs as much as drawing the chart (a digest for every mentor draws hundreds).
+BOTH: tuple[str, ...] = ("png", "svg")
+
+
+def _render(figure: Figure, formats: tuple[str, ...] = BOTH) -> tuple[bytes, str]:
     png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    if "png" in formats:
+        figure.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    if "svg" not in formats:
+        return png.getvalue(), ""
     svg = io.StringIO()
     figure.savefig(svg, format="svg", bbox_inches="tight")
     text = svg.getvalue()
@@ -99,6 +107,7 @@ def line_chart(
     y_label: str,
     alt_text: str,
     y_range: tuple[float, float] | None = None,
+    formats: tuple[str, ...] = BOTH,
 ) -> Chart:
     """Lines over shared x labels (weeks, days); gaps where a value is `None`."""
     with _DRAW_LOCK:
@@ -119,7 +128,7 @@ def line_chart(
             axes.set_ylim(*y_range)
         if len(series) > 1:
             axes.legend(loc="best", fontsize="small")
-        png, svg = _render(figure)
+        png, svg = _render(figure, formats)
     return Chart(title=title, alt_text=alt_text, png=png, svg=svg)
 
 
@@ -131,6 +140,7 @@ def bar_chart(
     x_label: str,
     y_label: str,
     alt_text: str,
+    formats: tuple[str, ...] = BOTH,
 ) -> Chart:
     """Grouped bars per category (mood 1-5, alert kinds); `None` draws no bar."""
     with _DRAW_LOCK:
@@ -153,7 +163,7 @@ def bar_chart(
         axes.set_xticks(range(len(categories)), list(categories))
         if len(series) > 1:
             axes.legend(loc="best", fontsize="small")
-        png, svg = _render(figure)
+        png, svg = _render(figure, formats)
     return Chart(title=title, alt_text=alt_text, png=png, svg=svg)
 
 

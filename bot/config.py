@@ -90,3 +90,9 @@ class CoreSettings:
     # Peer pairing prefers partners whose UTC offsets (at round time) are at most this many
     # hours apart; farther pairs happen only when nothing else works, with a note.
     pairing_max_hours_apart: int = 5
+    # The weekly digest (bot/services/reporting/digest.py): day ("mon".."sun", or "off") and
+    # local time (HH:MM, in `default_timezone`) it goes to the staff channel and each mentor.
+    # Off unless configured: the app's settings default to Monday (DIGEST_DAY), so a bare
+    # CoreSettings (tests, tools) never sends digests it was not asked for.
+    digest_day: str = "off"
+    digest_time: str = "08:00"

@@ -324,10 +324,11 @@ from mentorbot.cli_delivery import register as _register_delivery_commands  # no
 
 EXTENSIONS.append(_register_delivery_commands)
 
-# `report student` (issue 17); merged with `report` for programmes (mentorbot/cli_report.py).
-from mentorbot.cli_student_report import register as _register_student_report  # noqa: E402
+# `mentorbot report` (programme reports) owns the command; `report student` (issue 17) is
+# added under it by mentorbot/cli_report.py.
+from mentorbot.cli_report import register as _register_report_commands  # noqa: E402
 
-EXTENSIONS.append(_register_student_report)
+EXTENSIONS.append(_register_report_commands)
 
 
 # Long-running commands log at LOG_LEVEL; one-shot commands keep the terminal quiet (WARNING)

@@ -48,6 +48,8 @@ class ProgrammeSettings(_Base):
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
     min_group_size: int = Field(default=5, ge=2, alias="MIN_GROUP_SIZE")
     pairing_max_hours_apart: int = Field(default=5, ge=0, le=26, alias="PAIRING_MAX_HOURS_APART")
+    digest_day: str = Field(default="mon", alias="DIGEST_DAY")
+    digest_time: str = Field(default="08:00", alias="DIGEST_TIME")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
     safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
     # A YAML file of crisis lines in the format of bot/crisis_lines.yaml: its
@@ -72,6 +74,25 @@ class ProgrammeSettings(_Base):
         if path:
             read_crisis_lines(Path(path))
         return path
+
+    @field_validator("digest_day")
+    @classmethod
+    def _digest_day(cls, value: str) -> str:
+        day = value.strip().lower()[:3]
+        if day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"):
+            raise ValueError("DIGEST_DAY must be mon, tue, wed, thu, fri, sat, sun or off")
+        return day
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        from bot.args import parse_time
+        from bot.errors import UserError
+
+        try:
+            return parse_time(value).strftime("%H:%M")
+        except UserError as exc:
+            raise ValueError(f"DIGEST_TIME must be HH:MM, got {value!r}") from exc
 
     @field_validator("default_timezone")
     @classmethod
@@ -340,6 +361,8 @@ class Settings:
             retention_days=p.retention_days,
             min_group_size=p.min_group_size,
             pairing_max_hours_apart=p.pairing_max_hours_apart,
+            digest_day=p.digest_day,
+            digest_time=p.digest_time,
             urgent_delivery_deadline_seconds=self.alerting.urgent_delivery_deadline,
             outbox_lease_seconds=self.delivery.lease_seconds,
             outbox_max_attempts=self.delivery.max_attempts,

@@ -22,6 +22,7 @@ from bot.features import (
     pause,
     people,
     prompts,
+    reporting,
     resources,
     schedules,
     settings,
@@ -52,6 +53,7 @@ def all_features() -> list[Feature]:
         pairing.FEATURE,
         schedules.FEATURE,
         meetings.FEATURE,
+        reporting.FEATURE,
     ]
 
 

@@ -141,3 +141,17 @@ def test_answers_through_two_slack_receiver_processes(capsys: pytest.CaptureFixt
     assert last_json_line(capsys) == result
     assert result["workers"] == 2 and result["receivers"] == 2
     assert (result["acknowledged"], result["lost"], result["failures"]) == (N, 0, 0)
+
+
+def test_report_bench_times_the_digest_and_the_html_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A tiny term: the digest queues staff and mentor digests and the HTML report is written."""
+    from bench import report
+
+    result = report.main(["--students", "60", "--weeks", "3", "--database-url", ""])
+    assert last_json_line(capsys) == result
+    figures = result["sqlite"]
+    for key in ("seed_seconds", "figures_seconds", "digest_tick_seconds", "html_seconds"):
+        assert figures[key] >= 0
+    assert figures["html_bytes"] > 10_000 and figures["digests_queued"] >= 1

@@ -161,6 +161,8 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "cohort"): Case(
             SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
         ),
+        # Reporting: figures only (a scope this small gets a plain "no figures" answer).
+        ("command", "report"): Case(STAFF),
         ("command", "schedule"): Case(frozenset({ADMIN}), text="list"),
         # Workshops, groups, prompts and pairing: Sam's group is "Study skills" (Maya mentors it).
         ("command", "workshop"): Case(
