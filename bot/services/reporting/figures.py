@@ -32,13 +32,14 @@ from bot.services.reporting.suppression import (
     release,
     scope_size,
 )
-from storage.enums import AlertStatus, CheckinStatus, GoalStatus, RsvpStatus
+from storage.enums import AlertStatus, CheckinStatus, GoalStatus, MeetingStatus, RsvpStatus
 from storage.tables import (
     Alert,
     Checkin,
     Goal,
     Group,
     GroupMember,
+    Meeting,
     MoodEntry,
     PairingMember,
     Person,
@@ -52,7 +53,6 @@ MAX_WEEKS = 53
 CLOSED = (CheckinStatus.ANSWERED, CheckinStatus.SKIPPED, CheckinStatus.MISSED)
 ATTENTION_DAYS = 14
 WITHHELD = "withheld"
-MEETINGS_NOTE = "Meetings held or missed: shown here once meetings exist (issue 17)."
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,14 @@ PAIRING = Source(
     case((col(PairingMember.met).is_(True), 1), else_=0),
     where=(col(PairingMember.answered_at).is_not(None),),
 )
+MEETINGS = Source(
+    "meetings",
+    col(Meeting.starts_at),
+    col(Meeting.student_id),
+    case((col(Meeting.status) == MeetingStatus.HELD, 1), else_=0),
+    # Only meetings whose outcome is known: held, or the student didn't come.
+    where=(col(Meeting.status).in_((MeetingStatus.HELD, MeetingStatus.NO_SHOW)),),
+)
 
 
 # ---------------------------------------------------------------------------- the report
@@ -281,6 +289,8 @@ class Report:
     goals_weekly: tuple[float | None, ...] = ()
     pairing_answers: int = 0
     pairing_met: int = 0
+    meetings_known: int = 0  # held or the student didn't come
+    meetings_held: int = 0
     # Week indices withheld per weekly table (too few students); other empty weeks had no data.
     withheld: dict[str, frozenset[int]] = field(default_factory=dict)
 
@@ -450,8 +460,17 @@ def report_tables(report: Report) -> list[Table]:
             ),
             withheld,
         ),
-        # ---- Meetings held or missed, once meetings exist (issue 17): add the table here.
-        Table("meetings", "Meetings", ("Figure", "Value"), (), MEETINGS_NOTE),
+        Table(
+            "meetings",
+            "Mentor meetings",
+            ("Figure", "Value"),
+            (
+                ("Meetings with a known outcome", str(report.meetings_known)),
+                ("Held", str(report.meetings_held)),
+                ("Student didn't come", str(report.meetings_known - report.meetings_held)),
+            ),
+            withheld,
+        ),
     ]
     return tables
 
@@ -804,6 +823,8 @@ class ReportBuilder:
         report.withheld["goals"] = held
         _, met, answers, _ = self.weekly(PAIRING, scope, weeks, ratio=False)
         report.pairing_answers, report.pairing_met = answers, int(met or 0)
+        _, held_meetings, known, _ = self.weekly(MEETINGS, scope, weeks, ratio=False)
+        report.meetings_known, report.meetings_held = known, int(held_meetings or 0)
 
 
 def default_range(today: date, weeks: int = 8) -> tuple[date, date]:

@@ -223,3 +223,46 @@ def test_overdue_follow_ups_are_counted(db: Database) -> None:
                 )
             )
     assert build(db, Scope("All students")).overdue_follow_ups == 1
+
+
+def _meeting(session, mentor_id: int, student_id: int, at: datetime, status: str):  # type: ignore[no-untyped-def]
+    from storage.tables import Meeting
+
+    session.add(
+        Meeting(
+            uid=f"report-{student_id}-{at.isoformat()}@mentorbot",
+            mentor_id=mentor_id,
+            student_id=student_id,
+            starts_at=at,
+            duration_minutes=30,
+            mentor_timezone="UTC",
+            status=status,
+            created_at=at - timedelta(days=3),
+            updated_at=at,
+        )
+    )
+
+
+def test_meetings_held_and_missed_are_counted_and_small_weeks_withheld(db: Database) -> None:
+    """Six students' meetings in week 1 count (4 held, 2 no-shows); week 2's three are withheld."""
+    with db.session() as session:
+        mentor = add_person(session, "meet-mentor@example.edu", "mentor", NOW)
+        people = students(session, "m", 6, NOW)
+        log_week(session, people, WEEK1, 3)
+        log_week(session, people, WEEK2, 3)
+        assert mentor.id is not None
+        for index, person in enumerate(people):
+            assert person.id is not None
+            status = "held" if index < 4 else "no_show"
+            _meeting(session, mentor.id, person.id, WEEK1 + timedelta(days=1, hours=index), status)
+        for person in people[:3]:  # too few students behind week 2's figure
+            assert person.id is not None
+            _meeting(session, mentor.id, person.id, WEEK2 + timedelta(days=2), "held")
+        # Not concluded: neither held nor missed.
+        assert people[0].id is not None
+        _meeting(session, mentor.id, people[0].id, WEEK2 + timedelta(days=3), "booked")
+    report = build(db, Scope("All students"))
+    assert (report.meetings_known, report.meetings_held) == (6, 4)
+    files = csv_files(report)
+    [name] = [n for n in files if n.startswith("meetings")]
+    assert "Held,4" in files[name] and "Student didn't come,2" in files[name]
