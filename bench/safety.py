@@ -25,6 +25,9 @@ from typing import Any
 from bench.harness import emit
 from bot.safety import assess, default_screen
 from bot.safety.corpus import CorpusItem, evaluate, load_folder
+from bot.safety.features import features_of_model_text, model_text
+from bot.safety.model import default_model
+from bot.safety.normalise import variants
 
 BENCHMARK = True
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "safety" / "corpus"
@@ -83,6 +86,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             )
             for size in SIZES
         },
+        # What the learned model adds to each call: its features and both heads over every
+        # sentence (the normalised variants it reads are the rules' own, computed once).
+        "model_added_us": {
+            f"{size}_chars": time_model(items, size, args.samples) for size in SIZES
+        },
     }
     if args.misses:
         if name == "test":
@@ -127,6 +135,23 @@ def time_messages(items: list[CorpusItem], size: int, samples: int) -> dict[str,
     for text in messages:
         started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
         assess(text)
+        cpu.append((time.thread_time_ns() - started_cpu) / 1000)
+        wall.append((time.perf_counter_ns() - started) / 1000)
+    return {"n": len(wall), **_percentiles("", wall), **_percentiles("cpu_", cpu)}
+
+
+def time_model(items: list[CorpusItem], size: int, samples: int) -> dict[str, float | int]:
+    """p50/p99/max microseconds (wall and CPU) of the learned model's share of a call."""
+    model = default_model()
+    count = max(1, samples if size <= 280 else samples // 4)
+    prepared = [(text, variants(text)) for text in messages_of(items, size, count)]
+    for text, forms in prepared[: min(50, count)]:
+        model.scores_of(features_of_model_text(model_text(text, forms)))
+    wall: list[float] = []
+    cpu: list[float] = []
+    for text, forms in prepared:
+        started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        model.scores_of(features_of_model_text(model_text(text, forms)))
         cpu.append((time.thread_time_ns() - started_cpu) / 1000)
         wall.append((time.perf_counter_ns() - started) / 1000)
     return {"n": len(wall), **_percentiles("", wall), **_percentiles("cpu_", cpu)}

@@ -23,8 +23,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from bot.safety.features import features_of_model_text, model_text
 from bot.safety.lang import detect_language, screen_languages
 from bot.safety.lang.prefilter import max_width
+from bot.safety.model import MODEL_REASON, Model, Scores, best_sentence, default_model
 from bot.safety.normalise import variants
 from bot.safety.rules import (
     Level,
@@ -273,18 +275,27 @@ class Screen:
     """A compiled set of rules. Build once (it precompiles everything) and reuse."""
 
     def __init__(
-        self, rules: Iterable[Rule], *, languages: bool = True, frames: bool = True
+        self,
+        rules: Iterable[Rule],
+        *,
+        languages: bool = True,
+        frames: bool = True,
+        learned: bool = True,
+        model: Model | None = None,
     ) -> None:
         """Compile `rules` (from `load_rules`) for matching.
 
         With `languages` (the default) every message also goes through the language packs
         (`bot.safety.lang.screen_languages`) and the most severe result wins. With `frames`
         a crisis found only in sentences about content (an essay's topic, a film's plot, a
-        song, the news: `_FRAME`) is lowered to concern.
+        song, the news: `_FRAME`) is lowered to concern. With `learned` the learned model
+        (`model`, or the shipped one from `bot.safety.model`) may raise the rules' verdict,
+        never lower it; `learned=False` screens with the rules alone.
         """
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.languages = languages
         self.frames = frames
+        self.model: Model | None = (model or default_model()) if learned else None
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
@@ -330,8 +341,45 @@ class Screen:
         }
 
     def assess(self, text: str) -> Assessment:
-        """Screen one message in English and every language pack; the most severe finding wins."""
-        fired = self._fire(text)
+        """Screen one message: the rules (`assess_rules`), then the model may raise the level."""
+        if not isinstance(text, str):
+            raise TypeError(f"assess() needs a str, not {type(text).__name__}")
+        forms = variants(text)
+        found = self.assess_rules(text, forms)
+        if self.model is None:
+            return found
+        scores = self.model.scores_of(features_of_model_text(model_text(text, forms)))
+        return self._raised(found, scores, text)
+
+    def _raised(self, found: Assessment, scores: Scores, text: str) -> Assessment:
+        """`found`, raised to the model's level when that is higher; never lowered.
+
+        A raise puts the model's nearest category first and "model.<level>" first among the
+        reasons, and the excerpt becomes the sentence the model finds riskiest. A crisis the
+        rules framed as content (lowered to concern) stays a concern: the model cannot tell
+        a film's plot from a confession.
+        """
+        if self.model is None or severity(scores.level) <= found.severity:
+            return found
+        if scores.level == "crisis" and FRAMED in found.reasons:
+            return found
+        level = scores.level
+        sentence = best_sentence(self.model, text, level)
+        category = self.model.category(sentence, level)
+        return Assessment(
+            level=level,
+            reasons=(f"{MODEL_REASON}.{level}", *found.reasons),
+            categories=tuple(dict.fromkeys((category, *found.categories))),
+            excerpt=_clip(sentence),
+            language=found.language or detect_language(text),
+        )
+
+    def assess_rules(self, text: str, forms: tuple[str, ...] | None = None) -> Assessment:
+        """Screen one message in English and every language pack; the most severe finding wins.
+
+        The rules alone, without the learned model. `forms` are `variants(text)` if known.
+        """
+        fired = self._fire(text, forms=forms)
         found = screen_languages(text) if self.languages else []
         if not fired and not found:
             return NO_CONCERN
@@ -398,16 +446,23 @@ class Screen:
         fired = self._fire(text, gated=gated)
         return tuple(self.rules[i] for i in sorted(fired))
 
-    def _fire(self, text: str, *, gated: bool = True, crisis_only: bool = False) -> dict[int, str]:
+    def _fire(
+        self,
+        text: str,
+        *,
+        gated: bool = True,
+        crisis_only: bool = False,
+        forms: tuple[str, ...] | None = None,
+    ) -> dict[int, str]:
         """Rule index -> the text its first surviving match covered, for every rule that fires.
 
         With `crisis_only`, only crisis rules are tried and the first that fires ends the
-        search (all the framing pass needs to know).
+        search (all the framing pass needs to know). `forms` are `variants(text)` if known.
         """
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
         fired: dict[int, str] = {}
-        for variant in variants(text):
+        for variant in forms if forms is not None else variants(text):
             positions = self._positions(variant) if gated else None
             candidates = self._candidates(positions) if positions is not None else self._patterns
             for pattern in candidates:
