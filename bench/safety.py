@@ -3,6 +3,7 @@
     python -m bench safety                 # the test set (tests/safety/corpus/test.jsonl)
     python -m bench safety --corpus dev    # every development set (tests/safety/corpus/dev/)
     python -m bench safety --corpus PATH   # any corpus file
+    python -m bench safety --rules-only    # the rules without the learned model
 
 Prints JSON: crisis recall (crisis items flagged crisis) and concern recall (concern items
 flagged concern or crisis), per category and per language; the benign false-crisis and
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import emit
-from bot.safety import assess, default_screen
+from bot.safety import Screen, assess, default_screen, load_rules, set_default_screen
 from bot.safety.corpus import CorpusItem, evaluate, load_folder
 from bot.safety.features import features_of_model_text, model_text
 from bot.safety.model import default_model
@@ -57,7 +58,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--limit", type=int, default=0, help="at most N items (0: all)")
     parser.add_argument("--samples", type=int, default=2000, help="timed messages per size")
     parser.add_argument("--misses", action="store_true", help="list dev misses on stderr")
+    parser.add_argument(
+        "--rules-only", action="store_true", help="without the learned model (for before/after)"
+    )
     args = parser.parse_args(argv)
+    if args.rules_only:
+        set_default_screen(Screen(load_rules(), learned=False))
     name, files = corpus_files(args.corpus)
     items = load_folder(files)
     if args.lang:
@@ -101,6 +107,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     f"{item.where}\t{item.label}/{item.category}\tgot {level}\t{item.text}",
                     file=sys.stderr,
                 )
+    result["learned_model"] = not args.rules_only
+    if args.rules_only:
+        set_default_screen(None)
     return emit(result)
 
 
