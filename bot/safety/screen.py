@@ -33,6 +33,7 @@ from bot.safety.rules import (
     Requirement,
     Rule,
     analyse,
+    informative,
     load_rules,
     severity,
     trie_regex,
@@ -94,6 +95,7 @@ class _Pattern:
     lead: frozenset[str] | None  # every match starts with one of these words
     width: int | None  # the longest a match can be (None: unbounded)
     starts_word: bool  # every match starts at the start of a word
+    order: int  # position in Screen._patterns: candidates are tried in rule-file order
 
     def matches(self, text: str, positions: dict[str, list[int]] | None) -> Iterator[re.Match[str]]:
         """`full.match` at every position where it matches, left to right.
@@ -302,12 +304,19 @@ class Screen:
         words: set[str] = set()
         for index, rule in enumerate(self.rules):
             for full in _split_alternatives(rule.patterns):
-                found = analyse(full.pattern)
-                # Index on a requirement with a narrow window if there is one (matches can
-                # then be looked for right before it), else on the rarest-looking words.
+                # Common words count too: a pattern is tried only where its words occur,
+                # instead of scanning the whole message (most of the cost on long text).
+                found = analyse(full.pattern, common=True)
+                # Index on uncommon words with a narrow window if there are some (matches
+                # can then be looked for right before them), else on the rarest-looking.
                 ranked = sorted(
                     found.requires,
-                    key=lambda r: (not _bounded(r), -min(map(len, r.words)), len(r.words)),
+                    key=lambda r: (
+                        not informative(r.words),
+                        not _bounded(r),
+                        -min(map(len, r.words)),
+                        len(r.words),
+                    ),
                 )
                 chosen = ranked[0] if ranked else None
                 pattern = _Pattern(
@@ -319,6 +328,7 @@ class Screen:
                     lead=found.lead,
                     width=max_width(full.pattern),
                     starts_word=found.starts_word,
+                    order=len(self._patterns),
                 )
                 self._patterns.append(pattern)
                 for required in found.requires:
@@ -497,7 +507,9 @@ class Screen:
             for pattern in self._by_anchor.get(anchor, ()):
                 if all(not other.words.isdisjoint(positions) for other in pattern.others):
                     chosen[id(pattern)] = pattern
-        return sorted(chosen.values(), key=lambda p: p.rule)
+        # Rule-file order, as without the pre-filter: the first pattern of a rule to match
+        # is the one whose words the excerpt shows.
+        return sorted(chosen.values(), key=lambda p: p.order)
 
     def check_examples(self) -> list[str]:
         """Problems with the rules' own examples, as readable lines.
