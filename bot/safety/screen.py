@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from bot.safety.features import features_of_model_text, model_text
 from bot.safety.lang import detect_language, screen_languages
@@ -229,9 +229,13 @@ _OWNED: Final = re.compile(
     r"hits (?:too )?close|about me|my own|i do that|i did that|ive done that|i know the feeling)\b"
 )
 _MAX_EXCERPT: Final = 600
+# `variants` of a piece of text, or a cache of it.
+_Forms: TypeAlias = Callable[[str], tuple[str, ...]]
 
 
-def _excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
+def _excerpt(
+    text: str, matched: list[str], sentences: list[str], forms_of: _Forms = variants
+) -> str:
     """The sentences of `text` that carry the risk, for a mentor to read first.
 
     `matched` holds what the deciding English rules matched (in a normalised variant), and
@@ -245,7 +249,7 @@ def _excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
             chosen[parts[0]] = None
         else:
             for part in parts:
-                forms = variants(part)
+                forms = forms_of(part)
                 if any(hit in form for hit in matched for form in forms):
                     chosen[part] = None
     if not chosen:
@@ -389,6 +393,17 @@ class Screen:
 
         The rules alone, without the learned model. `forms` are `variants(text)` if known.
         """
+        if forms is None:
+            forms = variants(text)
+        # One message's sentences are decoded once, however many passes read them.
+        cache: dict[str, tuple[str, ...]] = {text: forms}
+
+        def forms_of(part: str) -> tuple[str, ...]:
+            found = cache.get(part)
+            if found is None:
+                found = cache[part] = variants(part)
+            return found
+
         fired = self._fire(text, forms=forms)
         found = screen_languages(text) if self.languages else []
         if not fired and not found:
@@ -404,7 +419,7 @@ class Screen:
             level == "crisis"
             and self.frames
             and not any(f.level == "crisis" for f in found)
-            and self._only_framed(text)
+            and self._only_framed(text, forms_of)
         ):
             # Every crisis sentence is about a story, a song, a lecture or the news: a
             # mentor still hears of it (concern), without the emergency.
@@ -415,11 +430,13 @@ class Screen:
             level=level,
             reasons=tuple(reason for _, reason, _ in ranked),
             categories=tuple(dict.fromkeys(category for _, _, category in ranked)),
-            excerpt=_excerpt(text, matched, [f.sentence for f in found if f.level == level]),
+            excerpt=_excerpt(
+                text, matched, [f.sentence for f in found if f.level == level], forms_of
+            ),
             language=detect_language(text),
         )
 
-    def _only_framed(self, text: str) -> bool:
+    def _only_framed(self, text: str, forms_of: _Forms = variants) -> bool:
         """Whether every sentence that is a crisis on its own is framed as content.
 
         Content: the topic of an essay, lecture or article, the plot of a film, book, play
@@ -427,25 +444,25 @@ class Screen:
         ties it back to the student ("i relate", "same", "like me") is not framed, and a
         crisis no single sentence carries (a match across sentences) never counts as framed.
         """
-        if not any(_FRAME.search(form) for form in variants(text)):
+        if not any(_FRAME.search(form) for form in forms_of(text)):
             return False  # the common case: no content framing anywhere, no second pass
         framed_sentences: list[str] = []
         for sentence in _SENTENCES.split(text):
             if not sentence.strip():
                 continue
-            forms = variants(sentence)
+            forms = forms_of(sentence)
             if any(_FRAME.search(form) for form in forms) and not any(
                 _OWNED.search(form) for form in forms
             ):
                 framed_sentences.append(sentence)
-            elif self._any_crisis(sentence):
+            elif self._any_crisis(sentence, forms):
                 return False  # a crisis sentence that is not about content
         # Every crisis sentence is framed; at least one must be a crisis at all.
-        return any(self._any_crisis(sentence) for sentence in framed_sentences)
+        return any(self._any_crisis(sentence, forms_of(sentence)) for sentence in framed_sentences)
 
-    def _any_crisis(self, text: str) -> bool:
+    def _any_crisis(self, text: str, forms: tuple[str, ...] | None = None) -> bool:
         """Whether some crisis rule fires on `text` (stops at the first)."""
-        return bool(self._fire(text, crisis_only=True))
+        return bool(self._fire(text, crisis_only=True, forms=forms))
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.
@@ -502,14 +519,22 @@ class Screen:
 
     def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:
         """Patterns whose required words are all present, in rule order."""
-        chosen: dict[int, _Pattern] = {id(p): p for p in self._always}
+        chosen: list[_Pattern] = list(self._always)
+        present = positions.keys()
+        seen: set[int] = set()
         for anchor in positions:
             for pattern in self._by_anchor.get(anchor, ()):
-                if all(not other.words.isdisjoint(positions) for other in pattern.others):
-                    chosen[id(pattern)] = pattern
+                # Common anchors reach a pattern many times over: check it once. The view's
+                # isdisjoint walks the smaller side (a few words, not every anchor found).
+                if pattern.order in seen:
+                    continue
+                seen.add(pattern.order)
+                if all(not present.isdisjoint(other.words) for other in pattern.others):
+                    chosen.append(pattern)
         # Rule-file order, as without the pre-filter: the first pattern of a rule to match
         # is the one whose words the excerpt shows.
-        return sorted(chosen.values(), key=lambda p: p.order)
+        chosen.sort(key=lambda p: p.order)
+        return chosen
 
     def check_examples(self) -> list[str]:
         """Problems with the rules' own examples, as readable lines.
