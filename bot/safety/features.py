@@ -136,7 +136,9 @@ def featurise(text: str) -> Features:
 
 def features_of_model_text(padded: str) -> Features:
     """The hashed features of text already in model form (`model_text`)."""
-    codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    # "surrogatepass": a lone surrogate (possible in JSON from a platform) is a character too.
+    raw = padded.encode("utf-32-le", "surrogatepass")
+    codes = np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
     length = len(codes)
     powers, inverse = _POWERS.upto(length)
     with np.errstate(over="ignore"):

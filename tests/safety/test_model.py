@@ -156,3 +156,10 @@ def test_every_sentence_is_scored_so_a_long_message_does_not_dilute_one(model: M
     assert buried.level == "crisis"
     assert abs(buried.crisis - alone.crisis) < 0.2
     assert model.scores(filler + filler).level == "none"
+
+
+def test_a_lone_surrogate_is_screened_not_a_crash() -> None:
+    """Platform JSON can carry a lone surrogate: the model reads it as one more character."""
+    found = default_screen().assess("i want to die \ud800 sooo tired")
+    assert found.level == "crisis"
+    assert featurise("hi \ud800").length == len(model_text("hi \ud800"))
