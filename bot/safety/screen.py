@@ -6,13 +6,17 @@ and no `unless` pattern occurs near that match. Negated, third-party and informa
 mentions are cancelled only by narrow `unless` patterns on crisis rules, and a concern rule
 still catches most of them, so "I'm not suicidal, just tired" is a concern, never silence.
 
-Speed: `bot.safety.rules.analyse` proves which uncommon literal words every match of a
-pattern must contain, and where. One pass of a trie regex over each variant finds where such
-words start; a pattern runs only if all its required words are present, and then only at the
-few places a match could start (where its first word starts, or just before a required
-word). Patterns with nothing provable scan the text without their leading ``\b``, which lets
-the regex engine skip ahead on the first letter; every hit is confirmed with the full pattern.
+Speed: `bot.safety.rules.analyse` proves which literal words every match of a pattern must
+contain, and where (common words too: they filter little, but they say where to look). One
+pass of a trie regex over each variant finds where such words start; a pattern runs only if
+all its required words are present, and then only at the few places a match could start
+(where its first word starts, or just before a required word). Patterns with nothing
+provable scan the text without their leading ``\b``, which lets the regex engine skip ahead
+on the first letter; every hit is confirmed with the full pattern.
 Tests check that this pre-filter never changes a result.
+
+Then the learned model (`bot.safety.model`) may raise the level the rules reached; it never
+lowers it (`Screen.assess`; `Screen.assess_rules` is the rules alone).
 """
 
 from __future__ import annotations
