@@ -3,6 +3,7 @@
     python -m bench safety                 # the test set (tests/safety/corpus/test.jsonl)
     python -m bench safety --corpus dev    # every development set (tests/safety/corpus/dev/)
     python -m bench safety --corpus PATH   # any corpus file
+    python -m bench safety --rules-only    # the rules without the learned model
 
 Prints JSON: crisis recall (crisis items flagged crisis) and concern recall (concern items
 flagged concern or crisis), per category and per language; the benign false-crisis and
@@ -23,8 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import emit
-from bot.safety import assess, default_screen
+from bot.safety import Screen, assess, default_screen, load_rules, set_default_screen
 from bot.safety.corpus import CorpusItem, evaluate, load_folder
+from bot.safety.features import features_of_model_text, model_text
+from bot.safety.model import default_model
+from bot.safety.normalise import variants
 
 BENCHMARK = True
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "safety" / "corpus"
@@ -54,7 +58,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--limit", type=int, default=0, help="at most N items (0: all)")
     parser.add_argument("--samples", type=int, default=2000, help="timed messages per size")
     parser.add_argument("--misses", action="store_true", help="list dev misses on stderr")
+    parser.add_argument(
+        "--rules-only", action="store_true", help="without the learned model (for before/after)"
+    )
     args = parser.parse_args(argv)
+    if args.rules_only:
+        set_default_screen(Screen(load_rules(), learned=False))
     name, files = corpus_files(args.corpus)
     items = load_folder(files)
     if args.lang:
@@ -83,6 +92,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             )
             for size in SIZES
         },
+        # What the learned model adds to each call: its features and both heads over every
+        # sentence (the normalised variants it reads are the rules' own, computed once).
+        "model_added_us": {
+            f"{size}_chars": time_model(items, size, args.samples) for size in SIZES
+        },
     }
     if args.misses:
         if name == "test":
@@ -93,6 +107,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     f"{item.where}\t{item.label}/{item.category}\tgot {level}\t{item.text}",
                     file=sys.stderr,
                 )
+    result["learned_model"] = not args.rules_only
+    if args.rules_only:
+        set_default_screen(None)
     return emit(result)
 
 
@@ -127,6 +144,23 @@ def time_messages(items: list[CorpusItem], size: int, samples: int) -> dict[str,
     for text in messages:
         started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
         assess(text)
+        cpu.append((time.thread_time_ns() - started_cpu) / 1000)
+        wall.append((time.perf_counter_ns() - started) / 1000)
+    return {"n": len(wall), **_percentiles("", wall), **_percentiles("cpu_", cpu)}
+
+
+def time_model(items: list[CorpusItem], size: int, samples: int) -> dict[str, float | int]:
+    """p50/p99/max microseconds (wall and CPU) of the learned model's share of a call."""
+    model = default_model()
+    count = max(1, samples if size <= 280 else samples // 4)
+    prepared = [(text, variants(text)) for text in messages_of(items, size, count)]
+    for text, forms in prepared[: min(50, count)]:
+        model.scores_of(features_of_model_text(model_text(text, forms)))
+    wall: list[float] = []
+    cpu: list[float] = []
+    for text, forms in prepared:
+        started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
+        model.scores_of(features_of_model_text(model_text(text, forms)))
         cpu.append((time.thread_time_ns() - started_cpu) / 1000)
         wall.append((time.perf_counter_ns() - started) / 1000)
     return {"n": len(wall), **_percentiles("", wall), **_percentiles("cpu_", cpu)}

@@ -18,6 +18,8 @@ import unicodedata
 from collections import Counter
 from typing import Final
 
+import numpy as np
+
 # Letters from other scripts that look like Latin ones, after case folding (so only lower
 # case is needed). Cyrillic and Greek cover almost all real-world spoofing; the small-capital
 # and barred Latin letters are ones NFKC leaves alone.
@@ -54,7 +56,6 @@ _PUNCTUATION: Final[dict[str, str]] = {
     "\u17b4": "", "\u17b5": "", "\u2800": " ",
 }  # fmt: skip
 
-_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 # Whitespace other than a plain space, and control characters: all become a plain space.
 _ODD_SPACE: Final = re.compile(
     "[\x00-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
@@ -103,23 +104,32 @@ _NOISE: Final = re.compile(r"[^\x00-\x7f\w\s\u2600-\u27bf\U0001f000-\U0001faff]+
 _ELLIPSIS: Final = re.compile(r"\.{2,}")
 
 
-_char_cache: dict[str, str] = {}
+# Code point -> replacement, for every non-ASCII character met so far: `str.translate` then
+# maps a whole message in C, and Python looks at each distinct character once, not at every
+# occurrence (a 4,000-character message in Chinese or Arabic has a few hundred).
+_char_table: dict[int, str] = {}
+_MAX_TABLE: Final = 65_536  # bounded: a flood of rare characters can't grow it
 
 
-def _map_char(match: re.Match[str]) -> str:
+def _replacement(ch: str) -> str:
     """Replacement for one non-ASCII character: dropped, mapped to Latin, or kept."""
-    ch = match.group(0)
-    out = _char_cache.get(ch)
-    if out is None:
-        if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            # Combining marks (accents, strike-through "zalgo") and format characters
-            # (zero-width space/joiners, bidi marks, soft hyphen, word joiner, BOM).
-            out = ""
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        # Combining marks (accents, strike-through "zalgo") and format characters
+        # (zero-width space/joiners, bidi marks, soft hyphen, word joiner, BOM).
+        return ""
+    return _HOMOGLYPHS.get(ch) or _PUNCTUATION.get(ch, ch)
+
+
+def _map_chars(text: str) -> str:
+    """`text` with every non-ASCII character replaced by `_replacement`."""
+    table: dict[int, str] = _char_table
+    missing = [ch for ch in set(text) if ord(ch) > 0x7F and ord(ch) not in _char_table]
+    if missing:
+        if len(_char_table) + len(missing) <= _MAX_TABLE:
+            _char_table.update((ord(ch), _replacement(ch)) for ch in missing)
         else:
-            out = _HOMOGLYPHS.get(ch) or _PUNCTUATION.get(ch, ch)
-        if len(_char_cache) < 65_536:  # bounded: a flood of rare characters can't grow it
-            _char_cache[ch] = out
-    return out
+            table = {**_char_table, **{ord(ch): _replacement(ch) for ch in missing}}
+    return text.translate(table)
 
 
 def _canonical(text: str) -> str:
@@ -132,7 +142,7 @@ def _canonical(text: str) -> str:
         # map look-alikes, then recompose what is left (Hangul, for one). Plain ASCII, the
         # common case, skips all of this.
         decomposed = unicodedata.normalize("NFKD", folded)
-        folded = unicodedata.normalize("NFC", _NON_ASCII.sub(_map_char, decomposed))
+        folded = unicodedata.normalize("NFC", _map_chars(decomposed))
         # Mapping can expose compatibility or upper-case forms again (rare); one more fold
         # keeps `normalise` idempotent.
         folded = unicodedata.normalize("NFKC", folded).casefold()
@@ -225,8 +235,20 @@ def collapse_repeats(text: str, keep: int = 1) -> str:
 
 
 def _has_stretch(text: str) -> bool:
-    # Faster than a regex pass on long text: a few substring searches, one per letter used.
-    return any(ch * 3 in text for ch in set(text) if ch.isalpha())
+    """Whether some letter occurs three times in a row ("sooo").
+
+    One vectorised comparison of the text with itself shifted by one and two characters
+    finds every run of three alike; only their distinct characters are then asked whether
+    they are letters. (One substring search per letter used was fast for English and slow
+    for Chinese, which uses hundreds of letters.)
+    """
+    if len(text) < 3:
+        return False
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    alike = (codes[:-2] == codes[1:-1]) & (codes[1:-1] == codes[2:])
+    if not alike.any():
+        return False
+    return any(chr(code).isalpha() for code in set(codes[:-2][alike].tolist()))
 
 
 def _one_inside_word(text: str) -> bool:

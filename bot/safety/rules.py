@@ -489,6 +489,16 @@ def _informative(words: frozenset[str]) -> bool:
     return bool(words) and not words & COMMON_WORDS and all(map(_specific, words))
 
 
+def _any_words(words: frozenset[str]) -> bool:
+    """Words to look for even if common: any non-empty set of non-empty words."""
+    return bool(words) and all(words)
+
+
+def informative(words: frozenset[str]) -> bool:
+    """Whether `words` are worth looking for on their own (see `_informative`)."""
+    return _informative(words)
+
+
 def _specific(word: str) -> bool:
     # Two letters are fine when no common word starts with them ("od"), not otherwise ("sh").
     if len(word) >= 3:
@@ -521,11 +531,13 @@ class Anchors:
     starts_word: bool = False
 
 
-def analyse(pattern: str) -> Anchors:
+def analyse(pattern: str, *, common: bool = False) -> Anchors:
     """Find the literal words any match of `pattern` must contain (see `Anchors`).
 
     Patterns with syntax the analyser doesn't know get empty `Anchors`: they are always
-    tried in full, so the analysis can only ever save work, never change a result.
+    tried in full, so the analysis can only ever save work, never change a result. With
+    `common`, requirements and lead words made of common words are kept too: they filter
+    little, but they say where a match can start, which spares scanning the whole text.
     """
     try:
         tree = _parse(pattern)
@@ -533,9 +545,10 @@ def analyse(pattern: str) -> Anchors:
         return Anchors()
     top = tree[0] if len(tree) == 1 else [("group", tree)]
     found = _sequence_requirements(top, word_start=True)
-    requires = tuple(r for r in found if _informative(r.words))
+    usable = _any_words if common else _informative
+    requires = tuple(r for r in found if usable(r.words))
     first = _first_words([("group", tree)])
-    lead = first if first is not None and _informative(first) else None
+    lead = first if first is not None and usable(first) else None
     return Anchors(requires, lead, starts_word=first is not None)
 
 

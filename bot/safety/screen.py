@@ -6,31 +6,38 @@ and no `unless` pattern occurs near that match. Negated, third-party and informa
 mentions are cancelled only by narrow `unless` patterns on crisis rules, and a concern rule
 still catches most of them, so "I'm not suicidal, just tired" is a concern, never silence.
 
-Speed: `bot.safety.rules.analyse` proves which uncommon literal words every match of a
-pattern must contain, and where. One pass of a trie regex over each variant finds where such
-words start; a pattern runs only if all its required words are present, and then only at the
-few places a match could start (where its first word starts, or just before a required
-word). Patterns with nothing provable scan the text without their leading ``\b``, which lets
-the regex engine skip ahead on the first letter; every hit is confirmed with the full pattern.
+Speed: `bot.safety.rules.analyse` proves which literal words every match of a pattern must
+contain, and where (common words too: they filter little, but they say where to look). One
+pass of a trie regex over each variant finds where such words start; a pattern runs only if
+all its required words are present, and then only at the few places a match could start
+(where its first word starts, or just before a required word). Patterns with nothing
+provable scan the text without their leading ``\b``, which lets the regex engine skip ahead
+on the first letter; every hit is confirmed with the full pattern.
 Tests check that this pre-filter never changes a result.
+
+Then the learned model (`bot.safety.model`) may raise the level the rules reached; it never
+lowers it (`Screen.assess`; `Screen.assess_rules` is the rules alone).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
+from bot.safety.features import features_of_model_text, model_text
 from bot.safety.lang import detect_language, screen_languages
 from bot.safety.lang.prefilter import max_width
+from bot.safety.model import MODEL_REASON, Model, Scores, best_sentence, default_model
 from bot.safety.normalise import variants
 from bot.safety.rules import (
     Level,
     Requirement,
     Rule,
     analyse,
+    informative,
     load_rules,
     severity,
     trie_regex,
@@ -92,6 +99,7 @@ class _Pattern:
     lead: frozenset[str] | None  # every match starts with one of these words
     width: int | None  # the longest a match can be (None: unbounded)
     starts_word: bool  # every match starts at the start of a word
+    order: int  # position in Screen._patterns: candidates are tried in rule-file order
 
     def matches(self, text: str, positions: dict[str, list[int]] | None) -> Iterator[re.Match[str]]:
         """`full.match` at every position where it matches, left to right.
@@ -225,9 +233,13 @@ _OWNED: Final = re.compile(
     r"hits (?:too )?close|about me|my own|i do that|i did that|ive done that|i know the feeling)\b"
 )
 _MAX_EXCERPT: Final = 600
+# `variants` of a piece of text, or a cache of it.
+_Forms: TypeAlias = Callable[[str], tuple[str, ...]]
 
 
-def _excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
+def _excerpt(
+    text: str, matched: list[str], sentences: list[str], forms_of: _Forms = variants
+) -> str:
     """The sentences of `text` that carry the risk, for a mentor to read first.
 
     `matched` holds what the deciding English rules matched (in a normalised variant), and
@@ -241,7 +253,7 @@ def _excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
             chosen[parts[0]] = None
         else:
             for part in parts:
-                forms = variants(part)
+                forms = forms_of(part)
                 if any(hit in form for hit in matched for form in forms):
                     chosen[part] = None
     if not chosen:
@@ -273,30 +285,46 @@ class Screen:
     """A compiled set of rules. Build once (it precompiles everything) and reuse."""
 
     def __init__(
-        self, rules: Iterable[Rule], *, languages: bool = True, frames: bool = True
+        self,
+        rules: Iterable[Rule],
+        *,
+        languages: bool = True,
+        frames: bool = True,
+        learned: bool = True,
+        model: Model | None = None,
     ) -> None:
         """Compile `rules` (from `load_rules`) for matching.
 
         With `languages` (the default) every message also goes through the language packs
         (`bot.safety.lang.screen_languages`) and the most severe result wins. With `frames`
         a crisis found only in sentences about content (an essay's topic, a film's plot, a
-        song, the news: `_FRAME`) is lowered to concern.
+        song, the news: `_FRAME`) is lowered to concern. With `learned` the learned model
+        (`model`, or the shipped one from `bot.safety.model`) may raise the rules' verdict,
+        never lower it; `learned=False` screens with the rules alone.
         """
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.languages = languages
         self.frames = frames
+        self.model: Model | None = (model or default_model()) if learned else None
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
         words: set[str] = set()
         for index, rule in enumerate(self.rules):
             for full in _split_alternatives(rule.patterns):
-                found = analyse(full.pattern)
-                # Index on a requirement with a narrow window if there is one (matches can
-                # then be looked for right before it), else on the rarest-looking words.
+                # Common words count too: a pattern is tried only where its words occur,
+                # instead of scanning the whole message (most of the cost on long text).
+                found = analyse(full.pattern, common=True)
+                # Index on uncommon words with a narrow window if there are some (matches
+                # can then be looked for right before them), else on the rarest-looking.
                 ranked = sorted(
                     found.requires,
-                    key=lambda r: (not _bounded(r), -min(map(len, r.words)), len(r.words)),
+                    key=lambda r: (
+                        not informative(r.words),
+                        not _bounded(r),
+                        -min(map(len, r.words)),
+                        len(r.words),
+                    ),
                 )
                 chosen = ranked[0] if ranked else None
                 pattern = _Pattern(
@@ -308,6 +336,7 @@ class Screen:
                     lead=found.lead,
                     width=max_width(full.pattern),
                     starts_word=found.starts_word,
+                    order=len(self._patterns),
                 )
                 self._patterns.append(pattern)
                 for required in found.requires:
@@ -330,8 +359,56 @@ class Screen:
         }
 
     def assess(self, text: str) -> Assessment:
-        """Screen one message in English and every language pack; the most severe finding wins."""
-        fired = self._fire(text)
+        """Screen one message: the rules (`assess_rules`), then the model may raise the level."""
+        if not isinstance(text, str):
+            raise TypeError(f"assess() needs a str, not {type(text).__name__}")
+        forms = variants(text)
+        found = self.assess_rules(text, forms)
+        if self.model is None:
+            return found
+        scores = self.model.scores_of(features_of_model_text(model_text(text, forms)))
+        return self._raised(found, scores, text)
+
+    def _raised(self, found: Assessment, scores: Scores, text: str) -> Assessment:
+        """`found`, raised to the model's level when that is higher; never lowered.
+
+        A raise puts the model's nearest category first and "model.<level>" first among the
+        reasons, and the excerpt becomes the sentence the model finds riskiest. A crisis the
+        rules framed as content (lowered to concern) stays a concern: the model cannot tell
+        a film's plot from a confession.
+        """
+        if self.model is None or severity(scores.level) <= found.severity:
+            return found
+        if scores.level == "crisis" and FRAMED in found.reasons:
+            return found
+        level = scores.level
+        sentence = best_sentence(self.model, text, level)
+        category = self.model.category(sentence, level)
+        return Assessment(
+            level=level,
+            reasons=(f"{MODEL_REASON}.{level}", *found.reasons),
+            categories=tuple(dict.fromkeys((category, *found.categories))),
+            excerpt=_clip(sentence),
+            language=found.language or detect_language(text),
+        )
+
+    def assess_rules(self, text: str, forms: tuple[str, ...] | None = None) -> Assessment:
+        """Screen one message in English and every language pack; the most severe finding wins.
+
+        The rules alone, without the learned model. `forms` are `variants(text)` if known.
+        """
+        if forms is None:
+            forms = variants(text)
+        # One message's sentences are decoded once, however many passes read them.
+        cache: dict[str, tuple[str, ...]] = {text: forms}
+
+        def forms_of(part: str) -> tuple[str, ...]:
+            found = cache.get(part)
+            if found is None:
+                found = cache[part] = variants(part)
+            return found
+
+        fired = self._fire(text, forms=forms)
         found = screen_languages(text) if self.languages else []
         if not fired and not found:
             return NO_CONCERN
@@ -346,7 +423,7 @@ class Screen:
             level == "crisis"
             and self.frames
             and not any(f.level == "crisis" for f in found)
-            and self._only_framed(text)
+            and self._only_framed(text, forms_of)
         ):
             # Every crisis sentence is about a story, a song, a lecture or the news: a
             # mentor still hears of it (concern), without the emergency.
@@ -357,11 +434,13 @@ class Screen:
             level=level,
             reasons=tuple(reason for _, reason, _ in ranked),
             categories=tuple(dict.fromkeys(category for _, _, category in ranked)),
-            excerpt=_excerpt(text, matched, [f.sentence for f in found if f.level == level]),
+            excerpt=_excerpt(
+                text, matched, [f.sentence for f in found if f.level == level], forms_of
+            ),
             language=detect_language(text),
         )
 
-    def _only_framed(self, text: str) -> bool:
+    def _only_framed(self, text: str, forms_of: _Forms = variants) -> bool:
         """Whether every sentence that is a crisis on its own is framed as content.
 
         Content: the topic of an essay, lecture or article, the plot of a film, book, play
@@ -369,25 +448,25 @@ class Screen:
         ties it back to the student ("i relate", "same", "like me") is not framed, and a
         crisis no single sentence carries (a match across sentences) never counts as framed.
         """
-        if not any(_FRAME.search(form) for form in variants(text)):
+        if not any(_FRAME.search(form) for form in forms_of(text)):
             return False  # the common case: no content framing anywhere, no second pass
         framed_sentences: list[str] = []
         for sentence in _SENTENCES.split(text):
             if not sentence.strip():
                 continue
-            forms = variants(sentence)
+            forms = forms_of(sentence)
             if any(_FRAME.search(form) for form in forms) and not any(
                 _OWNED.search(form) for form in forms
             ):
                 framed_sentences.append(sentence)
-            elif self._any_crisis(sentence):
+            elif self._any_crisis(sentence, forms):
                 return False  # a crisis sentence that is not about content
         # Every crisis sentence is framed; at least one must be a crisis at all.
-        return any(self._any_crisis(sentence) for sentence in framed_sentences)
+        return any(self._any_crisis(sentence, forms_of(sentence)) for sentence in framed_sentences)
 
-    def _any_crisis(self, text: str) -> bool:
+    def _any_crisis(self, text: str, forms: tuple[str, ...] | None = None) -> bool:
         """Whether some crisis rule fires on `text` (stops at the first)."""
-        return bool(self._fire(text, crisis_only=True))
+        return bool(self._fire(text, crisis_only=True, forms=forms))
 
     def fired_rules(self, text: str, *, gated: bool = True) -> tuple[Rule, ...]:
         """Every rule that fires on any variant of `text`, in rule-file order.
@@ -398,16 +477,23 @@ class Screen:
         fired = self._fire(text, gated=gated)
         return tuple(self.rules[i] for i in sorted(fired))
 
-    def _fire(self, text: str, *, gated: bool = True, crisis_only: bool = False) -> dict[int, str]:
+    def _fire(
+        self,
+        text: str,
+        *,
+        gated: bool = True,
+        crisis_only: bool = False,
+        forms: tuple[str, ...] | None = None,
+    ) -> dict[int, str]:
         """Rule index -> the text its first surviving match covered, for every rule that fires.
 
         With `crisis_only`, only crisis rules are tried and the first that fires ends the
-        search (all the framing pass needs to know).
+        search (all the framing pass needs to know). `forms` are `variants(text)` if known.
         """
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
         fired: dict[int, str] = {}
-        for variant in variants(text):
+        for variant in forms if forms is not None else variants(text):
             positions = self._positions(variant) if gated else None
             candidates = self._candidates(positions) if positions is not None else self._patterns
             for pattern in candidates:
@@ -437,12 +523,22 @@ class Screen:
 
     def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:
         """Patterns whose required words are all present, in rule order."""
-        chosen: dict[int, _Pattern] = {id(p): p for p in self._always}
+        chosen: list[_Pattern] = list(self._always)
+        present = positions.keys()
+        seen: set[int] = set()
         for anchor in positions:
             for pattern in self._by_anchor.get(anchor, ()):
-                if all(not other.words.isdisjoint(positions) for other in pattern.others):
-                    chosen[id(pattern)] = pattern
-        return sorted(chosen.values(), key=lambda p: p.rule)
+                # Common anchors reach a pattern many times over: check it once. The view's
+                # isdisjoint walks the smaller side (a few words, not every anchor found).
+                if pattern.order in seen:
+                    continue
+                seen.add(pattern.order)
+                if all(not present.isdisjoint(other.words) for other in pattern.others):
+                    chosen.append(pattern)
+        # Rule-file order, as without the pre-filter: the first pattern of a rule to match
+        # is the one whose words the excerpt shows.
+        chosen.sort(key=lambda p: p.order)
+        return chosen
 
     def check_examples(self) -> list[str]:
         """Problems with the rules' own examples, as readable lines.

@@ -38,6 +38,10 @@ def test_safety_bench_reports_recall_false_alarms_and_timings(
     }
     for figures in timings.values():
         assert {"p50", "p99", "cpu_p50", "cpu_p99"} <= set(figures)
+    model_share = result["model_added_us"]  # what the learned model adds to a call
+    assert isinstance(model_share, dict)
+    assert set(model_share) == {"280_chars", "4000_chars"}
+    assert all({"p50", "p99", "cpu_p99"} <= set(f) for f in model_share.values())
 
 
 def test_safety_bench_reads_any_corpus_file_and_lists_dev_misses(

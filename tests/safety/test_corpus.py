@@ -99,13 +99,15 @@ HELD_OUT_SHA256 = {
     "test.jsonl": "56c138972c9599fed54f7b4cbf84d1727a12f5afe6b8bac946645592eee4649e",
     "test_social.jsonl": "c153d7e2a740238e47ae09e97a1ae5f24aa3c472f65610482f876075eed10c85",
 }
-# What the screen reached on each held-out set when the lead last measured it (never tuned
-# on; 2026-12-07, English rules plus 14 language packs: test 0.6185 / 0.0467, social 0.6024 /
-# 0.0221). Falling below is a safety regression. Raise these as the screen improves; never lower.
+# What the screen reached on each held-out set when last measured (never tuned on). 2026-12-07,
+# English rules plus 14 language packs: test 0.6185 / 0.0467, social 0.6024 / 0.0221; then
+# with the learned model (bot/safety/model.py, trained on dev only), measured once: test
+# 0.6422 / 0.0491, social 0.6728 / 0.0245. Falling below is a safety regression. Raise these
+# as the screen improves; never lower.
 REGRESSION_FLOORS = {
     # name: (minimum crisis recall, maximum benign false-crisis rate)
-    "test.jsonl": (0.61, 0.05),
-    "test_social.jsonl": (0.60, 0.03),
+    "test.jsonl": (0.64, 0.05),
+    "test_social.jsonl": (0.67, 0.03),
 }
 
 

@@ -19,6 +19,7 @@ import bisect
 import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -454,23 +455,31 @@ def detect_language(text: str) -> str:
     """
     # A long message's language shows in its opening: counting all of it costs more.
     text = text[:_DETECT_SAMPLE]
-    counts = {
-        name: sum(len(run) for run in rx.findall(text)) for name, rx in _SCRIPT_COUNT_RES.items()
-    }
-    if counts["kana"]:
-        return "ja"
-    script = max(counts, key=lambda name: counts[name])
-    if counts[script] == 0:
-        return "en"
-    if script != "latin":
-        return _SCRIPT_LANG[script]
-    words = [
+    if text.isascii():
+        # The common case: only Latin letters can be present, so the other scripts need no
+        # counting (the same answer, without seven passes over the text).
+        if not any(ch.isalpha() for ch in text):
+            return "en"
+    else:
+        counts = {
+            name: sum(len(run) for run in rx.findall(text))
+            for name, rx in _SCRIPT_COUNT_RES.items()
+        }
+        if counts["kana"]:
+            return "ja"
+        script = max(counts, key=lambda name: counts[name])
+        if counts[script] == 0:
+            return "en"
+        if script != "latin":
+            return _SCRIPT_LANG[script]
+    # Each distinct word once, with how often it occurs: the same scores, fewer lookups.
+    words = Counter(
         w for w in _WORD.findall(normalise(text, fold_accents=True, join_wide=False)) if w.isascii()
-    ]
-    best, best_score = "en", sum(w in _ENGLISH_STOPWORDS for w in words)
+    )
+    best, best_score = "en", sum(n for w, n in words.items() if w in _ENGLISH_STOPWORDS)
     for pack in packs():
         if "latin" in pack.scripts and pack.stopwords:
-            score = sum(w in pack.stopwords for w in words)
+            score = sum(n for w, n in words.items() if w in pack.stopwords)
             if score > best_score:
                 best, best_score = pack.code, score
     return best
