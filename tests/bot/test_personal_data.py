@@ -47,6 +47,7 @@ SELF_EXPORT_KEYS = {
     "pairings",
     "workshop_feedback",
     "access_log",
+    "prompt_answers",  # group prompt answers (issue 20)
 }
 
 
