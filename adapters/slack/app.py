@@ -37,6 +37,7 @@ from adapters.slack.messenger import SlackMessenger, slack_error_code
 from adapters.slack.render import (
     GOAL_FORM,
     BadButton,
+    answer_modal,
     decode_action,
     form_errors,
     form_of,
@@ -50,6 +51,7 @@ from bot.core import MentorBot
 from bot.model import Actor, Inbound, Message, Reply
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION
+from bot.services.prompt_answers import ANSWER_ACTION
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ HOME_ACTION = "home.show"
 NOT_YOURS = "That button was sent to someone else, so I left it alone."
 STALE_BUTTON = "That button doesn't do anything any more. Try `/mentor help`."
 TRY_AGAIN = "Sorry, Slack didn't let me do that just now. Please try again in a moment."
+ANSWER_FORM_FALLBACK = "I couldn't open the answer form just now. Please press Answer again."
 GOAL_FORM_FALLBACK = (
     "I couldn't open the goal form. You can also type `/mentor goal add TITLE by YYYY-MM-DD`."
 )
@@ -304,6 +307,9 @@ class SlackAdapter:
         if pressed.action == RESOLVE_ACTION and reply.error is None:
             # The core checked who may resolve it; the outcome and note come from a modal.
             return self._open_resolve_form(body, user_id, pressed.args.get("alert", ""), reply)
+        if pressed.action == ANSWER_ACTION and reply.error is None:
+            # The core checked the round is open and theirs to answer; the words come next.
+            return self._open_answer_form(body, user_id, pressed.args.get("round", ""))
         return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
 
     async def _open_resolve_form(
@@ -319,6 +325,18 @@ class SlackAdapter:
             log.warning("views.open (resolve) failed: %s", slack_error_code(exc))
             for message in hint.messages:
                 await self._respond(_str(body, "response_url"), message, recipient=user_id)
+
+    async def _open_answer_form(self, body: Mapping[str, Any], user_id: str, round_id: str) -> None:
+        """Open the answer modal with the press's trigger (valid for 3 s; the core took ms)."""
+        try:
+            await self.client.views_open(
+                trigger_id=_str(body, "trigger_id"), view=answer_modal(round_id)
+            )
+        except SlackApiError as exc:
+            log.warning("views.open (answer) failed: %s", slack_error_code(exc))
+            await self._respond(
+                _str(body, "response_url"), Message(text=ANSWER_FORM_FALLBACK), recipient=user_id
+            )
 
     async def _after_action(
         self, body: Mapping[str, Any], user_id: str, reply: Reply, *, own_dm: bool
