@@ -166,7 +166,8 @@ async def test_answers_a_crisis_answer_and_one_summary_in_the_thread(
     # In the channel, for all to see: prompts only (today's and tomorrow's). The rest was
     # ephemeral, for the student who answered.
     for message in fake.messages_sent:
-        if message["channel_id"] == channel and not (message.get("flags") or 0) & p.MESSAGE_FLAG_EPHEMERAL:
+        ephemeral = (message.get("flags") or 0) & p.MESSAGE_FLAG_EPHEMERAL
+        if message["channel_id"] == channel and not ephemeral:
             assert "essay" not in text_of(message) and "Share one win" in text_of(message)
 
 
