@@ -18,7 +18,7 @@ from bot.config import CoreSettings
 from bot.services.groups import group_named
 from bot.services.roster import import_roster, parse_roster
 from mentorbot_fakes.slack_api import StoredMessage
-from storage.tables import Alert, PromptAnswer
+from storage.tables import Alert, PromptAnswer, PromptRound
 from tests.adapters.slack.conftest import ADMIN, MENTOR, Harness, all_text, buttons_of, payload
 from tests.dbdump import snapshot
 from tests.tick import run_due_work
@@ -127,6 +127,16 @@ async def test_answers_a_crisis_answer_and_one_summary_in_the_thread(
         assert session.exec(select(Alert)).one().kind == "crisis"
     await group.delivery.deliver_once(["slack"])  # the alert reaches Maya
     assert any(CRISIS_TEXT in all_text(m.blocks) for m in group.dm_messages(MENTOR))
+
+    # Maya exports the answers: a CSV file in her DM, the crisis answer left out.
+    with group.db.session() as session:
+        prompt_id = session.exec(select(PromptRound.prompt_id)).one()
+    await group.command(f"prompt export {prompt_id}", user=MENTOR)
+    await group.settle()
+    [csv_file] = [f for f in group.fake.files.values() if f.filename.endswith(".csv")]
+    assert csv_file.completed and csv_file.channel_id == group.fake.dm_channel_id(MENTOR)
+    content = (csv_file.content or b"").decode()
+    assert "Finished my essay plan" in content and CRISIS_TEXT not in content
 
     close(group, clock, core_settings)
     run_due_work(group.db, core_settings, clock.now())  # a repeated tick adds nothing
