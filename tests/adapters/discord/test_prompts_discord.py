@@ -215,6 +215,15 @@ async def test_refusals_open_no_form_and_store_nothing(
     assert stranger.type == p.CALLBACK_CHANNEL_MESSAGE_WITH_SOURCE
     assert "Only the students of Workshop group" in text_of(stranger.data)
 
+    modal = await press(fake, post, "Answer", IDS[0], channel)
+    assert modal.data is not None
+    [row] = modal.data["components"]
+    assert row["components"][0]["max_length"] == 3000
+    # Discord's client won't submit 10,000 characters into this modal (the fake holds it so).
+    with pytest.raises(ValueError, match="max_length"):
+        await fake.dispatch_modal_submit(
+            modal.data["custom_id"], {"answer": "x" * 10_000}, user_id=IDS[0]
+        )
     empty = await answer(fake, post, IDS[0], channel, "   ")
     assert "empty" in text_of(empty.data)
     world.clock.set(POSTED_AT + timedelta(hours=24))
