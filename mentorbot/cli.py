@@ -324,6 +324,11 @@ from mentorbot.cli_delivery import register as _register_delivery_commands  # no
 
 EXTENSIONS.append(_register_delivery_commands)
 
+# `report student` (issue 17); merged with `report` for programmes (mentorbot/cli_report.py).
+from mentorbot.cli_student_report import register as _register_student_report  # noqa: E402
+
+EXTENSIONS.append(_register_student_report)
+
 
 # Long-running commands log at LOG_LEVEL; one-shot commands keep the terminal quiet (WARNING)
 # unless -v or a stricter LOG_LEVEL asks otherwise.

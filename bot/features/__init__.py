@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.features import (
     alerts,
+    casefile,
     caseload,
     checkins,
     goals,
@@ -43,6 +44,7 @@ def all_features() -> list[Feature]:
         home.FEATURE,
         alerts.FEATURE,
         caseload.FEATURE,
+        casefile.FEATURE,
         workshops.FEATURE,
         groups.FEATURE,
         prompts.FEATURE,

@@ -17,7 +17,7 @@ from bot.model import Field, Message, Reply
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
 from bot.personal_data import PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Feature
-from bot.services.caseload import caseload, render_caseload
+from bot.services.caseload import caseload, recent_notes, render_caseload
 from bot.services.cohort import cohort_mood_summary, render_cohort
 from storage.tables import Group, MentorNote, Person
 
@@ -66,13 +66,8 @@ def cmd_notes(ctx: Context) -> Reply:
     """`/notes EMAIL`: the notes about a student, for their mentors and admins (audited)."""
     student = student_by_email(ctx, ctx.args.need("email", str))
     require_view(ctx.session, ctx.person, student, ctx.now, "notes.read")
-    notes = ctx.session.exec(
-        select(MentorNote, Person)
-        .join(Person, col(Person.id) == MentorNote.author_id)
-        .where(MentorNote.student_id == student.id)
-        .order_by(col(MentorNote.created_at).desc(), col(MentorNote.id).desc())
-        .limit(MAX_NOTES_SHOWN)
-    ).all()
+    assert student.id is not None
+    notes = recent_notes(ctx.session, student.id, MAX_NOTES_SHOWN)
     if not notes:
         return Reply.say(f"No notes about {student.name} yet. Add one with /note EMAIL TEXT.")
     return Reply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from bot.people import ADMIN
 from bot.services.checkins import last_answered
 from bot.services.mood import trend
 from storage.enums import AlertStatus, GoalStatus
-from storage.tables import Alert, Goal, MentorAssignment, MoodEntry, Person
+from storage.tables import Alert, Goal, MentorAssignment, MentorNote, MoodEntry, Person
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,16 @@ def render_caseload(lines: list[CaseloadLine], tz: str) -> Message:
             )
         )
     return Message(title="Your mentees", text=f"{len(lines)} student(s):", fields=tuple(fields))
+
+
+def recent_notes(
+    session: Session, student_id: int, limit: int
+) -> Sequence[tuple[MentorNote, Person]]:
+    """The newest notes about a student with their authors (decrypted); callers check access."""
+    return session.exec(
+        select(MentorNote, Person)
+        .join(Person, col(Person.id) == MentorNote.author_id)
+        .where(MentorNote.student_id == student_id)
+        .order_by(col(MentorNote.created_at).desc(), col(MentorNote.id).desc())
+        .limit(limit)
+    ).all()

@@ -29,8 +29,17 @@ from bot.services.alerts import raise_alert
 from bot.services.breaks import away_reason, breaks_around
 from bot.services.occurrences import identities_of, local_instant
 from bot.services.schedules import active_schedules, applies_to, parse_local_time
+from bot.services.settings import window_of
 from storage.enums import AlertKind, GoalStatus, OutboxKind
-from storage.tables import CheckinSchedule, Goal, Group, GroupMember, Person, ProgrammeBreak
+from storage.tables import (
+    CheckinSchedule,
+    Goal,
+    Group,
+    GroupMember,
+    Person,
+    ProgrammeBreak,
+    StudentSettings,
+)
 
 
 @dataclass
@@ -64,7 +73,11 @@ def next_at_local_time(after: datetime, tz: str, at: time) -> datetime:
 def nudge_times(
     session: Session, settings: CoreSettings, people: Sequence[Person]
 ) -> dict[int, time]:
-    """Each student's check-in time: the earliest local time of the schedules that apply."""
+    """Each student's check-in time: the earliest local time of the schedules that apply.
+
+    A schedule whose window holds the student's own time (`/settings checkin`) counts at
+    that time, as the check-in itself does: a nudge lands beside the check-in it goes with.
+    """
     default = parse_local_time(settings.scheduling.default_nudge_time)
     schedules: Sequence[CheckinSchedule] = active_schedules(session)
     ids = [p.id for p in people if p.id is not None]
@@ -76,16 +89,35 @@ def nudge_times(
             .where(col(GroupMember.person_id).in_(ids))
         ).all():
             groups[person_id].append(name)
+    own: dict[int, time] = {}
+    if ids:
+        for person_id, chosen in session.exec(
+            select(StudentSettings.person_id, StudentSettings.checkin_time).where(
+                col(StudentSettings.person_id).in_(ids),
+                col(StudentSettings.checkin_time).is_not(None),
+            )
+        ).all():
+            if chosen is not None:
+                own[person_id] = parse_local_time(chosen)
     times: dict[int, time] = {}
     for person in people:
         assert person.id is not None
         applicable = [
-            parse_local_time(s.local_time)
+            _time_for(s, settings, own.get(person.id))
             for s in schedules
             if applies_to(s, person, groups.get(person.id, ()))
         ]
         times[person.id] = min(applicable) if applicable else default
     return times
+
+
+def _time_for(schedule: CheckinSchedule, settings: CoreSettings, own: time | None) -> time:
+    """The schedule's local time, or the student's own time when its window holds it."""
+    if own is not None:
+        window = window_of(schedule, settings)
+        if window is not None and window.holds(own.strftime("%H:%M")):
+            return own
+    return parse_local_time(schedule.local_time)
 
 
 def _zone_of(person: Person, default_tz: str) -> str:

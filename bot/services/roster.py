@@ -19,7 +19,15 @@ from sqlmodel import Session, select
 from bot.errors import UserError
 from bot.localtime import is_valid_zone
 from bot.people import ADMIN, MENTOR, ROLES, STUDENT, person_by_email
-from storage.tables import Group, GroupMember, Identity, MentorAssignment, Person
+from bot.services.settings import ZONE_FROM_STUDENT
+from storage.tables import (
+    Group,
+    GroupMember,
+    Identity,
+    MentorAssignment,
+    Person,
+    StudentSettings,
+)
 
 COLUMNS = (
     "email",
@@ -295,6 +303,14 @@ def import_roster(session: Session, rows: list[RosterRow], now: datetime) -> Imp
     return _apply(session, rows, now)
 
 
+def _zone_chosen_by_student(session: Session, person: Person) -> bool:
+    """True when the person set their own time zone with `/settings zone`."""
+    if person.id is None:
+        return False
+    chosen = session.get(StudentSettings, person.id)
+    return chosen is not None and chosen.zone_source == ZONE_FROM_STUDENT
+
+
 def _apply(session: Session, rows: list[RosterRow], now: datetime) -> ImportResult:
     """Write checked rows: people, mentor assignments, platform ids, groups."""
     added = updated = 0
@@ -313,7 +329,10 @@ def _apply(session: Session, rows: list[RosterRow], now: datetime) -> ImportResu
             added += 1
         else:
             person.name, person.role = row.name, row.role
-            person.timezone = row.timezone or person.timezone
+            # A zone the student chose with `/settings zone` outranks the roster's: they know
+            # where they are this term (an exchange, a trip home), the roster was typed once.
+            if not _zone_chosen_by_student(session, person):
+                person.timezone = row.timezone or person.timezone
             person.active = row.active
             updated += 1
         session.add(person)

@@ -146,6 +146,13 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
             SAMS_STAFF, text="sam@example.edu matrix note", audited=SAMS_STAFF
         ),
         ("command", "notes"): Case(SAMS_STAFF, text="sam@example.edu", audited=SAMS_STAFF),
+        # The case file and its report button (issue 17): Sam's mentors and staff only.
+        ("command", "student"): Case(SAMS_STAFF, text="sam@example.edu", audited=SAMS_STAFF),
+        ("action", "casefile.report"): Case(
+            SAMS_STAFF,
+            args=_args(world, student="{w.sam_id}", **{"from": "2026-09-01", "to": "2026-11-23"}),
+            audited=SAMS_STAFF,
+        ),
         ("command", "cohort"): Case(
             SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
         ),
@@ -404,7 +411,11 @@ def build_world(core: MentorBot) -> World:
 def visible(reply: Reply) -> str:
     """Everything the actor receives, attachments included."""
     parts = [text_of(reply)]
-    parts += [m.attachment.content for m in all_messages(reply) if m.attachment is not None]
+    for message in all_messages(reply):
+        if message.attachment is not None:
+            # A binary file (a chart, a PDF) is checked by what it says in words.
+            content = message.attachment.content
+            parts.append(content if isinstance(content, str) else message.attachment.alt_text)
     return "\n".join(parts)
 
 

@@ -11,6 +11,7 @@ from bot.core import MentorBot
 from bot.model import Actor, Message
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email, resolve_actor
+from bot.services.roster import import_roster_text
 from bot.services.settings import ZONE_FROM_STUDENT, checkin_window
 from storage.db import Database
 from storage.tables import CheckinSchedule, Identity, Outbox, Person, StudentSettings
@@ -95,6 +96,33 @@ def test_zone_sticks_after_a_platform_profile_update(sam: Chat, demo: Database) 
         )
         assert found is not None and found.timezone == "Europe/Berlin"
     assert _person(demo).timezone == "Europe/Berlin"
+
+
+def test_zone_sticks_after_a_roster_reimport(sam: Chat, demo: Database) -> None:
+    """Staff re-importing the roster with the old zone doesn't undo the student's own choice."""
+    sam.send("/settings zone Europe/Berlin")
+    with demo.session() as session:
+        result = import_roster_text(
+            session,
+            "email,name,role,timezone\n"
+            "sam@example.edu,Sam,student,Europe/London\n"
+            "new@example.edu,New,student,Asia/Tokyo\n",
+            utc(2026, 12, 7, 9, 0),
+        )
+    assert result.updated == 1 and result.added == 1
+    assert _person(demo).timezone == "Europe/Berlin"
+    assert _person(demo, "new@example.edu").timezone == "Asia/Tokyo"
+
+
+def test_roster_zone_still_updates_a_student_who_never_chose(demo: Database) -> None:
+    """Without `/settings zone`, the roster's zone is the student's zone, as before."""
+    with demo.session() as session:
+        import_roster_text(
+            session,
+            "email,name,role,timezone\nsam@example.edu,Sam,student,America/New_York\n",
+            utc(2026, 12, 7, 9, 0),
+        )
+    assert _person(demo).timezone == "America/New_York"
 
 
 def test_a_bad_zone_is_refused_and_changes_nothing(sam: Chat, demo: Database) -> None:

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from bot.model import Message
 from storage.db import Database
-from storage.tables import Goal, Person
+from storage.tables import Goal, Person, StudentSettings
 from tests.scheduling.world import (
     add_person,
     alerts,
@@ -64,6 +64,27 @@ def test_weekly_nudge_comes_at_the_students_checkin_time(db) -> None:
     assert nudge.next_attempt_at == utc(2026, 11, 30, 19, 0)  # 09:00 HST on Monday the 30th
     assert "Essay" in Message.from_json(nudge.payload).text
     assert goal(db, gid).next_nudge_at == utc(2026, 12, 7, 19, 0)
+
+
+def test_nudge_follows_the_students_own_checkin_time(db) -> None:
+    """A student who moved their check-in to 10:30 with /settings is nudged at 10:30, not 09:00."""
+    schedule(db, days="mon-fri", local_time="09:00")
+    student = add_person(db, "own@example.edu", "Europe/London")
+    with db.session() as session:
+        session.add(
+            StudentSettings(
+                person_id=student, checkin_time="10:30", updated_at=utc(2026, 11, 20, 9, 0)
+            )
+        )
+    add_goal(db, student, utc(2026, 11, 23, 14, 0))
+    set_watermark(db, utc(2026, 11, 30, 0, 0))
+    at = utc(2026, 11, 30, 0, 0)
+    while at <= utc(2026, 12, 2, 0, 0):  # every half hour: 10:30 is a tick
+        tick(db, at)
+        at += timedelta(minutes=30)
+    [nudge] = outbox(db, "nudge")
+    # Due Monday 14:00, after that day's 10:30: the next 10:30 (London is on UTC in winter).
+    assert nudge.next_attempt_at == utc(2026, 12, 1, 10, 30)
 
 
 def test_students_without_a_schedule_are_nudged_at_the_default_time(db) -> None:

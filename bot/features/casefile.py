@@ -1,0 +1,106 @@
+"""The case file feature: `/student EMAIL` and its progress report button (issue 17, 5-6).
+
+One view of one student for their mentors and programme staff, with the mood chart as a
+PNG beside its words; the button sends the progress report over the same period as a PDF.
+The command line's `mentorbot report student` (mentorbot/cli_student_report.py) uses the
+same services.
+"""
+
+from __future__ import annotations
+
+from bot.args import parse_day, record_id
+from bot.auth import STAFF, allow
+from bot.errors import NotAllowed
+from bot.model import Attachment, Message, Reply
+from bot.people import STUDENT
+from bot.registry import Arg, ArgKind, Command, Context, Feature
+from bot.services.casefile import (
+    REPORT_ACTION,
+    MeetingSource,
+    build_case_file,
+    build_report,
+    may_read,
+    mood_chart,
+    mood_words,
+    no_meetings,
+    render_case_file,
+    student_for_reader,
+)
+from bot.services.casefile_pdf import render_pdf
+from storage.tables import Person
+
+# Meetings — wired at merge: the meetings feature's `meetings_for_student`, adapted to
+# `MeetingSource`, replaces this; until then the case file and the report show none.
+MEETINGS: MeetingSource = no_meetings
+BUTTON_REFUSAL = "I can't find that student among the students you can see."
+
+
+@allow(*STAFF)
+def cmd_student(ctx: Context) -> Reply:
+    """`/student EMAIL`: the case file of one of the reader's students (audited)."""
+    student = student_for_reader(ctx.session, ctx.person, ctx.args.need("email", str))
+    case = build_case_file(
+        ctx.session, ctx.person, student, ctx.now, ctx.settings.default_timezone, MEETINGS
+    )
+    chart = mood_chart(case.profile.name, case.mood, case.checkins, case.period)
+    return Reply(messages=render_case_file(case, chart, ctx.timezone))
+
+
+@allow(*STAFF)
+def act_report(ctx: Context) -> Reply:
+    """The case file's button: the progress report over its period, as a PDF (audited)."""
+    student_id = record_id(ctx.button("student"))
+    student = ctx.session.get(Person, student_id) if student_id is not None else None
+    if (
+        student is None
+        or student.role != STUDENT
+        or not student.active
+        or not may_read(ctx.session, ctx.person, student)
+    ):
+        raise NotAllowed(BUTTON_REFUSAL)
+    first, last = parse_day(ctx.button("from")), parse_day(ctx.button("to"))
+    report = build_report(
+        ctx.session,
+        ctx.person,
+        student,
+        first,
+        last,
+        ctx.now,
+        ctx.settings.default_timezone,
+        MEETINGS,
+    )
+    # The PDF draws its own chart: only the words are needed here, not a PNG as well.
+    pdf = render_pdf(report, mood_words(report.name, report.mood, report.checkins, report.period))
+    summary = (
+        f"Progress report for {report.name}, {report.period.label()} ({pdf.pages} page(s)): "
+        "check-ins, mood trend, goals, meetings and agreed actions."
+    )
+    return Reply(
+        messages=(
+            Message(
+                text=summary,
+                attachment=Attachment(
+                    f"progress-report-{report.student_id}.pdf",
+                    pdf.data,
+                    "application/pdf",
+                    alt_text=summary,
+                ),
+            ),
+        )
+    )
+
+
+FEATURE = Feature(
+    name="casefile",
+    summary="One student's case file and progress report",
+    commands=(
+        Command(
+            "student",
+            "a student's case file: profile, mood chart, goals, meetings, notes, alerts",
+            cmd_student,
+            args=(Arg("email", ArgKind.EMAIL, "The student's email"),),
+            example="/student sam@example.edu",
+        ),
+    ),
+    actions={REPORT_ACTION: act_report},
+)
