@@ -56,8 +56,6 @@ WITHDRAW_ACTION = "prompt.withdraw"
 PULSE_ACTION = "prompt.pulse"
 # Slack's modal text input holds at most 3,000 characters; the same limit everywhere.
 MAX_ANSWER = 3000
-# In a summary each answer is shortened to this: the channel post must stay readable.
-SUMMARY_CLIP = 300
 DEFAULT_CLOSE_HOURS = 24
 MAX_CLOSE_HOURS = 24 * 7
 PULSE_SCORES = (1, 2, 3, 4, 5)
@@ -176,7 +174,8 @@ def _acknowledgement(opened: OpenRound, actor: Person, text: str) -> Message:
     """The private thanks, with the ways to change one's mind until the close."""
     assert opened.round.id is not None
     args = (("round", str(opened.round.id)),)
-    how = "without your name" if opened.prompt.anonymous else "with your name"
+    nameless = opened.prompt.anonymous or opened.prompt.pulse
+    how = "without your name" if nameless else "with your name"
     choices = [Choice("Withdraw", WITHDRAW_ACTION, args, style="danger")]
     if not opened.prompt.pulse:
         choices.insert(0, Choice("Edit", ANSWER_ACTION, args))
@@ -282,7 +281,7 @@ class CloseOutcome:
         return [f"{what}: {n}" for what, n in counts.items() if n]
 
 
-def _clip(text: str, limit: int = SUMMARY_CLIP) -> str:
+def _clip(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -312,7 +311,12 @@ def pulse_lines(scores: list[int]) -> list[str]:
 def summary_message(
     prompt: GroupPrompt, group: Group, answers: list[tuple[PromptAnswer, Person]]
 ) -> Message:
-    """The summary post: answers with names, without them, or a pulse distribution."""
+    """The summary post: answers with names, without them, or a pulse distribution.
+
+    Answers are quoted whole, as written: erasure finds a person's words in delivered copies
+    by their stored text, so a shortened quote would stay in the channel after erasure. The
+    renderers split a long post to fit each platform.
+    """
     n = len(answers)
     head = f"“{_question(prompt)}”: {n} answer{'s' if n != 1 else ''}."
     if prompt.pulse:
@@ -321,10 +325,10 @@ def summary_message(
         body = "\n".join([*pulse_lines(scores), f"Average {average:.1f} of 5."])
     elif prompt.anonymous:
         # Sorted by the words, not by time: the order must not tell who answered when.
-        texts = sorted(_clip(a.text or "") for a, _ in answers)
+        texts = sorted(a.text or "" for a, _ in answers)
         body = "\n".join(f"• {text}" for text in texts)
     else:
-        body = "\n".join(f"• {p.name}: {_clip(a.text or '')}" for a, p in answers)
+        body = "\n".join(f"• {p.name}: {a.text or ''}" for a, p in answers)
     return Message(title=f"💬 What {group.name} said", text=f"{head}\n\n{body}", private=False)
 
 

@@ -20,13 +20,14 @@ from bot.people import person_by_email
 from bot.services import prompt_answers as answers
 from bot.services import prompts
 from bot.services.groups import group_named
+from bot.services.privacy import erase_person
 from bot.services.roster import import_roster, parse_roster
 from storage.db import Database
 from storage.enums import OutboxStatus
 from storage.tables import Alert, Outbox, PromptAnswer, PromptRound
 from tests.conftest import Chat, text_of
 from tests.dbdump import raw_text_values, snapshot
-from tests.tick import run_due_work
+from tests.tick import PERSONAL_DATA, run_due_work
 
 GROUP = "Study skills"
 CHANNEL = ("slack", "C0STUDY001")
@@ -355,3 +356,28 @@ def test_close_hours_is_per_prompt(
         assert found is not None and found.closes_at == POSTED_AT + timedelta(hours=2)
     with pytest.raises(Exception, match="close_hours"):
         prompts.parse_add(f"{GROUP} * 10:30 close_hours=0 Text")
+
+
+def test_erasure_takes_the_answer_and_its_words_out_of_an_anonymous_summary(
+    group: MentorBot, clock: FixedClock, core_settings: CoreSettings
+) -> None:
+    """Erasing a student deletes their answer and scrubs their words from the summary post."""
+    round_id = post(group, clock, core_settings, "anonymous")
+    long_answer = "A long win that goes on.\n" + "and on " * 80
+    emails = ["sam@example.edu", "alex@example.edu", *EXTRA[:3]]
+    for index, email in enumerate(emails):
+        answer(group, email, round_id, long_answer if index == 0 else f"short win {index}")
+    [summary] = close(group, clock, core_settings)
+    assert long_answer.strip() in Message.from_json(summary.payload).text
+    with group.db.session() as session:
+        sam = person_by_email(session, "sam@example.edu")
+        assert sam is not None
+        erase_person(session, sam, clock.now(), actor_id=None, via="test", tables=PERSONAL_DATA)
+    with group.db.session() as session:
+        row = session.get(Outbox, summary.id)
+        assert row is not None
+        text = Message.from_json(row.payload).text
+        assert "goes on" not in text and "short win 1" in text
+        assert (
+            session.exec(select(PromptAnswer).where(PromptAnswer.person_id == sam.id)).all() == []
+        )
