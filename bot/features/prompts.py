@@ -48,9 +48,9 @@ def act_answer(ctx: Context) -> Reply:
     submit `form_answer`. The check here is the one the adapters wait for before opening it.
     """
     opened = answers.check_can_answer(ctx.session, ctx.person, ctx.button("round"), ctx.now)
-    return Reply.say(
-        f"Write your answer to “{opened.prompt.text.strip().splitlines()[0]}” in the form."
-    )
+    # Seen only where the form could not open in time (a slow core on Discord).
+    question = opened.prompt.text.strip().splitlines()[0]
+    return Reply.say(f"Press Answer again to open the form for “{question}”.")
 
 
 @allow(STUDENT)

@@ -78,7 +78,7 @@ USAGE = (
     "(e.g. /prompt add Study skills fri 15:00 Share one win from this week), /prompt list "
     "[GROUP], /prompt remove ID or /prompt export ID [YYYY-MM-DD]."
 )
-_CLOSE_OPTION = re.compile(r"^close(?:_hours)?=(\S+?)h?$", re.I)
+_CLOSE_OPTION = re.compile(r"^close(?:_hours)?=(\S+?)h?$")
 # GROUP (any words, the shortest that works) DAYS HH:MM [rest]: the time anchors the split.
 _ADD = re.compile(
     r"^(?P<group>.+?)\s+(?P<days>\S+)\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<rest>.*))?$", re.S
@@ -117,7 +117,8 @@ def parse_add(raw: str) -> PromptSpec:
     close_hours = answers.DEFAULT_CLOSE_HOURS
     while rest:
         first, _, after = rest.partition(" ")
-        word = first.strip().lower()
+        # Options are lower case exactly: "Anonymous feedback welcome" is the text.
+        word = first.strip()
         close = _CLOSE_OPTION.match(word)
         if word == "anonymous":
             anonymous = True

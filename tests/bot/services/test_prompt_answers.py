@@ -381,3 +381,19 @@ def test_erasure_takes_the_answer_and_its_words_out_of_an_anonymous_summary(
         assert (
             session.exec(select(PromptAnswer).where(PromptAnswer.person_id == sam.id)).all() == []
         )
+
+
+def test_add_reads_its_options_before_the_text() -> None:
+    """`anonymous`, `pulse` and `close_hours=N` lead the text, in any order; then the words."""
+    spec = prompts.parse_add(f"{GROUP} fri 15:00 Europe/London pulse close_hours=6 anonymous How?")
+    assert (spec.anonymous, spec.pulse, spec.close_hours, spec.timezone, spec.text) == (
+        True,
+        True,
+        6,
+        "Europe/London",
+        "How?",
+    )
+    plain = prompts.parse_add(f"{GROUP} fri 15:00 Anonymous feedback welcome")
+    assert not plain.anonymous and plain.text == "Anonymous feedback welcome"
+    with pytest.raises(Exception, match="close_hours"):
+        prompts.parse_add(f"{GROUP} fri 15:00 close_hours=999 Too long open")
