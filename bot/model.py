@@ -246,6 +246,8 @@ class Reply:
     # The event queued messages for others (an alert for a mentor): the core then calls its
     # `on_queued` hook, which wakes the delivery loop.
     pushed: bool = False
+    # What a form the adapter opens next starts with, by field (an answer being edited).
+    form_values: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def say(cls, text: str, **kwargs: object) -> Reply:

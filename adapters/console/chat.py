@@ -184,6 +184,9 @@ class ConsoleChat:
             self.show(reply)
             return
         self.answering = pressed.args.get("round", "")
+        so_far = dict(reply.form_values).get("answer", "")
+        if so_far:
+            self.out.write(f"Your answer so far: {so_far}\n")
         self.out.write(
             f"Your answer, on one line (only the bot sees it until the prompt closes), "
             f"or {CANCEL}:\n"

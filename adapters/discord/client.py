@@ -209,13 +209,17 @@ class MentorDiscordClient(discord.Client):
         if action == RESOLVE_ACTION:
             alert_id = args.get("alert", "")
             await self._open_form(
-                interaction, inbound, lambda: ResolveModal.open(interaction, alert_id)
+                interaction, inbound, lambda _reply: ResolveModal.open(interaction, alert_id)
             )
             return
         if action == ANSWER_ACTION:
             round_id = args.get("round", "")
             await self._open_form(
-                interaction, inbound, lambda: AnswerModal.open(interaction, round_id)
+                interaction,
+                inbound,
+                lambda reply: AnswerModal.open(
+                    interaction, round_id, dict(reply.form_values).get("answer", "")
+                ),
             )
             return
         await self.answer(interaction, inbound, component=True)
@@ -224,7 +228,7 @@ class MentorDiscordClient(discord.Client):
         self,
         interaction: discord.Interaction[Any],
         inbound: Inbound,
-        opener: Callable[[], Awaitable[None]],
+        opener: Callable[[Reply], Awaitable[None]],
     ) -> None:
         """A button that opens a form: the core checks the press first, then the modal opens.
 
@@ -239,7 +243,7 @@ class MentorDiscordClient(discord.Client):
             reply = None
         try:
             if reply is not None and reply.error is None:
-                await opener()
+                await opener(reply)
                 return
             answer = reply if reply is not None else await task
             await self._respond(interaction, answer, deferred=False, component=False)

@@ -121,9 +121,14 @@ class AnswerModal(discord.ui.Modal, title="Your answer"):
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], round_id: str) -> None:
-        """Show the form (stopped at once, like GoalModal: the client decodes the submit)."""
+    async def open(cls, interaction: discord.Interaction[Any], round_id: str, so_far: str) -> None:
+        """Show the form, holding the answer so far when editing.
+
+        Stopped at once, like GoalModal: the client decodes the submit.
+        """
         modal = cls(custom_id=form_with_ref(ANSWER_FORM, round_id), timeout=None)
+        if so_far:
+            modal.answer.default = so_far[:MAX_ANSWER_INPUT]
         modal.stop()
         await interaction.response.send_modal(modal)
 

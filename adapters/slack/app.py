@@ -309,7 +309,8 @@ class SlackAdapter:
             return self._open_resolve_form(body, user_id, pressed.args.get("alert", ""), reply)
         if pressed.action == ANSWER_ACTION and reply.error is None:
             # The core checked the round is open and theirs to answer; the words come next.
-            return self._open_answer_form(body, user_id, pressed.args.get("round", ""))
+            so_far = dict(reply.form_values).get("answer", "")
+            return self._open_answer_form(body, user_id, pressed.args.get("round", ""), so_far)
         return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
 
     async def _open_resolve_form(
@@ -326,11 +327,13 @@ class SlackAdapter:
             for message in hint.messages:
                 await self._respond(_str(body, "response_url"), message, recipient=user_id)
 
-    async def _open_answer_form(self, body: Mapping[str, Any], user_id: str, round_id: str) -> None:
+    async def _open_answer_form(
+        self, body: Mapping[str, Any], user_id: str, round_id: str, so_far: str
+    ) -> None:
         """Open the answer modal with the press's trigger (valid for 3 s; the core took ms)."""
         try:
             await self.client.views_open(
-                trigger_id=_str(body, "trigger_id"), view=answer_modal(round_id)
+                trigger_id=_str(body, "trigger_id"), view=answer_modal(round_id, so_far)
             )
         except SlackApiError as exc:
             log.warning("views.open (answer) failed: %s", slack_error_code(exc))

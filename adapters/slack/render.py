@@ -473,12 +473,20 @@ def resolve_modal(alert_id: str, outcomes: Sequence[tuple[str, str]]) -> Block:
     }
 
 
-def answer_modal(round_id: str) -> Block:
+def answer_modal(round_id: str, so_far: str = "") -> Block:
     """The answer-a-prompt modal: one text input; the round rides in private_metadata.
 
     Its submission becomes `Inbound(kind="form", name="prompt.answer")` with `round` and
     `answer`; the core screens the words and checks the round and the person again.
     """
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": INPUT_ACTION,
+        "multiline": True,
+        "max_length": MAX_ANSWER_INPUT,
+    }
+    if so_far:
+        element["initial_value"] = so_far[:MAX_ANSWER_INPUT]  # editing: start from it
     return {
         "type": "modal",
         "callback_id": f"{FORM_PREFIX}{ANSWER_FORM}",
@@ -496,12 +504,7 @@ def answer_modal(round_id: str) -> Block:
                     "text": "Shared with the group when the prompt closes; you can change "
                     "or withdraw it until then.",
                 },
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": INPUT_ACTION,
-                    "multiline": True,
-                    "max_length": MAX_ANSWER_INPUT,
-                },
+                "element": element,
             }
         ],
     }

@@ -50,7 +50,10 @@ def act_answer(ctx: Context) -> Reply:
     opened = answers.check_can_answer(ctx.session, ctx.person, ctx.button("round"), ctx.now)
     # Seen only where the form could not open in time (a slow core on Discord).
     question = opened.prompt.text.strip().splitlines()[0]
-    return Reply.say(f"Press Answer again to open the form for “{question}”.")
+    hint = Message(text=f"Press Answer again to open the form for “{question}”.")
+    # Edit opens the form with the answer so far: only this student receives it.
+    so_far = answers.current_answer(ctx.session, opened, ctx.person)
+    return Reply(messages=(hint,), form_values=(("answer", so_far),) if so_far else ())
 
 
 @allow(STUDENT)

@@ -157,6 +157,13 @@ def check_can_answer(session: Session, actor: Person, raw_round: str, now: datet
     return opened
 
 
+def current_answer(session: Session, opened: OpenRound, actor: Person) -> str:
+    """The actor's answer so far ("" when none), for the form to start from when editing."""
+    assert opened.round.id is not None and actor.id is not None
+    found = _answer_of(session, opened.round.id, actor.id)
+    return found.text or "" if found is not None else ""
+
+
 def _answer_of(session: Session, round_id: int, person_id: int) -> PromptAnswer | None:
     return session.exec(
         select(PromptAnswer).where(

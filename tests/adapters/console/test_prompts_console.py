@@ -130,6 +130,7 @@ async def test_edit_withdraw_and_refusals_on_the_console(
     await posted(chat, clock, core_settings)
     await answers_as(chat, "sam@example.edu", "First try")
     await chat.handle_line(number_of(chat, "Edit"))
+    assert "Your answer so far: First try" in out(chat)
     await chat.handle_line("Second try")
     assert "Your answer is updated" in out(chat)
     with six.db.session() as session:

@@ -145,6 +145,11 @@ async def test_answers_a_crisis_answer_and_one_summary_in_the_thread(
     thanks = await answer(fake, post, IDS[0], channel, "Finished my essay plan")
     assert "Thanks, your answer is saved" in text_of(thanks.data)
     assert thanks.data["flags"] & p.MESSAGE_FLAG_EPHEMERAL  # only the student sees it
+    # Edit on the private thanks opens the modal holding the answer so far.
+    [ephemeral] = [m for m in fake.messages_sent if "Thanks, your answer" in text_of(m)]
+    edit = await press(fake, ephemeral, "Edit", IDS[0], channel)
+    assert edit.type == p.CALLBACK_MODAL and edit.data is not None
+    assert edit.data["components"][0]["components"][0]["value"] == "Finished my essay plan"
     await answer(fake, post, IDS[1], channel, "Went running @everyone")
     crisis = await answer(fake, post, IDS[2], channel, CRISIS_TEXT)
     assert "You don't have to face this alone" in text_of(crisis.data)

@@ -119,8 +119,13 @@ async def test_answers_a_crisis_answer_and_one_summary_in_the_thread(
     await answer(group, post, IDS[1], "Went running <!channel>")
     status, _ = await answer(group, post, IDS[2], CRISIS_TEXT)
     assert status == 200
-    thanks = group.dm_messages(IDS[0])
-    assert any("Thanks, your answer is saved" in m.text for m in thanks)
+    [thanks] = group.dm_messages(IDS[0])
+    assert "Thanks, your answer is saved" in thanks.text
+    # Edit (on the private thanks) opens the modal holding the answer so far.
+    await group.press(thanks, "Edit", user=IDS[0])
+    await group.settle()
+    element = last_view(group)["blocks"][0]["element"]
+    assert element["initial_value"] == "Finished my essay plan"
     crisis_dm = all_text(group.dm_messages(IDS[2])[-1].blocks)
     assert "You don't have to face this alone" in crisis_dm and "saved" not in crisis_dm
     with group.db.session() as session:
