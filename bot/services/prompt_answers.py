@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,8 +46,6 @@ from bot.services.groups import (
 from storage.enums import OutboxKind, OutboxStatus
 from storage.insert import insert_ignore
 from storage.tables import Group, GroupPrompt, Outbox, Person, PromptAnswer, PromptRound
-
-log = logging.getLogger(__name__)
 
 ANSWER_ACTION = "prompt.answer"
 ANSWER_FORM = "prompt.answer"
