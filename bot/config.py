@@ -21,6 +21,8 @@ class EscalationRules:
     drop_points: float = 2.0
     drop_window_days: int = 14
     missed_checkins: int = 3
+    # Meetings a student didn't come to, in a row, that raise a missed alert like check-ins do.
+    missed_meetings: int = 2
     help_requests: bool = True
     # A second alert of the same kind for the same student within this window is folded in.
     repeat_window_hours: int = 24
@@ -85,3 +87,6 @@ class CoreSettings:
     # No figure about fewer people than this is shown (reports, digests, anonymous summaries,
     # pulse distributions): a small group's average or answers point at individuals.
     min_group_size: int = 5
+    # Peer pairing prefers partners whose UTC offsets (at round time) are at most this many
+    # hours apart; farther pairs happen only when nothing else works, with a note.
+    pairing_max_hours_apart: int = 5

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot.args import parse_day
 from bot.errors import UserError
-from bot.features.casefile import MEETINGS
+from bot.features.casefile import meetings_source
 from bot.services.casefile import (
     build_report,
     mood_chart,
@@ -87,7 +87,8 @@ def cmd_report_student(args: argparse.Namespace) -> int:
                 last,
                 app.clock.now(),
                 app.core_settings.default_timezone,
-                MEETINGS,
+                # No reader: meetings and outcomes, without the mentors' confidential words.
+                meetings_source(None, app.clock.now()),
             )
             if fmt == "pdf":
                 assert output is not None

@@ -38,6 +38,7 @@ class ProgrammeSettings(_Base):
     drop_points: float = Field(default=2.0, gt=0, alias="ESCALATE_DROP_POINTS")
     drop_window_days: int = Field(default=14, ge=1, alias="ESCALATE_DROP_WINDOW_DAYS")
     missed_checkins: int = Field(default=3, ge=1, alias="ESCALATE_MISSED_CHECKINS")
+    missed_meetings: int = Field(default=2, ge=1, alias="ESCALATE_MISSED_MEETINGS")
     help_requests: bool = Field(default=True, alias="ESCALATE_HELP_REQUESTS")
     crisis_ack_minutes: int = Field(default=10, ge=1, alias="CRISIS_ACK_MINUTES")
     alert_ack_minutes: int = Field(default=1440, ge=1, alias="ALERT_ACK_MINUTES")
@@ -46,6 +47,7 @@ class ProgrammeSettings(_Base):
     tell_student_when_seen: bool = Field(default=True, alias="TELL_STUDENT_WHEN_SEEN")
     retention_days: int = Field(default=365, ge=1, alias="RETENTION_DAYS")
     min_group_size: int = Field(default=5, ge=2, alias="MIN_GROUP_SIZE")
+    pairing_max_hours_apart: int = Field(default=5, ge=0, le=26, alias="PAIRING_MAX_HOURS_APART")
     # Comma-separated YAML files of extra safety rules, screened on top of the built-in ones.
     safety_extra_rules: str = Field(default="", alias="SAFETY_EXTRA_RULES")
     # A YAML file of crisis lines in the format of bot/crisis_lines.yaml: its
@@ -313,6 +315,7 @@ class Settings:
                 drop_points=p.drop_points,
                 drop_window_days=p.drop_window_days,
                 missed_checkins=p.missed_checkins,
+                missed_meetings=p.missed_meetings,
                 help_requests=p.help_requests,
             ),
             scheduling=SchedulingRules(
@@ -336,6 +339,7 @@ class Settings:
             tell_student_when_seen=p.tell_student_when_seen,
             retention_days=p.retention_days,
             min_group_size=p.min_group_size,
+            pairing_max_hours_apart=p.pairing_max_hours_apart,
             urgent_delivery_deadline_seconds=self.alerting.urgent_delivery_deadline,
             outbox_lease_seconds=self.delivery.lease_seconds,
             outbox_max_attempts=self.delivery.max_attempts,

@@ -109,6 +109,9 @@ class OutboxKind(StrEnum):
     WORKSHOP = "workshop"
     WORKSHOP_REMINDER = "workshop_reminder"
     WORKSHOP_FEEDBACK = "workshop_feedback"
+    # A meeting's invite (with its ICS), reminders, questions and nudges.
+    MEETING = "meeting"
+    MEETING_REMINDER = "meeting_reminder"
     # Erasure: delete or edit a message delivered earlier (`platform_message_id` names it).
     COPY_DELETE = "copy_delete"
     COPY_EDIT = "copy_edit"
@@ -127,3 +130,22 @@ class WorkshopStatus(StrEnum):
 
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
+
+
+class MeetingStatus(StrEnum):
+    """`meeting.status`: proposed -> booked -> held | no_show | rescheduled; or cancelled."""
+
+    PROPOSED = "proposed"
+    BOOKED = "booked"
+    HELD = "held"
+    NO_SHOW = "no_show"
+    # The mentor answered "Did it happen?" with "rescheduled": closed, a new one is proposed.
+    RESCHEDULED = "rescheduled"
+    DECLINED = "declined"
+    # A proposal the student never answered before its time.
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+# Live meetings hold their slot (the partial unique index on meeting names these two).
+LIVE_MEETING = (MeetingStatus.PROPOSED, MeetingStatus.BOOKED)

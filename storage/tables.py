@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from storage.crypto import SealedText
@@ -604,3 +605,185 @@ class PromptAnswer(SQLModel, table=True):
     # The safety screen's verdict: a "crisis" answer is never shared or exported.
     safety_level: str = Field(default="none", max_length=8)
     answered_at: datetime
+
+
+# ---------------------------------------------------------------- pairing preferences
+# (issue 20: /pairing skip, pause, resume, avoid; migration 0007)
+
+
+class PairingSkip(SQLModel, table=True):
+    """A student sitting out the next round of one group's peer pairing (`/pairing skip`).
+
+    `round_id` is None until the round it was for opens; then it names that round, so the
+    skip is used once and the round can say who sat out.
+    """
+
+    __tablename__ = "pairing_skip"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    group_id: int = Field(foreign_key="mentoring_group.id", index=True)
+    created_at: datetime
+    round_id: int | None = Field(default=None, foreign_key="pairing_round.id")
+
+
+class PairingPause(SQLModel, table=True):
+    """A student sitting out every pairing round that opens before `until` (their local date)."""
+
+    __tablename__ = "pairing_pause"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    until: date
+    created_at: datetime
+
+
+class PairingAvoid(SQLModel, table=True):
+    """One entry of a student's private "don't pair me with" list.
+
+    Only `person_id` (the student who asked) ever sees it: the avoided person is never told,
+    and it is not part of their data export.
+    """
+
+    __tablename__ = "pairing_avoid"
+    __table_args__ = (UniqueConstraint("person_id", "avoided_id", name="uq_pairing_avoid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    avoided_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- meetings (issue 17)
+# A mentor's weekly hours, days off and video link; 1:1 meetings booked in them or proposed;
+# the session record of a held meeting; the follow-up cadence and its one nudge.
+
+
+class MeetingHours(SQLModel, table=True):
+    """One weekday span of a mentor's availability, in the mentor's zone when published."""
+
+    __tablename__ = "meeting_hours"
+    __table_args__ = (UniqueConstraint("mentor_id", "weekday", name="uq_meeting_hours_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: int = Field(foreign_key="person.id", index=True)
+    weekday: int  # 0 Monday .. 6 Sunday
+    start_time: str = Field(max_length=5)  # HH:MM local
+    end_time: str = Field(max_length=5)
+    slot_minutes: int
+    # Slots are wall-clock times in this zone: a DST change keeps 14:00 at 14:00 for the mentor.
+    timezone: str = Field(max_length=64)
+    updated_at: datetime
+
+
+class MeetingOff(SQLModel, table=True):
+    """A day a mentor takes no meetings (an exception to the weekly hours)."""
+
+    __tablename__ = "meeting_off"
+    __table_args__ = (UniqueConstraint("mentor_id", "day", name="uq_meeting_off_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: int = Field(foreign_key="person.id", index=True)
+    day: date
+
+
+class MeetingProfile(SQLModel, table=True):
+    """A mentor's meeting settings beyond the hours: the video link (https only)."""
+
+    __tablename__ = "meeting_profile"
+
+    mentor_id: int = Field(foreign_key="person.id", primary_key=True)
+    video_link: str | None = Field(default=None, max_length=500)
+    updated_at: datetime
+
+
+class Meeting(SQLModel, table=True):
+    """A 1:1 meeting between a mentor and a student: proposed, booked, then held or not.
+
+    A live meeting (proposed or booked) holds its slot: the partial unique index lets only
+    one live meeting start at one instant per mentor, so two students pressing the same
+    slot at once cannot both get it, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        Index(
+            "uq_meeting_live_slot",
+            "mentor_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=sql_text("status IN ('proposed', 'booked')"),
+            postgresql_where=sql_text("status IN ('proposed', 'booked')"),
+        ),
+        # The minute tick looks for live meetings whose reminder or question is due.
+        Index("ix_meeting_status_starts", "status", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Stable calendar identity: every invite and update of this meeting carries the same UID.
+    uid: str = Field(unique=True, max_length=80)
+    mentor_id: int = Field(foreign_key="person.id", index=True)
+    student_id: int = Field(foreign_key="person.id", index=True)
+    starts_at: datetime
+    duration_minutes: int
+    # The mentor's zone and wall-clock time the meeting was agreed in (kept across DST).
+    mentor_timezone: str = Field(max_length=64)
+    status: str = Field(max_length=12)  # MeetingStatus
+    # ICS SEQUENCE: bumped on every change so calendars replace the earlier invite.
+    sequence: int = 0
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime
+    updated_at: datetime
+    # Why it was moved or cancelled, in the words of whoever did it: sealed, purged.
+    change_reason: str | None = Field(default=None, sa_type=SealedText)
+    changed_by: int | None = Field(default=None, foreign_key="person.id")
+    # Each timed step once per start time (a move clears them).
+    day_reminder_at: datetime | None = None
+    hour_reminder_at: datetime | None = None
+    outcome_asked_at: datetime | None = None
+    outcome_at: datetime | None = None
+
+
+class SessionRecord(SQLModel, table=True):
+    """The mentor's confidential record of a held meeting: sealed, read only by mentors."""
+
+    __tablename__ = "session_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", unique=True)
+    student_id: int = Field(foreign_key="person.id", index=True)
+    author_id: int = Field(foreign_key="person.id")
+    topics: str = Field(sa_type=SealedText)
+    actions: str = Field(sa_type=SealedText)
+    next_step: str = Field(sa_type=SealedText)
+    created_at: datetime
+    updated_at: datetime
+    # Set when the agreed actions became the student's goals (one press, once).
+    goals_made_at: datetime | None = None
+
+
+class MeetingCadence(SQLModel, table=True):
+    """A follow-up cadence (meet every N weeks) for one student, or a mentor's group."""
+
+    __tablename__ = "meeting_cadence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: int = Field(foreign_key="person.id", index=True)
+    student_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    group_id: int | None = Field(default=None, foreign_key="mentoring_group.id")
+    weeks: int
+    created_at: datetime
+
+
+class MeetingNudge(SQLModel, table=True):
+    """The one nudge a mentor got about a student overdue for a meeting since `since`."""
+
+    __tablename__ = "meeting_nudge"
+    __table_args__ = (
+        UniqueConstraint("mentor_id", "student_id", "since", name="uq_meeting_nudge"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: int = Field(foreign_key="person.id", index=True)
+    student_id: int = Field(foreign_key="person.id", index=True)
+    since: datetime
+    sent_at: datetime

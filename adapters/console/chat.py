@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from adapters.console.render import render_message
@@ -31,6 +31,7 @@ from bot.model import (
 )
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
+from bot.services.meetings.records import RECORD_ACTION, RECORD_FORM
 from bot.services.prompt_answers import ANSWER_ACTION, ANSWER_FORM
 
 PLATFORM = "console"
@@ -43,6 +44,22 @@ class ResolvePrompt:
 
     alert_id: str
     outcome: str | None = None
+
+
+@dataclass
+class RecordPrompt:
+    """The console's session-record form in progress: the meeting and the answers so far."""
+
+    meeting_id: str
+    answers: list[str] = field(default_factory=list)
+
+
+# The record form's questions, in order, with the form field each answer fills.
+RECORD_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("topics", "Topics: what did you talk about?"),
+    ("actions", "Agreed actions (separate them with ';', or '-' for none):"),
+    ("next", "Next step ('-' for none):"),
+)
 
 
 class ConsoleMessenger:
@@ -86,6 +103,7 @@ class ConsoleChat:
         self.out = out
         self.choices: list[Choice] = []
         self.resolving: ResolvePrompt | None = None
+        self.recording: RecordPrompt | None = None
         # The prompt round whose answer the next line is (after Answer or Edit).
         self.answering: str | None = None
 
@@ -133,12 +151,16 @@ class ConsoleChat:
             raise EOFError
         elif self.resolving is not None:
             await self.resolve_step(stripped)
+        elif self.recording is not None:
+            await self.record_step(stripped)
         elif self.answering is not None:
             await self.submit_answer(stripped)
         else:
             inbound = self.inbound_for(stripped)
             if inbound is not None and inbound.kind == "action" and inbound.name == RESOLVE_ACTION:
                 await self.start_resolving(inbound)
+            elif inbound is not None and inbound.kind == "action" and inbound.name == RECORD_ACTION:
+                await self.start_recording(inbound)
             elif inbound is not None and inbound.kind == "action" and inbound.name == ANSWER_ACTION:
                 await self.start_answering(inbound)
             elif inbound is not None:
@@ -200,6 +222,40 @@ class ConsoleChat:
             return
         args = {"round": round_id or "", "answer": line}
         self.show(await self.core.ahandle(Inbound(self.actor(), "form", ANSWER_FORM, args)))
+
+    async def start_recording(self, pressed: Inbound) -> None:
+        """The session-record button: once the core agrees, ask the form's questions."""
+        reply = await self.core.ahandle(pressed)
+        if reply.error is not None:
+            self.show(reply)
+            return
+        self.recording = RecordPrompt(meeting_id=pressed.args.get("meeting", ""))
+        self.out.write(
+            f"Session record for meeting #{self.recording.meeting_id} (kept encrypted; "
+            f"{CANCEL} stops).\n{RECORD_QUESTIONS[0][1]}\n"
+        )
+
+    async def record_step(self, line: str) -> None:
+        """The next answer of the record form; after the last, the form is submitted."""
+        prompt = self.recording
+        assert prompt is not None
+        if line == CANCEL:
+            self.recording = None
+            self.out.write("Nothing was changed.\n")
+            return
+        prompt.answers.append("" if line == "-" else line)
+        if len(prompt.answers) < len(RECORD_QUESTIONS):
+            self.out.write(RECORD_QUESTIONS[len(prompt.answers)][1] + "\n")
+            return
+        self.recording = None
+        args = {"meeting": prompt.meeting_id}
+        args.update(
+            {
+                name: answer
+                for (name, _), answer in zip(RECORD_QUESTIONS, prompt.answers, strict=True)
+            }
+        )
+        self.show(await self.core.ahandle(Inbound(self.actor(), "form", RECORD_FORM, args)))
 
     async def deliver_mine(self) -> None:
         """Deliver pushes addressed to the person at the keyboard (only theirs)."""

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import AnswerModal, ResolveModal, build_commands
+from adapters.discord.commands import AnswerModal, RecordModal, ResolveModal, build_commands
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
 from adapters.discord.messenger import PLATFORM, part_nonce
@@ -29,6 +29,7 @@ from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import Actor, Inbound, Message, Reply
 from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
+from bot.services.meetings.records import RECORD_ACTION, RECORD_FORM
 from bot.services.prompt_answers import ANSWER_ACTION, ANSWER_FORM
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,12 @@ class MentorDiscordClient(discord.Client):
                 interaction, inbound, lambda _reply: ResolveModal.open(interaction, alert_id)
             )
             return
+        if action == RECORD_ACTION:
+            meeting_id = args.get("meeting", "")
+            await self._open_form(
+                interaction, inbound, lambda _reply: RecordModal.open(interaction, meeting_id)
+            )
+            return
         if action == ANSWER_ACTION:
             round_id = args.get("round", "")
             await self._open_form(
@@ -232,7 +239,8 @@ class MentorDiscordClient(discord.Client):
     ) -> None:
         """A button that opens a form: the core checks the press first, then the modal opens.
 
-        A refusal (someone else's alert, a closed prompt, not in the group) or a slow core is
+        Resolve (an alert), the session record (a meeting) and Answer (a group prompt). A
+        refusal (someone else's alert, a closed prompt, not in the group) or a slow core is
         answered as a normal reply instead: a modal must be the interaction's first answer,
         within Discord's 3 seconds.
         """
@@ -262,7 +270,9 @@ class MentorDiscordClient(discord.Client):
         args = modal_values(data)
         if form == RESOLVE_FORM:
             args["alert"] = ref  # the alert the modal was opened for
-        elif form == ANSWER_FORM:
+        if form == RECORD_FORM:
+            args["meeting"] = ref  # the meeting the record is about
+        if form == ANSWER_FORM:
             args["round"] = ref  # the prompt round the modal was opened for
         inbound = Inbound(
             actor=actor_of(interaction.user, interaction.guild_id),

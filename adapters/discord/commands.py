@@ -28,6 +28,7 @@ RESOLVE_FORM = "alert.resolve"
 ANSWER_FORM = "prompt.answer"
 #: The core refuses longer answers; Discord enforces this in the modal itself.
 MAX_ANSWER_INPUT = 3000
+RECORD_FORM = "meeting.record"
 
 
 class Answerer(Protocol):
@@ -129,6 +130,46 @@ class AnswerModal(discord.ui.Modal, title="Your answer"):
         modal = cls(custom_id=form_with_ref(ANSWER_FORM, round_id), timeout=None)
         if so_far:
             modal.answer.default = so_far[:MAX_ANSWER_INPUT]
+        modal.stop()
+        await interaction.response.send_modal(modal)
+
+
+class RecordModal(discord.ui.Modal, title="Session record"):
+    """A meeting's session record: topics, agreed actions, next step.
+
+    The meeting id rides in the custom id, as the alert id does in ResolveModal.
+    """
+
+    topics: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
+        label="Topics",
+        custom_id="topics",
+        style=discord.TextStyle.paragraph,
+        placeholder="What you talked about",
+        # Not required here: the core answers missing topics with a clear message.
+        required=False,
+        max_length=2000,
+    )
+    actions: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
+        label="Agreed actions",
+        custom_id="actions",
+        style=discord.TextStyle.paragraph,
+        placeholder="One per line: each can become a goal",
+        required=False,
+        max_length=2000,
+    )
+    next: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
+        label="Next step",
+        custom_id="next",
+        style=discord.TextStyle.paragraph,
+        placeholder="What happens next",
+        required=False,
+        max_length=2000,
+    )
+
+    @classmethod
+    async def open(cls, interaction: discord.Interaction[Any], meeting_id: str) -> None:
+        """Show the form (stopped at once, like ResolveModal: the client decodes the submit)."""
+        modal = cls(custom_id=form_with_ref(RECORD_FORM, meeting_id), timeout=None)
         modal.stop()
         await interaction.response.send_modal(modal)
 

@@ -42,6 +42,7 @@ from adapters.slack.render import (
     form_errors,
     form_of,
     goal_modal,
+    record_modal,
     render_home,
     render_message,
     resolve_modal,
@@ -51,6 +52,7 @@ from bot.core import MentorBot
 from bot.model import Actor, Inbound, Message, Reply
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION
+from bot.services.meetings.records import RECORD_ACTION
 from bot.services.prompt_answers import ANSWER_ACTION
 
 log = logging.getLogger(__name__)
@@ -311,6 +313,9 @@ class SlackAdapter:
             # The core checked the round is open and theirs to answer; the words come next.
             so_far = dict(reply.form_values).get("answer", "")
             return self._open_answer_form(body, user_id, pressed.args.get("round", ""), so_far)
+        if pressed.action == RECORD_ACTION and reply.error is None:
+            # The core checked the meeting is theirs and held; the record comes from a modal.
+            return self._open_record_form(body, user_id, pressed.args.get("meeting", ""), reply)
         return self._after_action(body, user_id, reply, own_dm=pressed.recipient == user_id)
 
     async def _open_resolve_form(
@@ -340,6 +345,19 @@ class SlackAdapter:
             await self._respond(
                 _str(body, "response_url"), Message(text=ANSWER_FORM_FALLBACK), recipient=user_id
             )
+
+    async def _open_record_form(
+        self, body: Mapping[str, Any], user_id: str, meeting_id: str, hint: Reply
+    ) -> None:
+        """Open the session-record modal; if Slack won't, say how to type the record."""
+        try:
+            await self.client.views_open(
+                trigger_id=_str(body, "trigger_id"), view=record_modal(meeting_id)
+            )
+        except SlackApiError as exc:
+            log.warning("views.open (record) failed: %s", slack_error_code(exc))
+            for message in hint.messages:
+                await self._respond(_str(body, "response_url"), message, recipient=user_id)
 
     async def _after_action(
         self, body: Mapping[str, Any], user_id: str, reply: Reply, *, own_dm: bool

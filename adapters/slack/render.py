@@ -48,6 +48,14 @@ ANSWER_FORM = "prompt.answer"
 ANSWER_BLOCK = "prompt_answer"
 # Slack's own cap for a plain_text_input; the core refuses longer answers too.
 MAX_ANSWER_INPUT = 3000
+# The session-record modal (its form name is the core's `meetings.records.RECORD_FORM`).
+RECORD_FORM = "meeting.record"
+RECORD_BLOCKS: tuple[tuple[str, str, str, bool], ...] = (
+    # (block id and form field, label, placeholder, required)
+    ("topics", "Topics", "What you talked about", True),
+    ("actions", "Agreed actions", "One per line: each can become a goal", False),
+    ("next", "Next step", "What happens next", False),
+)
 INPUT_ACTION = "value"
 SLASH_COMMAND = "/mentor"
 
@@ -510,12 +518,44 @@ def answer_modal(round_id: str, so_far: str = "") -> Block:
     }
 
 
-def _meta(view: Mapping[str, Any], key: str) -> str:
-    """One string of a view's JSON private_metadata ("" when absent or malformed)."""
+def record_modal(meeting_id: str) -> Block:
+    """The session-record modal: topics, agreed actions, next step; the meeting rides along.
+
+    Its submission becomes `Inbound(kind="form", name="meeting.record")` with `meeting`,
+    `topics`, `actions` and `next`; the core checks them (and who is asking) again.
+    """
+    return {
+        "type": "modal",
+        "callback_id": f"{FORM_PREFIX}{RECORD_FORM}",
+        "title": {"type": "plain_text", "text": "Session record"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"meeting": meeting_id}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": block,
+                "optional": not required,
+                "label": {"type": "plain_text", "text": label},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                    "placeholder": {"type": "plain_text", "text": placeholder},
+                },
+            }
+            for block, label, placeholder, required in RECORD_BLOCKS
+        ],
+    }
+
+
+def _metadata(view: Mapping[str, Any], key: str) -> str:
+    """One string the bot put in a modal's private_metadata ("" when missing or forged)."""
     try:
         meta = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
-        return ""
+        meta = {}
     value = meta.get(key) if isinstance(meta, dict) else None
     return value if isinstance(value, str) else ""
 
@@ -541,8 +581,12 @@ def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
         args["outcome"] = _input_value(values, RESOLVE_OUTCOME_BLOCK)
         args["note"] = _input_value(values, RESOLVE_NOTE_BLOCK)
     elif name == ANSWER_FORM:
-        args["round"] = _meta(view, "round")
+        args["round"] = _metadata(view, "round")
         args["answer"] = _input_value(values, ANSWER_BLOCK)
+    elif name == RECORD_FORM:
+        args["meeting"] = _metadata(view, "meeting")
+        for block, *_ in RECORD_BLOCKS:
+            args[block] = _input_value(values, block)
     return name, args
 
 
@@ -569,6 +613,9 @@ def form_errors(name: str, error: str) -> dict[str, str]:
     block = GOAL_TITLE_BLOCK
     if name == GOAL_FORM and "date" in error.lower():
         block = GOAL_DUE_BLOCK
+    if name == RECORD_FORM:
+        lowered = error.lower()
+        block = "next" if "next step" in lowered else "actions" if "action" in lowered else "topics"
     if name == RESOLVE_FORM:
         about_outcome = "outcome" in error.lower() or "how it ended" in error.lower()
         block = RESOLVE_OUTCOME_BLOCK if about_outcome else RESOLVE_NOTE_BLOCK

@@ -15,6 +15,7 @@ from bot.features import (
     groups,
     help,
     home,
+    meetings,
     mood,
     mydata,
     pairing,
@@ -50,6 +51,7 @@ def all_features() -> list[Feature]:
         prompts.FEATURE,
         pairing.FEATURE,
         schedules.FEATURE,
+        meetings.FEATURE,
     ]
 
 

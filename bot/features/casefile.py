@@ -8,6 +8,11 @@ same services.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
 from bot.args import parse_day, record_id
 from bot.auth import STAFF, allow
 from bot.errors import NotAllowed
@@ -17,21 +22,49 @@ from bot.registry import Arg, ArgKind, Command, Context, Feature
 from bot.services.casefile import (
     REPORT_ACTION,
     MeetingSource,
+    MeetingStatus,
+    MeetingView,
     build_case_file,
     build_report,
     may_read,
     mood_chart,
     mood_words,
-    no_meetings,
     render_case_file,
     student_for_reader,
 )
 from bot.services.casefile_pdf import render_pdf
+from bot.services.meetings.views import meetings_for_student
 from storage.tables import Person
 
-# Meetings — wired at merge: the meetings feature's `meetings_for_student`, adapted to
-# `MeetingSource`, replaces this; until then the case file and the report show none.
-MEETINGS: MeetingSource = no_meetings
+
+def meetings_source(reader: Person | None, now: datetime) -> MeetingSource:
+    """The student's meetings as the case file shows them, for this reader.
+
+    The meetings feature decides what the reader may see: a mentor of the student gets the
+    session records' words (and that read is audited there); anyone else, and the command
+    line (no reader), gets the meetings and their outcomes without the confidential words.
+    """
+
+    def source(
+        session: Session, student_id: int, start: datetime, end: datetime
+    ) -> Sequence[MeetingView]:
+        return [
+            MeetingView(
+                starts_at=view.starts_at,
+                status=MeetingStatus(view.casefile_status),
+                mentor_name=view.mentor_name,
+                topics=view.topics,
+                agreed_actions=view.agreed_actions,
+                next_step=view.next_step,
+            )
+            for view in meetings_for_student(
+                session, student_id, start, end, reader=reader, now=now
+            )
+        ]
+
+    return source
+
+
 BUTTON_REFUSAL = "I can't find that student among the students you can see."
 
 
@@ -40,7 +73,12 @@ def cmd_student(ctx: Context) -> Reply:
     """`/student EMAIL`: the case file of one of the reader's students (audited)."""
     student = student_for_reader(ctx.session, ctx.person, ctx.args.need("email", str))
     case = build_case_file(
-        ctx.session, ctx.person, student, ctx.now, ctx.settings.default_timezone, MEETINGS
+        ctx.session,
+        ctx.person,
+        student,
+        ctx.now,
+        ctx.settings.default_timezone,
+        meetings_source(ctx.person, ctx.now),
     )
     chart = mood_chart(case.profile.name, case.mood, case.checkins, case.period)
     return Reply(messages=render_case_file(case, chart, ctx.timezone))
@@ -67,7 +105,7 @@ def act_report(ctx: Context) -> Reply:
         last,
         ctx.now,
         ctx.settings.default_timezone,
-        MEETINGS,
+        meetings_source(ctx.person, ctx.now),
     )
     # The PDF draws its own chart: only the words are needed here, not a PNG as well.
     pdf = render_pdf(report, mood_words(report.name, report.mood, report.checkins, report.period))

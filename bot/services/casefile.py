@@ -12,7 +12,8 @@ written to the audit log (`bot.audit`), from the bot and from the command line a
 
 Meetings come from another feature (issue 17, parts 1-4). This module only knows their
 shape (`MeetingView`) and takes a `MeetingSource`; until that feature is merged the source
-is `no_meetings` and the section says so.
+is `no_meetings` unless given (`bot.features.casefile.meetings_source` wires the meetings
+feature in, deciding per reader whether the session records' words are shown).
 """
 
 from __future__ import annotations

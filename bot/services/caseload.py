@@ -13,6 +13,7 @@ from bot.localtime import to_local
 from bot.model import Field, Message
 from bot.people import ADMIN
 from bot.services.checkins import last_answered
+from bot.services.meetings.cadence import overdue_student_ids
 from bot.services.mood import trend
 from storage.enums import AlertStatus, GoalStatus
 from storage.tables import Alert, Goal, MentorAssignment, MentorNote, MoodEntry, Person
@@ -28,6 +29,8 @@ class CaseloadLine:
     sparkline: str
     open_alerts: int
     open_goals: int
+    # Overdue for a follow-up meeting under the mentor's cadence (`/meet every`).
+    meeting_overdue: bool = False
 
 
 def caseload(
@@ -46,6 +49,7 @@ def caseload(
             .distinct()
         ).all()
     lines: list[CaseloadLine] = []
+    overdue = overdue_student_ids(session, mentor, now)
     for student in students:
         assert student.id is not None
         last = last_answered(session, student.id)
@@ -74,6 +78,7 @@ def caseload(
                 sparkline=trend(session, student, now, student.timezone or default_tz),
                 open_alerts=int(alerts),
                 open_goals=int(goals),
+                meeting_overdue=student.id in overdue,
             )
         )
         audit(session, now, mentor.id, "view.caseload", student.id)
@@ -104,7 +109,8 @@ def render_caseload(lines: list[CaseloadLine], tz: str) -> Message:
             Field(
                 f"{flag}{line.student.name}",
                 f"last check-in {last}, mood {mood}, 14 days {line.sparkline}, "
-                f"alerts {line.open_alerts}, goals {line.open_goals}",
+                f"alerts {line.open_alerts}, goals {line.open_goals}"
+                + (", meeting overdue" if line.meeting_overdue else ""),
             )
         )
     return Message(title="Your mentees", text=f"{len(lines)} student(s):", fields=tuple(fields))

@@ -5,16 +5,28 @@
 /pairing off GROUP                  no more rounds (past ones stay for the report)
 /pairing run GROUP                  a round now (the cadence counts from it)
 /pairing report GROUP               rounds, pairs and how many met
-/pairing                            the pairing status of your groups
+/pairing                            the pairing status of your groups (a student: their own)
 ```
 
 Only the group's mentors and admins configure it (`groups.require_group_mentor`, audited).
+Students have a say (`bot.services.pairing_prefs`): `/pairing skip`, `/pairing pause until
+DATE`, `/pairing resume`, and a private "don't pair me with" list (`/pairing avoid EMAIL`).
 
-A round pairs the group's active students (not mentors; not those who paused check-ins)
-at random, avoiding pairs from the group's last `RECENT_ROUNDS` rounds: `make_groups` finds a
-grouping with no repeat whenever one exists and otherwise one with as few as possible (an
-exact branch-and-bound search, cut off after `SEARCH_BUDGET` steps for very large groups,
-keeping the best found). With an odd number of students one group is a trio.
+A round pairs the group's active students (not mentors; not those who paused check-ins,
+skip this round or paused pairing) by cost, lowest first (`plan_round`, `make_groups`):
+* an avoid list is never broken (`FORBIDDEN`). When no grouping honours every list, the
+  student who asked is left out of this round and told so privately, without a name; the
+  person avoided is never told or affected, and the mentor only sees how many sat out;
+* a pair that answered "Did you meet?" with no and never yes, in any earlier round, costs
+  `NEVER_MET`: not put together again while any other grouping exists;
+* partners more than `PAIRING_MAX_HOURS_APART` hours apart (UTC offsets at round time, so
+  daylight saving counts) cost `FAR_APART`, more than any repeat of the recent rounds;
+  when nothing closer works, their introduction says how far apart they are;
+* each pair from the group's last `RECENT_ROUNDS` rounds costs 1 per round.
+`make_groups` runs a greedy pass with capped scans and swaps (linear in practice, quadratic at
+worst: `python -m bench pairing`), then, for groups of at most `EXACT_UP_TO` whose grouping
+still costs something, an exact branch-and-bound search (cut off after `SEARCH_BUDGET`
+steps, keeping the best found). With an odd number of students one group is a trio.
 
 Each pair (or the trio) is introduced together, with a suggested conversation starter:
 * all on Slack: a multi-party DM of the pair and the bot (conversations.open with their ids);
@@ -41,7 +53,7 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -56,6 +68,7 @@ from bot.localtime import is_valid_zone, to_local
 from bot.model import Choice, Field, Message, Recipient
 from bot.outbox import Push, push_rows
 from bot.people import ADMIN, STUDENT
+from bot.services import pairing_prefs as prefs
 from bot.services.breaks import is_paused
 from bot.services.groups import (
     GROUP_MENTOR,
@@ -68,7 +81,15 @@ from bot.services.groups import (
 )
 from storage.enums import OutboxKind
 from storage.insert import insert_ignore
-from storage.tables import Group, Identity, Pairing, PairingMember, PairingRound, Person
+from storage.tables import (
+    Group,
+    Identity,
+    Pairing,
+    PairingMember,
+    PairingRound,
+    PairingSkip,
+    Person,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +99,7 @@ DEFAULT_WEEKS = 2
 MAX_WEEKS = 12
 # Search steps before `make_groups` settles for the best grouping found (only very large
 # groups with a dense history ever get near it; a step is one partial grouping).
-SEARCH_BUDGET = 50_000
+SEARCH_BUDGET = 20_000
 MET_ACTION = "pairing.met"
 NOT_YOURS = "I can't find that pairing. Type /help for what I can do."
 USAGE = (
@@ -114,6 +135,26 @@ _NUMBER_WORDS = {
 # ---------------------------------------------------------------- the algorithm
 
 Costs = Mapping[frozenset[int], int]
+# The cost of putting two people together beyond `Costs` (time zones, a "don't pair" list).
+Penalty = Callable[[int, int], int]
+
+# A pair someone asked never to be in: dearer than anything else, so a grouping holds one
+# only when no other grouping exists, and `plan_round` then leaves the person out instead.
+FORBIDDEN = 10**6
+# A pair that said they didn't meet: not repeated unless nothing else is possible.
+NEVER_MET = 100
+# A pair whose working hours barely overlap: worse than any repeat of the recent rounds,
+# far better than a pair that didn't meet.
+FAR_APART = RECENT_ROUNDS + 1
+# Up to this many people, a grouping that still costs something after the quick search is
+# improved by the exact branch-and-bound search (its steps grow with the square of the size).
+EXACT_UP_TO = 16
+# How many other groups a costly group tries to swap a member with, per pass (see `_improve`).
+SWAP_WINDOW = 32
+# How many people left a person looks at for a free partner before taking the cheapest seen
+# (the swaps after the greedy pass repair a rare miss: two Aucklanders each paired with a
+# Londoner swap into one pair).
+SCAN_LIMIT = 256
 
 
 def pair_costs(rounds: Sequence[Sequence[Sequence[int]]]) -> Counter[frozenset[int]]:
@@ -126,12 +167,17 @@ def pair_costs(rounds: Sequence[Sequence[Sequence[int]]]) -> Counter[frozenset[i
     return costs
 
 
-def grouping_cost(groups: Sequence[Sequence[int]], costs: Costs) -> int:
-    """Repeats in a grouping: every two people in one group who were together before."""
+def grouping_cost(
+    groups: Sequence[Sequence[int]], costs: Costs, penalty: Penalty | None = None
+) -> int:
+    """Repeats in a grouping: every two people in one group who were together before.
+
+    With a `penalty`, its cost for every two people in one group is added.
+    """
     return sum(
-        costs.get(frozenset(pair), 0)
+        costs.get(frozenset((a, b)), 0) + (penalty(a, b) if penalty is not None else 0)
         for members in groups
-        for pair in itertools.combinations(members, 2)
+        for a, b in itertools.combinations(members, 2)
     )
 
 
@@ -141,12 +187,15 @@ def make_groups(
     rng: random.Random,
     *,
     budget: int = SEARCH_BUDGET,
+    penalty: Penalty | None = None,
 ) -> list[tuple[int, ...]]:
-    """Split `people` into pairs (one trio when their number is odd) with the fewest repeats.
+    """Split `people` into pairs (one trio when their number is odd) at the lowest cost.
 
-    Exact (no repeat whenever one is possible, else as few as possible) unless the search
-    runs out of `budget` steps, which only very large groups with dense histories reach; then
-    the best grouping found so far is used. Ties are broken by `rng`, so rounds vary.
+    The cost of two people together is their `costs` entry plus `penalty(a, b)`. A quick
+    greedy pass with swaps (at most quadratic in the number of people) finds a grouping; when
+    it still costs something and the group has at most `EXACT_UP_TO` people, an exact
+    branch-and-bound search improves it (the optimum unless it runs out of `budget` steps).
+    Ties are broken by `rng`, so rounds vary.
     """
     if len(set(people)) != len(people):
         raise ValueError("people must be distinct")
@@ -156,46 +205,142 @@ def make_groups(
     rng.shuffle(order)
     if len(order) <= 3:
         return [tuple(order)]
-    rank = {person: index for index, person in enumerate(order)}
+
+    # Person -> partner -> cost: two dict lookups per pair instead of building a frozenset.
+    adjacent: dict[int, dict[int, int]] = {}
+    for pair, spent in costs.items():
+        if spent and len(pair) == 2:
+            a, b = tuple(pair)
+            adjacent.setdefault(a, {})[b] = spent
+            adjacent.setdefault(b, {})[a] = spent
+    free: dict[int, int] = {}
 
     def cost(a: int, b: int) -> int:
-        return costs.get(frozenset((a, b)), 0)
+        found = adjacent.get(a, free).get(b, 0)
+        return found + penalty(a, b) if penalty is not None else found
+
+    quick = _quick_groups(order, cost)
+    if len(order) > EXACT_UP_TO or _cost_of(quick, cost) == 0:
+        return quick
+    return _exact_groups(order, cost, budget, quick)
+
+
+def _cost_of(groups: Sequence[Sequence[int]], cost: Penalty) -> int:
+    return sum(_group_cost(g, cost) for g in groups)
+
+
+def _group_cost(members: Sequence[int], cost: Penalty) -> int:
+    return sum(cost(a, b) for a, b in itertools.combinations(members, 2))
+
+
+def _quick_groups(order: list[int], cost: Penalty) -> list[tuple[int, ...]]:
+    """Greedy pairs in `order` (each takes its cheapest free partner), then swaps that help.
+
+    Each person scans the people left until a free (zero-cost) partner, at most
+    `SCAN_LIMIT` of them, so the pass is linear in the number of people times a constant.
+    """
+    pool = order[::-1]  # popped from the end: `order` front first
+    groups: list[tuple[int, ...]] = []
+    while len(pool) >= 2:
+        head = pool.pop()
+        best_at, best = len(pool) - 1, cost(head, pool[-1])
+        for at in range(len(pool) - 2, max(-1, len(pool) - 2 - SCAN_LIMIT), -1):
+            if best == 0:
+                break
+            spent = cost(head, pool[at])
+            if spent < best:
+                best_at, best = at, spent
+        groups.append((head, pool.pop(best_at)))
+    if pool:
+        # The odd one out joins the pair it costs least to join.
+        lone = pool[0]
+        at = min(
+            range(len(groups)), key=lambda i: cost(lone, groups[i][0]) + cost(lone, groups[i][1])
+        )
+        groups[at] = (*groups[at], lone)
+    _improve(groups, cost)
+    return groups
+
+
+def _improve(groups: list[tuple[int, ...]], cost: Penalty, passes: int = 3) -> None:
+    """Swap one member of a costly group with one of another group while it lowers the cost.
+
+    Each costly group tries the other costly groups first (two Aucklanders each paired with a
+    Londoner swap into one pair) and then the `SWAP_WINDOW` groups after it, at most
+    `SWAP_WINDOW` of each, so a pass is linear in the number of groups times a constant.
+    """
+    costs = [_group_cost(g, cost) for g in groups]
+    count = len(groups)
+    for _ in range(passes):
+        improved = False
+        costly = [i for i in range(count) if costs[i]]
+        for i in costly:
+            window = [(i + step) % count for step in range(1, min(SWAP_WINDOW, count - 1) + 1)]
+            candidates = dict.fromkeys([j for j in costly if j != i][:SWAP_WINDOW] + window)
+            for j in candidates:
+                if not costs[i]:
+                    break
+                best: tuple[int, tuple[int, ...], tuple[int, ...], int, int] | None = None
+                for x in groups[i]:
+                    for y in groups[j]:
+                        gi = tuple(y if m == x else m for m in groups[i])
+                        gj = tuple(x if m == y else m for m in groups[j])
+                        ci, cj = _group_cost(gi, cost), _group_cost(gj, cost)
+                        delta = ci + cj - costs[i] - costs[j]
+                        if delta < 0 and (best is None or delta < best[0]):
+                            best = (delta, gi, gj, ci, cj)
+                if best is not None:
+                    _, groups[i], groups[j], costs[i], costs[j] = best
+                    improved = True
+        if not improved:
+            return
+
+
+def _exact_groups(
+    order: list[int], cost: Penalty, budget: int, incumbent: list[tuple[int, ...]]
+) -> list[tuple[int, ...]]:
+    """Branch and bound over groupings of a small group, starting from a known grouping.
+
+    People are indices into `order` (already shuffled, so index order breaks ties at random)
+    and costs are read from a matrix, so each step is cheap.
+    """
+    n = len(order)
+    matrix = [[0 if i == j else cost(order[i], order[j]) for j in range(n)] for i in range(n)]
+    index = {person: i for i, person in enumerate(order)}
+    best: list[tuple[int, ...]] = [tuple(index[m] for m in g) for g in incumbent]
+    best_cost = sum(matrix[a][b] for g in best for a, b in itertools.combinations(g, 2))
+    steps = 0
 
     def lower_bound(remaining: Sequence[int]) -> int:
         # Everyone pays at least their cheapest partner, and each pair is paid by two.
-        total = sum(min(cost(x, y) for y in remaining if y != x) for x in remaining)
+        total = sum(min(matrix[x][y] for y in remaining if y != x) for x in remaining)
         return (total + 1) // 2
 
-    best: list[tuple[int, ...]] = []
-    best_cost = -1
-    steps = 0
-
     def search(remaining: list[int], chosen: list[tuple[int, ...]], spent: int, trio: bool) -> bool:
-        """Depth first over groupings; True once a perfect (repeat-free) grouping is found."""
+        """Depth first over groupings; True once a perfect (zero-cost) grouping is found."""
         nonlocal best, best_cost, steps
         if not remaining:
-            if best_cost < 0 or spent < best_cost:
+            if spent < best_cost:
                 best, best_cost = list(chosen), spent
             return best_cost == 0
         steps += 1
-        if best_cost >= 0 and (steps > budget or spent + lower_bound(remaining) >= best_cost):
+        if steps > budget or spent + lower_bound(remaining) >= best_cost:
             return False
-        # The person with the fewest repeat-free partners left goes first: dead ends show early.
+        # The person with the fewest free partners left goes first: dead ends show early.
         head = min(
-            remaining,
-            key=lambda x: (sum(1 for y in remaining if y != x and cost(x, y) == 0), rank[x]),
+            remaining, key=lambda x: (sum(1 for y in remaining if y != x and matrix[x][y] == 0), x)
         )
         others = [y for y in remaining if y != head]
         options: list[tuple[int, int, tuple[int, ...]]] = []
         if not trio or len(remaining) > 3:
-            options += [(cost(head, y), 0, (head, y)) for y in others]
+            options += [(matrix[head][y], 0, (head, y)) for y in others]
         if trio:
             options += [
-                (cost(head, y) + cost(head, z) + cost(y, z), 1, (head, y, z))
+                (matrix[head][y] + matrix[head][z] + matrix[y][z], 1, (head, y, z))
                 for y, z in itertools.combinations(others, 2)
             ]
         # Cheapest first; pairs before trios at equal cost; the shuffled order breaks ties.
-        options.sort(key=lambda o: (o[0], o[1], [rank[m] for m in o[2]]))
+        options.sort(key=lambda o: (o[0], o[1], o[2]))
         for extra, _kind, members in options:
             rest = [x for x in remaining if x not in members]
             chosen.append(members)
@@ -205,8 +350,65 @@ def make_groups(
                 return True
         return False
 
-    search(order, [], 0, len(order) % 2 == 1)
-    return best
+    search(list(range(n)), [], 0, n % 2 == 1)
+    return [tuple(order[i] for i in g) for g in best]
+
+
+@dataclass
+class RoundPlan:
+    """Who meets whom in a round, and who couldn't be placed."""
+
+    groups: list[tuple[int, ...]]
+    # Left out rather than paired with someone on their own "don't pair me with" list.
+    avoiders_left_out: list[int] = field(default_factory=list)
+    # Left without anyone to pair with once those were out (told nothing about why).
+    unplaced: list[int] = field(default_factory=list)
+
+
+def plan_round(
+    people: Sequence[int],
+    costs: Costs,
+    rng: random.Random,
+    *,
+    avoids: Mapping[int, frozenset[int]] | None = None,
+    penalty: Penalty | None = None,
+) -> RoundPlan:
+    """Group `people` at the lowest cost, never putting anyone with someone they avoid.
+
+    `avoids` maps a person to the people they asked not to be paired with. When no grouping
+    respects every list, the person who asked (never the person avoided: being avoided must
+    cost them nothing, or they could guess) is left out of this round, and the rest are
+    grouped again; the one who asked avoiding the most people present goes first.
+    """
+    avoids = avoids or {}
+
+    def avoided(a: int, b: int) -> bool:
+        return b in avoids.get(a, frozenset()) or a in avoids.get(b, frozenset())
+
+    def full_penalty(a: int, b: int) -> int:
+        extra = penalty(a, b) if penalty is not None else 0
+        return extra + FORBIDDEN if avoided(a, b) else extra
+
+    pool = list(people)
+    plan = RoundPlan([])
+    while len(pool) >= 2:
+        groups = make_groups(pool, costs, rng, penalty=full_penalty if avoids else penalty)
+        clashes = [
+            (a, b)
+            for members in groups
+            for a, b in itertools.combinations(members, 2)
+            if avoided(a, b)
+        ]
+        if not clashes:
+            plan.groups = groups
+            return plan
+        present = set(pool)
+        askers = {p for a, b in clashes for p in (a, b) if avoids.get(p, frozenset()) & {a, b}}
+        drop = max(sorted(askers), key=lambda p: len(avoids[p] & present))
+        pool.remove(drop)
+        plan.avoiders_left_out.append(drop)
+    plan.unplaced = pool
+    return plan
 
 
 # ---------------------------------------------------------------- rounds
@@ -235,22 +437,104 @@ def recent_groupings(
     return [list(pairings.values()) for pairings in found.values()]
 
 
-def eligible_students(
-    session: Session, settings: CoreSettings, group: Group, now: datetime
-) -> list[Person]:
-    """The group's active students who can be paired now (not mentors, not paused)."""
+def never_met(session: Session, group_id: int) -> set[frozenset[int]]:
+    """Pairs of the group's past pairings that answered "Did you meet?" and never said yes.
+
+    Every round counts, not only the recent ones: a pair that didn't meet once is not put
+    together again while any other grouping exists.
+    """
+    answers: dict[int, list[tuple[int, bool | None]]] = {}
+    for pairing_id, person_id, met in session.exec(
+        select(Pairing.id, PairingMember.person_id, PairingMember.met)
+        .join(PairingRound, col(PairingRound.id) == Pairing.round_id)
+        .join(PairingMember, col(PairingMember.pairing_id) == Pairing.id)
+        .where(PairingRound.group_id == group_id)
+    ).all():
+        if pairing_id is not None:
+            answers.setdefault(pairing_id, []).append((person_id, met))
+    pairs: set[frozenset[int]] = set()
+    for said in answers.values():
+        if any(m is False for _, m in said) and not any(m is True for _, m in said):
+            pairs.update(frozenset(p) for p in itertools.combinations([w for w, _ in said], 2))
+    return pairs
+
+
+def round_costs(
+    session: Session, group_id: int
+) -> tuple[Counter[frozenset[int]], Counter[frozenset[int]]]:
+    """(recent repeats, full costs): the repeats plus `NEVER_MET` per pair that didn't meet."""
+    recent = pair_costs(recent_groupings(session, group_id))
+    costs = Counter(recent)
+    for pair in never_met(session, group_id):
+        costs[pair] += NEVER_MET
+    return recent, costs
+
+
+def utc_offset_minutes(person: Person, settings: CoreSettings, now: datetime) -> int:
+    """The person's UTC offset at `now`, in minutes (daylight saving included)."""
+    tz = person.timezone if person.timezone and is_valid_zone(person.timezone) else None
+    offset = to_local(now, tz or settings.default_timezone).utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
+
+
+def hours_apart(offsets: Mapping[int, int], members: Sequence[int]) -> float:
+    """The widest gap between the members' UTC offsets, in hours.
+
+    The plain difference, not around the clock: Auckland (+13) and Honolulu (-10) are 23
+    hours apart, since one's Monday afternoon is the other's Tuesday morning.
+    """
+    values = [offsets.get(m, 0) for m in members]
+    return (max(values) - min(values)) / 60 if values else 0.0
+
+
+def far_apart_penalty(offsets: Mapping[int, int], max_hours: int) -> Penalty:
+    """`FAR_APART` for two people whose UTC offsets differ by more than `max_hours`."""
+    limit = max_hours * 60
+
+    def penalty(a: int, b: int) -> int:
+        return FAR_APART if abs(offsets.get(a, 0) - offsets.get(b, 0)) > limit else 0
+
+    return penalty
+
+
+@dataclass
+class Candidates:
+    """The group's students for a round: who can be paired and who sits it out by choice."""
+
+    students: list[Person]
+    sitting_out: list[Person] = field(default_factory=list)
+    skips: list[PairingSkip] = field(default_factory=list)  # used up by this round
+
+
+def candidates(session: Session, settings: CoreSettings, group: Group, now: datetime) -> Candidates:
+    """The group's active students, less those who paused check-ins or pairing, or skip it."""
     assert group.id is not None
-    people: list[Person] = []
-    for row in members_of(session, group.id, role=MEMBER):
-        person = row.person
-        if person.role != STUDENT:
-            continue
+    rows = [r.person for r in members_of(session, group.id, role=MEMBER)]
+    people = [p for p in rows if p.role == STUDENT and p.id is not None]
+    pauses = prefs.pauses_of(session, [p.id for p in people if p.id is not None])
+    skips = prefs.pending_skips(session, group.id)
+    found = Candidates([])
+    for person in people:
         tz = person.timezone if person.timezone and is_valid_zone(person.timezone) else None
         today = to_local(now, tz or settings.default_timezone).date()
         if is_paused(person, today):
-            continue
-        people.append(person)
-    return people
+            continue  # check-ins paused (exams, illness): not counted as a choice about pairing
+        skip = skips.get(person.id or 0)
+        if skip is not None:
+            found.skips.append(skip)
+            found.sitting_out.append(person)
+        elif prefs.is_sitting_out(pauses.get(person.id or 0), today):
+            found.sitting_out.append(person)
+        else:
+            found.students.append(person)
+    return found
+
+
+def eligible_students(
+    session: Session, settings: CoreSettings, group: Group, now: datetime
+) -> list[Person]:
+    """The group's active students who can be paired now (not mentors, not paused, no skip)."""
+    return candidates(session, settings, group, now).students
 
 
 def _too_few(group: Group, count: int) -> UserError:
@@ -274,6 +558,8 @@ class RoundOutcome:
     groups: list[list[Person]]
     repeats: int
     intros: int
+    sat_out: int = 0  # by choice (skip, pause) or left out by their own avoid list
+    far_apart: int = 0  # pairings wider apart than the setting: nothing closer was possible
 
 
 def _insert_round(session: Session, values: dict[str, object]) -> int | None:
@@ -295,18 +581,37 @@ def open_round(
 ) -> RoundOutcome | None:
     """Pair the group's students now and queue the introductions.
 
+    Honours skips and pauses (those students sit out; a skip is used up), the avoid lists
+    (never broken: the student who asked is left out instead and told privately), time
+    zones (far pairs only when nothing closer works, with a note) and "never met" answers.
+
     Returns None when the round was opened meanwhile by someone else (a racing scheduler).
     Raises UserError, storing nothing, when fewer than two students can be paired.
     """
     assert group.id is not None
     rng = rng or random.Random()
-    students = eligible_students(session, settings, group, now)
+    found = candidates(session, settings, group, now)
+    students = found.students
     if len(students) < 2:
         raise _too_few(group, len(students))
+    by_id = {p.id: p for p in students if p.id is not None}
+    offsets = {pid: utc_offset_minutes(p, settings, now) for pid, p in by_id.items()}
+    recent, costs = round_costs(session, group.id)
+    plan = plan_round(
+        list(by_id),
+        costs,
+        rng,
+        avoids=prefs.avoid_lists(session, list(by_id)),
+        penalty=far_apart_penalty(offsets, settings.pairing_max_hours_apart),
+    )
+    if not plan.groups:
+        raise UserError(
+            f"Nobody in {group.name} can be paired this round: too few students are free to "
+            "meet each other. Try again after the next students join or come back."
+        )
     last = session.exec(
         select(func.max(PairingRound.number)).where(PairingRound.group_id == group.id)
     ).one()
-    history = recent_groupings(session, group.id)
     round_id = _insert_round(
         session,
         {
@@ -322,12 +627,19 @@ def open_round(
         return None
     pairing_round = session.get(PairingRound, round_id)
     assert pairing_round is not None
-    costs = pair_costs(history)
-    by_id = {p.id: p for p in students if p.id is not None}
-    chosen = make_groups(list(by_id), costs, rng)
-    outcome = RoundOutcome(pairing_round, [], grouping_cost(chosen, costs), 0)
+    for skip in found.skips:
+        skip.round_id = round_id  # used: the next round after this one pairs them again
+        session.add(skip)
+    outcome = RoundOutcome(
+        pairing_round,
+        [],
+        grouping_cost(plan.groups, recent),
+        0,
+        sat_out=len(found.sitting_out) + len(plan.avoiders_left_out) + len(plan.unplaced),
+    )
     identities = _identities(session, list(by_id))
-    for members in chosen:
+    max_hours = settings.pairing_max_hours_apart
+    for members in plan.groups:
         pairing = Pairing(round_id=round_id)
         session.add(pairing)
         session.flush()
@@ -335,9 +647,30 @@ def open_round(
         session.add_all(PairingMember(pairing_id=pairing.id, person_id=m) for m in members)
         people = [by_id[m] for m in members]
         outcome.groups.append(people)
+        apart = hours_apart(offsets, members)
+        outcome.far_apart += int(apart > max_hours)
         starter = rng.choice(STARTERS)
-        pushes = intro_pushes(group, pairing_round, pairing.id, people, identities, starter)
+        pushes = intro_pushes(
+            group,
+            pairing_round,
+            pairing.id,
+            people,
+            identities,
+            starter,
+            apart if apart > max_hours else None,
+        )
         outcome.intros += push_rows(session, pushes, now, settings.default_timezone)
+    # Only the student who asked hears why they sit out; the person avoided hears nothing.
+    left_out = [
+        Push(
+            dedupe_key=f"pairing:{round_id}:sitout:{pid}",
+            message=left_out_message(group),
+            person=by_id[pid],
+            kind=OutboxKind.PAIRING_INTRO,
+        )
+        for pid in plan.avoiders_left_out
+    ]
+    outcome.intros += push_rows(session, left_out, now, settings.default_timezone)
     session.flush()
     return outcome
 
@@ -386,27 +719,59 @@ def _weeks(group: Group) -> str:
     return "week" if weeks == 1 else f"{weeks} weeks"
 
 
-def intro_message(group: Group, people: Sequence[Person], starter: str) -> Message:
+def apart_note(hours: float | None) -> str:
+    """The intro's note for a pair wider apart than the setting ("" when they are not)."""
+    if hours is None:
+        return ""
+    shown = f"{hours:g}"
+    return (
+        f"\n\nYou're {shown} hours apart, so one of you may be early or late in the day: "
+        "pick a time that suits you both, or chat in writing at your own pace."
+    )
+
+
+def intro_message(
+    group: Group, people: Sequence[Person], starter: str, apart: float | None = None
+) -> Message:
     """The introduction posted to a pair (or trio) together."""
     kind = "trio" if len(people) == 3 else "pair"
     return Message(
         title=f"🤝 Peer pairing: {group.name}",
         text=f"Hi {_names(people)}! You're this round's {kind} in {group.name}. Find 20 to 30 "
         f"minutes in the next {_weeks(group)} for a chat: in person, on a call, or right here."
+        f"{apart_note(apart)}"
         f"\n\nA conversation starter: {starter}\n\nI'll check in halfway to ask if you met.",
         private=False,
         thread_name=f"{group.name}: {_names(people)}",
     )
 
 
-def intro_dm(group: Group, person: Person, partners: Sequence[Person], starter: str) -> Message:
+def intro_dm(
+    group: Group,
+    person: Person,
+    partners: Sequence[Person],
+    starter: str,
+    apart: float | None = None,
+) -> Message:
     """The introduction for one member, when the pair can't share a conversation."""
     return Message(
         title=f"🤝 Peer pairing: {group.name}",
         text=f"Hi {person.name}! This round of peer pairing in {group.name} pairs you with "
         f"{_names(partners)}. Find 20 to 30 minutes in the next {_weeks(group)} for a chat: "
         "say hello at your next session or message them."
+        f"{apart_note(apart)}"
         f"\n\nA conversation starter: {starter}\n\nI'll check in halfway to ask if you met.",
+    )
+
+
+def left_out_message(group: Group) -> Message:
+    """To a student left out of a round by their own avoid list (and to nobody else)."""
+    return Message(
+        title=f"🤝 Peer pairing: {group.name}",
+        text=f"This round of peer pairing in {group.name} couldn't find you a partner who isn't "
+        "on your \"don't pair me with\" list, so you're sitting this one out. You'll be in "
+        "the next round as usual. Only you get this message. Type /pairing avoid to see or "
+        "change your list.",
     )
 
 
@@ -417,6 +782,7 @@ def intro_pushes(
     people: Sequence[Person],
     identities: Mapping[int, Mapping[str, str]],
     starter: str,
+    apart: float | None = None,
 ) -> list[Push]:
     """The outbox rows introducing one pairing: one shared conversation, or a DM each."""
     key = f"pairing:{pairing_round.id}:{pairing_id}:intro"
@@ -425,7 +791,7 @@ def intro_pushes(
         return [
             Push(
                 dedupe_key=key,
-                message=intro_message(group, people, starter),
+                message=intro_message(group, people, starter, apart),
                 address=address,
                 kind=OutboxKind.PAIRING_INTRO,
             )
@@ -433,7 +799,9 @@ def intro_pushes(
     return [
         Push(
             dedupe_key=f"{key}:{person.id}",
-            message=intro_dm(group, person, [p for p in people if p.id != person.id], starter),
+            message=intro_dm(
+                group, person, [p for p in people if p.id != person.id], starter, apart
+            ),
             person=person,
             kind=OutboxKind.PAIRING_INTRO,
         )
@@ -572,7 +940,7 @@ class PairingSummary:
     rounds: int = 0
     pairs: int = 0  # pairings, the trios included
     met: int = 0  # pairings where someone said they met
-    not_yet: int = 0  # pairings with answers, none of them "yes"
+    not_yet: int = 0  # pairings with answers, none of them "yes": they didn't meet
     no_answer: int = 0
     weeks: int | None = None  # the cadence, None when pairing is off
     last_round_at: datetime | None = None
@@ -583,7 +951,7 @@ class PairingSummary:
             return "No pairing rounds yet."
         return (
             f"{self.rounds} round(s), {self.pairs} pair(s): {self.met} met, "
-            f"{self.not_yet} not yet, {self.no_answer} no answer."
+            f"{self.not_yet} didn't meet, {self.no_answer} no answer."
         )
 
 
@@ -623,7 +991,7 @@ def render_report(group: Group, summary: PairingSummary, tz: str) -> Message:
     fields = [Field("Rounds", str(summary.rounds)), Field("Pairs", str(summary.pairs))]
     fields += [
         Field("Met", str(summary.met)),
-        Field("Not yet", str(summary.not_yet)),
+        Field("Didn't meet", str(summary.not_yet)),
         Field("No answer", str(summary.no_answer)),
     ]
     if summary.last_round_at is not None:
@@ -725,7 +1093,8 @@ class PairingTickOutcome:
     rounds: int = 0
     intros: int = 0
     checkins: int = 0
-    too_few: list[str] = field(default_factory=list)  # groups skipped: under 2 students
+    # Groups skipped: under 2 students free to pair (sitting out, or avoid lists rule it out).
+    too_few: list[str] = field(default_factory=list)
 
     @property
     def queued(self) -> bool:
@@ -741,7 +1110,9 @@ class PairingTickOutcome:
         }
         lines = [f"{what}: {n}" for what, n in counts.items() if n]
         if self.too_few:
-            lines.append("pairing skipped (under 2 students): " + ", ".join(self.too_few))
+            lines.append(
+                "pairing skipped (under 2 students who can be paired): " + ", ".join(self.too_few)
+            )
         return lines
 
 
@@ -844,9 +1215,18 @@ def run_chat_command(
             if opened.repeats
             else ""
         )
+        # Counts only: why someone sits out (a skip, a pause, their own list) is theirs.
+        sat_out = f" {opened.sat_out} student(s) sit this round out." if opened.sat_out else ""
+        far = (
+            f" {opened.far_apart} pairing(s) are more than {settings.pairing_max_hours_apart} "
+            "hours apart: nobody closer was free. Their introduction says so."
+            if opened.far_apart
+            else ""
+        )
         return Message(
             title=f"Round {opened.round.number} of peer pairing: {group.name}",
-            text="\n".join(lines) + f"\n\nThe introductions are on their way.{repeats}",
+            text="\n".join(lines)
+            + f"\n\nThe introductions are on their way.{repeats}{sat_out}{far}",
         )
     if sub == "report" and rest:
         group = group_named(session, rest)
@@ -854,3 +1234,94 @@ def run_chat_command(
         assert group.id is not None
         return render_report(group, pairing_summary(session, group.id), tz)
     raise UserError(USAGE)
+
+
+# ---------------------------------------------------------------- a student's say
+
+
+STUDENT_USAGE = (
+    "Use /pairing skip (sit out the next round), /pairing pause until YYYY-MM-DD, "
+    "/pairing resume, /pairing avoid EMAIL (private: they're never told), "
+    "/pairing unavoid EMAIL, or /pairing alone for your pairing."
+)
+
+
+def _avoid_list(avoiding: Sequence[Person]) -> str:
+    if not avoiding:
+        return 'Your "don\'t pair me with" list is empty.'
+    names = ", ".join(f"{p.name} ({p.email})" for p in avoiding)
+    return f'Your "don\'t pair me with" list (only you can see it): {names}.'
+
+
+def student_status(session: Session, settings: CoreSettings, actor: Person, now: datetime) -> str:
+    """`/pairing` for a student: their groups' rounds, their skips, pause and avoid list."""
+    tz = actor.timezone if actor.timezone and is_valid_zone(actor.timezone) else None
+    tz = tz or settings.default_timezone
+    today = to_local(now, tz).date()
+    mine = prefs.preferences(session, actor, today)
+    skipping = {g.id for g in mine.skipping}
+    lines = []
+    for group in prefs.paired_groups(session, actor):
+        due = next_round_at(session, group, now)
+        when = f"next round {to_local(due, tz):%a %d %b}" if due is not None else "off"
+        sitting = " You'll sit that one out (/pairing skip)." if group.id in skipping else ""
+        lines.append(f"• {group.name}: every {_weeks(group)}, {when}.{sitting}")
+    if not lines:
+        lines.append("None of your groups has peer pairing on right now.")
+    if mine.paused_until is not None:
+        lines.append(
+            f"You're sitting out every round until {mine.paused_until.isoformat()} "
+            "(/pairing resume to come back sooner)."
+        )
+    lines.append(_avoid_list(mine.avoiding))
+    return "Peer pairing:\n" + "\n".join(lines) + "\n" + STUDENT_USAGE
+
+
+def run_student_command(
+    session: Session, settings: CoreSettings, actor: Person, text: str, now: datetime
+) -> Message:
+    """`/pairing skip|pause|resume|avoid|unavoid ...` for a student; returns the answer."""
+    sub, _, rest = text.strip().partition(" ")
+    sub, rest = sub.lower(), rest.strip()
+    tz = actor.timezone if actor.timezone and is_valid_zone(actor.timezone) else None
+    today = to_local(now, tz or settings.default_timezone).date()
+    if sub == "skip" and not rest:
+        new, already = prefs.skip_next(session, actor, now)
+        names = _group_names(new or already)
+        if not new:
+            return Message(text=f"You're already sitting out the next round of {names}.")
+        return Message(
+            text=f"You'll sit out the next round of {names}, and be paired again the round "
+            "after. Changed your mind? Type /pairing resume."
+        )
+    if sub == "pause":
+        until = prefs.parse_pause(rest, today)
+        prefs.pause_until(session, actor, until, now)
+        return Message(
+            text=f"You'll sit out every pairing round until {until.isoformat()} (you're back "
+            "that day). Type /pairing resume to come back sooner."
+        )
+    if sub == "resume" and not rest:
+        if not prefs.resume(session, actor):
+            return Message(text="You're not sitting out any round: you'll be paired as usual.")
+        return Message(text="Welcome back! You'll be in the next pairing round of your groups.")
+    if sub == "avoid":
+        if not rest:
+            return Message(text=_avoid_list(prefs.preferences(session, actor, today).avoiding))
+        other, added = prefs.avoid(session, actor, rest, now)
+        if not added:
+            return Message(text=f"{other.name} is already on your list. Nothing changed.")
+        return Message(
+            text=f"Noted, privately: you won't be paired with {other.name}. They aren't told, "
+            "and nobody else sees your list. Type /pairing unavoid "
+            f"{other.email} to undo it."
+        )
+    if sub == "unavoid" and rest:
+        other = prefs.unavoid(session, actor, rest)
+        return Message(text=f"{other.name} is off your list: you may be paired again.")
+    raise UserError(STUDENT_USAGE)
+
+
+def _group_names(groups: Sequence[Group]) -> str:
+    names = [g.name for g in groups]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -81,6 +81,8 @@ NOT_PERSONAL: Mapping[tuple[str, str], str] = {
     ("pairing_round", "started_by"): "the staff member who started it",
     ("audit_log", "actor_id"): "who acted; kept, pointing at the anonymised person",
     ("outbox", "person_id"): "erase_person removes it first, with the copies on platforms",
+    ("meeting", "created_by"): "who booked or proposed it: its own student or mentor",
+    ("meeting", "changed_by"): "who moved or cancelled it: its own student or mentor",
 }
 # Declared tables that erasure keeps, each de-identified by this module's own steps.
 DEIDENTIFIED: frozenset[str] = frozenset({"alert", "alert_event", "audit_log"})

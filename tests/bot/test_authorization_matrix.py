@@ -39,13 +39,16 @@ from storage.tables import (
     Group,
     GroupPrompt,
     Identity,
+    Meeting,
     MentorNote,
     Pairing,
+    PairingAvoid,
     PairingMember,
     PairingRound,
     Person,
     PromptRound,
     Rsvp,
+    SessionRecord,
     WorkshopFeedback,
     WorkshopSession,
 )
@@ -79,6 +82,8 @@ ENROLLED = frozenset({SELF, PEER, MENTOR, OTHER_MENTOR, ADMIN})
 STAFF = frozenset({MENTOR, OTHER_MENTOR, ADMIN})
 SAMS_STAFF = frozenset({MENTOR, ADMIN})
 ONLY_SAM = frozenset({SELF})
+# Session records: Sam's own mentors only (not an admin who doesn't mentor Sam).
+SAMS_MENTOR = frozenset({MENTOR})
 
 # Sam's private data; each string is unique so a leak is unambiguous.
 SECRET_MOOD = "matrix-mood-note-worried-about-rent"
@@ -105,6 +110,10 @@ class World:
     # Open rounds of Study skills prompts: one asking for words, one a 1-5 pulse (issue 20).
     prompt_round: int = 0
     pulse_round: int = 0
+    # Sam's meetings with Maya: held (with a record), proposed (waiting), booked and started.
+    held_meeting: int = 0
+    proposed_meeting: int = 0
+    started_meeting: int = 0
     person_ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -177,6 +186,28 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "pairing"): Case(
             SAMS_STAFF, text="report Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
         ),
+        # Families whose variants have different handlers get a row per variant (see SUBS).
+        ("command", "pairing status"): Case(ENROLLED),
+        ("command", "pairing on"): Case(
+            SAMS_STAFF,
+            text="Study skills every 2 weeks",
+            audited=SAMS_STAFF,
+            audit_subject_is_sam=False,
+        ),
+        ("command", "pairing off"): Case(
+            SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
+        ),
+        ("command", "pairing run"): Case(
+            SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
+        ),
+        ("command", "pairing report"): Case(
+            SAMS_STAFF, text="Study skills", audited=SAMS_STAFF, audit_subject_is_sam=False
+        ),
+        ("command", "pairing skip"): Case(STUDENTS),
+        ("command", "pairing pause"): Case(STUDENTS, text="until 2026-12-20"),
+        ("command", "pairing resume"): Case(STUDENTS),
+        ("command", "pairing avoid"): Case(STUDENTS, text="ada@example.edu"),
+        ("command", "pairing unavoid"): Case(STUDENTS, text="olly@example.edu"),
         ("action", "workshop.rsvp"): Case(
             STUDENTS, args=_args(world, session="{w.upcoming_workshop}", answer="going")
         ),
@@ -248,11 +279,60 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "home"): Case(ENROLLED),
         ("form", "goal.add"): Case(STUDENTS, args={"title": "Matrix goal", "due": ""}),
         ("text", "message"): Case(ENROLLED, text="hello there"),
+        ("command", "meet"): Case(
+            SAMS_MENTOR,
+            text=f"record {world.held_meeting}",
+            audited=SAMS_MENTOR,
+        ),
+        ("command", "meeting"): Case(ENROLLED, text="list"),
+        ("command", "meetings"): Case(ENROLLED),
+        # No hours are published: students are told the time isn't free (not an error).
+        ("action", "meeting.book"): Case(
+            STUDENTS,
+            args=_args(world, mentor=str(world.person_ids[MENTOR]), at="20270104T1000Z"),
+        ),
+        ("action", "meeting.accept"): Case(
+            ONLY_SAM, args=_args(world, meeting="{w.proposed_meeting}"), refusal_logged=False
+        ),
+        ("action", "meeting.decline"): Case(
+            ONLY_SAM, args=_args(world, meeting="{w.proposed_meeting}"), refusal_logged=False
+        ),
+        ("action", "meeting.outcome"): Case(
+            SAMS_MENTOR,
+            args=_args(world, meeting="{w.started_meeting}", outcome="held"),
+            refusal_logged=False,
+        ),
+        ("action", "meeting.record"): Case(
+            SAMS_MENTOR, args=_args(world, meeting="{w.held_meeting}"), refusal_logged=False
+        ),
+        ("action", "meeting.goals"): Case(
+            SAMS_MENTOR,
+            args=_args(world, meeting="{w.held_meeting}"),
+            audited=SAMS_MENTOR,
+        ),
+        ("form", "meeting.record"): Case(
+            SAMS_MENTOR,
+            args=_args(
+                world, meeting="{w.held_meeting}", topics="Matrix topics", actions="", next=""
+            ),
+            audited=SAMS_MENTOR,
+            refusal_logged=False,
+        ),
     }
 
 
+# A family whose variants allow different roles (`/pairing report` for staff, `/pairing
+# skip` for students) is checked variant by variant, as "NAME SUB".
+SUBS = [
+    f"{c.name} {c.sub}"
+    for family in REGISTRY.families.values()
+    if len({frozenset(c.roles) for c in family}) > 1
+    for c in family
+]
+
 ENTRIES = (
     [("command", name) for name in COMMANDS]
+    + [("command", name) for name in SUBS]
     + [("action", name) for name in ACTIONS]
     + [("form", name) for name in FORMS]
     + [("text", "message")]
@@ -351,6 +431,16 @@ def build_world(core: MentorBot) -> World:
                 updated_at=now,
             )
         )
+        # Pairing is on in Sam's group, and Sam and Alex each keep a "don't pair" entry.
+        group.pairing_weeks = 2
+        session.add(group)
+        for student in (sam, people[PEER]):
+            assert student.id is not None and people[OTHER_MENTOR].id is not None
+            session.add(
+                PairingAvoid(
+                    person_id=student.id, avoided_id=people[OTHER_MENTOR].id, created_at=now
+                )
+            )
         pairing_round = PairingRound(group_id=group.id, number=1, started_at=now, checkin_at=now)
         session.add(pairing_round)
         session.flush()
@@ -389,6 +479,36 @@ def build_world(core: MentorBot) -> World:
             session.flush()
             assert found.id is not None
             rounds.append(found.id)
+        maya_id = people[MENTOR].id
+        meetings = [
+            Meeting(
+                uid=f"matrix-{status}@mentorbot",
+                mentor_id=maya_id,
+                student_id=sam.id,
+                starts_at=now + timedelta(hours=offset),
+                duration_minutes=30,
+                mentor_timezone="Europe/London",
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+            for status, offset in (("held", -48), ("proposed", 48), ("booked", -1))
+        ]
+        session.add_all(meetings)
+        session.flush()
+        held, proposed, started = (m.id or 0 for m in meetings)
+        session.add(
+            SessionRecord(
+                meeting_id=held,
+                student_id=sam.id,
+                author_id=maya_id,
+                topics="Matrix topics",
+                actions="Matrix action one; matrix action two",
+                next_step="Matrix next",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         ids = [c.id for c in checkins]
         assert None not in ids and goal.id is not None and alert.id is not None
         return World(
@@ -404,6 +524,9 @@ def build_world(core: MentorBot) -> World:
             pairing_member=member.id,
             prompt_round=rounds[0],
             pulse_round=rounds[1],
+            held_meeting=held,
+            proposed_meeting=proposed,
+            started_meeting=started,
             person_ids={a: p.id for a, p in people.items() if p.id is not None},
         )
 
@@ -423,7 +546,10 @@ def call(core: MentorBot, actor: str, kind: str, name: str, case: Case) -> Reply
     email = EMAILS[actor]
     who = Actor("console", "local", email, email=email)
     if kind == "command":
-        return core.handle(Inbound(who, "command", name, {}, case.text))
+        # "pairing skip" is the family `pairing` with its variant's word first.
+        name, _, sub = name.partition(" ")
+        text = f"{sub} {case.text}".strip()
+        return core.handle(Inbound(who, "command", name, {}, text))
     if kind == "text":
         return core.handle(Inbound(who, "text", name, {}, case.text))
     return core.handle(Inbound(who, kind, name, dict(case.args)))  # type: ignore[arg-type]

@@ -42,9 +42,18 @@ SELF_EXPORT_KEYS = {
     "alerts",
     "alert_events",
     "settings",  # the /settings feature (added after the shape was pinned)
+    # The meetings feature: a student's meetings; a mentor's hours, days off, link, cadences.
+    "meetings",
+    "meeting_hours",
+    "meeting_days_off",
+    "meeting_link",
+    "meeting_cadences",
     "messages",
     "rsvps",
     "pairings",
+    "pairing_skips",  # pairing preferences (issue 20)
+    "pairing_pause",
+    "pairing_avoid",
     "workshop_feedback",
     "access_log",
     "prompt_answers",  # group prompt answers (issue 20)
@@ -140,7 +149,7 @@ def test_export_keeps_its_shape(db: Database) -> None:
         mine = export_person(session, person, tables=PERSONAL_DATA)
         staff = export_person(session, person, tables=PERSONAL_DATA, include_mentor_notes=True)
     assert set(mine) == SELF_EXPORT_KEYS
-    assert set(staff) == SELF_EXPORT_KEYS | {"mentor_notes"}
+    assert set(staff) == SELF_EXPORT_KEYS | {"mentor_notes", "session_records"}
 
 
 def test_erasure_refuses_a_kept_table_it_cannot_deidentify(db: Database) -> None:

@@ -1,7 +1,7 @@
 """prompt answers: rounds of a group prompt, students' answers, anonymous/pulse/close options
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-07 09:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0006'
-down_revision = '0005'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

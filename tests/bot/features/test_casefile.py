@@ -203,7 +203,7 @@ def test_meetings_from_the_meetings_feature_show_in_the_case_file(
             ),
         )
 
-    monkeypatch.setattr(casefile_feature, "MEETINGS", source)
+    monkeypatch.setattr(casefile_feature, "meetings_source", lambda reader, now: source)
     reply = maya.send("/student sam@example.edu")
     shown = text_of(reply)
     assert "Meeting 16 Nov 2026 15:00 · held" in shown
