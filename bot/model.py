@@ -145,6 +145,9 @@ class Message:
     # open a reply thread of this name on the post (Discord); Slack threads need no setup.
     # Also the name of a private Discord thread opened for a group conversation.
     thread_name: str = ""
+    # Post this as a reply in the thread of that platform message (a prompt's summary under
+    # its post): Slack's thread_ts; on Discord the thread opened on the post has its id.
+    reply_to: str = ""
 
     def to_json(self) -> str:
         """Serialise for the outbox."""
@@ -156,6 +159,7 @@ class Message:
                 "urgent": self.urgent,
                 "expects_text": self.expects_text,
                 "thread_name": self.thread_name,
+                "reply_to": self.reply_to,
                 "choices": [
                     {"label": c.label, "action": c.action, "args": list(c.args), "style": c.style}
                     for c in self.choices
@@ -182,6 +186,7 @@ class Message:
             urgent=data.get("urgent", False),
             expects_text=data.get("expects_text", False),
             thread_name=data.get("thread_name", ""),
+            reply_to=data.get("reply_to", ""),
             choices=tuple(
                 Choice(
                     label=c["label"],
@@ -241,6 +246,8 @@ class Reply:
     # The event queued messages for others (an alert for a mentor): the core then calls its
     # `on_queued` hook, which wakes the delivery loop.
     pushed: bool = False
+    # What a form the adapter opens next starts with, by field (an answer being edited).
+    form_values: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def say(cls, text: str, **kwargs: object) -> Reply:

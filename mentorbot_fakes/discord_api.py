@@ -404,6 +404,8 @@ class FakeDiscord:
         # Why a command registration was refused (Discord answers 50035 with the details).
         self.registration_errors: list[str] = []
         self.interactions: dict[str, DispatchedInteraction] = {}
+        #: Modals the bot opened (custom id -> modal data): a submit must fit its inputs.
+        self.modals: dict[str, JSON] = {}
 
         # --- recordings
         self.calls: list[RecordedCall] = []
@@ -1288,6 +1290,10 @@ class FakeDiscord:
             raise _DiscordError(400, 50035, "Invalid Form Body")
         data = body.get("data")
         message: JSON | None = None
+        if callback_type == p.CALLBACK_MODAL:
+            modal = data if isinstance(data, dict) else {}
+            _check_modal(modal)
+            self.modals[str(modal.get("custom_id"))] = modal
         if callback_type == p.CALLBACK_CHANNEL_MESSAGE_WITH_SOURCE:
             message = self._new_message(
                 inter.channel_id,
@@ -1776,7 +1782,14 @@ class FakeDiscord:
         channel_id: str | None = None,
         guild_id: str | None = None,
     ) -> DispatchedInteraction:
-        """A MODAL_SUBMIT (type 5) of modal ``custom_id``; ``fields`` maps input ids to values."""
+        """A MODAL_SUBMIT (type 5) of modal ``custom_id``; ``fields`` maps input ids to values.
+
+        For a modal the bot opened, values its inputs would not accept (too long, too short,
+        a required one empty) raise ValueError: Discord's client never submits them.
+        """
+        opened = self.modals.get(custom_id)
+        if opened is not None:
+            _check_submission(opened, fields)
         return await self.dispatch_interaction(
             p.INTERACTION_MODAL_SUBMIT,
             p.modal_submit_data(custom_id, fields),
@@ -1863,6 +1876,51 @@ class FakeDiscord:
 
 
 # =========================================================================== helpers
+
+
+def _check_submission(modal: JSON, fields: Mapping[str, str]) -> None:
+    """What Discord's client enforces before a modal submits: each input's length rules."""
+    for item in _text_inputs(modal):
+        value = fields.get(str(item.get("custom_id")), "")
+        if item.get("required", True) and not value:
+            raise ValueError(f"input {item.get('custom_id')} is required")
+        if value and len(value) < int(item.get("min_length") or 0):
+            raise ValueError(f"input {item.get('custom_id')} is shorter than its min_length")
+        if len(value) > int(item.get("max_length") or 4000):
+            raise ValueError(f"input {item.get('custom_id')} is longer than its max_length")
+
+
+def _text_inputs(modal: JSON) -> list[JSON]:
+    """The text inputs of a modal, in action rows or (newer layouts) labels."""
+    found: list[JSON] = []
+    for row in modal.get("components") or []:
+        if not isinstance(row, dict):
+            continue
+        inner = [*(row.get("components") or [])]
+        if isinstance(row.get("component"), dict):
+            inner.append(row["component"])
+        found += [
+            c for c in inner if isinstance(c, dict) and c.get("type") == p.COMPONENT_TEXT_INPUT
+        ]
+    return found
+
+
+def _check_modal(modal: JSON) -> None:
+    """Discord's limits on a modal (400 Invalid Form Body when broken)."""
+    title = str(modal.get("title") or "")
+    custom_id = str(modal.get("custom_id") or "")
+    rows = modal.get("components") or []
+    broken = not (1 <= len(title) <= 45) or not (1 <= len(custom_id) <= 100)
+    broken = broken or not (1 <= len(rows) <= 5)
+    for item in _text_inputs(modal):
+        max_length = int(item.get("max_length") or 4000)
+        broken = broken or not (1 <= len(str(item.get("label") or "")) <= 45)
+        broken = broken or not (1 <= max_length <= 4000)
+        broken = broken or not (0 <= int(item.get("min_length") or 0) <= 4000)
+        broken = broken or len(str(item.get("placeholder") or "")) > 100
+        broken = broken or len(str(item.get("value") or "")) > max_length
+    if broken:
+        raise _DiscordError(400, 50035, "Invalid Form Body")
 
 
 def _error(status: int, code: int, message: str) -> web.Response:

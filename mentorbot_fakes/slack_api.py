@@ -509,6 +509,26 @@ def _check_blocks(blocks: Any, limit: int) -> None:
             raise _ApiError("invalid_blocks")
 
 
+def _check_inputs(blocks: list[Any]) -> None:
+    """Slack's limits on a modal's input blocks (invalid_arguments when broken).
+
+    A label of at most 2,000 characters; a plain_text_input holds at most 3,000 (its
+    max_length may not promise more).
+    """
+    for block in blocks:
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        label = block.get("label")
+        label_text = str(label.get("text", "")) if isinstance(label, dict) else ""
+        element = block.get("element")
+        if not label_text or len(label_text) > 2000 or not isinstance(element, dict):
+            raise _ApiError("invalid_arguments")
+        if element.get("type") == "plain_text_input":
+            max_length = element.get("max_length", 3000)
+            if not isinstance(max_length, int) or not 1 <= max_length <= 3000:
+                raise _ApiError("invalid_arguments")
+
+
 # ------------------------------------------------------------------------ server
 
 
@@ -1374,6 +1394,7 @@ class FakeSlack:
             title_text = str(title.get("text", "")) if isinstance(title, dict) else ""
             if not title_text or len(title_text) > _MAX_MODAL_TITLE_CHARS:
                 raise _ApiError("invalid_arguments")
+            _check_inputs(view.get("blocks") or [])
         return view
 
     def _new_view(

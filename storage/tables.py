@@ -432,6 +432,12 @@ class GroupPrompt(SQLModel, table=True):
     active: bool = True
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime
+    # Answers are shared without names (and never for fewer than `min_group_size` people).
+    anonymous: bool = False
+    # A 1-5 scale instead of words; its summary is a distribution.
+    pulse: bool = False
+    # Each occurrence takes answers for this many hours, then its summary is posted.
+    close_hours: int = 24
 
 
 class PairingRound(SQLModel, table=True):
@@ -561,6 +567,44 @@ class SchedulerState(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=32)
     processed_until: datetime
+
+
+# ---------------------------------------------------------------- group prompt answers
+# (issue 20: prompts that listen; the prompts feature declares these as personal data)
+
+
+class PromptRound(SQLModel, table=True):
+    """One posted occurrence of a group prompt: open for answers until `closes_at`."""
+
+    __tablename__ = "prompt_round"
+    __table_args__ = (UniqueConstraint("prompt_id", "local_date", name="uq_prompt_round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int = Field(foreign_key="group_prompt.id", index=True)
+    local_date: date
+    opened_at: datetime
+    closes_at: datetime = Field(index=True)
+    # Set once its summary was queued (or withheld): answers can no longer change.
+    closed_at: datetime | None = None
+    # posted | withheld | empty (no answers: nothing said in the channel)
+    outcome: str | None = Field(default=None, max_length=16)
+
+
+class PromptAnswer(SQLModel, table=True):
+    """A student's answer to one round: words (sealed) or a 1-5 pulse score."""
+
+    __tablename__ = "prompt_answer"
+    __table_args__ = (UniqueConstraint("round_id", "person_id", name="uq_prompt_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="prompt_round.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    # Written by the student, so sealed, and purged after the retention period.
+    text: str | None = Field(default=None, sa_type=SealedText)
+    score: int | None = None
+    # The safety screen's verdict: a "crisis" answer is never shared or exported.
+    safety_level: str = Field(default="none", max_length=8)
+    answered_at: datetime
 
 
 # ---------------------------------------------------------------- pairing preferences

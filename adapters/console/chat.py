@@ -4,7 +4,8 @@ Scriptable: with stdin not a terminal it reads one line at a time and prints the
 Numbers pick any choice (button) shown for the last line typed, across all its messages
 and pushes; `/as EMAIL` switches person.
 The Resolve button of an alert asks for the outcome and a note on the next lines (the
-console's form), then submits them like the Slack and Discord modals do.
+console's form), then submits them like the Slack and Discord modals do; the Answer button
+of a group prompt takes the next line as the answer.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.model import (
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
 from bot.services.meetings.records import RECORD_ACTION, RECORD_FORM
+from bot.services.prompt_answers import ANSWER_ACTION, ANSWER_FORM
 
 PLATFORM = "console"
 CANCEL = "/cancel"
@@ -102,6 +104,8 @@ class ConsoleChat:
         self.choices: list[Choice] = []
         self.resolving: ResolvePrompt | None = None
         self.recording: RecordPrompt | None = None
+        # The prompt round whose answer the next line is (after Answer or Edit).
+        self.answering: str | None = None
 
     def actor(self) -> Actor:
         """The console identity of the current person (keyed by email)."""
@@ -149,12 +153,16 @@ class ConsoleChat:
             await self.resolve_step(stripped)
         elif self.recording is not None:
             await self.record_step(stripped)
+        elif self.answering is not None:
+            await self.submit_answer(stripped)
         else:
             inbound = self.inbound_for(stripped)
             if inbound is not None and inbound.kind == "action" and inbound.name == RESOLVE_ACTION:
                 await self.start_resolving(inbound)
             elif inbound is not None and inbound.kind == "action" and inbound.name == RECORD_ACTION:
                 await self.start_recording(inbound)
+            elif inbound is not None and inbound.kind == "action" and inbound.name == ANSWER_ACTION:
+                await self.start_answering(inbound)
             elif inbound is not None:
                 self.show(await self.core.ahandle(inbound))
         await self.deliver_mine()
@@ -190,6 +198,30 @@ class ConsoleChat:
         self.resolving = None
         args = {"alert": prompt.alert_id, "outcome": prompt.outcome, "note": line}
         self.show(await self.core.ahandle(Inbound(self.actor(), "form", RESOLVE_FORM, args)))
+
+    async def start_answering(self, pressed: Inbound) -> None:
+        """The Answer button: once the core agrees the prompt is open and theirs, ask."""
+        reply = await self.core.ahandle(pressed)
+        if reply.error is not None:
+            self.show(reply)
+            return
+        self.answering = pressed.args.get("round", "")
+        so_far = dict(reply.form_values).get("answer", "")
+        if so_far:
+            self.out.write(f"Your answer so far: {so_far}\n")
+        self.out.write(
+            f"Your answer, on one line (only the bot sees it until the prompt closes), "
+            f"or {CANCEL}:\n"
+        )
+
+    async def submit_answer(self, line: str) -> None:
+        """The next line is the answer: submitted like the Slack and Discord modals."""
+        round_id, self.answering = self.answering, None
+        if line == CANCEL:
+            self.out.write("Nothing was sent.\n")
+            return
+        args = {"round": round_id or "", "answer": line}
+        self.show(await self.core.ahandle(Inbound(self.actor(), "form", ANSWER_FORM, args)))
 
     async def start_recording(self, pressed: Inbound) -> None:
         """The session-record button: once the core agrees, ask the form's questions."""

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import RecordModal, ResolveModal, build_commands
+from adapters.discord.commands import AnswerModal, RecordModal, ResolveModal, build_commands
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
 from adapters.discord.messenger import PLATFORM, part_nonce
@@ -30,6 +30,7 @@ from bot.model import Actor, Inbound, Message, Reply
 from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
 from bot.services.meetings.records import RECORD_ACTION, RECORD_FORM
+from bot.services.prompt_answers import ANSWER_ACTION, ANSWER_FORM
 
 log = logging.getLogger(__name__)
 
@@ -207,29 +208,41 @@ class MentorDiscordClient(discord.Client):
             event_id=str(interaction.id),
         )
         if action == RESOLVE_ACTION:
-            await self._open_resolve_form(interaction, inbound, args.get("alert", ""))
+            alert_id = args.get("alert", "")
+            await self._open_form(
+                interaction, inbound, lambda _reply: ResolveModal.open(interaction, alert_id)
+            )
             return
         if action == RECORD_ACTION:
-            await self._open_resolve_form(
-                interaction, inbound, args.get("meeting", ""), modal=RecordModal
+            meeting_id = args.get("meeting", "")
+            await self._open_form(
+                interaction, inbound, lambda _reply: RecordModal.open(interaction, meeting_id)
+            )
+            return
+        if action == ANSWER_ACTION:
+            round_id = args.get("round", "")
+            await self._open_form(
+                interaction,
+                inbound,
+                lambda reply: AnswerModal.open(
+                    interaction, round_id, dict(reply.form_values).get("answer", "")
+                ),
             )
             return
         await self.answer(interaction, inbound, component=True)
 
-    async def _open_resolve_form(
+    async def _open_form(
         self,
         interaction: discord.Interaction[Any],
         inbound: Inbound,
-        alert_id: str,
-        *,
-        modal: type[ResolveModal] | type[RecordModal] = ResolveModal,
+        opener: Callable[[Reply], Awaitable[None]],
     ) -> None:
-        """The Resolve button: the core checks who may resolve it, then the modal opens.
+        """A button that opens a form: the core checks the press first, then the modal opens.
 
-        The session-record button of a meeting works the same way with `RecordModal`.
-
-        A refusal (someone else's alert, resolved already) or a slow core is answered as a
-        normal reply instead (the core's hint says how to resolve it by command).
+        Resolve (an alert), the session record (a meeting) and Answer (a group prompt). A
+        refusal (someone else's alert, a closed prompt, not in the group) or a slow core is
+        answered as a normal reply instead: a modal must be the interaction's first answer,
+        within Discord's 3 seconds.
         """
         task = asyncio.ensure_future(self.core.ahandle(inbound))
         try:
@@ -238,12 +251,12 @@ class MentorDiscordClient(discord.Client):
             reply = None
         try:
             if reply is not None and reply.error is None:
-                await modal.open(interaction, alert_id)
+                await opener(reply)
                 return
             answer = reply if reply is not None else await task
             await self._respond(interaction, answer, deferred=False, component=False)
         except discord.HTTPException as exc:
-            log.warning("opening the resolve form on %s failed: %s", interaction.id, exc)
+            log.warning("opening a form on %s failed: %s", interaction.id, exc)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Form submits; commands and buttons are routed by the tree and ActionButton."""
@@ -259,6 +272,8 @@ class MentorDiscordClient(discord.Client):
             args["alert"] = ref  # the alert the modal was opened for
         if form == RECORD_FORM:
             args["meeting"] = ref  # the meeting the record is about
+        if form == ANSWER_FORM:
+            args["round"] = ref  # the prompt round the modal was opened for
         inbound = Inbound(
             actor=actor_of(interaction.user, interaction.guild_id),
             kind="form",

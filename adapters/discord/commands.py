@@ -25,6 +25,9 @@ from bot.registry import Arg, ArgKind, Command, Registry
 
 GOAL_FORM = "goal.add"
 RESOLVE_FORM = "alert.resolve"
+ANSWER_FORM = "prompt.answer"
+#: The core refuses longer answers; Discord enforces this in the modal itself.
+MAX_ANSWER_INPUT = 3000
 RECORD_FORM = "meeting.record"
 
 
@@ -103,6 +106,30 @@ class ResolveModal(discord.ui.Modal, title="Resolve alert"):
     async def open(cls, interaction: discord.Interaction[Any], alert_id: str) -> None:
         """Show the form (stopped at once, like GoalModal: the client decodes the submit)."""
         modal = cls(custom_id=form_with_ref(RESOLVE_FORM, alert_id), timeout=None)
+        modal.stop()
+        await interaction.response.send_modal(modal)
+
+
+class AnswerModal(discord.ui.Modal, title="Your answer"):
+    """Answer a group prompt privately. The round rides in the custom id."""
+
+    answer: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
+        label="Your answer (only the bot sees it now)",
+        custom_id="answer",
+        style=discord.TextStyle.paragraph,
+        placeholder="Shared with the group when the prompt closes",
+        max_length=MAX_ANSWER_INPUT,
+    )
+
+    @classmethod
+    async def open(cls, interaction: discord.Interaction[Any], round_id: str, so_far: str) -> None:
+        """Show the form, holding the answer so far when editing.
+
+        Stopped at once, like GoalModal: the client decodes the submit.
+        """
+        modal = cls(custom_id=form_with_ref(ANSWER_FORM, round_id), timeout=None)
+        if so_far:
+            modal.answer.default = so_far[:MAX_ANSWER_INPUT]
         modal.stop()
         await interaction.response.send_modal(modal)
 

@@ -107,6 +107,8 @@ class DiscordMessenger:
         try:
             if to.member_ids:
                 return await self._send_thread(to, message, parts, nonce)
+            if message.reply_to and to.user_id is None:
+                return await self._send_reply(to, message.reply_to, parts, nonce)
             result = await self._send(to, parts, nonce)
             if message.thread_name and to.user_id is None:
                 await self._open_reply_thread(result, message.thread_name)
@@ -173,6 +175,21 @@ class DiscordMessenger:
             await self.client.http.add_user_to_thread(thread_id, member)
         first = await self._post(thread_id, parts, nonce, None)
         return SendResult(message_id=str(first.id), channel_id=thread_id)
+
+    async def _send_reply(
+        self, to: Recipient, post_id: str, parts: list[DiscordMessage], nonce: str
+    ) -> SendResult:
+        """Post into the thread opened on a channel post, else into the channel.
+
+        A thread started from a message has the message's id; with no thread there (the
+        bot lacked the permission to open it), the reply goes to the channel itself.
+        """
+        try:
+            first = await self._post(post_id, parts, nonce, None)
+            return SendResult(message_id=str(first.id), channel_id=post_id)
+        except discord.NotFound:
+            log.info("no thread on post %s; replying in its channel", post_id)
+            return await self._send(to, parts, nonce)
 
     async def _open_reply_thread(self, result: SendResult, name: str) -> None:
         """Open a public thread on a channel post; the post stands even if this fails."""

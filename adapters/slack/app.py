@@ -37,6 +37,7 @@ from adapters.slack.messenger import SlackMessenger, slack_error_code
 from adapters.slack.render import (
     GOAL_FORM,
     BadButton,
+    answer_modal,
     decode_action,
     form_errors,
     form_of,
@@ -52,6 +53,7 @@ from bot.model import Actor, Inbound, Message, Reply
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION
 from bot.services.meetings.records import RECORD_ACTION
+from bot.services.prompt_answers import ANSWER_ACTION
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ HOME_ACTION = "home.show"
 NOT_YOURS = "That button was sent to someone else, so I left it alone."
 STALE_BUTTON = "That button doesn't do anything any more. Try `/mentor help`."
 TRY_AGAIN = "Sorry, Slack didn't let me do that just now. Please try again in a moment."
+ANSWER_FORM_FALLBACK = "I couldn't open the answer form just now. Please press Answer again."
 GOAL_FORM_FALLBACK = (
     "I couldn't open the goal form. You can also type `/mentor goal add TITLE by YYYY-MM-DD`."
 )
@@ -306,6 +309,10 @@ class SlackAdapter:
         if pressed.action == RESOLVE_ACTION and reply.error is None:
             # The core checked who may resolve it; the outcome and note come from a modal.
             return self._open_resolve_form(body, user_id, pressed.args.get("alert", ""), reply)
+        if pressed.action == ANSWER_ACTION and reply.error is None:
+            # The core checked the round is open and theirs to answer; the words come next.
+            so_far = dict(reply.form_values).get("answer", "")
+            return self._open_answer_form(body, user_id, pressed.args.get("round", ""), so_far)
         if pressed.action == RECORD_ACTION and reply.error is None:
             # The core checked the meeting is theirs and held; the record comes from a modal.
             return self._open_record_form(body, user_id, pressed.args.get("meeting", ""), reply)
@@ -324,6 +331,20 @@ class SlackAdapter:
             log.warning("views.open (resolve) failed: %s", slack_error_code(exc))
             for message in hint.messages:
                 await self._respond(_str(body, "response_url"), message, recipient=user_id)
+
+    async def _open_answer_form(
+        self, body: Mapping[str, Any], user_id: str, round_id: str, so_far: str
+    ) -> None:
+        """Open the answer modal with the press's trigger (valid for 3 s; the core took ms)."""
+        try:
+            await self.client.views_open(
+                trigger_id=_str(body, "trigger_id"), view=answer_modal(round_id, so_far)
+            )
+        except SlackApiError as exc:
+            log.warning("views.open (answer) failed: %s", slack_error_code(exc))
+            await self._respond(
+                _str(body, "response_url"), Message(text=ANSWER_FORM_FALLBACK), recipient=user_id
+            )
 
     async def _open_record_form(
         self, body: Mapping[str, Any], user_id: str, meeting_id: str, hint: Reply

@@ -183,6 +183,8 @@ class SlackMessenger:
         """chat.postMessage the message (and upload its attachment); raises Slack errors."""
         rendered = render_message(message, recipient=recipient, in_dm=in_dm)
         kwargs: dict[str, Any] = {}
+        if message.reply_to:
+            kwargs["thread_ts"] = message.reply_to  # a reply under the post (a prompt summary)
         if nonce:
             # Slack has no idempotency key; the nonce in the metadata lets an operator match
             # a Slack message to its outbox row.

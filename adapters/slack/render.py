@@ -43,6 +43,11 @@ GOAL_DUE_BLOCK = "goal_due"
 RESOLVE_FORM = "alert.resolve"
 RESOLVE_OUTCOME_BLOCK = "resolve_outcome"
 RESOLVE_NOTE_BLOCK = "resolve_note"
+# The answer-a-group-prompt modal (its form name is the core's `prompt_answers.ANSWER_FORM`).
+ANSWER_FORM = "prompt.answer"
+ANSWER_BLOCK = "prompt_answer"
+# Slack's own cap for a plain_text_input; the core refuses longer answers too.
+MAX_ANSWER_INPUT = 3000
 # The session-record modal (its form name is the core's `meetings.records.RECORD_FORM`).
 RECORD_FORM = "meeting.record"
 RECORD_BLOCKS: tuple[tuple[str, str, str, bool], ...] = (
@@ -476,6 +481,43 @@ def resolve_modal(alert_id: str, outcomes: Sequence[tuple[str, str]]) -> Block:
     }
 
 
+def answer_modal(round_id: str, so_far: str = "") -> Block:
+    """The answer-a-prompt modal: one text input; the round rides in private_metadata.
+
+    Its submission becomes `Inbound(kind="form", name="prompt.answer")` with `round` and
+    `answer`; the core screens the words and checks the round and the person again.
+    """
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": INPUT_ACTION,
+        "multiline": True,
+        "max_length": MAX_ANSWER_INPUT,
+    }
+    if so_far:
+        element["initial_value"] = so_far[:MAX_ANSWER_INPUT]  # editing: start from it
+    return {
+        "type": "modal",
+        "callback_id": f"{FORM_PREFIX}{ANSWER_FORM}",
+        "title": {"type": "plain_text", "text": "Your answer"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"round": round_id}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": ANSWER_BLOCK,
+                "label": {"type": "plain_text", "text": "Your answer (only the bot sees it now)"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Shared with the group when the prompt closes; you can change "
+                    "or withdraw it until then.",
+                },
+                "element": element,
+            }
+        ],
+    }
+
+
 def record_modal(meeting_id: str) -> Block:
     """The session-record modal: topics, agreed actions, next step; the meeting rides along.
 
@@ -538,6 +580,9 @@ def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
         args["alert"] = alert if isinstance(alert, str) else ""
         args["outcome"] = _input_value(values, RESOLVE_OUTCOME_BLOCK)
         args["note"] = _input_value(values, RESOLVE_NOTE_BLOCK)
+    elif name == ANSWER_FORM:
+        args["round"] = _metadata(view, "round")
+        args["answer"] = _input_value(values, ANSWER_BLOCK)
     elif name == RECORD_FORM:
         args["meeting"] = _metadata(view, "meeting")
         for block, *_ in RECORD_BLOCKS:
@@ -574,4 +619,6 @@ def form_errors(name: str, error: str) -> dict[str, str]:
     if name == RESOLVE_FORM:
         about_outcome = "outcome" in error.lower() or "how it ended" in error.lower()
         block = RESOLVE_OUTCOME_BLOCK if about_outcome else RESOLVE_NOTE_BLOCK
+    if name == ANSWER_FORM:
+        block = ANSWER_BLOCK
     return {block: _clip(error, MAX_FIELD_TEXT)}

@@ -1,11 +1,15 @@
 """Group prompts: a mentor's recurring question in the group's channel ("Share one win...").
 
 ```
-/prompt add GROUP DAYS HH:MM [TIME ZONE] TEXT    e.g. /prompt add Study skills fri 15:00
-                                                 Share one win from this week
+/prompt add GROUP DAYS HH:MM [TIME ZONE] [anonymous] [pulse] [close_hours=N] TEXT
+                                  e.g. /prompt add Study skills fri 15:00 Share one win
 /prompt list [GROUP]
 /prompt remove ID
+/prompt export ID [YYYY-MM-DD]    a round's answers as CSV (never an anonymous prompt's)
 ```
+
+Each occurrence takes answers through the bot for `close_hours` (default 24), then one
+summary is shared (bot.services.prompt_answers).
 
 DAYS is cron-style, as for check-in schedules (`fri`, `mon-fri`, `mon,wed`, `*`). The time is
 wall-clock time in the mentor's own zone unless a zone follows it. The minute tick posts each
@@ -43,6 +47,7 @@ from bot.localtime import is_valid_zone, to_local
 from bot.model import Message, PostedCopy
 from bot.outbox import Push, push_rows
 from bot.people import ADMIN
+from bot.services import prompt_answers as answers
 from bot.services.groups import (
     GROUP_MENTOR,
     MEMBER,
@@ -69,9 +74,11 @@ NO_CHANNEL_HINT = (
     "(Your group has no shared channel yet, so bring your answer to the next session.)"
 )
 USAGE = (
-    "Use /prompt add GROUP DAYS HH:MM [TIME ZONE] TEXT (e.g. /prompt add Study skills fri "
-    "15:00 Share one win from this week), /prompt list [GROUP] or /prompt remove ID."
+    "Use /prompt add GROUP DAYS HH:MM [TIME ZONE] [anonymous] [pulse] [close_hours=N] TEXT "
+    "(e.g. /prompt add Study skills fri 15:00 Share one win from this week), /prompt list "
+    "[GROUP], /prompt remove ID or /prompt export ID [YYYY-MM-DD]."
 )
+_CLOSE_OPTION = re.compile(r"^close(?:_hours)?=(\S+?)h?$")
 # GROUP (any words, the shortest that works) DAYS HH:MM [rest]: the time anchors the split.
 _ADD = re.compile(
     r"^(?P<group>.+?)\s+(?P<days>\S+)\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<rest>.*))?$", re.S
@@ -87,10 +94,16 @@ class PromptSpec:
     local_time: str
     text: str
     timezone: str | None = None
+    anonymous: bool = False
+    pulse: bool = False
+    close_hours: int = answers.DEFAULT_CLOSE_HOURS
 
 
 def parse_add(raw: str) -> PromptSpec:
-    """`GROUP DAYS HH:MM [ZONE] TEXT` as a spec; the text keeps the mentor's line breaks."""
+    """`GROUP DAYS HH:MM [ZONE] [OPTIONS] TEXT` as a spec; the text keeps its line breaks.
+
+    The options are leading words of the text: `anonymous`, `pulse`, `close_hours=N`.
+    """
     match = _ADD.match(raw.strip())
     if match is None:
         raise UserError(USAGE)
@@ -100,7 +113,38 @@ def parse_add(raw: str) -> PromptSpec:
     if first and ("/" in first or first.upper() == "UTC") and is_valid_zone(first):
         zone_name, rest = first, after.strip()
     group = match.group("group").strip().strip("\"'“”")
-    return PromptSpec(group, match.group("days"), match.group("time"), rest, zone_name)
+    anonymous = pulse = False
+    close_hours = answers.DEFAULT_CLOSE_HOURS
+    while rest:
+        first, _, after = rest.partition(" ")
+        # Options are lower case exactly: "Anonymous feedback welcome" is the text.
+        word = first.strip()
+        close = _CLOSE_OPTION.match(word)
+        if word == "anonymous":
+            anonymous = True
+        elif word == "pulse":
+            pulse = True
+        elif close is not None:
+            hours = record_id(close.group(1))
+            if hours is None or hours > answers.MAX_CLOSE_HOURS:
+                raise UserError(
+                    f"close_hours takes a number of hours from 1 to {answers.MAX_CLOSE_HOURS}, "
+                    f"not '{close.group(1)}'."
+                )
+            close_hours = hours
+        else:
+            break
+        rest = after.strip()
+    return PromptSpec(
+        group,
+        match.group("days"),
+        match.group("time"),
+        rest,
+        zone_name,
+        anonymous=anonymous,
+        pulse=pulse,
+        close_hours=close_hours,
+    )
 
 
 def add_prompt(
@@ -148,6 +192,9 @@ def add_prompt(
         timezone=tz,
         created_by=actor.id if actor is not None else None,
         created_at=now,
+        anonymous=spec.anonymous,
+        pulse=spec.pulse,
+        close_hours=spec.close_hours,
     )
     session.add(prompt)
     session.flush()
@@ -215,17 +262,29 @@ def describe(prompt: GroupPrompt, group: Group) -> str:
     text = prompt.text if len(prompt.text) <= 80 else prompt.text[:79] + "…"
     return (
         f"#{prompt.id} {group.name}: {days} at {prompt.local_time} {prompt.timezone}, "
-        f"{where}: “{text}”"
+        f"{where} ({answers.describe_options(prompt)}): “{text}”"
     )
 
 
-def prompt_message(prompt: GroupPrompt, group: Group, *, channel: bool) -> Message:
-    """The post: the mentor's text, and where to answer."""
-    hint = THREAD_HINT if channel else NO_CHANNEL_HINT
+def prompt_message(
+    prompt: GroupPrompt,
+    group: Group,
+    *,
+    channel: bool,
+    round_id: int | None = None,
+    closes_at: datetime | None = None,
+) -> Message:
+    """The post: the mentor's text, how to answer (the round's buttons) and when it closes."""
+    if round_id is not None and closes_at is not None:
+        hint = answers.answer_hint(prompt, closes_at, channel=channel)
+        choices = answers.answer_choices(prompt, round_id)
+    else:
+        hint, choices = (THREAD_HINT if channel else NO_CHANNEL_HINT), ()
     name = prompt.text.splitlines()[0] if prompt.text.strip() else group.name
     return Message(
         title=f"💬 {group.name}",
         text=f"{prompt.text}\n\n{hint}",
+        choices=choices,
         private=False,
         thread_name=name if len(name) <= MAX_THREAD_NAME else name[: MAX_THREAD_NAME - 1] + "…",
     )
@@ -293,9 +352,14 @@ def post_due_prompts(
                 outcome.too_late += 1
                 continue
             key = dedupe_key(prompt.id, occurrence.local_date)
+            # The round takes the answers; keyed like the post, so a repeat opens nothing.
+            round_id = answers.open_round(session, prompt, occurrence.local_date, occurrence.at)
+            closes_at = occurrence.at + timedelta(hours=prompt.close_hours)
             address = channel_address(group)
             if address is not None:
-                message = prompt_message(prompt, group, channel=True)
+                message = prompt_message(
+                    prompt, group, channel=True, round_id=round_id, closes_at=closes_at
+                )
                 outcome.posted += push_rows(
                     session,
                     [
@@ -307,7 +371,9 @@ def post_due_prompts(
                     settings.default_timezone,
                 )
                 continue
-            message = prompt_message(prompt, group, channel=False)
+            message = prompt_message(
+                prompt, group, channel=False, round_id=round_id, closes_at=closes_at
+            )
             students = [r.person for r in members_of(session, group.id, role=MEMBER)]
             outcome.direct += push_rows(
                 session,
@@ -365,3 +431,11 @@ def run_chat_command(
         prompt = remove_prompt(session, actor, rest, now)
         return f"Removed prompt #{prompt.id}. It won't be posted again."
     raise UserError(USAGE)
+
+
+def run_export(session: Session, actor: Person, text: str, now: datetime) -> Message:
+    """`/prompt export ID [YYYY-MM-DD]`: a round's answers as CSV (the latest by default)."""
+    words = text.split()
+    if not words or len(words) > 2:
+        raise UserError("Use /prompt export ID [YYYY-MM-DD]; the ids are in /prompt list.")
+    return answers.export_answers(session, actor, words[0], words[1] if len(words) > 1 else "", now)

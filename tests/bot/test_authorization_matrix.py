@@ -37,6 +37,7 @@ from storage.tables import (
     AuditLog,
     Checkin,
     Group,
+    GroupPrompt,
     Identity,
     Meeting,
     MentorNote,
@@ -45,6 +46,7 @@ from storage.tables import (
     PairingMember,
     PairingRound,
     Person,
+    PromptRound,
     Rsvp,
     SessionRecord,
     WorkshopFeedback,
@@ -105,6 +107,9 @@ class World:
     upcoming_workshop: int = 0
     past_workshop: int = 0
     pairing_member: int = 0
+    # Open rounds of Study skills prompts: one asking for words, one a 1-5 pulse (issue 20).
+    prompt_round: int = 0
+    pulse_round: int = 0
     # Sam's meetings with Maya: held (with a record), proposed (waiting), booked and started.
     held_meeting: int = 0
     proposed_meeting: int = 0
@@ -218,6 +223,14 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("action", "workshop.feedback.skip"): Case(
             ONLY_SAM, args=_args(world, session="{w.past_workshop}"), refusal_logged=False
         ),
+        ("action", "prompt.answer"): Case(STUDENTS, args=_args(world, round="{w.prompt_round}")),
+        ("form", "prompt.answer"): Case(
+            STUDENTS, args=_args(world, round="{w.prompt_round}", answer="matrix prompt answer")
+        ),
+        ("action", "prompt.pulse"): Case(
+            STUDENTS, args=_args(world, round="{w.pulse_round}", score="4")
+        ),
+        ("action", "prompt.withdraw"): Case(STUDENTS, args=_args(world, round="{w.prompt_round}")),
         ("action", "pairing.met"): Case(
             ONLY_SAM, args=_args(world, member="{w.pairing_member}", met="yes")
         ),
@@ -479,6 +492,30 @@ def build_world(core: MentorBot) -> World:
         session.add(PairingMember(pairing_id=pairing.id, person_id=people[PEER].id))
         session.flush()
         assert member.id is not None
+        rounds: list[int] = []
+        for pulse in (False, True):
+            prompt = GroupPrompt(
+                group_id=group.id,
+                text="Matrix prompt",
+                days="*",
+                local_time="10:00",
+                timezone="UTC",
+                created_at=now,
+                pulse=pulse,
+            )
+            session.add(prompt)
+            session.flush()
+            assert prompt.id is not None
+            found = PromptRound(
+                prompt_id=prompt.id,
+                local_date=now.date(),
+                opened_at=now,
+                closes_at=now + timedelta(hours=1),
+            )
+            session.add(found)
+            session.flush()
+            assert found.id is not None
+            rounds.append(found.id)
         maya_id = people[MENTOR].id
         meetings = [
             Meeting(
@@ -527,6 +564,8 @@ def build_world(core: MentorBot) -> World:
             upcoming_workshop=upcoming.id,
             past_workshop=past.id,
             pairing_member=member.id,
+            prompt_round=rounds[0],
+            pulse_round=rounds[1],
             held_meeting=held,
             proposed_meeting=proposed,
             started_meeting=started,

@@ -56,6 +56,7 @@ SELF_EXPORT_KEYS = {
     "pairing_avoid",
     "workshop_feedback",
     "access_log",
+    "prompt_answers",  # group prompt answers (issue 20)
 }
 
 

@@ -663,3 +663,51 @@ async def test_gateway_closes_on_protocol_errors(fake: FakeDiscord) -> None:
                 await ws.send_str(json.dumps(frame))
                 closing = await ws.receive(timeout=5)
                 assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == code
+
+
+async def test_a_modal_over_discords_limits_is_refused_and_a_submit_must_fit_it(
+    fake: FakeDiscord, start_client: StartClient
+) -> None:
+    """A 46-character input label is 400/50035; a submit longer than max_length raises."""
+    client = BotClient()
+
+    @client.tree.command(name="quiet", description="Never answers")
+    async def quiet(interaction: discord.Interaction) -> None:
+        return None
+
+    await start_client(client)
+    hana = fake.add_user("hana")
+    bad_modal, good_modal = (
+        {
+            "type": p.CALLBACK_MODAL,
+            "data": {
+                "custom_id": "mb:form:x",
+                "title": "Form",
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": p.COMPONENT_TEXT_INPUT,
+                                "custom_id": "answer",
+                                "label": label,
+                                "style": 2,
+                                "max_length": 10,
+                            }
+                        ],
+                    }
+                ],
+            },
+        }
+        for label in ("L" * 46, "Answer")
+    )
+    async with aiohttp.ClientSession() as session:
+        for body, status in ((bad_modal, 400), (good_modal, 204)):
+            inter = await fake.dispatch_slash_command("quiet", user_id=hana)
+            url = f"{fake.api_base}/interactions/{inter.id}/{inter.token}/callback"
+            async with session.post(url, json=body) as response:
+                assert response.status == status
+    with pytest.raises(ValueError, match="max_length"):
+        await fake.dispatch_modal_submit("mb:form:x", {"answer": "x" * 11}, user_id=hana)
+    with pytest.raises(ValueError, match="required"):
+        await fake.dispatch_modal_submit("mb:form:x", {"answer": ""}, user_id=hana)

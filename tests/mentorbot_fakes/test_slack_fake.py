@@ -352,3 +352,26 @@ async def test_wrong_app_token_makes_socket_mode_retry_forever(slack_fake: FakeS
         await client.close()
     assert slack_fake.calls_to("apps.connections.open")[0].error == "invalid_auth"
     assert slack_fake.socket_connect_count == 0
+
+
+async def test_views_open_refuses_a_text_input_longer_than_slack_allows() -> None:
+    """A plain_text_input promising more than 3,000 characters is invalid_arguments."""
+    async with FakeSlack() as fake:
+        client = fake.web_client()
+        view = {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Answer"},
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "b",
+                    "label": {"type": "plain_text", "text": "Your answer"},
+                    "element": {"type": "plain_text_input", "action_id": "v", "max_length": 3001},
+                }
+            ],
+        }
+        with pytest.raises(SlackApiError) as refused:
+            await client.views_open(trigger_id="1.2.3", view=view)
+        assert refused.value.response["error"] == "invalid_arguments"
+        view["blocks"][0]["element"]["max_length"] = 3000
+        assert (await client.views_open(trigger_id="1.2.3", view=view))["ok"]
