@@ -510,6 +510,7 @@ async def test_global_limit_is_retried_by_discord_py(
     fake.enforce_global_limit = True
     fake.global_limit = 2
     fake.global_window = 0.2
+    fake.reset_rate_limits()  # the login's requests opened a 1 s window
     users = [fake.add_user(f"u{n}") for n in range(3)]
     fetched = [await client.fetch_user(int(u)) for u in users]
 
