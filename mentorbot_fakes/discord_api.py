@@ -860,7 +860,9 @@ class FakeDiscord:
             return _error(401, 0, "401: Unauthorized")
         # Interaction endpoints (callbacks, and follow-ups on the interaction's webhook token)
         # are not bound to the global limit (Discord docs).
-        if self.enforce_global_limit and not call.route.startswith(("/interactions/", "/webhooks/")):
+        if self.enforce_global_limit and not call.route.startswith(
+            ("/interactions/", "/webhooks/")
+        ):
             limited = self._check_global_limit()
             if limited is not None:
                 return limited
