@@ -41,6 +41,7 @@ ACK_AFTER = 2.0
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 UNKNOWN_INTERACTION = 10062
 
+
 class SyncGate(Protocol):
     """Whether a start should sync the command tree (bot.services.platform_state)."""
 

@@ -11,8 +11,9 @@ Where replies go:
 * slash commands answer through the command's response_url, ephemerally (private);
 * a button on a posted message replaces that message through the interaction's
   response_url (`replace_original`: no Tier 3 chat.update, never a second copy) and posts
-  follow-ups into the DM; calls answering a person wait out a 429's Retry-After; a button on an ephemeral message (from a slash command) replaces it through
-  the response_url; a button on the App Home republishes the home and DMs any follow-up;
+  follow-ups into the DM; calls answering a person wait out a 429's Retry-After; a button
+  on an ephemeral message (from a slash command) replaces it through the response_url
+  too; a button on the App Home republishes the home and DMs any follow-up;
 * an alert acted on is edited in every copy that was delivered (`Reply.also_update`);
 * attachments (the /mentor mydata export) are uploaded as a file into the person's DM.
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
 from adapters.slack.app import interactive_client
@@ -9,7 +11,7 @@ from mentorbot_fakes.slack_api import FakeSlack
 from tests.adapters.slack.conftest import STUDENT, Harness, buttons_of, push_checkin
 
 
-def _has_rate_limit_retry(handlers: list[object]) -> bool:
+def _has_rate_limit_retry(handlers: Sequence[object]) -> bool:
     return any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in handlers)
 
 
