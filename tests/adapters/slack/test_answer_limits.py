@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
 from adapters.slack.app import interactive_client
+from bot.clock import FixedClock
 from mentorbot_fakes.slack_api import FakeSlack
 from tests.adapters.slack.conftest import STUDENT, Harness, buttons_of, push_checkin
 
@@ -15,7 +16,7 @@ def _has_rate_limit_retry(handlers: Sequence[object]) -> bool:
     return any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in handlers)
 
 
-async def test_a_student_never_sees_two_live_checkins(slack: Harness, clock) -> None:
+async def test_a_student_never_sees_two_live_checkins(slack: Harness, clock: FixedClock) -> None:
     """Pressed twice (a double click), the check-in is replaced in place: one live copy."""
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])
@@ -37,7 +38,7 @@ async def test_a_student_never_sees_two_live_checkins(slack: Harness, clock) -> 
     assert slack.fake.calls_to("chat.update") == []
 
 
-async def test_spent_response_url_never_reposts_the_checkin(slack: Harness, clock) -> None:
+async def test_spent_response_url_never_reposts_the_checkin(slack: Harness, clock: FixedClock) -> None:
     """When Slack refuses the replacement (the URL's 5 uses are spent), nothing is reposted."""
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])
@@ -52,7 +53,7 @@ async def test_spent_response_url_never_reposts_the_checkin(slack: Harness, cloc
     assert len(slack.fake.messages_in(dm)) == 1
 
 
-async def test_interactive_reply_waits_out_a_429(slack: Harness, clock) -> None:
+async def test_interactive_reply_waits_out_a_429(slack: Harness, clock: FixedClock) -> None:
     """A reply refused with 429 + Retry-After is sent again after the wait, not dropped."""
     slack.fake.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=1)
     status, _ = await slack.dm("hello there", event_id="Ev0LIMIT01")
