@@ -38,7 +38,9 @@ async def test_a_student_never_sees_two_live_checkins(slack: Harness, clock: Fix
     assert slack.fake.calls_to("chat.update") == []
 
 
-async def test_spent_response_url_never_reposts_the_checkin(slack: Harness, clock: FixedClock) -> None:
+async def test_spent_response_url_never_reposts_the_checkin(
+    slack: Harness, clock: FixedClock
+) -> None:
     """When Slack refuses the replacement (the URL's 5 uses are spent), nothing is reposted."""
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])
