@@ -201,7 +201,7 @@ class SlackAdapter:
         while self._inflight:
             await asyncio.wait(set(self._inflight))
 
-    def _spawn(self, what: str, work: Awaitable[None]) -> None:
+    def _spawn(self, what: str, work: Awaitable[object]) -> None:
         """Run a follow-up after the listener returns (and Slack has its acknowledgement)."""
         task = asyncio.ensure_future(self._guard(what, work))
         self._inflight.add(task)
@@ -223,7 +223,7 @@ class SlackAdapter:
         # bolt calls this for anything a listener raised; the adapter never crashes on it.
         log.error("Slack listener failed for %s: %r", _str(body, "type") or "request", error)
 
-    async def _guard(self, what: str, work: Awaitable[None]) -> None:
+    async def _guard(self, what: str, work: Awaitable[object]) -> None:
         try:
             await work
         except SLACK_ERRORS as exc:
@@ -282,15 +282,16 @@ class SlackAdapter:
         recipient: str | None,
         replace_original: bool = False,
         in_dm: bool = False,
-    ) -> None:
+    ) -> bool:
         """Answer through a response_url: ephemeral unless the core marked it public.
 
         With `replace_original` the message the interaction came from is replaced (in our DM,
-        `in_dm`, it keeps the buttons that wait for the person's typed answer).
+        `in_dm`, it keeps the buttons that wait for the person's typed answer). Returns
+        whether Slack took the post.
         """
         if not response_url:
             log.warning("no response_url to answer on")
-            return
+            return False
         rendered = render_message(message, recipient=recipient, in_dm=in_dm)
         payload: dict[str, Any] = {"text": rendered.text, "blocks": rendered.blocks}
         if replace_original:
@@ -304,6 +305,8 @@ class SlackAdapter:
             # 404 used_url / expired_url: the URL's 5 uses or 30 minutes are spent. The words
             # are Slack's short code, never the person's.
             log.warning("response_url answered %s: %s", response.status_code, response.body)
+            return False
+        return True
 
     # ------------------------------------------------------------------ buttons
 
@@ -311,7 +314,7 @@ class SlackAdapter:
         self, ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]
     ) -> None:
         with self._tracked():
-            follow_up: Awaitable[None] | None = None
+            follow_up: Awaitable[object] | None = None
             try:
                 follow_up = await self._run_action(body, ack, _replay_key(context))
             except Exception:
@@ -324,7 +327,7 @@ class SlackAdapter:
 
     async def _run_action(
         self, body: Mapping[str, Any], ack: AsyncAck, event_id: str | None = None
-    ) -> Awaitable[None] | None:
+    ) -> Awaitable[object] | None:
         """Handle a press up to its `ack`, once the core has stored it; return the follow-up.
 
         Slack takes the ack as "handled": acking first and storing after would lose an answer
@@ -406,16 +409,17 @@ class SlackAdapter:
         if _str(container, "type") == "message" and channel and ts:
             response_url = _str(body, "response_url")
             in_dm = not container.get("is_ephemeral") and channel.startswith("D")
-            if response_url:
-                await self._respond(
-                    response_url,
-                    reply.update,
-                    recipient=user_id,
-                    replace_original=True,
-                    in_dm=in_dm,
-                )
-            elif not container.get("is_ephemeral"):
-                # No response_url (never from Slack; a hand-built payload): edit by ts.
+            replaced = response_url and await self._respond(
+                response_url,
+                reply.update,
+                recipient=user_id,
+                replace_original=True,
+                in_dm=in_dm,
+            )
+            if not replaced and not container.get("is_ephemeral"):
+                # The URL is spent (5 uses, 30 minutes) or missing: edit the same message
+                # by its ts instead (the interactive client waits out a 429). An edit, never
+                # a new post: one live copy whatever happens.
                 await self._replies.update(channel, ts, reply.update, recipient=user_id)
         await self._update_copies(reply, skip=(channel, ts))
 

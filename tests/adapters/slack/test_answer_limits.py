@@ -41,7 +41,7 @@ async def test_a_student_never_sees_two_live_checkins(slack: Harness, clock: Fix
 async def test_spent_response_url_never_reposts_the_checkin(
     slack: Harness, clock: FixedClock
 ) -> None:
-    """When Slack refuses the replacement (the URL's 5 uses are spent), nothing is reposted."""
+    """A refused replacement (the URL's 5 uses spent) becomes an edit, never a new post."""
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])
     dm = slack.fake.dm_channel_id(STUDENT)
@@ -53,6 +53,7 @@ async def test_spent_response_url_never_reposts_the_checkin(
 
     assert slack.fake.live_with_buttons(dm) == [checkin]
     assert len(slack.fake.messages_in(dm)) == 1
+    assert "You answered" in checkin.text  # the next step shows, through chat.update
 
 
 async def test_interactive_reply_waits_out_a_429(slack: Harness, clock: FixedClock) -> None:

@@ -433,7 +433,7 @@ async def test_mydata_export_is_uploaded_as_a_file_in_the_dm(slack: Harness) -> 
 async def test_slack_errors_while_answering_are_logged_not_raised(
     slack: Harness, clock, caplog
 ) -> None:
-    """A spent response_url (404 used_url) is logged; the answer is kept, nothing reposted."""
+    """A spent response_url (404 used_url) is logged; the message is edited, never reposted."""
     fake: FakeSlack = slack.fake
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])
@@ -444,8 +444,11 @@ async def test_slack_errors_while_answering_are_logged_not_raised(
     assert "used_url" in caplog.text
     with slack.db.session() as session:
         assert session.exec(select(MoodEntry.score)).all() == [3]
-    # Never posted again: a second live check-in would still show its mood buttons.
+    # Never posted again (a second live check-in would still show its mood buttons): the
+    # same message is edited by its ts instead.
     assert slack.dm_messages(STUDENT) == [checkin_message]
+    assert "You answered 😐 3/5" in checkin_message.text
+    assert len(fake.calls_to("chat.update")) == 1
     assert fake.calls_to("chat.postMessage")[-1].json_params["channel"] == STUDENT
 
 
