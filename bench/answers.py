@@ -16,9 +16,19 @@ Load: `--concurrency` workers each press one student's mood button after another
   dispatch to the interaction callback reaching the fake (the core's answer edits the
   pressed message, so the core runs before the acknowledgement).
 
+The fakes enforce the platforms' real limits (Slack's method tiers and response_url's 5 uses
+in 30 minutes, Discord's buckets and global limit); `--limits off` turns them off only to show
+their effect, and the output says `"limits": "off"`.
+
 Prints one JSON object (the last line): answers_per_second (N / time to the last
 acknowledgement), p50_ms / p99_ms / max_ms, stored_per_second (until every answer is a
 mood entry), lost (answers not stored as mood entries), and the bot process's CPU per answer.
+Slack also prints double_checkins (students whose DM shows two live check-ins with buttons),
+unanswered (pressed messages that never showed their next step) and p99_update_seconds (from
+the press to the replacement reaching Slack). Both print cpu_ratio_to_floor: the bot's CPU
+per answer over that of a minimal app on the same framework that only acknowledges
+(`bench/floor.py`: bolt for Slack, a discord.py client for Discord), measured in the same run
+with the same presses after the bot stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +58,7 @@ from bench.harness import (
     free_port,
     open_checkins,
     percentile,
+    process_cpu_seconds,
     raise_fd_limit,
     start_fake_discord,
     start_fake_slack,
@@ -83,6 +95,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Slack HTTP receiver processes (SLACK_HTTP_WORKERS) sharing the port",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="cap for the whole load (s)")
+    parser.add_argument(
+        "--limits",
+        choices=("on", "off"),
+        default="on",
+        help="the fake's platform limits (off only to show their effect)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor app's run")
     parser.add_argument("--log-level", default="ERROR")
     return parser.parse_args(argv)
 
@@ -161,6 +180,10 @@ class Load:
     press: Press
     ready: Callable[[], Awaitable[bool]]  # polled once the bot starts: may the load begin?
     settle_seconds: float = 0.0  # a pause after `ready`, before the first press
+    # The floor app's press (same students, same payloads) once it listens on `port`.
+    floor_press: Callable[[int], Press] | None = None
+    # Monotonic time each student's press was sent (Slack: for p99_update_seconds).
+    pressed_at: dict[int, float] | None = None
 
 
 async def slack_load(
@@ -172,6 +195,7 @@ async def slack_load(
 ) -> Load:
     """FakeSlack with the students and their delivered check-ins; a signed-POST press."""
     fake = await start_fake_slack(stack, latency=args.latency)
+    fake.rate_limits_enabled = args.limits == "on"
     receivers: set[int] = args.receivers
     bodies: list[bytes] = []
     for index, (pid, uid) in enumerate(people):
@@ -193,7 +217,8 @@ async def slack_load(
             user_id=uid,
             channel_id=channel,
             message_ts=ts,
-            response_url=fake.response_url(f"r{index}"),
+            # As on Slack: the interaction's URL replaces the message the button was on.
+            response_url=fake.message_response_url(f"r{index}", channel, ts),
         )
         bodies.append(block_actions_body(payload).encode())
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -202,14 +227,30 @@ async def slack_load(
     requests = [signed_post(port, body) for body in bodies]
     pool = KeepAlivePool(port)
     stack.push_async_callback(pool.close)
+    pressed_at: dict[int, float] = {}
 
     async def press(index: int) -> float:
+        pressed_at.setdefault(index, time.monotonic())
         started = time.perf_counter()
         status = await pool.send(requests[index])
         elapsed = time.perf_counter() - started
         if status != 200:
             raise RuntimeError(f"Slack adapter answered {status}")
         return elapsed
+
+    def floor_press(floor_port: int) -> Press:
+        floor_requests = [signed_post(floor_port, body) for body in bodies]
+        floor_pool = KeepAlivePool(floor_port)
+        stack.push_async_callback(floor_pool.close)
+
+        async def press_floor(index: int) -> float:
+            started = time.perf_counter()
+            status = await floor_pool.send(floor_requests[index])
+            if status != 200:
+                raise RuntimeError(f"the floor app answered {status}")
+            return time.perf_counter() - started
+
+        return press_floor
 
     async def ready() -> bool:
         # Every receiver process must be listening before the load opens its connections
@@ -222,7 +263,7 @@ async def slack_load(
                     receivers.add(int((await response.json()).get("pid", 0)))
         return len(receivers) >= int(args.workers)
 
-    return Load(fake, press, ready)
+    return Load(fake, press, ready, floor_press=floor_press, pressed_at=pressed_at)
 
 
 async def discord_load(
@@ -234,6 +275,7 @@ async def discord_load(
 ) -> Load:
     """FakeDiscord with the students' DMs; a gateway button press timed to its callback."""
     fake = await start_fake_discord(stack, latency=args.latency)
+    fake.limits_enabled(args.limits == "on")
     presses: list[tuple[str, str, str]] = []
     for index, (pid, uid) in enumerate(people):
         fake.add_user(f"student{index}", uid)
@@ -266,8 +308,14 @@ async def discord_load(
     async def ready() -> bool:
         return fake.identify_count >= 1
 
+    async def press_floor(index: int) -> float:
+        custom_id, uid, channel = presses[index]
+        inter = await fake.dispatch_button(custom_id, user_id=uid, channel_id=channel)
+        await fake.wait_for(lambda: inter.response_type is not None, timeout=30)
+        return time.monotonic() - inter.dispatched_at
+
     # MentorDiscordClient waits up to 2 s for guilds before it is ready.
-    return Load(fake, press, ready, settle_seconds=2.5)
+    return Load(fake, press, ready, settle_seconds=2.5, floor_press=lambda _port: press_floor)
 
 
 # --------------------------------------------------------------------------- the run
@@ -285,6 +333,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "bot": "in-process" if args.in_process else "own process",
         "backend": "sqlite",
         "workers": args.workers,
+        "limits": args.limits,
     }
     args.receivers = set()  # pids of the processes that answered /healthz (Slack)
     with temp_database() as db:
@@ -343,8 +392,21 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             acked = time.perf_counter() - started
             stored = await wait_for_stored(db, n + 1, within=max(10.0, args.timeout / 4))
             stored_seconds = time.perf_counter() - started
+            if isinstance(load.fake, FakeSlack):
+                # Every pressed message replaced (or the wait runs out: counted unanswered).
+                await settle_updates(load.fake, n, within=max(10.0, args.timeout / 4))
             cpu_after = bot.cpu_seconds()
             load_cpu = time.process_time() - load_cpu_before
+            if isinstance(load.fake, FakeSlack) and load.pressed_at is not None:
+                result.update(slack_update_figures(load.fake, people, load.pressed_at, n))
+            bot_cpu = (
+                cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+            )
+            if not args.no_floor and load.floor_press is not None and bot_cpu is not None and n:
+                await bot.stop()
+                floor_cpu = await run_floor(args, load, stack)
+                result["floor_cpu_ms_per_answer"] = round(floor_cpu / n * 1000, 3)
+                result["cpu_ratio_to_floor"] = round(bot_cpu / floor_cpu, 2) if floor_cpu else None
         entries = table_count(db, MoodEntry) - 1  # minus the warm-up answer
     result.update(
         answers_per_second=round(len(latencies) / acked, 1) if acked else 0.0,
@@ -367,6 +429,121 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         load_generator_cpu_ms_per_answer=round(load_cpu / n * 1000, 3) if n else None,
     )
     return result
+
+
+async def settle_updates(fake: FakeSlack, n: int, *, within: float) -> None:
+    """Wait until every student's response_url got its replacement (or `within` passes)."""
+
+    def replaced() -> bool:
+        names = {p.name for p in fake.response_posts if p.body and p.body.get("replace_original")}
+        return sum(1 for i in range(n) if f"r{i}" in names) >= n
+
+    with contextlib.suppress(TimeoutError):
+        await fake.wait_until(replaced, within, "every replacement")
+
+
+def slack_update_figures(
+    fake: FakeSlack, people: list[tuple[int, str]], pressed_at: dict[int, float], n: int
+) -> dict[str, Any]:
+    """double_checkins, unanswered and p99_update_seconds from what the fake shows."""
+    first_replace: dict[str, float] = {}
+    for post in fake.response_posts:
+        if post.body and post.body.get("replace_original"):
+            first_replace.setdefault(post.name, post.at)
+    updates: list[float] = []
+    double = unanswered = 0
+    for index in range(n):
+        _pid, uid = people[index]
+        channel = fake.dm_channel_id(uid)
+        if len(fake.live_with_buttons(channel)) > 1:
+            double += 1
+        live = fake.messages_in(channel)
+        # The next step: the check-in now says what was answered (and asks for a note).
+        if not any("You answered" in m.text for m in live):
+            unanswered += 1
+        at = first_replace.get(f"r{index}")
+        if at is not None and index in pressed_at:
+            updates.append(at - pressed_at[index])
+    return {
+        "double_checkins": double,
+        "unanswered": unanswered,
+        "p99_update_seconds": round(percentile(updates, 99), 3) if updates else None,
+        "max_update_seconds": round(max(updates), 3) if updates else None,
+        "chat_update_calls": len(fake.calls_to("chat.update")),
+        "http_429": fake.http_429,
+    }
+
+
+async def run_floor(
+    args: argparse.Namespace, load: Load, stack: contextlib.AsyncExitStack
+) -> float:
+    """Run the floor app in its own process through the same presses; returns its CPU (s)."""
+    assert load.floor_press is not None
+    port = free_port()
+    if isinstance(load.fake, FakeSlack):
+        options = ["slack", "--port", str(port), "--secret", SIGNING_SECRET]
+        options += ["--api", load.fake.base_url, "--token", load.fake.token]
+    else:
+        load.fake.reset_rate_limits()
+        identified = load.fake.identify_count
+        options = [
+            "discord",
+            "--api",
+            load.fake.api_base,
+            "--gateway",
+            load.fake.gateway_url,
+            "--token",
+            load.fake.token,
+        ]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.floor",
+        *options,
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+    async def stop() -> None:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    stack.push_async_callback(stop)
+    press = load.floor_press(port)
+    if isinstance(load.fake, FakeSlack):
+
+        async def listening() -> bool:
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                return False
+            writer.close()
+            return True
+
+        await wait_for(listening, timeout=30, interval=0.1)
+    else:
+        fake = load.fake
+
+        async def connected() -> bool:
+            return fake.identify_count > identified
+
+        await wait_for(connected, timeout=30, interval=0.1)
+        await asyncio.sleep(1.0)
+    await press(args.students)  # the warm-up press, as for the bot
+    before = process_cpu_seconds(process.pid)
+    queue = iter(range(args.students))
+
+    async def worker() -> None:
+        for index in queue:
+            with contextlib.suppress(Exception):
+                await press(index)
+
+    await asyncio.wait_for(
+        asyncio.gather(*(worker() for _ in range(args.concurrency))), args.timeout
+    )
+    return process_cpu_seconds(process.pid) - before
 
 
 async def wait_for_stored(db: Database, count: int, *, within: float) -> bool:

@@ -33,6 +33,7 @@ from bot.clock import Clock
 from bot.config import CoreSettings
 from bot.model import (
     CopyRemover,
+    DirectMessagesClosed,
     Message,
     MessageEditor,
     Messenger,
@@ -147,6 +148,10 @@ class DeliveryEvents(Protocol):
 
     def delivery_failed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
         """A row was given up on: tell whoever can act on it."""
+        ...
+
+    def dms_closed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
+        """The row's person takes no DMs from the bot there: mark it once, say so once."""
         ...
 
     def platform_down(
@@ -755,7 +760,10 @@ class OutboxDelivery:
             else:
                 stats.failed += 1
                 self.observer.failed(row.platform)
-                await asyncio.to_thread(self._record_failure, row, str(exc), permanent=True)
+                closed = isinstance(exc, DirectMessagesClosed)
+                await asyncio.to_thread(
+                    self._record_failure, row, str(exc), permanent=True, closed=closed
+                )
         except TransientDeliveryError as exc:
             stats.retried += 1
             self.observer.retried(row.platform, rate_limited=exc.retry_after is not None)
@@ -933,7 +941,9 @@ class OutboxDelivery:
                     running=self.running,
                 )
 
-    def _record_failure(self, row: Claimed, error: str, *, permanent: bool) -> None:
+    def _record_failure(
+        self, row: Claimed, error: str, *, permanent: bool, closed: bool = False
+    ) -> None:
         now = self.clock.now()
         with self.db.session() as session:
             outbox = session.get(Outbox, row.id)
@@ -944,8 +954,12 @@ class OutboxDelivery:
             outbox.last_error = error[:500]
             session.add(outbox)
             # Who hears of it is the services' call (a student's mentors, a group's, the
-            # admins; never anyone about a failed notice, which could loop).
-            self.events.delivery_failed(session, row, error, now)
+            # admins; never anyone about a failed notice, which could loop). DMs closed is
+            # said once per person, not once per message.
+            if closed:
+                self.events.dms_closed(session, row, error, now)
+            else:
+                self.events.delivery_failed(session, row, error, now)
         if row.kind in COPY_KINDS:
             log.warning("erasure copy row %s failed: %s", row.id, error)
         elif row.kind != OutboxKind.DELIVERY_NOTICE:

@@ -285,6 +285,19 @@ class PermanentDeliveryError(Exception):
     """The platform will never accept this send (user gone, DMs closed)."""
 
 
+class DirectMessagesClosed(PermanentDeliveryError):
+    """The person does not take direct messages from the bot (Discord 50007).
+
+    The services mark their identity once and tell their mentors once; the platform's
+    Messenger then sends them nothing until they write to the bot again. `known` says the
+    Messenger refused without asking the platform (the mark was already there).
+    """
+
+    def __init__(self, message: str, *, known: bool = False) -> None:
+        super().__init__(message)
+        self.known = known
+
+
 class TransientDeliveryError(Exception):
     """The send may work later; `retry_after` is the platform's hint in seconds."""
 

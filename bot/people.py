@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.model import Actor, Recipient
@@ -20,12 +21,23 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
     Returns None for someone not on the roster; nothing is stored about them.
     """
     # One statement for the common case, a known identity (every answer in a 09:00 burst).
-    known = session.exec(
-        select(Person)
+    row = session.exec(
+        select(Person, Identity.dms_closed_at)
         .join(Identity, col(Identity.person_id) == Person.id)
         .where(Identity.platform == actor.platform, Identity.user_id == actor.user_id)
     ).first()
-    if known is not None:
+    if row is not None:
+        known, dms_closed_at = row
+        if dms_closed_at is not None:
+            # They wrote to the bot: their DMs are open again (issue 16), so pushes resume.
+            session.execute(
+                update(Identity)
+                .where(
+                    col(Identity.platform) == actor.platform,
+                    col(Identity.user_id) == actor.user_id,
+                )
+                .values(dms_closed_at=None)
+            )
         if not known.active or known.deleted_at is not None:
             return None
         _fill_timezone(known, actor)
@@ -53,6 +65,17 @@ def resolve_actor(session: Session, actor: Actor) -> Person | None:
     # What waited for them (no platform of theirs ran) goes to the one they just linked.
     move_waiting_rows(session, _id(person), Recipient(actor.platform, actor.user_id, None))
     return person
+
+
+def closed_dm_users(session: Session, platform: str) -> set[str]:
+    """User ids on `platform` whose identity is marked "DMs closed" (a Messenger's start)."""
+    return set(
+        session.exec(
+            select(Identity.user_id).where(
+                Identity.platform == platform, col(Identity.dms_closed_at).is_not(None)
+            )
+        ).all()
+    )
 
 
 def _has_identity(session: Session, actor: Actor) -> bool:

@@ -334,10 +334,22 @@ class FakeDiscord:
 
     * ``latency`` - seconds added to every REST request.
     * ``enforce_global_limit`` / ``global_limit`` / ``global_window`` - global rate limit
-      (default 50 requests per 1 s, off).  Interaction callbacks are exempt, as on Discord.
+      (50 requests per 1 s, ON by default).  Interaction callbacks are exempt, as on Discord.
     * ``enforce_route_limits`` / ``route_limits`` - per-route buckets keyed by
-      ``(METHOD, template)``; default ``POST /channels/{channel_id}/messages`` 5 per 5 s.
-      While enabled, responses carry ``X-RateLimit-*`` headers so discord.py pre-empts.
+      ``(METHOD, template)`` and the major parameter (ON by default): creating, editing and
+      deleting messages 5 per 5 s per channel, opening DMs, interaction follow-ups 5 per 2 s
+      per webhook. Responses carry ``X-RateLimit-*`` headers so discord.py pre-empts.
+    * ``enforce_dm_open_limit`` / ``dm_open_limit`` / ``dm_open_window`` - the first message
+      into a DM the bot opened (POST /users/@me/channels) counts as opening a conversation;
+      beyond ``dm_open_limit`` per ``dm_open_window`` seconds Discord answers 403 code 40003
+      ("You are opening direct messages too fast"). Discord publishes no figure: the default
+      (30 per minute) is this fake's assumption. DMs created with ``dm_channel_id_for`` count
+      as opened long ago (a programme's second day).
+    * ``invalid_limit`` / ``invalid_window`` - Discord bans for a while whoever sends 10,000
+      invalid requests (401, 403, 429 other than ``shared``) in 10 minutes; the fake counts
+      them (``invalid_requests()``) and, past the limit, answers everything 403 (``banned``).
+    * ``limits_enabled(False)`` turns all of the above off: only for a benchmark to show
+      their effect, and it says so in its output.
     * ``nonce_window`` - seconds an ``enforce_nonce`` nonce deduplicates.
     * ``interaction_deadline`` - seconds to answer an interaction (None: no limit).
     * ``heartbeat_interval_ms`` - HELLO interval; ``ack_heartbeats`` - answer op 1 or not.
@@ -367,13 +379,24 @@ class FakeDiscord:
 
         # --- tunables
         self.latency = 0.0
-        self.enforce_global_limit = False
+        self.enforce_global_limit = True
         self.global_limit = 50
         self.global_window = 1.0
-        self.enforce_route_limits = False
+        self.enforce_route_limits = True
         self.route_limits: dict[tuple[str, str], RouteLimit] = {
             ("POST", "/channels/{channel_id}/messages"): RouteLimit(limit=5, window=5.0),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}"): RouteLimit(5, 5.0),
+            ("DELETE", "/channels/{channel_id}/messages/{message_id}"): RouteLimit(5, 5.0),
+            ("POST", "/webhooks/{webhook_id}/{webhook_token}"): RouteLimit(5, 2.0),
+            ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"): (
+                RouteLimit(5, 2.0)
+            ),
         }
+        self.enforce_dm_open_limit = True
+        self.dm_open_limit = 30
+        self.dm_open_window = 60.0
+        self.invalid_limit = 10_000
+        self.invalid_window = 600.0
         self.nonce_window = DEFAULT_NONCE_WINDOW
         self.interaction_deadline: float | None = DEFAULT_INTERACTION_DEADLINE
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -424,7 +447,18 @@ class FakeDiscord:
         self.identify_payloads: list[JSON] = []
         self.gateway_received: list[JSON] = []
 
+        #: ``time.monotonic()`` of every invalid request (401, 403, non-shared 429).
+        self.invalid_at: list[float] = []
+        #: Requests answered 403 because the invalid-request limit was passed.
+        self.banned_requests = 0
+        #: Sends refused with 40003 (opening DMs too fast).
+        self.dm_open_refusals = 0
+
         # --- internals
+        # DMs the bot opened with POST /users/@me/channels and has not written to yet,
+        # and when the first messages into opened DMs were accepted (the 40003 window).
+        self._unopened_dms: set[str] = set()
+        self._dm_first_sends: list[float] = []
         self._forbidden_dm_users: set[str] = set()
         self._unknown_channels: set[str] = set()
         self._injections: list[_Injection] = []
@@ -535,6 +569,24 @@ class FakeDiscord:
             if channel_id in guild.channels.values():
                 return guild
         return None
+
+    def limits_enabled(self, on: bool) -> None:
+        """Switch every rate limit on or off (off only to show a limit's effect in a bench)."""
+        self.enforce_global_limit = on
+        self.enforce_route_limits = on
+        self.enforce_dm_open_limit = on
+
+    def reset_rate_limits(self) -> None:
+        """Start every window afresh, as if the bot had been idle (after changing a limit)."""
+        self._buckets.clear()
+        self._global_count = 0
+        self._global_reset_at = 0.0
+        self._dm_first_sends.clear()
+
+    def invalid_requests(self, window: float | None = None) -> int:
+        """Invalid requests (401, 403, non-shared 429) in the last ``window`` seconds."""
+        since = time.monotonic() - (self.invalid_window if window is None else window)
+        return sum(1 for at in self.invalid_at if at >= since)
 
     # ------------------------------------------------------------------ error injection
 
@@ -758,6 +810,10 @@ class FakeDiscord:
                 call.response_json = json.loads(response.body)
         if response.status == 429:
             self.http_429 += 1
+        if response.status in (401, 403) or (
+            response.status == 429 and response.headers.get("X-RateLimit-Scope") != "shared"
+        ):
+            self.invalid_at.append(time.monotonic())
         await self._notify()
         return response
 
@@ -795,13 +851,20 @@ class FakeDiscord:
             status = 405 if isinstance(http_exc, web.HTTPMethodNotAllowed) else 404
             reason = "Method Not Allowed" if status == 405 else "Not Found"
             return _error(status, 0, f"{status}: {reason}")
+        if self._banned():
+            self.banned_requests += 1
+            # Cloudflare's temporary ban: an HTML 403, no JSON error code.
+            return web.Response(status=403, text="banned", content_type="text/html")
         route_key = f"{call.method} {call.route}"
         if self._route_auth.get(route_key, True) and call.headers.get("Authorization") != (
             f"Bot {self.token}"
         ):
             return _error(401, 0, "401: Unauthorized")
-        # Interaction callbacks are not bound to the global limit (Discord docs).
-        if self.enforce_global_limit and not call.route.startswith("/interactions/"):
+        # Interaction endpoints (callbacks, and follow-ups on the interaction's webhook token)
+        # are not bound to the global limit (Discord docs).
+        if self.enforce_global_limit and not call.route.startswith(
+            ("/interactions/", "/webhooks/")
+        ):
             limited = self._check_global_limit()
             if limited is not None:
                 return limited
@@ -837,6 +900,30 @@ class FakeDiscord:
                     return web.Response(status=injection.status, headers=headers)
                 return _json_response(injection.body, status=injection.status, headers=headers)
         return None
+
+    def _banned(self) -> bool:
+        """True while the invalid requests of the last window exceed Discord's limit."""
+        if len(self.invalid_at) <= self.invalid_limit:
+            return False
+        cutoff = time.monotonic() - self.invalid_window
+        while self.invalid_at and self.invalid_at[0] < cutoff:
+            self.invalid_at.pop(0)
+        return len(self.invalid_at) > self.invalid_limit
+
+    def _check_dm_open(self, channel_id: str) -> None:
+        """403 40003 when the first message into an opened DM comes too fast after others."""
+        if channel_id not in self._unopened_dms:
+            return
+        now = time.monotonic()
+        if self.enforce_dm_open_limit:
+            cutoff = now - self.dm_open_window
+            while self._dm_first_sends and self._dm_first_sends[0] < cutoff:
+                self._dm_first_sends.pop(0)
+            if len(self._dm_first_sends) >= self.dm_open_limit:
+                self.dm_open_refusals += 1
+                raise _DiscordError(403, 40003, "You are opening direct messages too fast")
+        self._dm_first_sends.append(now)
+        self._unopened_dms.discard(channel_id)
 
     def _check_global_limit(self) -> web.Response | None:
         now = time.monotonic()
@@ -1004,7 +1091,10 @@ class FakeDiscord:
         recipient_id = str(body.get("recipient_id", ""))
         if not recipient_id.isdigit():
             raise _DiscordError(400, 50035, "Invalid Form Body")
+        new = recipient_id not in self.dm_channels
         channel_id = self.dm_channel_id_for(recipient_id)
+        if new:
+            self._unopened_dms.add(channel_id)
         return _json_response(p.dm_channel(channel_id, self.user_payload(recipient_id)))
 
     def _channel_payload(self, channel_id: str) -> JSON:
@@ -1127,6 +1217,7 @@ class FakeDiscord:
         recipient = self._dm_recipient(channel_id)
         if recipient is not None and recipient in self._forbidden_dm_users:
             raise _DiscordError(403, 50007, "Cannot send messages to this user")
+        self._check_dm_open(channel_id)
         body = call.json or {}
         if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids")) and (
             not call.files

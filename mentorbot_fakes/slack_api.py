@@ -88,6 +88,36 @@ _MAX_VIEW_BLOCKS = 100
 _MAX_TEXT_CHARS = 40_000
 _MAX_MODAL_TITLE_CHARS = 24
 
+# Slack's documented rate-limit tier of every Web API method the bot calls (per method, per
+# workspace, per app; api.slack.com/docs/rate-limits and each method's page).
+# chat.postMessage is "special": about one message per second per channel with short bursts
+# (the channel bucket below), plus a workspace limit the bench sets (`method_rpm`).
+METHOD_TIERS: dict[str, int] = {
+    "apps.connections.open": 1,
+    "auth.test": 4,  # "special" on Slack, generous: modelled as Tier 4
+    "chat.update": 3,
+    "chat.delete": 3,
+    "chat.postEphemeral": 4,
+    "conversations.open": 3,
+    "conversations.info": 3,
+    "users.info": 4,
+    "users.lookupByEmail": 3,
+    "views.open": 4,
+    "views.push": 4,
+    "views.update": 4,
+    "views.publish": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+}
+# Requests per minute of each tier ("1+", "20+", "50+", "100+" per minute: Slack tolerates
+# short bursts; the fake allows exactly this many in any sliding 60 s). Tier 1 gets 5: a
+# Socket Mode start asks for a connection URL twice (our check, then the SDK), and the "+"
+# and burst tolerance cover that on Slack too.
+TIER_RPM: dict[int, int] = {1: 5, 2: 20, 3: 50, 4: 100}
+# A response_url takes at most 5 posts, within 30 minutes of the interaction.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+
 MethodHandler = Callable[[dict[str, Any]], dict[str, Any]]
 """A custom Web API method: receives decoded params, returns the JSON body (``ok`` added)."""
 
@@ -539,11 +569,15 @@ class FakeSlack:
 
     * ``token`` / ``app_token``: the only accepted bot (xoxb-) / app-level (xapp-) tokens.
     * ``latency``: seconds slept before answering each request.
-    * ``rate_limits_enabled``: master switch for the two limiters below.
+    * ``rate_limits_enabled``: master switch for every limit below, ON by default (Slack
+      always enforces them; only a benchmark turns them off, to show their effect).
     * ``channel_rate`` / ``channel_burst``: chat.postMessage token bucket per channel
       (Slack: "about 1 message per second per channel, short bursts allowed").
-    * ``workspace_rpm``: requests per minute per method across the workspace
-      (sliding 60 s window), ``method_rpm`` overrides it per method; None = unlimited.
+    * Per-method tiers (``METHOD_TIERS``/``TIER_RPM``): requests per minute per method across
+      the workspace (sliding 60 s window). ``workspace_rpm`` replaces every method's tier
+      limit, ``method_rpm`` one method's; chat.postMessage has no workspace limit unless set.
+    * ``response_url_uses`` / ``response_url_seconds``: a response URL takes 5 posts within
+      30 minutes of its first use; later posts are answered 404 ``used_url``/``expired_url``.
     * ``strict_users``: when True, conversations.open/chat.postMessage to a user id
       answer ``user_not_found`` unless the user was added with ``add_user``.
     """
@@ -554,7 +588,7 @@ class FakeSlack:
         app_token: str = "xapp-test",
         *,
         latency: float = 0.0,
-        rate_limits: bool = False,
+        rate_limits: bool = True,
         channel_rate: float = 1.0,
         channel_burst: int = 3,
         workspace_rpm: int | None = None,
@@ -570,6 +604,8 @@ class FakeSlack:
         self.channel_burst = channel_burst
         self.workspace_rpm = workspace_rpm
         self.method_rpm: dict[str, int] = dict(method_rpm or {})
+        self.response_url_uses = RESPONSE_URL_USES
+        self.response_url_seconds: float = RESPONSE_URL_SECONDS
         self.strict_users = strict_users
         self.scopes = scopes
 
@@ -596,6 +632,10 @@ class FakeSlack:
         self._fail_users: dict[str, str] = {}
         self._channel_buckets: dict[str, _TokenBucket] = {}
         self._method_windows: dict[str, deque[float]] = {}
+        # response_url name -> arrival times of the posts it accepted
+        self._response_url_uses: dict[str, list[float]] = {}
+        # response_url name -> (channel, ts) of the message an interaction came from
+        self._response_targets: dict[str, tuple[str, str]] = {}
         self._last_ts_us = 0
         self._ids = itertools.count(1)
         self._tickets: set[str] = set()
@@ -696,6 +736,14 @@ class FakeSlack:
         """Return a loopback ``response_url``; POSTs to it land in ``response_posts``."""
         return f"{self.origin}/response/{quote(name, safe='')}"
 
+    def message_response_url(self, name: str, channel: str, ts: str) -> str:
+        """A ``response_url`` for a button pressed on message ``ts`` in ``channel``.
+
+        As on Slack, posting ``replace_original`` to it replaces that message in place.
+        """
+        self.bind_response_url(name, channel, ts)
+        return self.response_url(name)
+
     # ------------------------------------------------------------- directory setup
 
     def add_user(
@@ -790,6 +838,16 @@ class FakeSlack:
         """Refill every limiter as if the fake had been idle for a long time."""
         self._channel_buckets.clear()
         self._method_windows.clear()
+        self._response_url_uses.clear()
+
+    def method_limit(self, method: str) -> int | None:
+        """Requests per minute the fake allows ``method`` (None: no workspace limit)."""
+        if method in self.method_rpm:
+            return self.method_rpm[method]
+        if self.workspace_rpm is not None:
+            return self.workspace_rpm
+        tier = METHOD_TIERS.get(method)
+        return TIER_RPM[tier] if tier is not None else None
 
     # ------------------------------------------------------------ inspection
 
@@ -807,6 +865,14 @@ class FakeSlack:
             m
             for m in self.messages.get(channel, {}).values()
             if not m.deleted and m.author == BOT_USER_ID
+        ]
+
+    def live_with_buttons(self, channel: str) -> list[StoredMessage]:
+        """The live bot messages of a channel that still show buttons (actions blocks)."""
+        return [
+            m
+            for m in self.messages_in(channel)
+            if any(isinstance(b, dict) and b.get("type") == "actions" for b in m.blocks or [])
         ]
 
     def add_user_message(self, channel: str, user: str, text: str) -> StoredMessage:
@@ -954,14 +1020,54 @@ class FakeSlack:
             body = None
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        self.response_posts.append(
-            ResponseUrlPost(name=request.match_info["name"], body=body, raw=raw, at=arrived)
-        )
+        name = request.match_info["name"]
+        self.response_posts.append(ResponseUrlPost(name=name, body=body, raw=raw, at=arrived))
+        refused = self._response_url_refusal(name, arrived) if body is not None else None
+        if refused is None and body is not None:
+            self._apply_response(name, body)
         await self._notify()
         if body is None:
             # Slack answers malformed response_url posts with 400 and a plain-text reason.
             return web.Response(status=400, text="invalid_payload", content_type="text/html")
+        if refused is not None:
+            return web.Response(status=404, text=refused, content_type="text/html")
         return web.Response(text="ok", content_type="text/html")
+
+    def _response_url_refusal(self, name: str, now: float) -> str | None:
+        """Slack's answer to a post beyond a response_url's 5 uses or 30 minutes, or None."""
+        if not self.rate_limits_enabled:
+            return None
+        uses = self._response_url_uses.setdefault(name, [])
+        if uses and now - uses[0] > self.response_url_seconds:
+            return "expired_url"
+        if len(uses) >= self.response_url_uses:
+            return "used_url"
+        uses.append(now)
+        return None
+
+    def bind_response_url(self, name: str, channel: str, ts: str) -> None:
+        """Tie ``response_url(name)`` to a message, as Slack ties an interaction's URL.
+
+        A post with ``replace_original`` then replaces that message (text and blocks), and one
+        with ``delete_original`` deletes it; a post accepted by the URL changes the message
+        exactly as Slack shows it to the person.
+        """
+        self._response_targets[name] = (channel, ts)
+
+    def _apply_response(self, name: str, body: dict[str, Any]) -> None:
+        target = self._response_targets.get(name)
+        if target is None:
+            return
+        message = self.messages.get(target[0], {}).get(target[1])
+        if message is None or message.deleted:
+            return
+        if _truthy(body.get("delete_original")):
+            message.deleted = True
+        elif _truthy(body.get("replace_original")):
+            message.text = str(body.get("text") or "")
+            blocks = body.get("blocks")
+            message.blocks = blocks if isinstance(blocks, list) else None
+            message.edited_ts = self._next_ts()
 
     async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
         upload = self._uploads_by_key.get(request.match_info["key"])
@@ -1125,7 +1231,7 @@ class FakeSlack:
             bucket.capacity, bucket.rate = float(self.channel_burst), self.channel_rate
             waits.append(bucket.wait_needed(now))
         window: deque[float] | None = None
-        rpm = self.method_rpm.get(method, self.workspace_rpm)
+        rpm = self.method_limit(method)
         if rpm is not None:
             window = self._method_windows.setdefault(method, deque())
             while window and now - window[0] >= 60.0:

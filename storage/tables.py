@@ -85,6 +85,9 @@ class Identity(SQLModel, table=True):
     workspace: str = Field(default="", max_length=64)
     user_id: str = Field(max_length=64)
     dm_channel_id: str | None = Field(default=None, max_length=64)
+    # Set when the platform refused a DM because the person closed them (Discord 50007);
+    # nothing is sent to this identity until the person writes to the bot again (issue 16).
+    dms_closed_at: datetime | None = None
 
 
 class MentorAssignment(SQLModel, table=True):
@@ -787,3 +790,20 @@ class MeetingNudge(SQLModel, table=True):
     student_id: int = Field(foreign_key="person.id", index=True)
     since: datetime
     sent_at: datetime
+
+
+# --------------------------------------------------------------------------- issue 16 (limits)
+
+
+class PlatformState(SQLModel, table=True):
+    """A small key/value record a platform adapter keeps across starts and instances.
+
+    `discord.commands`: the hash of the slash-command tree last synced, so the commands are
+    synced only when they change, and once when several instances start together.
+    """
+
+    __tablename__ = "platform_state"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=256)
+    updated_at: datetime

@@ -14,6 +14,8 @@ is rendered back. Discord-specific duties live here:
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
@@ -24,6 +26,7 @@ from discord import app_commands
 from adapters.discord.commands import AnswerModal, RecordModal, ResolveModal, build_commands
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
+from adapters.discord.limits import InvalidRequestGuard
 from adapters.discord.messenger import PLATFORM, part_nonce
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import Actor, Inbound, Message, Reply
@@ -39,6 +42,18 @@ ACK_AFTER = 2.0
 #: Shown when something unexpected broke while answering (the core itself never raises).
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 UNKNOWN_INTERACTION = 10062
+
+
+class SyncGate(Protocol):
+    """Whether a start should sync the command tree (bot.services.platform_state)."""
+
+    async def claim(self, digest: str) -> bool:
+        """True (and recorded) when the tree with this hash was not synced yet."""
+        ...
+
+    async def forget(self, digest: str) -> None:
+        """The sync failed: let the next start try again."""
+        ...
 
 
 class Core(Protocol):
@@ -111,8 +126,13 @@ class MentorDiscordClient(discord.Client):
         guild_ids: Sequence[int] = (),
         ack_after: float = ACK_AFTER,
         guild_ready_timeout: float = 2.0,
+        guard: InvalidRequestGuard | None = None,
+        sync_gate: SyncGate | None = None,
     ) -> None:
+        # Every answer discord.py's session receives is counted (401/403/429: Discord's ban).
+        self.guard = guard or InvalidRequestGuard()
         super().__init__(
+            http_trace=self.guard.trace_config(),
             intents=intents(),
             # The default for every send; each send narrows it to its one recipient.
             allowed_mentions=discord.AllowedMentions.none(),
@@ -129,6 +149,9 @@ class MentorDiscordClient(discord.Client):
         self.core = core
         self.guild_ids = list(guild_ids)
         self.ack_after = ack_after
+        self.sync_gate = sync_gate
+        #: Told the user id of everyone who writes to or presses something of the bot.
+        self.user_seen: list[Callable[[str], None]] = []
         self.tree = app_commands.CommandTree(self)
         for command in build_commands(core.registry):
             self.tree.add_command(command)
@@ -155,12 +178,34 @@ class MentorDiscordClient(discord.Client):
         self.add_dynamic_items(ActionButton)
         await self.sync_commands()
 
+    def commands_hash(self) -> str:
+        """A hash of what a sync would publish: every command's payload and the guilds."""
+        payload = {
+            "commands": sorted(
+                (c.to_dict(self.tree) for c in self.tree.get_commands()),
+                key=lambda c: str(c.get("name")),
+            ),
+            "guilds": sorted(self.guild_ids),
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     async def sync_commands(self) -> None:
         """Publish the slash commands to the configured guilds, or globally when there are none.
 
-        Guild commands appear at once; global ones can take a while to reach every client.
-        A failure (bot not in a guild, say) is logged and the bot runs on.
+        Only when the command tree changed since the last sync (`sync_gate`, kept in the
+        database): a restart, or several instances starting together, sync once. Guild
+        commands appear at once; global ones can take a while to reach every client. A
+        failure (bot not in a guild, say) is logged and the bot runs on.
         """
+        digest = self.commands_hash()
+        if self.sync_gate is not None:
+            try:
+                if not await self.sync_gate.claim(digest):
+                    log.info("slash commands unchanged since the last sync; not syncing")
+                    return
+            except Exception:
+                log.exception("could not check the last command sync; syncing anyway")
         try:
             if not self.guild_ids:
                 await self.tree.sync()
@@ -171,6 +216,11 @@ class MentorDiscordClient(discord.Client):
                 await self.tree.sync(guild=guild)
         except discord.HTTPException:
             log.exception("could not sync the slash commands (is the bot in the guild?)")
+            if self.sync_gate is not None:
+                try:
+                    await self.sync_gate.forget(digest)
+                except Exception:
+                    log.exception("could not forget the failed command sync")
 
     # ------------------------------------------------------------------ inbound events
 
@@ -244,6 +294,7 @@ class MentorDiscordClient(discord.Client):
         answered as a normal reply instead: a modal must be the interaction's first answer,
         within Discord's 3 seconds.
         """
+        self._seen(inbound.actor.user_id)
         task = asyncio.ensure_future(self.core.ahandle(inbound))
         try:
             reply = await asyncio.wait_for(asyncio.shield(task), self.ack_after)
@@ -297,6 +348,7 @@ class MentorDiscordClient(discord.Client):
             text=message.content,
             event_id=str(message.id),
         )
+        self._seen(inbound.actor.user_id)
         reply = await self.core.ahandle(inbound)
         mentions = mentions_for(message.author.id)
         parts = [part for m in messages_of(reply) for part in render(m)]
@@ -317,10 +369,15 @@ class MentorDiscordClient(discord.Client):
 
     # ------------------------------------------------------------------ answering
 
+    def _seen(self, user_id: str) -> None:
+        for hook in self.user_seen:
+            hook(user_id)
+
     async def answer(
         self, interaction: discord.Interaction[Any], inbound: Inbound, *, component: bool = False
     ) -> None:
         """Answer an interaction with the core's reply, in time, and never raise."""
+        self._seen(inbound.actor.user_id)
         try:
             reply, deferred = await self._reply_in_time(interaction, inbound, component)
             if deferred is None:

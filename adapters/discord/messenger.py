@@ -25,8 +25,14 @@ from typing import TYPE_CHECKING
 import aiohttp
 import discord
 
+from adapters.discord.limits import (
+    DM_OPEN_BACKOFF_SECONDS,
+    FirstContactRamp,
+    InvalidRequestGuard,
+)
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.model import (
+    DirectMessagesClosed,
     Message,
     PermanentDeliveryError,
     PlatformDeliveryError,
@@ -45,6 +51,10 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
+#: 403 codes: "Cannot send messages to this user" (DMs closed or the bot blocked), and
+#: "You are opening direct messages too fast" (transient).
+DMS_CLOSED = 50007
+OPENING_DMS_TOO_FAST = 40003
 #: How long to wait before retrying when the client hasn't logged in yet.
 NOT_CONNECTED_RETRY = 5.0
 #: Threads archive after a week of silence (Discord allows 60, 1440, 4320 or 10080 minutes).
@@ -63,10 +73,12 @@ def part_nonce(nonce: str, index: int) -> str:
 def delivery_error(exc: Exception) -> Exception:
     """Translate a discord.py / network error into the core's delivery errors.
 
-    403 (DMs closed, no access), 404 (unknown user or channel) and other 4xx answers will
-    never succeed: permanent. 429 beyond discord.py's own waiting, 5xx and network trouble
-    may: transient, with Discord's retry_after when it gave one. 401 (the token) and anything
-    unexpected stop the whole platform: `PlatformDeliveryError`.
+    403 50007 (DMs closed) is `DirectMessagesClosed`: the services mark the person once.
+    403 40003 (opening DMs too fast) is transient, with a long backoff. Other 403s (no
+    access), 404 (unknown user or channel) and other 4xx answers will never succeed:
+    permanent. 429 beyond discord.py's own waiting, 5xx and network trouble may: transient,
+    with Discord's retry_after when it gave one. 401 (the token) and anything unexpected stop
+    the whole platform: `PlatformDeliveryError`.
     """
     if isinstance(exc, discord.RateLimited):
         return TransientDeliveryError(
@@ -83,6 +95,10 @@ def delivery_error(exc: Exception) -> Exception:
             return PlatformDeliveryError(f"Discord rejected the bot token: {detail}")
         if exc.status >= 500:
             return TransientDeliveryError(detail)
+        if exc.status == 403 and exc.code == DMS_CLOSED:
+            return DirectMessagesClosed(detail)
+        if exc.status == 403 and exc.code == OPENING_DMS_TOO_FAST:
+            return TransientDeliveryError(detail, retry_after=DM_OPEN_BACKOFF_SECONDS)
         return PermanentDeliveryError(detail)
     if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
         return TransientDeliveryError(f"network error: {exc!r}")
@@ -93,16 +109,41 @@ def delivery_error(exc: Exception) -> Exception:
 class DiscordMessenger:
     """The core's Messenger for Discord, over a logged-in discord.py client."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        guard: InvalidRequestGuard | None = None,
+        ramp: FirstContactRamp | None = None,
+        closed_users: set[str] | None = None,
+    ) -> None:
         self.client = client
         # DMs reopened this run because the kept channel vanished: stale id -> fresh id. The
         # core also keeps the fresh id; this spares queued rows that still carry the old one.
         self._reopened: dict[str, str] = {}
+        self.guard = guard or InvalidRequestGuard()
+        self.ramp = ramp or FirstContactRamp()
+        #: Users whose DMs are closed to the bot (50007): nothing is sent to them, so no
+        #: invalid request is spent, until they write to the bot (`user_wrote`).
+        self.closed_users: set[str] = closed_users if closed_users is not None else set()
+
+    def user_wrote(self, user_id: str) -> None:
+        """The person wrote to the bot: their DMs are open again."""
+        self.closed_users.discard(user_id)
 
     async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
         """Deliver one message; raise PermanentDeliveryError or TransientDeliveryError."""
         if self.client.is_closed() or self.client.user is None:
             raise TransientDeliveryError("Discord client isn't connected", NOT_CONNECTED_RETRY)
+        pause = self.guard.pause_seconds()
+        if pause > 0:
+            # Far below Discord's ban: every push waits (the rows are kept), said once, loudly.
+            raise PlatformDeliveryError(
+                f"{self.guard.count()} invalid requests in the last 10 minutes: "
+                f"pausing sends for {pause:.0f}s to stay clear of Discord's ban"
+            )
+        if to.user_id and not to.member_ids and to.user_id in self.closed_users:
+            raise DirectMessagesClosed("Discord 403 (code 50007): DMs closed", known=True)
         parts = render(message)
         try:
             if to.member_ids:
@@ -116,7 +157,10 @@ class DiscordMessenger:
         except (PermanentDeliveryError, TransientDeliveryError):
             raise
         except Exception as exc:
-            raise delivery_error(exc) from exc
+            error = delivery_error(exc)
+            if isinstance(error, DirectMessagesClosed) and to.user_id:
+                self.closed_users.add(to.user_id)
+            raise error from exc
 
     async def edit(self, copy: PostedCopy, message: Message) -> None:
         """Edit a posted copy for the outbox (an alert's "N more messages since")."""
@@ -137,11 +181,19 @@ class DiscordMessenger:
 
     async def _send(self, to: Recipient, parts: list[DiscordMessage], nonce: str) -> SendResult:
         channel_id = self._reopened.get(to.channel_id, to.channel_id) if to.channel_id else None
+        first_contact = channel_id is None
         if channel_id is None:
-            channel_id = await self.open_dm(to)
+            wait = self.ramp.wait()
+            if wait > 0:
+                # First contacts ramp up (Discord refuses opening DMs too fast, 40003).
+                raise TransientDeliveryError("first-contact DMs are ramping up", retry_after=wait)
         try:
+            if channel_id is None:
+                channel_id = await self.open_dm(to)
             first = await self._post(channel_id, parts, nonce, to.user_id)
         except discord.NotFound as exc:
+            if first_contact:
+                self.ramp.refund()
             if exc.code != UNKNOWN_CHANNEL or not to.user_id or not to.channel_id:
                 raise
             # The kept DM channel is gone: open the DM again once and return its new id,
@@ -151,6 +203,16 @@ class DiscordMessenger:
             self._reopened[to.channel_id] = fresh
             channel_id = fresh
             first = await self._post(channel_id, parts, nonce, to.user_id)
+        except Exception as exc:
+            if first_contact:
+                too_fast = isinstance(exc, discord.Forbidden) and exc.code == OPENING_DMS_TOO_FAST
+                # Only Discord's "too fast" slows the ramp; an outage gives the turn back.
+                if too_fast:
+                    self.ramp.refused()
+                else:
+                    self.ramp.refund()
+            raise
+        assert channel_id is not None
         return SendResult(message_id=str(first.id), channel_id=channel_id)
 
     async def _send_thread(

@@ -17,7 +17,10 @@ import discord
 from adapters.discord.client import Core, MentorDiscordClient
 from adapters.discord.messenger import PLATFORM, DiscordMessenger
 from adapters.discord.urls import point_discord_at
+from bot.core import MentorBot
 from bot.model import Messenger
+from bot.people import closed_dm_users
+from bot.services.platform_state import CommandSyncGate
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,25 @@ async def start_discord(
         raise ValueError("DISCORD_BOT_TOKEN is not set")
     # Both URLs are process-wide in discord.py; with the defaults this changes nothing.
     point_discord_at(settings.api_url, settings.gateway_url)
-    client = MentorDiscordClient(core, guild_ids=list(settings.guilds))
-    add_messenger(PLATFORM, DiscordMessenger(client))
+    # With the database at hand (the real core): commands sync only when they changed, and
+    # people whose DMs are closed get nothing until they write (both survive a restart).
+    db = core.db if isinstance(core, MentorBot) else None
+    client = MentorDiscordClient(
+        core,
+        guild_ids=list(settings.guilds),
+        sync_gate=CommandSyncGate(db) if db is not None else None,
+    )
+    closed: set[str] = set()
+    if db is not None:
+
+        def load_closed() -> set[str]:
+            with db.session() as session:
+                return closed_dm_users(session, PLATFORM)
+
+        closed = await asyncio.to_thread(load_closed)
+    messenger = DiscordMessenger(client, guard=client.guard, closed_users=closed)
+    client.user_seen.append(messenger.user_wrote)
+    add_messenger(PLATFORM, messenger)
     if report_health is not None:
 
         async def connected() -> bool:

@@ -9,9 +9,11 @@ the core is slow the modal closes and the answer arrives as a DM.
 
 Where replies go:
 * slash commands answer through the command's response_url, ephemerally (private);
-* a button on a message in our DM edits that message (chat.update) and posts follow-ups
-  into the DM; a button on an ephemeral message (from a slash command) replaces it through
-  the response_url; a button on the App Home republishes the home and DMs any follow-up;
+* a button on a posted message replaces that message through the interaction's
+  response_url (`replace_original`: no Tier 3 chat.update, never a second copy) and posts
+  follow-ups into the DM; calls answering a person wait out a 429's Retry-After; a button
+  on an ephemeral message (from a slash command) replaces it through the response_url
+  too; a button on the App Home republishes the home and DMs any follow-up;
 * an alert acted on is edited in every copy that was delivered (`Reply.also_update`);
 * attachments (the /mentor mydata export) are uploaded as a file into the person's DM.
 """
@@ -29,6 +31,11 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -69,6 +76,42 @@ GOAL_FORM_FALLBACK = (
 # A modal must be answered within 3 s; leave headroom for the network and users.info.
 FORM_DEADLINE_SECONDS = 2.0
 SLACK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+# How often an interactive call is tried again after a 429 (each waits its Retry-After).
+RATE_LIMIT_RETRIES = 3
+
+
+def webhook_retry_handlers() -> list[AsyncRetryHandler]:
+    """Retries for a response_url post: a dropped connection, a 429 (with Retry-After)."""
+    return [
+        AsyncConnectionErrorRetryHandler(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+def interactive_client(client: AsyncWebClient) -> AsyncWebClient:
+    """`client` with slack_sdk's AsyncRateLimitErrorRetryHandler added (a copy if needed).
+
+    The copy shares the token, base URL, timeout and HTTP session; the handler sleeps the
+    429's Retry-After and sends the call again.
+    """
+    if any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
+        return client
+    return AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        session=client.session,
+        trust_env_in_session=client.trust_env_in_session,
+        headers=dict(client.headers),
+        user_agent_prefix=None,
+        logger=logging.getLogger("adapters.slack.web"),
+        retry_handlers=[
+            *client.retry_handlers,
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
 
 
 def _str(mapping: Mapping[str, Any] | None, *keys: str) -> str:
@@ -114,13 +157,18 @@ class SlackAdapter:
         form_deadline: float = FORM_DEADLINE_SECONDS,
     ) -> None:
         self.core = core
-        self.client = client
+        # Pushes from the outbox go through `client` as given: the delivery loop paces them
+        # and treats a 429 itself. Everything answering a person (the bolt app, follow-ups,
+        # edits, modals, users.info) goes through a client that waits out a 429's
+        # Retry-After and tries again, so a burst of presses is slowed, never dropped.
+        self.client = interactive_client(client)
         self.messenger = SlackMessenger(client)
-        self.users = users or UserDirectory(client)
+        self._replies = SlackMessenger(self.client)
+        self.users = users or UserDirectory(self.client)
         self.form_deadline = form_deadline
         self._inflight: set[asyncio.Task[Any]] = set()
         self.app = AsyncApp(
-            client=client,
+            client=self.client,
             # Socket Mode has no signatures to check; HTTP mode always does.
             signing_secret=signing_secret or "",
             request_verification_enabled=bool(signing_secret),
@@ -158,7 +206,7 @@ class SlackAdapter:
         while self._inflight:
             await asyncio.wait(set(self._inflight))
 
-    def _spawn(self, what: str, work: Awaitable[None]) -> None:
+    def _spawn(self, what: str, work: Awaitable[object]) -> None:
         """Run a follow-up after the listener returns (and Slack has its acknowledgement)."""
         task = asyncio.ensure_future(self._guard(what, work))
         self._inflight.add(task)
@@ -180,7 +228,7 @@ class SlackAdapter:
         # bolt calls this for anything a listener raised; the adapter never crashes on it.
         log.error("Slack listener failed for %s: %r", _str(body, "type") or "request", error)
 
-    async def _guard(self, what: str, work: Awaitable[None]) -> None:
+    async def _guard(self, what: str, work: Awaitable[object]) -> None:
         try:
             await work
         except SLACK_ERRORS as exc:
@@ -216,7 +264,7 @@ class SlackAdapter:
         response_url = _str(body, "response_url")
         for message in (*((reply.update,) if reply.update else ()), *reply.messages):
             if message.attachment is not None:
-                await self.messenger.post(user_id, message, recipient=user_id)
+                await self._replies.post(user_id, message, recipient=user_id)
             await self._respond(response_url, message, recipient=user_id)
         # `/mentor alerts resolve 12 ...`: the alert's delivered copies show the new state.
         await self._update_copies(reply)
@@ -238,20 +286,32 @@ class SlackAdapter:
         *,
         recipient: str | None,
         replace_original: bool = False,
-    ) -> None:
-        """Answer through a response_url: ephemeral unless the core marked it public."""
+        in_dm: bool = False,
+    ) -> bool:
+        """Answer through a response_url: ephemeral unless the core marked it public.
+
+        With `replace_original` the message the interaction came from is replaced (in our DM,
+        `in_dm`, it keeps the buttons that wait for the person's typed answer). Returns
+        whether Slack took the post.
+        """
         if not response_url:
             log.warning("no response_url to answer on")
-            return
-        rendered = render_message(message, recipient=recipient, in_dm=False)
+            return False
+        rendered = render_message(message, recipient=recipient, in_dm=in_dm)
         payload: dict[str, Any] = {"text": rendered.text, "blocks": rendered.blocks}
         if replace_original:
             payload["replace_original"] = True
         else:
             payload["response_type"] = "ephemeral" if message.private else "in_channel"
-        response = await AsyncWebhookClient(response_url).send_dict(payload)
+        response = await AsyncWebhookClient(
+            response_url, session=self.client.session, retry_handlers=webhook_retry_handlers()
+        ).send_dict(payload)
         if response.status_code != 200:
+            # 404 used_url / expired_url: the URL's 5 uses or 30 minutes are spent. The words
+            # are Slack's short code, never the person's.
             log.warning("response_url answered %s: %s", response.status_code, response.body)
+            return False
+        return True
 
     # ------------------------------------------------------------------ buttons
 
@@ -259,7 +319,7 @@ class SlackAdapter:
         self, ack: AsyncAck, body: dict[str, Any], context: dict[str, Any]
     ) -> None:
         with self._tracked():
-            follow_up: Awaitable[None] | None = None
+            follow_up: Awaitable[object] | None = None
             try:
                 follow_up = await self._run_action(body, ack, _replay_key(context))
             except Exception:
@@ -272,7 +332,7 @@ class SlackAdapter:
 
     async def _run_action(
         self, body: Mapping[str, Any], ack: AsyncAck, event_id: str | None = None
-    ) -> Awaitable[None] | None:
+    ) -> Awaitable[object] | None:
         """Handle a press up to its `ack`, once the core has stored it; return the follow-up.
 
         Slack takes the ack as "handled": acking first and storing after would lose an answer
@@ -373,38 +433,34 @@ class SlackAdapter:
             await self._guard("refreshing the App Home", self._publish_home(body, user_id))
 
     async def _apply_update(self, body: Mapping[str, Any], user_id: str, reply: Reply) -> None:
-        """Edit the pressed message in place, and every other delivered copy of it."""
+        """Replace the pressed message in place, then edit every other delivered copy of it.
+
+        The pressed message is replaced through the interaction's response_url
+        (`replace_original`), which costs no Web API call: chat.update is Tier 3 (about 50 a
+        minute per workspace), and a 09:00 burst of answers would be throttled within
+        seconds. It is never posted again: a second live copy would still show its buttons.
+        """
         if reply.update is None:
             return
         container = body.get("container") or {}
         channel = _str(container, "channel_id")
         ts = _str(container, "message_ts")
         if _str(container, "type") == "message" and channel and ts:
-            if container.get("is_ephemeral"):
-                await self._respond(
-                    _str(body, "response_url"),
-                    reply.update,
-                    recipient=user_id,
-                    replace_original=True,
-                )
-            else:
-                await self._update_or_repost(channel, ts, reply.update, recipient=user_id)
+            response_url = _str(body, "response_url")
+            in_dm = not container.get("is_ephemeral") and channel.startswith("D")
+            replaced = response_url and await self._respond(
+                response_url,
+                reply.update,
+                recipient=user_id,
+                replace_original=True,
+                in_dm=in_dm,
+            )
+            if not replaced and not container.get("is_ephemeral"):
+                # The URL is spent (5 uses, 30 minutes) or missing: edit the same message
+                # by its ts instead (the interactive client waits out a 429). An edit, never
+                # a new post: one live copy whatever happens.
+                await self._replies.update(channel, ts, reply.update, recipient=user_id)
         await self._update_copies(reply, skip=(channel, ts))
-
-    async def _update_or_repost(
-        self, channel: str, ts: str, message: Message, *, recipient: str
-    ) -> None:
-        """Edit the pressed message; if it is gone, post the new state instead.
-
-        The update may carry the next step of a conversation (the check-in's note question),
-        which must reach the person even when the message they pressed was deleted meanwhile.
-        """
-        try:
-            await self.messenger.update(channel, ts, message, recipient=recipient)
-        except SLACK_ERRORS as exc:
-            code = slack_error_code(exc) if isinstance(exc, SlackApiError) else repr(exc)
-            log.warning("updating a pressed message failed (%s); posting it anew", code)
-            await self.messenger.post(channel, message, recipient=recipient)
 
     async def _say_privately(
         self, body: Mapping[str, Any], user_id: str, message: Message, *, own_dm: bool
@@ -423,12 +479,12 @@ class SlackAdapter:
             and channel.startswith("D")
         )
         if in_our_dm:
-            await self.messenger.post(channel, message, recipient=user_id)
+            await self._replies.post(channel, message, recipient=user_id)
             return
         from_home = _str(container, "type") == "view"
         if from_home or message.attachment is not None:
             # Files only go to our DM; the App Home has nowhere else to answer.
-            await self.messenger.post(user_id, message, recipient=user_id)
+            await self._replies.post(user_id, message, recipient=user_id)
             if from_home:
                 return
         await self._respond(_str(body, "response_url"), message, recipient=user_id)
@@ -477,12 +533,12 @@ class SlackAdapter:
             # One by one: a stale copy must not stop the others from being updated.
             await self._guard(
                 f"updating copy {copy.channel_id}/{copy.message_id}",
-                self.messenger.update(copy.channel_id, copy.message_id, reply.update),
+                self._replies.update(copy.channel_id, copy.message_id, reply.update),
             )
 
     async def _dm_all(self, user_id: str, messages: tuple[Message, ...]) -> None:
         for message in messages:
-            await self.messenger.post(user_id, message, recipient=user_id)
+            await self._replies.post(user_id, message, recipient=user_id)
 
     # ------------------------------------------------------------------ events
 
@@ -518,7 +574,7 @@ class SlackAdapter:
 
     async def _post_all(self, channel: str, user_id: str, reply: Reply) -> None:
         for message in (*((reply.update,) if reply.update else ()), *reply.messages):
-            await self.messenger.post(channel, message, recipient=user_id)
+            await self._replies.post(channel, message, recipient=user_id)
 
     async def _on_home_opened(self, body: dict[str, Any]) -> None:
         event = body.get("event") or {}

@@ -131,6 +131,9 @@ class SlackService:
             self.client.session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.client.timeout)
             )
+        if self.adapter.client.session is None:
+            # The adapter's interactive client (its own retry handlers) shares the pool.
+            self.adapter.client.session = self.client.session
 
     async def _checked(self, what: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
         try:
@@ -220,6 +223,7 @@ class SlackService:
         if self._owns_client and self.client.session is not None:
             await self.client.session.close()
             self.client.session = None
+            self.adapter.client.session = None
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set (or the task is cancelled), then shut down cleanly."""

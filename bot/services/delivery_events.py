@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.config import CoreSettings
 from bot.delivery import Claimed
@@ -29,7 +29,14 @@ from bot.services.routing import (
 )
 from bot.services.watchdog import sound_alarms
 from storage.enums import AlertStatus, OutboxKind
-from storage.tables import Alert, Person
+from storage.tables import Alert, Identity, Person
+
+DMS_CLOSED_ADVICE = (
+    "They have closed direct messages from the bot on {platform} (or blocked it), so check-ins "
+    "and messages can't reach them there. Please ask them to allow direct messages from "
+    "server members (the server's Privacy Settings) or simply to write to the bot once: I "
+    "try again as soon as they do. Until then I won't retry, and won't tell you again."
+)
 
 
 class ServiceDeliveryEvents:
@@ -172,6 +179,55 @@ class ServiceDeliveryEvents:
                 )
                 for t in targets
                 if t.id != row.person_id
+            ],
+            now,
+            self.settings.default_timezone,
+        )
+
+    def dms_closed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
+        """Mark the identity "DMs closed" once and tell the student's mentors once, with what to do.
+
+        Later refusals (the Messenger knows the mark and sends nothing) change nothing and tell
+        no one; the mark goes when the person writes to the bot again (`resolve_actor`).
+        """
+        identity = session.exec(
+            select(Identity).where(
+                Identity.platform == row.platform, Identity.user_id == (row.user_id or "")
+            )
+        ).first()
+        if identity is None:
+            self.delivery_failed(session, row, error, now)
+            return
+        if identity.dms_closed_at is not None:
+            return
+        identity.dms_closed_at = now
+        session.add(identity)
+        person = session.get(Person, identity.person_id)
+        if person is None or person.id is None:
+            return
+        targets: list[Person] = []
+        if person.role == STUDENT:
+            targets = list(mentors_of(session, person.id).values())
+        if not targets:
+            targets = list(admins(session))
+        notice = Message(
+            title="Direct messages closed",
+            text=f"I couldn't deliver {describe_kind(row.kind, None)} to {person.name} "
+            f"({person.email}) on {row.platform}. "
+            + DMS_CLOSED_ADVICE.format(platform=row.platform),
+        )
+        stamp = now.strftime("%Y%m%d%H%M%S")
+        push_rows(
+            session,
+            [
+                Push(
+                    dedupe_key=f"dms-closed:{identity.id}:{stamp}:{t.id}",
+                    message=notice,
+                    person=t,
+                    kind=OutboxKind.DELIVERY_NOTICE,
+                )
+                for t in targets
+                if t.id != person.id
             ],
             now,
             self.settings.default_timezone,

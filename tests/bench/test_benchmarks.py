@@ -96,9 +96,14 @@ def test_answers_are_all_acknowledged_and_stored(
         ["--platform", platform, "--students", str(N), "--concurrency", "4", "--timeout", "30"]
     )
     assert last_json_line(capsys) == result
-    for key in ("answers_per_second", "p50_ms", "p99_ms", "lost"):
+    for key in ("answers_per_second", "p50_ms", "p99_ms", "lost", "cpu_ratio_to_floor"):
         assert key in result
     assert result["lost"] == 0 and result["failures"] == 0 and result["acknowledged"] == N
+    assert result["limits"] == "on" and result["cpu_ratio_to_floor"] > 0
+    if platform == "slack":
+        # Each pressed check-in replaced once, through its response_url: one live copy.
+        assert (result["double_checkins"], result["unanswered"]) == (0, 0)
+        assert result["chat_update_calls"] == 0 and result["p99_update_seconds"] > 0
 
 
 def test_memory_reports_bytes_per_student_and_startup(capsys: pytest.CaptureFixture[str]) -> None:

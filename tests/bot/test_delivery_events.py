@@ -51,6 +51,9 @@ class RecordingEvents:
     def delivery_failed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
         self.calls.append(("delivery_failed", row.id))
 
+    def dms_closed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
+        self.calls.append(("dms_closed", row.id))
+
     def platform_down(
         self, session: Session, now: datetime, platform: str, error: str, running: AbstractSet[str]
     ) -> None:

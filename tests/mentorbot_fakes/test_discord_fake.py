@@ -510,6 +510,7 @@ async def test_global_limit_is_retried_by_discord_py(
     fake.enforce_global_limit = True
     fake.global_limit = 2
     fake.global_window = 0.2
+    fake.reset_rate_limits()  # the login's requests opened a 1 s window
     users = [fake.add_user(f"u{n}") for n in range(3)]
     fetched = [await client.fetch_user(int(u)) for u in users]
 
@@ -711,3 +712,44 @@ async def test_a_modal_over_discords_limits_is_refused_and_a_submit_must_fit_it(
         await fake.dispatch_modal_submit("mb:form:x", {"answer": "x" * 11}, user_id=hana)
     with pytest.raises(ValueError, match="required"):
         await fake.dispatch_modal_submit("mb:form:x", {"answer": ""}, user_id=hana)
+
+
+async def test_limits_are_on_by_default(fake: FakeDiscord) -> None:
+    """Route buckets, the global limit and the DM-open limit are enforced unless switched off."""
+    assert fake.enforce_global_limit and fake.enforce_route_limits and fake.enforce_dm_open_limit
+    fake.limits_enabled(False)
+    assert not (fake.enforce_global_limit or fake.enforce_route_limits)
+
+
+async def test_opening_dms_too_fast_answers_40003_and_counts_as_invalid(fake: FakeDiscord) -> None:
+    """Past the DM-open limit the first message into a new DM is 403 40003, an invalid request."""
+    fake.dm_open_limit = 1
+    headers = {"Authorization": f"Bot {fake.token}"}
+    users = [fake.add_user(f"new{n}") for n in range(2)]
+    async with aiohttp.ClientSession(headers=headers) as session:
+        statuses = []
+        for user in users:
+            async with session.post(
+                f"{fake.api_base}/users/@me/channels", json={"recipient_id": user}
+            ) as opened:
+                channel = (await opened.json())["id"]
+            async with session.post(
+                f"{fake.api_base}/channels/{channel}/messages", json={"content": "hi"}
+            ) as sent:
+                statuses.append((sent.status, (await sent.json()).get("code")))
+    assert statuses == [(200, None), (403, 40003)]
+    assert fake.dm_open_refusals == 1 and fake.invalid_requests() == 1
+
+
+async def test_past_the_invalid_request_limit_everything_is_banned(fake: FakeDiscord) -> None:
+    """More invalid requests than the limit in the window: every request answers 403 banned."""
+    fake.invalid_limit = 2
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3):
+            async with session.get(f"{fake.api_base}/users/@me") as response:
+                assert response.status == 401
+        async with session.get(
+            f"{fake.api_base}/users/@me", headers={"Authorization": f"Bot {fake.token}"}
+        ) as response:
+            assert (response.status, await response.text()) == (403, "banned")
+    assert fake.banned_requests == 1

@@ -9,6 +9,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -375,3 +376,39 @@ async def test_views_open_refuses_a_text_input_longer_than_slack_allows() -> Non
         assert refused.value.response["error"] == "invalid_arguments"
         view["blocks"][0]["element"]["max_length"] = 3000
         assert (await client.views_open(trigger_id="1.2.3", view=view))["ok"]
+
+
+async def test_limits_are_on_by_default_with_each_methods_tier() -> None:
+    """Without options the fake enforces Slack's tiers: chat.update (Tier 3) allows 50 a minute."""
+    async with FakeSlack() as fake:
+        assert fake.rate_limits_enabled
+        assert fake.method_limit("chat.update") == 50
+        assert fake.method_limit("users.info") == 100
+        assert fake.method_limit("users.lookupByEmail") == 50
+        assert fake.method_limit("chat.postMessage") is None  # per channel only, by default
+        client = fake.web_client()
+        posted = await client.chat_postMessage(channel="C0GENERAL1", text="x")
+        for _ in range(50):
+            await client.chat_update(channel="C0GENERAL1", ts=posted["ts"], text="y")
+        with pytest.raises(SlackApiError) as err:
+            await client.chat_update(channel="C0GENERAL1", ts=posted["ts"], text="z")
+        assert err.value.response.status_code == 429
+        assert int(err.value.response.headers["Retry-After"]) >= 1
+
+
+async def test_response_url_takes_five_posts_and_replaces_its_message() -> None:
+    """A bound response_url replaces its message; the sixth post is refused with used_url."""
+    async with FakeSlack() as fake:
+        client = fake.web_client()
+        posted = await client.chat_postMessage(channel="C0GENERAL1", text="old", blocks=[])
+        url = fake.message_response_url("r1", "C0GENERAL1", str(posted["ts"]))
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for index in range(6):
+                body = {"replace_original": True, "text": f"new {index}"}
+                async with http.post(url, json=body) as response:
+                    statuses.append((response.status, await response.text()))
+        assert statuses[:5] == [(200, "ok")] * 5
+        assert statuses[5] == (404, "used_url")
+        [message] = fake.messages_in("C0GENERAL1")
+        assert message.text == "new 4"

@@ -229,6 +229,8 @@ class Harness:
             "is_ephemeral": False,
         }
         data, name = self.action_payload(message.blocks, label, user=user, container=container)
+        # As on Slack, the interaction's response_url can replace the pressed message.
+        self.fake.bind_response_url(name, message.channel, message.ts)
         status, _ = await self.interact(data)
         return status, name
 

@@ -46,7 +46,7 @@ def _count(harness: Harness, table: type) -> int:
 
 
 async def test_checkin_flow_push_button_update_and_note(slack: Harness, clock) -> None:
-    """A check-in push reaches the DM, the mood button edits it in place, the DM note is kept."""
+    """A check-in push reaches the DM, the mood button replaces it in place, the note is kept."""
     checkin_id = push_checkin(slack.db, clock)
     stats = await slack.delivery.deliver_once(["slack"])
     assert stats.sent == 1
@@ -58,11 +58,13 @@ async def test_checkin_flow_push_button_update_and_note(slack: Harness, clock) -
     assert "how are you feeling today" in all_text(checkin_message.blocks)
     assert len(buttons_of(checkin_message.blocks)) == 6  # 1-5 with faces, plus Skip
 
-    status, _ = await slack.press(checkin_message, "🙂 4")
+    status, name = await slack.press(checkin_message, "🙂 4")
     assert status == 200
     await slack.settle()
-    [update] = slack.fake.calls_to("chat.update")
-    assert (update.json_params["channel"], update.json_params["ts"]) == (dm, checkin_message.ts)
+    # Replaced through the interaction's response_url: no chat.update (Tier 3) spent.
+    [replaced] = slack.fake.response_posts_to(name)
+    assert replaced.body is not None and replaced.body["replace_original"] is True
+    assert slack.fake.calls_to("chat.update") == []
     assert "You answered 🙂 4/5" in checkin_message.text
     # The same message moves on to the note step: the moods are gone, Skip is offered.
     assert "Anything on your mind?" in checkin_message.text
@@ -224,7 +226,8 @@ async def test_alert_delivered_to_mentors_and_acknowledged_everywhere(
     updated = {
         (c.json_params["channel"], c.json_params["ts"]) for c in slack.fake.calls_to("chat.update")
     }
-    assert updated == {(to_maya.channel, to_maya.ts), (to_admin.channel, to_admin.ts)}
+    # The pressed copy is replaced through the response_url; the other one is edited.
+    assert updated == {(to_admin.channel, to_admin.ts)}
     for message in (to_maya, to_admin):
         assert "Maya Mentor acknowledged this" in message.text
         # Acknowledged, not resolved: what is left to do stays on every copy (issue 13).
@@ -430,18 +433,23 @@ async def test_mydata_export_is_uploaded_as_a_file_in_the_dm(slack: Harness) -> 
 async def test_slack_errors_while_answering_are_logged_not_raised(
     slack: Harness, clock, caplog
 ) -> None:
-    """chat.update failing (message deleted meanwhile) is logged; the next step is posted."""
+    """A spent response_url (404 used_url) is logged; the message is edited, never reposted."""
     fake: FakeSlack = slack.fake
     push_checkin(slack.db, clock)
     await slack.delivery.deliver_once(["slack"])
     [checkin_message] = slack.dm_messages(STUDENT)
-    fake.fail_next("chat.update", "message_not_found")
+    fake.response_url_uses = 0  # every response_url is already spent
     await slack.press(checkin_message, "😐 3")
     await slack.settle()
-    assert "message_not_found" in caplog.text
+    assert "used_url" in caplog.text
     with slack.db.session() as session:
         assert session.exec(select(MoodEntry.score)).all() == [3]
-    assert "Anything on your mind?" in slack.dm_messages(STUDENT)[-1].text
+    # Never posted again (a second live check-in would still show its mood buttons): the
+    # same message is edited by its ts instead.
+    assert slack.dm_messages(STUDENT) == [checkin_message]
+    assert "You answered 😐 3/5" in checkin_message.text
+    assert len(fake.calls_to("chat.update")) == 1
+    assert fake.calls_to("chat.postMessage")[-1].json_params["channel"] == STUDENT
 
 
 async def test_outbox_rows_record_platform_ids(slack: Harness, clock) -> None:

@@ -77,6 +77,7 @@ async def test_checkin_button_and_retried_dm_over_the_socket(
     press = payload("block_actions")
     press["container"].update(channel_id=dm, message_ts=message.ts)
     press["channel"]["id"] = dm
+    press["response_url"] = fake.message_response_url("socket-press", dm, message.ts)
     press["actions"][0].update(
         action_id=element["action_id"], block_id=block_id, value=element["value"]
     )
@@ -85,7 +86,9 @@ async def test_checkin_button_and_retried_dm_over_the_socket(
     await socket_service.adapter.drain()
     assert "You answered 😐 3/5" in message.text
     assert "Anything on your mind?" in message.text
-    assert len(fake.messages_in(dm)) == 1  # edited in place, with the note question
+    assert len(fake.messages_in(dm)) == 1  # replaced in place, with the note question
+    [replaced] = fake.response_posts_to("socket-press")
+    assert replaced.body is not None and replaced.body["replace_original"] is True
 
     event = payload("message_im")
     event["event"].update(channel=dm, text="Long day at the library")

@@ -1,0 +1,148 @@
+"""Staying inside Discord's limits beyond what discord.py does by itself.
+
+* `InvalidRequestGuard`: Discord bans (for about an hour, by IP) a bot that sends 10,000
+  invalid requests in 10 minutes: answers 401, 403, and 429 other than the `shared` scope.
+  discord.py neither counts nor avoids them. The guard counts every such answer the client
+  gets (an aiohttp trace on discord.py's own session) and, when the count in the last 10
+  minutes reaches `limit` (far below the ban), pauses every push until it falls again.
+* `FirstContactRamp`: opening a DM with someone the bot never wrote to is limited by
+  Discord (403 code 40003, "opening direct messages too fast", no published figure). First
+  contacts start slowly, speed up while Discord accepts them, and halve and wait long
+  after a 40003.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import aiohttp
+
+#: Discord's ban threshold and its window.
+BAN_THRESHOLD = 10_000
+INVALID_WINDOW_SECONDS = 600.0
+#: Sends pause when this many invalid requests were answered in the window: a tenth of the
+#: ban, so a burst of refusals (a revoked token, a closed server) can never approach it.
+DEFAULT_INVALID_LIMIT = 1_000
+#: How long to wait after a 40003 before opening DMs again (Discord gives no Retry-After).
+DM_OPEN_BACKOFF_SECONDS = 600.0
+
+Clock = Callable[[], float]
+
+
+class InvalidRequestGuard:
+    """Counts invalid requests over 10 minutes; says how long sends should pause."""
+
+    def __init__(
+        self,
+        limit: int = DEFAULT_INVALID_LIMIT,
+        window: float = INVALID_WINDOW_SECONDS,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._at: deque[float] = deque()
+        self.total = 0
+
+    def record(self, status: int, scope: str | None = None) -> None:
+        """Count one answer if Discord counts it as invalid (401, 403, non-shared 429)."""
+        if status in (401, 403) or (status == 429 and scope != "shared"):
+            self._at.append(self.clock())
+            self.total += 1
+
+    def count(self) -> int:
+        """Invalid requests answered in the last window."""
+        cutoff = self.clock() - self.window
+        while self._at and self._at[0] < cutoff:
+            self._at.popleft()
+        return len(self._at)
+
+    def pause_seconds(self) -> float:
+        """0 to go on; else seconds until the count is back under the limit."""
+        excess = self.count() - self.limit
+        if excess < 0:
+            return 0.0
+        # When the oldest `excess + 1` answers have left the window, the count is under.
+        return max(0.0, self._at[excess] + self.window - self.clock())
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """An aiohttp trace that records every answer discord.py's session receives."""
+        trace = aiohttp.TraceConfig()
+
+        async def on_request_end(
+            session: aiohttp.ClientSession,
+            context: SimpleNamespace,
+            params: aiohttp.TraceRequestEndParams,
+        ) -> None:
+            response = params.response
+            self.record(response.status, response.headers.get("X-RateLimit-Scope"))
+
+        trace.on_request_end.append(on_request_end)
+        return trace
+
+
+class FirstContactRamp:
+    """A token bucket for opening new DMs whose rate grows while Discord accepts them.
+
+    Holds up to `burst` first contacts (a few new students at once go straight out); refills
+    at `start` per second; every `step` seconds without a refusal the rate doubles, up to
+    `ceiling`. A 40003 halves it (not below `floor`), empties the bucket and pauses for
+    `backoff`.
+    """
+
+    def __init__(
+        self,
+        start: float = 0.15,
+        ceiling: float = 1.0,
+        burst: int = 20,
+        floor: float = 1 / 60,
+        step: float = 60.0,
+        backoff: float = DM_OPEN_BACKOFF_SECONDS,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.rate = start
+        self.burst = float(burst)
+        self.ceiling = ceiling
+        self.floor = floor
+        self.step = step
+        self.backoff = backoff
+        self.clock = clock
+        now = clock()
+        self._tokens = self.burst
+        self._updated = now
+        self._changed = now
+        self._paused_until = 0.0
+        self.refusals = 0
+
+    def wait(self) -> float:
+        """Take a first contact now (0.0), or return the seconds to wait for one."""
+        now = self.clock()
+        if now < self._paused_until:
+            return self._paused_until - now
+        while now - self._changed >= self.step and self.rate < self.ceiling:
+            self.rate = min(self.ceiling, self.rate * 2)
+            self._changed += self.step
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+    def refund(self) -> None:
+        """A first contact taken with `wait` failed for another reason: give it back."""
+        self._tokens = min(self.burst, self._tokens + 1.0)
+
+    def refused(self) -> float:
+        """Discord said 40003: slow down and pause; returns the pause in seconds."""
+        now = self.clock()
+        self.refusals += 1
+        self.rate = max(self.floor, self.rate / 2)
+        self._changed = now
+        self._tokens = 0.0
+        self._updated = now
+        self._paused_until = now + self.backoff
+        return self.backoff
