@@ -25,10 +25,12 @@ from bot.config import CoreSettings
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
 from bot.outbox import Push, push_rows
+from bot.pacing import Pacer
 from bot.people import person_by_email
 from bot.services.checkins import render_checkin, start_adhoc
 from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.roster import import_roster, parse_roster
+from mentorbot.settings import PacingSettings
 from mentorbot_fakes.slack_api import FakeSlack, StoredMessage
 from mentorbot_fakes.slack_signing import sign_request
 from storage.db import Database
@@ -338,8 +340,15 @@ async def slack(
         http_port=0,
         api_url=fake.base_url,
     )
+    # Paced as the composition root paces Slack (the default settings' buckets): the fake
+    # refuses a channel's posts faster than about one a second, as Slack does.
     delivery = OutboxDelivery(
-        core.db, {}, clock, core_settings, ServiceDeliveryEvents(core_settings)
+        core.db,
+        {},
+        clock,
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+        pacer=Pacer(PacingSettings(_env_file=None).limits()),
     )
     core.on_queued = delivery.wake  # as the composition root does
     service = SlackService(config, core)
