@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slack-rate", type=float, default=20.0, help="SLACK_RATE_WORKSPACE")
     parser.add_argument("--discord-rate", type=float, default=20.0, help="DISCORD_RATE_GLOBAL")
     parser.add_argument("--lease", type=int, default=5, help="OUTBOX_LEASE_SECONDS")
-    parser.add_argument("--lease-check", type=float, default=1.0, help="LEASE_CHECK_SECONDS")
+    parser.add_argument("--lease-check", type=float, default=3.0, help="LEASE_CHECK_SECONDS")
     parser.add_argument("--concurrency", type=int, default=8, help="answers in flight")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=None, help="default: from N")
