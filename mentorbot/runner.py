@@ -20,7 +20,7 @@ from mentorbot.logs import REJECTED, rejected_request
 from mentorbot.settings import ClusterError, Settings, cluster_problem
 from scheduling import start_scheduler
 from scheduling.scheduler import CheckinScheduler
-from storage.leases import keep_lease, lease_for, wait_for_lease
+from storage.leases import SqliteInstanceLock, keep_lease, lease_for, wait_for_lease
 from storage.wakeups import listen
 
 if TYPE_CHECKING:
@@ -87,6 +87,20 @@ async def run(settings: Settings) -> int:
     problem = cluster_problem(settings.cluster, settings.database.database_url)
     if problem is not None:
         raise ClusterError(problem)
+    instance = SqliteInstanceLock(settings.database.database_url)
+    if not settings.database.database_url.startswith("postgresql") and not instance.acquire():
+        raise ClusterError(
+            f"Another `mentorbot run` already uses this SQLite database ({instance.path}). "
+            "SQLite serves one instance: stop the other one, or for several instances use "
+            "PostgreSQL with CLUSTER=true."
+        )
+    try:
+        return await _run(settings)
+    finally:
+        instance.release()
+
+
+async def _run(settings: Settings) -> int:
     if not platforms_configured(settings):
         # The console demo is the one run that seeds (an empty database only).
         app = build_app(settings, seed=True)

@@ -28,8 +28,15 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -182,6 +189,50 @@ class AdvisoryLease:
 async def _close(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
     with contextlib.suppress(Exception):
         await conn.close()
+
+
+class SqliteInstanceLock:
+    """One `mentorbot run` per SQLite file: an exclusive flock on a file beside the database.
+
+    SQLite serves one instance on one machine; a second `mentorbot run` on the same file would
+    own a second Discord gateway and send every check-in again. The lock goes with the process
+    (also on SIGKILL). CLI verbs and Slack HTTP workers do not take it.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        database = make_url(database_url).database
+        self.path = (
+            Path(database + ".instance")
+            if database and database != ":memory:" and not database.startswith("file:")
+            else None
+        )
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """True when this process is the file's one instance (or there is no file to lock)."""
+        if self.path is None or fcntl is None:
+            return True
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return True  # not ours to create: SQLite's own errors will say more
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except OSError:
+            os.close(fd)
+            return True  # a file system without locks: nothing to check with
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Let another instance start (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def lease_for(database_url: str, name: str = OWNER_LEASE) -> Lease:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,8 @@ import pytest
 from mentorbot.app import build_app
 from mentorbot.cli import main
 from mentorbot.settings import ClusterSettings, Settings, cluster_problem
+from storage.leases import SqliteInstanceLock
 from storage.wakeups import listen
-
-PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
 
 
 def test_cluster_on_sqlite_refuses_to_start_and_says_why(
@@ -42,11 +40,13 @@ def test_cluster_problem_only_for_sqlite() -> None:
     assert cluster_problem(on, "sqlite:///data/mentorbot.db") is not None
 
 
-def test_a_standby_wakes_the_owner_by_notify(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_standby_wakes_the_owner_by_notify(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On PostgreSQL an app that does not deliver wakes whoever listens (the owner)."""
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"{PG_ENV} is not set")
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite wakes its own loop")
+    url = database_url
     monkeypatch.setenv("DATABASE_URL", url)
     app = build_app(Settings(env_file=None))
 
@@ -70,3 +70,22 @@ def test_a_standby_wakes_the_owner_by_notify(monkeypatch: pytest.MonkeyPatch) ->
         assert asyncio.run(scenario())
     finally:
         app.db.dispose()
+
+
+def test_second_run_on_one_sqlite_file_refuses_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another `mentorbot run` holds the SQLite file: exit 1 and say why, no traceback."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    other = SqliteInstanceLock(url)
+    assert other.acquire()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-used")
+    try:
+        assert main(["run"]) == 1
+    finally:
+        other.release()
+    err = capsys.readouterr().err
+    assert "already uses this SQLite database" in err
+    assert "Traceback" not in err

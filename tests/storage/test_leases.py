@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,6 +22,7 @@ from storage.leases import (
     AdvisoryLease,
     GrantedLease,
     LeaseLost,
+    SqliteInstanceLock,
     keep_lease,
     lease_for,
     lock_key,
@@ -175,3 +177,15 @@ def test_unreachable_database_is_not_a_lease() -> None:
         return await lease.try_acquire()
 
     assert asyncio.run(scenario()) is False
+
+
+def test_one_run_per_sqlite_file(tmp_path: Path) -> None:
+    """A second instance on the same SQLite file is refused until the first one releases it."""
+    url = f"sqlite:///{tmp_path / 'data' / 'bot.db'}"
+    first, second = SqliteInstanceLock(url), SqliteInstanceLock(url)
+    assert first.acquire()
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
+    assert SqliteInstanceLock("sqlite://").acquire()  # in memory: nothing to share
