@@ -748,7 +748,7 @@ def bot_environment(
         DATABASE_URL=database_url,
         DEMO_SEED="false",
         ENCRYPTION_KEYS=encryption_key,
-        # Bots run side by side here (twin): no shared default health port.
+        # Bots run side by side here (cluster): no shared default health port.
         HEALTH_PORT="0",
     )
     env.update(platform_environment(fake))
@@ -1209,7 +1209,7 @@ class AnswerBurst:
                 **sign_request(body, SIGNING_SECRET),
                 "Content-Type": "application/x-www-form-urlencoded",
             }
-            # Any living process will do (twin runs several); Slack has one URL per app.
+            # Any living process will do (cluster runs several); Slack has one URL per app.
             bot = self.rng.choice([b for b in self.bots if b.running] or self.bots)
             answer.attempts += 1
             async with self._semaphore:

@@ -30,6 +30,7 @@ from mentorbot.settings import PrivacySettings, Settings
 from storage import crypto
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.wakeups import notify
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,11 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)
     # Built by `mentorbot run`; platform starters register their connection checks on it.
     health: HealthMonitor | None = None
+    # Platforms another instance runs for this one (the owner's Discord gateway and delivery
+    # while this one stands by): pushes are still addressed to them.
+    cluster_platforms: frozenset[str] = frozenset()
+    # True while this process runs the delivery loop (it owns the lease, or it is alone).
+    delivering: bool = False
     _delivery: OutboxDelivery | None = None
 
     @property
@@ -66,13 +72,24 @@ class App:
         return self._delivery
 
     def wake_delivery(self) -> None:
-        """Wake the delivery loop, if this process has one (the core's `on_queued` hook).
+        """Wake the delivery loop wherever it runs (the core's `on_queued` hook).
 
-        A process that delivers nothing itself (a Slack HTTP worker, a CLI verb) has no
-        loop to wake: the loop that sends its rows finds them on its next pass.
+        Here when this process delivers; on PostgreSQL otherwise by NOTIFY, which wakes the
+        owner's loop on whatever machine it runs. A process with no loop to wake on SQLite
+        (a CLI verb) leaves the rows to the running bot's next pass.
         """
         if self._delivery is not None:
-            self._delivery.wake()
+            self._delivery.wake()  # only sets an event when the loop does not run here
+        if self.db.is_postgres and not self.delivering:
+            notify(self.db.engine)
+
+    def stand_by_for(self, platforms: frozenset[str]) -> None:
+        """Another instance runs `platforms` for this one: address pushes to them anyway."""
+        self.cluster_platforms = platforms
+        self._declare_running()
+
+    def _declare_running(self) -> None:
+        set_running_platforms(self.db.session_info, set(self.messengers) | self.cluster_platforms)
 
     def add_health_check(self, platform: str, check: PlatformCheck) -> None:
         """Report a platform's connection on the health endpoint (when there is one)."""
@@ -88,7 +105,7 @@ class App:
         self.messengers[platform] = messenger
         if self._delivery is not None:
             self._delivery.messengers[platform] = messenger
-        set_running_platforms(self.db.session_info, self.messengers)
+        self._declare_running()
 
     def configured_platforms(self) -> list[str]:
         """The platforms the settings turn on (what `mentorbot run` registers)."""
@@ -110,7 +127,7 @@ class App:
         self.messengers.pop(platform, None)
         if self._delivery is not None:
             self._delivery.messengers.pop(platform, None)
-        set_running_platforms(self.db.session_info, self.messengers)
+        self._declare_running()
 
     def platform_failed(self, platform: str, reason: str) -> None:
         """A platform could not start or stopped for good: loud, and told on other routes.

@@ -22,7 +22,7 @@ from mentorbot.app import App, build_app
 from mentorbot.cli_delivery import cmd_alerts_list
 from mentorbot.health import HealthPortError
 from mentorbot.logs import configure_logging, parse_level
-from mentorbot.settings import ObservabilitySettings, Settings
+from mentorbot.settings import ClusterError, ObservabilitySettings, Settings
 from mentorbot.slack_workers import WORKER_COMMAND
 from storage.db import Database
 from storage.migrate import upgrade
@@ -366,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuleFileError as exc:
         print(f"Safety rules problem (SAFETY_EXTRA_RULES): {exc}", file=sys.stderr)
         return 2
-    except (CliError, HealthPortError) as exc:
+    except (CliError, HealthPortError, ClusterError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except ValidationError as exc:

@@ -8,19 +8,23 @@ import gc
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from adapters.console.chat import PLATFORM as CONSOLE
 from adapters.console.chat import ConsoleChat, ConsoleMessenger
 from mentorbot.app import App, build_app, stuck_urgent_alerts_check
 from mentorbot.health import HealthMonitor, HealthServer
 from mentorbot.logs import REJECTED, rejected_request
-from mentorbot.settings import Settings
+from mentorbot.settings import ClusterError, Settings, cluster_problem
 from scheduling import start_scheduler
 from scheduling.scheduler import CheckinScheduler
+from storage.leases import SqliteInstanceLock, keep_lease, lease_for, wait_for_lease
+from storage.wakeups import listen
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from adapters.slack import SlackConfig
 
@@ -80,6 +84,23 @@ async def run(settings: Settings) -> int:
     start); the platforms close their connections; exit 0 within 10 s. A platform that fails
     stops everything the same way and its error is raised.
     """
+    problem = cluster_problem(settings.cluster, settings.database.database_url)
+    if problem is not None:
+        raise ClusterError(problem)
+    instance = SqliteInstanceLock(settings.database.database_url)
+    if not settings.database.database_url.startswith("postgresql") and not instance.acquire():
+        raise ClusterError(
+            f"Another `mentorbot run` already uses this SQLite database ({instance.path}). "
+            "SQLite serves one instance: stop the other one, or for several instances use "
+            "PostgreSQL with CLUSTER=true."
+        )
+    try:
+        return await _run(settings)
+    finally:
+        instance.release()
+
+
+async def _run(settings: Settings) -> int:
     if not platforms_configured(settings):
         # The console demo is the one run that seeds (an empty database only).
         app = build_app(settings, seed=True)
@@ -102,9 +123,12 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, _on_signal, sig, stop_requested)
     platforms_stop = asyncio.Event()
     delivery_stop = asyncio.Event()
-    platform_tasks: list[asyncio.Task[object]] = []
-    delivery_task: asyncio.Task[None] | None = None
-    scheduler = None
+    owned = _Owned()
+    # One owner per database runs the Discord gateway, the tick and delivery (storage/leases).
+    lease = lease_for(settings.database.database_url)
+    check_seconds = settings.cluster.lease_check_seconds
+    leadership: asyncio.Task[None] | None = None
+    lease_watch: asyncio.Task[None] | None = None
     server: HealthServer | None = None
     REJECTED.listeners.append(app.metrics.on_rejected)
     reporter = asyncio.create_task(_report_rejected(stop_requested))
@@ -128,36 +152,25 @@ async def run(settings: Settings) -> int:
         side_channels = app.add_side_channels()
         if side_channels:
             log.info("urgent alerts also go by %s", " and ".join(side_channels))
-        failures: list[tuple[str, Exception]] = []
-        for starter in PLATFORM_STARTERS:
-            platform = platform_of(starter)
-            try:
-                task = await starter(app, platforms_stop)
-            except Exception as exc:
-                # A bad token at start: loud, and the other platforms still start (a crisis
-                # must reach someone on them).
-                log.error("%s did not start: %s", platform, exc)
-                failures.append((platform, exc))
-                continue
-            if task is not None:
-                platform_tasks.append(asyncio.create_task(_watched(app, platform, task)))
-        # Reported once every other platform is registered, so the report can go there.
-        for platform, error in failures:
-            app.platform_failed(platform, f"it did not start: {error}")
-        if failures and not _chat_running(app):
-            await app.delivery.deliver_once()  # the reports by email or webhook, then stop
-            raise failures[0][1]
-        delivery_task = asyncio.create_task(app.delivery.run_forever(delivery_stop))
-        # After the messengers are registered: the catch-up may queue pushes for every platform.
-        # It runs in the background as the tick's first run; start-up does not wait for it.
-        scheduler = await start_scheduler(
-            app.db,
-            app.core_settings,
-            app.clock,
-            jobs=app.core.registry.jobs,
-            personal_data=app.core.registry.personal_data,
-            on_work=app.delivery.wake,
-        )
+        # Platforms every instance serves (Slack's HTTP receivers, Socket Mode) start at once.
+        failures = await _start_platforms(app, _shared_starters(), platforms_stop, owned)
+        if await lease.try_acquire():
+            await _become_owner(app, owned, platforms_stop, delivery_stop, failures)
+            lease_watch = asyncio.create_task(keep_lease(lease, check_seconds=check_seconds))
+        else:
+            # Another instance owns the Discord gateway, the tick and delivery: this one
+            # answers Slack and wakes the owner (NOTIFY) when it queues pushes.
+            log.info(
+                "another instance owns the Discord gateway, the scheduler and delivery: "
+                "standing by to take over"
+            )
+            app.stand_by_for(frozenset(app.configured_platforms()))
+            _report_failures(app, failures)
+            if failures and not _chat_running(app) and not _owner_platforms_configured(app):
+                raise failures[0][1]
+            leadership = asyncio.create_task(
+                wait_for_lease(lease, check_seconds=check_seconds, standing_by=_standby_beat(app))
+            )
         # What start-up built (settings, safety rules, the adapters' clients and tables of
         # SQLAlchemy's caches) lives as long as the process. Taken out of the collector's
         # reach, it no longer makes every full collection walk it: those paused the loop for
@@ -166,14 +179,24 @@ async def run(settings: Settings) -> int:
         app.health.started = True
         log.info("mentorbot started")
         waiter = asyncio.create_task(stop_requested.wait())
-        watching: set[asyncio.Task[object]] = {waiter, delivery_task, *platform_tasks}
+        watching: set[asyncio.Task[Any]] = {waiter, *owned.tasks()}
+        watching |= {t for t in (leadership, lease_watch) if t is not None}
         ended = False
         while failure is None and not waiter.done():
             done, _ = await asyncio.wait(watching, return_when=asyncio.FIRST_COMPLETED)
             watching -= done
             for task in done - {waiter}:
+                if task is leadership and not task.cancelled() and task.exception() is None:
+                    # The owner died (or stopped): this instance takes its work over.
+                    leadership = None
+                    await _become_owner(app, owned, platforms_stop, delivery_stop, [])
+                    lease_watch = asyncio.create_task(
+                        keep_lease(lease, check_seconds=check_seconds)
+                    )
+                    watching |= {lease_watch, *owned.tasks()}
+                    continue
                 # A platform (or delivery) that fails with no chat platform left: its error
-                # is the run's.
+                # is the run's; so is a lost lease (another instance may own the work now).
                 if not task.cancelled() and task.exception() is not None:
                     failure = task.exception()
                     break
@@ -186,9 +209,20 @@ async def run(settings: Settings) -> int:
         waiter.cancel()
     finally:
         # Also on cancellation or a failed start: stop whatever did start, in order.
+        for helper in (leadership, lease_watch, owned.listener):
+            if helper is not None:
+                helper.cancel()
+                await asyncio.gather(helper, return_exceptions=True)
         await _stop_in_order(
-            app, scheduler, delivery_task, delivery_stop, platform_tasks, platforms_stop
+            app,
+            owned.scheduler,
+            owned.delivery_task,
+            delivery_stop,
+            owned.platform_tasks,
+            platforms_stop,
         )
+        # Only once delivery has stopped: a standby taking over must not send beside it.
+        await lease.release()
         stop_requested.set()
         await asyncio.gather(reporter, return_exceptions=True)
         REJECTED.flush(force=True)
@@ -206,6 +240,113 @@ async def run(settings: Settings) -> int:
 
 
 CHAT_PLATFORMS = ("slack", "discord")
+# Platforms only the lease's owner runs: two gateway sessions on one Discord token would both
+# receive every interaction (and the loser could take its one response).
+OWNER_PLATFORMS = frozenset({"discord"})
+
+
+@dataclass
+class _Owned:
+    """What this process started: platforms, and as the owner the tick, delivery, wake-ups."""
+
+    platform_tasks: list[asyncio.Task[object]] = field(default_factory=list)
+    delivery_task: asyncio.Task[None] | None = None
+    scheduler: CheckinScheduler | None = None
+    listener: asyncio.Task[None] | None = None
+
+    def tasks(self) -> set[asyncio.Task[Any]]:
+        """The tasks whose end the run watches."""
+        found: set[asyncio.Task[Any]] = set(self.platform_tasks)
+        if self.delivery_task is not None:
+            found.add(self.delivery_task)
+        return found
+
+
+def _shared_starters() -> list[PlatformStarter]:
+    return [s for s in PLATFORM_STARTERS if platform_of(s) not in OWNER_PLATFORMS]
+
+
+def _owner_starters() -> list[PlatformStarter]:
+    return [s for s in PLATFORM_STARTERS if platform_of(s) in OWNER_PLATFORMS]
+
+
+def _owner_platforms_configured(app: App) -> bool:
+    return bool(OWNER_PLATFORMS & set(app.configured_platforms()))
+
+
+async def _start_platforms(
+    app: App, starters: list[PlatformStarter], stop: asyncio.Event, owned: _Owned
+) -> list[tuple[str, Exception]]:
+    """Start each platform; returns those that failed (the others still start)."""
+    failures: list[tuple[str, Exception]] = []
+    for starter in starters:
+        platform = platform_of(starter)
+        try:
+            task = await starter(app, stop)
+        except Exception as exc:
+            # A bad token at start: loud, and the other platforms still start (a crisis
+            # must reach someone on them).
+            log.error("%s did not start: %s", platform, exc)
+            failures.append((platform, exc))
+            continue
+        if task is not None:
+            owned.platform_tasks.append(asyncio.create_task(_watched(app, platform, task)))
+    return failures
+
+
+def _report_failures(app: App, failures: list[tuple[str, Exception]]) -> None:
+    # Reported once every other platform is registered, so the report can go there.
+    for platform, error in failures:
+        app.platform_failed(platform, f"it did not start: {error}")
+
+
+def _standby_beat(app: App) -> Callable[[], None]:
+    """While standing by, the health check's delivery heartbeat says this instance is alive."""
+
+    def beat() -> None:
+        app.delivery.heartbeat = app.delivery.pacer.monotonic()
+
+    return beat
+
+
+async def _become_owner(
+    app: App,
+    owned: _Owned,
+    platforms_stop: asyncio.Event,
+    delivery_stop: asyncio.Event,
+    failures: list[tuple[str, Exception]],
+) -> None:
+    """Holding the lease: start the Discord gateway, delivery, wake-ups and the tick.
+
+    All sending is done here, so one pacer holds the platforms' budgets for the whole cluster
+    (measured against a budget shared in PostgreSQL: docs/deploy.md).
+    """
+    app.stand_by_for(frozenset())
+    failures = [*failures, *await _start_platforms(app, _owner_starters(), platforms_stop, owned)]
+    _report_failures(app, failures)
+    if failures and not _chat_running(app):
+        await app.delivery.deliver_once()  # the reports by email or webhook, then stop
+        raise failures[0][1]
+    app.delivering = True
+    owned.delivery_task = asyncio.create_task(app.delivery.run_forever(delivery_stop))
+    if app.db.is_postgres:
+        # Other instances' NOTIFYs (they queued pushes) wake this loop at once.
+        owned.listener = asyncio.create_task(
+            listen(app.settings.database.database_url, app.delivery.wake)
+        )
+    # After the messengers are registered: the catch-up may queue pushes for every platform.
+    # It runs in the background as the tick's first run; start-up does not wait for it.
+    owned.scheduler = await start_scheduler(
+        app.db,
+        app.core_settings,
+        app.clock,
+        jobs=app.core.registry.jobs,
+        personal_data=app.core.registry.personal_data,
+        on_work=app.delivery.wake,
+    )
+    log.info("this instance owns the Discord gateway, the scheduler and delivery")
+
+
 # What `_watched` returns for a platform that failed and was reported while others run.
 PLATFORM_FAILED = object()
 
@@ -339,7 +480,7 @@ async def start_slack(app: App, stop: asyncio.Event) -> asyncio.Task[object] | N
     from mentorbot.slack_workers import WAKE_SIGNAL, SlackWorkers
 
     # A worker whose event queued pushes asks this process's delivery loop to send them.
-    asyncio.get_running_loop().add_signal_handler(WAKE_SIGNAL, app.delivery.wake)
+    asyncio.get_running_loop().add_signal_handler(WAKE_SIGNAL, app.wake_delivery)
     pool = SlackWorkers(workers)
 
     async def serve() -> None:

@@ -312,6 +312,33 @@ class PrivacySettings(_Base):
         return split_keys(self.encryption_keys)
 
 
+class ClusterError(Exception):
+    """The settings ask for several instances on a database that serves only one."""
+
+
+class ClusterSettings(_Base):
+    """Several instances of the bot on one PostgreSQL database (see docs/deploy.md)."""
+
+    # True declares that more than one instance runs against DATABASE_URL (on one machine or
+    # several). It needs PostgreSQL: the bot refuses to start with it on SQLite.
+    cluster: bool = Field(default=False, alias="CLUSTER")
+    # How often a standby asks for the owner lease and the owner checks it still holds it.
+    lease_check_seconds: float = Field(default=3.0, gt=0, le=10, alias="LEASE_CHECK_SECONDS")
+
+
+def cluster_problem(cluster: ClusterSettings, database_url: str) -> str | None:
+    """Why these settings cannot run as declared (CLUSTER on SQLite), or None."""
+    if cluster.cluster and not database_url.startswith("postgresql"):
+        return (
+            "CLUSTER=true says several instances share this database, but DATABASE_URL is "
+            "SQLite, which serves one instance on one machine (each would send every check-in "
+            "and own the Discord gateway). Set DATABASE_URL to PostgreSQL "
+            "(postgresql+psycopg://user:password@host:5432/mentorbot) for several instances, "
+            "or CLUSTER=false for one."
+        )
+    return None
+
+
 class Settings:
     """All settings, one object per concern."""
 
@@ -326,6 +353,7 @@ class Settings:
         self.privacy = PrivacySettings(_env_file=env_file)
         self.alerting = AlertingSettings(_env_file=env_file)
         self.observability = ObservabilitySettings(_env_file=env_file)
+        self.cluster = ClusterSettings(_env_file=env_file)
 
     def core(self) -> CoreSettings:
         """The core's view of the settings."""

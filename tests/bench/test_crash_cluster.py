@@ -1,7 +1,7 @@
-"""The crash and twin benchmarks at tiny N, on the PostgreSQL server of the test run.
+"""The crash and cluster benchmarks at tiny N, on the PostgreSQL server of the test run.
 
 Each benchmark gets a database of its own on that server (`mentorbot_crash_test_<pid>`,
-`mentorbot_twin_test_<pid>`: engineers sharing the server may run this at the same time),
+`mentorbot_cluster_test_<pid>`: engineers sharing the server may run this at the same time),
 created and dropped by the benchmark; the test database itself is never touched. Skipped
 without MENTORBOT_TEST_DATABASE_URL; with CI=true an unreachable server fails. Only outcomes
 are asserted, never timings.
@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from bench import crash, twin
+from bench import cluster, crash
 from bench.harness import database_url_on, postgres_problem
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
@@ -44,11 +44,18 @@ def test_crash_loses_no_prompt_and_no_acknowledged_answer(server_url: str) -> No
     assert result["answers_lost"] == 0
 
 
-def test_twin_processes_send_each_prompt_exactly_once(server_url: str) -> None:
-    """Two processes on one database and one occurrence: no duplicate, nobody missing."""
-    url = database_url_on(server_url, f"mentorbot_twin_test_{os.getpid()}")
-    result = twin.main(["--students", "10", "--processes", "2", "--database-url", url])
-    assert result["processes"] == 2
-    assert result["duplicates"] == 0
+def test_cluster_of_three_survives_its_owner_being_killed(server_url: str) -> None:
+    """Three instances, one token per platform, the owner SIGKILLed mid-burst: nothing lost."""
+    url = database_url_on(server_url, f"mentorbot_cluster_test_{os.getpid()}")
+    result = cluster.main(
+        ["--students", "8", "--instances", "3", "--kill", "1", "--database-url", url]
+    )
+    assert result["instances"] == 3
+    assert result["kills"][0]["new_owner"] not in (None, result["kills"][0]["killed"])
     assert result["missing"] == 0
-    assert result["delivered"] == 10
+    assert result["duplicates_unexplained"] == 0
+    assert result["http_429"] == 0
+    assert result["double_responses"] == 0
+    assert result["lost"] == 0
+    assert result["failover_seconds"] is not None
+    assert result["failover_seconds"] < 30
