@@ -101,26 +101,29 @@ class Features:
     sentences: tuple[tuple[int, int], ...]
 
     def counts(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-        """Distinct buckets and their values: counts over the square root of all features.
+        """Distinct buckets and their values: 1 over the square root of the distinct count.
 
         The scaling is what `window_sums` divides by, so a whole-message window scores
         exactly the vector the model was trained on.
         """
-        ids, counts = np.unique(self.buckets, return_counts=True)
-        total = max(1, len(self.buckets))
-        return ids, counts / np.sqrt(total)
+        ids = np.unique(self.buckets)
+        # Presence, not counts: a word repeated fifty times ("and on and on ...") says no
+        # more than once, and must not add up to a crisis score by repetition alone.
+        return ids, np.ones(len(ids)) / np.sqrt(max(1, len(ids)))
 
     def window_sums(
         self, weights: npt.NDArray[np.float32], windows: list[tuple[int, int]]
     ) -> npt.NDArray[np.float64]:
         """Each [start, end) window's score: its features' weights over the root of their number.
 
-        A feature belongs to the window it starts in; a window without features scores 0.
+        A distinct feature belongs to the window it first starts in; a window without features
+        scores 0.
         """
-        per_position = np.bincount(
-            self.starts, weights=weights[self.buckets], minlength=self.length + 1
-        )
-        count = np.bincount(self.starts, minlength=self.length + 1)
+        # Each distinct feature counts once, where it first occurs (see `counts`).
+        _, first = np.unique(self.buckets, return_index=True)
+        buckets, starts = self.buckets[first], self.starts[first]
+        per_position = np.bincount(starts, weights=weights[buckets], minlength=self.length + 1)
+        count = np.bincount(starts, minlength=self.length + 1)
         summed = np.concatenate(([0.0], np.cumsum(per_position)))
         counted = np.concatenate(([0], np.cumsum(count)))
         bounds = np.asarray(windows, dtype=np.intp).reshape(-1, 2)

@@ -74,7 +74,7 @@ async def test_permanent_failure_is_recorded_and_staff_told(
     sam: Chat, core, clock, core_settings
 ) -> None:
     """DMs closed: the row is failed and an admin gets a delivery notice (no loop)."""
-    sam.send("/help please call me")
+    sam.send("/help can we talk about my timetable")
     messenger = RecordingMessenger(permanent_failures={"maya@example.edu"})
     delivery = OutboxDelivery(
         core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)

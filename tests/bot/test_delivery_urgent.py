@@ -162,7 +162,7 @@ async def test_failure_notice_says_what_failed_and_for_whom(
     sam: Chat, core, clock, core_settings
 ) -> None:
     """A help alert that can't reach Maya: the admin's notice names the kind and the student."""
-    sam.send("/help please call me")
+    sam.send("/help can we talk about my timetable")
     messenger = RecordingMessenger(permanent_failures={"maya@example.edu"})
     delivery = OutboxDelivery(
         core.db, {"console": messenger}, clock, core_settings, ServiceDeliveryEvents(core_settings)

@@ -30,6 +30,8 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> A
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "x")  # a platform is configured: not the console
+    # These tests read the staff channel's first messages: no weekly digest among them.
+    monkeypatch.setenv("DIGEST_DAY", "off")
     built = build_app(Settings(env_file=None), seed=True)
     with built.db.session() as session:
         import_roster(session, parse_roster(ROSTER), built.clock.now())

@@ -154,7 +154,9 @@ def test_every_sentence_is_scored_so_a_long_message_does_not_dilute_one(model: M
     buried = model.scores(filler + " " + risky + filler)
     assert alone.level == "crisis"
     assert buried.level == "crisis"
-    assert abs(buried.crisis - alone.crisis) < 0.2
+    # Close, not equal: a feature counts once, where it first occurs, so words the filler
+    # already used (" the ") leave the buried sentence's own score.
+    assert abs(buried.crisis - alone.crisis) < 0.6
     assert model.scores(filler + filler).level == "none"
 
 
@@ -163,3 +165,18 @@ def test_a_lone_surrogate_is_screened_not_a_crash() -> None:
     found = default_screen().assess("i want to die \ud800 sooo tired")
     assert found.level == "crisis"
     assert featurise("hi \ud800").length == len(model_text("hi \ud800"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A long win that goes on.\n" + "and on " * 300,
+        "and on and on and on",
+        "ha " * 500,
+        "lol " * 200,
+    ],
+)
+def test_repetition_alone_raises_nothing(text: str) -> None:
+    """A word repeated hundreds of times scores as once: nonsense never pages a mentor."""
+    assert default_screen().assess(text).level == "none"
+

@@ -121,7 +121,7 @@ def test_nobody_reachable_falls_back_to_the_staff_channel(
         core, MAYA_SLACK_ONLY, "admin@example.edu,Avery Admin,admin,Europe/London,,,,U0AVERY001,"
     )
     running(core, "discord")
-    Chat(core, "sam@example.edu").send("/help please call me")
+    Chat(core, "sam@example.edu").send("/help can we talk about my timetable")
     # A normal alert has no staff copy of its own: the staff channel is the chain's last step.
     alert_rows = [r for r in outbox(core) if r.kind == "alert" and r.status == "pending"]
     assert [(r.platform, r.channel_id) for r in alert_rows] == [("discord", "900")]
@@ -163,7 +163,7 @@ async def test_stranded_rows_are_rerouted_parked_or_sent_sideways(
             clock.now(),
             "UTC",
         )
-    sam.send("/help please call me")  # Maya's alert, addressed to Slack (nothing said runs)
+    sam.send("/help can we talk about my timetable")  # Maya's alert, addressed to Slack (nothing said runs)
     with core.db.session() as session:
         report = reroute_stranded(session, core_settings, clock.now(), frozenset({"discord"}))
     assert (report.moved, report.parked, report.sideways) == (1, 1, 1)
