@@ -179,4 +179,3 @@ def test_a_lone_surrogate_is_screened_not_a_crash() -> None:
 def test_repetition_alone_raises_nothing(text: str) -> None:
     """A word repeated hundreds of times scores as once: nonsense never pages a mentor."""
     assert default_screen().assess(text).level == "none"
-

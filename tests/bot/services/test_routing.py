@@ -163,7 +163,8 @@ async def test_stranded_rows_are_rerouted_parked_or_sent_sideways(
             clock.now(),
             "UTC",
         )
-    sam.send("/help can we talk about my timetable")  # Maya's alert, addressed to Slack (nothing said runs)
+    # Maya's alert, addressed to Slack (nothing said runs)
+    sam.send("/help can we talk about my timetable")
     with core.db.session() as session:
         report = reroute_stranded(session, core_settings, clock.now(), frozenset({"discord"}))
     assert (report.moved, report.parked, report.sideways) == (1, 1, 1)
