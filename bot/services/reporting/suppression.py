@@ -113,9 +113,16 @@ def check_scope(session: Session, scope: Scope, minimum: int) -> int:
     """
     size = scope_size(session, scope)
     if size < minimum:
+        # "Your students" reads as "the report on your students"; group names keep their case.
+        about = (
+            scope.label[0].lower() + scope.label[1:]
+            if scope.label.startswith("Your")
+            else scope.label
+        )
         raise ScopeTooSmall(
-            f"{scope.label} has fewer than {minimum} students, so no report can be shown "
-            "without pointing at individuals."
+            f"The report on {about} would cover fewer than {minimum} students, so its "
+            "figures are withheld: they would point at individuals. Each student's own "
+            "picture is in /student EMAIL."
         )
     for parent in scope.parents():
         if not left_out_is_safe(scope_size(session, parent) - size, minimum):
