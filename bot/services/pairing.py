@@ -67,6 +67,7 @@ from bot.errors import UserError
 from bot.localtime import is_valid_zone, to_local
 from bot.model import Choice, Field, Message, Recipient
 from bot.outbox import Push, push_rows
+from bot.outcome_lines import nonzero_counts
 from bot.people import ADMIN, STUDENT
 from bot.services import pairing_prefs as prefs
 from bot.services.breaks import is_paused
@@ -1108,7 +1109,7 @@ class PairingTickOutcome:
             "pairing introductions": self.intros,
             "pairing check-backs": self.checkins,
         }
-        lines = [f"{what}: {n}" for what, n in counts.items() if n]
+        lines = nonzero_counts(counts)
         if self.too_few:
             lines.append(
                 "pairing skipped (under 2 students who can be paired): " + ", ".join(self.too_few)

@@ -34,6 +34,7 @@ from bot.errors import NotAllowed, UserError
 from bot.localtime import to_local
 from bot.model import Attachment, Choice, Message
 from bot.outbox import Push, push_rows
+from bot.outcome_lines import nonzero_counts
 from bot.people import ADMIN
 from bot.services.groups import (
     GROUP_MENTOR,
@@ -282,7 +283,7 @@ class CloseOutcome:
             "prompt summaries withheld (too few answers)": self.withheld,
             "prompt rounds closed without answers": self.empty,
         }
-        return [f"{what}: {n}" for what, n in counts.items() if n]
+        return nonzero_counts(counts)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -46,6 +46,7 @@ from bot.errors import NotAllowed, UserError
 from bot.localtime import is_valid_zone, to_local
 from bot.model import Message, PostedCopy
 from bot.outbox import Push, push_rows
+from bot.outcome_lines import nonzero_counts
 from bot.people import ADMIN
 from bot.services import prompt_answers as answers
 from bot.services.groups import (
@@ -328,7 +329,7 @@ class PromptTickOutcome:
             "group prompts sent by DM": self.direct,
             "group prompts skipped (too late after downtime)": self.too_late,
         }
-        return [f"{what}: {n}" for what, n in counts.items() if n]
+        return nonzero_counts(counts)
 
 
 def post_due_prompts(

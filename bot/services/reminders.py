@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from bot.config import CoreSettings
 from bot.localtime import to_local
 from bot.outbox import Push, push_rows
+from bot.outcome_lines import nonzero_counts
 from bot.services.breaks import away_reason, breaks_around
 from bot.services.checkins import render_reminder
 from bot.services.escalation import evaluate_missed
@@ -59,7 +60,7 @@ class ReminderOutcome:
             "reminders sent": self.sent,
             "reminders skipped (paused or on a break)": self.skipped_away,
         }
-        return [f"{what}: {n}" for what, n in counts.items() if n]
+        return nonzero_counts(counts)
 
 
 @dataclass
@@ -77,7 +78,7 @@ class CloseOutcome:
     def lines(self) -> list[str]:
         """Log lines for the counts that are not zero."""
         counts = {"check-ins closed as missed": self.missed, "check-ins excused": self.excused}
-        return [f"{what}: {n}" for what, n in counts.items() if n]
+        return nonzero_counts(counts)
 
 
 def send_due_reminders(session: Session, settings: CoreSettings, now: datetime) -> ReminderOutcome:

@@ -35,6 +35,7 @@ from bot.errors import UserError
 from bot.localtime import quiet_hours_end
 from bot.model import Message
 from bot.outbox import Push, push_rows
+from bot.outcome_lines import nonzero_counts
 from bot.services import workshop_messages as msgs
 from bot.services.groups import channel_address
 from bot.services.workshops import (
@@ -81,7 +82,7 @@ class WorkshopTickOutcome:
             "workshop feedback prompts": self.feedback_prompts,
             "workshop steps skipped (too late after downtime)": self.too_late,
         }
-        return [f"{what}: {n}" for what, n in counts.items() if n]
+        return nonzero_counts(counts)
 
 
 def _claim(session: Session, workshop: WorkshopSession, mark: str, now: datetime) -> bool:

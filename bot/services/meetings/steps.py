@@ -26,6 +26,7 @@ from bot.errors import UserError
 from bot.localtime import quiet_hours_end
 from bot.model import Choice, Message
 from bot.outbox import Push, push_rows
+from bot.outcome_lines import nonzero_counts
 from bot.services.meetings.availability import video_link
 from bot.services.meetings.booking import people_of, stamp, when_text, zone_of
 from storage.enums import MeetingStatus, OutboxKind
@@ -71,7 +72,7 @@ class MeetingStepsOutcome:
             "meeting cadence nudges": self.nudges,
             "meeting steps skipped (too late after downtime)": self.too_late,
         }
-        return [f"{what}: {n}" for what, n in counts.items() if n]
+        return nonzero_counts(counts)
 
 
 def _claim(session: Session, meeting: Meeting, mark: str, now: datetime) -> bool:
