@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from bot.i18n import DEFAULT_LANGUAGE, current_language
+
 InboundKind = Literal["command", "action", "text", "form"]
 Platform = Literal["slack", "discord", "console"]
 PLATFORMS: tuple[str, ...] = ("slack", "discord", "console")
@@ -148,6 +150,9 @@ class Message:
     # Post this as a reply in the thread of that platform message (a prompt's summary under
     # its post): Slack's thread_ts; on Discord the thread opened on the post has its id.
     reply_to: str = ""
+    # The language the words were rendered in (the one being spoken when it was built): an
+    # adapter adds its own words (a modal's title, a fallback) in the same language.
+    language: str = field(default_factory=current_language)
 
     def to_json(self) -> str:
         """Serialise for the outbox."""
@@ -160,6 +165,7 @@ class Message:
                 "expects_text": self.expects_text,
                 "thread_name": self.thread_name,
                 "reply_to": self.reply_to,
+                "language": self.language,
                 "choices": [
                     {"label": c.label, "action": c.action, "args": list(c.args), "style": c.style}
                     for c in self.choices
@@ -187,6 +193,7 @@ class Message:
             expects_text=data.get("expects_text", False),
             thread_name=data.get("thread_name", ""),
             reply_to=data.get("reply_to", ""),
+            language=data.get("language", DEFAULT_LANGUAGE),
             choices=tuple(
                 Choice(
                     label=c["label"],
@@ -248,6 +255,9 @@ class Reply:
     pushed: bool = False
     # What a form the adapter opens next starts with, by field (an answer being edited).
     form_values: tuple[tuple[str, str], ...] = ()
+    # The language the person who acted is spoken to in: the words an adapter adds to this
+    # answer (a modal it opens, an error next to a field) are in it.
+    language: str = field(default_factory=current_language)
 
     @classmethod
     def say(cls, text: str, **kwargs: object) -> Reply:

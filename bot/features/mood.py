@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.auth import allow, require_role
+from bot.i18n import _
 from bot.localtime import to_local
 from bot.model import Choice, Field, Message, Reply
 from bot.people import STUDENT
@@ -42,14 +43,18 @@ def log_mood(ctx: Context, score: int, note: str) -> Reply:
         resource_service.suggest(ctx.session, note, low, ctx.settings.resource_suggestions)
     )
     spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
-    text = f"Logged your mood: {mood_service.MOOD_FACES[score]} {score}/5."
+    text = _("Logged your mood: {face} {score}/5.").format(
+        face=mood_service.MOOD_FACES[score], score=score
+    )
     if low:
         told = alert_service.who_is_told(ctx.session, ctx.person)
-        text += f" I'm sorry it's a hard day. {told.capitalize()} will see this and can check in."
+        text += " " + _("I'm sorry it's a hard day. {who} will see this and can check in.").format(
+            who=told.capitalize()
+        )
     if links:
-        text += "\nThese might help:"
+        text += "\n" + _("These might help:")
     return Reply(
-        messages=(Message(text=text, fields=(Field("Last 14 days", spark),), links=links),)
+        messages=(Message(text=text, fields=(Field(_("Last 14 days"), spark),), links=links),)
     )
 
 
