@@ -61,6 +61,8 @@ class CoreSettings:
     scheduling: SchedulingRules = field(default_factory=SchedulingRules)
     default_timezone: str = "UTC"
     default_country: str = "INTL"
+    # The language of people who chose none and whose platform says none (bot.i18n.LANGUAGES).
+    default_language: str = "en"
     max_text_length: int = 4000
     resource_suggestions: int = 3
     crisis_lines: dict[str, tuple[CrisisLine, ...]] = field(

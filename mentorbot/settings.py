@@ -34,6 +34,7 @@ class ProgrammeSettings(_Base):
 
     default_timezone: str = Field(default="UTC", alias="DEFAULT_TIMEZONE")
     default_country: str = Field(default="INTL", alias="DEFAULT_COUNTRY")
+    default_language: str = Field(default="en", alias="DEFAULT_LANGUAGE")
     low_mood_threshold: int = Field(default=2, ge=1, le=5, alias="ESCALATE_MOOD_AT_OR_BELOW")
     drop_points: float = Field(default=2.0, gt=0, alias="ESCALATE_DROP_POINTS")
     drop_window_days: int = Field(default=14, ge=1, alias="ESCALATE_DROP_WINDOW_DAYS")
@@ -379,6 +380,7 @@ class Settings:
             ),
             default_timezone=p.default_timezone,
             default_country=p.default_country,
+            default_language=p.default_language,
             crisis_lines=crisis_lines_with(p.crisis_lines_path),
             crisis_ack_minutes=p.crisis_ack_minutes,
             alert_ack_minutes=p.alert_ack_minutes,

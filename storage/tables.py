@@ -50,6 +50,11 @@ class Person(SQLModel, table=True):
     # The platform the person last wrote from: pushes go there when they prefer none.
     last_platform: str | None = Field(default=None, max_length=16)
     country: str | None = Field(default=None, max_length=2)
+    # The language they read (a code of bot.i18n.LANGUAGES), from the roster or their own
+    # choice; None follows the platform's locale, then the programme's default.
+    language: str | None = Field(default=None, max_length=16)
+    # The language their Slack or Discord client is set to, as last seen on an event.
+    platform_language: str | None = Field(default=None, max_length=16)
     paused_until: date | None = None
     active: bool = True
     created_at: datetime
@@ -112,6 +117,8 @@ class Group(SQLModel, table=True):
     platform: str | None = Field(default=None, max_length=16)
     channel_id: str | None = Field(default=None, max_length=64)
     pairing_weeks: int | None = None
+    # The language posts in the group's channel are written in; None: the programme default.
+    language: str | None = Field(default=None, max_length=16)
     created_at: datetime
 
 

@@ -30,19 +30,92 @@ from bot.i18n.translations import LOCALE_DIR, PLACEHOLDER, catalog_files, read_c
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("bot", "adapters")
-# Which area catalog a source file's messages start in, first match wins. Areas keep work on
-# different parts of the code in different files.
-AREAS: tuple[tuple[str, str], ...] = (
+# Which area catalog a source file's messages start in. Areas keep work on different parts of
+# the code in different files; a file named here goes to its area, else the first matching
+# prefix in AREA_PREFIXES does.
+AREA_FILES: dict[str, str] = {
+    **{
+        f"bot/{name}": "language"
+        for name in (
+            "core.py",
+            "crisis_lines.py",
+            "features/settings.py",
+            "features/resources.py",
+            "services/settings.py",
+            "services/crisis.py",
+            "services/resources.py",
+            "services/language.py",
+        )
+    },
+    **{
+        f"bot/{name}": "meetings_reporting"
+        for name in (
+            "charts.py",
+            "sparkline.py",
+            "features/meetings.py",
+            "features/casefile.py",
+            "features/reporting.py",
+            "services/casefile.py",
+            "services/casefile_pdf.py",
+        )
+    },
+    **{
+        f"bot/services/{name}.py": "services_a"
+        for name in [
+            "alert_lifecycle",
+            "alerts",
+            "answer_burst",
+            "breaks",
+            "caseload",
+            "checkins",
+            "cohort",
+            "delivery_events",
+            "escalation",
+            "export",
+            "goals",
+            "groups",
+            "home",
+        ]
+    },
+    **{
+        f"bot/services/{name}.py": "services_b"
+        for name in [
+            "mood",
+            "nudges",
+            "occurrences",
+            "pairing",
+            "pairing_prefs",
+            "platform_state",
+            "privacy",
+            "prompt_answers",
+            "prompts",
+        ]
+    },
+    **{
+        f"bot/services/{name}.py": "services_c"
+        for name in [
+            "reescalation",
+            "reminders",
+            "roster",
+            "routing",
+            "schedules",
+            "watchdog",
+            "workshop_chat",
+            "workshop_messages",
+            "workshop_tick",
+            "workshops",
+        ]
+    },
+}
+AREA_PREFIXES: tuple[tuple[str, str], ...] = (
     ("adapters/", "adapters"),
     ("bot/features/", "features"),
     ("bot/services/meetings/", "meetings_reporting"),
     ("bot/services/reporting/", "meetings_reporting"),
-    ("bot/charts.py", "meetings_reporting"),
-    ("bot/sparkline.py", "meetings_reporting"),
-    ("bot/services/casefile", "meetings_reporting"),
-    ("bot/services/", "services"),
+    ("bot/services/", "services_c"),
     ("bot/", "core"),
 )
+AREAS = tuple(sorted({*AREA_FILES.values(), *(area for _p, area in AREA_PREFIXES)}))
 MsgId = str | tuple[str, str]
 # Fixed header dates keep `update` from rewriting every file when nothing changed.
 STABLE_DATE = datetime(2026, 12, 7, tzinfo=UTC)
@@ -55,7 +128,9 @@ HEADER = (
 
 def area_of(path: str) -> str:
     """The area catalog for messages first used in `path` (relative to the project root)."""
-    for prefix, area in AREAS:
+    if path in AREA_FILES:
+        return AREA_FILES[path]
+    for prefix, area in AREA_PREFIXES:
         if path.startswith(prefix):
             return area
     return "core"
@@ -118,7 +193,7 @@ def _write(path: Path, catalog: Catalog) -> None:
 def update(areas: Iterable[str] | None = None, root: Path = ROOT) -> None:
     """Bring the area catalogs of every language in line with the code (see module doc)."""
     messages = extract(root)
-    wanted = set(areas) if areas is not None else {area for _prefix, area in AREAS}
+    wanted = set(areas) if areas is not None else set(AREAS)
     for language in _languages():
         existing = {path.stem: read_catalog(path, language) for path in catalog_files(language)}
         present = {m.id if isinstance(m.id, str) else m.id[0] for c in existing.values() for m in c}
