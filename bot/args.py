@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from bot.errors import UserError
+from bot.i18n import _
 from bot.localtime import is_valid_zone, parse_date, parse_hhmm
 
 # Ids are 32-bit integers on PostgreSQL (SERIAL) and 64-bit on SQLite: nothing above the
@@ -87,8 +88,10 @@ def parse_zone(raw: str) -> str:
     name = raw.strip()
     if not name or not is_valid_zone(name):
         raise UserError(
-            f"I don't know the time zone '{name}'. Use a name like Europe/London or "
-            "America/New_York."
+            _(
+                "I don't know the time zone '{zone}'. Use a name like Europe/London or "
+                "America/New_York."
+            ).format(zone=name)
         )
     return name
 
@@ -97,7 +100,9 @@ def parse_email(raw: str) -> str:
     """An email address, lower-cased, with a friendly error."""
     text = raw.strip().strip("<>").lower()
     if not _EMAIL.fullmatch(text):
-        raise UserError(f"'{raw.strip()}' doesn't look like an email address.")
+        raise UserError(
+            _("'{email}' doesn't look like an email address.").format(email=raw.strip())
+        )
     return text
 
 

@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 from sqlmodel import Session, select
 
 from bot.audit import audit
-from bot.errors import NotAllowed
+from bot.errors import NOT_ALLOWED, NotAllowed
+from bot.i18n import N_, _
 from bot.people import ADMIN, MENTOR, STUDENT, is_mentor_of
 from storage.tables import GroupMember, Person
 
@@ -35,13 +36,14 @@ EVERYONE: tuple[str, ...] = (STUDENT, MENTOR, ADMIN)
 STAFF: tuple[str, ...] = (MENTOR, ADMIN)
 
 # Refusal messages. They say what is possible, never whether someone else's record exists.
-FOR_STUDENTS = "That's only for students."
-FOR_STAFF = "That's only for mentors and programme staff."
-FOR_ADMINS = "That's only for programme staff."
-NOT_FOR_YOU = "Sorry, that isn't something you can do."
-NOT_YOUR_STUDENT = "You can only see the students you mentor."
-NOT_YOUR_GROUP = "You can only see the groups you belong to."
-NO_RULE = "That isn't available yet."
+# Marked here, translated where they are raised (the actor's language is known only then).
+FOR_STUDENTS = N_("That's only for students.")
+FOR_STAFF = N_("That's only for mentors and programme staff.")
+FOR_ADMINS = N_("That's only for programme staff.")
+NOT_FOR_YOU = NOT_ALLOWED
+NOT_YOUR_STUDENT = N_("You can only see the students you mentor.")
+NOT_YOUR_GROUP = N_("You can only see the groups you belong to.")
+NO_RULE = N_("That isn't available yet.")
 
 _RULE = "__mentorbot_allowed_roles__"
 H = TypeVar("H", bound=Callable[..., Any])
@@ -75,17 +77,18 @@ def authorize(actor: Person, handler: Callable[..., Any], entry: str) -> None:
     if roles is None:
         # Deny by default: a handler someone forgot to declare is a bug, not an open door.
         log.error("%s has no @allow(...) rule, so it is refused for everyone", entry)
-        raise NotAllowed(NO_RULE)
+        raise NotAllowed(_(NO_RULE))
     require_role(actor, *roles)
 
 
 def require_role(actor: Person, *roles: str) -> None:
     """Raise NotAllowed unless the actor has one of `roles`."""
     if actor.role not in roles:
-        raise NotAllowed(_role_message(roles))
+        raise NotAllowed(_(_role_message(roles)))
 
 
 def _role_message(roles: tuple[str, ...]) -> str:
+    """The refusal for someone without one of `roles`, in English (translate it when shown)."""
     if roles == (STUDENT,):
         return FOR_STUDENTS
     if set(roles) == {MENTOR, ADMIN}:
@@ -99,7 +102,7 @@ def require_owner(actor: Person, owner_id: int | None, refusal: str) -> None:
     """Only the person a record belongs to may act on it: not their mentor, not an admin.
 
     `refusal` should read like "not found" so a refusal never confirms that someone else's
-    record exists.
+    record exists; it is shown as given, so pass it translated.
     """
     if actor.id is None or owner_id is None or actor.id != owner_id:
         raise NotAllowed(refusal)
@@ -119,7 +122,7 @@ def require_view(
 ) -> None:
     """Allow the read or raise NotAllowed; audit any read of another person's data."""
     if not can_view(session, actor, subject):
-        raise NotAllowed(NOT_YOUR_STUDENT)
+        raise NotAllowed(_(NOT_YOUR_STUDENT))
     if actor.id != subject.id:
         audit(session, now, actor.id, action, subject.id)
 
@@ -152,5 +155,5 @@ def require_group(
     """Allow a group report for admins and the group's own mentors; audited."""
     visible = group_ids_visible_to(session, actor)
     if visible is not None and group_id not in visible:
-        raise NotAllowed(NOT_YOUR_GROUP)
+        raise NotAllowed(_(NOT_YOUR_GROUP))
     audit(session, now, actor.id, action, None, detail=f"group {group_id}")

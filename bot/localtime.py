@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import UserError
+from bot.i18n import _
 
 
 @lru_cache(maxsize=1024)
@@ -20,8 +21,10 @@ def zone(name: str) -> ZoneInfo:
         # OSError: a long or odd name fails as a file path before it fails as a zone.
         shown = name if len(name) <= 64 else name[:61] + "..."
         raise UserError(
-            f"I don't know the time zone '{shown}'. Use a name like Europe/London or "
-            "America/New_York."
+            _(
+                "I don't know the time zone '{zone}'. Use a name like Europe/London or "
+                "America/New_York."
+            ).format(zone=shown)
         ) from exc
 
 
@@ -58,7 +61,9 @@ def parse_hhmm(value: str) -> time:
         hours, minutes = value.strip().split(":")
         return time(int(hours), int(minutes))
     except (ValueError, TypeError) as exc:
-        raise UserError(f"'{value}' isn't a time of day. Use HH:MM, e.g. 09:00.") from exc
+        raise UserError(
+            _("'{value}' isn't a time of day. Use HH:MM, e.g. 09:00.").format(value=value)
+        ) from exc
 
 
 def parse_date(value: str) -> date:
@@ -66,7 +71,9 @@ def parse_date(value: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise UserError(f"'{value}' isn't a date. Use YYYY-MM-DD, e.g. 2026-12-01.") from exc
+        raise UserError(
+            _("'{value}' isn't a date. Use YYYY-MM-DD, e.g. 2026-12-01.").format(value=value)
+        ) from exc
 
 
 def in_quiet_hours(local: datetime, start: str, end: str) -> bool:

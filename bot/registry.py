@@ -7,6 +7,10 @@ root (`mentorbot.app`) assembles the features into a `Registry` and injects it i
 (`bot.core.MentorBot`) and the tick (`bot.tick.run_due_work`); the adapters derive their
 command lists and help from the same registry, so no list can drift from another.
 
+Help texts, summaries and refusals are declared in English marked with `N_` and translated
+where they are shown (`help_rows`, `usage_error`, `parse_value`), in the actor's language;
+platform command registration (Discord) reads the English as declared.
+
 Routing happens here, once: `Registry.route(ctx)` finds the handler for a command, action,
 form or free text, checks the actor's role (`bot.auth.authorize`), parses a command's
 arguments with the shared parsers of `bot.args` and calls the handler.
@@ -34,6 +38,7 @@ from bot.args import (
 from bot.auth import allowed_roles, authorize
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.model import Inbound, Reply
 from bot.personal_data import PersonalData
 from bot.safety import Assessment
@@ -68,7 +73,7 @@ class Context:
         value = self.inbound.args.get(name)
         if value is None:
             raise UserError(
-                "That button is missing something. Please try again from a new message."
+                _("That button is missing something. Please try again from a new message.")
             )
         return value
 
@@ -94,7 +99,10 @@ class ArgKind(StrEnum):
 
 @dataclass(frozen=True)
 class Arg:
-    """One argument of a command: how it is typed, parsed, described and refused."""
+    """One argument of a command: how it is typed, parsed, described and refused.
+
+    `help` and `invalid` are English marked with `N_`; they are translated where shown.
+    """
 
     name: str
     kind: ArgKind
@@ -130,6 +138,8 @@ class Arg:
 class Command:
     """One command, or one subcommand of a family (`/goal progress`), and its handler.
 
+    `summary` is English marked with `N_` (help translates it; registration keeps it).
+
     A family is every `Command` with the same `name`; `sub` names the variant and the one
     marked `default` answers the bare command (`/goal` lists goals). Roles come from the
     handler's `@allow(...)`, so the help and the check can't disagree.
@@ -160,10 +170,13 @@ class Command:
 
     def usage_error(self) -> UserError:
         """The refusal for words that don't fit: how to use it, with the example."""
-        text = f"Use {self.usage}"
         if self.example:
-            text += f", for example: {self.example}"
-        return UserError(text + ".")
+            return UserError(
+                _("Use {usage}, for example: {example}.").format(
+                    usage=self.usage, example=self.example
+                )
+            )
+        return UserError(_("Use {usage}.").format(usage=self.usage))
 
 
 @dataclass(frozen=True)
@@ -179,7 +192,11 @@ class Sub:
 
 
 DETAILS = Arg(
-    "details", ArgKind.TEXT, "The rest of the command, as you'd type it", optional=True, shown="..."
+    "details",
+    ArgKind.TEXT,
+    N_("The rest of the command, as you'd type it"),
+    optional=True,
+    shown="...",
 )
 
 
@@ -326,7 +343,7 @@ class Feature:
 
 @dataclass(frozen=True)
 class HelpRow:
-    """One line of generated help: the usage and what it does."""
+    """One line of generated help: the usage and what it does (in the spoken language)."""
 
     usage: str
     summary: str
@@ -407,11 +424,14 @@ class Registry:
         return self.families.get(name) if name is not None else None
 
     def help_rows(self, role: str) -> list[HelpRow]:
-        """The generated help for one role: every command they may run, in order."""
+        """The generated help for one role: every command they may run, in order.
+
+        Summaries are translated into the language being spoken; usage lines stay as typed.
+        """
         rows: list[HelpRow] = []
         for command in self.commands:
             if role in command.roles:
-                rows.append(HelpRow(command.usage, command.summary))
+                rows.append(HelpRow(command.usage, _(command.summary)))
         return rows
 
     # ------------------------------------------------------------------ routing
@@ -425,13 +445,15 @@ class Registry:
         if inbound.kind == "action":
             action = self.actions.get(inbound.name)
             if action is None:
-                raise UserError("That button doesn't do anything any more. Type /help for options.")
+                raise UserError(
+                    _("That button doesn't do anything any more. Type /help for options.")
+                )
             authorize(ctx.person, action, f"action {inbound.name}")
             return action(ctx)
         if inbound.kind == "form":
             form = self.forms.get(inbound.name)
             if form is None:
-                raise UserError("I don't recognise that form. Type /help for options.")
+                raise UserError(_("I don't recognise that form. Type /help for options."))
             authorize(ctx.person, form, f"form {inbound.name}")
             return form(ctx)
         return self.handle_text(ctx)
@@ -441,7 +463,9 @@ class Registry:
         family = self.family(typed)
         if family is None:
             raise UserError(
-                f"I don't know the command '/{typed.lstrip('/')}'. Type /help to see what I can do."
+                _("I don't know the command '/{command}'. Type /help to see what I can do.").format(
+                    command=typed.lstrip("/")
+                )
             )
         command, rest = pick_variant(family, text)
         authorize(ctx.person, command.handler, f"command {command.name} {command.sub}".strip())
@@ -456,7 +480,7 @@ class Registry:
         if not text:
             return Reply()
         if text.startswith("/"):
-            name, _, rest = text[1:].partition(" ")
+            name, _sep, rest = text[1:].partition(" ")
             return self.run_command(ctx, name, rest)
         for claim in self.text_claims:
             reply = claim(ctx, text)
@@ -478,7 +502,11 @@ def pick_variant(family: Sequence[Command], text: str) -> tuple[Command, str]:
     default = next(c for c in family if c.default)
     if first:
         subs = ", ".join(c.sub for c in family if c.sub)
-        raise UserError(f"I don't know '/{default.name} {first}'. Try /{default.name} {subs}.")
+        raise UserError(
+            _("I don't know '/{command} {word}'. Try /{command} {subs}.").format(
+                command=default.name, word=first, subs=subs
+            )
+        )
     return default, text
 
 
@@ -514,7 +542,7 @@ def parse_value(command: Command, arg: Arg, raw: str) -> object:
     """One argument's value, parsed by its kind, or a friendly UserError."""
     kind = arg.kind
     refusal = (
-        UserError(arg.invalid.replace("{raw}", raw.strip()))
+        UserError(_(arg.invalid).replace("{raw}", raw.strip()))
         if arg.invalid
         else command.usage_error()
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.auth import STAFF, allow, audit_reads, require_role
 from bot.config import CoreSettings
+from bot.i18n import N_, _, ngettext
 from bot.model import Message, Reply
 from bot.people import ADMIN, MENTOR
 from bot.personal_data import Erase, PersonalData
@@ -19,15 +20,11 @@ from storage.db import Database
 from storage.tables import Alert, AlertEvent
 
 MAX_SHOWN = 10
-RESOLVE_USAGE = (
-    "Use /alerts resolve ID OUTCOME NOTE, where OUTCOME is "
-    f"{alert_lifecycle.OUTCOME_HELP}, e.g. /alerts resolve 12 spoke Called Sam, feeling safer."
-)
 ALERT_ID = Arg(
     "alert",
     ArgKind.ID,
-    "The alert's number (see /alerts)",
-    invalid="'{raw}' isn't an alert number. The numbers are in /alerts.",
+    N_("The alert's number (see /alerts)"),
+    invalid=N_("'{raw}' isn't an alert number. The numbers are in /alerts."),
     shown="ID",
 )
 
@@ -43,13 +40,16 @@ def cmd_alerts(ctx: Context) -> Reply:
     require_role(ctx.person, MENTOR, ADMIN)
     rows = alert_service.open_alerts_for(ctx.session, ctx.person)
     if not rows:
-        return Reply.say("No open alerts. 🎉")
+        return Reply.say(_("No open alerts. 🎉"))
     shown = rows[:MAX_SHOWN]
-    audit_reads(ctx.session, ctx.person, (student for _, student in shown), ctx.now, "view.alerts")
+    audit_reads(
+        ctx.session, ctx.person, (student for _alert, student in shown), ctx.now, "view.alerts"
+    )
     messages = tuple(
         alert_service.render_alert(alert, student, ctx.person) for alert, student in shown
     )
-    return Reply(messages=(Message(text=f"{len(rows)} open alert(s):"), *messages))
+    count = ngettext("{n} open alert:", "{n} open alerts:", len(rows)).format(n=len(rows))
+    return Reply(messages=(Message(text=count), *messages))
 
 
 def acknowledge(ctx: Context, raw_id: str, *, follow_up: bool) -> Reply:
@@ -114,8 +114,10 @@ def act_alert_resolve(ctx: Context) -> Reply:
     alert_id = ctx.button("alert")
     alert_lifecycle.check_can_resolve(ctx.session, ctx.now, ctx.person, alert_id)
     return Reply.say(
-        f"To resolve alert #{alert_id}, type /alerts resolve {alert_id} OUTCOME NOTE, where "
-        f"OUTCOME is {alert_lifecycle.OUTCOME_HELP}."
+        _(
+            "To resolve alert #{id}, type /alerts resolve {id} OUTCOME NOTE, where "
+            "OUTCOME is {outcomes}."
+        ).format(id=alert_id, outcomes=_(alert_lifecycle.OUTCOME_HELP))
     )
 
 
@@ -154,18 +156,18 @@ def remind_follow_ups(db: Database, settings: CoreSettings, window: Window) -> J
 
 FEATURE = Feature(
     name="alerts",
-    summary="Alerts to mentors and their outcomes",
+    summary=N_("Alerts to mentors and their outcomes"),
     commands=(
         Command(
             "alerts",
-            "open alerts: acknowledge, follow up, resolve",
+            N_("open alerts: acknowledge, follow up, resolve"),
             cmd_alerts,
             sub="list",
             default=True,
         ),
         Command(
             "alerts",
-            "acknowledge an alert",
+            N_("acknowledge an alert"),
             cmd_alerts_ack,
             sub="ack",
             args=(ALERT_ID,),
@@ -174,7 +176,7 @@ FEATURE = Feature(
         ),
         Command(
             "alerts",
-            "say you'll follow up an alert",
+            N_("say you'll follow up an alert"),
             cmd_alerts_followup,
             sub="followup",
             args=(ALERT_ID,),
@@ -183,13 +185,14 @@ FEATURE = Feature(
         ),
         Command(
             "alerts",
-            f"close an alert; OUTCOME is {alert_lifecycle.OUTCOME_HELP}",
+            # OUTCOME's words are alert_lifecycle.OUTCOME_HELP (typed, so never translated).
+            N_("close an alert; OUTCOME is spoke, counselling, emergency or none"),
             cmd_alerts_resolve,
             sub="resolve",
             args=(
                 ALERT_ID,
                 Arg("outcome", ArgKind.WORD, alert_lifecycle.OUTCOME_HELP, optional=True),
-                Arg("note", ArgKind.TEXT, "What happened, and what's next", optional=True),
+                Arg("note", ArgKind.TEXT, N_("What happened, and what's next"), optional=True),
             ),
             example="/alerts resolve 12 spoke Called Sam, feeling safer",
         ),

@@ -6,12 +6,14 @@ and the cohort's average mood.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import col, func, select
 
 from bot.auth import STAFF, allow, group_ids_visible_to, require_group, require_role, require_view
 from bot.errors import UserError
+from bot.i18n import N_, _
+from bot.i18n.dates import DATE, local_format, local_time
 from bot.localtime import to_local
 from bot.model import Field, Message, Reply
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
@@ -24,14 +26,14 @@ from storage.tables import Group, MentorNote, Person
 # A cohort report covers the same two weeks as a student's own mood trend.
 COHORT_DAYS = 14
 MAX_NOTES_SHOWN = 20
-STUDENT_EMAIL = Arg("email", ArgKind.EMAIL, "The student's email")
+STUDENT_EMAIL = Arg("email", ArgKind.EMAIL, N_("The student's email"))
 
 
 def student_by_email(ctx: Context, email: str) -> Person:
     """An active student by email; the same answer whether or not someone else exists."""
     student = person_by_email(ctx.session, email)
     if student is None or student.role != STUDENT or not student.active:
-        raise UserError(f"I can't find a student '{email}'.")
+        raise UserError(_("I can't find a student '{email}'.").format(email=email))
     return student
 
 
@@ -58,7 +60,9 @@ def cmd_note(ctx: Context) -> Reply:
             created_at=ctx.now,
         )
     )
-    return Reply.say(f"Note saved for {student.name}. Only their mentors can read it.")
+    return Reply.say(
+        _("Note saved for {name}. Only their mentors can read it.").format(name=student.name)
+    )
 
 
 @allow(*STAFF)
@@ -69,24 +73,30 @@ def cmd_notes(ctx: Context) -> Reply:
     assert student.id is not None
     notes = recent_notes(ctx.session, student.id, MAX_NOTES_SHOWN)
     if not notes:
-        return Reply.say(f"No notes about {student.name} yet. Add one with /note EMAIL TEXT.")
+        return Reply.say(
+            _("No notes about {name} yet. Add one with /note EMAIL TEXT.").format(name=student.name)
+        )
     return Reply(
         messages=(
             Message(
-                title=f"Notes about {student.name}",
-                text="Confidential: only this student's mentors and programme staff can read "
-                "these. Newest first.",
+                title=_("Notes about {name}").format(name=student.name),
+                text=_(
+                    "Confidential: only this student's mentors and programme staff can read "
+                    "these. Newest first."
+                ),
                 fields=tuple(
-                    Field(
-                        f"{to_local(note.created_at, ctx.timezone).strftime('%d %b %Y %H:%M')} "
-                        f"· {author.name}",
-                        note.text,
-                    )
+                    Field(f"{_written(note.created_at, ctx.timezone)} · {author.name}", note.text)
                     for note, author in notes
                 ),
             ),
         )
     )
+
+
+def _written(when: datetime, tz: str) -> str:
+    """When a note was written, in the reader's words ("07 Dec 2026 14:05" in English)."""
+    local = to_local(when, tz)
+    return f"{local_format(local, DATE)} {local_time(local)}"
 
 
 @allow(*STAFF)
@@ -100,7 +110,7 @@ def cmd_cohort(ctx: Context) -> Reply:
             select(Group).where(func.lower(Group.name) == name.lower())
         ).first()
         if group is None or group.id is None:
-            raise UserError(f"I can't find a group '{name}'.")
+            raise UserError(_("I can't find a group '{name}'.").format(name=name))
         require_group(ctx.session, ctx.person, group.id, ctx.now, "view.cohort")
         summaries = [cohort_mood_summary(ctx.session, group.id, since)]
     else:
@@ -114,34 +124,36 @@ def cmd_cohort(ctx: Context) -> Reply:
             require_group(ctx.session, ctx.person, group.id, ctx.now, "view.cohort")
             summaries.append(cohort_mood_summary(ctx.session, group.id, since))
         if not summaries:
-            return Reply.say("You aren't in any group yet.")
+            return Reply.say(_("You aren't in any group yet."))
     return Reply(messages=(render_cohort(summaries, COHORT_DAYS),))
 
 
 FEATURE = Feature(
     name="caseload",
-    summary="A mentor's students, confidential notes and the cohort's mood",
+    summary=N_("A mentor's students, confidential notes and the cohort's mood"),
     commands=(
-        Command("mentees", "your students: last check-in, mood trend, alerts, goals", cmd_mentees),
+        Command(
+            "mentees", N_("your students: last check-in, mood trend, alerts, goals"), cmd_mentees
+        ),
         Command(
             "note",
-            "a confidential note only the student's mentors can read",
+            N_("a confidential note only the student's mentors can read"),
             cmd_note,
-            args=(STUDENT_EMAIL, Arg("text", ArgKind.TEXT, "The note")),
+            args=(STUDENT_EMAIL, Arg("text", ArgKind.TEXT, N_("The note"))),
             example="/note sam@example.edu talked about exams",
         ),
         Command(
             "notes",
-            "read the notes about one of your students",
+            N_("read the notes about one of your students"),
             cmd_notes,
             args=(STUDENT_EMAIL,),
             example="/notes sam@example.edu",
         ),
         Command(
             "cohort",
-            "average mood of your groups (hidden below 5 students)",
+            N_("average mood of your groups (hidden below 5 students)"),
             cmd_cohort,
-            args=(Arg("group", ArgKind.TEXT, "A group's name (optional)", optional=True),),
+            args=(Arg("group", ArgKind.TEXT, N_("A group's name (optional)"), optional=True),),
         ),
     ),
     personal_data=(

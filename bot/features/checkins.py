@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.auth import allow, require_role
 from bot.config import CoreSettings
+from bot.i18n import N_
 from bot.model import Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
@@ -107,8 +108,8 @@ def remind(db: Database, settings: CoreSettings, window: Window) -> JobOutcome:
 
 FEATURE = Feature(
     name="checkins",
-    summary="The scheduled check-in: mood, a note and goal progress",
-    commands=(Command("checkin", "start a check-in now", cmd_checkin),),
+    summary=N_("The scheduled check-in: mood, a note and goal progress"),
+    commands=(Command("checkin", N_("start a check-in now"), cmd_checkin),),
     actions={
         "checkin.mood": act_checkin_mood,
         "checkin.skip": act_checkin_skip,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.auth import allow, require_role
 from bot.config import CoreSettings
+from bot.i18n import N_, _
 from bot.localtime import to_local
 from bot.model import Reply
 from bot.people import STUDENT
@@ -31,8 +32,8 @@ from storage.tables import Goal, GoalUpdate, Milestone
 GOAL_ID = Arg(
     "goal",
     ArgKind.ID,
-    "The goal's number (see /goal list)",
-    invalid="I can't find your goal '{raw}'. See your goals with /goal list.",
+    N_("The goal's number (see /goal list)"),
+    invalid=N_("I can't find your goal '{raw}'. See your goals with /goal list."),
     shown="ID",
 )
 
@@ -60,8 +61,15 @@ def add_goal(ctx: Context, title: str, due: str | None) -> Reply:
     """Create the goal and say so (the command and the form share this)."""
     today = to_local(ctx.now, ctx.timezone).date()
     goal = goal_service.add_goal(ctx.session, ctx.person, title, due, ctx.now, today)
-    due_text = f", due {goal.due_date.isoformat()}" if goal.due_date else ""
-    return Reply.say(f'New goal #{goal.id}: "{goal.title}"{due_text}. I\'ll check in weekly.')
+    if goal.due_date:
+        return Reply.say(
+            _('New goal #{id}: "{title}", due {due}. I\'ll check in weekly.').format(
+                id=goal.id, title=goal.title, due=goal.due_date.isoformat()
+            )
+        )
+    return Reply.say(
+        _('New goal #{id}: "{title}". I\'ll check in weekly.').format(id=goal.id, title=goal.title)
+    )
 
 
 @allow(STUDENT)
@@ -73,12 +81,14 @@ def cmd_goal_progress(ctx: Context) -> Reply:
     )
     if goal.status == "done":
         return celebrate(goal.title)
-    return Reply.say(f'"{goal.title}" is now at {goal.progress}%.')
+    return Reply.say(
+        _('"{title}" is now at {progress}%.').format(title=goal.title, progress=goal.progress)
+    )
 
 
 def celebrate(title: str) -> Reply:
     """The answer when a goal is complete, however it got there."""
-    return Reply.say(f'🎉 Well done! "{title}" is complete.')
+    return Reply.say(_('🎉 Well done! "{title}" is complete.').format(title=title))
 
 
 @allow(STUDENT)
@@ -94,7 +104,7 @@ def cmd_goal_drop(ctx: Context) -> Reply:
     """`/goal drop ID`: no more nudges about it."""
     require_role(ctx.person, STUDENT)
     goal = goal_service.drop(ctx.session, ctx.person, _goal(ctx), ctx.now)
-    return Reply.say(f'Dropped "{goal.title}". No more nudges about it.')
+    return Reply.say(_('Dropped "{title}". No more nudges about it.').format(title=goal.title))
 
 
 @allow(STUDENT)
@@ -104,7 +114,7 @@ def cmd_goal_milestone(ctx: Context) -> Reply:
     milestone = goal_service.add_milestone(
         ctx.session, ctx.person, _goal(ctx), ctx.args.text("title")
     )
-    return Reply.say(f'Added milestone "{milestone.title}".')
+    return Reply.say(_('Added milestone "{title}".').format(title=milestone.title))
 
 
 @allow(STUDENT)
@@ -116,7 +126,11 @@ def cmd_goal_tick(ctx: Context) -> Reply:
     )
     if goal.status == "done":
         return celebrate(goal.title)
-    return Reply.say(f'Milestone done. "{goal.title}" is at {goal.progress}%.')
+    return Reply.say(
+        _('Milestone done. "{title}" is at {progress}%.').format(
+            title=goal.title, progress=goal.progress
+        )
+    )
 
 
 @allow(STUDENT)
@@ -135,11 +149,11 @@ def nudge(db: Database, settings: CoreSettings, window: Window) -> JobOutcome:
 
 FEATURE = Feature(
     name="goals",
-    summary="Goals with progress, milestones and weekly nudges",
+    summary=N_("Goals with progress, milestones and weekly nudges"),
     commands=(
         Command(
             "goal",
-            "your open goals and their progress",
+            N_("your open goals and their progress"),
             cmd_goal_list,
             sub="list",
             default=True,
@@ -147,23 +161,23 @@ FEATURE = Feature(
         ),
         Command(
             "goal",
-            "set a goal",
+            N_("set a goal"),
             cmd_goal_add,
             sub="add",
-            args=(Arg("title", ArgKind.TEXT, "The goal, optionally ending 'by YYYY-MM-DD'"),),
+            args=(Arg("title", ArgKind.TEXT, N_("The goal, optionally ending 'by YYYY-MM-DD'")),),
             example="/goal add Finish my essay by 2026-12-01",
         ),
         Command(
             "goal",
-            "record progress on a goal (100 completes it)",
+            N_("record progress on a goal (100 completes it)"),
             cmd_goal_progress,
             sub="progress",
-            args=(GOAL_ID, Arg("percent", ArgKind.WORD, "0 to 100")),
+            args=(GOAL_ID, Arg("percent", ArgKind.WORD, N_("0 to 100"))),
             example="/goal progress 3 50",
         ),
         Command(
             "goal",
-            "mark a goal as done",
+            N_("mark a goal as done"),
             cmd_goal_done,
             sub="done",
             args=(GOAL_ID,),
@@ -172,7 +186,7 @@ FEATURE = Feature(
         ),
         Command(
             "goal",
-            "drop a goal: no more nudges",
+            N_("drop a goal: no more nudges"),
             cmd_goal_drop,
             sub="drop",
             args=(GOAL_ID,),
@@ -180,15 +194,15 @@ FEATURE = Feature(
         ),
         Command(
             "goal",
-            "add a step to a goal",
+            N_("add a step to a goal"),
             cmd_goal_milestone,
             sub="milestone",
-            args=(GOAL_ID, Arg("title", ArgKind.TEXT, "The step")),
+            args=(GOAL_ID, Arg("title", ArgKind.TEXT, N_("The step"))),
             example="/goal milestone 3 Write the outline",
         ),
         Command(
             "goal",
-            "tick off a goal's step",
+            N_("tick off a goal's step"),
             cmd_goal_tick,
             sub="tick",
             args=(
@@ -196,10 +210,10 @@ FEATURE = Feature(
                 Arg(
                     "milestone",
                     ArgKind.INT,
-                    "The step's number (see /goal list)",
+                    N_("The step's number (see /goal list)"),
                     low=1,
                     high=1000,
-                    invalid="I can't find that milestone. Numbers are shown by /goal list.",
+                    invalid=N_("I can't find that milestone. Numbers are shown by /goal list."),
                 ),
             ),
             example="/goal tick 3 1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.args import split_words
 from bot.auth import STAFF, allow
+from bot.i18n import N_
 from bot.model import Reply
 from bot.personal_data import PersonalData
 from bot.registry import Context, Feature, Sub, typed_words, word_family
@@ -20,24 +21,26 @@ def cmd_group(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="groups",
-    summary="Groups, their members and channels",
+    summary=N_("Groups, their members and channels"),
     commands=word_family(
         "group",
         cmd_group,
         (
-            Sub("list", "your groups", default=True),
-            Sub("members", "a group's members", '/group members "Study skills"'),
-            Sub("create", "a new group (programme staff)", "/group create Study skills"),
-            Sub("add", "add people to a group", "/group add Study skills sam@example.edu"),
+            Sub("list", N_("your groups"), default=True),
+            Sub("members", N_("a group's members"), '/group members "Study skills"'),
+            Sub("create", N_("a new group (programme staff)"), "/group create Study skills"),
+            Sub("add", N_("add people to a group"), "/group add Study skills sam@example.edu"),
             Sub(
-                "remove", "take people out of a group", "/group remove Study skills sam@example.edu"
+                "remove",
+                N_("take people out of a group"),
+                "/group remove Study skills sam@example.edu",
             ),
             Sub(
                 "bind",
-                "the channel a group's posts go to",
+                N_("the channel a group's posts go to"),
                 "/group bind slack C0123ABCD Study skills",
             ),
-            Sub("unbind", "posts go to members by DM again", "/group unbind Study skills"),
+            Sub("unbind", N_("posts go to members by DM again"), "/group unbind Study skills"),
         ),
     ),
     personal_data=(

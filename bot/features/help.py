@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.auth import EVERYONE, allow, require_role
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.model import Choice, Field, Message, Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
@@ -18,7 +19,7 @@ from bot.services.crisis import crisis_lines_for
 from bot.services.escalation import request_help
 from storage.tables import StudentMessage
 
-ASK_MENTOR = "Ask my mentor to get in touch"
+ASK_MENTOR = N_("Ask my mentor to get in touch")
 
 
 @allow(*EVERYONE)
@@ -31,12 +32,12 @@ def cmd_help(ctx: Context) -> Reply:
     rows = ctx.registry.help_rows(ctx.person.role)
     choices: tuple[Choice, ...] = ()
     if ctx.person.role == STUDENT:
-        choices = (Choice(ASK_MENTOR, "help.request", style="primary"),)
+        choices = (Choice(_(ASK_MENTOR), "help.request", style="primary"),)
     return Reply(
         messages=(
             Message(
-                title="What I can do",
-                text="Here's what you can ask me:",
+                title=_("What I can do"),
+                text=_("Here's what you can ask me:"),
                 fields=tuple(Field(row.usage, row.summary) for row in rows),
                 choices=choices,
             ),
@@ -47,7 +48,7 @@ def cmd_help(ctx: Context) -> Reply:
 def ask_for_help(ctx: Context, text: str) -> Reply:
     """Tell the student's mentor (and show the crisis lines, in case it is urgent)."""
     if not ctx.settings.escalation.help_requests:
-        raise UserError("Please contact your mentor directly.")
+        raise UserError(_("Please contact your mentor directly."))
     request_help(ctx.session, ctx.settings, ctx.now, ctx.person, text)
     told = alert_service.who_is_told(ctx.session, ctx.person)
     # The crisis lines themselves, not a pointer to a library search that may find nothing.
@@ -55,8 +56,10 @@ def ask_for_help(ctx: Context, text: str) -> Reply:
     return Reply(
         messages=(
             Message(
-                text=f"I've asked {told} to get in touch with you. If it's urgent or you "
-                "feel unsafe, please contact emergency services or one of these now:",
+                text=_(
+                    "I've asked {who} to get in touch with you. If it's urgent or you "
+                    "feel unsafe, please contact emergency services or one of these now:"
+                ).format(who=told),
                 fields=tuple(Field(line.name, line.contact) for line in lines),
             ),
         )
@@ -75,7 +78,7 @@ def keep_text(ctx: Context) -> Reply:
     """Free text nobody claimed: a student's is kept and answered; staff get a pointer."""
     text = ctx.inbound.text.strip()
     if ctx.person.role != STUDENT:
-        return Reply.say("Type /help to see what I can do for mentors.")
+        return Reply.say(_("Type /help to see what I can do for mentors."))
     assert ctx.person.id is not None
     ctx.session.add(
         StudentMessage(
@@ -93,12 +96,14 @@ def keep_text(ctx: Context) -> Reply:
     return Reply(
         messages=(
             Message(
-                text="Thanks, I've kept your message. If you'd like your mentor to get in touch, "
-                "press the button or type /help with a message.",
+                text=_(
+                    "Thanks, I've kept your message. If you'd like your mentor to get in touch, "
+                    "press the button or type /help with a message."
+                ),
                 links=links,
                 choices=(
-                    Choice(ASK_MENTOR, "help.request", style="primary"),
-                    Choice("Log my mood", "mood.log.menu"),
+                    Choice(_(ASK_MENTOR), "help.request", style="primary"),
+                    Choice(_("Log my mood"), "mood.log.menu"),
                 ),
             ),
         )
@@ -107,13 +112,13 @@ def keep_text(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="help",
-    summary="What I can do, asking a mentor for help, and messages kept for the mentor",
+    summary=N_("What I can do, asking a mentor for help, and messages kept for the mentor"),
     commands=(
         Command(
             "help",
-            "what I can do; students: /help MESSAGE asks your mentor to get in touch",
+            N_("what I can do; students: /help MESSAGE asks your mentor to get in touch"),
             cmd_help,
-            args=(Arg("message", ArgKind.TEXT, "For your mentor (optional)", optional=True),),
+            args=(Arg("message", ArgKind.TEXT, N_("For your mentor (optional)"), optional=True),),
             other_names=("start",),
         ),
     ),

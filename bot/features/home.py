@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.auth import EVERYONE, allow
+from bot.i18n import N_
 from bot.model import Reply
 from bot.registry import Command, Context, Feature
 from bot.services.home import home_sections
@@ -16,7 +17,7 @@ def act_home_show(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="home",
-    summary="Your overview: mood, goals, alerts, students",
-    commands=(Command("home", "your overview: mood, goals, alerts, students", act_home_show),),
+    summary=N_("Your overview: mood, goals, alerts, students"),
+    commands=(Command("home", N_("your overview: mood, goals, alerts, students"), act_home_show),),
     actions={"home.show": act_home_show},
 )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.auth import allow, require_role
-from bot.i18n import _
+from bot.i18n import N_, _
+from bot.i18n.dates import DAY_TIME, local_format
 from bot.localtime import to_local
 from bot.model import Choice, Field, Message, Reply
 from bot.people import STUDENT
@@ -65,14 +66,14 @@ def mood_history(ctx: Context) -> Message:
     entries = mood_service.entries_since(ctx.session, ctx.person.id, since)
     spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
     lines = [
-        f"{to_local(e.recorded_at, ctx.timezone).strftime('%a %d %b %H:%M')}: "
+        f"{local_format(to_local(e.recorded_at, ctx.timezone), DAY_TIME)}: "
         f"{mood_service.MOOD_FACES[e.score]} {e.score}/5" + (f" ({e.note})" if e.note else "")
         for e in entries[-10:]
     ]
     return Message(
-        title="Your mood",
-        text="\n".join(lines) if lines else "No moods logged in the last 14 days. Try /mood 4",
-        fields=(Field("Last 14 days", spark),),
+        title=_("Your mood"),
+        text="\n".join(lines) if lines else _("No moods logged in the last 14 days. Try /mood 4"),
+        fields=(Field(_("Last 14 days"), spark),),
         choices=tuple(
             Choice(f"{mood_service.MOOD_FACES[s]} {s}", "mood.log", (("score", str(s)),))
             for s in range(1, 6)
@@ -96,23 +97,27 @@ def act_mood_menu(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="mood",
-    summary="Logging moods and the 14-day trend",
+    summary=N_("Logging moods and the 14-day trend"),
     commands=(
         Command(
             "mood",
-            "log how you feel; /mood alone shows your 14-day trend",
+            N_("log how you feel; /mood alone shows your 14-day trend"),
             cmd_mood,
             args=(
                 Arg(
                     "score",
                     ArgKind.INT,
-                    "1 is awful, 5 is great",
+                    N_("1 is awful, 5 is great"),
                     optional=True,
                     low=1,
                     high=5,
-                    invalid=f"'{{raw}}' isn't a mood score. {mood_service.SCORE_HELP}",
+                    # The same words as mood_service.SCORE_HELP, in one sentence to translate.
+                    invalid=N_(
+                        "'{raw}' isn't a mood score. Mood is a whole number from 1 (awful) to "
+                        "5 (great), for example: /mood 3 tired but ok"
+                    ),
                 ),
-                Arg("note", ArgKind.TEXT, "Anything to add (optional)", optional=True),
+                Arg("note", ArgKind.TEXT, N_("Anything to add (optional)"), optional=True),
             ),
             example="/mood 4 good day",
         ),

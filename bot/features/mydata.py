@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.auth import EVERYONE, allow
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _, ngettext
 from bot.model import Attachment, Choice, Message, Reply
 from bot.people import STUDENT
 from bot.registry import Command, Context, Feature
@@ -15,20 +16,29 @@ from bot.services.export import export_json
 @allow(*EVERYONE)
 def cmd_mydata(ctx: Context) -> Reply:
     """What the bot stores, who sees it, and buttons to export or delete it."""
-    choices = [Choice("Export my data", "mydata.export")]
-    told = "your mentor"
+    choices = [Choice(_("Export my data"), "mydata.export")]
+    told = _("your mentor")
     if ctx.person.role == STUDENT:
-        choices.append(Choice("Delete my data", "mydata.delete", style="danger"))
+        choices.append(Choice(_("Delete my data"), "mydata.delete", style="danger"))
         told = alert_service.who_is_told(ctx.session, ctx.person)
+    days = ctx.settings.retention_days
     return Reply(
         messages=(
             Message(
-                title="Your data",
-                text="I store your check-ins, moods, goals and anything you write to me. "
-                "Your mentor and programme staff can see it; nobody else can. I'm a bot, "
-                "so I can't promise to keep things secret: if you might be in danger, "
-                f"{told} is told so they can help. Your notes are encrypted when stored, and "
-                f"free text is deleted after {ctx.settings.retention_days} days.",
+                title=_("Your data"),
+                text=_(
+                    "I store your check-ins, moods, goals and anything you write to me. "
+                    "Your mentor and programme staff can see it; nobody else can. I'm a bot, "
+                    "so I can't promise to keep things secret: if you might be in danger, "
+                    "{who} is told so they can help."
+                ).format(who=told)
+                + " "
+                + ngettext(
+                    "Your notes are encrypted when stored, and free text is deleted after {n} day.",
+                    "Your notes are encrypted when stored, and free text is deleted after "
+                    "{n} days.",
+                    days,
+                ).format(n=days),
                 choices=tuple(choices),
             ),
         )
@@ -45,9 +55,11 @@ def cmd_mydata_export(ctx: Context) -> Reply:
     return Reply(
         messages=(
             Message(
-                text="Here is everything the programme bot stores about you. "
-                "Notes your mentor wrote about you are not in it; you can ask your "
-                "programme lead for them.",
+                text=_(
+                    "Here is everything the programme bot stores about you. "
+                    "Notes your mentor wrote about you are not in it; you can ask your "
+                    "programme lead for them."
+                ),
                 attachment=Attachment(filename="mentorbot-my-data.json", content=data),
             ),
         )
@@ -59,34 +71,44 @@ def cmd_mydata_delete(ctx: Context) -> Reply:
     """Ask a student to confirm erasing their data (staff are removed by the programme lead)."""
     if ctx.person.role != STUDENT:
         # Staff records belong to the roster; the programme lead removes them.
-        raise NotAllowed("Staff accounts are removed by the programme lead: please ask them.")
+        raise NotAllowed(_("Staff accounts are removed by the programme lead: please ask them."))
     if privacy.open_crisis_alert(ctx.session, ctx.person) is not None:
         # Safeguarding first: erasing now would take the student's name off an alert that
         # nobody has answered yet.
         raise UserError(
-            "I can't delete your data while your mentor hasn't yet responded to an urgent "
-            "message you sent. Once they have, you can delete it; your programme lead can "
-            "help too."
+            _(
+                "I can't delete your data while your mentor hasn't yet responded to an urgent "
+                "message you sent. Once they have, you can delete it; your programme lead can "
+                "help too."
+            )
         )
     assert ctx.person.id is not None
     token = privacy.deletion_token(ctx.person.id, ctx.now)
+    minutes = privacy.CONFIRM_MINUTES
     return Reply(
         messages=(
             Message(
-                title="Delete your data?",
-                text="This permanently deletes your check-ins, moods, goals, messages and your "
-                "mentor's notes about you, and removes you from the programme bot. It can't "
-                "be undone. A record that alerts were raised stays, with nothing that "
-                "identifies you. Want a copy first? Type /mydata export.\n"
-                f"The button below works for {privacy.CONFIRM_MINUTES} minutes.",
+                title=_("Delete your data?"),
+                text=_(
+                    "This permanently deletes your check-ins, moods, goals, messages and your "
+                    "mentor's notes about you, and removes you from the programme bot. It can't "
+                    "be undone. A record that alerts were raised stays, with nothing that "
+                    "identifies you. Want a copy first? Type /mydata export."
+                )
+                + "\n"
+                + ngettext(
+                    "The button below works for {n} minute.",
+                    "The button below works for {n} minutes.",
+                    minutes,
+                ).format(n=minutes),
                 choices=(
                     Choice(
-                        "Yes, delete everything",
+                        _("Yes, delete everything"),
                         "mydata.delete.confirm",
                         (("token", token),),
                         style="danger",
                     ),
-                    Choice("Cancel", "mydata.delete.cancel"),
+                    Choice(_("Cancel"), "mydata.delete.cancel"),
                 ),
             ),
         )
@@ -100,7 +122,7 @@ def act_mydata_delete_confirm(ctx: Context) -> Reply:
     privacy.check_deletion_token(ctx.button("token"), ctx.person.id, ctx.now)
     if privacy.open_crisis_alert(ctx.session, ctx.person) is not None:
         raise UserError(
-            "Your mentor hasn't yet responded to an urgent message, so I kept your data."
+            _("Your mentor hasn't yet responded to an urgent message, so I kept your data.")
         )
     assert ctx.registry is not None
     report = privacy.erase_person(
@@ -112,14 +134,14 @@ def act_mydata_delete_confirm(ctx: Context) -> Reply:
         tables=ctx.registry.personal_data,
     )
     return Reply(
-        update=Message(title="Your data has been deleted", text=privacy.erasure_notice(report))
+        update=Message(title=_("Your data has been deleted"), text=privacy.erasure_notice(report))
     )
 
 
 @allow(STUDENT)
 def act_mydata_delete_cancel(ctx: Context) -> Reply:
     """Keep everything."""
-    return Reply(update=Message(text="Nothing was deleted."))
+    return Reply(update=Message(text=_("Nothing was deleted.")))
 
 
 @allow(STUDENT)
@@ -130,13 +152,13 @@ def act_mydata_delete(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="mydata",
-    summary="Seeing, exporting and deleting your own data",
+    summary=N_("Seeing, exporting and deleting your own data"),
     commands=(
         Command(
-            "mydata", "see what the bot stores about you", cmd_mydata, sub="show", default=True
+            "mydata", N_("see what the bot stores about you"), cmd_mydata, sub="show", default=True
         ),
-        Command("mydata", "a JSON file of all your data", cmd_mydata_export, sub="export"),
-        Command("mydata", "delete all your data (students)", cmd_mydata_delete, sub="delete"),
+        Command("mydata", N_("a JSON file of all your data"), cmd_mydata_export, sub="export"),
+        Command("mydata", N_("delete all your data (students)"), cmd_mydata_delete, sub="delete"),
     ),
     actions={
         "mydata.export": cmd_mydata_export,

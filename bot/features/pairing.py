@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.auth import EVERYONE, STAFF, allow
 from bot.config import CoreSettings
+from bot.i18n import N_
 from bot.model import Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
@@ -70,11 +71,11 @@ def run_due(db: Database, settings: CoreSettings, window: Window) -> JobOutcome:
 
 FEATURE = Feature(
     name="pairing",
-    summary="Peer pairing rounds within a group",
+    summary=N_("Peer pairing rounds within a group"),
     commands=word_family(
         "pairing",
         cmd_pairing_status,
-        (Sub("status", "pairing in your groups", default=True, aliases=("list",)),),
+        (Sub("status", N_("pairing in your groups"), default=True, aliases=("list",)),),
     )
     + word_family(
         "pairing",
@@ -82,28 +83,28 @@ FEATURE = Feature(
         (
             Sub(
                 "on",
-                "pair a group's students regularly",
+                N_("pair a group's students regularly"),
                 "/pairing on Study skills every 2 weeks",
                 ("start", "every"),
             ),
-            Sub("off", "stop pairing a group", "/pairing off Study skills", ("stop",)),
-            Sub("run", "a round now", "/pairing run Study skills", ("now",)),
-            Sub("report", "who met, round by round", "/pairing report Study skills"),
+            Sub("off", N_("stop pairing a group"), "/pairing off Study skills", ("stop",)),
+            Sub("run", N_("a round now"), "/pairing run Study skills", ("now",)),
+            Sub("report", N_("who met, round by round"), "/pairing report Study skills"),
         ),
     )
     + word_family(
         "pairing",
         cmd_pairing_prefs,
         (
-            Sub("skip", "sit out the next round", "/pairing skip"),
-            Sub("pause", "sit out rounds until a date", "/pairing pause until 2027-01-10"),
-            Sub("resume", "back in the next round", "/pairing resume"),
+            Sub("skip", N_("sit out the next round"), "/pairing skip"),
+            Sub("pause", N_("sit out rounds until a date"), "/pairing pause until 2027-01-10"),
+            Sub("resume", N_("back in the next round"), "/pairing resume"),
             Sub(
                 "avoid",
-                "never pair me with someone (private)",
+                N_("never pair me with someone (private)"),
                 "/pairing avoid sam@example.edu",
             ),
-            Sub("unavoid", "take someone off that list", "/pairing unavoid sam@example.edu"),
+            Sub("unavoid", N_("take someone off that list"), "/pairing unavoid sam@example.edu"),
         ),
     ),
     actions={pairing_service.MET_ACTION: act_pairing_met},

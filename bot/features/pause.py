@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from bot.args import parse_day
 from bot.auth import allow, require_role
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.localtime import to_local
 from bot.model import Reply
 from bot.people import STUDENT
@@ -27,10 +28,11 @@ def cmd_pause(ctx: Context) -> Reply:
     if not raw:
         if ctx.person.paused_until:
             return Reply.say(
-                f"Check-ins are paused until {ctx.person.paused_until.isoformat()}. "
-                "Type /pause off to resume now."
+                _("Check-ins are paused until {date}. Type /pause off to resume now.").format(
+                    date=ctx.person.paused_until.isoformat()
+                )
             )
-        raise UserError("Use /pause until YYYY-MM-DD (for exams or illness), or /pause off.")
+        raise UserError(_("Use /pause until YYYY-MM-DD (for exams or illness), or /pause off."))
     return pause_until(ctx, parse_day(raw))
 
 
@@ -38,14 +40,16 @@ def pause_until(ctx: Context, until: date) -> Reply:
     """Pause check-ins until `until` (they restart that day)."""
     today = to_local(ctx.now, ctx.timezone).date()
     if until <= today:
-        raise UserError("Pick a date after today, e.g. /pause until 2026-12-20.")
+        raise UserError(_("Pick a date after today, e.g. /pause until 2026-12-20."))
     if until > today + timedelta(days=MAX_PAUSE_DAYS):
-        raise UserError("A pause can last up to a year. Pick an earlier date.")
+        raise UserError(_("A pause can last up to a year. Pick an earlier date."))
     ctx.person.paused_until = until
     ctx.session.add(ctx.person)
     return Reply.say(
-        f"Check-ins paused until {until.isoformat()} (they restart that day). Missed check-ins "
-        "won't count while you're paused. Good luck!"
+        _(
+            "Check-ins paused until {date} (they restart that day). Missed check-ins "
+            "won't count while you're paused. Good luck!"
+        ).format(date=until.isoformat())
     )
 
 
@@ -53,7 +57,7 @@ def resume(ctx: Context) -> Reply:
     """Check-ins on again."""
     ctx.person.paused_until = None
     ctx.session.add(ctx.person)
-    return Reply.say("Welcome back! Check-ins are on again.")
+    return Reply.say(_("Welcome back! Check-ins are on again."))
 
 
 @allow(STUDENT)
@@ -65,17 +69,19 @@ def cmd_resume(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="pause",
-    summary="Pausing check-ins during exams or illness",
+    summary=N_("Pausing check-ins during exams or illness"),
     commands=(
         Command(
             "pause",
-            "pause check-ins (exams, illness); /pause off to resume",
+            N_("pause check-ins (exams, illness); /pause off to resume"),
             cmd_pause,
             args=(
-                Arg("until", ArgKind.TEXT, "until YYYY-MM-DD, or 'off' to resume", optional=True),
+                Arg(
+                    "until", ArgKind.TEXT, N_("until YYYY-MM-DD, or 'off' to resume"), optional=True
+                ),
             ),
             example="/pause until 2026-12-20",
         ),
-        Command("resume", "check-ins on again after a pause", cmd_resume),
+        Command("resume", N_("check-ins on again after a pause"), cmd_resume),
     ),
 )

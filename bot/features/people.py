@@ -6,13 +6,14 @@ records every other feature builds on, so export and erasure read them from the 
 
 from __future__ import annotations
 
+from bot.i18n import N_
 from bot.personal_data import Erase, PersonalData
 from bot.registry import Feature
 from storage.tables import AuditLog, Identity, MentorAssignment
 
 FEATURE = Feature(
     name="people",
-    summary="Who is on the programme: platform accounts, mentor assignments, the access log",
+    summary=N_("Who is on the programme: platform accounts, mentor assignments, the access log"),
     personal_data=(
         PersonalData("platform accounts", Identity, "person_id", export_as="identities"),
         # A student's mentors; erasing a mentor drops their assignments too (reassign first).

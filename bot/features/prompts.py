@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.auth import STAFF, allow
 from bot.config import CoreSettings
+from bot.i18n import N_, _
 from bot.model import Message, Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
@@ -32,7 +33,7 @@ from storage.tables import PromptAnswer
 def cmd_prompt(ctx: Context) -> Reply:
     """`/prompt add|list|remove|export`: recurring prompts in a group's channel (its mentors)."""
     words = typed_words(ctx)
-    sub, _, rest = words.partition(" ")
+    sub, _sep, rest = words.partition(" ")
     if sub == "export":
         return Reply(messages=(prompt_service.run_export(ctx.session, ctx.person, rest, ctx.now),))
     return Reply.say(
@@ -50,7 +51,9 @@ def act_answer(ctx: Context) -> Reply:
     opened = answers.check_can_answer(ctx.session, ctx.person, ctx.button("round"), ctx.now)
     # Seen only where the form could not open in time (a slow core on Discord).
     question = opened.prompt.text.strip().splitlines()[0]
-    hint = Message(text=f"Press Answer again to open the form for “{question}”.")
+    hint = Message(
+        text=_("Press Answer again to open the form for “{question}”.").format(question=question)
+    )
     # Edit opens the form with the answer so far: only this student receives it.
     so_far = answers.current_answer(ctx.session, opened, ctx.person)
     return Reply(messages=(hint,), form_values=(("answer", so_far),) if so_far else ())
@@ -105,19 +108,22 @@ def close_rounds(db: Database, settings: CoreSettings, window: Window) -> JobOut
 
 FEATURE = Feature(
     name="prompts",
-    summary="Recurring questions in a group's channel, answered through the bot",
+    summary=N_("Recurring questions in a group's channel, answered through the bot"),
     commands=word_family(
         "prompt",
         cmd_prompt,
         (
-            Sub("list", "the group prompts", default=True, other_names=("prompts",)),
+            Sub("list", N_("the group prompts"), default=True, other_names=("prompts",)),
             Sub(
                 "add",
-                "a recurring question: GROUP DAYS HH:MM [anonymous] [pulse] [close_hours=N] TEXT",
+                N_(
+                    "a recurring question: GROUP DAYS HH:MM [anonymous] [pulse] "
+                    "[close_hours=N] TEXT"
+                ),
                 "/prompt add Study skills fri 15:00 Share one win from this week",
             ),
-            Sub("remove", "stop a prompt", "/prompt remove 4", ("delete", "rm", "off")),
-            Sub("export", "a prompt's answers as CSV: ID [YYYY-MM-DD]", "/prompt export 4"),
+            Sub("remove", N_("stop a prompt"), "/prompt remove 4", ("delete", "rm", "off")),
+            Sub("export", N_("a prompt's answers as CSV: ID [YYYY-MM-DD]"), "/prompt export 4"),
         ),
     ),
     actions={

@@ -7,6 +7,7 @@ Schedules: admins list, add and remove check-in schedules in chat (`/schedule ad
 from __future__ import annotations
 
 from bot.auth import allow, require_role
+from bot.i18n import N_
 from bot.localtime import to_local
 from bot.model import Reply
 from bot.people import ADMIN
@@ -26,18 +27,20 @@ def cmd_schedule(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="schedules",
-    summary="Check-in schedules (admins)",
+    summary=N_("Check-in schedules (admins)"),
     commands=word_family(
         "schedule",
         cmd_schedule,
         (
-            Sub("list", "the check-in schedules", default=True),
+            Sub("list", N_("the check-in schedules"), default=True),
             Sub(
                 "add",
-                "a check-in schedule: DAYS HH:MM [group NAME | person EMAIL] [until YYYY-MM-DD]",
+                N_(
+                    "a check-in schedule: DAYS HH:MM [group NAME | person EMAIL] [until YYYY-MM-DD]"
+                ),
                 "/schedule add mon-fri 09:00 group Study skills",
             ),
-            Sub("remove", "stop a check-in schedule", "/schedule remove 2", ("delete", "rm")),
+            Sub("remove", N_("stop a check-in schedule"), "/schedule remove 2", ("delete", "rm")),
         ),
     ),
 )

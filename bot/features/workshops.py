@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.auth import EVERYONE, STAFF, allow
 from bot.config import CoreSettings
+from bot.i18n import N_, _
 from bot.model import Message, Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
@@ -40,7 +41,9 @@ def act_workshop_rsvp(ctx: Context) -> Reply:
 def act_workshop_checkin(ctx: Context) -> Reply:
     """The "I'm here" button during a session."""
     workshop = workshop_service.check_in(ctx.session, ctx.now, ctx.person, ctx.button("session"))
-    return Reply.say(f"Thanks, you're checked in at “{workshop.title}”. Enjoy!")
+    return Reply.say(
+        _("Thanks, you're checked in at “{title}”. Enjoy!").format(title=workshop.title)
+    )
 
 
 @allow(*EVERYONE)
@@ -56,7 +59,7 @@ def act_workshop_feedback(ctx: Context) -> Reply:
 def act_workshop_feedback_skip(ctx: Context) -> Reply:
     """No comment after a rating."""
     workshop_service.skip_comment(ctx.session, ctx.person, ctx.button("session"))
-    return Reply(update=Message(text="Thanks for your feedback!"))
+    return Reply(update=Message(text=_("Thanks for your feedback!")))
 
 
 @allow(*STAFF)
@@ -74,7 +77,7 @@ def claim_comment(ctx: Context, text: str) -> Reply | None:
     if feedback is None:
         return None
     workshop_service.add_comment(ctx.session, ctx.now, feedback, text)
-    return Reply.say("Thanks, I've added that to your feedback. It's shown without your name.")
+    return Reply.say(_("Thanks, I've added that to your feedback. It's shown without your name."))
 
 
 def run_steps(db: Database, settings: CoreSettings, window: Window) -> JobOutcome:
@@ -85,34 +88,36 @@ def run_steps(db: Database, settings: CoreSettings, window: Window) -> JobOutcom
 
 FEATURE = Feature(
     name="workshops",
-    summary="Workshop sessions with RSVPs, reminders and feedback",
+    summary=N_("Workshop sessions with RSVPs, reminders and feedback"),
     commands=word_family(
         "workshop",
         cmd_workshop,
         (
             Sub(
                 "list",
-                "upcoming workshops of your groups, with Going / Not going buttons",
+                N_("upcoming workshops of your groups, with Going / Not going buttons"),
                 default=True,
                 aliases=("upcoming",),
                 other_names=("workshops",),
             ),
             Sub(
                 "add",
-                "mentors: a workshop for your group",
+                N_("mentors: a workshop for your group"),
                 '/workshop add "Exam stress" 2026-12-01 16:00 Europe/London 60 cap 12 LINK',
                 ("new",),
             ),
             Sub(
                 "series",
-                "mentors: a weekly series",
+                N_("mentors: a weekly series"),
                 '/workshop series "Study hour" 2026-12-01 16:00 Europe/London 60 weekly 6',
             ),
-            Sub("cancel", "mentors: cancel a session", "/workshop cancel 3"),
-            Sub("move", "mentors: move a session", "/workshop move 3 2026-12-02 16:00"),
-            Sub("attend", "mentors: mark who came", "/workshop attend 3 sam@example.edu"),
-            Sub("absent", "mentors: mark who didn't come", "/workshop absent 3 sam@example.edu"),
-            Sub("report", "mentors: RSVPs, attendance and feedback", "/workshop report 3"),
+            Sub("cancel", N_("mentors: cancel a session"), "/workshop cancel 3"),
+            Sub("move", N_("mentors: move a session"), "/workshop move 3 2026-12-02 16:00"),
+            Sub("attend", N_("mentors: mark who came"), "/workshop attend 3 sam@example.edu"),
+            Sub(
+                "absent", N_("mentors: mark who didn't come"), "/workshop absent 3 sam@example.edu"
+            ),
+            Sub("report", N_("mentors: RSVPs, attendance and feedback"), "/workshop report 3"),
         ),
     ),
     actions={
