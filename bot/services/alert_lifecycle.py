@@ -29,21 +29,23 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.model import Message, PostedCopy
 from bot.outbox import Push, push_rows
 from bot.services.alerts import (
-    KIND_LABELS,
-    OUTCOME_LABELS,
     UNRESOLVED,
     Outcome,
     _alert_for_actor,
     acknowledge,
     first_responder,
+    kind_label,
+    outcome_label,
     posted_copies,
     record_event,
     render_acted,
     render_alert,
 )
+from bot.services.language import speaking_to
 from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Person
 
@@ -51,7 +53,7 @@ from storage.tables import Alert, Person
 TOLD_WHEN_SEEN_KINDS = frozenset({AlertKind.CRISIS, AlertKind.CONCERN, AlertKind.HELP})
 # A resolution note is for the record, not an essay; MentorNote has no cap, alerts do.
 MAX_NOTE = 2000
-STUDENT_SEEN_TEXT = (
+STUDENT_SEEN_TEXT = N_(
     "A quick note: a person from the mentoring programme has seen your message and will be in "
     "touch. If you feel unsafe before then, please contact one of the crisis lines or "
     "emergency services straight away (type /resources crisis)."
@@ -70,6 +72,7 @@ OUTCOME_WORDS: dict[str, Outcome] = {
     "no-action": Outcome.NO_ACTION,
     "nothing": Outcome.NO_ACTION,
 }
+# The words typed stay English (like commands); only the sentences around them are translated.
 OUTCOME_HELP = "spoke, counselling, emergency or none"
 
 
@@ -87,10 +90,14 @@ def parse_outcome(raw: str) -> Outcome:
     """The outcome a mentor typed or picked; a clear UserError naming the choices otherwise."""
     word = raw.strip().lower()
     if not word:
-        raise UserError(f"Please say how it ended: {OUTCOME_HELP}.")
+        raise UserError(_("Please say how it ended: {choices}.").format(choices=OUTCOME_HELP))
     outcome = OUTCOME_WORDS.get(word)
     if outcome is None:
-        raise UserError(f"'{raw.strip()}' isn't an outcome I know. Use {OUTCOME_HELP}.")
+        raise UserError(
+            _("'{raw}' isn't an outcome I know. Use {choices}.").format(
+                raw=raw.strip(), choices=OUTCOME_HELP
+            )
+        )
     return outcome
 
 
@@ -132,9 +139,11 @@ def check_can_resolve(session: Session, now: datetime, actor: Person, alert_id: 
 
 def _require_unresolved(alert: Alert) -> None:
     if alert.status == AlertStatus.RESOLVED:
-        raise UserError(f"Alert #{alert.id} is already resolved, so there's nothing left to do.")
+        raise UserError(
+            _("Alert #{id} is already resolved, so there's nothing left to do.").format(id=alert.id)
+        )
     if alert.status not in UNRESOLVED:
-        raise UserError("I can't find that alert any more.")
+        raise UserError(_("I can't find that alert any more."))
 
 
 def resolve_alert(
@@ -157,11 +166,15 @@ def resolve_alert(
     text = note.strip()
     if not text:
         raise UserError(
-            "Please add a short note on what happened, e.g. "
-            f"/alerts resolve {alert.id} {outcome.value} Called Sam, feeling safer, GP on Friday"
+            _(
+                "Please add a short note on what happened, e.g. "
+                "/alerts resolve {id} {outcome} Called Sam, feeling safer, GP on Friday"
+            ).format(id=alert.id, outcome=outcome.value)
         )
     if len(text) > MAX_NOTE:
-        raise UserError(f"Please keep the note under {MAX_NOTE:,} characters.")
+        raise UserError(
+            _("Please keep the note under {limit} characters.").format(limit=f"{MAX_NOTE:,}")
+        )
     if alert.acknowledged_at is None:
         # Resolving is the strongest acknowledgement: the record says who and when.
         alert.acknowledged_at = now
@@ -203,12 +216,15 @@ def tell_student_once(
     if claimed is None:
         return False
     set_committed_value(alert, "student_told_at", now)
+    # Told in the student's language, whoever acted.
+    with speaking_to(student, settings):
+        seen = Message(text=_(STUDENT_SEEN_TEXT))
     push_rows(
         session,
         [
             Push(
                 dedupe_key=f"alert:{alert.id}:seen",
-                message=Message(text=STUDENT_SEEN_TEXT),
+                message=seen,
                 person=student,
                 kind=OutboxKind.ALERT_SEEN,
                 # Urgent for a crisis: a student waiting in the night should not wait for 08:00.
@@ -263,12 +279,14 @@ def send_due_follow_up_reminders(session: Session, settings: CoreSettings, now: 
             mentor = first_responder(session, student.id)
             if mentor is None:
                 continue
+        with speaking_to(mentor, settings):
+            reminder = render_follow_up_reminder(alert, student, mentor)
         push_rows(
             session,
             [
                 Push(
                     dedupe_key=f"alert:{alert.id}:followup:{number}",
-                    message=render_follow_up_reminder(alert, student, mentor),
+                    message=reminder,
                     person=mentor,
                     kind=OutboxKind.ALERT_REMINDER,
                     urgent=alert.severity == AlertSeverity.URGENT,
@@ -286,14 +304,20 @@ def send_due_follow_up_reminders(session: Session, settings: CoreSettings, now: 
 
 
 def render_follow_up_reminder(alert: Alert, student: Person, mentor: Person) -> Message:
-    """The reminder: which alert, since when, and the buttons to resolve it."""
-    label = KIND_LABELS.get(alert.kind, alert.kind)
+    """The reminder: which alert, since when, and the buttons to resolve it.
+
+    In the language being spoken (the job speaks the mentor's: `speaking_to`).
+    """
     alert_message = render_alert(alert, student, mentor)
     return Message(
-        title="Follow-up reminder",
-        text=f"You said you'd follow up on alert #{alert.id} ({label}: {student.name}). "
-        "Once you have, resolve it with how it went and a short note, or type "
-        f"/alerts resolve {alert.id} OUTCOME NOTE ({OUTCOME_HELP}).",
+        title=_("Follow-up reminder"),
+        text=_(
+            "You said you'd follow up on alert #{id} ({label}: {name}). "
+            "Once you have, resolve it with how it went and a short note, or type "
+            "/alerts resolve {id} OUTCOME NOTE ({choices})."
+        ).format(
+            id=alert.id, label=kind_label(alert.kind), name=student.name, choices=OUTCOME_HELP
+        ),
         fields=alert_message.fields,
         choices=alert_message.choices,
         urgent=alert.severity == AlertSeverity.URGENT,
@@ -302,4 +326,4 @@ def render_follow_up_reminder(alert: Alert, student: Person, mentor: Person) -> 
 
 def outcome_choices() -> tuple[tuple[str, str], ...]:
     """(value, label) of each outcome, in the order forms list them."""
-    return tuple((outcome.value, OUTCOME_LABELS[outcome]) for outcome in Outcome)
+    return tuple((outcome.value, outcome_label(outcome)) for outcome in Outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,10 +15,12 @@ from bot.args import parse_record_id
 from bot.auth import can_view, require_role, require_view
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _, current_language, ngettext, normalise_language, speaking
 from bot.model import Choice, Field, Message, PostedCopy, Recipient
 from bot.outbox import Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
 from bot.safety.taxonomy import Category, render_reason, with_category
+from bot.services.language import language_of, speaking_to
 from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind, OutboxStatus
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
@@ -34,15 +37,58 @@ UNRESOLVED: tuple[str, ...] = (
 # kind winning (a concern alert becomes a crisis alert, never the other way round).
 FOLDING_RANK: dict[str, int] = {AlertKind.CONCERN: 1, AlertKind.CRISIS: 2}
 
+# Marked for translation; shown with `kind_label` (or `_(KIND_LABELS[kind])`).
 KIND_LABELS: dict[str, str] = {
-    AlertKind.LOW_MOOD: "Low mood",
-    AlertKind.DROP: "Sharp mood drop",
-    AlertKind.MISSED: "Missed check-ins",
-    AlertKind.HELP: "Asked for help",
-    AlertKind.CONCERN: "Worrying message",
-    AlertKind.CRISIS: "CRISIS: needs contact now",
-    AlertKind.STUCK: "Goal stuck",
+    AlertKind.LOW_MOOD: N_("Low mood"),
+    AlertKind.DROP: N_("Sharp mood drop"),
+    AlertKind.MISSED: N_("Missed check-ins"),
+    AlertKind.HELP: N_("Asked for help"),
+    AlertKind.CONCERN: N_("Worrying message"),
+    AlertKind.CRISIS: N_("CRISIS: needs contact now"),
+    AlertKind.STUCK: N_("Goal stuck"),
 }
+
+
+def kind_label(kind: str) -> str:
+    """An alert kind in the language being spoken (an unknown kind as stored)."""
+    label = KIND_LABELS.get(kind)
+    return _(label) if label is not None else kind
+
+
+# The reasons the escalation rules store on an alert (English: the alert's record, stored
+# once for every reader), read back in the reader's language by `reason_text`.
+LOW_MOOD_REASON = N_("Mood {score}/5 (alert threshold {threshold})")
+DROP_REASON = N_("Mood {score}/5, down {drop} from a {days}-day average of {average}")
+# Not N_: read back with ngettext below (one catalog entry, with its plural forms).
+MISSED_REASON = "{n} check-ins missed in a row"
+HELP_REASON = N_("Asked to talk to their mentor")
+_REASON_PATTERNS = tuple(
+    (
+        template,
+        re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[0-9.]+)", re.escape(template))),
+    )
+    for template in (LOW_MOOD_REASON, DROP_REASON, MISSED_REASON, HELP_REASON)
+)
+
+
+def reason_text(reason: str) -> str:
+    """A stored alert reason in the language being spoken.
+
+    The escalation rules' reasons are re-read from their stored English; safety codes go
+    through `render_reason`; anything else is shown as stored.
+    """
+    for template, pattern in _REASON_PATTERNS:
+        found = pattern.fullmatch(reason.strip())
+        if found is None:
+            continue
+        values = found.groupdict()
+        if template == MISSED_REASON:
+            n = int(values["n"])
+            return ngettext(
+                "{n} check-ins missed in a row", "{n} check-ins missed in a row", n
+            ).format(n=n)
+        return _(template).format(**values)
+    return render_reason(reason)
 
 
 def record_event(
@@ -159,7 +205,7 @@ def first_responder(session: Session, student_id: int) -> Person | None:
 def who_is_told(session: Session, student: Person) -> str:
     """Who a student's alert reaches, in words for the student: never a mentor they lack."""
     assert student.id is not None
-    return "your mentor" if first_responder(session, student.id) else "the programme staff"
+    return _("your mentor") if first_responder(session, student.id) else _("the programme staff")
 
 
 def alert_pushes(
@@ -182,17 +228,21 @@ def alert_pushes(
         len(recipients),
         "" if primary else ": the student has no mentor, so the admins get it",
     )
-    pushes = [
-        Push(
-            dedupe_key=f"alert:{alert.id}:{recipient.id}:{tag}",
-            message=render_alert(alert, student, recipient),
-            person=recipient,
-            kind=OutboxKind.ALERT,
-            urgent=alert.severity == AlertSeverity.URGENT,
-            alert_id=alert.id,
+    pushes: list[Push] = []
+    for recipient in recipients:
+        # Each mentor (or admin) reads the alert in their own language.
+        with speaking_to(recipient, settings):
+            message = render_alert(alert, student, recipient, settings)
+        pushes.append(
+            Push(
+                dedupe_key=f"alert:{alert.id}:{recipient.id}:{tag}",
+                message=message,
+                person=recipient,
+                kind=OutboxKind.ALERT,
+                urgent=alert.severity == AlertSeverity.URGENT,
+                alert_id=alert.id,
+            )
         )
-        for recipient in recipients
-    ]
     if alert.severity == AlertSeverity.URGENT and settings.staff_channel:
         pushes.append(staff_channel_push(settings, alert, student, level=tag))
     return pushes
@@ -303,7 +353,9 @@ def queue_copy_updates(
     queued = 0
     for row in rows:
         recipient = session.get(Person, row.person_id) if row.person_id else None
-        message = render_alert(alert, student, recipient)
+        # The copy's reader's language (the staff channel's: the programme's default).
+        with speaking_to(recipient, settings):
+            message = render_alert(alert, student, recipient, settings)
         if row.status == OutboxStatus.PENDING:
             row.payload = message.to_json()
             session.add(row)
@@ -346,10 +398,13 @@ def staff_channel_push(
 ) -> Push:
     """The on-call staff channel's copy of an alert."""
     assert settings.staff_channel is not None
-    platform, _, channel = settings.staff_channel.partition(":")
+    platform, _sep, channel = settings.staff_channel.partition(":")
+    # The staff channel has no person: it reads the programme's default language.
+    with speaking_to(None, settings):
+        message = render_alert(alert, student, None, settings)
     return Push(
         dedupe_key=f"alert:{alert.id}:staff:{level}",
-        message=render_alert(alert, student, None),
+        message=message,
         address=Recipient(platform=platform, user_id="", channel_id=channel),
         kind=OutboxKind.ALERT,
         urgent=alert.severity == AlertSeverity.URGENT,
@@ -357,33 +412,80 @@ def staff_channel_push(
     )
 
 
-def render_alert(alert: Alert, student: Person, recipient: Person | None) -> Message:
-    """The alert as a mentor sees it, with the one-click actions its state allows."""
-    label = KIND_LABELS.get(alert.kind, alert.kind)
-    prefix = "🚨 URGENT" if alert.severity == AlertSeverity.URGENT else "⚠️"
+def _reader_language(recipient: Person | None, settings: CoreSettings | None) -> str:
+    """The language an alert's reader reads it in: theirs when known, else the one spoken."""
+    if settings is not None and recipient is not None:
+        return language_of(recipient, settings)
+    if recipient is not None:
+        for tag in (recipient.language, recipient.platform_language):
+            chosen = normalise_language(tag)
+            if chosen is not None:
+                return chosen
+    return current_language()
+
+
+def _student_language(student: Person, settings: CoreSettings | None) -> str | None:
+    """The language the student writes to us in, when it can be told (None: unknown)."""
+    if settings is not None:
+        return language_of(student, settings)
+    return normalise_language(student.language) or normalise_language(student.platform_language)
+
+
+def render_alert(
+    alert: Alert,
+    student: Person,
+    recipient: Person | None,
+    settings: CoreSettings | None = None,
+) -> Message:
+    """The alert as a mentor sees it, with the one-click actions its state allows.
+
+    In the reader's language (`recipient`'s own, else the language being spoken: callers
+    build it inside `speaking_to(recipient, settings)`). What the student wrote is quoted as
+    they wrote it, never translated; when their language is not the reader's, its label says
+    so ("They wrote (not translated)").
+    """
+    with speaking(_reader_language(recipient, settings)) as reader:
+        student_language = _student_language(student, settings)
+        untranslated = student_language is not None and student_language != reader
+        return _render_alert(alert, student, untranslated=untranslated)
+
+
+def _render_alert(alert: Alert, student: Person, *, untranslated: bool) -> Message:
+    label = kind_label(alert.kind)
+    prefix = _("🚨 URGENT") if alert.severity == AlertSeverity.URGENT else "⚠️"
     fields = [
-        Field("Student", f"{student.name} ({student.email})"),
-        Field("Why", render_reason(alert.reason)),
+        Field(_("Student"), f"{student.name} ({student.email})"),
+        Field(_("Why"), reason_text(alert.reason)),
     ]
+    # The student's own words: quoted, never translated, and labelled so when they may be
+    # in another language than the rest of the alert.
     if alert.excerpt:
-        fields.append(Field("They wrote", alert.excerpt))
+        wrote = _("They wrote (not translated)") if untranslated else _("They wrote")
+        fields.append(Field(wrote, alert.excerpt))
     if alert.folded_count:
-        more = (
-            "1 more message" if alert.folded_count == 1 else f"{alert.folded_count} more messages"
-        )
-        fields.append(Field("Messages", more + " since"))
+        more = ngettext(
+            "{n} more message since", "{n} more messages since", alert.folded_count
+        ).format(n=alert.folded_count)
+        fields.append(Field(_("Messages"), more))
         if alert.latest_excerpt:
-            fields.append(Field("Latest", alert.latest_excerpt))
+            latest = _("Latest (not translated)") if untranslated else _("Latest")
+            fields.append(Field(latest, alert.latest_excerpt))
     if alert.escalation_level:
-        fields.append(Field("Escalation", f"step {alert.escalation_level}: not yet acknowledged"))
-    state = ""
+        fields.append(
+            Field(
+                _("Escalation"),
+                _("step {level}: not yet acknowledged").format(level=alert.escalation_level),
+            )
+        )
+    names = {"prefix": prefix, "label": label, "name": student.name}
     if alert.status == AlertStatus.RESOLVED:
-        state = " (resolved)"
+        text = _("{prefix} {label}: {name} (resolved)").format(**names)
     elif alert.status == AlertStatus.FOLLOWING_UP:
-        state = " (being followed up)"
+        text = _("{prefix} {label}: {name} (being followed up)").format(**names)
     elif alert.acknowledged_at is not None:
-        state = " (acknowledged)"
-    text = f"{prefix} {label}: {student.name}{state}"
+        text = _("{prefix} {label}: {name} (acknowledged)").format(**names)
+    else:
+        text = "{prefix} {label}: {name}".format(**names)
     return Message(
         text=text,
         title=label,
@@ -401,10 +503,10 @@ def alert_choices(alert: Alert) -> tuple[Choice, ...]:
     args = (("alert", str(alert.id)),)
     choices: list[Choice] = []
     if alert.status == AlertStatus.OPEN:
-        choices.append(Choice("Acknowledge", "alert.ack", args, style="primary"))
+        choices.append(Choice(_("Acknowledge"), "alert.ack", args, style="primary"))
     if alert.status != AlertStatus.FOLLOWING_UP:
-        choices.append(Choice("I'll follow up", "alert.followup", args))
-    choices.append(Choice("Resolve", RESOLVE_ACTION, args))
+        choices.append(Choice(_("I'll follow up"), "alert.followup", args))
+    choices.append(Choice(_("Resolve"), RESOLVE_ACTION, args))
     return tuple(choices)
 
 
@@ -417,7 +519,7 @@ RESOLVE_FORM = "alert.resolve"
 def parse_alert_id(raw: str) -> int:
     """The alert id in `raw` ("12" or "#12"); a clear UserError for anything else."""
     return parse_record_id(
-        raw, f"'{raw.strip()}' isn't an alert number. The numbers are in /alerts."
+        raw, _("'{raw}' isn't an alert number. The numbers are in /alerts.").format(raw=raw.strip())
     )
 
 
@@ -427,7 +529,7 @@ def _alert_for_actor(
     """The alert and its student, if the actor may act on it (audited); else a UserError."""
     alert = session.get(Alert, parse_alert_id(alert_id))
     if alert is None or alert.student_id is None:
-        raise UserError("I can't find that alert any more.")
+        raise UserError(_("I can't find that alert any more."))
     student = session.get(Person, alert.student_id)
     assert student is not None
     # Staff only (a student never acts on alerts about themselves), then the relationship:
@@ -446,9 +548,11 @@ def acknowledge(
     """
     alert, student = _alert_for_actor(session, actor, alert_id, now)
     if alert.status == AlertStatus.RESOLVED:
-        raise UserError(f"Alert #{alert.id} is already resolved, so there's nothing left to do.")
+        raise UserError(
+            _("Alert #{id} is already resolved, so there's nothing left to do.").format(id=alert.id)
+        )
     if alert.status not in UNRESOLVED:
-        raise UserError("I can't find that alert any more.")
+        raise UserError(_("I can't find that alert any more."))
     if alert.acknowledged_at is None:
         alert.acknowledged_at = now
         alert.acknowledged_by = actor.id
@@ -472,19 +576,26 @@ def render_acted(alert: Alert, student: Person, actor: Person) -> Message:
 
     Until it is resolved it keeps the buttons that are left (follow up, resolve).
     """
-    verb = "acknowledged"
+    names = {"label": kind_label(alert.kind), "student": student.name, "actor": actor.name}
     if alert.status == AlertStatus.RESOLVED:
-        verb = "resolved"
+        text = _("✅ {label}: {student}: {actor} resolved this.").format(**names)
     elif alert.status == AlertStatus.FOLLOWING_UP:
-        verb = "will follow up on"
-    label = KIND_LABELS.get(alert.kind, alert.kind)
-    fields = [Field("Why", render_reason(alert.reason))]
+        text = _("✅ {label}: {student}: {actor} will follow up on this.").format(**names)
+    else:
+        text = _("✅ {label}: {student}: {actor} acknowledged this.").format(**names)
+    fields = [Field(_("Why"), reason_text(alert.reason))]
     if alert.folded_count:
-        fields.append(Field("Messages", f"{alert.folded_count + 1} in this alert"))
+        count = alert.folded_count + 1
+        fields.append(
+            Field(
+                _("Messages"),
+                ngettext("{n} in this alert", "{n} in this alert", count).format(n=count),
+            )
+        )
     if alert.status == AlertStatus.RESOLVED and alert.outcome:
-        fields.append(Field("Outcome", OUTCOME_LABELS.get(alert.outcome, alert.outcome)))
+        fields.append(Field(_("Outcome"), outcome_label(alert.outcome)))
     return Message(
-        text=f"✅ {label}: {student.name}: {actor.name} {verb} this.",
+        text=text,
         fields=tuple(fields),
         choices=alert_choices(alert),
     )
@@ -499,12 +610,19 @@ class Outcome(StrEnum):
     NO_ACTION = "none"
 
 
+# Marked for translation; shown with `outcome_label` (or `_(OUTCOME_LABELS[outcome])`).
 OUTCOME_LABELS: dict[str, str] = {
-    Outcome.SPOKE: "Spoke to the student",
-    Outcome.COUNSELLING: "Referred to counselling",
-    Outcome.EMERGENCY: "Referred to emergency services",
-    Outcome.NO_ACTION: "No action needed",
+    Outcome.SPOKE: N_("Spoke to the student"),
+    Outcome.COUNSELLING: N_("Referred to counselling"),
+    Outcome.EMERGENCY: N_("Referred to emergency services"),
+    Outcome.NO_ACTION: N_("No action needed"),
 }
+
+
+def outcome_label(outcome: str) -> str:
+    """How a resolved alert ended, in the language being spoken (unknown: as stored)."""
+    label = OUTCOME_LABELS.get(outcome)
+    return _(label) if label is not None else outcome
 
 
 def open_alerts_for(session: Session, actor: Person) -> Sequence[tuple[Alert, Person]]:

@@ -27,6 +27,7 @@ from bot.config import CoreSettings
 from bot.model import Inbound, Reply
 from bot.services.checkins import answered_with_next, note_prompt, questions_of
 from bot.services.escalation import is_low_mood, is_sharp_drop
+from bot.services.language import speaking_to
 from bot.services.resources import as_links, suggest
 from storage.enums import CheckinStatus, CheckinStep
 from storage.insert import insert_ignore
@@ -148,9 +149,12 @@ def answer_in_bulk(
         checkin.status = CheckinStatus.ANSWERED
         checkin.answered_at = checkin.answered_at or now
         checkin.step = CheckinStep.NOTE
-        replies[press.index] = Reply(
-            update=answered_with_next(press.score, note_prompt(checkin.id, links))
-        )
+        # A batch holds many students: each reply in its own student's language, as the
+        # general path speaks the actor's.
+        with speaking_to(person, settings):
+            replies[press.index] = Reply(
+                update=answered_with_next(press.score, note_prompt(checkin.id, links))
+            )
     if entries:
         # One executemany on the table: nothing here needs the new entries' ids back.
         session.execute(insert(MoodEntry.__table__), entries)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.args import record_id
 from bot.errors import UserError
+from bot.i18n import _
 from storage.tables import Person, ProgrammeBreak
 
 MAX_BREAK_DAYS = 366
@@ -26,15 +27,19 @@ def add_break(
     """Store a break after validating it; overlapping an existing break is a UserError."""
     title = " ".join(title.split())
     if not title:
-        raise UserError('A break needs a title, e.g. "Winter break".')
+        raise UserError(_('A break needs a title, e.g. "Winter break".'))
     if len(title) > 200:
-        raise UserError("Please keep a break title under 200 characters.")
+        raise UserError(_("Please keep a break title under 200 characters."))
     if ends_on < starts_on:
-        raise UserError("The break ends before it starts. Give the first day, then the last day.")
+        raise UserError(
+            _("The break ends before it starts. Give the first day, then the last day.")
+        )
     if ends_on < today:
-        raise UserError(f"The break ended on {ends_on.isoformat()}, in the past.")
+        raise UserError(
+            _("The break ended on {date}, in the past.").format(date=ends_on.isoformat())
+        )
     if (ends_on - starts_on).days >= MAX_BREAK_DAYS:
-        raise UserError("A break can last up to a year.")
+        raise UserError(_("A break can last up to a year."))
     clash = session.exec(
         select(ProgrammeBreak).where(
             col(ProgrammeBreak.starts_on) <= ends_on, col(ProgrammeBreak.ends_on) >= starts_on
@@ -42,9 +47,15 @@ def add_break(
     ).first()
     if clash is not None:
         raise UserError(
-            f'That overlaps break #{clash.id} "{clash.title}" '
-            f"({clash.starts_on.isoformat()} to {clash.ends_on.isoformat()}). "
-            "Remove it first or pick other dates."
+            _(
+                'That overlaps break #{id} "{title}" ({starts} to {ends}). '
+                "Remove it first or pick other dates."
+            ).format(
+                id=clash.id,
+                title=clash.title,
+                starts=clash.starts_on.isoformat(),
+                ends=clash.ends_on.isoformat(),
+            )
         )
     programme_break = ProgrammeBreak(starts_on=starts_on, ends_on=ends_on, title=title)
     session.add(programme_break)
@@ -62,16 +73,18 @@ def remove_break(session: Session, raw_id: str | int) -> ProgrammeBreak:
     break_id = record_id(raw_id)
     programme_break = session.get(ProgrammeBreak, break_id) if break_id is not None else None
     if programme_break is None:
-        raise UserError(f"There is no break #{str(raw_id).strip().lstrip('#')}.")
+        raise UserError(_("There is no break #{id}.").format(id=str(raw_id).strip().lstrip("#")))
     session.delete(programme_break)
     return programme_break
 
 
 def describe_break(programme_break: ProgrammeBreak) -> str:
     """One line an admin can read."""
-    return (
-        f"#{programme_break.id} {programme_break.title}: "
-        f"{programme_break.starts_on.isoformat()} to {programme_break.ends_on.isoformat()}"
+    return _("#{id} {title}: {starts} to {ends}").format(
+        id=programme_break.id,
+        title=programme_break.title,
+        starts=programme_break.starts_on.isoformat(),
+        ends=programme_break.ends_on.isoformat(),
     )
 
 
@@ -110,6 +123,7 @@ def away_reason(person: Person, local_date: date, breaks: Sequence[ProgrammeBrea
     """Why the student gets no check-in on this local date (paused, on a break), or None."""
     if is_paused(person, local_date):
         assert person.paused_until is not None
+        # Stored as the closed check-in's reason (a record, not translated).
         return f"paused until {person.paused_until.isoformat()}"
     programme_break = break_on(breaks, local_date)
     if programme_break is not None:

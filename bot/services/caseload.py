@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from bot.audit import audit
+from bot.i18n import _, ngettext
+from bot.i18n.dates import DAY_TIME, local_format
 from bot.localtime import to_local
 from bot.model import Field, Message
 from bot.people import ADMIN
@@ -95,25 +97,36 @@ def caseload(
 def render_caseload(lines: list[CaseloadLine], tz: str) -> Message:
     """The caseload as a message: struggling students first."""
     if not lines:
-        return Message(text="You have no students assigned yet.")
+        return Message(text=_("You have no students assigned yet."))
     fields = []
     for line in lines:
         last = (
-            to_local(line.last_checkin, tz).strftime("%a %d %b %H:%M")
+            local_format(to_local(line.last_checkin, tz), DAY_TIME)
             if line.last_checkin
-            else "never"
+            else _("never")
         )
         mood = f"{line.last_mood}/5" if line.last_mood is not None else "–"
         flag = "🔴 " if line.open_alerts else ""
-        fields.append(
-            Field(
-                f"{flag}{line.student.name}",
-                f"last check-in {last}, mood {mood}, 14 days {line.sparkline}, "
-                f"alerts {line.open_alerts}, goals {line.open_goals}"
-                + (", meeting overdue" if line.meeting_overdue else ""),
-            )
+        names = {
+            "last": last,
+            "mood": mood,
+            "trend": line.sparkline,
+            "alerts": line.open_alerts,
+            "goals": line.open_goals,
+        }
+        value = (
+            _(
+                "last check-in {last}, mood {mood}, 14 days {trend}, alerts {alerts}, "
+                "goals {goals}, meeting overdue"
+            ).format(**names)
+            if line.meeting_overdue
+            else _(
+                "last check-in {last}, mood {mood}, 14 days {trend}, alerts {alerts}, goals {goals}"
+            ).format(**names)
         )
-    return Message(title="Your mentees", text=f"{len(lines)} student(s):", fields=tuple(fields))
+        fields.append(Field(f"{flag}{line.student.name}", value))
+    count = ngettext("{n} student(s):", "{n} student(s):", len(lines)).format(n=len(lines))
+    return Message(title=_("Your mentees"), text=count, fields=tuple(fields))
 
 
 def recent_notes(

@@ -17,6 +17,7 @@ from bot.args import record_id
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _, current_language, speaking
 from bot.model import Choice, Link, Message, SerialisedMessage
 from bot.services import goals as goal_service
 from bot.services.escalation import evaluate_mood_against
@@ -27,11 +28,11 @@ from storage.tables import Checkin, CheckinSchedule, Goal, MoodEntry, Person
 
 ALL_QUESTIONS = "mood,note,goal"
 PROGRESS_CHOICES = (
-    ("No change", "-1"),
+    (N_("No change"), "-1"),
     ("25%", "25"),
     ("50%", "50"),
     ("75%", "75"),
-    ("Done", "100"),
+    (N_("Done"), "100"),
 )
 
 
@@ -51,7 +52,7 @@ def mood_choices(checkin_id: int) -> tuple[Choice, ...]:
         Choice(f"{MOOD_FACES[s]} {s}", "checkin.mood", (*args, ("score", str(s))))
         for s in range(1, 6)
     )
-    return (*moods, Choice("Skip today", "checkin.skip", args))
+    return (*moods, Choice(_("Skip today"), "checkin.skip", args))
 
 
 def render_checkin(checkin: Checkin, person: Person) -> Message:
@@ -61,17 +62,22 @@ def render_checkin(checkin: Checkin, person: Person) -> Message:
 
 
 def _first_name(name: str) -> str:
-    return name.split()[0] if name else "there"
+    words = name.split()
+    return words[0] if words else ""
 
 
 def checkin_prompt(checkin_id: int, name: str) -> Message:
-    """The check-in prompt by id and name (bulk opening has ids and rows, not ORM objects)."""
+    """The check-in prompt by id and name (bulk opening has ids and rows, not ORM objects).
+
+    Built in the language being spoken: a job speaks the student's (`speaking_to`).
+    """
     first = _first_name(name)
-    return Message(
-        title="Check-in",
-        text=f"Hi {first}, how are you feeling today? 1 is awful, 5 is great.",
-        choices=mood_choices(checkin_id),
+    text = (
+        _("Hi {name}, how are you feeling today? 1 is awful, 5 is great.").format(name=first)
+        if first
+        else _("Hi there, how are you feeling today? 1 is awful, 5 is great.")
     )
+    return Message(title=_("Check-in"), text=text, choices=mood_choices(checkin_id))
 
 
 class CheckinPromptJson:
@@ -82,6 +88,11 @@ class CheckinPromptJson:
     third of the bulk step. The template is the real prompt serialised with two sentinels,
     so it follows `checkin_prompt` and `Message.to_json` whatever they become; the name is
     escaped as `json.dumps(..., ensure_ascii=False)` escapes it.
+
+    One template per language, each built the first time a student speaking it needs one:
+    `render(checkin_id, name, language)` with the languages of a page of students from
+    `bot.services.language.languages_of` (one query). Without a language, the one being
+    spoken now.
     """
 
     # Sentinels that occur nowhere in the prompt: a 19-digit id and private-use characters.
@@ -89,9 +100,46 @@ class CheckinPromptJson:
     _NAME = "\ue000first-name\ue000"
 
     def __init__(self) -> None:
-        """Serialise the prompt once and cut it at the sentinels."""
-        raw = checkin_prompt(self._ID, self._NAME).to_json()
-        id_text, name_text = str(self._ID), encode_basestring(self._NAME)[1:-1]
+        """No template yet: each language's is serialised on first use."""
+        self._templates: dict[str, _PromptTemplate] = {}
+
+    def template(self, language: str | None = None) -> _PromptTemplate:
+        """The serialised prompt of one language, cut at the sentinels (built once)."""
+        wanted = language or current_language()
+        found = self._templates.get(wanted)
+        if found is None:
+            with speaking(wanted):
+                found = _PromptTemplate(checkin_prompt(self._ID, self._NAME).to_json())
+            self._templates[wanted] = found
+        return found
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages whose template has been built so far (one per language spoken)."""
+        return tuple(self._templates)
+
+    def render(self, checkin_id: int, name: str, language: str | None = None) -> SerialisedMessage:
+        """The serialised prompt of one check-in, equal to `checkin_prompt(...).to_json()`.
+
+        In `language` (a student's, from `languages_of`), else the language spoken now.
+        """
+        first = _first_name(name)
+        if not first:  # rare: a nameless roster row gets the prompt's own "Hi there"
+            with speaking(language or current_language()):
+                return SerialisedMessage(checkin_prompt(checkin_id, name).to_json())
+        template = self._templates.get(language) if language else None
+        return (template or self.template(language)).fill(checkin_id, first)
+
+
+class _PromptTemplate:
+    """One language's serialised prompt as constant parts around the id and name slots."""
+
+    __slots__ = ("_parts", "_slots")
+
+    def __init__(self, raw: str) -> None:
+        """Cut `raw` (the prompt serialised with the sentinels) at the sentinels."""
+        sentinel_id, sentinel_name = CheckinPromptJson._ID, CheckinPromptJson._NAME
+        id_text, name_text = str(sentinel_id), encode_basestring(sentinel_name)[1:-1]
         # Alternating constant text and slots: ("id" | "name") between consecutive parts.
         self._parts: list[str] = []
         self._slots: list[bool] = []  # True: the name, False: the id
@@ -107,9 +155,9 @@ class CheckinPromptJson:
             rest = rest[at + length :]
         self._parts.append(rest)
 
-    def render(self, checkin_id: int, name: str) -> SerialisedMessage:
-        """The serialised prompt of one check-in, equal to `checkin_prompt(...).to_json()`."""
-        values = (encode_basestring(_first_name(name))[1:-1], str(checkin_id))
+    def fill(self, checkin_id: int, first_name: str) -> SerialisedMessage:
+        """The serialised prompt with this check-in's id and the student's first name."""
+        values = (encode_basestring(first_name)[1:-1], str(checkin_id))
         pieces = [self._parts[0]]
         for slot, part in zip(self._slots, self._parts[1:], strict=True):
             pieces.append(values[0] if slot else values[1])
@@ -121,8 +169,8 @@ def render_reminder(checkin: Checkin, person: Person) -> Message:
     """The one reminder for an unanswered check-in."""
     assert checkin.id is not None
     return Message(
-        title="Check-in reminder",
-        text="A gentle reminder: how are you feeling today? It takes five seconds.",
+        title=_("Check-in reminder"),
+        text=_("A gentle reminder: how are you feeling today? It takes five seconds."),
         choices=mood_choices(checkin.id),
     )
 
@@ -161,13 +209,13 @@ def _own_checkin(session: Session, person: Person, raw_id: str) -> Checkin:
     checkin_id = record_id(raw_id)
     checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
     if checkin is None:
-        raise UserError("I can't find that check-in.")
+        raise UserError(_("I can't find that check-in."))
     # Only the student answers their own check-in: not their mentor, not an admin.
     require_owner(
-        person, checkin.person_id, "That check-in belongs to someone else, so I left it alone."
+        person, checkin.person_id, _("That check-in belongs to someone else, so I left it alone.")
     )
     if checkin.status in (CheckinStatus.MISSED, CheckinStatus.EXCUSED, CheckinStatus.NOT_SENT):
-        raise UserError("That check-in has closed. Start a new one with /checkin.")
+        raise UserError(_("That check-in has closed. Start a new one with /checkin."))
     return checkin
 
 
@@ -187,17 +235,19 @@ def _after_note_step(session: Session, checkin: Checkin, person: Person) -> Mess
             checkin.goal_id = goal.id
             args = (("checkin", str(checkin.id)), ("goal", str(goal.id)))
             return Message(
-                text=f'Any progress on your goal "{goal.title}"? (now {goal.progress}%)',
+                text=_('Any progress on your goal "{title}"? (now {progress}%)').format(
+                    title=goal.title, progress=goal.progress
+                ),
                 choices=(
                     *(
-                        Choice(label, "checkin.goal", (*args, ("progress", value)))
+                        Choice(_(label), "checkin.goal", (*args, ("progress", value)))
                         for label, value in PROGRESS_CHOICES
                     ),
-                    Choice("Skip", "checkin.goal", (*args, ("progress", "skip"))),
+                    Choice(_("Skip"), "checkin.goal", (*args, ("progress", "skip"))),
                 ),
             )
     checkin.step = CheckinStep.DONE
-    return Message(text="Thanks for checking in. See you next time! 👋")
+    return Message(text=_("Thanks for checking in. See you next time! 👋"))
 
 
 def questions_of(session: Session, schedule_id: int | None) -> str:
@@ -216,14 +266,16 @@ def questions_of(session: Session, schedule_id: int | None) -> str:
 
 def mood_thanks(score: int) -> str:
     """What a student sees once their mood is recorded."""
-    return f"You answered {MOOD_FACES[score]} {score}/5 ({MOOD_WORDS[score]}). Thank you!"
+    return _("You answered {face} {score}/5 ({word}). Thank you!").format(
+        face=MOOD_FACES[score], score=score, word=_(MOOD_WORDS[score])
+    )
 
 
 def note_prompt(checkin_id: int, links: tuple[Link, ...]) -> Message:
     """The check-in's second step: an optional note, typed, or Skip."""
     return Message(
-        text="Anything on your mind? Just type it here, or press Skip.",
-        choices=(Choice("Skip", "checkin.note_skip", (("checkin", str(checkin_id)),)),),
+        text=_("Anything on your mind? Just type it here, or press Skip."),
+        choices=(Choice(_("Skip"), "checkin.note_skip", (("checkin", str(checkin_id)),)),),
         expects_text=True,
         links=links,
     )
@@ -236,9 +288,9 @@ def answered_with_next(score: int, nxt: Message | None) -> Message:
     on every platform (a 09:00 burst is thousands), and a tidier conversation.
     """
     if nxt is None:
-        return Message(title="Check-in", text=mood_thanks(score))
+        return Message(title=_("Check-in"), text=mood_thanks(score))
     return Message(
-        title="Check-in",
+        title=_("Check-in"),
         text=f"{mood_thanks(score)}\n{nxt.text}",
         choices=nxt.choices,
         links=nxt.links,
@@ -313,13 +365,13 @@ def skip(session: Session, now: datetime, person: Person, raw_checkin: str) -> C
     """Skip today's check-in: recorded as skipped, never as a score."""
     checkin = _own_checkin(session, person, raw_checkin)
     if checkin.status == CheckinStatus.ANSWERED:
-        return CheckinTurn(update=None, next=Message(text="You've already answered this one."))
+        return CheckinTurn(update=None, next=Message(text=_("You've already answered this one.")))
     checkin.status = CheckinStatus.SKIPPED
     checkin.step = CheckinStep.DONE
     checkin.answered_at = now
     session.add(checkin)
     return CheckinTurn(
-        update=Message(title="Check-in", text="Skipped today's check-in. That's okay."),
+        update=Message(title=_("Check-in"), text=_("Skipped today's check-in. That's okay.")),
         next=None,
     )
 
@@ -331,7 +383,7 @@ def skip_note(session: Session, person: Person, raw_checkin: str) -> CheckinTurn
         return CheckinTurn(update=None, next=None)
     nxt = _after_note_step(session, checkin, person)
     session.add(checkin)
-    return CheckinTurn(update=Message(text="No note this time."), next=nxt)
+    return CheckinTurn(update=Message(text=_("No note this time.")), next=nxt)
 
 
 def add_note(
@@ -347,7 +399,7 @@ def add_note(
     links = as_links(suggest(session, text, low, settings.resource_suggestions))
     nxt = _after_note_step(session, checkin, person)
     session.add(checkin)
-    ack = Message(text="Got it, I've added that to today's check-in.", links=links)
+    ack = Message(text=_("Got it, I've added that to today's check-in."), links=links)
     return (
         CheckinTurn(update=None, next=nxt, resources=links)
         if nxt is None
@@ -371,20 +423,22 @@ def answer_goal(
     if raw_progress not in ("skip", "-1"):
         goal = goal_service.set_progress(session, person, raw_goal, raw_progress, now)
         checkin.goal_progress = goal.progress
-        text = f'Updated "{goal.title}" to {goal.progress}%.'
+        text = _('Updated "{title}" to {progress}%.').format(
+            title=goal.title, progress=goal.progress
+        )
         if goal.status == GoalStatus.DONE:
-            text = f'🎉 Goal complete: "{goal.title}"!'
+            text = _('🎉 Goal complete: "{title}"!').format(title=goal.title)
     elif raw_progress == "-1":
         goal = goal_service.own_goal(session, person, raw_goal)
         goal.next_nudge_at = goal.next_nudge_at  # unchanged: no progress is information too
-        text = "Noted, no change this time."
+        text = _("Noted, no change this time.")
     else:
-        text = "Skipped the goal question."
+        text = _("Skipped the goal question.")
     checkin.step = CheckinStep.DONE
     session.add(checkin)
     return CheckinTurn(
         update=Message(text=text),
-        next=Message(text="Thanks for checking in. See you next time! 👋"),
+        next=Message(text=_("Thanks for checking in. See you next time! 👋")),
     )
 
 

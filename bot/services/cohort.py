@@ -14,13 +14,18 @@ from datetime import datetime
 from sqlalchemy import Subquery
 from sqlmodel import Session, col, func, select
 
+from bot.i18n import _, ngettext
 from bot.model import Field, Message
 from bot.people import STUDENT
 from storage.tables import Group, GroupMember, MoodEntry, Person
 
 # Not a setting on purpose: lowering it would defeat its purpose.
 MIN_STUDENTS = 5
-SUPPRESSED = f"fewer than {MIN_STUDENTS} students logged a mood, so no figure is shown"
+
+
+def suppressed_text() -> str:
+    """Why a small group shows no figure, in the language being spoken."""
+    return _("fewer than {n} students logged a mood, so no figure is shown").format(n=MIN_STUDENTS)
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,10 @@ def cohort_mood_summary(session: Session, group_id: int | None, since: datetime)
 
     The average is None unless at least MIN_STUDENTS students logged a mood.
     """
-    name = "All students"
+    name = _("All students")
     if group_id is not None:
         group = session.get(Group, group_id)
-        name = group.name if group is not None else f"group {group_id}"
+        name = group.name if group is not None else _("group {id}").format(id=group_id)
     students = _active_students(group_id)
     per_student = session.exec(
         select(MoodEntry.person_id, func.avg(MoodEntry.score))
@@ -77,7 +82,7 @@ def cohort_mood_summary(session: Session, group_id: int | None, since: datetime)
     reporting = len(per_student)
     average: float | None = None
     if reporting >= MIN_STUDENTS:
-        average = sum(float(mean) for _, mean in per_student) / reporting
+        average = sum(float(mean) for _person, mean in per_student) / reporting
     return CohortMood(name=name, students=total, reporting=reporting, average=average)
 
 
@@ -85,14 +90,23 @@ def render_cohort(summaries: Sequence[CohortMood], days: int) -> Message:
     """Cohort summaries as a message: one row per group, figures only where allowed."""
     fields = []
     for summary in summaries:
+        n = summary.students
         if summary.average is None:
-            value = f"{summary.students} student(s); {SUPPRESSED}"
+            value = ngettext(
+                "{n} student(s); {suppressed}", "{n} student(s); {suppressed}", n
+            ).format(n=n, suppressed=suppressed_text())
         else:
-            value = f"{summary.students} student(s); average mood {summary.average:.1f}/5"
+            value = ngettext(
+                "{n} student(s); average mood {average}/5",
+                "{n} student(s); average mood {average}/5",
+                n,
+            ).format(n=n, average=f"{summary.average:.1f}")
         fields.append(Field(summary.name, value))
     return Message(
-        title="Cohort mood",
-        text=f"Average mood over the last {days} days. Groups where fewer than "
-        f"{MIN_STUDENTS} students logged a mood show no figure, to protect their privacy.",
+        title=_("Cohort mood"),
+        text=_(
+            "Average mood over the last {days} days. Groups where fewer than "
+            "{n} students logged a mood show no figure, to protect their privacy."
+        ).format(days=days, n=MIN_STUDENTS),
         fields=tuple(fields),
     )

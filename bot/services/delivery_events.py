@@ -16,11 +16,13 @@ from sqlmodel import Session, select
 
 from bot.config import CoreSettings
 from bot.delivery import Claimed
+from bot.i18n import N_, _, ngettext
 from bot.model import Message
 from bot.outbox import COPY_KINDS, Push, push_rows
 from bot.people import STUDENT, admins, mentors_of
 from bot.services.alerts import mark_delivered, record_event
 from bot.services.groups import channel_mentors
+from bot.services.language import speaking_to
 from bot.services.routing import (
     describe_kind,
     go_sideways,
@@ -31,7 +33,7 @@ from bot.services.watchdog import sound_alarms
 from storage.enums import AlertStatus, OutboxKind
 from storage.tables import Alert, Identity, Person
 
-DMS_CLOSED_ADVICE = (
+DMS_CLOSED_ADVICE = N_(
     "They have closed direct messages from the bot on {platform} (or blocked it), so check-ins "
     "and messages can't reach them there. Please ask them to allow direct messages from "
     "server members (the server's Privacy Settings) or simply to write to the bot once: I "
@@ -126,30 +128,22 @@ class ServiceDeliveryEvents:
             self._notify_copy_left(session, row, error, now)
             return
         person = session.get(Person, row.person_id) if row.person_id else None
-        who = f"{person.name} ({person.email})" if person else f"{row.platform}:{row.channel_id}"
-        advice = "Please reach them another way."
+        shape = "person" if person is not None else "address"
         targets: list[Person] = []
         if person is not None and person.id is not None and person.role == STUDENT:
             targets = [m for m in mentors_of(session, person.id).values()]
         elif person is None and row.member_ids:
             # A group conversation (a peer pairing): a Slack group DM, or a private thread
             # in a group's Discord channel, whose mentors hear of it (else the admins).
-            who = f"a group conversation of {len(row.member_ids.split(','))} people"
-            advice = "Please introduce them to each other another way."
+            shape = "group"
             if row.channel_id:
                 targets = channel_mentors(session, row.platform, row.channel_id)
         elif person is None and row.channel_id:
             # A channel post (a workshop announcement, the staff channel): the bot may not
             # be in the channel. The mentors of a group bound to it can invite the bot or
             # rebind the group; for any other channel the admins hear of it below.
-            who = f"the {row.platform} channel {row.channel_id}"
-            advice = "Please add the bot to that channel."
             targets = channel_mentors(session, row.platform, row.channel_id)
-            if targets:
-                advice = (
-                    "Please add the bot to that channel, or bind the group to another "
-                    "one (/group bind)."
-                )
+            shape = "bound channel" if targets else "channel"
         # What failed and, for an alert, whom it is about: every target here (the
         # student's mentors, a group's mentors, the admins) may know that.
         alert = session.get(Alert, row.alert_id) if row.alert_id is not None else None
@@ -158,31 +152,25 @@ class ServiceDeliveryEvents:
             if alert is not None and alert.student_id is not None
             else None
         )
-        about = f" about {subject.name} ({subject.email})" if subject is not None else ""
-        notice = Message(
-            title="Delivery failed",
-            text=f"I couldn't deliver {describe_kind(row.kind, alert)}{about} to {who} on "
-            f"{row.platform}: {error}. {advice}",
-            urgent=row.kind == OutboxKind.ALERT,
-        )
         if not targets:
             targets = list(admins(session))
-        push_rows(
-            session,
-            [
+        pushes: list[Push] = []
+        for target in targets:
+            if target.id == row.person_id:
+                continue
+            # Each mentor or admin reads the notice in their own language.
+            with speaking_to(target, self.settings):
+                notice = _failed_notice(row, error, shape, person, alert, subject)
+            pushes.append(
                 Push(
-                    dedupe_key=f"failed:{row.id}:{t.id}",
+                    dedupe_key=f"failed:{row.id}:{target.id}",
                     message=notice,
-                    person=t,
+                    person=target,
                     kind=OutboxKind.DELIVERY_NOTICE,
                     urgent=row.kind == OutboxKind.ALERT,
                 )
-                for t in targets
-                if t.id != row.person_id
-            ],
-            now,
-            self.settings.default_timezone,
-        )
+            )
+        push_rows(session, pushes, now, self.settings.default_timezone)
 
     def dms_closed(self, session: Session, row: Claimed, error: str, now: datetime) -> None:
         """Mark the identity "DMs closed" once and tell the student's mentors once, with what to do.
@@ -210,28 +198,32 @@ class ServiceDeliveryEvents:
             targets = list(mentors_of(session, person.id).values())
         if not targets:
             targets = list(admins(session))
-        notice = Message(
-            title="Direct messages closed",
-            text=f"I couldn't deliver {describe_kind(row.kind, None)} to {person.name} "
-            f"({person.email}) on {row.platform}. "
-            + DMS_CLOSED_ADVICE.format(platform=row.platform),
-        )
         stamp = now.strftime("%Y%m%d%H%M%S")
-        push_rows(
-            session,
-            [
+        pushes: list[Push] = []
+        for target in targets:
+            if target.id == person.id:
+                continue
+            with speaking_to(target, self.settings):
+                notice = Message(
+                    title=_("Direct messages closed"),
+                    text=_("I couldn't deliver {what} to {name} ({email}) on {platform}.").format(
+                        what=describe_kind(row.kind, None),
+                        name=person.name,
+                        email=person.email,
+                        platform=row.platform,
+                    )
+                    + " "
+                    + _(DMS_CLOSED_ADVICE).format(platform=row.platform),
+                )
+            pushes.append(
                 Push(
-                    dedupe_key=f"dms-closed:{identity.id}:{stamp}:{t.id}",
+                    dedupe_key=f"dms-closed:{identity.id}:{stamp}:{target.id}",
                     message=notice,
-                    person=t,
+                    person=target,
                     kind=OutboxKind.DELIVERY_NOTICE,
                 )
-                for t in targets
-                if t.id != person.id
-            ],
-            now,
-            self.settings.default_timezone,
-        )
+            )
+        push_rows(session, pushes, now, self.settings.default_timezone)
 
     def _urgent_alert(self, session: Session, row: Claimed, *, lock: bool = True) -> Alert | None:
         """The row's alert when it is an urgent chat copy still waiting for someone."""
@@ -250,24 +242,87 @@ class ServiceDeliveryEvents:
         Nobody else can act on it: the person is erased, and the copy's reader (a mentor) may
         be who should not keep it. The notice names the message, never its content.
         """
-        what = "delete" if row.kind == OutboxKind.COPY_DELETE else "edit"
-        notice = Message(
-            title="Erasure: a copy is left",
-            text=f"I couldn't {what} a message I sent earlier (in {row.platform} channel "
-            f"{row.channel_id}, message {row.target_message_id}) that quoted or named someone "
-            f"who asked for their data to be erased: {error}. Please delete it by hand.",
-        )
-        push_rows(
-            session,
-            [
+        pushes: list[Push] = []
+        for admin in admins(session):
+            with speaking_to(admin, self.settings):
+                notice = _copy_left_notice(row, error)
+            pushes.append(
                 Push(
                     dedupe_key=f"failed:{row.id}:{admin.id}",
                     message=notice,
                     person=admin,
                     kind=OutboxKind.DELIVERY_NOTICE,
                 )
-                for admin in admins(session)
-            ],
-            now,
-            self.settings.default_timezone,
+            )
+        push_rows(session, pushes, now, self.settings.default_timezone)
+
+
+def _failed_notice(
+    row: Claimed,
+    error: str,
+    shape: str,
+    person: Person | None,
+    alert: Alert | None,
+    subject: Person | None,
+) -> Message:
+    """A "delivery failed" notice in the language being spoken (see `delivery_failed`)."""
+    if shape == "person" and person is not None:
+        who = f"{person.name} ({person.email})"
+        advice = _("Please reach them another way.")
+    elif shape == "group":
+        members = len((row.member_ids or "").split(","))
+        who = ngettext(
+            "a group conversation of {n} people", "a group conversation of {n} people", members
+        ).format(n=members)
+        advice = _("Please introduce them to each other another way.")
+    elif shape in ("channel", "bound channel"):
+        who = _("the {platform} channel {channel}").format(
+            platform=row.platform, channel=row.channel_id
         )
+        advice = (
+            _("Please add the bot to that channel, or bind the group to another one (/group bind).")
+            if shape == "bound channel"
+            else _("Please add the bot to that channel.")
+        )
+    else:
+        who = f"{row.platform}:{row.channel_id}"
+        advice = _("Please reach them another way.")
+    names = {
+        "what": describe_kind(row.kind, alert),
+        "who": who,
+        "platform": row.platform,
+        "error": error,
+        "advice": advice,
+    }
+    if subject is not None:
+        text = _(
+            "I couldn't deliver {what} about {subject} to {who} on {platform}: {error}. {advice}"
+        ).format(subject=f"{subject.name} ({subject.email})", **names)
+    else:
+        text = _("I couldn't deliver {what} to {who} on {platform}: {error}. {advice}").format(
+            **names
+        )
+    return Message(title=_("Delivery failed"), text=text, urgent=row.kind == OutboxKind.ALERT)
+
+
+def _copy_left_notice(row: Claimed, error: str) -> Message:
+    """An admin's notice that a copy of an erased person's words is left on a platform."""
+    names = {
+        "platform": row.platform,
+        "channel": row.channel_id,
+        "message": row.target_message_id,
+        "error": error,
+    }
+    if row.kind == OutboxKind.COPY_DELETE:
+        text = _(
+            "I couldn't delete a message I sent earlier (in {platform} channel {channel}, "
+            "message {message}) that quoted or named someone who asked for their data to be "
+            "erased: {error}. Please delete it by hand."
+        ).format(**names)
+    else:
+        text = _(
+            "I couldn't edit a message I sent earlier (in {platform} channel {channel}, "
+            "message {message}) that quoted or named someone who asked for their data to be "
+            "erased: {error}. Please delete it by hand."
+        ).format(**names)
+    return Message(title=_("Erasure: a copy is left"), text=text)

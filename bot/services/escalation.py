@@ -8,7 +8,15 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings, EscalationRules
 from bot.safety.taxonomy import Category
-from bot.services.alerts import fold_signal, raise_alert, unresolved_message_alert
+from bot.services.alerts import (
+    DROP_REASON,
+    HELP_REASON,
+    LOW_MOOD_REASON,
+    MISSED_REASON,
+    fold_signal,
+    raise_alert,
+    unresolved_message_alert,
+)
 from bot.services.mood import average_before
 from storage.enums import AlertKind, CheckinStatus
 from storage.tables import Alert, Checkin, MoodEntry, Person
@@ -63,7 +71,8 @@ def evaluate_mood_against(
             now,
             student,
             AlertKind.LOW_MOOD,
-            f"Mood {entry.score}/5 (alert threshold {rules.low_mood_threshold})",
+            # Stored in English (the alert's record); `reason_text` translates it for a reader.
+            LOW_MOOD_REASON.format(score=entry.score, threshold=rules.low_mood_threshold),
             excerpt=entry.note,
         )
         if alert:
@@ -75,8 +84,12 @@ def evaluate_mood_against(
             now,
             student,
             AlertKind.DROP,
-            f"Mood {entry.score}/5, down {average - entry.score:.1f} from a "
-            f"{rules.drop_window_days}-day average of {average:.1f}",
+            DROP_REASON.format(
+                score=entry.score,
+                drop=f"{average - entry.score:.1f}",
+                days=rules.drop_window_days,
+                average=f"{average:.1f}",
+            ),
             excerpt=entry.note,
         )
         if alert:
@@ -113,7 +126,7 @@ def evaluate_missed(
     misses = consecutive_missed(session, student.id)
     if misses >= settings.escalation.missed_checkins:
         return raise_alert(
-            session, settings, now, student, AlertKind.MISSED, f"{misses} check-ins missed in a row"
+            session, settings, now, student, AlertKind.MISSED, MISSED_REASON.format(n=misses)
         )
     return None
 
@@ -122,7 +135,7 @@ def request_help(
     session: Session, settings: CoreSettings, now: datetime, student: Person, text: str
 ) -> Alert | None:
     """The student asked for their mentor's help: always reaches a person."""
-    reason = "Asked to talk to their mentor"
+    reason = HELP_REASON
     return raise_alert(
         session, settings, now, student, AlertKind.HELP, reason, excerpt=text or None
     )

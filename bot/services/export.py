@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.i18n import N_, _
 from bot.personal_data import PersonalData
-from bot.safety.taxonomy import render_reason
+from bot.services.alerts import reason_text
 from storage.tables import Alert, AuditLog, MentorNote, Person
 
 
@@ -30,7 +31,8 @@ def _row(obj: SQLModel) -> dict[str, Any]:
     return out
 
 
-EXPORT_NOTICE = (
+# Marked for translation; the export carries them in the reader's language (`_(...)`).
+EXPORT_NOTICE = N_(
     "This is the data the mentoring programme's bot stores about you. Your mentors and "
     "programme staff can see your check-ins, moods, goals and messages; alerts are raised "
     "to them when you may need support, so what you write is never fully confidential. "
@@ -38,7 +40,7 @@ EXPORT_NOTICE = (
     "programme lead for them (they may need a safeguarding review first). Free text is "
     "deleted after the programme's retention period; /mydata delete erases the rest."
 )
-STAFF_EXPORT_NOTICE = (
+STAFF_EXPORT_NOTICE = N_(
     "Staff export, including mentors' notes. Before releasing it to the person, review the "
     "notes for safeguarding and third-party information (DPA 2018 exemptions)."
 )
@@ -81,7 +83,7 @@ def _alerts(session: Session, table: PersonalData, person_id: int) -> list[dict[
     alerts = session.exec(
         select(Alert).where(owned_by(session, table, person_id)).order_by(col(Alert.id))
     ).all()
-    return [{**_row(a), "reason_text": render_reason(a.reason)} for a in alerts]
+    return [{**_row(a), "reason_text": reason_text(a.reason)} for a in alerts]
 
 
 def _access_log(session: Session, table: PersonalData, person_id: int) -> list[dict[str, Any]]:
@@ -137,7 +139,7 @@ def export_person(
     """
     assert person.id is not None
     data: dict[str, Any] = {
-        "notice": STAFF_EXPORT_NOTICE if include_mentor_notes else EXPORT_NOTICE,
+        "notice": _(STAFF_EXPORT_NOTICE if include_mentor_notes else EXPORT_NOTICE),
         "person": _row(person),
     }
     for table in tables:

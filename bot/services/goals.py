@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 from bot.args import record_id, small_number
 from bot.auth import require_owner
 from bot.errors import UserError
+from bot.i18n import DEFAULT_LANGUAGE, _, current_language
+from bot.i18n.dates import DATE, local_format
 from bot.localtime import parse_date
 from bot.model import Field, Message
 from storage.enums import GoalStatus
@@ -32,7 +34,7 @@ def own_goal(session: Session, person: Person, raw_id: str) -> Goal:
     """One of the person's goals by id (as typed), or a friendly UserError."""
     goal_id = record_id(raw_id)
     goal = session.get(Goal, goal_id) if goal_id is not None else None
-    missing = f"I can't find your goal '{raw_id}'. See your goals with /goal list."
+    missing = _("I can't find your goal '{id}'. See your goals with /goal list.").format(id=raw_id)
     if goal is None:
         raise UserError(missing)
     # Someone else's goal reads as missing too: a refusal must not confirm that it exists.
@@ -47,15 +49,17 @@ def add_goal(
     title = " ".join(title.split())
     if not title:
         raise UserError(
-            "A goal needs a title, for example: /goal add Finish my essay by 2026-12-01"
+            _("A goal needs a title, for example: /goal add Finish my essay by 2026-12-01")
         )
     if len(title) > 200:
-        raise UserError("Please keep a goal title under 200 characters.")
+        raise UserError(_("Please keep a goal title under 200 characters."))
     due_date = parse_date(due) if due else None
     if due_date is not None and due_date < today:
-        raise UserError("That due date has already passed. Pick a date from today on.")
+        raise UserError(_("That due date has already passed. Pick a date from today on."))
     if len(open_goals(session, person)) >= MAX_OPEN_GOALS:
-        raise UserError("You have 20 open goals already: finish or drop one first.")
+        raise UserError(
+            _("You have {n} open goals already: finish or drop one first.").format(n=MAX_OPEN_GOALS)
+        )
     assert person.id is not None
     goal = Goal(
         person_id=person.id,
@@ -89,11 +93,11 @@ def set_progress(
     """Set a goal's progress 0-100; 100 completes it."""
     goal = own_goal(session, person, raw_id)
     if goal.status != GoalStatus.OPEN:
-        raise UserError(f'"{goal.title}" is already {goal.status}.')
+        raise UserError(_already(goal))
     value = raw_progress.strip().rstrip("%")
     progress = small_number(value, 100)
     if progress is None:
-        raise UserError("Progress is a number from 0 to 100, for example: /goal progress 3 50")
+        raise UserError(_("Progress is a number from 0 to 100, for example: /goal progress 3 50"))
     goal.progress = progress
     goal.updated_at = now
     goal.last_progress_at = now
@@ -108,6 +112,15 @@ def set_progress(
     return goal
 
 
+def _already(goal: Goal) -> str:
+    """Why a goal that is done or dropped can't change, in the language being spoken."""
+    if goal.status == GoalStatus.DONE:
+        return _('"{title}" is already done.').format(title=goal.title)
+    if goal.status == GoalStatus.DROPPED:
+        return _('"{title}" is already dropped.').format(title=goal.title)
+    return f'"{goal.title}" is already {goal.status}.'
+
+
 def complete(session: Session, person: Person, raw_id: str, now: datetime) -> Goal:
     """Mark a goal done."""
     return set_progress(session, person, raw_id, "100", now)
@@ -117,7 +130,7 @@ def drop(session: Session, person: Person, raw_id: str, now: datetime) -> Goal:
     """Drop a goal: no more nudges."""
     goal = own_goal(session, person, raw_id)
     if goal.status != GoalStatus.OPEN:
-        raise UserError(f'"{goal.title}" is already {goal.status}.')
+        raise UserError(_already(goal))
     goal.status = GoalStatus.DROPPED
     goal.updated_at = now
     goal.next_nudge_at = None
@@ -130,7 +143,7 @@ def add_milestone(session: Session, person: Person, raw_id: str, title: str) -> 
     goal = own_goal(session, person, raw_id)
     title = " ".join(title.split())
     if not title:
-        raise UserError("A milestone needs a title: /goal milestone 3 Write the outline")
+        raise UserError(_("A milestone needs a title: /goal milestone 3 Write the outline"))
     assert goal.id is not None
     milestone = Milestone(goal_id=goal.id, title=title[:200])
     session.add(milestone)
@@ -147,7 +160,7 @@ def milestone_done(
     number = small_number(raw_milestone) or 0
     target = milestones[number - 1] if 1 <= number <= len(milestones) else None
     if target is None:
-        raise UserError("I can't find that milestone. Numbers are shown by /goal list.")
+        raise UserError(_("I can't find that milestone. Numbers are shown by /goal list."))
     target.done_at = target.done_at or now
     session.add(target)
     done = sum(1 for m in milestones if m.done_at is not None)
@@ -159,19 +172,34 @@ def stale_since(goal: Goal) -> datetime:
     return goal.last_progress_at or goal.created_at
 
 
+def _due_date(day: date) -> str:
+    """A due date: as typed in English (2026-12-01), the reader's own way otherwise."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return day.isoformat()
+    return local_format(day, DATE)
+
+
 def render_goals(session: Session, person: Person) -> Message:
     """The person's open goals with progress bars and milestones."""
     goals = open_goals(session, person)
     if not goals:
-        return Message(text="You have no open goals. Add one with /goal add TITLE [by YYYY-MM-DD]")
+        return Message(
+            text=_("You have no open goals. Add one with /goal add TITLE [by YYYY-MM-DD]")
+        )
     fields = []
     for goal in goals:
         filled = goal.progress // 10
         bar = "█" * filled + "░" * (10 - filled)
-        due = f", due {goal.due_date.isoformat()}" if goal.due_date else ""
+        progress = (
+            _("{bar} {progress}%, due {date}").format(
+                bar=bar, progress=goal.progress, date=_due_date(goal.due_date)
+            )
+            if goal.due_date
+            else f"{bar} {goal.progress}%"
+        )
         milestones = session.exec(select(Milestone).where(Milestone.goal_id == goal.id)).all()
         steps = "".join(
             f"\n  {i}. {'☑' if m.done_at else '☐'} {m.title}" for i, m in enumerate(milestones, 1)
         )
-        fields.append(Field(f"#{goal.id} {goal.title}", f"{bar} {goal.progress}%{due}{steps}"))
-    return Message(title="Your goals", text="Your open goals:", fields=tuple(fields))
+        fields.append(Field(f"#{goal.id} {goal.title}", f"{progress}{steps}"))
+    return Message(title=_("Your goals"), text=_("Your open goals:"), fields=tuple(fields))

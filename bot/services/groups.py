@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from bot.args import record_id, split_words
 from bot.audit import audit
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _, ngettext
 from bot.localtime import is_valid_zone
 from bot.model import Recipient
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
@@ -37,8 +38,9 @@ SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 DISCORD_CHANNEL = re.compile(r"^\d{15,21}$")
 MAX_NAME = 100
 
-NOT_GROUP_MENTOR = "Only this group's mentors and programme staff can do that."
-GROUP_USAGE = (
+# Marked for translation: shown as `_(NOT_GROUP_MENTOR)`, `_(GROUP_USAGE)`.
+NOT_GROUP_MENTOR = N_("Only this group's mentors and programme staff can do that.")
+GROUP_USAGE = N_(
     "Use /group list, /group members GROUP, /group bind slack|discord CHANNEL_ID GROUP, "
     "/group unbind GROUP, /group add GROUP EMAIL..., /group remove GROUP EMAIL... "
     "(admins: /group create GROUP)."
@@ -53,7 +55,7 @@ def group_named(session: Session, name: str) -> Group:
     unquoted = words.items[0] if len(words.items) == 1 and words.quoted[0] else name
     ref = " ".join(unquoted.split())
     if not ref:
-        raise UserError("Which group? Give its name, e.g. Study skills.")
+        raise UserError(_("Which group? Give its name, e.g. Study skills."))
     group: Group | None = None
     group_id = record_id(ref) if ref.startswith("#") else None
     if group_id is not None:
@@ -61,7 +63,7 @@ def group_named(session: Session, name: str) -> Group:
     if group is None:
         group = session.exec(select(Group).where(Group.name == ref)).first()
     if group is None:
-        raise UserError(f"There is no group called '{ref}'.")
+        raise UserError(_("There is no group called '{name}'.").format(name=ref))
     return group
 
 
@@ -95,7 +97,7 @@ def require_group_mentor(
     """
     assert group.id is not None
     if actor is not None and not is_group_mentor(session, actor, group.id):
-        raise NotAllowed(NOT_GROUP_MENTOR)
+        raise NotAllowed(_(NOT_GROUP_MENTOR))
     audit(session, now, actor.id if actor else None, action, None, detail=f"group {group.id}")
 
 
@@ -105,18 +107,24 @@ def parse_channel(platform: str, channel_id: str) -> tuple[str, str]:
     channel = channel_id.strip().lstrip("#")
     if name not in CHANNEL_PLATFORMS:
         raise UserError(
-            f"'{platform}' has no channels I can post in. Use slack or discord "
-            "(the console has no channels: members get workshop posts as direct messages)."
+            _(
+                "'{platform}' has no channels I can post in. Use slack or discord "
+                "(the console has no channels: members get workshop posts as direct messages)."
+            ).format(platform=platform)
         )
     if name == "slack" and not SLACK_CHANNEL.match(channel):
         raise UserError(
-            f"'{channel_id}' isn't a Slack channel id. It looks like C0123ABCD: open the "
-            "channel's details in Slack and copy the id at the bottom."
+            _(
+                "'{channel}' isn't a Slack channel id. It looks like C0123ABCD: open the "
+                "channel's details in Slack and copy the id at the bottom."
+            ).format(channel=channel_id)
         )
     if name == "discord" and not DISCORD_CHANNEL.match(channel):
         raise UserError(
-            f"'{channel_id}' isn't a Discord channel id. It is a long number: turn on "
-            "Developer Mode, right-click the channel and choose Copy Channel ID."
+            _(
+                "'{channel}' isn't a Discord channel id. It is a long number: turn on "
+                "Developer Mode, right-click the channel and choose Copy Channel ID."
+            ).format(channel=channel_id)
         )
     return name, channel
 
@@ -129,7 +137,9 @@ def _check_channel_free(session: Session, platform: str, channel: str, group: Gr
     ).first()
     if owner is not None:
         # One channel, one group: otherwise a failed post could not say whose channel it is.
-        raise UserError(f"That channel is already the channel of the group '{owner.name}'.")
+        raise UserError(
+            _("That channel is already the channel of the group '{name}'.").format(name=owner.name)
+        )
 
 
 def add_group(
@@ -143,17 +153,19 @@ def add_group(
     """Create a group, optionally bound to a channel; a UserError stores nothing."""
     clean = " ".join(name.split())
     if not clean:
-        raise UserError("A group needs a name, e.g. Study skills.")
+        raise UserError(_("A group needs a name, e.g. Study skills."))
     if len(clean) > MAX_NAME:
-        raise UserError(f"Please keep a group name under {MAX_NAME} characters.")
+        raise UserError(
+            _("Please keep a group name under {limit} characters.").format(limit=MAX_NAME)
+        )
     if clean.startswith("#"):
-        raise UserError("A group name can't start with '#' (that's how ids are written).")
+        raise UserError(_("A group name can't start with '#' (that's how ids are written)."))
     if session.exec(select(Group).where(Group.name == clean)).first() is not None:
-        raise UserError(f"There is already a group called '{clean}'.")
+        raise UserError(_("There is already a group called '{name}'.").format(name=clean))
     group = Group(name=clean, created_at=now)
     if platform is not None or channel_id is not None:
         if platform is None or channel_id is None:
-            raise UserError("A channel needs both the platform and the channel id.")
+            raise UserError(_("A channel needs both the platform and the channel id."))
         group.platform, group.channel_id = parse_channel(platform, channel_id)
         _check_channel_free(session, group.platform, group.channel_id, group)
     session.add(group)
@@ -222,7 +234,7 @@ class MemberChange:
 def _people(session: Session, emails: Iterable[str]) -> list[Person]:
     wanted = [e.strip().lower().strip(",;") for e in emails if e.strip().strip(",;")]
     if not wanted:
-        raise UserError("Give the email addresses of the people, e.g. sam@example.edu.")
+        raise UserError(_("Give the email addresses of the people, e.g. sam@example.edu."))
     found: list[Person] = []
     missing: list[str] = []
     for email in dict.fromkeys(wanted):
@@ -234,7 +246,9 @@ def _people(session: Session, emails: Iterable[str]) -> list[Person]:
     if missing:
         # All or nothing: a typo must not leave half the list added.
         raise UserError(
-            "Nobody was changed. These people aren't enrolled: " + ", ".join(missing) + "."
+            _("Nobody was changed. These people aren't enrolled: {emails}.").format(
+                emails=", ".join(missing)
+            )
         )
     return found
 
@@ -294,8 +308,10 @@ def groups_of(session: Session, person: Person) -> set[int]:
 def channel_text(group: Group) -> str:
     """The group's channel in words."""
     if not group.platform or not group.channel_id:
-        return "no channel (posts go to members by DM)"
-    return f"{group.platform} channel {group.channel_id}"
+        return _("no channel (posts go to members by DM)")
+    return _("{platform} channel {channel}").format(
+        platform=group.platform, channel=group.channel_id
+    )
 
 
 def describe_group(session: Session, group: Group) -> str:
@@ -304,10 +320,13 @@ def describe_group(session: Session, group: Group) -> str:
     rows = members_of(session, group.id)
     students = sum(1 for r in rows if r.role == MEMBER)
     mentors = [r.person.name for r in rows if r.role == GROUP_MENTOR]
-    mentor_text = ", ".join(mentors) if mentors else "none"
-    return (
-        f"#{group.id} {group.name}: {students} member(s), mentors {mentor_text}; "
-        f"{channel_text(group)}"
+    mentor_text = ", ".join(mentors) if mentors else _("none")
+    return ngettext(
+        "#{id} {name}: {n} member(s), mentors {mentors}; {channel}",
+        "#{id} {name}: {n} member(s), mentors {mentors}; {channel}",
+        students,
+    ).format(
+        id=group.id, name=group.name, n=students, mentors=mentor_text, channel=channel_text(group)
     )
 
 
@@ -332,7 +351,7 @@ def member_zones(session: Session, group_id: int, default_tz: str) -> list[str]:
     for row in members_of(session, group_id, role=MEMBER):
         tz = row.person.timezone or default_tz
         counts[tz if is_valid_zone(tz) else default_tz] += 1
-    return [tz for tz, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return [tz for tz, _count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 # ---------------------------------------------------------------- chat command
@@ -346,7 +365,7 @@ def _split_emails(words: Sequence[str]) -> tuple[str, list[str]]:
 
 
 def _names(people: Iterable[Person]) -> str:
-    return ", ".join(p.name for p in people) or "nobody"
+    return ", ".join(p.name for p in people) or _("nobody")
 
 
 def run_chat_command(session: Session, actor: Person, words: Sequence[str], now: datetime) -> str:
@@ -358,57 +377,69 @@ def run_chat_command(session: Session, actor: Person, words: Sequence[str], now:
         groups = list_groups(session, visible)
         audit(session, now, actor.id, "group.list", None, detail=f"{len(groups)} group(s)")
         if not groups:
-            return "You aren't in any group yet. An admin can add you: /group add GROUP EMAIL"
-        return "Groups:\n" + "\n".join(describe_group(session, g) for g in groups)
+            return _("You aren't in any group yet. An admin can add you: /group add GROUP EMAIL")
+        return _("Groups:") + "\n" + "\n".join(describe_group(session, g) for g in groups)
     if sub == "create":
         if actor.role != ADMIN:
-            raise NotAllowed("Only programme staff create groups.")
+            raise NotAllowed(_("Only programme staff create groups."))
         group = add_group(session, " ".join(rest), now)
         audit(session, now, actor.id, "group.create", None, detail=f"group {group.id}")
-        return f"Created group #{group.id} {group.name}. Add people with /group add."
+        return _("Created group #{id} {name}. Add people with /group add.").format(
+            id=group.id, name=group.name
+        )
     if sub == "members":
         group = group_named(session, " ".join(rest))
         assert group.id is not None
         if actor.role != ADMIN and group.id not in groups_of(session, actor):
-            raise NotAllowed("You can only see the groups you belong to.")
+            raise NotAllowed(_("You can only see the groups you belong to."))
         audit(session, now, actor.id, "group.members", None, detail=f"group {group.id}")
         rows = members_of(session, group.id)
         lines = [
-            f"{r.person.name} ({r.person.email}){' - mentor' if r.role == 'mentor' else ''}"
+            _("{name} ({email}) - mentor").format(name=r.person.name, email=r.person.email)
+            if r.role == GROUP_MENTOR
+            else f"{r.person.name} ({r.person.email})"
             for r in rows
         ]
-        return f"{group.name}, {channel_text(group)}:\n" + ("\n".join(lines) or "no members yet")
+        return f"{group.name}, {channel_text(group)}:\n" + ("\n".join(lines) or _("no members yet"))
     if sub == "bind":
         if len(rest) < 3:
             raise UserError(
-                "Use /group bind slack|discord CHANNEL_ID GROUP, e.g. "
-                "/group bind slack C0123ABCD Study skills"
+                _(
+                    "Use /group bind slack|discord CHANNEL_ID GROUP, e.g. "
+                    "/group bind slack C0123ABCD Study skills"
+                )
             )
         group = group_named(session, " ".join(rest[2:]))
         require_group_mentor(session, actor, group, now, "group.bind")
         bind_channel(session, group, rest[0], rest[1])
-        return (
-            f"{group.name} is now bound to the {channel_text(group)}. Make sure the bot is in "
+        return _(
+            "{name} is now bound to the {channel}. Make sure the bot is in "
             "that channel: if it isn't, its first post fails and I'll tell you."
-        )
+        ).format(name=group.name, channel=channel_text(group))
     if sub == "unbind":
         group = group_named(session, " ".join(rest))
         require_group_mentor(session, actor, group, now, "group.unbind")
         unbind_channel(session, group)
-        return f"{group.name} has no channel now: its workshop posts go to members by DM."
+        return _("{name} has no channel now: its workshop posts go to members by DM.").format(
+            name=group.name
+        )
     if sub in ("add", "remove"):
         name, emails = _split_emails(rest)
         group = group_named(session, name)
         require_group_mentor(session, actor, group, now, f"group.{sub}")
         if sub == "add":
             change = add_members(session, group, emails)
-            text = f"Added to {group.name}: {_names(change.changed)}."
+            text = _("Added to {group}: {names}.").format(
+                group=group.name, names=_names(change.changed)
+            )
             if change.unchanged:
-                text += f" Already in it: {_names(change.unchanged)}."
+                text += " " + _("Already in it: {names}.").format(names=_names(change.unchanged))
             return text
         change = remove_members(session, group, emails)
-        text = f"Removed from {group.name}: {_names(change.changed)}."
+        text = _("Removed from {group}: {names}.").format(
+            group=group.name, names=_names(change.changed)
+        )
         if change.unchanged:
-            text += f" Not in it: {_names(change.unchanged)}."
+            text += " " + _("Not in it: {names}.").format(names=_names(change.unchanged))
         return text
-    raise UserError(GROUP_USAGE)
+    raise UserError(_(GROUP_USAGE))

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.config import CoreSettings
+from bot.i18n import _
+from bot.i18n.dates import DAY, local_format
 from bot.localtime import to_local
 from bot.model import Choice, Field, Message
 from bot.people import STUDENT
@@ -19,6 +21,7 @@ from bot.services import goals as goal_service
 from bot.services import mood as mood_service
 from bot.services import resources as resource_service
 from bot.services.caseload import caseload, render_caseload
+from bot.services.language import speaking_to
 from storage.tables import Person
 
 # A home page is glanced at: ten alerts with buttons is already a lot to act on.
@@ -28,10 +31,14 @@ MAX_HOME_ALERTS = 10
 def home_sections(
     session: Session, settings: CoreSettings, now: datetime, person: Person
 ) -> tuple[Message, ...]:
-    """The sections of the person's home page, most important first."""
-    if person.role == STUDENT:
-        return _student_home(session, settings, now, person)
-    return _mentor_home(session, settings, now, person)
+    """The sections of the person's home page, most important first, in their language.
+
+    Their own page, whoever asks for it to be refreshed: always the person's language.
+    """
+    with speaking_to(person, settings):
+        if person.role == STUDENT:
+            return _student_home(session, settings, now, person)
+        return _mentor_home(session, settings, now, person)
 
 
 def _student_home(
@@ -43,14 +50,16 @@ def _student_home(
     entries = mood_service.entries_since(session, person.id, now - timedelta(days=14))
     if entries:
         last = entries[-1]
-        when = to_local(last.recorded_at, tz).strftime("%a %d %b")
-        mood_text = f"Last logged: {mood_service.MOOD_FACES[last.score]} {last.score}/5 on {when}."
+        when = local_format(to_local(last.recorded_at, tz), DAY)
+        mood_text = _("Last logged: {face} {score}/5 on {when}.").format(
+            face=mood_service.MOOD_FACES[last.score], score=last.score, when=when
+        )
     else:
-        mood_text = "No moods logged in the last 14 days. How are you today?"
+        mood_text = _("No moods logged in the last 14 days. How are you today?")
     mood = Message(
-        title="Your mood",
+        title=_("Your mood"),
         text=mood_text,
-        fields=(Field("Last 14 days", spark),),
+        fields=(Field(_("Last 14 days"), spark),),
         choices=tuple(
             Choice(f"{mood_service.MOOD_FACES[s]} {s}", "mood.log", (("score", str(s)),))
             for s in range(1, 6)
@@ -65,10 +74,10 @@ def _student_home(
     if not found:
         found = resource_service.search(session, "", limit=settings.resource_suggestions)
     resources = Message(
-        title="Suggested for you",
-        text="Help from the programme's resource library:"
+        title=_("Suggested for you"),
+        text=_("Help from the programme's resource library:")
         if found
-        else "The resource library is empty for now.",
+        else _("The resource library is empty for now."),
         links=resource_service.as_links(found),
     )
     return (mood, goals, resources)
@@ -79,14 +88,16 @@ def _mentor_home(
 ) -> tuple[Message, ...]:
     open_alerts = alert_service.open_alerts_for(session, person)
     heading = Message(
-        title=f"Open alerts ({len(open_alerts)})",
-        text="Acknowledge an alert to stop it escalating, say you'll follow up, and resolve "
-        "it with how it went."
+        title=_("Open alerts ({n})").format(n=len(open_alerts)),
+        text=_(
+            "Acknowledge an alert to stop it escalating, say you'll follow up, and resolve "
+            "it with how it went."
+        )
         if open_alerts
-        else "No open alerts. 🎉",
+        else _("No open alerts. 🎉"),
     )
     alerts = tuple(
-        alert_service.render_alert(alert, student, person)
+        alert_service.render_alert(alert, student, person, settings)
         for alert, student in open_alerts[:MAX_HOME_ALERTS]
     )
     lines = caseload(session, person, now, settings.default_timezone)
