@@ -10,13 +10,17 @@ from sqlmodel import Session, col, func, select
 
 from bot.args import small_number
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.localtime import to_local
 from bot.sparkline import sparkline
 from storage.tables import MoodEntry, Person
 
 MOOD_FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
-MOOD_WORDS = {1: "awful", 2: "low", 3: "okay", 4: "good", 5: "great"}
-SCORE_HELP = "Mood is a whole number from 1 (awful) to 5 (great), for example: /mood 3 tired but ok"
+# Marked only: shown with `_(MOOD_WORDS[score])`, `_(SCORE_HELP)` in the reader's language.
+MOOD_WORDS = {1: N_("awful"), 2: N_("low"), 3: N_("okay"), 4: N_("good"), 5: N_("great")}
+SCORE_HELP = N_(
+    "Mood is a whole number from 1 (awful) to 5 (great), for example: /mood 3 tired but ok"
+)
 
 
 def parse_score(raw: str) -> int:
@@ -24,7 +28,9 @@ def parse_score(raw: str) -> int:
     value = raw.strip()
     score = small_number(value, 5)
     if score is None or score < 1:
-        raise UserError(f"'{value}' isn't a mood score. {SCORE_HELP}")
+        raise UserError(
+            _("'{value}' isn't a mood score. {help}").format(value=value, help=_(SCORE_HELP))
+        )
     return score
 
 
@@ -38,7 +44,7 @@ def log_mood(
 ) -> MoodEntry:
     """Store a mood entry."""
     if not 1 <= score <= 5:
-        raise UserError(SCORE_HELP)
+        raise UserError(_(SCORE_HELP))
     assert person.id is not None
     entry = MoodEntry(
         person_id=person.id, score=score, note=note or None, source=source, recorded_at=now

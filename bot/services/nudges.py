@@ -21,12 +21,14 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import _, ngettext
 from bot.localtime import to_local, zone
 from bot.model import Message
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT
-from bot.services.alerts import raise_alert
+from bot.services.alerts import first_responder, raise_alert
 from bot.services.breaks import away_reason, breaks_around
+from bot.services.language import speaking_to
 from bot.services.occurrences import identities_of, local_instant
 from bot.services.schedules import active_schedules, applies_to, parse_local_time
 from bot.services.settings import window_of
@@ -158,7 +160,7 @@ def send_goal_nudges(session: Session, settings: CoreSettings, now: datetime) ->
     ).all()
     if not rows:
         return outcome
-    people = list({p.id: p for _, p in rows}.values())
+    people = list({p.id: p for _goal, p in rows}.values())
     times = nudge_times(session, settings, people)
     breaks = breaks_around(session, utc_today - timedelta(days=1), utc_today + timedelta(days=1))
     pushes: list[Push] = []
@@ -199,7 +201,7 @@ def _plan_goal(
             else:
                 goal.due_nudged_at = now
                 outcome.due_soon += 1
-                push = _nudge_push(goal, person, local_today, due_soon=True)
+                push = _nudge_push(settings, goal, person, local_today, due_soon=True)
     if goal.next_nudge_at is not None and goal.next_nudge_at <= now:
         aligned = next_at_local_time(goal.next_nudge_at, tz, at)
         if aligned > now:
@@ -214,29 +216,58 @@ def _plan_goal(
                 outcome.skipped_away += 1
             elif push is None:
                 outcome.weekly += 1
-                push = _nudge_push(goal, person, local_today, due_soon=False)
+                push = _nudge_push(settings, goal, person, local_today, due_soon=False)
     return push
 
 
-def _nudge_push(goal: Goal, person: Person, local_today: date, *, due_soon: bool) -> Push:
+def _nudge_push(
+    settings: CoreSettings, goal: Goal, person: Person, local_today: date, *, due_soon: bool
+) -> Push:
+    """A goal nudge for the student, in the student's language."""
+    with speaking_to(person, settings):
+        return _nudge_push_here(goal, person, local_today, due_soon=due_soon)
+
+
+def _nudge_push_here(goal: Goal, person: Person, local_today: date, *, due_soon: bool) -> Push:
     assert goal.id is not None
     if due_soon and goal.due_date is not None:
         days = (goal.due_date - local_today).days
-        when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
-        text = (
-            f'Your goal "{goal.title}" is due {when} ({goal.due_date.isoformat()}) and is at '
-            f"{goal.progress}%. Update it with /goal progress {goal.id} N, or /goal done {goal.id}."
-        )
+        values = {
+            "title": goal.title,
+            "date": goal.due_date.isoformat(),
+            "progress": goal.progress,
+            "id": goal.id,
+            "days": days,
+        }
+        if days == 0:
+            template = _(
+                'Your goal "{title}" is due today ({date}) and is at {progress}%. '
+                "Update it with /goal progress {id} N, or /goal done {id}."
+            )
+        elif days == 1:
+            template = _(
+                'Your goal "{title}" is due tomorrow ({date}) and is at {progress}%. '
+                "Update it with /goal progress {id} N, or /goal done {id}."
+            )
+        else:
+            template = ngettext(
+                'Your goal "{title}" is due in {days} day ({date}) and is at {progress}%. '
+                "Update it with /goal progress {id} N, or /goal done {id}.",
+                'Your goal "{title}" is due in {days} days ({date}) and is at {progress}%. '
+                "Update it with /goal progress {id} N, or /goal done {id}.",
+                days,
+            )
+        text = template.format(**values)
         key = f"goal-due:{goal.id}:{goal.due_date.isoformat()}"
     else:
-        text = (
-            f'How is your goal "{goal.title}" going? It\'s at {goal.progress}%. '
-            f"Update it with /goal progress {goal.id} N (0-100), or /goal done {goal.id}."
-        )
+        text = _(
+            'How is your goal "{title}" going? It\'s at {progress}%. '
+            "Update it with /goal progress {id} N (0-100), or /goal done {id}."
+        ).format(title=goal.title, progress=goal.progress, id=goal.id)
         key = f"goal-nudge:{goal.id}:{local_today.isoformat()}"
     return Push(
         dedupe_key=key,
-        message=Message(title="Goal nudge", text=text),
+        message=Message(title=_("Goal nudge"), text=text),
         person=person,
         kind=OutboxKind.NUDGE,
     )
@@ -281,14 +312,18 @@ def flag_stuck_goals(session: Session, settings: CoreSettings, now: datetime) ->
         if claimed is None:
             continue
         since = (goal.last_progress_at or goal.created_at).date().isoformat()
-        alert = raise_alert(
-            session,
-            settings,
-            now,
-            person,
-            AlertKind.STUCK,
-            f'No progress on the goal "{goal.title}" since {since} ({weeks}+ weeks); '
-            f"it is at {goal.progress}%",
-        )
+        # The reason is stored as written and shown to the mentor: in the mentor's language
+        # (the programme's default when the admins are told instead).
+        assert person.id is not None
+        with speaking_to(first_responder(session, person.id), settings):
+            # English keeps "(1+ weeks)": both English forms are the same words.
+            reason = ngettext(
+                'No progress on the goal "{title}" since {since} ({weeks}+ weeks); '
+                "it is at {progress}%",
+                'No progress on the goal "{title}" since {since} ({weeks}+ weeks); '
+                "it is at {progress}%",
+                weeks,
+            ).format(title=goal.title, since=since, weeks=weeks, progress=goal.progress)
+        alert = raise_alert(session, settings, now, person, AlertKind.STUCK, reason)
         raised += alert is not None
     return raised

@@ -23,11 +23,13 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import speaking
 from bot.localtime import quiet_hours_end, to_local, zone
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT
 from bot.services.breaks import break_on, breaks_around, is_paused
 from bot.services.checkins import CheckinPromptJson
+from bot.services.language import languages_of
 from bot.services.reminders import chunked, close_as_missed
 from bot.services.schedules import TARGET_GROUP, TARGET_PERSON, ScheduleRule, active_schedules
 from bot.services.settings import window_of
@@ -418,20 +420,25 @@ def open_due_checkins(
     if late_reason is not None or not inserted:
         return outcome
     outcome.superseded = _close_superseded(session, settings, now, occurrence, inserted)
-    # One prompt serialised for the occurrence, filled in per student (CheckinPromptJson).
-    prompt = CheckinPromptJson()
+    # One prompt serialised per language for the occurrence, filled in per student
+    # (CheckinPromptJson): each student reads it in their own language.
+    prompts: dict[str, CheckinPromptJson] = {}
     # Looked up once: an enum member costs a class-attribute lookup (~1 µs on 3.11) per use.
     kind = OutboxKind.CHECKIN
     for chunk in chunked(inserted, INSERT_CHUNK):
         # Read again by id (same transaction), not by the schedule's filters: every check-in
         # just opened gets its prompt.
-        person_ids = [person_id for _, person_id in chunk]
+        person_ids = [person_id for _checkin, person_id in chunk]
         by_id = students_by_id(session, person_ids)
         identities = identities_of(session, person_ids)
+        languages = languages_of(session, person_ids, settings)
+        for language in set(languages.values()) - prompts.keys():
+            with speaking(language):
+                prompts[language] = CheckinPromptJson()
         pushes = [
             Push(
                 dedupe_key=checkin_dedupe_key(schedule.id, person_id, occurrence.local_date),
-                message=prompt.render(checkin_id, by_id[person_id].name),
+                message=prompts[languages[person_id]].render(checkin_id, by_id[person_id].name),
                 person=by_id[person_id],
                 kind=kind,
                 checkin_id=checkin_id,
@@ -507,8 +514,8 @@ def _close_superseded(
     inserted: Sequence[tuple[int, int]],
 ) -> int:
     """Close each student's older unanswered scheduled check-ins: the next one has opened."""
-    new_ids = {checkin_id for checkin_id, _ in inserted}
-    person_ids = [person_id for _, person_id in inserted]
+    new_ids = {checkin_id for checkin_id, _person in inserted}
+    person_ids = [person_id for _checkin, person_id in inserted]
     older: list[tuple[int, int]] = []
     for chunk in chunked(person_ids, IN_CHUNK):
         older.extend(
@@ -526,7 +533,11 @@ def _close_superseded(
     if not older:
         return 0
     return close_as_missed(
-        session, settings, now, [cid for cid, _ in older], "not answered before the next check-in"
+        session,
+        settings,
+        now,
+        [cid for cid, _pid in older],
+        "not answered before the next check-in",
     )
 
 

@@ -54,6 +54,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -64,6 +65,8 @@ from bot.args import record_id, small_number, split_words, take_name
 from bot.auth import require_owner
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _, ngettext, speaking
+from bot.i18n.dates import DAY, DAY_TIME, local_format
 from bot.localtime import is_valid_zone, to_local
 from bot.model import Choice, Field, Message, Recipient
 from bot.outbox import Push, push_rows
@@ -80,6 +83,7 @@ from bot.services.groups import (
     members_of,
     require_group_mentor,
 )
+from bot.services.language import language_of, speaking_in_group, speaking_to
 from storage.enums import OutboxKind
 from storage.insert import insert_ignore
 from storage.tables import (
@@ -102,21 +106,25 @@ MAX_WEEKS = 12
 # groups with a dense history ever get near it; a step is one partial grouping).
 SEARCH_BUDGET = 20_000
 MET_ACTION = "pairing.met"
-NOT_YOURS = "I can't find that pairing. Type /help for what I can do."
-USAGE = (
+# Marked only: shown with `_(...)` in the reader's language.
+NOT_YOURS = N_("I can't find that pairing. Type /help for what I can do.")
+USAGE = N_(
     "Use /pairing on GROUP every N weeks, /pairing off GROUP, /pairing run GROUP, "
     "/pairing report GROUP, or /pairing alone for your groups."
 )
+# Stored nowhere: a round picks one and each introduction shows it translated.
 STARTERS = (
-    "What's one thing you learned this week that surprised you?",
-    "What's a study habit that works for you, and one that doesn't?",
-    "What are you looking forward to this month?",
-    "Which module or topic do you find hardest right now, and why?",
-    "What's something you're proud of from this term?",
-    "If you could change one thing about how you study, what would it be?",
-    "What do you do to recharge after a long week?",
-    "What's a goal you're working towards, and what's the next small step?",
+    N_("What's one thing you learned this week that surprised you?"),
+    N_("What's a study habit that works for you, and one that doesn't?"),
+    N_("What are you looking forward to this month?"),
+    N_("Which module or topic do you find hardest right now, and why?"),
+    N_("What's something you're proud of from this term?"),
+    N_("If you could change one thing about how you study, what would it be?"),
+    N_("What do you do to recharge after a long week?"),
+    N_("What's a goal you're working towards, and what's the next small step?"),
 )
+# The report's "Last round" date: English keeps its weekday-and-year form.
+REPORT_DATE = ("yMMMEd", "%a %d %b %Y")
 _NUMBER_WORDS = {
     "one": 1,
     "two": 2,
@@ -272,7 +280,7 @@ def _improve(groups: list[tuple[int, ...]], cost: Penalty, passes: int = 3) -> N
     """
     costs = [_group_cost(g, cost) for g in groups]
     count = len(groups)
-    for _ in range(passes):
+    for _pass in range(passes):
         improved = False
         costly = [i for i in range(count) if costs[i]]
         for i in costly:
@@ -291,7 +299,7 @@ def _improve(groups: list[tuple[int, ...]], cost: Penalty, passes: int = 3) -> N
                         if delta < 0 and (best is None or delta < best[0]):
                             best = (delta, gi, gj, ci, cj)
                 if best is not None:
-                    _, groups[i], groups[j], costs[i], costs[j] = best
+                    _delta, groups[i], groups[j], costs[i], costs[j] = best
                     improved = True
         if not improved:
             return
@@ -455,8 +463,8 @@ def never_met(session: Session, group_id: int) -> set[frozenset[int]]:
             answers.setdefault(pairing_id, []).append((person_id, met))
     pairs: set[frozenset[int]] = set()
     for said in answers.values():
-        if any(m is False for _, m in said) and not any(m is True for _, m in said):
-            pairs.update(frozenset(p) for p in itertools.combinations([w for w, _ in said], 2))
+        if any(m is False for _who, m in said) and not any(m is True for _who, m in said):
+            pairs.update(frozenset(p) for p in itertools.combinations([w for w, _m in said], 2))
     return pairs
 
 
@@ -539,10 +547,14 @@ def eligible_students(
 
 
 def _too_few(group: Group, count: int) -> UserError:
-    students = "student" if count == 1 else "students"
     return UserError(
-        f"{group.name} has {count} {students} who can be paired right now; pairing needs at "
-        "least 2. Add students first (/group add), or wait until paused students are back."
+        ngettext(
+            "{group} has {count} student who can be paired right now; pairing needs at "
+            "least 2. Add students first (/group add), or wait until paused students are back.",
+            "{group} has {count} students who can be paired right now; pairing needs at "
+            "least 2. Add students first (/group add), or wait until paused students are back.",
+            count,
+        ).format(group=group.name, count=count)
     )
 
 
@@ -607,8 +619,10 @@ def open_round(
     )
     if not plan.groups:
         raise UserError(
-            f"Nobody in {group.name} can be paired this round: too few students are free to "
-            "meet each other. Try again after the next students join or come back."
+            _(
+                "Nobody in {group} can be paired this round: too few students are free to "
+                "meet each other. Try again after the next students join or come back."
+            ).format(group=group.name)
         )
     last = session.exec(
         select(func.max(PairingRound.number)).where(PairingRound.group_id == group.id)
@@ -652,6 +666,7 @@ def open_round(
         outcome.far_apart += int(apart > max_hours)
         starter = rng.choice(STARTERS)
         pushes = intro_pushes(
+            settings,
             group,
             pairing_round,
             pairing.id,
@@ -662,15 +677,17 @@ def open_round(
         )
         outcome.intros += push_rows(session, pushes, now, settings.default_timezone)
     # Only the student who asked hears why they sit out; the person avoided hears nothing.
-    left_out = [
-        Push(
-            dedupe_key=f"pairing:{round_id}:sitout:{pid}",
-            message=left_out_message(group),
-            person=by_id[pid],
-            kind=OutboxKind.PAIRING_INTRO,
-        )
-        for pid in plan.avoiders_left_out
-    ]
+    left_out = []
+    for pid in plan.avoiders_left_out:
+        with speaking_to(by_id[pid], settings):
+            left_out.append(
+                Push(
+                    dedupe_key=f"pairing:{round_id}:sitout:{pid}",
+                    message=left_out_message(group),
+                    person=by_id[pid],
+                    kind=OutboxKind.PAIRING_INTRO,
+                )
+            )
     outcome.intros += push_rows(session, left_out, now, settings.default_timezone)
     session.flush()
     return outcome
@@ -708,40 +725,76 @@ def group_address(
     return None
 
 
+def _joined(names: Sequence[str]) -> str:
+    """Names joined as "A", "A and B", "A, B and C" in the language being spoken."""
+    if len(names) == 1:
+        return names[0]
+    return _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
+
+
 def _names(people: Sequence[Person]) -> str:
     names = [p.name for p in people]
     if not names:  # a partner who has since erased their data
-        return "your partner"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return _("your partner")
+    return _joined(names)
 
 
-def _weeks(group: Group) -> str:
-    weeks = group.pairing_weeks or DEFAULT_WEEKS
-    return "week" if weeks == 1 else f"{weeks} weeks"
+def _week_count(group: Group) -> int:
+    return group.pairing_weeks or DEFAULT_WEEKS
+
+
+def _every(group: Group) -> str:
+    """The cadence, "every week" or "every 2 weeks", in the language being spoken."""
+    weeks = _week_count(group)
+    return ngettext("every week", "every {n} weeks", weeks).format(n=weeks)
 
 
 def apart_note(hours: float | None) -> str:
     """The intro's note for a pair wider apart than the setting ("" when they are not)."""
     if hours is None:
         return ""
-    shown = f"{hours:g}"
-    return (
-        f"\n\nYou're {shown} hours apart, so one of you may be early or late in the day: "
+    return "\n\n" + _(
+        "You're {hours} hours apart, so one of you may be early or late in the day: "
         "pick a time that suits you both, or chat in writing at your own pace."
+    ).format(hours=f"{hours:g}")
+
+
+def _closing(starter: str) -> str:
+    """The starter and the promise of a check-back that end every introduction."""
+    return (
+        "\n\n"
+        + _("A conversation starter: {starter}").format(starter=_(starter))
+        + "\n\n"
+        + _("I'll check in halfway to ask if you met.")
     )
+
+
+def _title(group: Group) -> str:
+    return _("🤝 Peer pairing: {group}").format(group=group.name)
 
 
 def intro_message(
     group: Group, people: Sequence[Person], starter: str, apart: float | None = None
 ) -> Message:
     """The introduction posted to a pair (or trio) together."""
-    kind = "trio" if len(people) == 3 else "pair"
+    if len(people) == 3:
+        hello = _("Hi {names}! You're this round's trio in {group}.")
+    else:
+        hello = _("Hi {names}! You're this round's pair in {group}.")
+    weeks = _week_count(group)
+    find = ngettext(
+        "Find 20 to 30 minutes in the next week for a chat: in person, on a call, or right here.",
+        "Find 20 to 30 minutes in the next {n} weeks for a chat: in person, on a call, or "
+        "right here.",
+        weeks,
+    ).format(n=weeks)
     return Message(
-        title=f"🤝 Peer pairing: {group.name}",
-        text=f"Hi {_names(people)}! You're this round's {kind} in {group.name}. Find 20 to 30 "
-        f"minutes in the next {_weeks(group)} for a chat: in person, on a call, or right here."
-        f"{apart_note(apart)}"
-        f"\n\nA conversation starter: {starter}\n\nI'll check in halfway to ask if you met.",
+        title=_title(group),
+        text=hello.format(names=_names(people), group=group.name)
+        + " "
+        + find
+        + apart_note(apart)
+        + _closing(starter),
         private=False,
         thread_name=f"{group.name}: {_names(people)}",
     )
@@ -755,28 +808,40 @@ def intro_dm(
     apart: float | None = None,
 ) -> Message:
     """The introduction for one member, when the pair can't share a conversation."""
+    weeks = _week_count(group)
+    find = ngettext(
+        "Find 20 to 30 minutes in the next week for a chat: say hello at your next session "
+        "or message them.",
+        "Find 20 to 30 minutes in the next {n} weeks for a chat: say hello at your next "
+        "session or message them.",
+        weeks,
+    ).format(n=weeks)
+    hello = _("Hi {name}! This round of peer pairing in {group} pairs you with {partners}.")
     return Message(
-        title=f"🤝 Peer pairing: {group.name}",
-        text=f"Hi {person.name}! This round of peer pairing in {group.name} pairs you with "
-        f"{_names(partners)}. Find 20 to 30 minutes in the next {_weeks(group)} for a chat: "
-        "say hello at your next session or message them."
-        f"{apart_note(apart)}"
-        f"\n\nA conversation starter: {starter}\n\nI'll check in halfway to ask if you met.",
+        title=_title(group),
+        text=hello.format(name=person.name, group=group.name, partners=_names(partners))
+        + " "
+        + find
+        + apart_note(apart)
+        + _closing(starter),
     )
 
 
 def left_out_message(group: Group) -> Message:
     """To a student left out of a round by their own avoid list (and to nobody else)."""
     return Message(
-        title=f"🤝 Peer pairing: {group.name}",
-        text=f"This round of peer pairing in {group.name} couldn't find you a partner who isn't "
-        "on your \"don't pair me with\" list, so you're sitting this one out. You'll be in "
-        "the next round as usual. Only you get this message. Type /pairing avoid to see or "
-        "change your list.",
+        title=_title(group),
+        text=_(
+            "This round of peer pairing in {group} couldn't find you a partner who isn't "
+            "on your \"don't pair me with\" list, so you're sitting this one out. You'll be in "
+            "the next round as usual. Only you get this message. Type /pairing avoid to see or "
+            "change your list."
+        ).format(group=group.name),
     )
 
 
 def intro_pushes(
+    settings: CoreSettings,
     group: Group,
     pairing_round: PairingRound,
     pairing_id: int,
@@ -785,29 +850,49 @@ def intro_pushes(
     starter: str,
     apart: float | None = None,
 ) -> list[Push]:
-    """The outbox rows introducing one pairing: one shared conversation, or a DM each."""
+    """The outbox rows introducing one pairing: one shared conversation, or a DM each.
+
+    A DM is in its reader's language; a shared conversation in the members' language when
+    they all have the same one, else in the group's.
+    """
     key = f"pairing:{pairing_round.id}:{pairing_id}:intro"
     address = group_address(group, people, identities)
     if address is not None:
+        with _shared_language(settings, group, people):
+            message = intro_message(group, people, starter, apart)
         return [
             Push(
                 dedupe_key=key,
-                message=intro_message(group, people, starter, apart),
+                message=message,
                 address=address,
                 kind=OutboxKind.PAIRING_INTRO,
             )
         ]
-    return [
-        Push(
-            dedupe_key=f"{key}:{person.id}",
-            message=intro_dm(
+    pushes = []
+    for person in people:
+        with speaking_to(person, settings):
+            message = intro_dm(
                 group, person, [p for p in people if p.id != person.id], starter, apart
-            ),
-            person=person,
-            kind=OutboxKind.PAIRING_INTRO,
+            )
+        pushes.append(
+            Push(
+                dedupe_key=f"{key}:{person.id}",
+                message=message,
+                person=person,
+                kind=OutboxKind.PAIRING_INTRO,
+            )
         )
-        for person in people
-    ]
+    return pushes
+
+
+def _shared_language(
+    settings: CoreSettings, group: Group, people: Sequence[Person]
+) -> AbstractContextManager[str]:
+    """Speak the members' common language, else the group's (a shared conversation)."""
+    languages = {language_of(p, settings) for p in people}
+    if len(languages) == 1:
+        return speaking(languages.pop())
+    return speaking_in_group(group, settings)
 
 
 # ---------------------------------------------------------------- the check-back
@@ -816,13 +901,18 @@ def intro_pushes(
 def checkin_message(member_id: int, partners: Sequence[Person]) -> Message:
     """The halfway DM asking whether the pair met."""
     return Message(
-        title="🤝 Did you meet?",
-        text=f"Halfway through this pairing round: have you met {_names(partners)} yet?",
+        title=_("🤝 Did you meet?"),
+        text=_("Halfway through this pairing round: have you met {names} yet?").format(
+            names=_names(partners)
+        ),
         choices=(
             Choice(
-                "Yes, we met", MET_ACTION, (("member", str(member_id)), ("met", "yes")), "primary"
+                _("Yes, we met"),
+                MET_ACTION,
+                (("member", str(member_id)), ("met", "yes")),
+                "primary",
             ),
-            Choice("Not yet", MET_ACTION, (("member", str(member_id)), ("met", "no"))),
+            Choice(_("Not yet"), MET_ACTION, (("member", str(member_id)), ("met", "no"))),
         ),
     )
 
@@ -884,15 +974,18 @@ def send_due_checkins(session: Session, settings: CoreSettings, now: datetime) -
             )
             .order_by(col(PairingMember.id))
         ).all()
-        pushes = [
-            Push(
-                dedupe_key=f"pairing:{pairing_round.id}:checkin:{person.id}",
-                message=checkin_message(member.id or 0, _partners(session, member)),
-                person=person,
-                kind=OutboxKind.PAIRING_CHECKIN,
+        pushes = []
+        for member, person in rows:
+            with speaking_to(person, settings):
+                message = checkin_message(member.id or 0, _partners(session, member))
+            pushes.append(
+                Push(
+                    dedupe_key=f"pairing:{pairing_round.id}:checkin:{person.id}",
+                    message=message,
+                    person=person,
+                    kind=OutboxKind.PAIRING_CHECKIN,
+                )
             )
-            for member, person in rows
-        ]
         queued += push_rows(session, pushes, now, settings.default_timezone)
     return queued
 
@@ -903,26 +996,30 @@ def record_answer(
     """Store a member's Yes / Not yet; returns the check-back message as it now reads."""
     member_id = record_id(raw_member_id)
     member = session.get(PairingMember, member_id) if member_id is not None else None
-    require_owner(person, member.person_id if member is not None else None, NOT_YOURS)
+    require_owner(person, member.person_id if member is not None else None, _(NOT_YOURS))
     assert member is not None and member.id is not None
     if answer not in ("yes", "no"):
-        raise UserError("That button is missing something. Please try again from a new message.")
+        raise UserError(_("That button is missing something. Please try again from a new message."))
     member.met = answer == "yes"
     member.answered_at = now
     session.add(member)
     partners = _partners(session, member)
     if member.met:
         return Message(
-            title="🤝 You met!",
-            text=f"Great, thanks! I've noted that you met {_names(partners)}.",
+            title=_("🤝 You met!"),
+            text=_("Great, thanks! I've noted that you met {names}.").format(
+                names=_names(partners)
+            ),
         )
     return Message(
-        title="🤝 Not yet",
-        text=f"Thanks for saying. There's still time to meet {_names(partners)} before the "
-        "next round. Press the button when you have.",
+        title=_("🤝 Not yet"),
+        text=_(
+            "Thanks for saying. There's still time to meet {names} before the "
+            "next round. Press the button when you have."
+        ).format(names=_names(partners)),
         choices=(
             Choice(
-                "We've met now",
+                _("We've met now"),
                 MET_ACTION,
                 (("member", str(member.id)), ("met", "yes")),
                 "primary",
@@ -949,10 +1046,16 @@ class PairingSummary:
     def line(self) -> str:
         """One sentence for a report."""
         if not self.rounds:
-            return "No pairing rounds yet."
-        return (
-            f"{self.rounds} round(s), {self.pairs} pair(s): {self.met} met, "
-            f"{self.not_yet} didn't meet, {self.no_answer} no answer."
+            return _("No pairing rounds yet.")
+        return _(
+            "{rounds} round(s), {pairs} pair(s): {met} met, "
+            "{not_yet} didn't meet, {no_answer} no answer."
+        ).format(
+            rounds=self.rounds,
+            pairs=self.pairs,
+            met=self.met,
+            not_yet=self.not_yet,
+            no_answer=self.no_answer,
         )
 
 
@@ -988,18 +1091,24 @@ def pairing_summary(session: Session, group_id: int) -> PairingSummary:
 
 def render_report(group: Group, summary: PairingSummary, tz: str) -> Message:
     """The `/pairing report` answer."""
-    cadence = f"every {_weeks(group)}" if group.pairing_weeks else "off"
-    fields = [Field("Rounds", str(summary.rounds)), Field("Pairs", str(summary.pairs))]
+    if group.pairing_weeks:
+        weeks = group.pairing_weeks
+        cadence = ngettext("Pairing is every week.", "Pairing is every {n} weeks.", weeks)
+        cadence = cadence.format(n=weeks)
+    else:
+        cadence = _("Pairing is off.")
+    fields = [Field(_("Rounds"), str(summary.rounds)), Field(_("Pairs"), str(summary.pairs))]
     fields += [
-        Field("Met", str(summary.met)),
-        Field("Didn't meet", str(summary.not_yet)),
-        Field("No answer", str(summary.no_answer)),
+        Field(_("Met"), str(summary.met)),
+        Field(_("Didn't meet"), str(summary.not_yet)),
+        Field(_("No answer"), str(summary.no_answer)),
     ]
     if summary.last_round_at is not None:
-        fields.append(Field("Last round", f"{to_local(summary.last_round_at, tz):%a %d %b %Y}"))
+        last = local_format(to_local(summary.last_round_at, tz), REPORT_DATE)
+        fields.append(Field(_("Last round"), last))
     return Message(
-        title=f"Peer pairing: {group.name}",
-        text=f"Pairing is {cadence}. {summary.line()}",
+        title=_("Peer pairing: {group}").format(group=group.name),
+        text=f"{cadence} {summary.line()}",
         fields=tuple(fields),
     )
 
@@ -1019,8 +1128,10 @@ def parse_weeks(spec: str) -> int:
     weeks = small_number(raw, MAX_WEEKS) if raw.isdigit() else _NUMBER_WORDS.get(raw)
     if weeks is None or not 1 <= weeks <= MAX_WEEKS:
         raise UserError(
-            f"'every {spec.strip()}' isn't an interval I can use. Say every 1 to {MAX_WEEKS} "
-            "weeks, e.g. /pairing on Study skills every 2 weeks."
+            _(
+                "'every {spec}' isn't an interval I can use. Say every 1 to {max} "
+                "weeks, e.g. /pairing on Study skills every 2 weeks."
+            ).format(spec=spec.strip(), max=MAX_WEEKS)
         )
     return weeks
 
@@ -1037,7 +1148,7 @@ def _split_every(rest: str) -> tuple[str, str | None]:
         if after >= len(words.items):
             return name, None
         if words.items[after].lower() != "every":
-            raise UserError(USAGE)
+            raise UserError(_(USAGE))
         return name, words.rest_after(after + 1)
     parts = re.split(r"\s+every\s+", rest.strip(), flags=re.I)
     if len(parts) == 1:
@@ -1166,13 +1277,17 @@ def _status(session: Session, actor: Person, now: datetime, tz: str) -> str:
         summary = pairing_summary(session, group.id)
         due = next_round_at(session, group, now)
         if due is None:
-            state = "off"
+            state = _("{group}: off.").format(group=group.name)
         else:
-            state = f"every {_weeks(group)}, next round {to_local(due, tz):%a %d %b %H:%M}"
-        lines.append(f"{group.name}: {state}. {summary.line()}")
+            state = _("{group}: {every}, next round {when}.").format(
+                group=group.name,
+                every=_every(group),
+                when=local_format(to_local(due, tz), DAY_TIME),
+            )
+        lines.append(f"{state} {summary.line()}")
     if not lines:
-        return "You don't run any group yet. " + USAGE
-    return "Peer pairing:\n" + "\n".join(lines) + "\n" + USAGE
+        return _("You don't run any group yet.") + " " + _(USAGE)
+    return _("Peer pairing:") + "\n" + "\n".join(lines) + "\n" + _(USAGE)
 
 
 def run_chat_command(
@@ -1185,7 +1300,7 @@ def run_chat_command(
     rng: random.Random | None = None,
 ) -> Message:
     """`/pairing ...` for a group's mentors and admins; returns the answer."""
-    sub, _, rest = text.strip().partition(" ")
+    sub, _space, rest = text.strip().partition(" ")
     sub, rest = sub.lower(), rest.strip()
     tz = actor.timezone if actor.timezone and is_valid_zone(actor.timezone) else None
     tz = tz or settings.default_timezone
@@ -1193,54 +1308,93 @@ def run_chat_command(
         return Message(text=_status(session, actor, now, tz))
     if sub in ("on", "start", "every") and rest:
         group, due = turn_on(session, settings, actor, rest, now)
-        when = "within a minute" if due <= now else f"on {to_local(due, tz):%a %d %b %H:%M}"
+        if due <= now:
+            when = _("within a minute")
+        else:
+            when = _("on {when}").format(when=local_format(to_local(due, tz), DAY_TIME))
+        weeks = _week_count(group)
+        is_on = ngettext(
+            "Peer pairing is on for {group}: a round every week, the next one {when}.",
+            "Peer pairing is on for {group}: a round every {n} weeks, the next one {when}.",
+            weeks,
+        ).format(group=group.name, n=weeks, when=when)
         return Message(
-            text=f"Peer pairing is on for {group.name}: a round every {_weeks(group)}, the "
-            f"next one {when}. Each pair gets an introduction and a conversation starter, and "
-            'a "Did you meet?" halfway through.'
+            text=is_on
+            + " "
+            + _(
+                "Each pair gets an introduction and a conversation starter, and "
+                'a "Did you meet?" halfway through.'
+            )
         )
     if sub in ("off", "stop") and rest:
         group = turn_off(session, actor, rest, now)
         return Message(
-            text=f"Peer pairing is off for {group.name}. Past rounds stay in the report."
+            text=_("Peer pairing is off for {group}. Past rounds stay in the report.").format(
+                group=group.name
+            )
         )
     if sub in ("run", "now") and rest:
         group = group_named(session, rest)
         require_group_mentor(session, actor, group, now, "pairing.run")
         opened = open_round(session, settings, group, now, actor=actor, rng=rng)
         if opened is None:
-            raise UserError("A round for this group was opened a moment ago. See /pairing.")
+            raise UserError(_("A round for this group was opened a moment ago. See /pairing."))
         lines = [f"• {_names(people)}" for people in opened.groups]
+        # English says "pair(s)" for any count; each language has its own plural forms.
         repeats = (
-            f" {opened.repeats} pair(s) met in a recent round too: there was no way around it."
+            " "
+            + ngettext(
+                "{n} pair(s) met in a recent round too: there was no way around it.",
+                "{n} pair(s) met in a recent round too: there was no way around it.",
+                opened.repeats,
+            ).format(n=opened.repeats)
             if opened.repeats
             else ""
         )
         # Counts only: why someone sits out (a skip, a pause, their own list) is theirs.
-        sat_out = f" {opened.sat_out} student(s) sit this round out." if opened.sat_out else ""
+        sat_out = (
+            " "
+            + ngettext(
+                "{n} student(s) sit this round out.",
+                "{n} student(s) sit this round out.",
+                opened.sat_out,
+            ).format(n=opened.sat_out)
+            if opened.sat_out
+            else ""
+        )
         far = (
-            f" {opened.far_apart} pairing(s) are more than {settings.pairing_max_hours_apart} "
-            "hours apart: nobody closer was free. Their introduction says so."
+            " "
+            + ngettext(
+                "{n} pairing(s) are more than {hours} hours apart: nobody closer was free. "
+                "Their introduction says so.",
+                "{n} pairing(s) are more than {hours} hours apart: nobody closer was free. "
+                "Their introduction says so.",
+                opened.far_apart,
+            ).format(n=opened.far_apart, hours=settings.pairing_max_hours_apart)
             if opened.far_apart
             else ""
         )
         return Message(
-            title=f"Round {opened.round.number} of peer pairing: {group.name}",
+            title=_("Round {number} of peer pairing: {group}").format(
+                number=opened.round.number, group=group.name
+            ),
             text="\n".join(lines)
-            + f"\n\nThe introductions are on their way.{repeats}{sat_out}{far}",
+            + "\n\n"
+            + _("The introductions are on their way.")
+            + f"{repeats}{sat_out}{far}",
         )
     if sub == "report" and rest:
         group = group_named(session, rest)
         require_group_mentor(session, actor, group, now, "pairing.report")
         assert group.id is not None
         return render_report(group, pairing_summary(session, group.id), tz)
-    raise UserError(USAGE)
+    raise UserError(_(USAGE))
 
 
 # ---------------------------------------------------------------- a student's say
 
 
-STUDENT_USAGE = (
+STUDENT_USAGE = N_(
     "Use /pairing skip (sit out the next round), /pairing pause until YYYY-MM-DD, "
     "/pairing resume, /pairing avoid EMAIL (private: they're never told), "
     "/pairing unavoid EMAIL, or /pairing alone for your pairing."
@@ -1249,9 +1403,9 @@ STUDENT_USAGE = (
 
 def _avoid_list(avoiding: Sequence[Person]) -> str:
     if not avoiding:
-        return 'Your "don\'t pair me with" list is empty.'
+        return _('Your "don\'t pair me with" list is empty.')
     names = ", ".join(f"{p.name} ({p.email})" for p in avoiding)
-    return f'Your "don\'t pair me with" list (only you can see it): {names}.'
+    return _('Your "don\'t pair me with" list (only you can see it): {names}.').format(names=names)
 
 
 def student_status(session: Session, settings: CoreSettings, actor: Person, now: datetime) -> str:
@@ -1264,25 +1418,32 @@ def student_status(session: Session, settings: CoreSettings, actor: Person, now:
     lines = []
     for group in prefs.paired_groups(session, actor):
         due = next_round_at(session, group, now)
-        when = f"next round {to_local(due, tz):%a %d %b}" if due is not None else "off"
-        sitting = " You'll sit that one out (/pairing skip)." if group.id in skipping else ""
-        lines.append(f"• {group.name}: every {_weeks(group)}, {when}.{sitting}")
+        if due is not None:
+            line = _("{group}: {every}, next round {when}.").format(
+                group=group.name, every=_every(group), when=local_format(to_local(due, tz), DAY)
+            )
+        else:
+            line = _("{group}: {every}, off.").format(group=group.name, every=_every(group))
+        if group.id in skipping:
+            line += " " + _("You'll sit that one out (/pairing skip).")
+        lines.append(f"• {line}")
     if not lines:
-        lines.append("None of your groups has peer pairing on right now.")
+        lines.append(_("None of your groups has peer pairing on right now."))
     if mine.paused_until is not None:
         lines.append(
-            f"You're sitting out every round until {mine.paused_until.isoformat()} "
-            "(/pairing resume to come back sooner)."
+            _(
+                "You're sitting out every round until {date} (/pairing resume to come back sooner)."
+            ).format(date=mine.paused_until.isoformat())
         )
     lines.append(_avoid_list(mine.avoiding))
-    return "Peer pairing:\n" + "\n".join(lines) + "\n" + STUDENT_USAGE
+    return _("Peer pairing:") + "\n" + "\n".join(lines) + "\n" + _(STUDENT_USAGE)
 
 
 def run_student_command(
     session: Session, settings: CoreSettings, actor: Person, text: str, now: datetime
 ) -> Message:
     """`/pairing skip|pause|resume|avoid|unavoid ...` for a student; returns the answer."""
-    sub, _, rest = text.strip().partition(" ")
+    sub, _space, rest = text.strip().partition(" ")
     sub, rest = sub.lower(), rest.strip()
     tz = actor.timezone if actor.timezone and is_valid_zone(actor.timezone) else None
     today = to_local(now, tz or settings.default_timezone).date()
@@ -1290,39 +1451,52 @@ def run_student_command(
         new, already = prefs.skip_next(session, actor, now)
         names = _group_names(new or already)
         if not new:
-            return Message(text=f"You're already sitting out the next round of {names}.")
+            return Message(
+                text=_("You're already sitting out the next round of {groups}.").format(
+                    groups=names
+                )
+            )
         return Message(
-            text=f"You'll sit out the next round of {names}, and be paired again the round "
-            "after. Changed your mind? Type /pairing resume."
+            text=_(
+                "You'll sit out the next round of {groups}, and be paired again the round "
+                "after. Changed your mind? Type /pairing resume."
+            ).format(groups=names)
         )
     if sub == "pause":
         until = prefs.parse_pause(rest, today)
         prefs.pause_until(session, actor, until, now)
         return Message(
-            text=f"You'll sit out every pairing round until {until.isoformat()} (you're back "
-            "that day). Type /pairing resume to come back sooner."
+            text=_(
+                "You'll sit out every pairing round until {date} (you're back "
+                "that day). Type /pairing resume to come back sooner."
+            ).format(date=until.isoformat())
         )
     if sub == "resume" and not rest:
         if not prefs.resume(session, actor):
-            return Message(text="You're not sitting out any round: you'll be paired as usual.")
-        return Message(text="Welcome back! You'll be in the next pairing round of your groups.")
+            return Message(text=_("You're not sitting out any round: you'll be paired as usual."))
+        return Message(text=_("Welcome back! You'll be in the next pairing round of your groups."))
     if sub == "avoid":
         if not rest:
             return Message(text=_avoid_list(prefs.preferences(session, actor, today).avoiding))
         other, added = prefs.avoid(session, actor, rest, now)
         if not added:
-            return Message(text=f"{other.name} is already on your list. Nothing changed.")
+            return Message(
+                text=_("{name} is already on your list. Nothing changed.").format(name=other.name)
+            )
         return Message(
-            text=f"Noted, privately: you won't be paired with {other.name}. They aren't told, "
-            "and nobody else sees your list. Type /pairing unavoid "
-            f"{other.email} to undo it."
+            text=_(
+                "Noted, privately: you won't be paired with {name}. They aren't told, "
+                "and nobody else sees your list. Type /pairing unavoid "
+                "{email} to undo it."
+            ).format(name=other.name, email=other.email)
         )
     if sub == "unavoid" and rest:
         other = prefs.unavoid(session, actor, rest)
-        return Message(text=f"{other.name} is off your list: you may be paired again.")
-    raise UserError(STUDENT_USAGE)
+        return Message(
+            text=_("{name} is off your list: you may be paired again.").format(name=other.name)
+        )
+    raise UserError(_(STUDENT_USAGE))
 
 
 def _group_names(groups: Sequence[Group]) -> str:
-    names = [g.name for g in groups]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return _joined([g.name for g in groups])

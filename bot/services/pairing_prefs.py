@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from bot.args import parse_day, parse_email, split_words
 from bot.errors import UserError
+from bot.i18n import _, ngettext
 from bot.people import person_by_email
 from storage.tables import (
     Group,
@@ -101,8 +102,10 @@ def skip_next(session: Session, person: Person, now: datetime) -> tuple[list[Gro
     groups = paired_groups(session, person)
     if not groups:
         raise UserError(
-            "None of your groups has peer pairing on, so there's no round to skip. "
-            "Type /pairing to see your pairing."
+            _(
+                "None of your groups has peer pairing on, so there's no round to skip. "
+                "Type /pairing to see your pairing."
+            )
         )
     pending = set(
         session.exec(
@@ -128,14 +131,18 @@ def parse_pause(rest: str, today: date) -> date:
     if words and words[0].lower() == "until":
         words = words[1:]
     if len(words) != 1:
-        raise UserError(f"Use /pairing pause until YYYY-MM-DD, for example {example}.")
+        raise UserError(
+            _("Use /pairing pause until YYYY-MM-DD, for example {example}.").format(example=example)
+        )
     until = parse_day(words[0])
     if until <= today:
         raise UserError(
-            f"{until.isoformat()} isn't after today. Pick a later date, e.g. {example}."
+            _("{date} isn't after today. Pick a later date, e.g. {example}.").format(
+                date=until.isoformat(), example=example
+            )
         )
     if until > today + timedelta(days=MAX_PAUSE_DAYS):
-        raise UserError("A pairing pause can last up to a year. Pick an earlier date.")
+        raise UserError(_("A pairing pause can last up to a year. Pick an earlier date."))
     return until
 
 
@@ -175,15 +182,17 @@ def is_sitting_out(pause: PairingPause | None, local_today: date) -> bool:
 def _someone(session: Session, person: Person, raw: str) -> Person:
     """The enrolled person an avoid/unavoid names; refusals store nothing."""
     if not raw.strip() or len(split_words(raw).items) != 1:
-        raise UserError("Use /pairing avoid EMAIL, for example /pairing avoid sam@example.edu.")
+        raise UserError(_("Use /pairing avoid EMAIL, for example /pairing avoid sam@example.edu."))
     email = parse_email(raw)
     if email == person.email:
-        raise UserError("That's your own email: you're never paired with yourself.")
+        raise UserError(_("That's your own email: you're never paired with yourself."))
     other = person_by_email(session, email)
     if other is None or other.deleted_at is not None:
         raise UserError(
-            f"I can't find anyone with the email {email}. Check the spelling; it's the "
-            "address the programme has for them."
+            _(
+                "I can't find anyone with the email {email}. Check the spelling; it's the "
+                "address the programme has for them."
+            ).format(email=email)
         )
     return other
 
@@ -199,8 +208,13 @@ def avoid(session: Session, person: Person, raw: str, now: datetime) -> tuple[Pe
         return other, False
     if len(listed) >= MAX_AVOIDS:
         raise UserError(
-            f"Your list already has {MAX_AVOIDS} people, the most it can hold. Take someone "
-            "off with /pairing unavoid EMAIL, or talk to your mentor."
+            ngettext(
+                "Your list already has {n} person, the most it can hold. Take someone "
+                "off with /pairing unavoid EMAIL, or talk to your mentor.",
+                "Your list already has {n} people, the most it can hold. Take someone "
+                "off with /pairing unavoid EMAIL, or talk to your mentor.",
+                MAX_AVOIDS,
+            ).format(n=MAX_AVOIDS)
         )
     session.add(PairingAvoid(person_id=person.id, avoided_id=other.id, created_at=now))
     return other, True
@@ -215,7 +229,11 @@ def unavoid(session: Session, person: Person, raw: str) -> Person:
         )
     ).first()
     if row is None:
-        raise UserError(f"{other.email} isn't on your list. Type /pairing avoid to see it.")
+        raise UserError(
+            _("{email} isn't on your list. Type /pairing avoid to see it.").format(
+                email=other.email
+            )
+        )
     session.delete(row)
     return other
 

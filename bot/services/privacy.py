@@ -24,6 +24,7 @@ from bot.args import LIKE_ESCAPE, like_pattern
 from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _, ngettext
 from bot.outbox import COPY_KINDS, OUTBOX_ROWS_WRITTEN
 from bot.personal_data import Erase, PersonalData
 from bot.services.export import column_of, owned_by
@@ -143,11 +144,15 @@ class ErasureReport:
         return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "nothing"
 
 
-PLATFORM_NAMES = {"slack": "Slack", "discord": "Discord", "console": "the terminal"}
+# Marked only: shown with `_(...)` (brand names stay as they are in every language).
+PLATFORM_NAMES = {"slack": "Slack", "discord": "Discord", "console": N_("the terminal")}
 
 
 def _platforms(counts: dict[str, int]) -> str:
-    return " and ".join(PLATFORM_NAMES.get(p, p) for p in sorted(counts))
+    names = [_(PLATFORM_NAMES[p]) if p in PLATFORM_NAMES else p for p in sorted(counts)]
+    if len(names) == 1:
+        return names[0]
+    return _("{names} and {last}").format(names=" and ".join(names[:-1]), last=names[-1])
 
 
 def erasure_notice(report: ErasureReport) -> str:
@@ -157,30 +162,48 @@ def erasure_notice(report: ErasureReport) -> str:
     counted, and what no one here can delete is named.
     """
     parts = [
-        "Everything you wrote and everything stored about you has been deleted from the "
-        "programme's database, and this account is no longer linked to the programme."
+        _(
+            "Everything you wrote and everything stored about you has been deleted from the "
+            "programme's database, and this account is no longer linked to the programme."
+        )
     ]
     queued = sum(report.copies.values())
     if queued:
+        # English says "message(s)" for any count; each language has its own plural forms.
         parts.append(
-            f"I'm also deleting or editing the {queued} message(s) I had sent on "
-            f"{_platforms(report.copies)} that were to you, about you or quoted you (your "
-            "check-ins, alerts to your mentor); that takes a few minutes. If the platform "
-            "refuses one, the programme lead is told so they can remove it by hand."
+            ngettext(
+                "I'm also deleting or editing the {n} message(s) I had sent on "
+                "{platforms} that were to you, about you or quoted you (your "
+                "check-ins, alerts to your mentor); that takes a few minutes. If the platform "
+                "refuses one, the programme lead is told so they can remove it by hand.",
+                "I'm also deleting or editing the {n} message(s) I had sent on "
+                "{platforms} that were to you, about you or quoted you (your "
+                "check-ins, alerts to your mentor); that takes a few minutes. If the platform "
+                "refuses one, the programme lead is told so they can remove it by hand.",
+                queued,
+            ).format(n=queued, platforms=_platforms(report.copies))
         )
     left = sum(report.copies_left.values())
     if left:
         parts.append(
-            f"{left} message(s) I sent on {_platforms(report.copies_left)} can't be deleted by me."
+            ngettext(
+                "{n} message(s) I sent on {platforms} can't be deleted by me.",
+                "{n} message(s) I sent on {platforms} can't be deleted by me.",
+                left,
+            ).format(n=left, platforms=_platforms(report.copies_left))
         )
     parts.append(
-        "What I can't remove: the messages you typed yourself in our chat (you may be able to "
-        "delete them in your app), my direct replies to you there, and any copy someone made "
-        "outside this bot (a forwarded message, a screenshot, a note)."
+        _(
+            "What I can't remove: the messages you typed yourself in our chat (you may be able "
+            "to delete them in your app), my direct replies to you there, and any copy someone "
+            "made outside this bot (a forwarded message, a screenshot, a note)."
+        )
     )
     parts.append(
-        "Take care, and if you need support later, your programme lead or the resources "
-        "you've seen are still there."
+        _(
+            "Take care, and if you need support later, your programme lead or the resources "
+            "you've seen are still there."
+        )
     )
     return "\n\n".join(parts)
 
@@ -233,7 +256,11 @@ def reassign_students(
     the student's other mentor, the duplicate assignment is dropped instead. Audited.
     """
     if to.id == mentor.id or to.role not in ("mentor", "admin") or not to.active:
-        raise UserError(f"{to.email} isn't another active mentor, so I can't reassign to them.")
+        raise UserError(
+            _("{email} isn't another active mentor, so I can't reassign to them.").format(
+                email=to.email
+            )
+        )
     assert to.id is not None
     assignments = session.exec(
         select(MentorAssignment).where(MentorAssignment.mentor_id == mentor.id)
@@ -633,18 +660,23 @@ def deletion_token(person_id: int, now: datetime) -> str:
 
 def check_deletion_token(token: str, person_id: int, now: datetime) -> None:
     """Raise unless `token` was made for this person and has not expired."""
-    raw_expires, _, signature = token.partition(".")
+    raw_expires, _dot, signature = token.partition(".")
     try:
         expires = int(raw_expires)
     except ValueError:
         expires = 0
     # The signature first: an expiry message for a forged token would say too much.
     if not signature or not verify(_token_message(person_id, expires), signature):
-        raise NotAllowed("That button isn't yours. Type /mydata delete to start again.")
+        raise NotAllowed(_("That button isn't yours. Type /mydata delete to start again."))
     if now.timestamp() > expires:
         raise UserError(
-            f"That confirmation has expired (it works for {CONFIRM_MINUTES} minutes). "
-            "Nothing was deleted. Type /mydata delete to start again."
+            ngettext(
+                "That confirmation has expired (it works for {n} minute). "
+                "Nothing was deleted. Type /mydata delete to start again.",
+                "That confirmation has expired (it works for {n} minutes). "
+                "Nothing was deleted. Type /mydata delete to start again.",
+                CONFIRM_MINUTES,
+            ).format(n=CONFIRM_MINUTES)
         )
 
 

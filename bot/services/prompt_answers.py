@@ -31,6 +31,8 @@ from bot.args import parse_day, record_id
 from bot.auth import audit_reads
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.i18n import _, ngettext, speaking
+from bot.i18n.dates import DAY, DAY_TIME, local_format, local_time
 from bot.localtime import to_local
 from bot.model import Attachment, Choice, Message
 from bot.outbox import Push, push_rows
@@ -44,6 +46,7 @@ from bot.services.groups import (
     members_of,
     membership,
 )
+from bot.services.language import languages_of, speaking_in_group, speaking_to
 from storage.enums import OutboxKind, OutboxStatus
 from storage.insert import insert_ignore
 from storage.tables import Group, GroupPrompt, Outbox, Person, PromptAnswer, PromptRound
@@ -101,26 +104,36 @@ def answer_choices(prompt: GroupPrompt, round_id: int) -> tuple[Choice, ...]:
             Choice(str(score), PULSE_ACTION, (*args, ("score", str(score))))
             for score in PULSE_SCORES
         )
-    return (Choice("Answer", ANSWER_ACTION, args, style="primary"),)
+    return (Choice(_("Answer"), ANSWER_ACTION, args, style="primary"),)
 
 
 def answer_hint(prompt: GroupPrompt, closes_at: datetime, *, channel: bool) -> str:
     """How to answer, where the answers go, and when it closes."""
-    when = f"{to_local(closes_at, prompt.timezone):%a %d %b %H:%M} ({prompt.timezone})"
+    when = f"{local_format(to_local(closes_at, prompt.timezone), DAY_TIME)} ({prompt.timezone})"
     how = (
-        "Press a number: 1 is low, 5 is high."
+        _("Press a number: 1 is low, 5 is high.")
         if prompt.pulse
-        else "Press Answer to reply: only I see your answer until it closes."
+        else _("Press Answer to reply: only I see your answer until it closes.")
     )
-    shared = "without names" if prompt.anonymous or prompt.pulse else "with names"
     if channel:
-        return (
-            f"🧵 {how} At {when} I'll reply in this message's thread with what the group "
-            f"said ({shared})."
-        )
+        if prompt.anonymous or prompt.pulse:
+            said = _(
+                "At {when} I'll reply in this message's thread with what the group said "
+                "(without names)."
+            )
+        else:
+            said = _(
+                "At {when} I'll reply in this message's thread with what the group said "
+                "(with names)."
+            )
+        return f"🧵 {how} {said.format(when=when)}"
+    if prompt.anonymous or prompt.pulse:
+        said = _("At {when} I'll send you what the group said (without names).")
+    else:
+        said = _("At {when} I'll send you what the group said (with names).")
     return (
-        f"(Your group has no shared channel, so this came by DM.) {how} At {when} I'll send "
-        f"you what the group said ({shared})."
+        _("(Your group has no shared channel, so this came by DM.)")
+        + f" {how} {said.format(when=when)}"
     )
 
 
@@ -134,15 +147,19 @@ def _round_for(session: Session, actor: Person, raw_round: str, now: datetime) -
     prompt = session.get(GroupPrompt, found.prompt_id) if found is not None else None
     group = session.get(Group, prompt.group_id) if prompt is not None else None
     if found is None or prompt is None or group is None or group.id is None:
-        raise UserError("That prompt isn't taking answers. Please answer a newer one.")
+        raise UserError(_("That prompt isn't taking answers. Please answer a newer one."))
     member = membership(session, group.id, actor.id)
     if member is None or member.role != MEMBER:
-        raise NotAllowed(f"Only the students of {group.name} can answer its prompts.")
+        raise NotAllowed(
+            _("Only the students of {group} can answer its prompts.").format(group=group.name)
+        )
     if found.closed_at is not None or now >= found.closes_at:
         closed = to_local(found.closes_at, actor.timezone or prompt.timezone)
         raise UserError(
-            f"This prompt closed on {closed:%a %d %b at %H:%M}, so answers can't be added "
-            "or changed any more."
+            _(
+                "This prompt closed on {day} at {time}, so answers can't be added "
+                "or changed any more."
+            ).format(day=local_format(closed, DAY), time=local_time(closed))
         )
     return OpenRound(found, prompt, group)
 
@@ -151,7 +168,7 @@ def check_can_answer(session: Session, actor: Person, raw_round: str, now: datet
     """The Answer button: whether the form may open (the form checks everything again)."""
     opened = _round_for(session, actor, raw_round, now)
     if opened.prompt.pulse:
-        raise UserError("This one asks for a number: press 1 to 5 on the prompt.")
+        raise UserError(_("This one asks for a number: press 1 to 5 on the prompt."))
     return opened
 
 
@@ -172,7 +189,7 @@ def _answer_of(session: Session, round_id: int, person_id: int) -> PromptAnswer 
 
 def _closes(opened: OpenRound, actor: Person) -> str:
     at = to_local(opened.round.closes_at, actor.timezone or opened.prompt.timezone)
-    return f"{at:%a %d %b at %H:%M}"
+    return _("{day} at {time}").format(day=local_format(at, DAY), time=local_time(at))
 
 
 def _acknowledgement(opened: OpenRound, actor: Person, text: str) -> Message:
@@ -180,13 +197,21 @@ def _acknowledgement(opened: OpenRound, actor: Person, text: str) -> Message:
     assert opened.round.id is not None
     args = (("round", str(opened.round.id)),)
     nameless = opened.prompt.anonymous or opened.prompt.pulse
-    how = "without your name" if nameless else "with your name"
-    choices = [Choice("Withdraw", WITHDRAW_ACTION, args, style="danger")]
+    choices = [Choice(_("Withdraw"), WITHDRAW_ACTION, args, style="danger")]
     if not opened.prompt.pulse:
-        choices.insert(0, Choice("Edit", ANSWER_ACTION, args))
+        choices.insert(0, Choice(_("Edit"), ANSWER_ACTION, args))
+    if nameless:
+        shared = _(
+            "It will be shared without your name in {group} when the prompt "
+            "closes ({closes}); until then you can change or withdraw it."
+        )
+    else:
+        shared = _(
+            "It will be shared with your name in {group} when the prompt "
+            "closes ({closes}); until then you can change or withdraw it."
+        )
     return Message(
-        text=f"{text} It will be shared {how} in {opened.group.name} when the prompt "
-        f"closes ({_closes(opened, actor)}); until then you can change or withdraw it.",
+        text=text + " " + shared.format(group=opened.group.name, closes=_closes(opened, actor)),
         choices=tuple(choices),
         private=True,
     )
@@ -209,12 +234,14 @@ def save_answer(
     text = raw_text.strip()
     if not text:
         raise UserError(
-            "Your answer is empty. Write something, or press Withdraw to take an answer back."
+            _("Your answer is empty. Write something, or press Withdraw to take an answer back.")
         )
     if len(text) > MAX_ANSWER:
         raise UserError(
-            f"Please keep an answer under {MAX_ANSWER:,} characters (this one has "
-            f"{len(text):,}). Nothing was saved."
+            _(
+                "Please keep an answer under {max:,} characters (this one has "
+                "{count:,}). Nothing was saved."
+            ).format(max=MAX_ANSWER, count=len(text))
         )
     assert opened.round.id is not None and actor.id is not None
     answer = _answer_of(session, opened.round.id, actor.id)
@@ -224,7 +251,7 @@ def save_answer(
     answer.text, answer.safety_level, answer.answered_at = text, safety_level, now
     session.add(answer)
     session.flush()
-    thanks = "Your answer is updated." if edited else "Thanks, your answer is saved."
+    thanks = _("Your answer is updated.") if edited else _("Thanks, your answer is saved.")
     return _acknowledgement(opened, actor, thanks)
 
 
@@ -234,10 +261,10 @@ def save_pulse(
     """Store (or change) a pulse answer of 1 to 5; the thanks to show."""
     opened = _round_for(session, actor, raw_round, now)
     if not opened.prompt.pulse:
-        raise UserError("This prompt asks for words: press Answer.")
+        raise UserError(_("This prompt asks for words: press Answer."))
     score = record_id(raw_score)
     if score not in PULSE_SCORES:
-        raise UserError("Please press one of the numbers 1 to 5.")
+        raise UserError(_("Please press one of the numbers 1 to 5."))
     assert opened.round.id is not None and actor.id is not None
     answer = _answer_of(session, opened.round.id, actor.id)
     if answer is None:
@@ -245,7 +272,7 @@ def save_pulse(
     answer.score, answer.answered_at = score, now
     session.add(answer)
     session.flush()
-    return _acknowledgement(opened, actor, f"Thanks, you chose {score}.")
+    return _acknowledgement(opened, actor, _("Thanks, you chose {score}.").format(score=score))
 
 
 def withdraw_answer(session: Session, actor: Person, raw_round: str, now: datetime) -> str:
@@ -254,10 +281,10 @@ def withdraw_answer(session: Session, actor: Person, raw_round: str, now: dateti
     assert opened.round.id is not None and actor.id is not None
     answer = _answer_of(session, opened.round.id, actor.id)
     if answer is None:
-        return "You have no answer to withdraw there."
+        return _("You have no answer to withdraw there.")
     session.delete(answer)
     session.flush()
-    return "Your answer is withdrawn: it won't be shared."
+    return _("Your answer is withdrawn: it won't be shared.")
 
 
 # ---------------------------------------------------------------- closing
@@ -323,28 +350,48 @@ def summary_message(
     renderers split a long post to fit each platform.
     """
     n = len(answers)
-    head = f"“{_question(prompt)}”: {n} answer{'s' if n != 1 else ''}."
+    head = ngettext("“{question}”: {n} answer.", "“{question}”: {n} answers.", n).format(
+        question=_question(prompt), n=n
+    )
     if prompt.pulse:
-        scores = [a.score for a, _ in answers if a.score is not None]
+        scores = [a.score for a, _who in answers if a.score is not None]
         average = sum(scores) / len(scores) if scores else 0.0
-        body = "\n".join([*pulse_lines(scores), f"Average {average:.1f} of 5."])
+        body = "\n".join(
+            [*pulse_lines(scores), _("Average {average:.1f} of 5.").format(average=average)]
+        )
     elif prompt.anonymous:
         # Sorted by the words, not by time: the order must not tell who answered when.
-        texts = sorted(a.text or "" for a, _ in answers)
+        texts = sorted(a.text or "" for a, _who in answers)
         body = "\n".join(f"• {text}" for text in texts)
     else:
         body = "\n".join(f"• {p.name}: {a.text or ''}" for a, p in answers)
-    return Message(title=f"💬 What {group.name} said", text=f"{head}\n\n{body}", private=False)
+    return Message(
+        title=_("💬 What {group} said").format(group=group.name),
+        text=f"{head}\n\n{body}",
+        private=False,
+    )
 
 
 def withheld_message(prompt: GroupPrompt, group: Group, day: date, n: int, minimum: int) -> Message:
     """For the group's mentors: the count only, and why nothing was shared."""
-    kind = "a pulse question" if prompt.pulse else "anonymous"
-    return Message(
-        text=f"Prompt #{prompt.id} in {group.name} (“{_question(prompt)}”, {day:%a %d %b}) "
-        f"closed with {n} answer{'s' if n != 1 else ''}. It is {kind} and fewer than "
-        f"{minimum} people answered, so no summary was shared and the answers stay private.",
+    closed = ngettext(
+        "Prompt #{id} in {group} (“{question}”, {day}) closed with {n} answer.",
+        "Prompt #{id} in {group} (“{question}”, {day}) closed with {n} answers.",
+        n,
+    ).format(
+        id=prompt.id, group=group.name, question=_question(prompt), day=local_format(day, DAY), n=n
     )
+    if prompt.pulse:
+        why = _(
+            "It is a pulse question and fewer than {minimum} people answered, so no summary "
+            "was shared and the answers stay private."
+        )
+    else:
+        why = _(
+            "It is anonymous and fewer than {minimum} people answered, so no summary "
+            "was shared and the answers stay private."
+        )
+    return Message(text=f"{closed} {why.format(minimum=minimum)}")
 
 
 def posted_copy_of(session: Session, prompt_id: int, day: date) -> tuple[str, str] | None:
@@ -393,28 +440,39 @@ def close_due_rounds(session: Session, settings: CoreSettings, now: datetime) ->
         if (prompt.anonymous or prompt.pulse) and len(answers) < minimum:
             found.outcome = WITHHELD
             outcome.withheld += 1
-            message = withheld_message(prompt, group, found.local_date, len(answers), minimum)
-            pushes = [
-                Push(
-                    dedupe_key=f"prompt-withheld:{found.id}:{m.id}",
-                    message=message,
-                    person=m,
-                    kind=OutboxKind.PROMPT,
+            pushes = []
+            for mentor in _mentors(session, group, prompt):
+                # Each mentor reads the count in their own language.
+                with speaking_to(mentor, settings):
+                    message = withheld_message(
+                        prompt, group, found.local_date, len(answers), minimum
+                    )
+                pushes.append(
+                    Push(
+                        dedupe_key=f"prompt-withheld:{found.id}:{mentor.id}",
+                        message=message,
+                        person=mentor,
+                        kind=OutboxKind.PROMPT,
+                    )
                 )
-                for m in _mentors(session, group, prompt)
-            ]
             push_rows(session, pushes, now, settings.default_timezone)
             continue
         found.outcome = POSTED
         outcome.posted += 1
-        message = summary_message(prompt, group, answers)
         address = channel_address(group)
         if address is not None:
+            # The summary in the thread speaks the group's language.
+            with speaking_in_group(group, settings):
+                message = summary_message(prompt, group, answers)
             assert prompt.id is not None
             copy = posted_copy_of(session, prompt.id, found.local_date)
             if copy is not None and copy[0] == address.platform:
                 message = Message(
-                    title=message.title, text=message.text, private=False, reply_to=copy[1]
+                    title=message.title,
+                    text=message.text,
+                    private=False,
+                    reply_to=copy[1],
+                    language=message.language,
                 )
             push_rows(
                 session,
@@ -431,12 +489,18 @@ def close_due_rounds(session: Session, settings: CoreSettings, now: datetime) ->
             )
             continue
         students = [r.person for r in members_of(session, group.id, role=MEMBER)]
+        # By DM: one summary per language among the students.
+        languages = languages_of(session, [p.id for p in students if p.id is not None], settings)
+        summaries: dict[str, Message] = {}
+        for language in sorted(set(languages.values())):
+            with speaking(language):
+                summaries[language] = summary_message(prompt, group, answers)
         push_rows(
             session,
             [
                 Push(
                     dedupe_key=f"prompt-summary:{found.id}:{p.id}",
-                    message=message,
+                    message=summaries[languages[p.id or 0]],
                     person=p,
                     kind=OutboxKind.PROMPT,
                 )
@@ -460,21 +524,29 @@ def _round_to_export(
     prompt = session.get(GroupPrompt, prompt_id) if prompt_id is not None else None
     group = session.get(Group, prompt.group_id) if prompt is not None else None
     if prompt is None or group is None or group.id is None:
-        raise UserError(f"There is no prompt #{raw_prompt.strip().lstrip('#')}. See /prompt list.")
+        raise UserError(
+            _("There is no prompt #{id}. See /prompt list.").format(
+                id=raw_prompt.strip().lstrip("#")
+            )
+        )
     if actor.role != ADMIN and not is_group_mentor(session, actor, group.id):
         # The same answer as an unknown id: a refusal must not confirm another group's prompt.
-        raise NotAllowed(f"There is no prompt #{prompt.id} in your groups. See /prompt list.")
+        raise NotAllowed(
+            _("There is no prompt #{id} in your groups. See /prompt list.").format(id=prompt.id)
+        )
     if prompt.anonymous:
         raise UserError(
-            f"Prompt #{prompt.id} is anonymous, so its answers can't be exported: only the "
-            "summary is shared."
+            _(
+                "Prompt #{id} is anonymous, so its answers can't be exported: only the "
+                "summary is shared."
+            ).format(id=prompt.id)
         )
     query = select(PromptRound).where(PromptRound.prompt_id == prompt.id)
     if raw_day.strip():
         query = query.where(PromptRound.local_date == parse_day(raw_day))
     found = session.exec(query.order_by(col(PromptRound.local_date).desc())).first()
     if found is None:
-        raise UserError(f"Prompt #{prompt.id} has no answers on that day yet.")
+        raise UserError(_("Prompt #{id} has no answers on that day yet.").format(id=prompt.id))
     return found, prompt, group
 
 
@@ -489,7 +561,7 @@ def export_answers(
     found, prompt, group = _round_to_export(session, actor, raw_prompt, raw_day)
     assert found.id is not None
     answers = shared_answers(session, found.id)
-    audit_reads(session, actor, (p for _, p in answers), now, "export.prompt_answers")
+    audit_reads(session, actor, (p for _answer, p in answers), now, "export.prompt_answers")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -504,9 +576,15 @@ def export_answers(
             )
         )
     filename = f"prompt-{prompt.id}-{found.local_date.isoformat()}.csv"
+    # English says "answer(s)" for any count; each language has its own plural forms.
     return Message(
-        text=f"{len(answers)} answer(s) to prompt #{prompt.id} in {group.name} on "
-        f"{found.local_date:%a %d %b}.",
+        text=ngettext(
+            "{n} answer(s) to prompt #{id} in {group} on {day}.",
+            "{n} answer(s) to prompt #{id} in {group} on {day}.",
+            len(answers),
+        ).format(
+            n=len(answers), id=prompt.id, group=group.name, day=local_format(found.local_date, DAY)
+        ),
         attachment=Attachment(filename, buffer.getvalue(), mime_type="text/csv"),
     )
 
@@ -520,8 +598,8 @@ def describe_options(prompt: GroupPrompt) -> str:
     """The options of a prompt for `/prompt list`: anonymous, pulse, the close."""
     parts = []
     if prompt.anonymous:
-        parts.append("anonymous")
+        parts.append(_("anonymous"))
     if prompt.pulse:
-        parts.append("pulse 1-5")
-    parts.append(f"closes after {prompt.close_hours}h")
+        parts.append(_("pulse 1-5"))
+    parts.append(_("closes after {hours}h").format(hours=prompt.close_hours))
     return ", ".join(parts)

@@ -43,6 +43,8 @@ from sqlmodel import Session, col, func, select
 from bot.args import record_id
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _, speaking
+from bot.i18n.dates import DAY_TIME, local_format
 from bot.localtime import is_valid_zone, to_local
 from bot.model import Message, PostedCopy
 from bot.outbox import Push, push_rows
@@ -59,6 +61,7 @@ from bot.services.groups import (
     members_of,
     require_group_mentor,
 )
+from bot.services.language import languages_of, speaking_in_group
 from bot.services.occurrences import occurrences_between
 from bot.services.schedules import ScheduleRule, format_days, parse_days, parse_local_time
 from storage.enums import OutboxKind, OutboxStatus
@@ -70,11 +73,12 @@ MAX_PROMPT_TEXT = 500
 # A channel flooded with prompts stops being read; ten cover daily plus weekly themes.
 MAX_PROMPTS_PER_GROUP = 10
 MAX_THREAD_NAME = 90
-THREAD_HINT = "🧵 Please reply in this message's thread, so the conversation stays together."
-NO_CHANNEL_HINT = (
+# Marked only: shown with `_(...)` in the reader's language.
+THREAD_HINT = N_("🧵 Please reply in this message's thread, so the conversation stays together.")
+NO_CHANNEL_HINT = N_(
     "(Your group has no shared channel yet, so bring your answer to the next session.)"
 )
-USAGE = (
+USAGE = N_(
     "Use /prompt add GROUP DAYS HH:MM [TIME ZONE] [anonymous] [pulse] [close_hours=N] TEXT "
     "(e.g. /prompt add Study skills fri 15:00 Share one win from this week), /prompt list "
     "[GROUP], /prompt remove ID or /prompt export ID [YYYY-MM-DD]."
@@ -107,17 +111,17 @@ def parse_add(raw: str) -> PromptSpec:
     """
     match = _ADD.match(raw.strip())
     if match is None:
-        raise UserError(USAGE)
+        raise UserError(_(USAGE))
     rest = (match.group("rest") or "").strip()
     zone_name: str | None = None
-    first, _, after = rest.partition(" ")
+    first, _space, after = rest.partition(" ")
     if first and ("/" in first or first.upper() == "UTC") and is_valid_zone(first):
         zone_name, rest = first, after.strip()
     group = match.group("group").strip().strip("\"'“”")
     anonymous = pulse = False
     close_hours = answers.DEFAULT_CLOSE_HOURS
     while rest:
-        first, _, after = rest.partition(" ")
+        first, _space, after = rest.partition(" ")
         # Options are lower case exactly: "Anonymous feedback welcome" is the text.
         word = first.strip()
         close = _CLOSE_OPTION.match(word)
@@ -129,8 +133,9 @@ def parse_add(raw: str) -> PromptSpec:
             hours = record_id(close.group(1))
             if hours is None or hours > answers.MAX_CLOSE_HOURS:
                 raise UserError(
-                    f"close_hours takes a number of hours from 1 to {answers.MAX_CLOSE_HOURS}, "
-                    f"not '{close.group(1)}'."
+                    _("close_hours takes a number of hours from 1 to {max}, not '{got}'.").format(
+                        max=answers.MAX_CLOSE_HOURS, got=close.group(1)
+                    )
                 )
             close_hours = hours
         else:
@@ -167,10 +172,14 @@ def add_prompt(
     local_time = parse_local_time(spec.local_time)
     text = spec.text.strip()
     if not text:
-        raise UserError("What should the prompt say? Put the text after the time. " + USAGE)
+        raise UserError(
+            _("What should the prompt say? Put the text after the time.") + " " + _(USAGE)
+        )
     if len(text) > MAX_PROMPT_TEXT:
         raise UserError(
-            f"Please keep a prompt under {MAX_PROMPT_TEXT} characters (this one has {len(text)})."
+            _("Please keep a prompt under {max} characters (this one has {count}).").format(
+                max=MAX_PROMPT_TEXT, count=len(text)
+            )
         )
     tz = spec.timezone or (actor.timezone if actor is not None else None)
     if not tz or not is_valid_zone(tz):
@@ -182,8 +191,10 @@ def add_prompt(
     ).one()
     if int(active) >= MAX_PROMPTS_PER_GROUP:
         raise UserError(
-            f"{group.name} already has {MAX_PROMPTS_PER_GROUP} prompts. Remove one first "
-            "(/prompt list shows their ids)."
+            _(
+                "{group} already has {max} prompts. Remove one first "
+                "(/prompt list shows their ids)."
+            ).format(group=group.name, max=MAX_PROMPTS_PER_GROUP)
         )
     prompt = GroupPrompt(
         group_id=group.id,
@@ -206,7 +217,9 @@ def _load(session: Session, raw_id: str) -> GroupPrompt:
     prompt_id = record_id(raw_id)
     prompt = session.get(GroupPrompt, prompt_id) if prompt_id is not None else None
     if prompt is None or not prompt.active:
-        raise UserError(f"There is no prompt #{raw_id.strip().lstrip('#')}. See /prompt list.")
+        raise UserError(
+            _("There is no prompt #{id}. See /prompt list.").format(id=raw_id.strip().lstrip("#"))
+        )
     return prompt
 
 
@@ -219,7 +232,9 @@ def remove_prompt(
     assert group is not None
     if actor is not None and not is_group_mentor(session, actor, prompt.group_id):
         # Same answer as an unknown id: a refusal must not confirm another group's prompt.
-        raise NotAllowed(f"There is no prompt #{prompt.id} in your groups. See /prompt list.")
+        raise NotAllowed(
+            _("There is no prompt #{id} in your groups. See /prompt list.").format(id=prompt.id)
+        )
     require_group_mentor(session, actor, group, now, "prompt.remove")
     prompt.active = False
     session.add(prompt)
@@ -254,16 +269,22 @@ def _mentored_groups(session: Session, actor: Person) -> set[int] | None:
 
 def describe(prompt: GroupPrompt, group: Group) -> str:
     """One line a mentor can read."""
-    days = "every day" if prompt.days == "*" else prompt.days
+    days = _("every day") if prompt.days == "*" else prompt.days
     where = (
-        f"in the {group.platform} channel"
+        _("in the {platform} channel").format(platform=group.platform)
         if group.platform and group.channel_id
-        else "by DM to members"
+        else _("by DM to members")
     )
     text = prompt.text if len(prompt.text) <= 80 else prompt.text[:79] + "…"
-    return (
-        f"#{prompt.id} {group.name}: {days} at {prompt.local_time} {prompt.timezone}, "
-        f"{where} ({answers.describe_options(prompt)}): “{text}”"
+    return _("#{id} {group}: {days} at {time} {zone}, {where} ({options}): “{text}”").format(
+        id=prompt.id,
+        group=group.name,
+        days=days,
+        time=prompt.local_time,
+        zone=prompt.timezone,
+        where=where,
+        options=answers.describe_options(prompt),
+        text=text,
     )
 
 
@@ -280,7 +301,7 @@ def prompt_message(
         hint = answers.answer_hint(prompt, closes_at, channel=channel)
         choices = answers.answer_choices(prompt, round_id)
     else:
-        hint, choices = (THREAD_HINT if channel else NO_CHANNEL_HINT), ()
+        hint, choices = _(THREAD_HINT if channel else NO_CHANNEL_HINT), ()
     name = prompt.text.splitlines()[0] if prompt.text.strip() else group.name
     return Message(
         title=f"💬 {group.name}",
@@ -358,9 +379,11 @@ def post_due_prompts(
             closes_at = occurrence.at + timedelta(hours=prompt.close_hours)
             address = channel_address(group)
             if address is not None:
-                message = prompt_message(
-                    prompt, group, channel=True, round_id=round_id, closes_at=closes_at
-                )
+                # A channel post speaks the group's language.
+                with speaking_in_group(group, settings):
+                    message = prompt_message(
+                        prompt, group, channel=True, round_id=round_id, closes_at=closes_at
+                    )
                 outcome.posted += push_rows(
                     session,
                     [
@@ -372,16 +395,23 @@ def post_due_prompts(
                     settings.default_timezone,
                 )
                 continue
-            message = prompt_message(
-                prompt, group, channel=False, round_id=round_id, closes_at=closes_at
-            )
             students = [r.person for r in members_of(session, group.id, role=MEMBER)]
+            # A DM speaks its reader's language: one message per language among the students.
+            languages = languages_of(
+                session, [p.id for p in students if p.id is not None], settings
+            )
+            messages: dict[str, Message] = {}
+            for language in sorted(set(languages.values())):
+                with speaking(language):
+                    messages[language] = prompt_message(
+                        prompt, group, channel=False, round_id=round_id, closes_at=closes_at
+                    )
             outcome.direct += push_rows(
                 session,
                 [
                     Push(
                         dedupe_key=f"{key}:{p.id}",
-                        message=message,
+                        message=messages[languages[p.id or 0]],
                         person=p,
                         kind=OutboxKind.PROMPT,
                     )
@@ -397,7 +427,7 @@ def run_chat_command(
     session: Session, settings: CoreSettings, actor: Person, text: str, now: datetime
 ) -> str:
     """`/prompt ...` for a group's mentors and admins; returns the answer text."""
-    sub, _, rest = text.strip().partition(" ")
+    sub, _space, rest = text.strip().partition(" ")
     sub = sub.lower() or "list"
     rest = rest.strip()
     if sub == "add":
@@ -411,11 +441,14 @@ def run_chat_command(
             now + timedelta(days=8),
         )
         when = (
-            f" The first one goes out {to_local(first[0].at, prompt.timezone):%a %d %b %H:%M}."
+            " "
+            + _("The first one goes out {when}.").format(
+                when=local_format(to_local(first[0].at, prompt.timezone), DAY_TIME)
+            )
             if first
             else ""
         )
-        return f"Added prompt {describe(prompt, group)}.{when}"
+        return _("Added prompt {prompt}.").format(prompt=describe(prompt, group)) + when
     if sub == "list":
         if rest:
             group = group_named(session, rest)
@@ -424,19 +457,19 @@ def run_chat_command(
         else:
             rows = prompts_of(session, _mentored_groups(session, actor))
         if not rows:
-            return "No group prompts yet. " + USAGE
-        return "Group prompts:\n" + "\n".join(describe(p, g) for p, g in rows)
+            return _("No group prompts yet.") + " " + _(USAGE)
+        return _("Group prompts:") + "\n" + "\n".join(describe(p, g) for p, g in rows)
     if sub in ("remove", "delete", "rm", "off"):
         if not rest or " " in rest:
-            raise UserError("Use /prompt remove ID; the ids are in /prompt list.")
+            raise UserError(_("Use /prompt remove ID; the ids are in /prompt list."))
         prompt = remove_prompt(session, actor, rest, now)
-        return f"Removed prompt #{prompt.id}. It won't be posted again."
-    raise UserError(USAGE)
+        return _("Removed prompt #{id}. It won't be posted again.").format(id=prompt.id)
+    raise UserError(_(USAGE))
 
 
 def run_export(session: Session, actor: Person, text: str, now: datetime) -> Message:
     """`/prompt export ID [YYYY-MM-DD]`: a round's answers as CSV (the latest by default)."""
     words = text.split()
     if not words or len(words) > 2:
-        raise UserError("Use /prompt export ID [YYYY-MM-DD]; the ids are in /prompt list.")
+        raise UserError(_("Use /prompt export ID [YYYY-MM-DD]; the ids are in /prompt list."))
     return answers.export_answers(session, actor, words[0], words[1] if len(words) > 1 else "", now)
