@@ -23,7 +23,6 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
-from bot.i18n import speaking
 from bot.localtime import quiet_hours_end, to_local, zone
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT
@@ -422,7 +421,7 @@ def open_due_checkins(
     outcome.superseded = _close_superseded(session, settings, now, occurrence, inserted)
     # One prompt serialised per language for the occurrence, filled in per student
     # (CheckinPromptJson): each student reads it in their own language.
-    prompts: dict[str, CheckinPromptJson] = {}
+    prompt = CheckinPromptJson()
     # Looked up once: an enum member costs a class-attribute lookup (~1 µs on 3.11) per use.
     kind = OutboxKind.CHECKIN
     for chunk in chunked(inserted, INSERT_CHUNK):
@@ -432,13 +431,10 @@ def open_due_checkins(
         by_id = students_by_id(session, person_ids)
         identities = identities_of(session, person_ids)
         languages = languages_of(session, person_ids, settings)
-        for language in set(languages.values()) - prompts.keys():
-            with speaking(language):
-                prompts[language] = CheckinPromptJson()
         pushes = [
             Push(
                 dedupe_key=checkin_dedupe_key(schedule.id, person_id, occurrence.local_date),
-                message=prompts[languages[person_id]].render(checkin_id, by_id[person_id].name),
+                message=prompt.render(checkin_id, by_id[person_id].name, languages[person_id]),
                 person=by_id[person_id],
                 kind=kind,
                 checkin_id=checkin_id,
