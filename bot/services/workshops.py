@@ -1058,10 +1058,10 @@ def upcoming_for(
             RsvpStatus.WAITLIST: _("You're on the waitlist."),
             RsvpStatus.NOT_GOING: _("You're not going."),
         }
-        status = answers.get(row.status if row else "", "")
+        status = answers.get(row.status if row else "", "") or _("You haven’t answered yet.")
         messages.append(
             Message(
-                text=f"{line}\n{status or _('You haven’t answered yet.')}",
+                text=f"{line}\n{status}",
                 choices=msgs.rsvp_choices(workshop.id),
             )
         )
