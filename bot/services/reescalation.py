@@ -20,6 +20,7 @@ from bot.config import CoreSettings
 from bot.outbox import Push, push_rows
 from bot.people import admins, mentors_of
 from bot.services.alerts import record_event, render_alert, staff_channel_push
+from bot.services.language import speaking_in_group, speaking_to
 from bot.services.routing import alert_rows_written
 from storage.enums import AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Person
@@ -67,19 +68,24 @@ def escalate(session: Session, settings: CoreSettings, now: datetime, alert: Ale
     recipients = _recipients(session, alert, student)
     pushes: list[Push] = []
     if student is not None:
-        pushes = [
-            Push(
-                dedupe_key=f"alert:{alert.id}:{recipient.id}:{level}",
-                message=render_alert(alert, student, recipient),
-                person=recipient,
-                kind=OutboxKind.ALERT,
-                urgent=urgent,
-                alert_id=alert.id,
+        for recipient in recipients:
+            # Each mentor or admin reads the alert in their own language.
+            with speaking_to(recipient, settings):
+                message = render_alert(alert, student, recipient)
+            pushes.append(
+                Push(
+                    dedupe_key=f"alert:{alert.id}:{recipient.id}:{level}",
+                    message=message,
+                    person=recipient,
+                    kind=OutboxKind.ALERT,
+                    urgent=urgent,
+                    alert_id=alert.id,
+                )
             )
-            for recipient in recipients
-        ]
         if settings.staff_channel:
-            pushes.append(staff_channel_push(settings, alert, student, level=level))
+            # The staff channel belongs to no group: the programme's default language.
+            with speaking_in_group(None, settings):
+                pushes.append(staff_channel_push(settings, alert, student, level=level))
     push_rows(session, pushes, now, settings.default_timezone)
     # "queued for": who it reached is recorded by the delivery loop ("delivered" events), and
     # a copy nobody can receive here goes sideways below (a "rerouted" event says where).

@@ -26,6 +26,7 @@ from bot.outcome_lines import nonzero_counts
 from bot.services.breaks import away_reason, breaks_around
 from bot.services.checkins import render_reminder
 from bot.services.escalation import evaluate_missed
+from bot.services.language import speaking_to
 from storage.enums import CheckinStatus, CheckinStep, OutboxKind, OutboxStatus
 from storage.tables import Checkin, Identity, Outbox, Person
 
@@ -123,7 +124,7 @@ def send_due_reminders(session: Session, settings: CoreSettings, now: datetime) 
         )
     outcome.skipped_away = len(skipped)
     if to_send:
-        sent_ids = [c.id for c, _ in to_send]
+        sent_ids = [c.id for c, _person in to_send]
         for id_chunk in chunked(sent_ids):
             session.execute(
                 update(Checkin)
@@ -131,17 +132,21 @@ def send_due_reminders(session: Session, settings: CoreSettings, now: datetime) 
                 .values(reminder_sent_at=now, remind_at=None)
                 .execution_options(synchronize_session=False)
             )
-        identities = _identities(session, [p.id for _, p in to_send if p.id is not None])
-        pushes = [
-            Push(
-                dedupe_key=f"reminder:{checkin.id}",
-                message=render_reminder(checkin, person),
-                person=person,
-                kind=OutboxKind.REMINDER,
-                checkin_id=checkin.id,
+        identities = _identities(session, [p.id for _c, p in to_send if p.id is not None])
+        pushes: list[Push] = []
+        for checkin, person in to_send:
+            # A DM to the student: in their language, whoever runs the scheduler.
+            with speaking_to(person, settings):
+                message = render_reminder(checkin, person)
+            pushes.append(
+                Push(
+                    dedupe_key=f"reminder:{checkin.id}",
+                    message=message,
+                    person=person,
+                    kind=OutboxKind.REMINDER,
+                    checkin_id=checkin.id,
+                )
             )
-            for checkin, person in to_send
-        ]
         for push_chunk in chunked(pushes):
             outcome.sent += push_rows(
                 session,

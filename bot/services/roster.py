@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.errors import UserError
+from bot.i18n import _, ngettext
 from bot.localtime import is_valid_zone
 from bot.people import ADMIN, MENTOR, ROLES, STUDENT, person_by_email
 from bot.services.settings import ZONE_FROM_STUDENT
@@ -98,10 +99,16 @@ class RosterFile:
         if not self.problems:
             return
         lines = [
-            ("already in the database" if line == 0 else f"line {line}") + ": " + "; ".join(found)
+            (
+                _("already in the database: {problems}")
+                if line == 0
+                else _("line {line}: {problems}")
+            ).format(line=line, problems="; ".join(found))
             for line, found in sorted(self.problems.items())
         ]
-        raise UserError("Nothing was imported. Fix these lines and try again:\n" + "\n".join(lines))
+        raise UserError(
+            _("Nothing was imported. Fix these lines and try again:") + "\n" + "\n".join(lines)
+        )
 
 
 def read_roster(raw: str) -> RosterFile:
@@ -114,14 +121,16 @@ def read_roster(raw: str) -> RosterFile:
     missing = [c for c in ("email", "name", "role") if c not in header]
     if missing:
         raise UserError(
-            "The roster needs a header line with columns: "
-            + ",".join(COLUMNS)
-            + f". Missing: {', '.join(missing)}."
+            _("The roster needs a header line with columns: {columns}. Missing: {missing}.").format(
+                columns=",".join(COLUMNS), missing=", ".join(missing)
+            )
         )
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
         raise UserError(
-            f"Unknown roster column(s): {', '.join(unknown)}. Expected: {','.join(COLUMNS)}"
+            _("Unknown roster column(s): {unknown}. Expected: {columns}").format(
+                unknown=", ".join(unknown), columns=",".join(COLUMNS)
+            )
         )
     found = RosterFile()
     seen: dict[str, int] = {}
@@ -129,50 +138,68 @@ def read_roster(raw: str) -> RosterFile:
         line = reader.line_num
         values = {k.strip(): (v or "").strip() for k, v in record.items() if k is not None}
         if None in record:
-            found.add(line, "more values than columns")
+            found.add(line, _("more values than columns"))
             continue
         problems: list[str] = []
         email = values.get("email", "").lower()
         if not EMAIL.match(email):
-            problems.append(f"'{values.get('email', '')}' is not an email address")
+            problems.append(
+                _("'{email}' is not an email address").format(email=values.get("email", ""))
+            )
         elif email in seen:
-            problems.append(f"{email} already appears on line {seen[email]}")
+            problems.append(
+                _("{email} already appears on line {line}").format(email=email, line=seen[email])
+            )
         else:
             seen[email] = line
         name = values.get("name", "")
         if not name:
-            problems.append("name is empty")
+            problems.append(_("name is empty"))
         role = values.get("role", "").lower()
         if role not in ROLES:
-            problems.append(f"role '{values.get('role', '')}' must be student, mentor or admin")
+            problems.append(
+                _("role '{role}' must be student, mentor or admin").format(
+                    role=values.get("role", "")
+                )
+            )
         tz = values.get("timezone") or None
         if tz and not is_valid_zone(tz):
-            problems.append(f"unknown time zone '{tz}'")
+            problems.append(_("unknown time zone '{zone}'").format(zone=tz))
         refs: dict[str, str | None] = {}
         for label in ("mentor_email", "backup_mentor_email"):
             value = (values.get(label) or "").lower() or None
             if value and not EMAIL.match(value):
-                problems.append(f"{label} '{value}' is not an email address")
+                problems.append(
+                    _("{column} '{value}' is not an email address").format(
+                        column=label, value=value
+                    )
+                )
                 value = None  # reported; the reference checks skip it
             refs[label] = value
         mentor, backup = refs["mentor_email"], refs["backup_mentor_email"]
         if mentor and backup and mentor == backup:
-            problems.append("mentor and backup mentor are the same person")
+            problems.append(_("mentor and backup mentor are the same person"))
         if (mentor or backup) and role in ROLES and role != STUDENT:
-            problems.append("only students have mentors")
+            problems.append(_("only students have mentors"))
         if email and email in (mentor, backup):
-            problems.append("a student can't be their own mentor")
+            problems.append(_("a student can't be their own mentor"))
         slack = values.get("slack_user_id") or None
         if slack and not SLACK_ID.match(slack):
-            problems.append(f"slack_user_id '{slack}' doesn't look like a Slack user id (U…)")
+            problems.append(
+                _("slack_user_id '{id}' doesn't look like a Slack user id (U…)").format(id=slack)
+            )
             slack = None
         discord = values.get("discord_user_id") or None
         if discord and not DISCORD_ID.match(discord):
-            problems.append(f"discord_user_id '{discord}' doesn't look like a Discord user id")
+            problems.append(
+                _("discord_user_id '{id}' doesn't look like a Discord user id").format(id=discord)
+            )
             discord = None
         active_raw = (values.get("active") or "").lower()
         if active_raw not in YES | NO:
-            problems.append(f"active '{values.get('active')}' must be yes or no")
+            problems.append(
+                _("active '{value}' must be yes or no").format(value=values.get("active"))
+            )
         groups = tuple(g.strip() for g in re.split(r"[;|]", values.get("groups", "")) if g.strip())
         for problem in problems:
             found.add(line, problem)
@@ -192,7 +219,7 @@ def read_roster(raw: str) -> RosterFile:
             )
         )
     if not found.rows and not found.problems:
-        raise UserError("The roster has no people in it.")
+        raise UserError(_("The roster has no people in it."))
     return found
 
 
@@ -237,39 +264,74 @@ def check_roster(session: Session, found: RosterFile) -> None:
     for (student, kind), (mentor, line) in sorted(assigned.items()):
         if role.get(student) != STUDENT or not active.get(student, False):
             continue  # only active students need a mentor who can act
-        label = "mentor" if kind == "primary" else "backup mentor"
+        primary = kind == "primary"
         if mentor not in role:
-            problem = f"{label} {mentor} is not on the roster"
+            problem = (
+                _("mentor {email} is not on the roster")
+                if primary
+                else _("backup mentor {email} is not on the roster")
+            )
         elif role[mentor] not in MENTOR_ROLES:
-            problem = f"{label} {mentor} is a {role[mentor]}, not a mentor"
+            problem = (
+                _("mentor {email} is a {role}, not a mentor")
+                if primary
+                else _("backup mentor {email} is a {role}, not a mentor")
+            )
         elif not active[mentor]:
-            problem = f"{label} {mentor} is not active"
+            problem = (
+                _("mentor {email} is not active")
+                if primary
+                else _("backup mentor {email} is not active")
+            )
         else:
             continue
+        problem = problem.format(email=mentor, role=role.get(mentor))
         if line is not None:
             found.add(line, problem)
         else:
             stranded.setdefault(mentor, []).append(student)
     for mentor, students in sorted(stranded.items()):
         names = ", ".join(students[:NAMED_STUDENTS])
-        if len(students) > NAMED_STUDENTS:
-            names += f" and {len(students) - NAMED_STUDENTS} more"
+        n = len(students)
+        if n > NAMED_STUDENTS:
+            more = n - NAMED_STUDENTS
+            names = ngettext("{names} and {n} more", "{names} and {n} more", more).format(
+                names=names, n=more
+            )
         if mentor in line_of:
             what = (
-                "would no longer be an active mentor"
+                ngettext(
+                    "{mentor} would no longer be an active mentor, but {n} student(s) still "
+                    "have them as mentor: {names}. Give those students another mentor in "
+                    "this file first",
+                    "{mentor} would no longer be an active mentor, but {n} student(s) still "
+                    "have them as mentor: {names}. Give those students another mentor in "
+                    "this file first",
+                    n,
+                )
                 if role.get(mentor) in MENTOR_ROLES
-                else f"would become a {role.get(mentor)}"
+                else ngettext(
+                    "{mentor} would become a {role}, but {n} student(s) still have them as "
+                    "mentor: {names}. Give those students another mentor in this file first",
+                    "{mentor} would become a {role}, but {n} student(s) still have them as "
+                    "mentor: {names}. Give those students another mentor in this file first",
+                    n,
+                )
             )
             found.add(
                 line_of[mentor],
-                f"{mentor} {what}, but {len(students)} student(s) still have them as mentor: "
-                f"{names}. Give those students another mentor in this file first",
+                what.format(mentor=mentor, role=role.get(mentor), n=n, names=names),
             )
         else:
             found.add(
                 0,
-                f"{len(students)} student(s) have {mentor}, who is not an active mentor, as "
-                f"mentor: {names}. Give them another mentor in this file",
+                ngettext(
+                    "{n} student(s) have {mentor}, who is not an active mentor, as "
+                    "mentor: {names}. Give them another mentor in this file",
+                    "{n} student(s) have {mentor}, who is not an active mentor, as "
+                    "mentor: {names}. Give them another mentor in this file",
+                    n,
+                ).format(n=n, mentor=mentor, names=names),
             )
     for row in rows:
         for platform, uid in (("slack", row.slack_user_id), ("discord", row.discord_user_id)):
@@ -281,7 +343,12 @@ def check_roster(session: Session, found: RosterFile) -> None:
             if owner is not None:
                 holder = session.get(Person, owner.person_id)
                 if holder is not None and holder.email != row.email:
-                    found.add(row.line, f"{platform} id {uid} belongs to {holder.email}")
+                    found.add(
+                        row.line,
+                        _("{platform} id {id} belongs to {email}").format(
+                            platform=platform, id=uid, email=holder.email
+                        ),
+                    )
 
 
 def import_roster_text(session: Session, raw: str, now: datetime) -> ImportResult:

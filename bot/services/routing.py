@@ -25,6 +25,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
+from bot.i18n import DEFAULT_LANGUAGE, N_, _, speaking
 from bot.model import Field, Message, Recipient
 from bot.outbox import (
     CHAT_PLATFORMS,
@@ -38,6 +39,7 @@ from bot.outbox import (
 )
 from bot.people import admins, mentors_of
 from bot.services.alerts import KIND_LABELS, record_event, render_alert, staff_channel_push
+from bot.services.language import speaking_in_group, speaking_to
 from storage.enums import AlertKind, AlertSeverity, OutboxKind, OutboxStatus
 from storage.tables import Alert, Identity, Outbox, Person
 
@@ -45,30 +47,40 @@ log = logging.getLogger(__name__)
 
 EMAIL, WEBHOOK = "email", "webhook"
 
-# What a kind of message is, for people reading a failure notice or `delivery status`.
+# What a kind of message is, for people reading a failure notice or `delivery status`
+# (marked here, translated where shown: `describe_kind`).
 KIND_NAMES: dict[str, str] = {
-    OutboxKind.ALERT: "an alert",
-    OutboxKind.ALERT_EMAIL: "an alert email",
-    OutboxKind.ALERT_WEBHOOK: "an alert webhook",
-    OutboxKind.ALARM: "an alarm about a stuck alert",
-    OutboxKind.CHECKIN: "a check-in",
-    OutboxKind.REMINDER: "a check-in reminder",
-    OutboxKind.NUDGE: "a goal nudge",
-    OutboxKind.DELIVERY_NOTICE: "a delivery-failure notice",
-    OutboxKind.PLATFORM_NOTICE: "a platform-failure report",
-    OutboxKind.MESSAGE: "a message",
+    OutboxKind.ALERT: N_("an alert"),
+    OutboxKind.ALERT_EMAIL: N_("an alert email"),
+    OutboxKind.ALERT_WEBHOOK: N_("an alert webhook"),
+    OutboxKind.ALARM: N_("an alarm about a stuck alert"),
+    OutboxKind.CHECKIN: N_("a check-in"),
+    OutboxKind.REMINDER: N_("a check-in reminder"),
+    OutboxKind.NUDGE: N_("a goal nudge"),
+    OutboxKind.DELIVERY_NOTICE: N_("a delivery-failure notice"),
+    OutboxKind.PLATFORM_NOTICE: N_("a platform-failure report"),
+    OutboxKind.MESSAGE: N_("a message"),
 }
 
 
-# An alert's kind as a noun for "a ... alert".
-ALERT_NOUNS: dict[str, str] = {
-    AlertKind.CRISIS: "crisis",
-    AlertKind.LOW_MOOD: "low-mood",
-    AlertKind.DROP: "mood-drop",
-    AlertKind.MISSED: "missed-check-ins",
-    AlertKind.HELP: "help-request",
-    AlertKind.CONCERN: "worrying-message",
-    AlertKind.STUCK: "stuck-goal",
+# An alert's kind as a whole phrase, so a translation can agree article, adjective and noun.
+ALERT_PHRASES: dict[str, str] = {
+    AlertKind.CRISIS: N_("a crisis alert"),
+    AlertKind.LOW_MOOD: N_("a low-mood alert"),
+    AlertKind.DROP: N_("a mood-drop alert"),
+    AlertKind.MISSED: N_("a missed-check-ins alert"),
+    AlertKind.HELP: N_("a help-request alert"),
+    AlertKind.CONCERN: N_("a worrying-message alert"),
+    AlertKind.STUCK: N_("a stuck-goal alert"),
+}
+URGENT_ALERT_PHRASES: dict[str, str] = {
+    AlertKind.CRISIS: N_("an urgent crisis alert"),
+    AlertKind.LOW_MOOD: N_("an urgent low-mood alert"),
+    AlertKind.DROP: N_("an urgent mood-drop alert"),
+    AlertKind.MISSED: N_("an urgent missed-check-ins alert"),
+    AlertKind.HELP: N_("an urgent help-request alert"),
+    AlertKind.CONCERN: N_("an urgent worrying-message alert"),
+    AlertKind.STUCK: N_("an urgent stuck-goal alert"),
 }
 
 
@@ -94,11 +106,19 @@ def describe_kind(kind: str, alert: Alert | None = None) -> str:
         OutboxKind.ALERT_EMAIL,
         OutboxKind.ALERT_WEBHOOK,
     ):
-        base = f"{ALERT_NOUNS.get(alert.kind, alert.kind.replace('_', ' '))} alert"
-        if alert.severity == AlertSeverity.URGENT:
-            return f"an urgent {base}"
-        return f"{'an' if base[0] in 'aeiou' else 'a'} {base}"
-    return KIND_NAMES.get(kind, f"a {kind.replace('_', ' ')} message")
+        urgent = alert.severity == AlertSeverity.URGENT
+        phrases = URGENT_ALERT_PHRASES if urgent else ALERT_PHRASES
+        if alert.kind in phrases:
+            return _(phrases[alert.kind])
+        noun = alert.kind.replace("_", " ")
+        if urgent:
+            return _("an urgent {kind} alert").format(kind=noun)
+        if noun[0] in "aeiou":
+            return _("an {kind} alert").format(kind=noun)
+        return _("a {kind} alert").format(kind=noun)
+    if kind in KIND_NAMES:
+        return _(KIND_NAMES[kind])
+    return _("a {kind} message").format(kind=kind.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -153,7 +173,7 @@ def alert_chain(session: Session, alert: Alert) -> list[list[Person]]:
 def _staff_address(settings: CoreSettings) -> Recipient | None:
     if not settings.staff_channel:
         return None
-    platform, _, channel = settings.staff_channel.partition(":")
+    platform, _sep, channel = settings.staff_channel.partition(":")
     return Recipient(platform=platform, user_id="", channel_id=channel)
 
 
@@ -208,7 +228,7 @@ def go_sideways(
                 ),
             )
         ).all()
-        holders = {person_id for person_id, _ in copies if person_id is not None}
+        holders = {person_id for person_id, _platform in copies if person_id is not None}
         held = set(copies)
         for step in candidates:
             pushes: list[Push] = []
@@ -225,10 +245,12 @@ def go_sideways(
                 address = reachable(session, person, running, skip)
                 if address is None:
                     continue
+                with speaking_to(person, settings):
+                    message = render_alert(alert, student, person)
                 pushes.append(
                     Push(
                         dedupe_key=f"alert:{alert.id}:to:{person.id}:{address.platform}",
-                        message=render_alert(alert, student, person),
+                        message=message,
                         person=person,
                         address=address,
                         kind=OutboxKind.ALERT,
@@ -249,7 +271,7 @@ def go_sideways(
             and staff.platform not in avoid
             and push_rows(
                 session,
-                [staff_channel_push(settings, alert, student, level=0)],
+                [_staff_copy(settings, alert, student)],
                 now,
                 settings.default_timezone,
             )
@@ -262,6 +284,12 @@ def go_sideways(
         log.error("alert %s (%s) could not be routed any further: %s", alert.id, alert.kind, why)
     record_event(session, alert, now, "rerouted", failed_person_id, detail)
     return routes
+
+
+def _staff_copy(settings: CoreSettings, alert: Alert, student: Person) -> Push:
+    """The alert's copy for the staff channel, in the programme's default language."""
+    with speaking_in_group(None, settings):
+        return staff_channel_push(settings, alert, student, level=0)
 
 
 def queue_side_channels(
@@ -285,10 +313,11 @@ def queue_side_channels(
         return 0  # nobody said what runs: no side channel is configured
     pushes: list[Push] = []
     if EMAIL in running:
-        message = render_alert_email(alert, running)
         for step in alert_chain(session, alert):
             for person in step:
                 if person.active and person.deleted_at is None:
+                    with speaking_to(person, settings):
+                        message = render_alert_email(alert, running)
                     key = f"alert:{alert.id}:email:{person.id}"
                     pushes.append(
                         email_push(key, message, person, OutboxKind.ALERT_EMAIL, alert.id)
@@ -310,22 +339,42 @@ def queue_side_channels(
 def render_alert_email(alert: Alert, running: AbstractSet[str]) -> Message:
     """An alert's email: that an urgent alert waits and where; nothing the student wrote."""
     chats = [p.capitalize() for p in CHAT_PLATFORMS if p in running and p != "console"]
-    where = " or ".join(chats) if chats else "the bot"
-    label = "crisis" if alert.kind == AlertKind.CRISIS else alert.kind.replace("_", " ")
+    where = chats[0] if chats else _("the bot")
+    for chat in chats[1:]:
+        where = _("{first} or {second}").format(first=where, second=chat)
+    waiting = (
+        _(
+            "An urgent crisis alert (#{id}) about one of your students is waiting "
+            "for someone to act on it."
+        )
+        if alert.kind == AlertKind.CRISIS
+        else _(
+            "An urgent {kind} alert (#{id}) about one of your students is waiting "
+            "for someone to act on it."
+        )
+    )
+    text = "\n\n".join(
+        (
+            waiting.format(id=alert.id, kind=alert.kind.replace("_", " ")),
+            _(
+                "Open {where} to see it and acknowledge it, or run "
+                "`mentorbot alerts list` on the server."
+            ).format(where=where),
+            _("This email leaves out the student's name and words on purpose."),
+        )
+    )
     return Message(
-        title=f"Urgent mentoring alert #{alert.id} is waiting",
-        text=(
-            f"An urgent {label} alert (#{alert.id}) about one of your students is waiting "
-            f"for someone to act on it.\n\nOpen {where} to see it and acknowledge it, or run "
-            "`mentorbot alerts list` on the server.\n\nThis email leaves out the student's "
-            "name and words on purpose."
-        ),
+        title=_("Urgent mentoring alert #{id} is waiting").format(id=alert.id),
+        text=text,
         urgent=True,
     )
 
 
 def render_alert_webhook(alert: Alert) -> Message:
-    """An alert's webhook payload: ids and kind only (the receiver pages someone)."""
+    """An alert's webhook payload: ids and kind only (the receiver pages someone).
+
+    A machine reads it (a paging system), so it stays in one language, English.
+    """
     return Message(
         title="urgent_alert",
         text=f"Urgent alert #{alert.id} ({alert.kind}) is waiting for someone to act.",
@@ -500,14 +549,14 @@ def report_platform_down(
     """
     others = frozenset(running) - {platform}
     hour = now.strftime("%Y%m%d%H")
-    text = (
-        f"{platform.capitalize()} isn't working: {reason}. Messages for {platform} wait "
-        "until it's fixed (check the token in the settings and restart). "
-        "`mentorbot delivery status` shows what waits."
-    )
-    message = Message(title=f"{platform.capitalize()} can't send", text=text, urgent=True)
+    # The webhook's text (a machine reads it) stays English; people read theirs in their
+    # own language. The reason is the platform's own error, as it gave it.
+    with speaking(DEFAULT_LANGUAGE):
+        text = _platform_down_text(platform, reason)
     pushes: list[Push] = []
     for admin in admins(session):
+        with speaking_to(admin, settings):
+            message = _platform_down_message(platform, reason)
         for identity in _identities(session, admin.id):
             if identity.platform in others and identity.platform in CHAT_PLATFORMS:
                 pushes.append(
@@ -527,6 +576,8 @@ def report_platform_down(
             pushes.append(email_push(key, message, admin, OutboxKind.PLATFORM_NOTICE))
     staff = _staff_address(settings)
     if staff is not None and staff.platform in others:
+        with speaking_in_group(None, settings):
+            message = _platform_down_message(platform, reason)
         pushes.append(
             Push(
                 dedupe_key=f"down:{platform}:{hour}:staff",
@@ -558,6 +609,23 @@ def report_platform_down(
     return queued
 
 
+def _platform_down_text(platform: str, reason: str) -> str:
+    return _(
+        "{Platform} isn't working: {reason}. Messages for {platform} wait "
+        "until it's fixed (check the token in the settings and restart). "
+        "`mentorbot delivery status` shows what waits."
+    ).format(Platform=platform.capitalize(), platform=platform, reason=reason)
+
+
+def _platform_down_message(platform: str, reason: str) -> Message:
+    """The report that a platform can't send, in the language being spoken."""
+    return Message(
+        title=_("{Platform} can't send").format(Platform=platform.capitalize()),
+        text=_platform_down_text(platform, reason),
+        urgent=True,
+    )
+
+
 def label_of(alert: Alert) -> str:
-    """The alert's kind as people read it."""
-    return KIND_LABELS.get(alert.kind, alert.kind)
+    """The alert's kind as people read it, in the language being spoken."""
+    return _(KIND_LABELS.get(alert.kind, alert.kind))

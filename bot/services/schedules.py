@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.args import record_id, small_number
 from bot.errors import UserError
+from bot.i18n import DEFAULT_LANGUAGE, N_, _, speaking
 from bot.localtime import parse_hhmm, zone
 from bot.people import STUDENT, person_by_email
 from storage.tables import CheckinSchedule, Group, Person
@@ -56,8 +57,10 @@ def _day_number(token: str) -> int:
         # Cron numbering: 0 and 7 are Sunday, 1 is Monday.
         return (number - 1) % 7
     raise UserError(
-        f"'{token}' isn't a day. Use mon, tue, wed, thu, fri, sat, sun, ranges like mon-fri, "
-        "lists like mon,wed,fri, or * for every day."
+        _(
+            "'{token}' isn't a day. Use mon, tue, wed, thu, fri, sat, sun, ranges like mon-fri, "
+            "lists like mon,wed,fri, or * for every day."
+        ).format(token=token)
     )
 
 
@@ -77,9 +80,11 @@ def parse_days(spec: str) -> frozenset[int]:
     days: set[int] = set()
     for part in text.split(","):
         if not part:
-            raise UserError(f"'{spec}' has an empty day in it. Use e.g. mon,wed,fri.")
+            raise UserError(
+                _("'{days}' has an empty day in it. Use e.g. mon,wed,fri.").format(days=spec)
+            )
         if "-" in part:
-            first_raw, _, last_raw = part.partition("-")
+            first_raw, _sep, last_raw = part.partition("-")
             first, last = _day_number(first_raw), _day_number(last_raw)
             span = (last - first) % 7
             days.update((first + i) % 7 for i in range(span + 1))
@@ -102,7 +107,11 @@ def parse_local_time(value: str) -> time:
     """A local time of day HH:MM; impossible times (24:00, 09:60, 9am) are a UserError."""
     text = value.strip()
     if not _HHMM.match(text):
-        raise UserError(f"'{value}' isn't a time of day. Use HH:MM on a 24-hour clock, e.g. 09:00.")
+        raise UserError(
+            _("'{value}' isn't a time of day. Use HH:MM on a 24-hour clock, e.g. 09:00.").format(
+                value=value
+            )
+        )
     return parse_hhmm(text)
 
 
@@ -112,11 +121,13 @@ def parse_questions(value: str) -> str:
     unknown = [q for q in wanted if q not in QUESTIONS]
     if unknown:
         raise UserError(
-            f"Unknown question(s): {', '.join(unknown)}. Choose from {', '.join(QUESTIONS)}."
+            _("Unknown question(s): {unknown}. Choose from {questions}.").format(
+                unknown=", ".join(unknown), questions=", ".join(QUESTIONS)
+            )
         )
     if "mood" not in wanted:
         # The check-in conversation starts with the mood buttons; without them it cannot open.
-        raise UserError("A check-in always asks the mood question: include 'mood'.")
+        raise UserError(_("A check-in always asks the mood question: include 'mood'."))
     return ",".join(q for q in QUESTIONS if q in wanted)
 
 
@@ -173,13 +184,17 @@ class ScheduleSpec:
     timezone: str | None = None
 
 
+_NOT_A_DATE = {
+    "start date": N_("The start date '{value}' isn't a date. Use YYYY-MM-DD, e.g. 2027-06-30."),
+    "end date": N_("The end date '{value}' isn't a date. Use YYYY-MM-DD, e.g. 2027-06-30."),
+}
+
+
 def _parse_iso_date(value: str, what: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise UserError(
-            f"The {what} '{value}' isn't a date. Use YYYY-MM-DD, e.g. 2027-06-30."
-        ) from exc
+        raise UserError(_(_NOT_A_DATE[what]).format(value=value)) from exc
 
 
 def add_schedule(
@@ -191,19 +206,23 @@ def add_schedule(
     """
     name = " ".join(spec.name.split())
     if not name:
-        raise UserError('A schedule needs a name, e.g. --name "Weekday check-in".')
+        raise UserError(_('A schedule needs a name, e.g. --name "Weekday check-in".'))
     if len(name) > 100:
-        raise UserError("Please keep a schedule name under 100 characters.")
+        raise UserError(_("Please keep a schedule name under 100 characters."))
     days = parse_days(spec.days)
     local_time = parse_local_time(spec.local_time)
     questions = parse_questions(spec.questions)
     if not 0 <= spec.reminder_minutes <= MAX_REMINDER_MINUTES:
         raise UserError(
-            f"The reminder delay is in minutes from 0 (no reminder) to {MAX_REMINDER_MINUTES}."
+            _("The reminder delay is in minutes from 0 (no reminder) to {max}.").format(
+                max=MAX_REMINDER_MINUTES
+            )
         )
     every = spec.every_n_days
     if every is not None and not 1 <= every <= MAX_EVERY_N_DAYS:
-        raise UserError(f"--every-n-days must be between 1 and {MAX_EVERY_N_DAYS}.")
+        raise UserError(
+            _("--every-n-days must be between 1 and {max}.").format(max=MAX_EVERY_N_DAYS)
+        )
     pinned_zone: str | None = None
     if spec.timezone:
         zone(spec.timezone)  # raises a UserError naming the unknown zone
@@ -212,10 +231,12 @@ def add_schedule(
     end = _parse_iso_date(spec.end, "end date") if spec.end else None
     if end is not None and end < today:
         raise UserError(
-            f"The end date {end.isoformat()} is in the past. Pick a date from today on."
+            _("The end date {date} is in the past. Pick a date from today on.").format(
+                date=end.isoformat()
+            )
         )
     if start is not None and end is not None and end < start:
-        raise UserError("The end date is before the start date.")
+        raise UserError(_("The end date is before the start date."))
     if every is not None and every > 1 and start is None:
         # "Every N days" needs a first day to count from; today is what admins expect.
         start = today
@@ -242,16 +263,20 @@ def add_schedule(
 
 def _target(session: Session, spec: ScheduleSpec) -> tuple[str, str | None]:
     if spec.group and spec.person:
-        raise UserError("A schedule is for everyone, one group or one person: not both.")
+        raise UserError(_("A schedule is for everyone, one group or one person: not both."))
     if spec.group:
         group = session.exec(select(Group).where(Group.name == spec.group.strip())).first()
         if group is None:
-            raise UserError(f"There is no group called '{spec.group.strip()}'.")
+            raise UserError(_("There is no group called '{name}'.").format(name=spec.group.strip()))
         return TARGET_GROUP, group.name
     if spec.person:
         person = person_by_email(session, spec.person)
         if person is None or person.role != STUDENT:
-            raise UserError(f"There is no enrolled student with the email '{spec.person.strip()}'.")
+            raise UserError(
+                _("There is no enrolled student with the email '{email}'.").format(
+                    email=spec.person.strip()
+                )
+            )
         return TARGET_PERSON, person.email
     return TARGET_ALL, None
 
@@ -276,7 +301,9 @@ def remove_schedule(session: Session, raw_id: str | int) -> CheckinSchedule:
     schedule_id = record_id(raw_id)
     schedule = session.get(CheckinSchedule, schedule_id) if schedule_id is not None else None
     if schedule is None or not schedule.active:
-        raise UserError(f"There is no active schedule #{str(raw_id).strip().lstrip('#')}.")
+        raise UserError(
+            _("There is no active schedule #{id}.").format(id=str(raw_id).strip().lstrip("#"))
+        )
     schedule.active = False
     session.add(schedule)
     return schedule
@@ -285,28 +312,42 @@ def remove_schedule(session: Session, raw_id: str | int) -> CheckinSchedule:
 def describe(schedule: CheckinSchedule) -> str:
     """One line an admin can read."""
     who = {
-        TARGET_ALL: "everyone",
-        TARGET_GROUP: f"group {schedule.target_ref}",
+        TARGET_ALL: _("everyone"),
+        TARGET_GROUP: _("group {name}").format(name=schedule.target_ref),
         TARGET_PERSON: f"{schedule.target_ref}",
     }.get(schedule.target, schedule.target)
-    days = "every day" if schedule.days == "*" else schedule.days
+    # The days as the admin typed them (mon-fri): the words the command takes.
+    days = _("every day") if schedule.days == "*" else schedule.days
     if schedule.every_n_days and schedule.every_n_days > 1:
-        start = schedule.start_date.isoformat() if schedule.start_date else "the start"
-        days = f"every {schedule.every_n_days} days from {start} ({days})"
-    where = f"{schedule.timezone} time" if schedule.timezone else "each student's local time"
+        start = schedule.start_date.isoformat() if schedule.start_date else _("the start")
+        days = _("every {n} days from {start} ({days})").format(
+            n=schedule.every_n_days, start=start, days=days
+        )
+    where = (
+        _("{zone} time").format(zone=schedule.timezone)
+        if schedule.timezone
+        else _("each student's local time")
+    )
     parts = [
-        f"#{schedule.id} {schedule.name}: {days} at {schedule.local_time} {where}, for {who}",
-        f"questions {schedule.questions}",
-        f"reminder after {schedule.reminder_delay_minutes} min"
+        _("#{id} {name}: {days} at {time} {where}, for {who}").format(
+            id=schedule.id,
+            name=schedule.name,
+            days=days,
+            time=schedule.local_time,
+            where=where,
+            who=who,
+        ),
+        _("questions {questions}").format(questions=schedule.questions),
+        _("reminder after {n} min").format(n=schedule.reminder_delay_minutes)
         if schedule.reminder_delay_minutes
-        else "no reminder",
+        else _("no reminder"),
     ]
     if schedule.start_date and not schedule.every_n_days:
-        parts.append(f"from {schedule.start_date.isoformat()}")
+        parts.append(_("from {date}").format(date=schedule.start_date.isoformat()))
     if schedule.end_date:
-        parts.append(f"until {schedule.end_date.isoformat()}")
+        parts.append(_("until {date}").format(date=schedule.end_date.isoformat()))
     if not schedule.active:
-        parts.append("(removed)")
+        parts.append(_("(removed)"))
     return ", ".join(parts)
 
 
@@ -325,8 +366,10 @@ def parse_chat_add(words: Sequence[str]) -> ScheduleSpec:
     """`/schedule add DAYS HH:MM [group NAME | person EMAIL] [until YYYY-MM-DD]` as a spec."""
     if len(words) < 2:
         raise UserError(
-            "Use /schedule add DAYS HH:MM [group NAME | person EMAIL] [until YYYY-MM-DD], "
-            "e.g. /schedule add mon-fri 09:00 group Study skills"
+            _(
+                "Use /schedule add DAYS HH:MM [group NAME | person EMAIL] [until YYYY-MM-DD], "
+                "e.g. /schedule add mon-fri 09:00 group Study skills"
+            )
         )
     days, at = words[0], words[1]
     rest = list(words[2:])
@@ -344,7 +387,7 @@ def parse_chat_add(words: Sequence[str]) -> ScheduleSpec:
         elif keyword == "person" and value:
             person = value
         else:
-            raise UserError("After the time, write 'group NAME' or 'person EMAIL' (or nothing).")
+            raise UserError(_("After the time, write 'group NAME' or 'person EMAIL' (or nothing)."))
     target = f" ({group or person})" if group or person else ""
     return ScheduleSpec(
         name=f"Check-in {days} {at}{target}"[:100],
@@ -356,7 +399,7 @@ def parse_chat_add(words: Sequence[str]) -> ScheduleSpec:
     )
 
 
-CHAT_USAGE = (
+CHAT_USAGE = N_(
     "Use /schedule list, /schedule add DAYS HH:MM [group NAME | person EMAIL] "
     "[until YYYY-MM-DD] (e.g. /schedule add mon-fri 09:00 group Study skills), "
     "or /schedule remove ID."
@@ -373,16 +416,26 @@ def run_chat_command(
     if sub == "list":
         rows = list_schedules(session)
         if not rows:
-            return "There are no check-in schedules. Add one with /schedule add mon-fri 09:00"
-        return "Check-in schedules:\n" + "\n".join(describe(s) for s in rows)
+            return _("There are no check-in schedules. Add one with /schedule add mon-fri 09:00")
+        return _("Check-in schedules:") + "\n" + "\n".join(describe(s) for s in rows)
     if sub == "add":
         schedule = add_schedule(session, parse_chat_add(words[1:]), now, today)
-        audit(session, now, actor_id, "schedule.add", detail=describe(schedule))
-        return f"Added {describe(schedule)}. It fires from the next matching time."
+        audit(session, now, actor_id, "schedule.add", detail=_audit_detail(schedule))
+        return _("Added {schedule}. It fires from the next matching time.").format(
+            schedule=describe(schedule)
+        )
     if sub in ("remove", "delete", "rm"):
         if len(words) != 2:
-            raise UserError("Use /schedule remove ID; the ids are in /schedule list.")
+            raise UserError(_("Use /schedule remove ID; the ids are in /schedule list."))
         schedule = remove_schedule(session, words[1])
-        audit(session, now, actor_id, "schedule.remove", detail=describe(schedule))
-        return f'Removed schedule #{schedule.id} "{schedule.name}". No more check-ins from it.'
-    raise UserError(CHAT_USAGE)
+        audit(session, now, actor_id, "schedule.remove", detail=_audit_detail(schedule))
+        return _('Removed schedule #{id} "{name}". No more check-ins from it.').format(
+            id=schedule.id, name=schedule.name
+        )
+    raise UserError(_(CHAT_USAGE))
+
+
+def _audit_detail(schedule: CheckinSchedule) -> str:
+    """The audit log keeps one language (English), whoever made the change."""
+    with speaking(DEFAULT_LANGUAGE):
+        return describe(schedule)

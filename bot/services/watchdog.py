@@ -22,10 +22,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
+from bot.i18n import DEFAULT_LANGUAGE, _, speaking
 from bot.model import Field, Message, Recipient
 from bot.outbox import CHAT_PLATFORMS, Push, push_rows, running_platforms
 from bot.people import admins
 from bot.services.alerts import record_event
+from bot.services.language import speaking_in_group, speaking_to
 from bot.services.routing import EMAIL, WEBHOOK, describe_kind, email_push, label_of
 from storage.enums import AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Identity, Person
@@ -42,6 +44,7 @@ class StuckAlert:
     alert_id: int
     kind: str
     age: timedelta
+    # Why, in the language spoken when it was found (`why_in_words` says it in another).
     why: str
     # UNDELIVERED (nobody who can act has it) or UNACKNOWLEDGED (delivered, not acknowledged).
     reason: str
@@ -50,8 +53,20 @@ class StuckAlert:
 
 def _minutes(seconds: float) -> str:
     if seconds < 180:
-        return f"{int(seconds)} s"
-    return f"{int(seconds // 60)} min"
+        return _("{n} s").format(n=int(seconds))
+    return _("{n} min").format(n=int(seconds // 60))
+
+
+def why_in_words(reason: str, age: timedelta, settings: CoreSettings) -> str:
+    """Why a stuck alert is stuck, in the language being spoken."""
+    if reason == UNDELIVERED:
+        deadline = settings.urgent_delivery_deadline_seconds
+        return _("not delivered to anyone who can act within {deadline} (waiting {age})").format(
+            deadline=_minutes(deadline), age=_minutes(age.total_seconds())
+        )
+    return _("not acknowledged within {n} min of its re-escalation (waiting {age})").format(
+        n=settings.crisis_ack_minutes, age=_minutes(age.total_seconds())
+    )
 
 
 def stuck_urgent_alerts(
@@ -79,21 +94,14 @@ def stuck_urgent_alerts(
         age = now - alert.created_at
         if alert.delivered_at is None and age >= deadline:
             reason = UNDELIVERED
-            why = (
-                f"not delivered to anyone who can act within {_minutes(deadline.total_seconds())}"
-                f" (waiting {_minutes(age.total_seconds())})"
-            )
         elif age >= 2 * ack:
             # The first interval belongs to the chain (re-escalation to the backup, or the
             # admins, and the staff channel); unacknowledged one interval after that, it is
             # stuck.
             reason = UNACKNOWLEDGED
-            why = (
-                f"not acknowledged within {settings.crisis_ack_minutes} min of its "
-                f"re-escalation (waiting {_minutes(age.total_seconds())})"
-            )
         else:
             continue
+        why = why_in_words(reason, age, settings)
         stuck.append(StuckAlert(alert.id, alert.kind, age, why, reason, alert.created_at))
     return stuck
 
@@ -127,22 +135,8 @@ def sound_alarms(
         # Undelivered: once. Unacknowledged: again at every further interval.
         round_ = 0 if item.reason == UNDELIVERED else int(item.age.total_seconds() // interval)
         key = f"alarm:{alert.id}:{item.reason}:{round_}"
-        who = f" about {student.name} ({student.email})" if student is not None else ""
         # Admins and the staff channel are entitled to know whom it is about; the email and
-        # the webhook are not told.
-        chat = Message(
-            title="ALARM: an urgent alert is stuck",
-            text=f"🚨 ALARM: {describe_kind('alert', alert)} (#{alert.id}){who} is "
-            f"{item.why}. Please act on it now: /alerts, or `mentorbot alerts list`.",
-            fields=(Field("Alert", f"#{alert.id} {label_of(alert)}"),),
-            urgent=True,
-        )
-        bare = Message(
-            title=f"ALARM: urgent alert #{alert.id} is stuck",
-            text=f"Urgent alert #{alert.id} ({alert.kind}) is {item.why}. Someone must act "
-            "on it now: open the chat, or run `mentorbot alerts list` on the server.",
-            urgent=True,
-        )
+        # the webhook are not told. Each admin reads it in their own language.
         pushes: list[Push] = []
         people = {a.id: a for a in staff_admins}
         for identity in identities:
@@ -150,6 +144,8 @@ def sound_alarms(
                 continue
             if running is not None and identity.platform not in running:
                 continue
+            with speaking_to(people[identity.person_id], settings):
+                chat = _alarm_chat(settings, alert, student, item)
             pushes.append(
                 Push(
                     dedupe_key=f"{key}:{identity.person_id}:{identity.platform}",
@@ -164,8 +160,10 @@ def sound_alarms(
         # Unacknowledged urgent alerts are re-posted to the staff channel at every interval
         # by re-escalation (bot.services.reescalation); the alarm does not post a second copy.
         if settings.staff_channel and item.reason == UNDELIVERED:
-            platform, _, channel = settings.staff_channel.partition(":")
+            platform, _sep, channel = settings.staff_channel.partition(":")
             if running is None or platform in running:
+                with speaking_in_group(None, settings):
+                    chat = _alarm_chat(settings, alert, student, item)
                 pushes.append(
                     Push(
                         dedupe_key=f"{key}:staff",
@@ -177,11 +175,16 @@ def sound_alarms(
                     )
                 )
         if running is not None and EMAIL in running:
-            pushes += [
-                email_push(f"{key}:{a.id}:email", bare, a, OutboxKind.ALARM, alert.id)
-                for a in staff_admins
-            ]
+            for admin in staff_admins:
+                with speaking_to(admin, settings):
+                    bare = _alarm_bare(settings, alert, item)
+                pushes.append(
+                    email_push(f"{key}:{admin.id}:email", bare, admin, OutboxKind.ALARM, alert.id)
+                )
         if running is not None and WEBHOOK in running:
+            # A machine reads the webhook (a paging system): it stays English.
+            with speaking(DEFAULT_LANGUAGE):
+                bare = _alarm_bare(settings, alert, item)
             pushes.append(
                 Push(
                     dedupe_key=f"{key}:webhook",
@@ -216,3 +219,45 @@ def sound_alarms(
             log.error("ALARM: urgent alert %s is %s, and no channel works", alert.id, item.why)
         queued += new
     return queued
+
+
+def _alarm_chat(
+    settings: CoreSettings, alert: Alert, student: Person | None, item: StuckAlert
+) -> Message:
+    """The alarm for admins and the staff channel, in the language being spoken."""
+    why = why_in_words(item.reason, item.age, settings)
+    text = (
+        _(
+            "🚨 ALARM: {what} (#{id}) about {name} ({email}) is {why}. "
+            "Please act on it now: /alerts, or `mentorbot alerts list`."
+        )
+        if student is not None
+        else _(
+            "🚨 ALARM: {what} (#{id}) is {why}. "
+            "Please act on it now: /alerts, or `mentorbot alerts list`."
+        )
+    )
+    return Message(
+        title=_("ALARM: an urgent alert is stuck"),
+        text=text.format(
+            what=describe_kind("alert", alert),
+            id=alert.id,
+            name=student.name if student is not None else "",
+            email=student.email if student is not None else "",
+            why=why,
+        ),
+        fields=(Field(_("Alert"), f"#{alert.id} {label_of(alert)}"),),
+        urgent=True,
+    )
+
+
+def _alarm_bare(settings: CoreSettings, alert: Alert, item: StuckAlert) -> Message:
+    """The alarm for email and the webhook: no student name, in the language being spoken."""
+    return Message(
+        title=_("ALARM: urgent alert #{id} is stuck").format(id=alert.id),
+        text=_(
+            "Urgent alert #{id} ({kind}) is {why}. Someone must act "
+            "on it now: open the chat, or run `mentorbot alerts list` on the server."
+        ).format(id=alert.id, kind=alert.kind, why=why_in_words(item.reason, item.age, settings)),
+        urgent=True,
+    )

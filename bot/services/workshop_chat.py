@@ -22,6 +22,7 @@ from sqlmodel import Session
 from bot.args import split_words as words_of
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _, ngettext
 from bot.localtime import is_valid_zone
 from bot.model import Message, Reply
 from bot.people import ADMIN, STUDENT
@@ -35,12 +36,12 @@ from bot.services.groups import (
 )
 from storage.tables import Group, Person, WorkshopSession
 
-ADD_USAGE = (
+ADD_USAGE = N_(
     'Use /workshop add "TITLE" YYYY-MM-DD HH:MM [TIME ZONE] MINUTES [cap N] [weekly N] '
     '[LOCATION or LINK] [group GROUP], e.g. /workshop add "Exam stress" 2026-12-01 16:00 '
     "Europe/London 60 cap 12 https://meet.example/abc"
 )
-USAGE = (
+USAGE = N_(
     "Use /workshop (upcoming sessions), /workshop add ..., /workshop cancel ID, "
     "/workshop move ID YYYY-MM-DD HH:MM, /workshop attend|absent ID EMAIL..., "
     "/workshop report ID."
@@ -52,7 +53,7 @@ def split_words(text: str) -> list[str]:
     """The command's words, with "quoted parts" kept together (curly quotes too)."""
     words = words_of(text)
     if words.unbalanced:
-        raise UserError('A quote is missing its partner. Put titles in "double quotes".')
+        raise UserError(_('A quote is missing its partner. Put titles in "double quotes".'))
     return list(words.items)
 
 
@@ -72,14 +73,18 @@ def _own_group(session: Session, actor: Person) -> str:
         ]
     if len(mine) == 1:
         return mine[0].name
-    names = ", ".join(g.name for g in mine) or "none yet"
-    raise UserError(f"Which group is it for? Add 'group NAME' at the end (your groups: {names}).")
+    names = ", ".join(g.name for g in mine) or _("none yet")
+    raise UserError(
+        _("Which group is it for? Add 'group NAME' at the end (your groups: {names}).").format(
+            names=names
+        )
+    )
 
 
 def parse_add(session: Session, actor: Person, words: Sequence[str]) -> service.WorkshopSpec:
     """The words after `/workshop add` as a spec (validated later, all at once)."""
     if len(words) < 4:
-        raise UserError(ADD_USAGE)
+        raise UserError(_(ADD_USAGE))
     title, date, at = words[0], words[1], words[2]
     rest = list(words[3:])
     zone_name: str | None = None
@@ -87,7 +92,9 @@ def parse_add(session: Session, actor: Person, words: Sequence[str]) -> service.
         zone_name = rest.pop(0)
     if not rest or not rest[0].lstrip("-").isdigit():
         raise UserError(
-            "After the date, time (and time zone) comes the length in minutes. " + ADD_USAGE
+            _("After the date, time (and time zone) comes the length in minutes.")
+            + " "
+            + _(ADD_USAGE)
         )
     duration = rest.pop(0)
     options: dict[str, str] = {}
@@ -123,20 +130,27 @@ def _created(
     group = session.get(Group, workshops[0].group_id)
     assert group is not None
     tz = service.timezone_of(actor, settings)
-    where = (
-        f"in {group.platform} channel {group.channel_id}"
-        if group.channel_id
-        else "to each member by DM (the group has no channel)"
-    )
     count = len(workshops)
-    head = "Created workshop" if count == 1 else f"Created a series of {count} workshops"
-    return Reply(
-        messages=(
-            Message(
-                text=f"{head}:\n{service.describe(workshops, group, tz)}\n"
-                f"I'm announcing it {where}. /workshop report ID shows who is coming.",
-            ),
+    head = (
+        _("Created workshop:")
+        if count == 1
+        else ngettext(
+            "Created a series of {n} workshops:", "Created a series of {n} workshops:", count
+        ).format(n=count)
+    )
+    tail = (
+        _(
+            "I'm announcing it in {platform} channel {channel}. "
+            "/workshop report ID shows who is coming."
+        ).format(platform=group.platform, channel=group.channel_id)
+        if group.channel_id
+        else _(
+            "I'm announcing it to each member by DM (the group has no channel). "
+            "/workshop report ID shows who is coming."
         )
+    )
+    return Reply(
+        messages=(Message(text=f"{head}\n{service.describe(workshops, group, tz)}\n{tail}"),)
     )
 
 
@@ -152,43 +166,55 @@ def run_chat_command(
     if sub in ("add", "new", "series"):
         spec = parse_add(session, actor, rest)
         if sub == "series" and spec.count is None:
-            raise UserError("A series needs 'weekly N', e.g. weekly 6 for six weeks.")
+            raise UserError(_("A series needs 'weekly N', e.g. weekly 6 for six weeks."))
         created = service.create_workshops(session, settings, now, actor, spec)
         return _created(session, settings, actor, created)
     if sub == "cancel":
         if len(rest) != 1:
-            raise UserError("Use /workshop cancel ID; the ids are in /workshop list.")
+            raise UserError(_("Use /workshop cancel ID; the ids are in /workshop list."))
         workshop = service.cancel_workshop(session, settings, now, actor, rest[0])
         return Reply.say(
-            f"Cancelled #{workshop.id} “{workshop.title}”. Everyone going has been told."
+            _("Cancelled #{id} “{title}”. Everyone going has been told.").format(
+                id=workshop.id, title=workshop.title
+            )
         )
     if sub == "move":
         if len(rest) != 3:
-            raise UserError("Use /workshop move ID YYYY-MM-DD HH:MM (in the session's time zone).")
+            raise UserError(
+                _("Use /workshop move ID YYYY-MM-DD HH:MM (in the session's time zone).")
+            )
         workshop, _old = service.move_workshop(session, settings, now, actor, *rest)
         tz = service.timezone_of(actor, settings)
         group = session.get(Group, workshop.group_id)
         assert group is not None
         return Reply.say(
-            f"Moved: {service.describe([workshop], group, tz)}. Everyone going has been told."
+            _("Moved: {line}. Everyone going has been told.").format(
+                line=service.describe([workshop], group, tz)
+            )
         )
     if sub in ("attend", "absent"):
         if len(rest) < 2:
             raise UserError(
-                f"Use /workshop {sub} ID EMAIL..., e.g. /workshop {sub} 3 sam@example.edu"
+                _("Use /workshop {sub} ID EMAIL..., e.g. /workshop {sub} 3 sam@example.edu").format(
+                    sub=sub
+                )
             )
         present = sub == "attend"
         workshop, people = service.mark_attendance(
             session, now, actor, rest[0], rest[1:], present=present
         )
         names = ", ".join(p.name for p in people)
-        marked = "present at" if present else "absent from"
-        return Reply.say(f"Marked {marked} “{workshop.title}”: {names}.")
+        marked = (
+            _("Marked present at “{title}”: {names}.")
+            if present
+            else _("Marked absent from “{title}”: {names}.")
+        )
+        return Reply.say(marked.format(title=workshop.title, names=names))
     if sub == "report":
         if len(rest) != 1:
-            raise UserError("Use /workshop report ID; the ids are in /workshop list.")
+            raise UserError(_("Use /workshop report ID; the ids are in /workshop list."))
         return Reply(messages=(service.workshop_report(session, settings, now, actor, rest[0]),))
-    raise UserError(USAGE)
+    raise UserError(_(USAGE))
 
 
 def run_form(
@@ -206,7 +232,7 @@ def run_form(
     # One "start" field ("2026-12-01 16:00", as a Discord modal has room for) or two.
     date, at = get("date"), get("time")
     if get("start"):
-        date, _, at = get("start").replace("T", " ").partition(" ")
+        date, _sep, at = get("start").replace("T", " ").partition(" ")
     spec = service.WorkshopSpec(
         group=get("group") or _own_group(session, actor),
         title=get("title"),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.i18n import DEFAULT_LANGUAGE, _, current_language, ngettext
+from bot.i18n.dates import DAY, local_format, local_time
 from bot.localtime import to_local
 from bot.model import Choice, Field, Link, Message
 from storage.enums import RsvpStatus, WorkshopStatus
@@ -31,15 +33,23 @@ def ends_at(workshop: WorkshopSession) -> datetime:
 
 
 def _day(local: datetime) -> str:
-    return f"{local:%a} {local.day} {local:%b}"
+    if current_language() == DEFAULT_LANGUAGE:
+        return f"{local:%a} {local.day} {local:%b}"  # "Tue 1 Dec", as English always had it
+    return local_format(local, DAY)
+
+
+def _day_time(local: datetime) -> str:
+    return _("{day} {time}").format(day=_day(local), time=local_time(local))
 
 
 def when_in(workshop: WorkshopSession, tz: str) -> str:
     """`Tue 1 Dec, 16:00-17:00 (Europe/London)`: the session's time in one zone."""
     start = to_local(workshop.starts_at, tz)
     end = to_local(ends_at(workshop), tz)
-    until = f"{end:%H:%M}" if end.date() == start.date() else f"{_day(end)} {end:%H:%M}"
-    return f"{_day(start)}, {start:%H:%M}–{until} ({tz})"
+    until = local_time(end) if end.date() == start.date() else _day_time(end)
+    return _("{day}, {start}–{end} ({zone})").format(
+        day=_day(start), start=local_time(start), end=until, zone=tz
+    )
 
 
 def when_for_all(workshop: WorkshopSession, zones: Sequence[str]) -> str:
@@ -47,7 +57,7 @@ def when_for_all(workshop: WorkshopSession, zones: Sequence[str]) -> str:
     shown = [workshop.timezone, *(z for z in zones if z != workshop.timezone)]
     lines = [when_in(workshop, tz) for tz in shown[:MAX_ZONES_SHOWN]]
     if len(shown) > MAX_ZONES_SHOWN:
-        lines.append("(other members: the time in your DM reminder is in your own zone)")
+        lines.append(_("(other members: the time in your DM reminder is in your own zone)"))
     return "\n".join(lines)
 
 
@@ -61,17 +71,19 @@ def _where(workshop: WorkshopSession) -> tuple[tuple[Field, ...], tuple[Link, ..
     if not location:
         return (), ()
     if is_link(location):
-        return (), (Link("Join the session", location),)
-    return (Field("Where", location),), ()
+        return (), (Link(_("Join the session"), location),)
+    return (Field(_("Where"), location),), ()
 
 
 def places_text(workshop: WorkshopSession, going: int, waiting: int = 0) -> str:
     """`5 of 12 places taken (2 waiting)`, or the head count when there is no limit."""
     if workshop.capacity is None:
-        return f"{going} going (no limit)"
-    text = f"{going} of {workshop.capacity} places taken"
+        return ngettext("{n} going (no limit)", "{n} going (no limit)", going).format(n=going)
+    text = ngettext(
+        "{going} of {n} places taken", "{going} of {n} places taken", workshop.capacity
+    ).format(going=going, n=workshop.capacity)
     if waiting:
-        text += f" ({waiting} waiting)"
+        text += " " + ngettext("({n} waiting)", "({n} waiting)", waiting).format(n=waiting)
     return text
 
 
@@ -79,8 +91,8 @@ def rsvp_choices(workshop_id: int) -> tuple[Choice, ...]:
     """The Going / Not going buttons of a session."""
     args = (("session", str(workshop_id)),)
     return (
-        Choice("Going", RSVP_ACTION, (*args, ("answer", RsvpStatus.GOING)), style="primary"),
-        Choice("Not going", RSVP_ACTION, (*args, ("answer", RsvpStatus.NOT_GOING))),
+        Choice(_("Going"), RSVP_ACTION, (*args, ("answer", RsvpStatus.GOING)), style="primary"),
+        Choice(_("Not going"), RSVP_ACTION, (*args, ("answer", RsvpStatus.NOT_GOING))),
     )
 
 
@@ -89,17 +101,25 @@ def announcement(workshop: WorkshopSession, group: Group, zones: Sequence[str]) 
     assert workshop.id is not None
     fields, links = _where(workshop)
     places = (
-        f"{workshop.capacity} places; when it's full you can join the waitlist"
+        ngettext(
+            "{n} places; when it's full you can join the waitlist",
+            "{n} places; when it's full you can join the waitlist",
+            workshop.capacity,
+        ).format(n=workshop.capacity)
         if workshop.capacity is not None
-        else "No limit"
+        else _("No limit")
     )
-    text = f"New workshop for {group.name}: “{workshop.title}”"
+    text = _("New workshop for {group}: “{title}”").format(group=group.name, title=workshop.title)
     if workshop.description:
         text += f"\n{workshop.description}"
     return Message(
-        title=f"Workshop: {workshop.title}",
+        title=_("Workshop: {title}").format(title=workshop.title),
         text=text,
-        fields=(Field("When", when_for_all(workshop, zones)), *fields, Field("Places", places)),
+        fields=(
+            Field(_("When"), when_for_all(workshop, zones)),
+            *fields,
+            Field(_("Places"), places),
+        ),
         links=links,
         choices=rsvp_choices(workshop.id),
         private=False,
@@ -110,13 +130,13 @@ def invitation(workshop: WorkshopSession, group: Group, tz: str) -> Message:
     """The announcement as a DM, for a group with no channel (and on the console)."""
     assert workshop.id is not None
     fields, links = _where(workshop)
-    text = f"New workshop for {group.name}: “{workshop.title}”"
+    text = _("New workshop for {group}: “{title}”").format(group=group.name, title=workshop.title)
     if workshop.description:
         text += f"\n{workshop.description}"
     return Message(
-        title=f"Workshop: {workshop.title}",
+        title=_("Workshop: {title}").format(title=workshop.title),
         text=text,
-        fields=(Field("When", when_in(workshop, tz)), *fields),
+        fields=(Field(_("When"), when_in(workshop, tz)), *fields),
         links=links,
         choices=rsvp_choices(workshop.id),
     )
@@ -127,18 +147,26 @@ def rsvp_answer(workshop: WorkshopSession, status: str, tz: str, going: int) -> 
     assert workshop.id is not None
     when = when_in(workshop, tz)
     if status == RsvpStatus.GOING:
-        text = f"You're going to “{workshop.title}”, {when}. I'll remind you the day before."
+        text = _("You're going to “{title}”, {when}. I'll remind you the day before.").format(
+            title=workshop.title, when=when
+        )
         if workshop.capacity is not None:
             text += f" {places_text(workshop, going)}."
         return Message(text=text, choices=(rsvp_choices(workshop.id)[1],))
     if status == RsvpStatus.WAITLIST:
         return Message(
-            text=f"“{workshop.title}” is full, so you're on the waitlist. If a place opens "
-            "up you get it automatically and I'll send you a message.",
-            choices=(Choice("Leave the waitlist", RSVP_ACTION, rsvp_choices(workshop.id)[1].args),),
+            text=_(
+                "“{title}” is full, so you're on the waitlist. If a place opens "
+                "up you get it automatically and I'll send you a message."
+            ).format(title=workshop.title),
+            choices=(
+                Choice(_("Leave the waitlist"), RSVP_ACTION, rsvp_choices(workshop.id)[1].args),
+            ),
         )
     return Message(
-        text=f"Thanks for letting me know: you're not going to “{workshop.title}”, {when}.",
+        text=_("Thanks for letting me know: you're not going to “{title}”, {when}.").format(
+            title=workshop.title, when=when
+        ),
         choices=(rsvp_choices(workshop.id)[0],),
     )
 
@@ -148,10 +176,12 @@ def promoted(workshop: WorkshopSession, tz: str) -> Message:
     assert workshop.id is not None
     fields, links = _where(workshop)
     return Message(
-        title="You've got a place",
-        text=f"A place opened up: you're now going to “{workshop.title}”, "
-        f"{when_in(workshop, tz)}. Can't make it any more? Press Not going so the next "
-        "person gets it.",
+        title=_("You've got a place"),
+        text=_(
+            "A place opened up: you're now going to “{title}”, "
+            "{when}. Can't make it any more? Press Not going so the next "
+            "person gets it."
+        ).format(title=workshop.title, when=when_in(workshop, tz)),
         fields=fields,
         links=links,
         choices=(rsvp_choices(workshop.id)[1],),
@@ -163,11 +193,20 @@ def reminder(workshop: WorkshopSession, tz: str, *, hour: bool) -> Message:
     assert workshop.id is not None
     fields, links = _where(workshop)
     # Not "in an hour" or "tomorrow": quiet hours may hold a reminder back a while.
-    soon = "starts soon" if hour else "is coming up"
+    soon = (
+        _(
+            "“{title}” starts soon: {when}. Can't make it? "
+            "Press Not going so someone on the waitlist gets your place."
+        )
+        if hour
+        else _(
+            "“{title}” is coming up: {when}. Can't make it? "
+            "Press Not going so someone on the waitlist gets your place."
+        )
+    )
     return Message(
-        title="Workshop reminder",
-        text=f"“{workshop.title}” {soon}: {when_in(workshop, tz)}. Can't make it? "
-        "Press Not going so someone on the waitlist gets your place.",
+        title=_("Workshop reminder"),
+        text=soon.format(title=workshop.title, when=when_in(workshop, tz)),
         fields=fields,
         links=links,
         choices=(rsvp_choices(workshop.id)[1],),
@@ -176,17 +215,24 @@ def reminder(workshop: WorkshopSession, tz: str, *, hour: bool) -> Message:
 
 def checkin_choice(workshop_id: int) -> Choice:
     """The "I'm here" button (self check-in during the session)."""
-    return Choice("I'm here", CHECKIN_ACTION, (("session", str(workshop_id)),), style="primary")
+    return Choice(_("I'm here"), CHECKIN_ACTION, (("session", str(workshop_id)),), style="primary")
 
 
 def start_post(workshop: WorkshopSession, *, channel: bool) -> Message:
     """The post at the start: the link, and a button to check in."""
     assert workshop.id is not None
     fields, links = _where(workshop)
-    who = "If you're taking part, press" if channel else "Press"
+    text = (
+        _(
+            "“{title}” is starting now. If you're taking part, press I'm here "
+            "so your mentor knows you came."
+        )
+        if channel
+        else _("“{title}” is starting now. Press I'm here so your mentor knows you came.")
+    )
     return Message(
-        title=f"Starting now: {workshop.title}",
-        text=f"“{workshop.title}” is starting now. {who} I'm here so your mentor knows you came.",
+        title=_("Starting now: {title}").format(title=workshop.title),
+        text=text.format(title=workshop.title),
         fields=fields,
         links=links,
         choices=(checkin_choice(workshop.id),),
@@ -199,10 +245,12 @@ def feedback_prompt(workshop: WorkshopSession) -> Message:
     assert workshop.id is not None
     args = (("session", str(workshop.id)),)
     return Message(
-        title="How was it?",
-        text=f"Thanks for coming to “{workshop.title}”! How useful was it, from 1 (not at "
-        "all) to 5 (very)? Your mentor only sees ratings and comments without names, and only "
-        "once at least 5 people have answered.",
+        title=_("How was it?"),
+        text=_(
+            "Thanks for coming to “{title}”! How useful was it, from 1 (not at "
+            "all) to 5 (very)? Your mentor only sees ratings and comments without names, and only "
+            "once at least 5 people have answered."
+        ).format(title=workshop.title),
         choices=tuple(
             Choice(label, FEEDBACK_ACTION, (*args, ("rating", str(score))))
             for score, label in RATING_LABELS.items()
@@ -214,9 +262,11 @@ def feedback_thanks(workshop: WorkshopSession, rating: int) -> Message:
     """After a rating: thanks, and the invitation to add a comment as the next message."""
     assert workshop.id is not None
     return Message(
-        text=f"Thanks, you rated “{workshop.title}” {rating}/5. Anything to add? Type it as "
-        "your next message, or press No comment.",
-        choices=(Choice("No comment", FEEDBACK_SKIP_ACTION, (("session", str(workshop.id)),)),),
+        text=_(
+            "Thanks, you rated “{title}” {rating}/5. Anything to add? Type it as "
+            "your next message, or press No comment."
+        ).format(title=workshop.title, rating=rating),
+        choices=(Choice(_("No comment"), FEEDBACK_SKIP_ACTION, (("session", str(workshop.id)),)),),
         expects_text=True,
     )
 
@@ -225,8 +275,10 @@ def cancelled(workshop: WorkshopSession, tz: str | None, zones: Sequence[str]) -
     """The cancellation notice: a DM (in `tz`) or the channel post (in members' zones)."""
     when = when_in(workshop, tz) if tz else when_for_all(workshop, zones)
     return Message(
-        title=f"Cancelled: {workshop.title}",
-        text=f"“{workshop.title}” ({when}) has been cancelled. Sorry for the change of plans.",
+        title=_("Cancelled: {title}").format(title=workshop.title),
+        text=_("“{title}” ({when}) has been cancelled. Sorry for the change of plans.").format(
+            title=workshop.title, when=when
+        ),
         private=tz is not None,
     )
 
@@ -239,11 +291,13 @@ def moved(
     zone = tz or workshop.timezone
     old = to_local(old_start, zone)
     when = when_in(workshop, tz) if tz else when_for_all(workshop, zones)
-    text = f"“{workshop.title}” has moved from {_day(old)} {old:%H:%M} ({zone}) to:\n{when}"
+    text = _("“{title}” has moved from {old} ({zone}) to:\n{when}").format(
+        title=workshop.title, old=_day_time(old), zone=zone, when=when
+    )
     if tz:
-        text += "\nYour answer still stands; press a button if it changes."
+        text += "\n" + _("Your answer still stands; press a button if it changes.")
     return Message(
-        title=f"New time: {workshop.title}",
+        title=_("New time: {title}").format(title=workshop.title),
         text=text,
         choices=rsvp_choices(workshop.id),
         private=tz is not None,
@@ -252,5 +306,11 @@ def moved(
 
 def session_line(workshop: WorkshopSession, group: Group, tz: str) -> str:
     """One line about a session for lists."""
-    state = " (cancelled)" if workshop.status == WorkshopStatus.CANCELLED else ""
-    return f"#{workshop.id} {workshop.title} for {group.name}: {when_in(workshop, tz)}{state}"
+    line = (
+        _("#{id} {title} for {group}: {when} (cancelled)")
+        if workshop.status == WorkshopStatus.CANCELLED
+        else _("#{id} {title} for {group}: {when}")
+    )
+    return line.format(
+        id=workshop.id, title=workshop.title, group=group.name, when=when_in(workshop, tz)
+    )

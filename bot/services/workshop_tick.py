@@ -38,6 +38,7 @@ from bot.outbox import Push, push_rows
 from bot.outcome_lines import nonzero_counts
 from bot.services import workshop_messages as msgs
 from bot.services.groups import channel_address
+from bot.services.language import speaking_in_group, speaking_to
 from bot.services.workshops import (
     FEEDBACK_OPEN_DAYS,
     people_with_status,
@@ -172,7 +173,7 @@ def _delivered_at(person: Person, settings: CoreSettings, now: datetime) -> date
 
 def _going(session: Session, workshop: WorkshopSession) -> list[Person]:
     assert workshop.id is not None
-    return [p for _, p in people_with_status(session, workshop.id, (RsvpStatus.GOING,))]
+    return [p for _row, p in people_with_status(session, workshop.id, (RsvpStatus.GOING,))]
 
 
 def _remind(
@@ -190,10 +191,12 @@ def _remind(
         if _delivered_at(person, settings, now) >= workshop.starts_at:
             outcome.skipped_quiet += 1
             continue
+        with speaking_to(person, settings):
+            message = msgs.reminder(workshop, timezone_of(person, settings), hour=hour)
         pushes.append(
             Push(
                 dedupe_key=f"workshop:{workshop.id}:{kind}:{person.id}:{stamp(workshop.starts_at)}",
-                message=msgs.reminder(workshop, timezone_of(person, settings), hour=hour),
+                message=message,
                 person=person,
                 kind=OutboxKind.WORKSHOP_REMINDER,
             )
@@ -215,7 +218,8 @@ def _post_start(
     address = channel_address(group)
     key = f"workshop:{workshop.id}:start"
     if address is not None:
-        message = msgs.start_post(workshop, channel=True)
+        with speaking_in_group(group, settings):
+            message = msgs.start_post(workshop, channel=True)
         push = Push(
             dedupe_key=f"{key}:{stamp(workshop.starts_at)}",
             message=message,
@@ -224,18 +228,21 @@ def _post_start(
         )
         return push_rows(session, [push], now, settings.default_timezone)
     # No channel (or the console): those going get the start post as a DM, unless quiet
-    # hours would hold it until the session is over.
-    dm: Message = msgs.start_post(workshop, channel=False)
-    pushes = [
-        Push(
-            dedupe_key=f"{key}:{person.id}:{stamp(workshop.starts_at)}",
-            message=dm,
-            person=person,
-            kind=OutboxKind.WORKSHOP_REMINDER,
+    # hours would hold it until the session is over. Each in their own language.
+    pushes: list[Push] = []
+    for person in _going(session, workshop):
+        if _delivered_at(person, settings, now) >= msgs.ends_at(workshop):
+            continue
+        with speaking_to(person, settings):
+            dm: Message = msgs.start_post(workshop, channel=False)
+        pushes.append(
+            Push(
+                dedupe_key=f"{key}:{person.id}:{stamp(workshop.starts_at)}",
+                message=dm,
+                person=person,
+                kind=OutboxKind.WORKSHOP_REMINDER,
+            )
         )
-        for person in _going(session, workshop)
-        if _delivered_at(person, settings, now) < msgs.ends_at(workshop)
-    ]
     return push_rows(session, pushes, now, settings.default_timezone)
 
 
@@ -247,13 +254,17 @@ def _ask_feedback(
     # Walk-ins marked present by the mentor are recorded as going, so they are asked too;
     # anyone marked absent is not.
     attendees = [person for row, person in rows if went_to(row)]
-    pushes = [
-        Push(
-            dedupe_key=f"workshop:{workshop.id}:feedback:{person.id}",
-            message=msgs.feedback_prompt(workshop),
-            person=person,
-            kind=OutboxKind.WORKSHOP_FEEDBACK,
+    pushes: list[Push] = []
+    for person in attendees:
+        # A DM: in the attendee's language, like the thanks that answers their rating.
+        with speaking_to(person, settings):
+            prompt = msgs.feedback_prompt(workshop)
+        pushes.append(
+            Push(
+                dedupe_key=f"workshop:{workshop.id}:feedback:{person.id}",
+                message=prompt,
+                person=person,
+                kind=OutboxKind.WORKSHOP_FEEDBACK,
+            )
         )
-        for person in attendees
-    ]
     return push_rows(session, pushes, now, settings.default_timezone)

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 from bot.args import record_id, small_number
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _, ngettext
 from bot.localtime import is_valid_zone, parse_date, to_local, zone
 from bot.model import Field, Message
 from bot.outbox import Push, push_rows
@@ -53,6 +54,7 @@ from bot.services.groups import (
     membership,
     require_group_mentor,
 )
+from bot.services.language import speaking_in_group, speaking_to
 from bot.services.occurrences import local_instant, occurrences_between
 from bot.services.schedules import ScheduleRule, format_days, parse_days, parse_local_time
 from storage.enums import OutboxKind, OutboxStatus, RsvpStatus, WorkshopStatus
@@ -136,15 +138,30 @@ def stamp(when: datetime) -> str:
 MAX_WHOLE_NUMBER = 100_000
 
 
+# Whole sentences per number asked for (a translation may need the noun's gender or case).
+_NOT_POSITIVE = {
+    "capacity": N_("The capacity must be more than 0, not '{text}'."),
+    "duration (minutes)": N_("The duration (minutes) must be more than 0, not '{text}'."),
+    "number of sessions": N_("The number of sessions must be more than 0, not '{text}'."),
+}
+_NOT_WHOLE = {
+    "capacity": N_("The capacity must be a whole number from 1 to {max}, not '{text}'."),
+    "duration (minutes)": N_(
+        "The duration (minutes) must be a whole number from 1 to {max}, not '{text}'."
+    ),
+    "number of sessions": N_(
+        "The number of sessions must be a whole number from 1 to {max}, not '{text}'."
+    ),
+}
+
+
 def _whole_number(raw: str | int | None, what: str) -> int:
     text = str(raw if raw is not None else "").strip()
     value = small_number(text, MAX_WHOLE_NUMBER)
     if value is None:
         if text.startswith("-") and small_number(text[1:], MAX_WHOLE_NUMBER) is not None:
-            raise UserError(f"The {what} must be more than 0, not '{text}'.")
-        raise UserError(
-            f"The {what} must be a whole number from 1 to {MAX_WHOLE_NUMBER:,}, not '{text}'."
-        )
+            raise UserError(_(_NOT_POSITIVE[what]).format(text=text))
+        raise UserError(_(_NOT_WHOLE[what]).format(max=f"{MAX_WHOLE_NUMBER:,}", text=text))
     return value
 
 
@@ -155,10 +172,10 @@ def _capacity(raw: str | None) -> int | None:
     capacity = _whole_number(text, "capacity")
     if capacity < 1:
         raise UserError(
-            "The capacity must be at least 1 place. Leave it out for a session with no limit."
+            _("The capacity must be at least 1 place. Leave it out for a session with no limit.")
         )
     if capacity > MAX_CAPACITY:
-        raise UserError(f"The capacity can be at most {MAX_CAPACITY}.")
+        raise UserError(_("The capacity can be at most {max}.").format(max=MAX_CAPACITY))
     return capacity
 
 
@@ -166,19 +183,34 @@ def _duration(raw: str) -> int:
     minutes = _whole_number(raw, "duration (minutes)")
     if minutes <= 0:
         raise UserError(
-            "The duration must be more than 0 minutes: a session can't end before it starts."
+            _("The duration must be more than 0 minutes: a session can't end before it starts.")
         )
     if minutes > MAX_DURATION_MINUTES:
-        raise UserError(f"A session can last at most {MAX_DURATION_MINUTES // 60} hours.")
+        hours = MAX_DURATION_MINUTES // 60
+        raise UserError(
+            ngettext(
+                "A session can last at most {n} hours.",
+                "A session can last at most {n} hours.",
+                hours,
+            ).format(n=hours)
+        )
     return minutes
+
+
+_TOO_LONG = {
+    "title": N_("Please keep the title under {limit} characters."),
+    "description": N_("Please keep the description under {limit} characters."),
+    "location": N_("Please keep the location under {limit} characters."),
+}
 
 
 def _text(value: str, what: str, limit: int, *, required: bool = False) -> str:
     clean = " ".join(value.split()) if what != "description" else value.strip()
     if required and not clean:
-        raise UserError(f'A workshop needs a {what}, e.g. "Exam stress".')
+        # Only the title is required.
+        raise UserError(_('A workshop needs a title, e.g. "Exam stress".'))
     if len(clean) > limit:
-        raise UserError(f"Please keep the {what} under {limit} characters.")
+        raise UserError(_(_TOO_LONG[what]).format(limit=limit))
     return clean
 
 
@@ -201,7 +233,7 @@ def plan_workshops(session: Session, spec: WorkshopSpec, now: datetime, default_
     capacity = _capacity(spec.capacity)
     count = 1 if spec.count in (None, "") else _whole_number(spec.count, "number of sessions")
     if not 1 <= count <= MAX_SERIES:
-        raise UserError(f"A series has between 1 and {MAX_SERIES} sessions.")
+        raise UserError(_("A series has between 1 and {max} sessions.").format(max=MAX_SERIES))
     days = parse_days(spec.days) if spec.days else frozenset({first_date.weekday()})
     starts: tuple[datetime, ...]
     if count == 1 and not spec.days:
@@ -215,7 +247,9 @@ def plan_workshops(session: Session, spec: WorkshopSpec, now: datetime, default_
     if starts[0] <= now:
         local = to_local(starts[0], tz)
         raise UserError(
-            f"{local:%Y-%m-%d %H:%M} {tz} is in the past. Pick a start time that's still ahead."
+            _("{when} {zone} is in the past. Pick a start time that's still ahead.").format(
+                when=f"{local:%Y-%m-%d %H:%M}", zone=tz
+            )
         )
     return Plan(
         group=group,
@@ -255,8 +289,9 @@ def create_workshops(
     if duplicate is not None:
         # A form submitted twice, or a command repeated: the first one stands.
         raise UserError(
-            f'"{plan.title}" at that time already exists (#{duplicate.id}). '
-            "Use /workshop list to see it."
+            _(
+                '"{title}" at that time already exists (#{id}). Use /workshop list to see it.'
+            ).format(title=plan.title, id=duplicate.id)
         )
     series_id: int | None = None
     creator = actor.id if actor is not None else None
@@ -310,27 +345,29 @@ def announce(
     pushes: list[Push] = []
     if address is not None:
         zones = member_zones(session, group.id, settings.default_timezone)
-        pushes = [
-            Push(
-                dedupe_key=f"workshop:{w.id}:announce",
-                message=msgs.announcement(w, group, zones),
-                address=address,
-                kind=OutboxKind.WORKSHOP,
-            )
-            for w in workshops
-        ]
+        with speaking_in_group(group, settings):
+            pushes = [
+                Push(
+                    dedupe_key=f"workshop:{w.id}:announce",
+                    message=msgs.announcement(w, group, zones),
+                    address=address,
+                    kind=OutboxKind.WORKSHOP,
+                )
+                for w in workshops
+            ]
     else:
         members = [row.person for row in members_of(session, group.id, role=MEMBER)]
-        pushes = [
-            Push(
-                dedupe_key=f"workshop:{w.id}:announce:{p.id}",
-                message=msgs.invitation(w, group, timezone_of(p, settings)),
-                person=p,
-                kind=OutboxKind.WORKSHOP,
-            )
-            for w in workshops
-            for p in members
-        ]
+        for p in members:
+            with speaking_to(p, settings):
+                pushes += [
+                    Push(
+                        dedupe_key=f"workshop:{w.id}:announce:{p.id}",
+                        message=msgs.invitation(w, group, timezone_of(p, settings)),
+                        person=p,
+                        kind=OutboxKind.WORKSHOP,
+                    )
+                    for w in workshops
+                ]
     return push_rows(session, pushes, now, settings.default_timezone)
 
 
@@ -352,7 +389,9 @@ def load_workshop(session: Session, raw_id: str | int, *, lock: bool = False) ->
             query = query.with_for_update()
         workshop = session.exec(query).first()
     if workshop is None:
-        raise UserError(f"There is no workshop session #{text}. See /workshop list.")
+        raise UserError(
+            _("There is no workshop session #{id}. See /workshop list.").format(id=text)
+        )
     return workshop
 
 
@@ -399,11 +438,14 @@ def people_with_status(
     )
 
 
-def _open_or_refuse(workshop: WorkshopSession, now: datetime, doing: str) -> None:
+def _open_or_refuse(workshop: WorkshopSession, now: datetime) -> None:
+    """Refuse an RSVP for a session that was cancelled or is over."""
     if workshop.status == WorkshopStatus.CANCELLED:
-        raise UserError(f"“{workshop.title}” was cancelled, so {doing} is closed.")
+        raise UserError(
+            _("“{title}” was cancelled, so answering is closed.").format(title=workshop.title)
+        )
     if now >= msgs.ends_at(workshop):
-        raise UserError(f"“{workshop.title}” is already over.")
+        raise UserError(_("“{title}” is already over.").format(title=workshop.title))
 
 
 # ---------------------------------------------------------------- RSVP
@@ -433,19 +475,25 @@ def rsvp(
     promoted and told by DM.
     """
     if answer not in (RsvpStatus.GOING, RsvpStatus.NOT_GOING):
-        raise UserError("That button is missing something. Please try again from a new message.")
+        raise UserError(_("That button is missing something. Please try again from a new message."))
     workshop = load_workshop(session, raw_id, lock=True)
     assert workshop.id is not None and person.id is not None
     group = _group(session, workshop)
     member = membership(session, group.id or 0, person.id)
     if member is None:
-        raise NotAllowed(f"Only members of {group.name} can answer its workshop invitations.")
+        raise NotAllowed(
+            _("Only members of {group} can answer its workshop invitations.").format(
+                group=group.name
+            )
+        )
     if member.role != MEMBER:
         raise NotAllowed(
-            f"You're one of {group.name}'s mentors, so you don't need to RSVP. "
-            "/workshop report shows who is coming."
+            _(
+                "You're one of {group}'s mentors, so you don't need to RSVP. "
+                "/workshop report shows who is coming."
+            ).format(group=group.name)
         )
-    _open_or_refuse(workshop, now, "answering")
+    _open_or_refuse(workshop, now)
     existing = rsvp_of(session, workshop.id, person.id)
     going = count_status(session, workshop.id, RsvpStatus.GOING)
     # A waitlist number is never reused or cleared: joining the waitlist always takes a new,
@@ -496,10 +544,12 @@ def promote_waitlist(
     waiting = people_with_status(session, workshop.id, (RsvpStatus.WAITLIST,))[:free]
     pushes: list[Push] = []
     for row, person in waiting:
+        with speaking_to(person, settings):
+            message = msgs.promoted(workshop, timezone_of(person, settings))
         pushes.append(
             Push(
                 dedupe_key=f"workshop:{workshop.id}:promoted:{person.id}:{row.waitlist_no}",
-                message=msgs.promoted(workshop, timezone_of(person, settings)),
+                message=message,
                 person=person,
                 kind=OutboxKind.WORKSHOP,
             )
@@ -507,7 +557,7 @@ def promote_waitlist(
         row.status, row.updated_at = RsvpStatus.GOING, now
         session.add(row)
     push_rows(session, pushes, now, settings.default_timezone)
-    return [person for _, person in waiting]
+    return [person for _row, person in waiting]
 
 
 def rsvp_reply(settings: CoreSettings, person: Person, result: RsvpResult) -> Message:
@@ -558,17 +608,19 @@ def _notify_change(
     address = channel_address(group)
     people = {
         p.id: p
-        for _, p in people_with_status(
+        for _row, p in people_with_status(
             session, workshop.id, (RsvpStatus.GOING, RsvpStatus.WAITLIST)
         )
     }
     pushes: list[Push] = []
     if address is not None:
         zones = member_zones(session, group.id, settings.default_timezone)
+        with speaking_in_group(group, settings):
+            post = render(None, zones)
         pushes.append(
             Push(
                 dedupe_key=f"workshop:{workshop.id}:{key}",
-                message=render(None, zones),
+                message=post,
                 address=address,
                 kind=OutboxKind.WORKSHOP,
             )
@@ -576,13 +628,15 @@ def _notify_change(
     else:
         for row in members_of(session, group.id, role=MEMBER):
             people.setdefault(row.person.id, row.person)
-    head, _, tail = key.partition(":")
+    head, _sep, tail = key.partition(":")
     for person in people.values():
         suffix = f"{head}:{person.id}" + (f":{tail}" if tail else "")
+        with speaking_to(person, settings):
+            notice = render(timezone_of(person, settings), ())
         pushes.append(
             Push(
                 dedupe_key=f"workshop:{workshop.id}:{suffix}",
-                message=render(timezone_of(person, settings), ()),
+                message=notice,
                 person=person,
                 kind=OutboxKind.WORKSHOP,
             )
@@ -602,9 +656,15 @@ def cancel_workshop(
     group = _group(session, workshop)
     require_group_mentor(session, actor, group, now, "workshop.cancel")
     if workshop.status == WorkshopStatus.CANCELLED:
-        raise UserError(f"“{workshop.title}” (#{workshop.id}) is already cancelled.")
+        raise UserError(
+            _("“{title}” (#{id}) is already cancelled.").format(
+                title=workshop.title, id=workshop.id
+            )
+        )
     if now >= msgs.ends_at(workshop):
-        raise UserError(f"“{workshop.title}” is already over, so it can't be cancelled.")
+        raise UserError(
+            _("“{title}” is already over, so it can't be cancelled.").format(title=workshop.title)
+        )
     workshop.status, workshop.cancelled_at = WorkshopStatus.CANCELLED, now
     session.add(workshop)
     assert workshop.id is not None
@@ -640,17 +700,21 @@ def move_workshop(
     group = _group(session, workshop)
     require_group_mentor(session, actor, group, now, "workshop.move")
     if workshop.status == WorkshopStatus.CANCELLED:
-        raise UserError(f"“{workshop.title}” was cancelled; create a new session instead.")
+        raise UserError(
+            _("“{title}” was cancelled; create a new session instead.").format(title=workshop.title)
+        )
     if now >= workshop.starts_at:
-        raise UserError(f"“{workshop.title}” has already started, so it can't be moved.")
+        raise UserError(
+            _("“{title}” has already started, so it can't be moved.").format(title=workshop.title)
+        )
     new_start = local_instant(
         parse_date(date_text), parse_local_time(time_text), zone(workshop.timezone)
     )
     if new_start <= now:
-        raise UserError("That new time is in the past. Pick a time that's still ahead.")
+        raise UserError(_("That new time is in the past. Pick a time that's still ahead."))
     old_start = workshop.starts_at
     if new_start == old_start:
-        raise UserError(f"“{workshop.title}” is already at that time.")
+        raise UserError(_("“{title}” is already at that time.").format(title=workshop.title))
     workshop.starts_at = new_start
     workshop.day_reminder_at = workshop.hour_reminder_at = None
     workshop.start_posted_at = workshop.feedback_asked_at = None
@@ -690,14 +754,16 @@ def mark_attendance(
     require_group_mentor(session, actor, group, now, "workshop.attend")
     assert workshop.id is not None and group.id is not None
     if workshop.status == WorkshopStatus.CANCELLED:
-        raise UserError(f"“{workshop.title}” was cancelled.")
+        raise UserError(_("“{title}” was cancelled.").format(title=workshop.title))
     if now < workshop.starts_at - timedelta(minutes=CHECKIN_OPENS_MINUTES):
-        raise UserError("You can mark attendance once the session has started.")
+        raise UserError(_("You can mark attendance once the session has started."))
     wanted = [e.strip().lower().strip(",;") for e in emails if e.strip().strip(",;")]
     if not wanted:
         raise UserError(
-            "Use /workshop attend ID EMAIL... (or absent ID EMAIL...), "
-            "e.g. /workshop attend 3 sam@example.edu"
+            _(
+                "Use /workshop attend ID EMAIL... (or absent ID EMAIL...), "
+                "e.g. /workshop attend 3 sam@example.edu"
+            )
         )
     people: list[Person] = []
     problems: list[str] = []
@@ -710,7 +776,9 @@ def mark_attendance(
             people.append(person)
     if problems:
         raise UserError(
-            f"Nobody was marked. Not members of {group.name}: " + ", ".join(problems) + "."
+            _("Nobody was marked. Not members of {group}: {emails}.").format(
+                group=group.name, emails=", ".join(problems)
+            )
         )
     for person in people:
         assert person.id is not None
@@ -731,17 +799,25 @@ def check_in(session: Session, now: datetime, person: Person, raw_id: str) -> Wo
     workshop = load_workshop(session, raw_id)
     assert workshop.id is not None and person.id is not None
     if workshop.status == WorkshopStatus.CANCELLED:
-        raise UserError(f"“{workshop.title}” was cancelled.")
+        raise UserError(_("“{title}” was cancelled.").format(title=workshop.title))
     row = rsvp_of(session, workshop.id, person.id)
     if row is None or row.status != RsvpStatus.GOING:
         raise NotAllowed(
-            f"I don't have you down as going to “{workshop.title}”. If you're there, ask "
-            "the mentor to mark you present."
+            _(
+                "I don't have you down as going to “{title}”. If you're there, ask "
+                "the mentor to mark you present."
+            ).format(title=workshop.title)
         )
     if now < workshop.starts_at - timedelta(minutes=CHECKIN_OPENS_MINUTES):
-        raise UserError(f"Check-in opens {CHECKIN_OPENS_MINUTES} minutes before the start.")
+        raise UserError(
+            ngettext(
+                "Check-in opens {n} minutes before the start.",
+                "Check-in opens {n} minutes before the start.",
+                CHECKIN_OPENS_MINUTES,
+            ).format(n=CHECKIN_OPENS_MINUTES)
+        )
     if now > msgs.ends_at(workshop):
-        raise UserError("That session is over. Ask the mentor to mark you present.")
+        raise UserError(_("That session is over. Ask the mentor to mark you present."))
     if row.checked_in_at is None:
         row.checked_in_at = now
     row.attended = True
@@ -766,18 +842,18 @@ def give_feedback(
     """Record a 1-5 rating (answering again replaces it); a comment is awaited next."""
     rating = small_number(raw_rating, 5) or 0
     if not 1 <= rating <= 5:
-        raise UserError("A rating is a number from 1 to 5.")
+        raise UserError(_("A rating is a number from 1 to 5."))
     workshop = load_workshop(session, raw_id)
     assert workshop.id is not None and person.id is not None
     if not went_to(rsvp_of(session, workshop.id, person.id)):
-        raise NotAllowed("You can only rate sessions you went to.")
+        raise NotAllowed(_("You can only rate sessions you went to."))
     if workshop.status == WorkshopStatus.CANCELLED:
-        raise UserError(f"“{workshop.title}” was cancelled.")
+        raise UserError(_("“{title}” was cancelled.").format(title=workshop.title))
     end = msgs.ends_at(workshop)
     if now < end:
-        raise UserError("You can rate the session once it's over.")
+        raise UserError(_("You can rate the session once it's over."))
     if now > end + timedelta(days=FEEDBACK_OPEN_DAYS):
-        raise UserError("Feedback for that session has closed.")
+        raise UserError(_("Feedback for that session has closed."))
     # One comment awaited at a time: the newest rating is the one a message belongs to.
     session.execute(
         update(WorkshopFeedback)
@@ -840,7 +916,7 @@ def skip_comment(session: Session, person: Person, raw_id: str) -> None:
         )
     ).first()
     if feedback is None:
-        raise UserError("Rate the session first, with the buttons 1 to 5.")
+        raise UserError(_("Rate the session first, with the buttons 1 to 5."))
     feedback.awaiting_comment = False
     session.add(feedback)
 
@@ -876,7 +952,7 @@ def feedback_summary(session: Session, workshop_id: int) -> FeedbackSummary:
 
 
 def _names(rows: Sequence[tuple[Rsvp, Person]]) -> str:
-    return ", ".join(p.name for _, p in rows) or "nobody"
+    return ", ".join(p.name for _row, p in rows) or _("nobody")
 
 
 def workshop_report(
@@ -899,26 +975,39 @@ def workshop_report(
     summary = feedback_summary(session, workshop.id)
     tz = timezone_of(actor, settings) if actor is not None else workshop.timezone
     if summary.suppressed:
-        rated = (
-            f"{summary.responses} response(s). Fewer than {MIN_RESPONSES} people rated it, so "
-            "no average or comments are shown: with so few, they could tell who said what."
-        )
+        rated = ngettext(
+            "{n} response(s). Fewer than {min} people rated it, so "
+            "no average or comments are shown: with so few, they could tell who said what.",
+            "{n} response(s). Fewer than {min} people rated it, so "
+            "no average or comments are shown: with so few, they could tell who said what.",
+            summary.responses,
+        ).format(n=summary.responses, min=MIN_RESPONSES)
     else:
-        rated = f"{summary.responses} responses, average {summary.average:.1f}/5"
+        rated = ngettext(
+            "{n} responses, average {average}/5",
+            "{n} responses, average {average}/5",
+            summary.responses,
+        ).format(n=summary.responses, average=f"{summary.average:.1f}")
+    places = msgs.places_text(workshop, len(going), len(waiting))
     fields = [
-        Field("When", msgs.when_in(workshop, tz)),
-        Field(f"Going ({msgs.places_text(workshop, len(going), len(waiting))})", _names(going)),
-        Field("Waitlist (in order)", _names(waiting)),
-        Field("Not going", _names(not_going)),
-        Field(f"Attended ({len(present)})", _names(present)),
-        Field("Feedback", rated),
+        Field(_("When"), msgs.when_in(workshop, tz)),
+        Field(_("Going ({places})").format(places=places), _names(going)),
+        Field(_("Waitlist (in order)"), _names(waiting)),
+        Field(_("Not going"), _names(not_going)),
+        Field(_("Attended ({n})").format(n=len(present)), _names(present)),
+        Field(_("Feedback"), rated),
     ]
     if summary.comments:
-        fields.append(Field("Comments", "\n".join(f"“{c}”" for c in summary.comments)))
-    state = " (cancelled)" if workshop.status == WorkshopStatus.CANCELLED else ""
+        # The students' own words, as they wrote them.
+        fields.append(Field(_("Comments"), "\n".join(f"“{c}”" for c in summary.comments)))
+    title = (
+        _("Report: {title} (cancelled)")
+        if workshop.status == WorkshopStatus.CANCELLED
+        else _("Report: {title}")
+    )
     return Message(
-        title=f"Report: {workshop.title}{state}",
-        text=f"Workshop #{workshop.id} for {group.name}.",
+        title=title.format(title=workshop.title),
+        text=_("Workshop #{id} for {group}.").format(id=workshop.id, group=group.name),
         fields=tuple(fields),
     )
 
@@ -940,15 +1029,21 @@ def upcoming_for(
     )
     if visible is not None:
         if not visible:
-            return (Message(text="You aren't in any group with workshops yet."),)
+            return (Message(text=_("You aren't in any group with workshops yet.")),)
         query = query.where(col(WorkshopSession.group_id).in_(visible))
     found = [(w, g) for w, g in session.exec(query).all() if msgs.ends_at(w) > now]
     if not found:
-        return (Message(text="No upcoming workshops in your groups."),)
+        return (Message(text=_("No upcoming workshops in your groups.")),)
     tz = timezone_of(person, settings)
     shown = found[:UPCOMING_SHOWN]
-    more = f" (the next {UPCOMING_SHOWN} of {len(found)})" if len(found) > UPCOMING_SHOWN else ""
-    messages = [Message(text=f"Upcoming workshops{more}:")]
+    head = (
+        _("Upcoming workshops (the next {shown} of {n}):").format(
+            shown=UPCOMING_SHOWN, n=len(found)
+        )
+        if len(found) > UPCOMING_SHOWN
+        else _("Upcoming workshops:")
+    )
+    messages = [Message(text=head)]
     for workshop, group in shown:
         assert workshop.id is not None and group.id is not None
         line = msgs.session_line(workshop, group, tz)
@@ -959,14 +1054,14 @@ def upcoming_for(
             continue
         row = rsvp_of(session, workshop.id, person.id or 0)
         answers: dict[str, str] = {
-            RsvpStatus.GOING: "You're going.",
-            RsvpStatus.WAITLIST: "You're on the waitlist.",
-            RsvpStatus.NOT_GOING: "You're not going.",
+            RsvpStatus.GOING: _("You're going."),
+            RsvpStatus.WAITLIST: _("You're on the waitlist."),
+            RsvpStatus.NOT_GOING: _("You're not going."),
         }
-        status = answers.get(row.status if row else "", "")
+        status = answers.get(row.status if row else "", "") or _("You haven’t answered yet.")
         messages.append(
             Message(
-                text=f"{line}\n{status or 'You haven’t answered yet.'}",
+                text=f"{line}\n{status}",
                 choices=msgs.rsvp_choices(workshop.id),
             )
         )
