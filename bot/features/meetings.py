@@ -319,7 +319,7 @@ def act_outcome(ctx: Context) -> Reply:
             update=Message(text=f"Meeting #{meeting.id} is recorded as missed.{extra}"),
             pushed=alert is not None,
         )
-    _, student = booking.people_of(ctx.session, meeting)
+    _mentor, student = booking.people_of(ctx.session, meeting)
     return Reply(
         update=Message(
             text=f"Meeting #{meeting.id} is recorded as rescheduled. Propose the new time with "

@@ -786,16 +786,11 @@ def render_case_file(case: CaseFile, chart: Chart, reader_tz: str) -> tuple[Mess
     second = Message(
         title=_("Goals and meetings"),
         text=_("{goals}; {meetings} since {date}.").format(
-            goals=ngettext("{n} goal", "{n} goals", len(case.goals)).format(n=len(case.goals)),
-            meetings=ngettext("{n} meeting", "{n} meetings", len(case.meetings)).format(
+            goals=ngettext("{n} goal(s)", "{n} goal(s)", len(case.goals)).format(n=len(case.goals)),
+            meetings=ngettext("{n} meeting(s)", "{n} meeting(s)", len(case.meetings)).format(
                 n=len(case.meetings)
             ),
             date=local_format(case.period.first, DATE),
-        )
-        if current_language() != DEFAULT_LANGUAGE
-        else (
-            f"{len(case.goals)} goal(s); {len(case.meetings)} meeting(s) since "
-            f"{case.period.first:%d %b %Y}."
         ),
         fields=tuple(goals or [Field(_("Goals"), _("No goals yet."))])
         + tuple(meetings or [Field(_("Meetings"), _("No meetings recorded in this period."))]),

@@ -287,7 +287,7 @@ def answer_proposal(
         raise UserError(f"Meeting #{meeting.id} is already {meeting.status.replace('_', ' ')}.")
     if meeting.starts_at <= now:
         raise UserError("That proposed time has already passed. Ask your mentor for a new one.")
-    mentor, _ = people_of(session, meeting)
+    mentor, _student = people_of(session, meeting)
     meeting.updated_at = now
     if accept:
         meeting.status = MeetingStatus.BOOKED

@@ -52,7 +52,7 @@ def record_outcome(
     outcome: str,
 ) -> tuple[Meeting, Alert | None]:
     """The mentor's answer to "Did it happen?"; a run of no-shows may raise an alert."""
-    if outcome not in {value for value, _ in OUTCOMES}:
+    if outcome not in {value for value, _label in OUTCOMES}:
         raise UserError("Answer with one of the buttons: it happened, didn't come, rescheduled.")
     meeting = _mentors_meeting(session, mentor, raw_id)
     if meeting.status in CLOSED:
@@ -68,7 +68,7 @@ def record_outcome(
     session.flush()
     alert = None
     if meeting.status == MeetingStatus.NO_SHOW:
-        _, student = people_of(session, meeting)
+        _mentor, student = people_of(session, meeting)
         misses = consecutive_no_shows(session, meeting.student_id)
         if misses >= settings.escalation.missed_meetings:
             alert = raise_alert(
@@ -179,7 +179,7 @@ def read_record(
     audit(
         session, now, reader.id, "meeting_record.read", meeting.student_id, f"meeting {meeting.id}"
     )
-    _, student = people_of(session, meeting)
+    _mentor, student = people_of(session, meeting)
     tz = zone_of(reader, settings)
     choices: tuple[Choice, ...] = ()
     if record.actions and record.goals_made_at is None:
@@ -215,7 +215,7 @@ def make_goals(
     titles = split_actions(record.actions)
     if not titles:
         raise UserError("This record has no agreed actions to turn into goals.")
-    _, student = people_of(session, meeting)
+    _mentor, student = people_of(session, meeting)
     today = to_local(now, zone_of(student, settings)).date()
     made = [goal_service.add_goal(session, student, t, None, now, today).title for t in titles]
     record.goals_made_at = now
