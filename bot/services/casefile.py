@@ -873,7 +873,8 @@ def render_markdown(report: ProgressReport, chart: Chart, chart_file: str | None
     lines += [md(chart.alt_text), ""]
     if report.mood.entries:
         head = _("Day") if report.mood.per == "day" else _("Week starting")
-        lines += [f"| {head} | {_('Average mood')} |", "| --- | --- |"]
+        average = _("Average mood")
+        lines += [f"| {head} | {average} |", "| --- | --- |"]
         lines += [
             f"| {label} | {'–' if value is None else decimal(value)} |"
             for label, value in zip(report.mood.labels, report.mood.values, strict=True)

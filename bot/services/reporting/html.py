@@ -74,12 +74,13 @@ def render_html(report: Report) -> str:
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{title}</h1>",
         f'<p class="meta">{escape(meta)}</p>',
-        f"<h2>{escape(_('Charts'))}</h2>",
+        "<h2>" + escape(_("Charts")) + "</h2>",
     ]
     for stem, chart in report_charts(report, ("svg",)):
+        caption = _("{title}.").format(title=chart.title)
         parts.append(
             f'<figure id="chart-{stem}">{_svg_with_label(chart.svg, chart.alt_text)}'
-            f"<figcaption><strong>{escape(_('{title}.').format(title=chart.title))}</strong> "
+            f"<figcaption><strong>{escape(caption)}</strong> "
             f"{escape(chart.alt_text)}</figcaption></figure>"
         )
     for table in report.tables():
