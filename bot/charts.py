@@ -8,22 +8,41 @@ figures (they know what matters); `describe_series` gives the usual one.
 
 Drawing is CPU work (tens of milliseconds): call it from a job or a command handler, not
 from the answer path of a check-in.
+
+Languages. The alt text is always in the reader's language. The words drawn *in* the picture
+(title, axes, legend, tick labels) are too when the machine can draw them: matplotlib lays
+text out glyph by glyph, so it needs a font with the script's glyphs (DejaVu Sans covers
+Latin, Vietnamese and Cyrillic; Chinese and Korean need Noto Sans CJK installed) and it cannot
+join or reorder letters, so Arabic and Devanagari (Hindi) are never drawn right whatever the
+font. `drawing_language()` is the reader's language when it can be drawn, else English;
+callers build the drawn words inside `drawn_words()` and the alt text outside it, so a
+reader whose script can't be drawn gets an English picture and the same figures in words
+in their own language (which is what a screen reader reads anyway).
 """
 
 from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: a server has no display
 
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 
+from bot.i18n import DEFAULT_LANGUAGE, PSEUDO_LANGUAGE, _, babel_locale, current_language, speaking
+from bot.i18n.translations import pseudo_translate
 from bot.model import Attachment
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common kinds of
@@ -43,6 +62,93 @@ MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 # matplotlib's state (fonts, text layout caches) is not safe to share between threads that
 # draw at once; charts are rare, so one lock is simpler than a process pool.
 _DRAW_LOCK = threading.Lock()
+
+# Fonts tried after DejaVu Sans (matplotlib's own) for glyphs it lacks, when installed.
+FALLBACK_FONTS: tuple[str, ...] = (
+    "Noto Sans",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+)
+# Scripts matplotlib can't lay out (joined or reordered letters), whatever the font.
+NEEDS_SHAPING = frozenset({"ar", "hi"})
+# A few everyday words of each language whose script DejaVu Sans may lack.
+SCRIPT_SAMPLES: dict[str, str] = {
+    "zh_Hans": "心情平均周",
+    "ko": "기분평균주",
+    "vi": "Tâm trạng trung bình tuần",
+}
+
+
+@lru_cache(maxsize=1)
+def chart_fonts() -> tuple[str, ...]:
+    """The font families charts draw with: DejaVu Sans, then the installed fallbacks."""
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return ("DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed))
+
+
+@lru_cache(maxsize=1)
+def _glyphs() -> frozenset[int]:
+    """Every character the chart fonts have a glyph for."""
+    found: set[int] = set()
+    for name in chart_fonts():
+        path = font_manager.findfont(
+            font_manager.FontProperties(family=name), fallback_to_default=False
+        )
+        found |= set(FT2Font(path).get_charmap())
+    return frozenset(found)
+
+
+def can_draw(language: str) -> bool:
+    """True when charts can draw `language`'s words readably on this machine."""
+    if language in NEEDS_SHAPING:
+        return False
+    sample = SCRIPT_SAMPLES.get(language, "")
+    return all(ord(c) in _glyphs() for c in sample if not c.isspace())
+
+
+def drawing_language() -> str:
+    """The language a chart's drawn words are in: the reader's, else English (see above)."""
+    language = current_language()
+    return language if can_draw(language) else DEFAULT_LANGUAGE
+
+
+@contextmanager
+def drawn_words() -> Iterator[str]:
+    """Build the words drawn in a chart (title, axes, legend, ticks) inside this block."""
+    with speaking(drawing_language()) as language:
+        yield language
+
+
+def _fonts() -> AbstractContextManager[object]:
+    return rc_context({"font.family": list(chart_fonts())})
+
+
+def day_month(value: date) -> str:
+    """A short day and month for ticks and tables: `07 Dec`, `7 dic`, `12月7日`."""
+    language = current_language()
+    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
+        english = value.strftime("%d %b")
+        return english if language == DEFAULT_LANGUAGE else pseudo_translate(english)
+    return format_skeleton("MMMd", value, fuzzy=True, locale=babel_locale(language))
+
+
+def long_date(value: date) -> str:
+    """A date with the month in full: `07 December 2026`, `7 de diciembre de 2026`."""
+    language = current_language()
+    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
+        english = value.strftime("%d %B %Y")
+        return english if language == DEFAULT_LANGUAGE else pseudo_translate(english)
+    return format_skeleton("yMMMMd", value, fuzzy=True, locale=babel_locale(language))
+
+
+def number(value: float) -> str:
+    """A figure as the reader writes it: `3.5`, `3,5`; whole numbers without decimals."""
+    language = current_language()
+    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
+        return _num(value)
+    return format_decimal(round(value, 1), format="#,##0.#", locale=babel_locale(language))
 
 
 @dataclass(frozen=True)
@@ -110,7 +216,7 @@ def line_chart(
     formats: tuple[str, ...] = BOTH,
 ) -> Chart:
     """Lines over shared x labels (weeks, days); gaps where a value is `None`."""
-    with _DRAW_LOCK:
+    with _DRAW_LOCK, _fonts():
         figure, axes = _figure(title, x_label, y_label)
         positions = list(range(len(x_labels)))
         for index, one in enumerate(series):
@@ -143,7 +249,7 @@ def bar_chart(
     formats: tuple[str, ...] = BOTH,
 ) -> Chart:
     """Grouped bars per category (mood 1-5, alert kinds); `None` draws no bar."""
-    with _DRAW_LOCK:
+    with _DRAW_LOCK, _fonts():
         figure, axes = _figure(title, x_label, y_label)
         count = max(len(series), 1)
         width = 0.8 / count
@@ -175,14 +281,30 @@ def describe_series(name: str, x_labels: Sequence[str], values: Sequence[float |
     """
     points = [(x, v) for x, v in zip(x_labels, values, strict=False) if v is not None]
     if not points:
-        return f"{name}: no data."
+        return _("{name}: no data.").format(name=name)
     latest = points[-1]
     low = min(points, key=lambda p: p[1])
     high = max(points, key=lambda p: p[1])
-    return (
-        f"{name}: latest {_num(latest[1])} ({latest[0]}); lowest {_num(low[1])} ({low[0]}); "
-        f"highest {_num(high[1])} ({high[0]})."
+    return _(
+        "{name}: latest {latest} ({latest_when}); lowest {lowest} ({lowest_when}); "
+        "highest {highest} ({highest_when})."
+    ).format(
+        name=name,
+        latest=number(latest[1]),
+        latest_when=latest[0],
+        lowest=number(low[1]),
+        lowest_when=low[0],
+        highest=number(high[1]),
+        highest_when=high[0],
     )
+
+
+def decimal(value: float) -> str:
+    """A stored figure (`3.25`, `3.0`) as it is in English, with the reader's decimal sign else."""
+    language = current_language()
+    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
+        return str(value)
+    return format_decimal(value, format="#,##0.0##", locale=babel_locale(language))
 
 
 def _num(value: float) -> str:

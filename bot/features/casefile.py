@@ -15,7 +15,9 @@ from sqlmodel import Session
 
 from bot.args import parse_day, record_id
 from bot.auth import STAFF, allow
+from bot.charts import drawing_language, drawn_words
 from bot.errors import NotAllowed
+from bot.i18n import N_, _, current_language, ngettext
 from bot.model import Attachment, Message, Reply
 from bot.people import STUDENT
 from bot.registry import Arg, ArgKind, Command, Context, Feature
@@ -65,7 +67,7 @@ def meetings_source(reader: Person | None, now: datetime) -> MeetingSource:
     return source
 
 
-BUTTON_REFUSAL = "I can't find that student among the students you can see."
+BUTTON_REFUSAL = N_("I can't find that student among the students you can see.")
 
 
 @allow(*STAFF)
@@ -95,7 +97,7 @@ def act_report(ctx: Context) -> Reply:
         or not student.active
         or not may_read(ctx.session, ctx.person, student)
     ):
-        raise NotAllowed(BUTTON_REFUSAL)
+        raise NotAllowed(_(BUTTON_REFUSAL))
     first, last = parse_day(ctx.button("from")), parse_day(ctx.button("to"))
     report = build_report(
         ctx.session,
@@ -107,12 +109,24 @@ def act_report(ctx: Context) -> Reply:
         ctx.settings.default_timezone,
         meetings_source(ctx.person, ctx.now),
     )
-    # The PDF draws its own chart: only the words are needed here, not a PNG as well.
-    pdf = render_pdf(report, mood_words(report.name, report.mood, report.checkins, report.period))
-    summary = (
-        f"Progress report for {report.name}, {report.period.label()} ({pdf.pages} page(s)): "
-        "check-ins, mood trend, goals, meetings and agreed actions."
-    )
+    # The PDF draws its own chart: only the words are needed here, not a PNG as well. Every
+    # word of a PDF is drawn: in English when the reader's script can't be (bot/charts.py).
+    with drawn_words():
+        pdf = render_pdf(
+            report, mood_words(report.name, report.mood, report.checkins, report.period)
+        )
+    # "page(s)" in English as it always was; other languages write their plural forms.
+    summary = ngettext(
+        "Progress report for {name}, {period} ({pages} page(s)): "
+        "check-ins, mood trend, goals, meetings and agreed actions.",
+        "Progress report for {name}, {period} ({pages} page(s)): "
+        "check-ins, mood trend, goals, meetings and agreed actions.",
+        pdf.pages,
+    ).format(name=report.name, period=report.period.label(), pages=pdf.pages)
+    if drawing_language() != current_language():
+        summary += " " + _(
+            "The PDF is in English: this server has no font to print your language's script."
+        )
     return Reply(
         messages=(
             Message(
@@ -130,13 +144,13 @@ def act_report(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="casefile",
-    summary="One student's case file and progress report",
+    summary=N_("One student's case file and progress report"),
     commands=(
         Command(
             "student",
-            "a student's case file: profile, mood chart, goals, meetings, notes, alerts",
+            N_("a student's case file: profile, mood chart, goals, meetings, notes, alerts"),
             cmd_student,
-            args=(Arg("email", ArgKind.EMAIL, "The student's email"),),
+            args=(Arg("email", ArgKind.EMAIL, N_("The student's email")),),
             example="/student sam@example.edu",
         ),
     ),

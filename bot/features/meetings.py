@@ -16,13 +16,14 @@ from datetime import date, datetime, time
 from bot.auth import EVERYONE, STAFF, allow, require_role
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _, ngettext
 from bot.localtime import to_local
 from bot.model import Message, Reply
 from bot.people import ADMIN, MENTOR, STUDENT
 from bot.personal_data import PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Feature, Job, JobOutcome, Window
 from bot.services.meetings import availability, booking, cadence, records, steps
-from bot.services.meetings.availability import DAYS
+from bot.services.meetings.availability import day_name
 from storage.db import Database
 from storage.tables import (
     Meeting,
@@ -38,14 +39,14 @@ from storage.tables import (
 MEETING_ID = Arg(
     "meeting",
     ArgKind.ID,
-    "The meeting's number (see /meet list)",
-    invalid="I can't find meeting #{raw}. Your meetings are listed by /meet list.",
+    N_("The meeting's number (see /meet list)"),
+    invalid=N_("I can't find meeting #{raw}. Your meetings are listed by /meet list."),
     shown="ID",
 )
-STUDENT_EMAIL = Arg("email", ArgKind.EMAIL, "The student's email")
-DAY = Arg("day", ArgKind.DATE, "The date, YYYY-MM-DD")
-AT = Arg("at", ArgKind.TIME, "The time, HH:MM in your own time zone")
-REASON = Arg("reason", ArgKind.TEXT, "Why, in a few words (the other person sees it)")
+STUDENT_EMAIL = Arg("email", ArgKind.EMAIL, N_("The student's email"))
+DAY = Arg("day", ArgKind.DATE, N_("The date, YYYY-MM-DD"))
+AT = Arg("at", ArgKind.TIME, N_("The time, HH:MM in your own time zone"))
+REASON = Arg("reason", ArgKind.TEXT, N_("Why, in a few words (the other person sees it)"))
 
 
 def _meeting_id(ctx: Context) -> int:
@@ -55,7 +56,7 @@ def _meeting_id(ctx: Context) -> int:
 def _button_id(ctx: Context) -> int:
     raw = ctx.button("meeting")
     if not raw.isdigit():
-        raise UserError("That button is out of date. See your meetings with /meet list.")
+        raise UserError(_("That button is out of date. See your meetings with /meet list."))
     return int(raw)
 
 
@@ -88,23 +89,28 @@ def cmd_meet_hours(ctx: Context) -> Reply:
     assert ctx.person.id is not None
     if span.lower() == "off":
         removed = availability.clear_hours(ctx.session, ctx.person, days)
-        return Reply.say(f"No more meetings on {_day_names(days)} ({removed} removed).")
+        return Reply.say(
+            _("No more meetings on {days} ({removed} removed).").format(
+                days=_day_names(days), removed=removed
+            )
+        )
     minutes = ctx.args.get("minutes", int)
     if minutes is None:
-        raise UserError(f"{availability.HOURS_USAGE}.")
+        raise UserError(_("{usage}.").format(usage=_(availability.HOURS_USAGE)))
     start, end = availability.parse_span(span)
     availability.set_hours(
         ctx.session, ctx.person, days, start, end, minutes, ctx.timezone, ctx.now
     )
     rows = availability.hours_of(ctx.session, ctx.person.id)
     return Reply.say(
-        f"Your meeting hours: {availability.describe_hours(rows)}. Your students can book "
-        "them with /meet."
+        _("Your meeting hours: {hours}. Your students can book them with /meet.").format(
+            hours=availability.describe_hours(rows)
+        )
     )
 
 
 def _day_names(days: list[int]) -> str:
-    return ", ".join(DAYS[d].title() for d in days)
+    return ", ".join(day_name(d) for d in days)
 
 
 @allow(*STAFF)
@@ -114,9 +120,13 @@ def cmd_meet_off(ctx: Context) -> Reply:
     day = ctx.args.need("day", date)
     today = to_local(ctx.now, ctx.timezone).date()
     added = availability.add_day_off(ctx.session, ctx.person, day, today)
+    when = booking.day_text(day)
     return Reply.say(
-        f"{day:%a} {day.day} {day:%b %Y} is {'now' if added else 'already'} a day off: "
-        "no new bookings then."
+        (
+            _("{day} is now a day off: no new bookings then.")
+            if added
+            else _("{day} is already a day off: no new bookings then.")
+        ).format(day=when)
     )
 
 
@@ -125,7 +135,9 @@ def cmd_meet_link(ctx: Context) -> Reply:
     """`/meet link URL`: the video link in every invite (https only)."""
     require_role(ctx.person, MENTOR, ADMIN)
     url = availability.set_link(ctx.session, ctx.person, ctx.args.text("url"), ctx.now)
-    return Reply.say(f"Your meeting link is {url}. It goes in every invite and reminder.")
+    return Reply.say(
+        _("Your meeting link is {url}. It goes in every invite and reminder.").format(url=url)
+    )
 
 
 @allow(*STAFF)
@@ -146,8 +158,9 @@ def cmd_meet_propose(ctx: Context) -> Reply:
     return Reply(
         messages=(
             Message(
-                text=f"Proposed meeting #{meeting.id} to {student.name}: {when}. "
-                "I'll tell you when they answer."
+                text=_(
+                    "Proposed meeting #{id} to {name}: {when}. I'll tell you when they answer."
+                ).format(id=meeting.id, name=student.name, when=when)
             ),
         ),
         pushed=True,
@@ -159,7 +172,7 @@ def _student(ctx: Context, email: str) -> Person:
 
     student = person_by_email(ctx.session, email)
     if student is None or student.role != STUDENT or not student.active:
-        raise UserError(f"I can't find a student '{email}'.")
+        raise UserError(_("I can't find a student '{email}'.").format(email=email))
     return student
 
 
@@ -180,7 +193,9 @@ def cmd_meet_move(ctx: Context) -> Reply:
     return Reply(
         messages=(
             Message(
-                text=f"Meeting #{meeting.id} moved to {when}. You both get the updated invite."
+                text=_("Meeting #{id} moved to {when}. You both get the updated invite.").format(
+                    id=meeting.id, when=when
+                )
             ),
         ),
         pushed=True,
@@ -196,7 +211,9 @@ def cmd_meet_cancel(ctx: Context) -> Reply:
     return Reply(
         messages=(
             Message(
-                text=f"Meeting #{meeting.id} is cancelled. You both get the calendar cancellation."
+                text=_(
+                    "Meeting #{id} is cancelled. You both get the calendar cancellation."
+                ).format(id=meeting.id)
             ),
         ),
         pushed=True,
@@ -209,10 +226,14 @@ def cmd_meet_every(ctx: Context) -> Reply:
     require_role(ctx.person, MENTOR, ADMIN)
     weeks = ctx.args.need("weeks", int)
     shown = cadence.set_cadence(ctx.session, ctx.now, ctx.person, ctx.args.text("target"), weeks)
-    every = "every week" if weeks == 1 else f"every {weeks} weeks"
     return Reply.say(
-        f"You'll meet {shown} {every}. I'll nudge you once when someone is overdue, and "
-        "/mentees marks them."
+        ngettext(
+            "You'll meet {who} every week. I'll nudge you once when someone is overdue, and "
+            "/mentees marks them.",
+            "You'll meet {who} every {weeks} weeks. I'll nudge you once when someone is "
+            "overdue, and /mentees marks them.",
+            weeks,
+        ).format(who=shown, weeks=weeks)
     )
 
 
@@ -230,7 +251,7 @@ def cmd_meet_write(ctx: Context) -> Reply:
     require_role(ctx.person, MENTOR, ADMIN)
     parts = [p.strip() for p in ctx.args.text("record").split("|")]
     if len(parts) > 3:
-        raise UserError("Use /meet write ID TOPICS | ACTIONS | NEXT STEP (three parts at most).")
+        raise UserError(_("Use /meet write ID TOPICS | ACTIONS | NEXT STEP (three parts at most)."))
     topics, actions, next_step = [*parts, "", ""][:3]
     return _saved(ctx, _meeting_id(ctx), topics, actions, next_step)
 
@@ -243,8 +264,10 @@ def _saved(ctx: Context, meeting_id: int, topics: str, actions: str, next_step: 
     return Reply(
         messages=(
             Message(
-                text=f"Session record saved for meeting #{record.meeting_id}. Only the "
-                "student's mentors can read it.",
+                text=_(
+                    "Session record saved for meeting #{id}. Only the student's mentors can "
+                    "read it."
+                ).format(id=record.meeting_id),
             ),
             message,
         )
@@ -261,13 +284,16 @@ def act_book(ctx: Context) -> Reply:
     try:
         meeting = booking.book(ctx.session, ctx.settings, ctx.now, ctx.person, mentor_id, at)
     except booking.SlotTaken as taken:
-        return _reply_slots(ctx, f"{taken.message} Here are the next free times.")
+        return _reply_slots(
+            ctx, _("{problem} Here are the next free times.").format(problem=taken.message)
+        )
     when = booking.when_text(meeting.starts_at, ctx.timezone, meeting.duration_minutes)
     return Reply(
         messages=(
             Message(
-                text=f"Booked: meeting #{meeting.id}, {when}. The calendar invite "
-                "is on its way to you both."
+                text=_(
+                    "Booked: meeting #{id}, {when}. The calendar invite is on its way to you both."
+                ).format(id=meeting.id, when=when)
             ),
         ),
         pushed=True,
@@ -283,7 +309,11 @@ def act_accept(ctx: Context) -> Reply:
     )
     when = booking.when_text(meeting.starts_at, ctx.timezone, meeting.duration_minutes)
     return Reply(
-        update=Message(text=f"Accepted: meeting #{meeting.id}, {when}. The invite is on its way."),
+        update=Message(
+            text=_("Accepted: meeting #{id}, {when}. The invite is on its way.").format(
+                id=meeting.id, when=when
+            )
+        ),
         pushed=True,
     )
 
@@ -297,8 +327,9 @@ def act_decline(ctx: Context) -> Reply:
     )
     return Reply(
         update=Message(
-            text=f"Declined meeting #{meeting.id}. Your mentor is told; "
-            "you can book another time with /meet."
+            text=_(
+                "Declined meeting #{id}. Your mentor is told; you can book another time with /meet."
+            ).format(id=meeting.id)
         ),
         pushed=True,
     )
@@ -314,16 +345,25 @@ def act_outcome(ctx: Context) -> Reply:
     if meeting.status == "held":
         return Reply(update=records.record_prompt(meeting))
     if meeting.status == "no_show":
-        extra = " That's several in a row, so an alert was raised." if alert else ""
+        text = (
+            _(
+                "Meeting #{id} is recorded as missed. "
+                "That's several in a row, so an alert was raised."
+            )
+            if alert
+            else _("Meeting #{id} is recorded as missed.")
+        )
         return Reply(
-            update=Message(text=f"Meeting #{meeting.id} is recorded as missed.{extra}"),
+            update=Message(text=text.format(id=meeting.id)),
             pushed=alert is not None,
         )
-    _, student = booking.people_of(ctx.session, meeting)
+    _mentor, student = booking.people_of(ctx.session, meeting)
     return Reply(
         update=Message(
-            text=f"Meeting #{meeting.id} is recorded as rescheduled. Propose the new time with "
-            f"/meet propose {student.email} YYYY-MM-DD HH:MM."
+            text=_(
+                "Meeting #{id} is recorded as rescheduled. Propose the new time with "
+                "/meet propose {email} YYYY-MM-DD HH:MM."
+            ).format(id=meeting.id, email=student.email)
         )
     )
 
@@ -339,8 +379,10 @@ def act_record(ctx: Context) -> Reply:
     meeting_id = _button_id(ctx)
     check_can_write(ctx, meeting_id)
     return Reply.say(
-        f"Type /meet write {meeting_id} TOPICS | AGREED ACTIONS | NEXT STEP "
-        "(agreed actions separated by ';')."
+        _(
+            "Type /meet write {id} TOPICS | AGREED ACTIONS | NEXT STEP "
+            "(agreed actions separated by ';')."
+        ).format(id=meeting_id)
     )
 
 
@@ -348,9 +390,9 @@ def check_can_write(ctx: Context, meeting_id: int) -> None:
     """Refuse before a form opens when the actor can't write this meeting's record."""
     meeting = ctx.session.get(Meeting, meeting_id)
     if meeting is None or meeting.mentor_id != ctx.person.id:
-        raise UserError(booking.NOT_FOUND.replace("{id}", str(meeting_id)))
+        raise booking.not_found(meeting_id)
     if meeting.status != "held":
-        raise UserError(f"Meeting #{meeting_id} isn't recorded as held.")
+        raise UserError(_("Meeting #{id} isn't recorded as held.").format(id=meeting_id))
 
 
 @allow(*STAFF)
@@ -374,7 +416,14 @@ def act_goals(ctx: Context) -> Reply:
     made = records.make_goals(ctx.session, ctx.settings, ctx.now, ctx.person, _button_id(ctx))
     listing = "\n".join(f"• {t}" for t in made)
     return Reply(
-        update=Message(text=f"Added {len(made)} goal(s) for the student:\n{listing}"), pushed=True
+        update=Message(
+            text=ngettext(
+                "Added {n} goal(s) for the student:\n{goals}",
+                "Added {n} goal(s) for the student:\n{goals}",
+                len(made),
+            ).format(n=len(made), goals=listing)
+        ),
+        pushed=True,
     )
 
 
@@ -383,48 +432,53 @@ def run_steps(db: Database, settings: CoreSettings, window: Window) -> JobOutcom
     now: datetime = window.end
     with db.session() as session:
         outcome = steps.run_meeting_steps(session, settings, now)
-        outcome.nudges += cadence.nudge_overdue(session, settings.default_timezone, now)
+        outcome.nudges += cadence.nudge_overdue(session, settings, now)
     return outcome
 
 
 FEATURE = Feature(
     name="meetings",
-    summary="1:1 meetings: hours, booking, invites, reminders, session records, cadence",
+    summary=N_("1:1 meetings: hours, booking, invites, reminders, session records, cadence"),
     commands=(
         Command(
             "meet",
-            "book a meeting with your mentor (staff: your meetings)",
+            N_("book a meeting with your mentor (staff: your meetings)"),
             cmd_meet,
             default=True,
             sub="book",
             other_names=("meeting", "meetings"),
         ),
-        Command("meet", "your upcoming meetings", cmd_meet_list, sub="list"),
+        Command("meet", N_("your upcoming meetings"), cmd_meet_list, sub="list"),
         Command(
             "meet",
-            "publish your weekly meeting hours, in your time zone",
+            N_("publish your weekly meeting hours, in your time zone"),
             cmd_meet_hours,
             sub="hours",
             args=(
-                Arg("days", ArgKind.WORD, "Days, like mon,wed or mon-fri", shown="DAYS"),
-                Arg("span", ArgKind.WORD, "Hours, like 14:00-16:00 (or off)", shown="HH:MM-HH:MM"),
+                Arg("days", ArgKind.WORD, N_("Days, like mon,wed or mon-fri"), shown="DAYS"),
+                Arg(
+                    "span",
+                    ArgKind.WORD,
+                    N_("Hours, like 14:00-16:00 (or off)"),
+                    shown="HH:MM-HH:MM",
+                ),
                 Arg(
                     "minutes",
                     ArgKind.INT,
-                    "Minutes per meeting",
+                    N_("Minutes per meeting"),
                     optional=True,
                     low=availability.MIN_SLOT,
                     high=availability.MAX_SLOT,
                     shown="MINUTES",
-                    invalid=f"A meeting lasts {availability.MIN_SLOT} to "
-                    f"{availability.MAX_SLOT} minutes.",
+                    # Literal for the catalog: availability.MIN_SLOT and MAX_SLOT.
+                    invalid=N_("A meeting lasts 10 to 240 minutes."),
                 ),
             ),
             example="/meet hours mon,wed 14:00-16:00 30",
         ),
         Command(
             "meet",
-            "a day with no meetings",
+            N_("a day with no meetings"),
             cmd_meet_off,
             sub="off",
             args=(DAY,),
@@ -432,15 +486,15 @@ FEATURE = Feature(
         ),
         Command(
             "meet",
-            "the video link for your meetings (https only)",
+            N_("the video link for your meetings (https only)"),
             cmd_meet_link,
             sub="link",
-            args=(Arg("url", ArgKind.WORD, "An https:// address", shown="URL"),),
+            args=(Arg("url", ArgKind.WORD, N_("An https:// address"), shown="URL"),),
             example="/meet link https://meet.example.edu/maya",
         ),
         Command(
             "meet",
-            "propose a meeting time to a student",
+            N_("propose a meeting time to a student"),
             cmd_meet_propose,
             sub="propose",
             args=(STUDENT_EMAIL, DAY, AT),
@@ -448,7 +502,7 @@ FEATURE = Feature(
         ),
         Command(
             "meet",
-            "move a meeting to another time, with a reason",
+            N_("move a meeting to another time, with a reason"),
             cmd_meet_move,
             sub="move",
             args=(MEETING_ID, DAY, AT, REASON),
@@ -457,7 +511,7 @@ FEATURE = Feature(
         ),
         Command(
             "meet",
-            "cancel a meeting, with a reason",
+            N_("cancel a meeting, with a reason"),
             cmd_meet_cancel,
             sub="cancel",
             args=(MEETING_ID, REASON),
@@ -465,30 +519,30 @@ FEATURE = Feature(
         ),
         Command(
             "meet",
-            "meet a student or group every N weeks (nudges when overdue)",
+            N_("meet a student or group every N weeks (nudges when overdue)"),
             cmd_meet_every,
             sub="every",
             args=(
                 Arg(
                     "target",
                     ArgKind.WORD,
-                    'A student\'s email or a "Group name"',
+                    N_('A student\'s email or a "Group name"'),
                     shown='EMAIL|"GROUP"',
                 ),
                 Arg(
                     "weeks",
                     ArgKind.INT,
-                    "Weeks between meetings",
+                    N_("Weeks between meetings"),
                     low=1,
                     high=cadence.MAX_WEEKS,
-                    invalid="Weeks is a number from 1 to 52.",
+                    invalid=N_("Weeks is a number from 1 to 52."),
                 ),
             ),
             example="/meet every sam@example.edu 2",
         ),
         Command(
             "meet",
-            "read a meeting's session record",
+            N_("read a meeting's session record"),
             cmd_meet_record,
             sub="record",
             args=(MEETING_ID,),
@@ -496,7 +550,7 @@ FEATURE = Feature(
         ),
         Command(
             "meet",
-            "write a meeting's session record",
+            N_("write a meeting's session record"),
             cmd_meet_write,
             sub="write",
             args=(
@@ -504,7 +558,7 @@ FEATURE = Feature(
                 Arg(
                     "record",
                     ArgKind.TEXT,
-                    "TOPICS | ACTIONS | NEXT STEP",
+                    N_("TOPICS | ACTIONS | NEXT STEP"),
                     shown="TOPICS | ACTIONS | NEXT",
                 ),
             ),

@@ -17,15 +17,16 @@ from bot.audit import audit
 from bot.auth import STAFF, allow
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.localtime import to_local
 from bot.model import Reply
 from bot.people import MENTOR
 from bot.registry import Arg, ArgKind, Command, Context, Feature, session_job
 from bot.services.reporting.digest import report_messages, send_weekly_digests
 from bot.services.reporting.figures import ReportBuilder, default_range
-from bot.services.reporting.suppression import ScopeTooSmall, resolve_scope
+from bot.services.reporting.suppression import ALL_STUDENTS, ScopeTooSmall, resolve_scope
 
-USAGE = (
+USAGE = N_(
     "Use /report [FROM TO] [group NAME | mentor EMAIL], for example: "
     "/report 2026-09-07 2026-11-29 group Study skills"
 )
@@ -39,7 +40,7 @@ def parse_report_words(text: str, today: date) -> tuple[date, date, str | None, 
     while words and _DATE.fullmatch(words[0]) and len(dates) < 2:
         dates.append(parse_day(words.pop(0)))
     if len(dates) == 1:
-        raise UserError("Please give both dates: " + USAGE)
+        raise UserError(_("Please give both dates: {usage}").format(usage=_(USAGE)))
     start, end = (dates[0], dates[1]) if dates else default_range(today)
     group = mentor = None
     if words:
@@ -49,7 +50,7 @@ def parse_report_words(text: str, today: date) -> tuple[date, date, str | None, 
         elif kind == "mentor" and rest:
             mentor = parse_email(rest)
         else:
-            raise UserError(USAGE)
+            raise UserError(_(USAGE))
     return start, end, group, mentor
 
 
@@ -62,9 +63,7 @@ def cmd_report(ctx: Context) -> Reply:
     builder = ReportBuilder(ctx.session, ctx.settings, ctx.now)
     mine = ctx.person.role == MENTOR
     try:
-        report = builder.build(
-            scope, start, end, names=mine, per_group=scope.label == "All students"
-        )
+        report = builder.build(scope, start, end, names=mine, per_group=scope.label == ALL_STUDENTS)
     except ScopeTooSmall as small:
         # Not a mistake of the asker: a plain answer that no figure can be shown.
         return Reply.say(small.message)
@@ -88,17 +87,17 @@ def digest_job(session: Session, settings: CoreSettings, now: datetime) -> int:
 
 FEATURE = Feature(
     name="reporting",
-    summary="Programme reports and the weekly digest",
+    summary=N_("Programme reports and the weekly digest"),
     commands=(
         Command(
             "report",
-            "programme figures and charts (mentors: your own students)",
+            N_("programme figures and charts (mentors: your own students)"),
             cmd_report,
             args=(
                 Arg(
                     "details",
                     ArgKind.TEXT,
-                    "FROM TO dates, then group NAME or mentor EMAIL (all optional)",
+                    N_("FROM TO dates, then group NAME or mentor EMAIL (all optional)"),
                     optional=True,
                     shown="[FROM TO] [group NAME|mentor EMAIL]",
                 ),

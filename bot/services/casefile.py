@@ -29,8 +29,18 @@ from sqlmodel import Session, col, or_, select
 
 from bot.audit import audit
 from bot.auth import can_view
-from bot.charts import Chart, Series, describe_series, line_chart
+from bot.charts import (
+    Chart,
+    Series,
+    day_month,
+    decimal,
+    describe_series,
+    drawn_words,
+    line_chart,
+)
 from bot.errors import NotAllowed, UserError
+from bot.i18n import DEFAULT_LANGUAGE, N_, _, current_language, ngettext
+from bot.i18n.dates import DATE, TIME, local_format
 from bot.localtime import to_local, zone
 from bot.model import Choice, Field, Message
 from bot.people import ADMIN, MENTOR, STUDENT, mentors_of, person_by_email
@@ -65,8 +75,10 @@ COUNTED = (CheckinStatus.ANSWERED, CheckinStatus.SKIPPED, CheckinStatus.MISSED)
 def not_found(email: str) -> NotAllowed:
     """The one refusal for an unknown email, a non-student and someone else's student."""
     return NotAllowed(
-        f"I can't find a student '{email}' among the students you can see. "
-        "Check the email, or ask programme staff."
+        _(
+            "I can't find a student '{email}' among the students you can see. "
+            "Check the email, or ask programme staff."
+        ).format(email=email)
     )
 
 
@@ -80,6 +92,31 @@ class MeetingStatus(StrEnum):
     HELD = "held"
     MISSED = "missed"  # the student didn't come
     CANCELLED = "cancelled"
+
+
+# The words shown for a status (translated where shown); the values stay the keys.
+MEETING_STATUS_WORDS: dict[str, str] = {
+    MeetingStatus.SCHEDULED: N_("scheduled"),
+    MeetingStatus.HELD: N_("held"),
+    MeetingStatus.MISSED: N_("missed"),
+    MeetingStatus.CANCELLED: N_("cancelled"),
+}
+GOAL_STATUS_WORDS: dict[str, str] = {
+    GoalStatus.OPEN: N_("open"),
+    GoalStatus.DONE: N_("done"),
+    GoalStatus.DROPPED: N_("dropped"),
+}
+ALERT_STATUS_WORDS: dict[str, str] = {
+    AlertStatus.OPEN: N_("open"),
+    AlertStatus.ACKNOWLEDGED: N_("acknowledged"),
+    AlertStatus.FOLLOWING_UP: N_("following"),
+    AlertStatus.RESOLVED: N_("resolved"),
+}
+
+
+def shown_status(words: dict[str, str], status: str) -> str:
+    """A status in the reader's language (an unknown one as it is)."""
+    return _(words[status]) if status in words else status
 
 
 @dataclass(frozen=True)
@@ -144,7 +181,9 @@ class Period:
 
     def label(self) -> str:
         """The period as readers say it: first and last day."""
-        return f"{self.first:%d %b %Y} – {self.last:%d %b %Y}"
+        return _("{first} – {last}").format(
+            first=local_format(self.first, DATE), last=local_format(self.last, DATE)
+        )
 
 
 def term_period(now: datetime, tz: str) -> Period:
@@ -159,11 +198,13 @@ def report_period(first: date, last: date, tz: str) -> Period:
     """A period a reader asked for; reversed or over-long periods are refused."""
     if last < first:
         raise UserError(
-            f"The report would end ({last.isoformat()}) before it starts "
-            f"({first.isoformat()}). Put the earlier date first."
+            _(
+                "The report would end ({last}) before it starts ({first}). "
+                "Put the earlier date first."
+            ).format(last=last.isoformat(), first=first.isoformat())
         )
     if (last - first).days + 1 > MAX_REPORT_DAYS:
-        raise UserError("A report covers at most two years. Please choose a shorter period.")
+        raise UserError(_("A report covers at most two years. Please choose a shorter period."))
     return Period(first, last, tz)
 
 
@@ -186,11 +227,18 @@ class Profile:
 class MoodTrend:
     """Average mood per day or week of the period; `None` where nothing was recorded."""
 
-    labels: tuple[str, ...]
+    keys: tuple[date, ...]  # each day, or each week's Monday
     values: tuple[float | None, ...]
     per: str  # "day" | "week"
     entries: int
     average: float | None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Each point's label in the language being spoken: `07 Dec`, or `wk 07 Dec`."""
+        if self.per == "day":
+            return tuple(day_month(k) for k in self.keys)
+        return tuple(_("wk {day}").format(day=day_month(k)) for k in self.keys)
 
 
 @dataclass(frozen=True)
@@ -216,11 +264,20 @@ class CheckinCounts:
     def sentence(self) -> str:
         """The counts in one sentence: responded to N of M (rate), then each kind."""
         if not self.due:
-            return "No check-ins were due in this period."
-        return (
-            f"Responded to {self.answered + self.skipped} of {self.due} check-ins "
-            f"({self.rate}%): {self.answered} answered, {self.skipped} skipped, "
-            f"{self.missed} missed."
+            return _("No check-ins were due in this period.")
+        return ngettext(
+            "Responded to {responded} of {due} check-in ({rate}%): {answered} answered, "
+            "{skipped} skipped, {missed} missed.",
+            "Responded to {responded} of {due} check-ins ({rate}%): {answered} answered, "
+            "{skipped} skipped, {missed} missed.",
+            self.due,
+        ).format(
+            responded=self.answered + self.skipped,
+            due=self.due,
+            rate=self.rate,
+            answered=self.answered,
+            skipped=self.skipped,
+            missed=self.missed,
         )
 
 
@@ -245,8 +302,12 @@ class GoalView:
 
     def line(self) -> str:
         """Progress, status and due date in a few words."""
-        due = f", due {self.due.isoformat()}" if self.due else ""
-        return f"{self.progress}%, {self.status}{due}"
+        status = shown_status(GOAL_STATUS_WORDS, self.status)
+        if self.due:
+            return _("{progress}%, {status}, due {date}").format(
+                progress=self.progress, status=status, date=self.due.isoformat()
+            )
+        return _("{progress}%, {status}").format(progress=self.progress, status=status)
 
 
 @dataclass(frozen=True)
@@ -361,8 +422,11 @@ def profile_of(session: Session, student: Person, default_tz: str) -> Profile:
         .where(GroupMember.person_id == student.id)
         .order_by(col(Group.name))
     ).all()
+    kinds = {"primary": N_("primary"), "backup": N_("backup")}
     named = tuple(
-        f"{mentors[kind].name} ({kind})" for kind in ("primary", "backup") if kind in mentors
+        _("{name} ({kind})").format(name=mentors[kind].name, kind=_(kinds[kind]))
+        for kind in ("primary", "backup")
+        if kind in mentors
     )
     return Profile(
         name=student.name,
@@ -401,10 +465,9 @@ def mood_trend(session: Session, student_id: int, period: Period) -> MoodTrend:
     values = tuple(
         round(sum(buckets[k]) / len(buckets[k]), 2) if buckets.get(k) else None for k in keys
     )
-    labels = tuple(k.strftime("%d %b") if daily else f"wk {k:%d %b}" for k in keys)
-    scores = [score for score, _ in entries]
+    scores = [score for score, _at in entries]
     return MoodTrend(
-        labels=labels,
+        keys=tuple(keys),
         values=values,
         per="day" if daily else "week",
         entries=len(scores),
@@ -472,9 +535,13 @@ def alerts_of(session: Session, student_id: int, limit: int = MAX_ALERTS) -> tup
     return tuple(
         AlertView(
             raised=alert.created_at,
-            kind=KIND_LABELS.get(alert.kind, alert.kind),
-            status=alert.status,
-            outcome=OUTCOME_LABELS.get(alert.outcome, alert.outcome) if alert.outcome else "",
+            kind=_(KIND_LABELS[alert.kind]) if alert.kind in KIND_LABELS else alert.kind,
+            status=shown_status(ALERT_STATUS_WORDS, alert.status),
+            outcome=(
+                _(OUTCOME_LABELS[alert.outcome])
+                if alert.outcome in OUTCOME_LABELS
+                else alert.outcome or ""
+            ),
             resolution_note=alert.resolution_note or "",
         )
         for alert in alerts
@@ -558,16 +625,36 @@ def build_report(
 def mood_words(name: str, mood: MoodTrend, checkins: CheckinCounts, period: Period) -> str:
     """The chart in words, for screen readers and the console."""
     if mood.entries == 0:
-        trend = f"No mood was recorded between {period.label()}."
+        trend = _("No mood was recorded between {period}.").format(period=period.label())
     else:
-        per = "daily" if mood.per == "day" else "weekly"
+        if mood.per == "day":
+            head = ngettext(
+                "{name}'s daily average mood (1 awful to 5 great), {period}: "
+                "{entries} entry averaging {average}.",
+                "{name}'s daily average mood (1 awful to 5 great), {period}: "
+                "{entries} entries averaging {average}.",
+                mood.entries,
+            )
+        else:
+            head = ngettext(
+                "{name}'s weekly average mood (1 awful to 5 great), {period}: "
+                "{entries} entry averaging {average}.",
+                "{name}'s weekly average mood (1 awful to 5 great), {period}: "
+                "{entries} entries averaging {average}.",
+                mood.entries,
+            )
         trend = (
-            f"{name}'s {per} average mood (1 awful to 5 great), {period.label()}: "
-            f"{mood.entries} entries averaging {mood.average}. "
-            + describe_series("Average mood", mood.labels, mood.values)
+            head.format(
+                name=name,
+                period=period.label(),
+                entries=mood.entries,
+                average=decimal(mood.average) if mood.average is not None else "",
+            )
+            + " "
+            + describe_series(_("Average mood"), mood.labels, mood.values)
             + _direction(mood.values)
         )
-    return f"{trend} {checkins.sentence()}"
+    return _("{trend} {checkins}").format(trend=trend, checkins=checkins.sentence())
 
 
 def _direction(values: Sequence[float | None]) -> str:
@@ -579,24 +666,29 @@ def _direction(values: Sequence[float | None]) -> str:
     early = sum(points[:third]) / third
     late = sum(points[-third:]) / third
     if late - early >= 0.5:
-        return " Overall rising."
+        return " " + _("Overall rising.")
     if early - late >= 0.5:
-        return " Overall falling."
-    return " Overall steady."
+        return " " + _("Overall falling.")
+    return " " + _("Overall steady.")
 
 
 def mood_chart(name: str, mood: MoodTrend, checkins: CheckinCounts, period: Period) -> Chart:
-    """The mood line over the period (PNG and SVG) with its description in words."""
-    per = "Day" if mood.per == "day" else "Week starting"
-    return line_chart(
-        f"Mood, {period.label()}",
-        mood.labels,
-        [Series("Average mood", mood.values)],
-        x_label=per,
-        y_label="Mood (1 awful – 5 great)",
-        alt_text=mood_words(name, mood, checkins, period),
-        y_range=(0.8, 5.2),
-    )
+    """The mood line over the period (PNG and SVG) with its description in words.
+
+    The words are the reader's; the picture's are too when its script can be drawn (else
+    English: see `bot.charts.drawing_language`).
+    """
+    alt_text = mood_words(name, mood, checkins, period)
+    with drawn_words():
+        return line_chart(
+            _("Mood, {period}").format(period=period.label()),
+            mood.labels,
+            [Series(_("Average mood"), mood.values)],
+            x_label=_("Day") if mood.per == "day" else _("Week starting"),
+            y_label=_("Mood (1 awful – 5 great)"),
+            alt_text=alt_text,
+            y_range=(0.8, 5.2),
+        )
 
 
 # ---------------------------------------------------------------- the case file as messages
@@ -605,7 +697,11 @@ REPORT_ACTION = "casefile.report"
 
 
 def _when(at: datetime, tz: str) -> str:
-    return to_local(at, tz).strftime("%d %b %Y %H:%M")
+    local = to_local(at, tz)
+    # English keeps its year ("07 Dec 2026 14:05"); other languages CLDR's day and time.
+    if current_language() == DEFAULT_LANGUAGE:
+        return local.strftime("%d %b %Y %H:%M")
+    return f"{local_format(local, DATE)} {local_format(local, TIME)}"
 
 
 def _bar(progress: int) -> str:
@@ -615,20 +711,34 @@ def _bar(progress: int) -> str:
 
 def goal_field(goal: GoalView) -> Field:
     """A goal as a label/value row: progress bar, status, due date, milestones ticked."""
-    steps = "".join(f"\n{'☑' if m.done else '☐'} {m.title}" for m in goal.milestones)
-    return Field(f"Goal: {goal.title}", f"{_bar(goal.progress)} {goal.line()}{steps}")
+    # The boxes and the bar are decoration: the words say done or not, and the percentage.
+    steps = "".join(
+        "\n"
+        + (_("☑ {milestone} (done)") if m.done else _("☐ {milestone}")).format(milestone=m.title)
+        for m in goal.milestones
+    )
+    return Field(
+        _("Goal: {title}").format(title=goal.title),
+        f"{_bar(goal.progress)} {goal.line()}{steps}",
+    )
 
 
 def meeting_field(meeting: MeetingView, tz: str) -> Field:
     """A meeting as a label/value row, with its session record when there is one."""
-    parts = [f"with {meeting.mentor_name}"]
+    parts = [_("with {mentor}").format(mentor=meeting.mentor_name)]
     if meeting.topics:
-        parts.append(f"Topics: {meeting.topics}")
+        parts.append(_("Topics: {topics}").format(topics=meeting.topics))
     if meeting.agreed_actions:
-        parts.append("Agreed: " + "; ".join(meeting.agreed_actions))
+        parts.append(_("Agreed: {actions}").format(actions="; ".join(meeting.agreed_actions)))
     if meeting.next_step:
-        parts.append(f"Next: {meeting.next_step}")
-    return Field(f"Meeting {_when(meeting.starts_at, tz)} · {meeting.status}", "\n".join(parts))
+        parts.append(_("Next: {step}").format(step=meeting.next_step))
+    return Field(
+        _("Meeting {when} · {status}").format(
+            when=_when(meeting.starts_at, tz),
+            status=shown_status(MEETING_STATUS_WORDS, meeting.status),
+        ),
+        "\n".join(parts),
+    )
 
 
 def render_case_file(case: CaseFile, chart: Chart, reader_tz: str) -> tuple[Message, ...]:
@@ -638,20 +748,24 @@ def render_case_file(case: CaseFile, chart: Chart, reader_tz: str) -> tuple[Mess
     notifications read the same summary the picture shows.
     """
     profile = case.profile
-    zone_note = " (chosen by the student)" if profile.zone_chosen_by_student else ""
+    zone = (
+        _("{zone} (chosen by the student)").format(zone=profile.timezone)
+        if profile.zone_chosen_by_student
+        else profile.timezone
+    )
     overview = [
-        Field("Email", profile.email),
-        Field("Time zone", f"{profile.timezone}{zone_note}"),
-        Field("Mentors", ", ".join(profile.mentors) or "none assigned"),
-        Field("Groups", ", ".join(profile.groups) or "none"),
-        Field("Check-ins", case.checkins.sentence()),
+        Field(_("Email"), profile.email),
+        Field(_("Time zone"), zone),
+        Field(_("Mentors"), ", ".join(profile.mentors) or _("none assigned")),
+        Field(_("Groups"), ", ".join(profile.groups) or _("none")),
+        Field(_("Check-ins"), case.checkins.sentence()),
     ]
     if profile.checkin_time:
-        overview.append(Field("Own check-in time", profile.checkin_time))
+        overview.append(Field(_("Own check-in time"), profile.checkin_time))
     if profile.paused_until:
-        overview.append(Field("Paused until", profile.paused_until.isoformat()))
+        overview.append(Field(_("Paused until"), profile.paused_until.isoformat()))
     report = Choice(
-        "Progress report (PDF)",
+        _("Progress report (PDF)"),
         REPORT_ACTION,
         args=(
             ("student", str(case.student_id)),
@@ -660,7 +774,7 @@ def render_case_file(case: CaseFile, chart: Chart, reader_tz: str) -> tuple[Mess
         ),
     )
     first = Message(
-        title=f"Case file: {profile.name}",
+        title=_("Case file: {name}").format(name=profile.name),
         text=chart.alt_text,
         fields=tuple(overview),
         attachment=chart.as_attachment(f"case-file-{case.student_id}-mood.png"),
@@ -670,21 +784,29 @@ def render_case_file(case: CaseFile, chart: Chart, reader_tz: str) -> tuple[Mess
     # Meetings — wired at merge: the meetings feature's views arrive through `MeetingSource`.
     meetings = [meeting_field(m, profile.timezone) for m in case.meetings]
     second = Message(
-        title="Goals and meetings",
-        text=(
-            f"{len(case.goals)} goal(s); {len(case.meetings)} meeting(s) since "
-            f"{case.period.first:%d %b %Y}."
+        title=_("Goals and meetings"),
+        text=_("{goals}; {meetings} since {date}.").format(
+            goals=ngettext("{n} goal(s)", "{n} goal(s)", len(case.goals)).format(n=len(case.goals)),
+            meetings=ngettext("{n} meeting(s)", "{n} meeting(s)", len(case.meetings)).format(
+                n=len(case.meetings)
+            ),
+            date=local_format(case.period.first, DATE),
         ),
-        fields=tuple(goals or [Field("Goals", "No goals yet.")])
-        + tuple(meetings or [Field("Meetings", "No meetings recorded in this period.")]),
+        fields=tuple(goals or [Field(_("Goals"), _("No goals yet."))])
+        + tuple(meetings or [Field(_("Meetings"), _("No meetings recorded in this period."))]),
     )
     notes = [
-        Field(f"Note {_when(note.written, reader_tz)} · {note.author}", note.text)
+        Field(
+            _("Note {when} · {author}").format(
+                when=_when(note.written, reader_tz), author=note.author
+            ),
+            note.text,
+        )
         for note in case.notes
     ]
     alerts = [
         Field(
-            f"Alert {_when(alert.raised, reader_tz)} · {alert.kind}",
+            _("Alert {when} · {kind}").format(when=_when(alert.raised, reader_tz), kind=alert.kind),
             f"{alert.status}"
             + (f": {alert.outcome}" if alert.outcome else "")
             + (f"\n{alert.resolution_note}" if alert.resolution_note else ""),
@@ -692,15 +814,34 @@ def render_case_file(case: CaseFile, chart: Chart, reader_tz: str) -> tuple[Mess
         for alert in case.alerts
     ]
     third = Message(
-        title="Notes and alerts (confidential)",
-        text="Only this student's mentors and programme staff can read these. Newest first.",
-        fields=tuple(notes or [Field("Notes", "No notes yet.")])
-        + tuple(alerts or [Field("Alerts", "No alerts.")]),
+        title=_("Notes and alerts (confidential)"),
+        text=_("Only this student's mentors and programme staff can read these. Newest first."),
+        fields=tuple(notes or [Field(_("Notes"), _("No notes yet."))])
+        + tuple(alerts or [Field(_("Alerts"), _("No alerts."))]),
     )
     return first, second, third
 
 
 # ---------------------------------------------------------------- the report as Markdown
+
+
+def meeting_counts(report: ProgressReport) -> str:
+    """The meetings of a report counted: held, missed and in all."""
+    return ngettext(
+        "{held} held, {missed} missed, {total} in all.",
+        "{held} held, {missed} missed, {total} in all.",
+        len(report.meetings),
+    ).format(held=report.held, missed=report.missed, total=len(report.meetings))
+
+
+def meeting_line(meeting: MeetingView, tz: str, mentor: str) -> str:
+    """`07 Dec 2026 14:00: held (with Maya)`: one meeting of a report."""
+    return _("{when}: {status} (with {mentor})").format(
+        when=_when(meeting.starts_at, tz),
+        status=shown_status(MEETING_STATUS_WORDS, meeting.status),
+        mentor=mentor,
+    )
+
 
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|"})
 
@@ -714,48 +855,49 @@ def render_markdown(report: ProgressReport, chart: Chart, chart_file: str | None
     """The progress report as Markdown; the chart as an image link when it was saved beside."""
     tz = report.timezone
     lines = [
-        f"# Progress report: {md(report.name)}",
+        "# " + _("Progress report: {name}").format(name=md(report.name)),
         "",
-        f"Period: {report.period.label()} · Time zone: {tz} · Prepared {_when(report.made_at, tz)}",
+        _("Period: {period} · Time zone: {zone} · Prepared {when}").format(
+            period=report.period.label(), zone=tz, when=_when(report.made_at, tz)
+        ),
         "",
-        "## Check-ins",
+        "## " + _("Check-ins"),
         "",
         report.checkins.sentence(),
         "",
-        "## Mood trend",
+        "## " + _("Mood trend"),
         "",
     ]
     if chart_file:
         lines += [f"![{md(chart.alt_text)}]({chart_file})", ""]
     lines += [md(chart.alt_text), ""]
     if report.mood.entries:
-        head = "Day" if report.mood.per == "day" else "Week starting"
-        lines += [f"| {head} | Average mood |", "| --- | --- |"]
+        head = _("Day") if report.mood.per == "day" else _("Week starting")
+        average = _("Average mood")
+        lines += [f"| {head} | {average} |", "| --- | --- |"]
         lines += [
-            f"| {label} | {'–' if value is None else value} |"
+            f"| {label} | {'–' if value is None else decimal(value)} |"
             for label, value in zip(report.mood.labels, report.mood.values, strict=True)
         ]
         lines.append("")
-    lines += ["## Goals", ""]
+    lines += ["## " + _("Goals"), ""]
     if not report.goals:
-        lines.append("No goals in this period.")
+        lines.append(_("No goals in this period."))
     for goal in report.goals:
         lines.append(f"- **{md(goal.title)}**: {goal.line()}")
         lines += [f"  - [{'x' if m.done else ' '}] {md(m.title)}" for m in goal.milestones]
     lines += [
         "",
-        "## Meetings",
+        "## " + _("Meetings"),
         "",
-        f"{report.held} held, {report.missed} missed, {len(report.meetings)} in all.",
+        meeting_counts(report),
         "",
     ]
     for meeting in report.meetings:
-        lines.append(
-            f"- {_when(meeting.starts_at, tz)}: {meeting.status} (with {md(meeting.mentor_name)})"
-        )
-    lines += ["", "## Agreed actions", ""]
+        lines.append("- " + meeting_line(meeting, tz, md(meeting.mentor_name)))
+    lines += ["", "## " + _("Agreed actions"), ""]
     actions = report.agreed_actions
     if not actions:
-        lines.append("No actions were agreed in meetings in this period.")
-    lines += [f"- {day:%d %b %Y}: {md(action)}" for day, action in actions]
+        lines.append(_("No actions were agreed in meetings in this period."))
+    lines += [f"- {local_format(day, DATE)}: {md(action)}" for day, action in actions]
     return "\n".join(lines).rstrip() + "\n"

@@ -7,6 +7,10 @@ lines on the page with the Okabe-Ito colour and a marker (bot/charts.py's conven
 Fonts are embedded as Type 3 with their character names, so readers can select, search and
 read the text aloud (pdftotext extracts it); TrueType (`pdf.fonttype` 42) would do the same
 at three times the cost (0.56 s against 1.4 s a report: `python -m bench casefile`).
+
+The PDF is in the language being spoken; every word of it is drawn, so a caller whose
+reader's script can't be drawn (`bot.charts.drawing_language`) renders it inside
+`bot.charts.drawn_words()` and gets it in English, and says so in the message's own words.
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 # The charts' lock on purpose: matplotlib's text caches are shared by every drawing thread.
-from bot.charts import _DRAW_LOCK, MARKERS, PALETTE
-from bot.localtime import to_local
-from bot.services.casefile import MoodTrend, ProgressReport
+from bot.charts import _DRAW_LOCK, MARKERS, PALETTE, chart_fonts
+from bot.i18n import _
+from bot.i18n.dates import DATE, local_format
+from bot.services.casefile import (
+    MoodTrend,
+    ProgressReport,
+    _when,
+    meeting_counts,
+    meeting_line,
+)
 
 # A4 in inches, margins, and the type sizes (points).
 PAGE_W, PAGE_H = 8.27, 11.69
@@ -92,35 +103,43 @@ def report_blocks(report: ProgressReport, alt_text: str) -> list[Block]:
     """The report's content as a flow of blocks, in reading order."""
     tz = report.timezone
     blocks = [
-        Block("title", f"Progress report: {report.name}"),
-        Block("meta", f"Period: {report.period.label()}   ·   Time zone: {tz}"),
-        Block("heading", "Check-ins"),
+        Block("title", _("Progress report: {name}").format(name=report.name)),
+        Block(
+            "meta",
+            _("Period: {period}   ·   Time zone: {zone}").format(
+                period=report.period.label(), zone=tz
+            ),
+        ),
+        Block("heading", _("Check-ins")),
         Block("text", report.checkins.sentence()),
-        Block("heading", "Mood trend"),
+        Block("heading", _("Mood trend")),
         Block("chart"),
         Block("text", alt_text),
-        Block("heading", "Goals"),
+        Block("heading", _("Goals")),
     ]
     if not report.goals:
-        blocks.append(Block("text", "No goals in this period."))
+        blocks.append(Block("text", _("No goals in this period.")))
     for goal in report.goals:
-        blocks.append(Block("bullet", f"{goal.title}: {goal.line()}"))
-        blocks += [Block("step", f"{'☑' if m.done else '☐'}  {m.title}") for m in goal.milestones]
-    blocks += [
-        Block("heading", "Meetings"),
-        Block(
-            "text",
-            f"{report.held} held, {report.missed} missed, {len(report.meetings)} in all.",
-        ),
-    ]
+        blocks.append(
+            Block("bullet", _("{title}: {progress}").format(title=goal.title, progress=goal.line()))
+        )
+        blocks += [
+            Block(
+                "step",
+                (_("☑  {milestone} (done)") if m.done else _("☐  {milestone}")).format(
+                    milestone=m.title
+                ),
+            )
+            for m in goal.milestones
+        ]
+    blocks += [Block("heading", _("Meetings")), Block("text", meeting_counts(report))]
     for meeting in report.meetings:
-        when = to_local(meeting.starts_at, tz).strftime("%d %b %Y %H:%M")
-        blocks.append(Block("bullet", f"{when}: {meeting.status} (with {meeting.mentor_name})"))
-    blocks.append(Block("heading", "Agreed actions"))
+        blocks.append(Block("bullet", meeting_line(meeting, tz, meeting.mentor_name)))
+    blocks.append(Block("heading", _("Agreed actions")))
     actions = report.agreed_actions
     if not actions:
-        blocks.append(Block("text", "No actions were agreed in meetings in this period."))
-    blocks += [Block("bullet", f"{day:%d %b %Y}: {action}") for day, action in actions]
+        blocks.append(Block("text", _("No actions were agreed in meetings in this period.")))
+    blocks += [Block("bullet", f"{local_format(day, DATE)}: {action}") for day, action in actions]
     return blocks
 
 
@@ -153,15 +172,15 @@ def _draw_chart(figure: Figure, top: float, mood: MoodTrend) -> None:
     axes.plot(positions, values, color=PALETTE[0], marker=MARKERS[0], linewidth=2)
     axes.set_ylim(0.8, 5.2)
     axes.set_yticks([1, 2, 3, 4, 5])
-    axes.set_ylabel("Mood (1 awful – 5 great)", fontsize=SMALL_PT)
-    axes.set_xlabel("Day" if mood.per == "day" else "Week starting", fontsize=SMALL_PT)
+    axes.set_ylabel(_("Mood (1 awful – 5 great)"), fontsize=SMALL_PT)
+    axes.set_xlabel(_("Day") if mood.per == "day" else _("Week starting"), fontsize=SMALL_PT)
     # At most about 16 labels fit the width: label every n-th point.
     every = max(1, math.ceil(len(positions) / 16))
     axes.set_xticks(positions[::every], list(mood.labels)[::every], rotation=30, ha="right")
     axes.tick_params(labelsize=SMALL_PT - 1)
     axes.grid(axis="y", alpha=0.3)
     if not any(v is not None for v in mood.values):
-        axes.text(0.5, 0.5, "No mood recorded", transform=axes.transAxes, ha="center")
+        axes.text(0.5, 0.5, _("No mood recorded"), transform=axes.transAxes, ha="center")
 
 
 def _draw_page(
@@ -194,15 +213,16 @@ def _draw_page(
     figure.text(
         MARGIN / PAGE_W,
         MARGIN / 2 / PAGE_H,
-        f"Confidential: {report.name}'s progress report, prepared "
-        f"{to_local(report.made_at, report.timezone):%d %b %Y %H:%M}",
+        _("Confidential: {name}'s progress report, prepared {when}").format(
+            name=report.name, when=_when(report.made_at, report.timezone)
+        ),
         fontsize=SMALL_PT,
         color=QUIET,
     )
     figure.text(
         1 - MARGIN / PAGE_W,
         MARGIN / 2 / PAGE_H,
-        f"Page {number} of {total}",
+        _("Page {number} of {total}").format(number=number, total=total),
         fontsize=SMALL_PT,
         color=QUIET,
         ha="right",
@@ -217,7 +237,7 @@ def render_pdf(report: ProgressReport, alt_text: str) -> PdfReport:
     # Type 3 fonts: matplotlib's default, and the fastest with extractable text (see above).
     with (
         _DRAW_LOCK,
-        rc_context({"pdf.fonttype": 3, "font.family": "DejaVu Sans"}),
+        rc_context({"pdf.fonttype": 3, "font.family": list(chart_fonts())}),
         PdfPages(out, metadata=_metadata(report)) as pdf,
     ):
         for number, page in enumerate(pages, 1):
@@ -230,8 +250,10 @@ def render_pdf(report: ProgressReport, alt_text: str) -> PdfReport:
 
 def _metadata(report: ProgressReport) -> dict[str, str | datetime]:
     return {
-        "Title": f"Progress report: {report.name}, {report.period.label()}",
-        "Subject": "Mentoring progress report (confidential)",
+        "Title": _("Progress report: {name}, {period}").format(
+            name=report.name, period=report.period.label()
+        ),
+        "Subject": _("Mentoring progress report (confidential)"),
         "Creator": "mentorbot",
         # A fixed date keeps two runs of the same report byte-identical.
         "CreationDate": report.made_at,

@@ -63,3 +63,30 @@ def test_text_attachment_round_trip_is_unchanged() -> None:
     message = Message(text="x", attachment=Attachment("a.ics", "BEGIN:VCALENDAR", "text/calendar"))
     back = Message.from_json(message.to_json())
     assert back.attachment is not None and back.attachment.content == "BEGIN:VCALENDAR"
+
+
+def test_drawn_words_fall_back_to_english_where_the_script_cannot_be_drawn() -> None:
+    """Drawn words fall back to English where the script can't be drawn; alt text never does.
+
+    Arabic and Hindi are never drawn (matplotlib can't shape them); Chinese needs a CJK font.
+    """
+    from bot.charts import can_draw, drawing_language, drawn_words
+    from bot.i18n import _, speaking
+
+    with speaking("es"):
+        assert drawing_language() == "es"
+    with speaking("ar"):
+        assert drawing_language() == "en"
+    with speaking("hi"):
+        assert drawing_language() == "en"
+    with speaking("zh_Hans"):
+        assert drawing_language() == ("zh_Hans" if can_draw("zh_Hans") else "en")
+        words = describe_series(_("Average mood"), ["a"], [3.5])
+        with drawn_words():
+            title = _("Average mood")
+        chart = line_chart(
+            title, ["a"], [Series(title, (3.5,))], x_label="x", y_label="y", alt_text=words
+        )
+    assert chart.alt_text == "平均心情：最新 3.5（a）；最低 3.5（a）；最高 3.5（a）。"
+    if not can_draw("zh_Hans"):
+        assert "Average mood" in chart.svg

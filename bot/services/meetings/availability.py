@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlparse
 
+from babel.dates import get_day_names
 from sqlmodel import Session, col, select
 
 from bot.errors import UserError
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    PSEUDO_LANGUAGE,
+    _,
+    babel_locale,
+    current_language,
+    ngettext,
+)
 from bot.localtime import parse_hhmm, to_local, zone
 from storage.enums import LIVE_MEETING
 from storage.tables import Meeting, MeetingHours, MeetingOff, MeetingProfile, Person
@@ -27,9 +37,17 @@ HORIZON_DAYS = 21
 SLOTS_SHOWN = 6
 MIN_NOTICE = timedelta(hours=1)
 MIN_SLOT, MAX_SLOT = 10, 240
-HOURS_USAGE = (
+HOURS_USAGE = N_(
     "Use /meet hours DAYS HH:MM-HH:MM MINUTES, for example: /meet hours mon,wed 14:00-16:00 30"
 )
+
+
+def day_name(weekday: int) -> str:
+    """A weekday, short, in the reader's language: `Mon`, `lun`, `周一` (Monday 0)."""
+    language = current_language()
+    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
+        return DAYS[weekday].title()
+    return str(get_day_names("abbreviated", locale=babel_locale(language))[weekday])
 
 
 @dataclass(frozen=True)
@@ -51,13 +69,17 @@ def parse_days(raw: str) -> list[int]:
     days: set[int] = set()
     for part in raw.lower().split(","):
         part = part.strip()
-        first, _, last = part.partition("-")
+        first, _dash, last = part.partition("-")
         if first not in DAYS or (last and last not in DAYS):
-            raise UserError(f"'{part}' isn't a day. {HOURS_USAGE}.")
+            raise UserError(
+                _("'{day}' isn't a day. {usage}.").format(day=part, usage=_(HOURS_USAGE))
+            )
         start = DAYS.index(first)
         end = DAYS.index(last) if last else start
         if end < start:
-            raise UserError(f"'{part}' runs backwards. {HOURS_USAGE}.")
+            raise UserError(
+                _("'{days}' runs backwards. {usage}.").format(days=part, usage=_(HOURS_USAGE))
+            )
         days.update(range(start, end + 1))
     return sorted(days)
 
@@ -66,10 +88,16 @@ def parse_span(raw: str) -> tuple[time, time]:
     """`14:00-16:00` as two times, the first before the second."""
     first, sep, last = raw.partition("-")
     if not sep:
-        raise UserError(f"'{raw}' isn't a span of hours. {HOURS_USAGE}.")
+        raise UserError(
+            _("'{span}' isn't a span of hours. {usage}.").format(span=raw, usage=_(HOURS_USAGE))
+        )
     start, end = parse_hhmm(first), parse_hhmm(last)
     if end <= start:
-        raise UserError(f"The hours {raw} end before they start. {HOURS_USAGE}.")
+        raise UserError(
+            _("The hours {span} end before they start. {usage}.").format(
+                span=raw, usage=_(HOURS_USAGE)
+            )
+        )
     return start, end
 
 
@@ -85,10 +113,16 @@ def set_hours(
 ) -> list[MeetingHours]:
     """Publish (or replace) the mentor's hours on those weekdays, in zone `tz`."""
     if not MIN_SLOT <= minutes <= MAX_SLOT:
-        raise UserError(f"A meeting lasts {MIN_SLOT} to {MAX_SLOT} minutes. {HOURS_USAGE}.")
+        raise UserError(
+            _("A meeting lasts {low} to {high} minutes. {usage}.").format(
+                low=MIN_SLOT, high=MAX_SLOT, usage=_(HOURS_USAGE)
+            )
+        )
     span = (datetime.combine(date.min, end) - datetime.combine(date.min, start)).seconds // 60
     if minutes > span:
-        raise UserError(f"A {minutes}-minute meeting doesn't fit in those hours.")
+        raise UserError(
+            _("A {minutes}-minute meeting doesn't fit in those hours.").format(minutes=minutes)
+        )
     zone(tz)
     assert mentor.id is not None
     rows: list[MeetingHours] = []
@@ -140,17 +174,22 @@ def hours_of(session: Session, mentor_id: int) -> list[MeetingHours]:
 def describe_hours(rows: Sequence[MeetingHours]) -> str:
     """`Mon 14:00-16:00, Wed 14:00-16:00 (Europe/London), 30-minute meetings`."""
     if not rows:
-        return "no hours published"
-    spans = ", ".join(f"{DAYS[r.weekday].title()} {r.start_time}-{r.end_time}" for r in rows)
+        return _("no hours published")
+    spans = ", ".join(f"{day_name(r.weekday)} {r.start_time}-{r.end_time}" for r in rows)
     minutes = sorted({r.slot_minutes for r in rows})
     zones = sorted({r.timezone for r in rows})
-    return f"{spans} ({', '.join(zones)}), {'/'.join(map(str, minutes))}-minute meetings"
+    # "-minute" in English whatever the number, as always; other languages their plurals.
+    return ngettext(
+        "{spans} ({zones}), {minutes}-minute meetings",
+        "{spans} ({zones}), {minutes}-minute meetings",
+        minutes[-1],
+    ).format(spans=spans, zones=", ".join(zones), minutes="/".join(map(str, minutes)))
 
 
 def add_day_off(session: Session, mentor: Person, day: date, today: date) -> bool:
     """Mark a day off; False when it was already off. A past day is refused."""
     if day < today:
-        raise UserError("That day has already passed. Pick a day from today on.")
+        raise UserError(_("That day has already passed. Pick a day from today on."))
     exists = session.exec(
         select(MeetingOff.id).where(MeetingOff.mentor_id == mentor.id, MeetingOff.day == day)
     ).first()
@@ -167,11 +206,13 @@ def check_link(raw: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme.lower() != "https" or not parsed.netloc or any(c.isspace() for c in url):
         raise UserError(
-            "The meeting link must be a secure https:// address, for example: "
-            "/meet link https://meet.example.edu/maya"
+            _(
+                "The meeting link must be a secure https:// address, for example: "
+                "/meet link https://meet.example.edu/maya"
+            )
         )
     if len(url) > 500:
-        raise UserError("That link is too long (500 characters at most).")
+        raise UserError(_("That link is too long (500 characters at most)."))
     return url
 
 

@@ -5,24 +5,33 @@ cancellation) in the same transaction as the change, through the outbox. A live 
 holds its slot through the partial unique index on (mentor, start): when two students press
 the same slot at once, the second insert fails inside its own savepoint and that student
 is offered the next free slots instead.
+
+Everything a person reads is built in that person's language: the actor's own answer in
+theirs (the core speaks it), and what goes to the other person (the invite and its text, a
+proposal, a decline, a cancellation) inside `speaking_to(recipient)`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from babel.dates import format_skeleton
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import DEFAULT_LANGUAGE, N_, PSEUDO_LANGUAGE, _, babel_locale, current_language
+from bot.i18n.dates import local_time
+from bot.i18n.translations import pseudo_translate
 from bot.localtime import to_local
 from bot.model import Choice, Message
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT, is_mentor_of, mentors_of
+from bot.services.language import speaking_to
 from bot.services.meetings.availability import (
     Slot,
     busy,
@@ -41,7 +50,12 @@ ACCEPT_ACTION = "meeting.accept"
 DECLINE_ACTION = "meeting.decline"
 DEFAULT_MINUTES = 30
 MAX_REASON = 500
-NOT_FOUND = "I can't find meeting #{id}. Your meetings are listed by /meet list."
+NOT_FOUND = N_("I can't find meeting #{id}. Your meetings are listed by /meet list.")
+
+
+def not_found(raw_id: int) -> UserError:
+    """The one answer for a meeting that isn't there or isn't the asker's."""
+    return UserError(_(NOT_FOUND).format(id=raw_id))
 
 
 class SlotTaken(UserError):
@@ -58,15 +72,26 @@ def parse_stamp(raw: str) -> datetime:
     try:
         return datetime.strptime(raw, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise UserError("That button is out of date. Type /meet to see the free times.") from exc
+        raise UserError(_("That button is out of date. Type /meet to see the free times.")) from exc
+
+
+def day_text(local: date) -> str:
+    """`Mon 15 Mar 2027` in English; the reader's language's own order and names else."""
+    language = current_language()
+    english = f"{local:%a} {local.day} {local:%b %Y}"
+    if language == DEFAULT_LANGUAGE:
+        return english
+    if language == PSEUDO_LANGUAGE:
+        return pseudo_translate(english)
+    return format_skeleton("yMMMEd", local, fuzzy=True, locale=babel_locale(language))
 
 
 def when_text(when: datetime, tz: str, minutes: int | None = None) -> str:
-    """`Mon 15 Mar 2027, 10:00-10:30 (America/New_York)` in the reader's own zone."""
+    """`Mon 15 Mar 2027, 10:00-10:30 (America/New_York)` in the reader's own zone and language."""
     local = to_local(when, tz)
-    text = f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+    text = f"{day_text(local)}, {local_time(local)}"
     if minutes is not None:
-        text += f"-{to_local(when + timedelta(minutes=minutes), tz):%H:%M}"
+        text += f"-{local_time(to_local(when + timedelta(minutes=minutes), tz))}"
     return f"{text} ({tz})"
 
 
@@ -102,14 +127,14 @@ def offer_slots(
     mentors = my_mentors(session, student)
     if not mentors:
         return SlotOffer(
-            Message(text="You don't have a mentor yet, so there's nothing to book."), ()
+            Message(text=_("You don't have a mentor yet, so there's nothing to book.")), ()
         )
     names = {m.id: m.name for m in mentors}
     slots = free_slots(session, [m.id for m in mentors if m.id is not None], now)
     tz = zone_of(student, settings)
     if not slots:
         text = (intro + "\n" if intro else "") + (
-            "No free meeting times in the next three weeks. Your mentor can also propose one."
+            _("No free meeting times in the next three weeks. Your mentor can also propose one.")
         )
         return SlotOffer(Message(text=text.strip()), ())
     choices = tuple(
@@ -120,9 +145,11 @@ def offer_slots(
         )
         for s in slots
     )
-    text = (intro + "\n" if intro else "") + f"Free meeting times (your time, {tz}):"
+    text = (intro + "\n" if intro else "") + _("Free meeting times (your time, {zone}):").format(
+        zone=tz
+    )
     return SlotOffer(
-        Message(title="Book a meeting", text=text.strip(), choices=choices), tuple(slots)
+        Message(title=_("Book a meeting"), text=text.strip(), choices=choices), tuple(slots)
     )
 
 
@@ -158,7 +185,7 @@ def _hold(session: Session, meeting: Meeting) -> None:
             session.add(meeting)
             session.flush()
     except IntegrityError as exc:
-        raise SlotTaken("Sorry, someone else just took that time.") from exc
+        raise SlotTaken(_("Sorry, someone else just took that time.")) from exc
 
 
 def book(
@@ -177,14 +204,14 @@ def book(
         or not mentor.active
         or not is_mentor_of(session, mentor_id, student.id)
     ):
-        raise UserError("You can only book meetings with your own mentor.")
+        raise UserError(_("You can only book meetings with your own mentor."))
     if at <= now:
-        raise SlotTaken("That time has already passed.")
+        raise SlotTaken(_("That time has already passed."))
     slot = next((s for s in published_slots(session, mentor_id, now) if s.starts_at == at), None)
     if slot is None:
-        raise SlotTaken("That time isn't free any more.")
+        raise SlotTaken(_("That time isn't free any more."))
     if busy(session, mentor_id, slot.starts_at, slot.ends_at):
-        raise SlotTaken("Sorry, someone else just took that time.")
+        raise SlotTaken(_("Sorry, someone else just took that time."))
     tz = next(
         h.timezone
         for h in hours_of(session, mentor_id)
@@ -195,7 +222,13 @@ def book(
     )
     _hold(session, meeting)
     send_invites(
-        session, settings, now, meeting, mentor, student, note=f"{student.name} booked it."
+        session,
+        settings,
+        now,
+        meeting,
+        mentor,
+        student,
+        note=lambda: _("{name} booked it.").format(name=student.name),
     )
     return meeting
 
@@ -212,32 +245,34 @@ def propose(
     """A mentor proposes `day at` (their own zone) to one of their students, who answers."""
     assert mentor.id is not None and student.id is not None
     if not is_mentor_of(session, mentor.id, student.id):
-        raise UserError("You can only propose meetings to the students you mentor.")
+        raise UserError(_("You can only propose meetings to the students you mentor."))
     tz = zone_of(mentor, settings)
     starts_at = local_instant(day, at, tz)
     if starts_at is None:
-        raise UserError(f"{at:%H:%M} doesn't exist on {day} in {tz} (the clocks go forward).")
+        raise UserError(_no_such_time(at, day, tz))
     if starts_at <= now:
-        raise UserError("That time has already passed.")
+        raise UserError(_("That time has already passed."))
     rows = hours_of(session, mentor.id)
     minutes = rows[0].slot_minutes if rows else DEFAULT_MINUTES
     if busy(session, mentor.id, starts_at, starts_at + timedelta(minutes=minutes)):
-        raise SlotTaken("You already have a meeting then.")
+        raise SlotTaken(_("You already have a meeting then."))
     meeting = _new_meeting(
         mentor, student, starts_at, minutes, tz, MeetingStatus.PROPOSED, mentor, now
     )
     _hold(session, meeting)
     stz = zone_of(student, settings)
     ref = (("meeting", str(meeting.id)),)
-    message = Message(
-        title="Meeting proposed",
-        text=f"{mentor.name} proposes a meeting on "
-        f"{when_text(starts_at, stz, minutes)}. Does it suit you?",
-        choices=(
-            Choice("Accept", ACCEPT_ACTION, ref, style="primary"),
-            Choice("Decline", DECLINE_ACTION, ref),
-        ),
-    )
+    with speaking_to(student, settings):
+        message = Message(
+            title=_("Meeting proposed"),
+            text=_("{mentor} proposes a meeting on {when}. Does it suit you?").format(
+                mentor=mentor.name, when=when_text(starts_at, stz, minutes)
+            ),
+            choices=(
+                Choice(_("Accept"), ACCEPT_ACTION, ref, style="primary"),
+                Choice(_("Decline"), DECLINE_ACTION, ref),
+            ),
+        )
     push_rows(
         session,
         [
@@ -254,11 +289,17 @@ def propose(
     return meeting
 
 
+def _no_such_time(at: time, day: date, tz: str) -> str:
+    return _("{time} doesn't exist on {day} in {zone} (the clocks go forward).").format(
+        time=at.strftime("%H:%M"), day=day.isoformat(), zone=tz
+    )
+
+
 def meeting_for(session: Session, actor: Person, raw_id: int) -> Meeting:
     """A meeting the actor is part of (as student or mentor); else reads as not found."""
     meeting = session.get(Meeting, raw_id)
     if meeting is None or actor.id not in (meeting.student_id, meeting.mentor_id):
-        raise UserError(NOT_FOUND.replace("{id}", str(raw_id)))
+        raise not_found(raw_id)
     return meeting
 
 
@@ -282,26 +323,36 @@ def answer_proposal(
     """The student accepts (invites both) or declines (the mentor is told) a proposal."""
     meeting = meeting_for(session, student, raw_id)
     if meeting.student_id != student.id:
-        raise UserError(NOT_FOUND.replace("{id}", str(raw_id)))
+        raise not_found(raw_id)
     if meeting.status != MeetingStatus.PROPOSED:
-        raise UserError(f"Meeting #{meeting.id} is already {meeting.status.replace('_', ' ')}.")
+        raise UserError(
+            _("Meeting #{id} is already {status}.").format(
+                id=meeting.id, status=status_word(meeting.status)
+            )
+        )
     if meeting.starts_at <= now:
-        raise UserError("That proposed time has already passed. Ask your mentor for a new one.")
-    mentor, _ = people_of(session, meeting)
+        raise UserError(_("That proposed time has already passed. Ask your mentor for a new one."))
+    mentor, _student = people_of(session, meeting)
     meeting.updated_at = now
     if accept:
         meeting.status = MeetingStatus.BOOKED
         session.add(meeting)
         send_invites(
-            session, settings, now, meeting, mentor, student, note=f"{student.name} accepted."
+            session,
+            settings,
+            now,
+            meeting,
+            mentor,
+            student,
+            note=lambda: _("{name} accepted.").format(name=student.name),
         )
     else:
         meeting.status = MeetingStatus.DECLINED
         session.add(meeting)
-        text = (
-            f"{student.name} declined the meeting you proposed for "
-            f"{when_text(meeting.starts_at, zone_of(mentor, settings))}."
-        )
+        with speaking_to(mentor, settings):
+            text = _("{name} declined the meeting you proposed for {when}.").format(
+                name=student.name, when=when_text(meeting.starts_at, zone_of(mentor, settings))
+            )
         push_rows(
             session,
             [
@@ -318,12 +369,15 @@ def answer_proposal(
     return meeting
 
 
-def _reason(raw: str, what: str) -> str:
+def _reason(raw: str, missing: str) -> str:
+    """The reason, one line; `missing` is the answer when there is none (already translated)."""
     reason = " ".join(raw.split())
     if not reason:
-        raise UserError(f"Please give a short reason, so the other person knows why it {what}.")
+        raise UserError(missing)
     if len(reason) > MAX_REASON:
-        raise UserError(f"Please keep the reason under {MAX_REASON} characters.")
+        raise UserError(
+            _("Please keep the reason under {limit} characters.").format(limit=MAX_REASON)
+        )
     return reason
 
 
@@ -343,27 +397,29 @@ def move(
     time. The invite goes out again with the same UID and the next SEQUENCE.
     """
     meeting = meeting_for(session, actor, raw_id)
-    reason = _reason(raw_reason, "moved")
+    reason = _reason(
+        raw_reason, _("Please give a short reason, so the other person knows why it moved.")
+    )
     if meeting.status != MeetingStatus.BOOKED or meeting.starts_at <= now:
-        raise UserError(f"Meeting #{meeting.id} can't be moved any more.")
+        raise UserError(_("Meeting #{id} can't be moved any more.").format(id=meeting.id))
     tz = zone_of(actor, settings)
     starts_at = local_instant(day, at, tz)
     if starts_at is None:
-        raise UserError(f"{at:%H:%M} doesn't exist on {day} in {tz} (the clocks go forward).")
+        raise UserError(_no_such_time(at, day, tz))
     if starts_at <= now:
-        raise UserError("That time has already passed.")
+        raise UserError(_("That time has already passed."))
     minutes = meeting.duration_minutes
     if actor.id == meeting.student_id:
         slots = published_slots(session, meeting.mentor_id, now)
         if not any(s.starts_at == starts_at for s in slots):
-            raise SlotTaken("That time isn't one of your mentor's free times.")
+            raise SlotTaken(_("That time isn't one of your mentor's free times."))
     clash = [
         m
         for m in busy(session, meeting.mentor_id, starts_at, starts_at + timedelta(minutes=minutes))
         if m.id != meeting.id
     ]
     if clash:
-        raise SlotTaken("That time is already taken.")
+        raise SlotTaken(_("That time is already taken."))
     meeting.starts_at = starts_at
     meeting.sequence += 1
     meeting.updated_at = now
@@ -379,7 +435,7 @@ def move(
         meeting,
         mentor,
         student,
-        note=f"Moved by {actor.name}: {reason}",
+        note=lambda: _("Moved by {name}: {reason}").format(name=actor.name, reason=reason),
         moved=True,
     )
     return meeting
@@ -395,9 +451,12 @@ def cancel(
 ) -> Meeting:
     """Cancel a live meeting with a reason: both get the calendar cancellation."""
     meeting = meeting_for(session, actor, raw_id)
-    reason = _reason(raw_reason, "was cancelled")
+    reason = _reason(
+        raw_reason,
+        _("Please give a short reason, so the other person knows why it was cancelled."),
+    )
     if meeting.status not in LIVE_MEETING or meeting.starts_at <= now:
-        raise UserError(f"Meeting #{meeting.id} can't be cancelled any more.")
+        raise UserError(_("Meeting #{id} can't be cancelled any more.").format(id=meeting.id))
     was_booked = meeting.status == MeetingStatus.BOOKED
     meeting.status = MeetingStatus.CANCELLED
     meeting.sequence += 1
@@ -406,21 +465,25 @@ def cancel(
     session.add(meeting)
     mentor, student = people_of(session, meeting)
     link = video_link(session, mentor.id) if mentor.id is not None else None
-    ics = invite_ics(meeting, mentor, student, now, link, cancel=True)
     pushes = []
     for person in (mentor, student):
-        text = (
-            f"Meeting cancelled: {when_text(meeting.starts_at, zone_of(person, settings))}. "
-            f"Cancelled by {actor.name}: {reason}"
-        )
+        # Each in their own language, the calendar's cancellation included.
+        with speaking_to(person, settings):
+            text = _("Meeting cancelled: {when}. Cancelled by {name}: {reason}").format(
+                when=when_text(meeting.starts_at, zone_of(person, settings)),
+                name=actor.name,
+                reason=reason,
+            )
+            ics = invite_ics(meeting, mentor, student, now, link, cancel=True)
+            message = Message(
+                title=_("Meeting cancelled"),
+                text=text,
+                attachment=invite_attachment(ics) if was_booked else None,
+            )
         pushes.append(
             Push(
                 f"meeting:{meeting.id}:cancel:{person.id}",
-                Message(
-                    title="Meeting cancelled",
-                    text=text,
-                    attachment=invite_attachment(ics) if was_booked else None,
-                ),
+                message,
                 person=person,
                 kind=OutboxKind.MEETING,
             )
@@ -437,31 +500,38 @@ def send_invites(
     mentor: Person,
     student: Person,
     *,
-    note: str,
+    note: Callable[[], str],
     moved: bool = False,
 ) -> int:
-    """Queue the invite (or its update) for both people, each in their own zone."""
+    """Queue the invite (or its update) for both people, each in their own zone and language.
+
+    `note` says who did what ("Sam booked it."); it is called once per recipient, in the
+    recipient's language.
+    """
     assert mentor.id is not None
     link = video_link(session, mentor.id)
-    ics = invite_ics(meeting, mentor, student, now, link)
     pushes: list[Push] = []
     for person, other in ((mentor, student), (student, mentor)):
-        when = when_text(meeting.starts_at, zone_of(person, settings), meeting.duration_minutes)
-        lines = [
-            f"{'Meeting moved' if moved else 'Meeting booked'} with {other.name}: {when}.",
-            note,
-        ]
-        if link:
-            lines.append(f"Join: {link}")
-        lines.append(f"Meeting #{meeting.id}. The calendar invite is attached.")
+        with speaking_to(person, settings):
+            when = when_text(meeting.starts_at, zone_of(person, settings), meeting.duration_minutes)
+            head = (
+                _("Meeting moved with {name}: {when}.")
+                if moved
+                else _("Meeting booked with {name}: {when}.")
+            )
+            lines = [head.format(name=other.name, when=when), note()]
+            if link:
+                lines.append(_("Join: {link}").format(link=link))
+            lines.append(_("Meeting #{id}. The calendar invite is attached.").format(id=meeting.id))
+            message = Message(
+                title=_("Meeting moved") if moved else _("Meeting booked"),
+                text="\n".join(lines),
+                attachment=invite_attachment(invite_ics(meeting, mentor, student, now, link)),
+            )
         pushes.append(
             Push(
                 f"meeting:{meeting.id}:invite:{meeting.sequence}:{person.id}",
-                Message(
-                    title="Meeting moved" if moved else "Meeting booked",
-                    text="\n".join(lines),
-                    attachment=invite_attachment(ics),
-                ),
+                message,
                 person=person,
                 kind=OutboxKind.MEETING,
             )
@@ -491,24 +561,53 @@ def render_list(
 ) -> Message:
     """A person's upcoming meetings in their own zone, with the ids commands take."""
     if not meetings:
-        hint = (
-            "Type /meet to book one."
+        return Message(
+            text=_("No upcoming meetings. Type /meet to book one.")
             if person.role == STUDENT
-            else "Publish your hours with /meet hours, or propose one with /meet propose."
+            else _(
+                "No upcoming meetings. Publish your hours with /meet hours, "
+                "or propose one with /meet propose."
+            )
         )
-        return Message(text=f"No upcoming meetings. {hint}")
     tz = zone_of(person, settings)
     lines = []
     for m in meetings:
         mentor, student = people_of(session, m)
         other = mentor if person.id == m.student_id else student
-        state = " (proposed, waiting for an answer)" if m.status == MeetingStatus.PROPOSED else ""
+        line = (
+            _("#{id} {when} with {name} (proposed, waiting for an answer)")
+            if m.status == MeetingStatus.PROPOSED
+            else _("#{id} {when} with {name}")
+        )
         lines.append(
-            f"#{m.id} {when_text(m.starts_at, tz, m.duration_minutes)} with {other.name}{state}"
+            line.format(
+                id=m.id, when=when_text(m.starts_at, tz, m.duration_minutes), name=other.name
+            )
         )
     return Message(
-        title="Your meetings",
+        title=_("Your meetings"),
         text="\n".join(lines)
-        + "\nMove one with /meet move ID YYYY-MM-DD HH:MM REASON, or cancel it with "
-        "/meet cancel ID REASON.",
+        + "\n"
+        + _(
+            "Move one with /meet move ID YYYY-MM-DD HH:MM REASON, or cancel it with "
+            "/meet cancel ID REASON."
+        ),
     )
+
+
+# A meeting's status as words (translated where shown).
+STATUS_WORDS: dict[str, str] = {
+    MeetingStatus.PROPOSED: N_("proposed"),
+    MeetingStatus.BOOKED: N_("booked"),
+    MeetingStatus.HELD: N_("held"),
+    MeetingStatus.NO_SHOW: N_("no show"),
+    MeetingStatus.RESCHEDULED: N_("rescheduled"),
+    MeetingStatus.DECLINED: N_("declined"),
+    MeetingStatus.EXPIRED: N_("expired"),
+    MeetingStatus.CANCELLED: N_("cancelled"),
+}
+
+
+def status_word(status: str) -> str:
+    """A meeting status as the reader says it (`no show`, `cancelled`)."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status.replace("_", " ")

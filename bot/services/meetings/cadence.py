@@ -13,23 +13,28 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.model import Message
 from bot.outbox import Push, push_rows
 from bot.people import STUDENT, group_ids_of, is_mentor_of, mentee_ids, person_by_email
+from bot.services.language import speaking_to
 from storage.enums import LIVE_MEETING, MeetingStatus, OutboxKind
 from storage.insert import insert_ignore
 from storage.tables import Group, GroupMember, Meeting, MeetingCadence, MeetingNudge, Person
 
 MAX_WEEKS = 52
-EVERY_USAGE = 'Use /meet every EMAIL|"GROUP" WEEKS, for example: /meet every sam@example.edu 2'
+EVERY_USAGE = N_('Use /meet every EMAIL|"GROUP" WEEKS, for example: /meet every sam@example.edu 2')
 
 
 def set_cadence(session: Session, now: datetime, mentor: Person, target: str, weeks: int) -> str:
     """A student's email or a group's name, every `weeks`: store it; returns who it covers."""
     target = target.strip()
     if not target or not 1 <= weeks <= MAX_WEEKS:
-        raise UserError(f"{EVERY_USAGE} (1 to {MAX_WEEKS} weeks).")
+        raise UserError(
+            _("{usage} (1 to {weeks} weeks).").format(usage=_(EVERY_USAGE), weeks=MAX_WEEKS)
+        )
     assert mentor.id is not None
     student_id: int | None = None
     group_id: int | None = None
@@ -42,13 +47,13 @@ def set_cadence(session: Session, now: datetime, mentor: Person, target: str, we
             or student.id is None
             or not is_mentor_of(session, mentor.id, student.id)
         ):
-            raise UserError(f"I can't find a student of yours '{target}'.")
+            raise UserError(_("I can't find a student of yours '{email}'.").format(email=target))
         student_id, shown = student.id, student.name
     else:
         group = session.exec(select(Group).where(func.lower(Group.name) == target.lower())).first()
         if group is None or group.id is None or group.id not in group_ids_of(session, mentor.id):
-            raise UserError(f"I can't find a group of yours '{target}'.")
-        group_id, shown = group.id, f"your students in {group.name}"
+            raise UserError(_("I can't find a group of yours '{group}'.").format(group=target))
+        group_id, shown = group.id, _("your students in {group}").format(group=group.name)
     row = session.exec(
         select(MeetingCadence).where(
             MeetingCadence.mentor_id == mentor.id,
@@ -120,8 +125,11 @@ def overdue_student_ids(session: Session, mentor: Person, now: datetime) -> set[
     return set(overdue(session, mentor.id, now)) if mentor.id is not None else set()
 
 
-def nudge_overdue(session: Session, default_timezone: str, now: datetime) -> int:
-    """Nudge each mentor once about each student who became overdue; returns how many."""
+def nudge_overdue(session: Session, settings: CoreSettings, now: datetime) -> int:
+    """Nudge each mentor once about each student who became overdue, in the mentor's language.
+
+    Returns how many.
+    """
     mentor_ids = session.exec(select(MeetingCadence.mentor_id).distinct()).all()
     pushes: list[Push] = []
     for mentor_id in mentor_ids:
@@ -139,16 +147,20 @@ def nudge_overdue(session: Session, default_timezone: str, now: datetime) -> int
             student = session.get(Person, student_id)
             if not fresh or student is None:
                 continue
+            with speaking_to(mentor, settings):
+                message = Message(
+                    title=_("Time for a follow-up meeting"),
+                    text=_(
+                        "It's time to meet {name} again. Propose a time with "
+                        "/meet propose {email} YYYY-MM-DD HH:MM."
+                    ).format(name=student.name, email=student.email),
+                )
             pushes.append(
                 Push(
                     f"meeting:nudge:{mentor_id}:{student_id}:{since:%Y%m%dT%H%M}",
-                    Message(
-                        title="Time for a follow-up meeting",
-                        text=f"It's time to meet {student.name} again. Propose a time with "
-                        f"/meet propose {student.email} YYYY-MM-DD HH:MM.",
-                    ),
+                    message,
                     person=mentor,
                     kind=OutboxKind.MEETING_REMINDER,
                 )
             )
-    return push_rows(session, pushes, now, default_timezone)
+    return push_rows(session, pushes, now, settings.default_timezone)

@@ -2,6 +2,10 @@
 
 Every invite of one meeting carries the meeting's UID; a move bumps SEQUENCE so calendars
 replace the earlier event; a cancellation is `METHOD:CANCEL` with `STATUS:CANCELLED`.
+
+The summary, description and the file's alt text are in the language being spoken: callers
+build each person's invite inside `speaking_to(person)`, so a calendar shows the meeting in
+its owner's language (same UID: it is one meeting).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from bot.i18n import _
 from bot.model import Attachment
 from storage.tables import Meeting, Person
 
@@ -45,7 +50,18 @@ def invite_ics(
     event.add("dtstamp", now)
     event.add("dtstart", meeting.starts_at)
     event.add("dtend", meeting.starts_at + timedelta(minutes=meeting.duration_minutes))
-    event.add("summary", f"Mentoring meeting: {mentor.name} and {student.name}")
+    event.add(
+        "summary",
+        _("Mentoring meeting: {mentor} and {student}").format(
+            mentor=mentor.name, student=student.name
+        ),
+    )
+    description = _("Meeting #{id}. See and change your meetings with /meet list.").format(
+        id=meeting.id
+    )
+    if link:
+        description += "\n" + _("Join: {link}").format(link=link)
+    event.add("description", description)
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     if link:
         event.add("location", link)
@@ -63,5 +79,5 @@ def invite_attachment(ics: str) -> Attachment:
         filename=FILENAME,
         content=ics,
         mime_type=MIME,
-        alt_text="Calendar invite: open it to add the meeting to your calendar.",
+        alt_text=_("Calendar invite: open it to add the meeting to your calendar."),
     )

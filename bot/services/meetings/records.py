@@ -17,13 +17,16 @@ from sqlmodel import Session, col, select
 from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
+from bot.i18n import DEFAULT_LANGUAGE, N_, _, current_language
+from bot.i18n.dates import DATE, local_format, local_time
 from bot.localtime import to_local
 from bot.model import Choice, Field, Message
 from bot.outbox import Push, push_rows
 from bot.people import is_mentor_of
 from bot.services import goals as goal_service
 from bot.services.alerts import raise_alert
-from bot.services.meetings.booking import NOT_FOUND, people_of, when_text, zone_of
+from bot.services.language import speaking_to
+from bot.services.meetings.booking import not_found, people_of, status_word, when_text, zone_of
 from bot.services.meetings.steps import OUTCOMES
 from storage.enums import AlertKind, MeetingStatus, OutboxKind
 from storage.tables import Alert, Meeting, Person, SessionRecord
@@ -32,14 +35,14 @@ RECORD_ACTION = "meeting.record"
 RECORD_FORM = "meeting.record"
 GOALS_ACTION = "meeting.goals"
 MAX_FIELD = 2000
-ONLY_MENTORS = "Only this student's mentors can read their session records."
+ONLY_MENTORS = N_("Only this student's mentors can read their session records.")
 CLOSED = (MeetingStatus.HELD, MeetingStatus.NO_SHOW, MeetingStatus.RESCHEDULED)
 
 
 def _mentors_meeting(session: Session, mentor: Person, raw_id: int) -> Meeting:
     meeting = session.get(Meeting, raw_id)
     if meeting is None or meeting.mentor_id != mentor.id:
-        raise UserError(NOT_FOUND.replace("{id}", str(raw_id)))
+        raise not_found(raw_id)
     return meeting
 
 
@@ -52,15 +55,21 @@ def record_outcome(
     outcome: str,
 ) -> tuple[Meeting, Alert | None]:
     """The mentor's answer to "Did it happen?"; a run of no-shows may raise an alert."""
-    if outcome not in {value for value, _ in OUTCOMES}:
-        raise UserError("Answer with one of the buttons: it happened, didn't come, rescheduled.")
+    if outcome not in {value for value, _label in OUTCOMES}:
+        raise UserError(_("Answer with one of the buttons: it happened, didn't come, rescheduled."))
     meeting = _mentors_meeting(session, mentor, raw_id)
     if meeting.status in CLOSED:
-        raise UserError(f"Meeting #{meeting.id} is already recorded as {_shown(meeting.status)}.")
+        raise UserError(
+            _("Meeting #{id} is already recorded as {status}.").format(
+                id=meeting.id, status=_shown(meeting.status)
+            )
+        )
     if meeting.status != MeetingStatus.BOOKED:
-        raise UserError(f"Meeting #{meeting.id} was {_shown(meeting.status)}.")
+        raise UserError(
+            _("Meeting #{id} was {status}.").format(id=meeting.id, status=_shown(meeting.status))
+        )
     if now < meeting.starts_at:
-        raise UserError(f"Meeting #{meeting.id} hasn't started yet.")
+        raise UserError(_("Meeting #{id} hasn't started yet.").format(id=meeting.id))
     meeting.status = MeetingStatus(outcome)
     meeting.outcome_at = now
     meeting.updated_at = now
@@ -68,7 +77,7 @@ def record_outcome(
     session.flush()
     alert = None
     if meeting.status == MeetingStatus.NO_SHOW:
-        _, student = people_of(session, meeting)
+        _mentor, student = people_of(session, meeting)
         misses = consecutive_no_shows(session, meeting.student_id)
         if misses >= settings.escalation.missed_meetings:
             alert = raise_alert(
@@ -83,7 +92,9 @@ def record_outcome(
 
 
 def _shown(status: str) -> str:
-    return {"no_show": "a no-show", "held": "held"}.get(status, status.replace("_", " "))
+    if status == MeetingStatus.NO_SHOW:
+        return _("a no-show")
+    return status_word(status)
 
 
 def consecutive_no_shows(session: Session, student_id: int) -> int:
@@ -105,12 +116,21 @@ def consecutive_no_shows(session: Session, student_id: int) -> int:
     return count
 
 
+# Each part of a record: the answer when it's missing (only topics are required) and when
+# it's too long, as whole sentences so a translator can give each noun its own grammar.
+_TOO_LONG = {
+    "topics": N_("Please keep the topics under {limit} characters."),
+    "agreed actions": N_("Please keep the agreed actions under {limit} characters."),
+    "next step": N_("Please keep the next step under {limit} characters."),
+}
+
+
 def _clean(raw: str, what: str, *, required: bool) -> str:
     text = raw.strip()
     if required and not text:
-        raise UserError(f"Please write the {what}.")
+        raise UserError(_("Please write the topics."))
     if len(text) > MAX_FIELD:
-        raise UserError(f"Please keep the {what} under {MAX_FIELD} characters.")
+        raise UserError(_(_TOO_LONG[what]).format(limit=MAX_FIELD))
     return text
 
 
@@ -130,8 +150,9 @@ def write_record(
     meeting = _mentors_meeting(session, mentor, raw_id)
     if meeting.status != MeetingStatus.HELD:
         raise UserError(
-            f"A session record is for a meeting that happened; #{meeting.id} is "
-            f"{_shown(meeting.status)}."
+            _("A session record is for a meeting that happened; #{id} is {status}.").format(
+                id=meeting.id, status=_shown(meeting.status)
+            )
         )
     assert meeting.id is not None and mentor.id is not None
     record = session.exec(
@@ -159,15 +180,15 @@ def write_record(
 def _readable(session: Session, reader: Person, raw_id: int) -> tuple[Meeting, SessionRecord]:
     meeting = session.get(Meeting, raw_id)
     if meeting is None:
-        raise UserError(NOT_FOUND.replace("{id}", str(raw_id)))
+        raise not_found(raw_id)
     if reader.id is None or not is_mentor_of(session, reader.id, meeting.student_id):
         # The same answer whether or not the meeting exists for someone else.
-        raise NotAllowed(ONLY_MENTORS)
+        raise NotAllowed(_(ONLY_MENTORS))
     record = session.exec(
         select(SessionRecord).where(SessionRecord.meeting_id == meeting.id)
     ).first()
     if record is None:
-        raise UserError(f"Meeting #{meeting.id} has no session record yet.")
+        raise UserError(_("Meeting #{id} has no session record yet.").format(id=meeting.id))
     return meeting, record
 
 
@@ -179,23 +200,31 @@ def read_record(
     audit(
         session, now, reader.id, "meeting_record.read", meeting.student_id, f"meeting {meeting.id}"
     )
-    _, student = people_of(session, meeting)
+    _mentor, student = people_of(session, meeting)
     tz = zone_of(reader, settings)
     choices: tuple[Choice, ...] = ()
     if record.actions and record.goals_made_at is None:
-        choices = (Choice("Make these goals", GOALS_ACTION, (("meeting", str(meeting.id)),)),)
+        choices = (Choice(_("Make these goals"), GOALS_ACTION, (("meeting", str(meeting.id)),)),)
     return Message(
-        title=f"Session record: {student.name}",
-        text=f"Meeting #{meeting.id}, {when_text(meeting.starts_at, tz)}. Confidential: only "
-        f"{student.name}'s mentors can read this.",
+        title=_("Session record: {name}").format(name=student.name),
+        text=_("Meeting #{id}, {when}. Confidential: only {name}'s mentors can read this.").format(
+            id=meeting.id, when=when_text(meeting.starts_at, tz), name=student.name
+        ),
         fields=(
-            Field("Topics", record.topics),
-            Field("Agreed actions", record.actions or "–"),
-            Field("Next step", record.next_step or "–"),
-            Field("Written", f"{to_local(record.updated_at, tz):%d %b %Y %H:%M}"),
+            Field(_("Topics"), record.topics),
+            Field(_("Agreed actions"), record.actions or "–"),
+            Field(_("Next step"), record.next_step or "–"),
+            Field(_("Written"), _written(to_local(record.updated_at, tz))),
         ),
         choices=choices,
     )
+
+
+def _written(local: datetime) -> str:
+    """`07 Dec 2026 14:05` in English; the reader's own date and time else."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return f"{local:%d %b %Y %H:%M}"
+    return f"{local_format(local, DATE)} {local_time(local)}"
 
 
 def split_actions(actions: str) -> list[str]:
@@ -211,22 +240,24 @@ def make_goals(
     """Turn a record's agreed actions into the student's goals, in one press, once."""
     meeting, record = _readable(session, mentor, raw_id)
     if record.goals_made_at is not None:
-        raise UserError("These agreed actions are already the student's goals.")
+        raise UserError(_("These agreed actions are already the student's goals."))
     titles = split_actions(record.actions)
     if not titles:
-        raise UserError("This record has no agreed actions to turn into goals.")
-    _, student = people_of(session, meeting)
+        raise UserError(_("This record has no agreed actions to turn into goals."))
+    _mentor, student = people_of(session, meeting)
     today = to_local(now, zone_of(student, settings)).date()
     made = [goal_service.add_goal(session, student, t, None, now, today).title for t in titles]
     record.goals_made_at = now
     session.add(record)
     audit(session, now, mentor.id, "meeting_record.goals", student.id, f"meeting {meeting.id}")
     listing = "\n".join(f"• {t}" for t in made)
-    message = Message(
-        title="New goals from your meeting",
-        text=f"{mentor.name} added the actions you agreed as goals:\n{listing}\n"
-        "See them with /goal list.",
-    )
+    with speaking_to(student, settings):
+        message = Message(
+            title=_("New goals from your meeting"),
+            text=_(
+                "{name} added the actions you agreed as goals:\n{goals}\nSee them with /goal list."
+            ).format(name=mentor.name, goals=listing),
+        )
     push_rows(
         session,
         [Push(f"meeting:{meeting.id}:goals", message, person=student, kind=OutboxKind.MEETING)],
@@ -239,12 +270,14 @@ def make_goals(
 def record_prompt(meeting: Meeting) -> Message:
     """After "it happened": the button that opens the session-record form."""
     return Message(
-        text=f"Thanks. Meeting #{meeting.id} is recorded as held. Write the session record "
-        "(topics, agreed actions, next step) now or later with the button, or type "
-        f"/meet write {meeting.id} TOPICS | ACTIONS | NEXT STEP.",
+        text=_(
+            "Thanks. Meeting #{id} is recorded as held. Write the session record "
+            "(topics, agreed actions, next step) now or later with the button, or type "
+            "/meet write {id} TOPICS | ACTIONS | NEXT STEP."
+        ).format(id=meeting.id),
         choices=(
             Choice(
-                "Write the session record",
+                _("Write the session record"),
                 RECORD_ACTION,
                 (("meeting", str(meeting.id)),),
                 style="primary",

@@ -23,10 +23,12 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.localtime import quiet_hours_end
 from bot.model import Choice, Message
 from bot.outbox import Push, push_rows
 from bot.outcome_lines import nonzero_counts
+from bot.services.language import speaking_to
 from bot.services.meetings.availability import video_link
 from bot.services.meetings.booking import people_of, stamp, when_text, zone_of
 from storage.enums import MeetingStatus, OutboxKind
@@ -38,9 +40,9 @@ HOUR_BEFORE = timedelta(hours=1)
 ASK_WITHIN = timedelta(days=7)
 OUTCOME_ACTION = "meeting.outcome"
 OUTCOMES: tuple[tuple[str, str], ...] = (
-    ("held", "It happened"),
-    ("no_show", "Student didn't come"),
-    ("rescheduled", "We rescheduled"),
+    ("held", N_("It happened")),
+    ("no_show", N_("Student didn't come")),
+    ("rescheduled", N_("We rescheduled")),
 )
 
 
@@ -177,15 +179,20 @@ def _remind(
         if not hour and _delivered_at(person, settings, now) >= meeting.starts_at:
             outcome.skipped_quiet += 1
             continue
-        when = when_text(meeting.starts_at, zone_of(person, settings), meeting.duration_minutes)
-        soon = "in an hour" if hour else "tomorrow"
-        text = f"Reminder: your meeting with {other.name} is {soon}, {when}."
-        if link:
-            text += f"\nJoin: {link}"
+        with speaking_to(person, settings):
+            when = when_text(meeting.starts_at, zone_of(person, settings), meeting.duration_minutes)
+            text = (
+                _("Reminder: your meeting with {name} is in an hour, {when}.")
+                if hour
+                else _("Reminder: your meeting with {name} is tomorrow, {when}.")
+            ).format(name=other.name, when=when)
+            if link:
+                text += "\n" + _("Join: {link}").format(link=link)
+            message = Message(title=_("Meeting reminder"), text=text)
         pushes.append(
             Push(
                 f"meeting:{meeting.id}:{kind}:{person.id}:{stamp(meeting.starts_at)}",
-                Message(title="Meeting reminder", text=text),
+                message,
                 person=person,
                 kind=OutboxKind.MEETING_REMINDER,
                 urgent=hour,
@@ -199,10 +206,10 @@ def _remind(
 
 
 def outcome_choices(meeting_id: int | None) -> tuple[Choice, ...]:
-    """The three answers to "Did it happen?"."""
+    """The three answers to "Did it happen?", in the language being spoken."""
     return tuple(
         Choice(
-            label,
+            _(label),
             OUTCOME_ACTION,
             (("meeting", str(meeting_id)), ("outcome", value)),
             style="primary" if value == "held" else "default",
@@ -213,11 +220,14 @@ def outcome_choices(meeting_id: int | None) -> tuple[Choice, ...]:
 
 def _ask_outcome(session: Session, settings: CoreSettings, now: datetime, meeting: Meeting) -> int:
     mentor, student = people_of(session, meeting)
-    when = when_text(meeting.starts_at, zone_of(mentor, settings), meeting.duration_minutes)
-    message = Message(
-        title="Did it happen?",
-        text=f"Your meeting #{meeting.id} with {student.name}, {when}: did it happen?",
-        choices=outcome_choices(meeting.id),
-    )
+    with speaking_to(mentor, settings):
+        when = when_text(meeting.starts_at, zone_of(mentor, settings), meeting.duration_minutes)
+        message = Message(
+            title=_("Did it happen?"),
+            text=_("Your meeting #{id} with {name}, {when}: did it happen?").format(
+                id=meeting.id, name=student.name, when=when
+            ),
+            choices=outcome_choices(meeting.id),
+        )
     push = Push(f"meeting:{meeting.id}:ask", message, person=mentor, kind=OutboxKind.MEETING)
     return push_rows(session, [push], now, settings.default_timezone)

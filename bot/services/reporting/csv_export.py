@@ -7,6 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from bot.i18n import _
 from bot.services.reporting.figures import Report, Table
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection): prefix it.
@@ -28,18 +29,22 @@ def table_csv(table: Table) -> str:
 
 
 def csv_files(report: Report) -> dict[str, str]:
-    """File name -> CSV text, one per table, plus `about.csv` saying what the report covers."""
+    """File name -> CSV text, one per table, plus `about.csv` saying what the report covers.
+
+    Headers, labels and decimal signs are in the language being spoken; file names and dates
+    (ISO) stay the same in every language.
+    """
     about = Table(
         "about",
-        "About this report",
-        ("Field", "Value"),
+        _("About this report"),
+        (_("Field"), _("Value")),
         (
-            ("Scope", report.scope.label),
-            ("From", report.start.isoformat()),
-            ("To", report.end.isoformat()),
-            ("Students", str(report.students)),
-            ("Minimum group size", str(report.minimum)),
-            ("Generated (UTC)", report.generated_at.strftime("%Y-%m-%d %H:%M")),
+            (_("Scope"), report.scope.shown),
+            (_("From"), report.start.isoformat()),
+            (_("To"), report.end.isoformat()),
+            (_("Students"), str(report.students)),
+            (_("Minimum group size"), str(report.minimum)),
+            (_("Generated (UTC)"), report.generated_at.strftime("%Y-%m-%d %H:%M")),
         ),
     )
     return {f"{t.name}.csv": table_csv(t) for t in (about, *report.tables())}

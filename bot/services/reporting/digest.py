@@ -11,6 +11,10 @@ needing attention. It covers the 8 complete weeks before the digest's week. Ever
 dedupe key names the week (`digest:2026-W49:...`): a second tick, a second process or a
 restart sends nothing twice, and the job first looks for those keys so a week already sent
 costs one query.
+
+Languages: a mentor's digest is in the mentor's language (`speaking_to`); the staff channel's
+in the programme's `DEFAULT_LANGUAGE` (it is no group's channel); admins without a staff
+channel each get it in their own, rendered once per language.
 """
 
 from __future__ import annotations
@@ -24,12 +28,16 @@ from sqlmodel import Session, col, select
 from bot.audit import audit
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import _, ngettext, speaking
+from bot.i18n.dates import DATE, local_format
 from bot.localtime import to_local
 from bot.model import Field, Message, Recipient
 from bot.outbox import Push, push_rows
 from bot.people import ADMIN, MENTOR, admins
+from bot.services.language import language_of
 from bot.services.reporting.charts import report_charts
 from bot.services.reporting.figures import (
+    WEEKLY_TABLES,
     WITHHELD,
     Report,
     ReportBuilder,
@@ -49,25 +57,40 @@ MENTORS_PER_TICK = 10
 MENTOR_CHARTS = ("mood-trend",)
 
 
-def report_messages(report: Report, *, charts: tuple[str, ...] | None = None) -> list[Message]:
-    """A report as chat messages: the figures, then each chart (all, or `charts`) in words."""
+def report_messages(
+    report: Report, *, charts: tuple[str, ...] | None = None, digest: bool = False
+) -> list[Message]:
+    """A report as chat messages: the figures, then each chart (all, or `charts`) in words.
+
+    In the language being spoken; a `digest` is titled as the weekly digest.
+    """
     fields: list[Field] = []
     for table in report.tables():
         if not table.rows:
             fields.append(Field(table.title, table.note))
             continue
         lines = [" · ".join(row) for row in table.rows]
-        if table.headers[0] == "Week":
+        if table.name in WEEKLY_TABLES:
             # The latest weeks say most; the whole series is in the chart and the exports.
             lines = lines[-4:]
         value = "\n".join(lines)
         fields.append(Field(table.title, value[:MAX_FIELD]))
+    title = _("Weekly digest: {scope}") if digest else _("Programme report: {scope}")
     messages = [
         Message(
-            title=f"Programme report: {report.scope.label}",
-            text=(
-                f"{report.start:%d %b %Y} to {report.end:%d %b %Y}, {report.students} students. "
-                f"Figures about fewer than {report.minimum} students show as '{WITHHELD}'."
+            title=title.format(scope=report.scope.shown),
+            text=ngettext(
+                "{start} to {end}, {students} students. "
+                "Figures about fewer than {minimum} students show as '{withheld}'.",
+                "{start} to {end}, {students} students. "
+                "Figures about fewer than {minimum} students show as '{withheld}'.",
+                report.students,
+            ).format(
+                start=local_format(report.start, DATE),
+                end=local_format(report.end, DATE),
+                students=report.students,
+                minimum=report.minimum,
+                withheld=_(WITHHELD),
             ),
             fields=tuple(fields),
         )
@@ -76,7 +99,8 @@ def report_messages(report: Report, *, charts: tuple[str, ...] | None = None) ->
     for stem, chart in report_charts(report, ("png",), charts):
         messages.append(
             Message(
-                text=f"📊 {chart.title}. {chart.alt_text}",
+                # The chart's title and words, in the reader's language whatever was drawn.
+                text=_("📊 {title}. {words}").format(title=chart.title, words=chart.alt_text),
                 attachment=chart.as_attachment(f"{stem}-{stamp}.png"),
             )
         )
@@ -85,8 +109,12 @@ def report_messages(report: Report, *, charts: tuple[str, ...] | None = None) ->
 
 def withheld_message(scope: Scope, reason: str, names: tuple[str, ...]) -> Message:
     """A mentor's digest when their figures can't be shown: the reason, and the names."""
-    fields = (Field("Students needing attention", "\n".join(names) or "None"),) if names else ()
-    return Message(title=f"Weekly digest: {scope.label}", text=reason, fields=fields)
+    fields = (
+        (Field(_("Students needing attention"), "\n".join(names) or _("None")),) if names else ()
+    )
+    return Message(
+        title=_("Weekly digest: {scope}").format(scope=scope.shown), text=reason, fields=fields
+    )
 
 
 @dataclass(frozen=True)
@@ -117,7 +145,7 @@ def digest_due(settings: CoreSettings, now: datetime) -> tuple[str, date] | None
     day = monday + timedelta(days=DAYS.index(settings.digest_day))
     if (local.date(), local.strftime("%H:%M")) < (day, settings.digest_time):
         return None
-    year, week, _ = day.isocalendar()
+    year, week, _weekday = day.isocalendar()
     return f"digest:{year}-W{week:02d}", day
 
 
@@ -187,32 +215,32 @@ def _queue_staff(
     end: date,
 ) -> int:
     scope = Scope("All students")
-    try:
-        report = builder.build(scope, start, end, per_group=True)
-        messages = report_messages(report)
-    except UserError as refused:
-        messages = [withheld_message(scope, refused.message, ())]
-    messages[0] = _titled(messages[0], "Weekly digest")
+    rendered: dict[str, list[Message]] = {}
+
+    def in_language(language: str) -> list[Message]:
+        """The staff digest in one language, built once however many admins read it."""
+        if language not in rendered:
+            with speaking(language):
+                try:
+                    report = builder.build(scope, start, end, per_group=True)
+                    rendered[language] = report_messages(report, digest=True)
+                except UserError as refused:
+                    rendered[language] = [withheld_message(scope, refused.message, ())]
+        return rendered[language]
+
     audit(session, now, None, "report.digest", detail=f"staff: {scope.label}")
     pushes: list[Push] = []
     if settings.staff_channel:
-        platform, _, channel = settings.staff_channel.partition(":")
+        platform, _sep, channel = settings.staff_channel.partition(":")
         address = Recipient(platform=platform, user_id="", channel_id=channel)
+        # A channel no group owns speaks the programme's language.
+        messages = in_language(language_of(None, settings))
         pushes = _pushes(f"{prefix}:staff", messages, address=address)
     else:
         for admin in admins(session):
+            messages = in_language(language_of(admin, settings))
             pushes += _pushes(f"{prefix}:admin:{admin.id}", messages, person=admin)
     return 1 if push_rows(session, pushes, now, settings.default_timezone) else 0
-
-
-def _titled(message: Message, prefix: str) -> Message:
-    return Message(
-        title=message.title.replace("Programme report", prefix, 1)
-        if message.title.startswith("Programme report")
-        else message.title,
-        text=message.text,
-        fields=message.fields,
-    )
 
 
 def _queue_mentors(
@@ -234,16 +262,17 @@ def _queue_mentors(
         if queued >= MENTORS_PER_TICK:
             break
         scope = Scope("Your students", mentor_id=mentor.id)
-        try:
-            report = builder.build(scope, start, end, names=True)
-            # One chart a mentor: hundreds of mentors' charts are drawn in one digest run.
-            messages = report_messages(report, charts=MENTOR_CHARTS)
-            names = report.attention_names or ()
-            ids = report.attention_ids
-        except UserError as refused:
-            names, ids = builder.attention_of(scope, end)
-            messages = [withheld_message(scope, refused.message, names)]
-        messages[0] = _titled(messages[0], "Weekly digest")
+        # In the mentor's own language, refusal included.
+        with speaking(language_of(mentor, settings)):
+            try:
+                report = builder.build(scope, start, end, names=True)
+                # One chart a mentor: hundreds of mentors' charts are drawn in one digest run.
+                messages = report_messages(report, charts=MENTOR_CHARTS, digest=True)
+                names = report.attention_names or ()
+                ids = report.attention_ids
+            except UserError as refused:
+                names, ids = builder.attention_of(scope, end)
+                messages = [withheld_message(scope, refused.message, names)]
         audit(session, now, None, "report.digest", detail=f"mentor {mentor.id}: {scope.label}")
         for student_id in ids:
             audit(session, now, mentor.id, "report.attention", student_id)

@@ -17,13 +17,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from sqlalchemy import ColumnElement, Select, and_, case, literal, union
 from sqlalchemy import func as sa_func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
+from bot.charts import day_month
 from bot.config import CoreSettings
 from bot.errors import UserError
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    PSEUDO_LANGUAGE,
+    _,
+    babel_locale,
+    current_language,
+    ngettext,
+)
 from bot.services.alerts import KIND_LABELS, OUTCOME_LABELS, UNRESOLVED
 from bot.services.reporting.suppression import (
     Scope,
@@ -52,7 +63,7 @@ MAX_WEEKS = 53
 # Check-ins that were put to the student and closed: the response rate's denominator.
 CLOSED = (CheckinStatus.ANSWERED, CheckinStatus.SKIPPED, CheckinStatus.MISSED)
 ATTENTION_DAYS = 14
-WITHHELD = "withheld"
+WITHHELD = N_("withheld")
 
 
 @dataclass(frozen=True)
@@ -64,8 +75,8 @@ class Week:
 
     @property
     def label(self) -> str:
-        """`wk 07 Dec`: the Monday it starts on."""
-        return f"wk {self.start:%d %b}"
+        """`wk 07 Dec`: the Monday it starts on, in the language being spoken."""
+        return _("wk {day}").format(day=day_month(self.start))
 
     @property
     def begins(self) -> datetime:
@@ -80,13 +91,19 @@ def weeks_covering(start: date, end: date) -> tuple[Week, ...]:
     """
     if end < start:
         raise UserError(
-            f"The report would end ({end.isoformat()}) before it starts ({start.isoformat()}). "
-            "Please give the earlier date first."
+            _(
+                "The report would end ({end}) before it starts ({start}). "
+                "Please give the earlier date first."
+            ).format(end=end.isoformat(), start=start.isoformat())
         )
     first = start - timedelta(days=start.weekday())
     count = (end - first).days // 7 + 1
     if count > MAX_WEEKS:
-        raise UserError(f"A report covers at most {MAX_WEEKS} weeks; please ask for a shorter one.")
+        raise UserError(
+            _("A report covers at most {weeks} weeks; please ask for a shorter one.").format(
+                weeks=MAX_WEEKS
+            )
+        )
     return tuple(Week(i, first + timedelta(weeks=i)) for i in range(count))
 
 
@@ -132,7 +149,7 @@ def _aggregate(session: Session, inner: Select[Any]) -> Cells:
 
 def _collapse(cells: Cells) -> dict[int, Cell]:
     """Cells of a query with constant keys, by week."""
-    return {week: cell for (_, _, week), cell in cells.items()}
+    return {week: cell for (_unused, _unused, week), cell in cells.items()}
 
 
 @dataclass(frozen=True)
@@ -297,7 +314,7 @@ class Report:
     def cell(self, table: str, week: int, value: float | None, shown: str) -> str:
         """A weekly table's cell: the value, WITHHELD, or "–" for a week without data."""
         if week in self.withheld.get(table, frozenset()):
-            return WITHHELD
+            return _withheld()
         return "–" if value is None else shown
 
     @property
@@ -320,29 +337,52 @@ class Report:
         return report_tables(self)
 
 
+def _withheld() -> str:
+    return _(WITHHELD)
+
+
+def _fixed(value: float, digits: int) -> str:
+    """`value` with `digits` decimals, with the reader's decimal sign."""
+    language = current_language()
+    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
+        return f"{value:.{digits}f}"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(round(value, digits), format=pattern, locale=babel_locale(language))
+
+
 def _pct(value: float | None) -> str:
-    return WITHHELD if value is None else f"{value:.0f}%"
+    return _withheld() if value is None else _("{percent}%").format(percent=_fixed(value, 0))
 
 
 def _num(value: float | None, digits: int = 1) -> str:
-    return WITHHELD if value is None else f"{value:.{digits}f}"
+    return _withheld() if value is None else _fixed(value, digits)
 
 
 def _minutes(value: float | None) -> str:
     if value is None:
         return "–"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+    if value < 120:
+        return _("{minutes} min").format(minutes=_fixed(value, 0))
+    return _("{hours} h").format(hours=_fixed(value / 60, 1))
+
+
+# The tables whose rows are weeks (chat shows only their latest weeks).
+WEEKLY_TABLES = frozenset({"response_rate", "mood_trend", "goals"})
 
 
 def report_tables(report: Report) -> list[Table]:
-    """See `Report.tables`."""
+    """See `Report.tables`: in the language being spoken (names and figures are data)."""
     labels = report.week_labels
-    withheld = f"'{WITHHELD}': fewer than {report.minimum} students behind the figure."
+    withheld = _("'{withheld}': fewer than {minimum} students behind the figure.").format(
+        withheld=_withheld(), minimum=report.minimum
+    )
+    week, figure, value_head = _("Week"), _("Figure"), _("Value")
+    everyone = _("All students in the report")
     tables = [
         Table(
             "response_rate",
-            "Check-in response rate",
-            ("Week", "Answered"),
+            _("Check-in response rate"),
+            (week, _("Answered")),
             (
                 *(
                     (label, report.cell("response", i, value, _pct(value)))
@@ -350,14 +390,14 @@ def report_tables(report: Report) -> list[Table]:
                         zip(labels, report.response_weekly, strict=True)
                     )
                 ),
-                ("All weeks shown", _pct(report.response_total)),
+                (_("All weeks shown"), _pct(report.response_total)),
             ),
             withheld,
         ),
         Table(
             "mood_trend",
-            "Average mood (1-5) per week",
-            ("Week", "All students in the report", *(t.name for t in report.group_moods)),
+            _("Average mood (1-5) per week"),
+            (week, everyone, *(t.name for t in report.group_moods)),
             tuple(
                 (
                     label,
@@ -373,12 +413,12 @@ def report_tables(report: Report) -> list[Table]:
         ),
         Table(
             "mood_distribution",
-            "Moods logged, by score",
-            ("Who", "1", "2", "3", "4", "5"),
+            _("Moods logged, by score"),
+            (_("Who"), "1", "2", "3", "4", "5"),
             tuple(
-                (name, *(tuple(str(n) for n in dist) if dist is not None else (WITHHELD,) * 5))
+                (name, *(tuple(str(n) for n in dist) if dist is not None else (_withheld(),) * 5))
                 for name, dist in [
-                    ("All students in the report", report.mood_distribution),
+                    (everyone, report.mood_distribution),
                     *report.group_distributions,
                 ]
             ),
@@ -386,55 +426,67 @@ def report_tables(report: Report) -> list[Table]:
         ),
         Table(
             "attention",
-            "Students needing attention now",
-            ("Figure", "Value"),
+            _("Students needing attention now"),
+            (figure, value_head),
             (
-                ("Students", str(report.attention_count)),
-                *(("Student", name) for name in report.attention_names or ()),
+                (_("Students"), str(report.attention_count)),
+                *((_("Student"), name) for name in report.attention_names or ()),
             ),
-            f"An unresolved alert, an average mood at or below the alert threshold, or "
-            f"several missed check-ins in the last {ATTENTION_DAYS} days.",
+            _(
+                "An unresolved alert, an average mood at or below the alert threshold, or "
+                "several missed check-ins in the last {days} days."
+            ).format(days=ATTENTION_DAYS),
         ),
         Table(
             "alerts",
-            "Alerts by kind",
-            ("Kind", "Alerts", "Median time to acknowledge", "90th percentile", "Outcomes"),
+            _("Alerts by kind"),
+            (
+                _("Kind"),
+                _("Alerts"),
+                _("Median time to acknowledge"),
+                _("90th percentile"),
+                _("Outcomes"),
+            ),
             tuple(
                 (
-                    row.kind,
+                    _(row.kind),
                     str(row.count),
                     _minutes(row.median_minutes),
                     _minutes(row.p90_minutes),
-                    "; ".join(f"{name} {n}" for name, n in row.outcomes),
+                    "; ".join(f"{_(name)} {n}" for name, n in row.outcomes),
                 )
                 for row in report.alert_kinds
             ),
-            f"Weeks with alerts about fewer than {report.minimum} students are left out "
-            f"({report.alert_weeks_withheld} week(s)); times need {report.minimum} "
-            "acknowledged alerts of a kind.",
+            ngettext(
+                "Weeks with alerts about fewer than {minimum} students are left out "
+                "({weeks} week(s)); times need {minimum} acknowledged alerts of a kind.",
+                "Weeks with alerts about fewer than {minimum} students are left out "
+                "({weeks} week(s)); times need {minimum} acknowledged alerts of a kind.",
+                report.alert_weeks_withheld,
+            ).format(minimum=report.minimum, weeks=report.alert_weeks_withheld),
         ),
         Table(
             "follow_ups",
-            "Overdue follow-ups",
-            ("Figure", "Value"),
-            (("Promised follow-ups past their reminder", str(report.overdue_follow_ups)),),
+            _("Overdue follow-ups"),
+            (figure, value_head),
+            ((_("Promised follow-ups past their reminder"), str(report.overdue_follow_ups)),),
         ),
         Table(
             "workshops",
-            "Workshops",
-            ("Figure", "Value"),
+            _("Workshops"),
+            (figure, value_head),
             (
-                ("Places taken", str(report.workshop_going)),
-                ("Attended", str(report.workshop_attended)),
+                (_("Places taken"), str(report.workshop_going)),
+                (_("Attended"), str(report.workshop_attended)),
                 (
-                    "Attendance",
+                    _("Attendance"),
                     _pct(100 * report.workshop_attended / report.workshop_going)
                     if report.workshop_going
                     else "–",
                 ),
-                ("Feedback ratings", str(report.workshop_raters)),
+                (_("Feedback ratings"), str(report.workshop_raters)),
                 (
-                    "Average rating (1-5)",
+                    _("Average rating (1-5)"),
                     _num(report.workshop_rating) if report.workshop_raters else "–",
                 ),
             ),
@@ -442,32 +494,32 @@ def report_tables(report: Report) -> list[Table]:
         ),
         Table(
             "goals",
-            "Goals completed",
-            ("Week", "Completed"),
+            _("Goals completed"),
+            (week, _("Completed")),
             tuple(
-                (label, report.cell("goals", i, value, f"{value or 0:.0f}"))
+                (label, report.cell("goals", i, value, _fixed(value or 0, 0)))
                 for i, (label, value) in enumerate(zip(labels, report.goals_weekly, strict=True))
             ),
             withheld,
         ),
         Table(
             "pairing",
-            "Peer-pairing meetups",
-            ("Figure", "Value"),
+            _("Peer-pairing meetups"),
+            (figure, value_head),
             (
-                ("Answers to 'Did you meet?'", str(report.pairing_answers)),
-                ("Said they met", str(report.pairing_met)),
+                (_("Answers to 'Did you meet?'"), str(report.pairing_answers)),
+                (_("Said they met"), str(report.pairing_met)),
             ),
             withheld,
         ),
         Table(
             "meetings",
-            "Mentor meetings",
-            ("Figure", "Value"),
+            _("Mentor meetings"),
+            (figure, value_head),
             (
-                ("Meetings with a known outcome", str(report.meetings_known)),
-                ("Held", str(report.meetings_held)),
-                ("Student didn't come", str(report.meetings_known - report.meetings_held)),
+                (_("Meetings with a known outcome"), str(report.meetings_known)),
+                (_("Held"), str(report.meetings_held)),
+                (_("Student didn't come"), str(report.meetings_known - report.meetings_held)),
             ),
             withheld,
         ),
@@ -555,10 +607,10 @@ class ReportBuilder:
         weeks = weeks_covering(start, end)
         size = check_scope(self.session, scope, self.minimum)
         report = Report(scope, weeks, self.minimum, self.now, size)
-        rate, rate_total, _, w1 = self.weekly(CHECKINS, scope, weeks, ratio=True)
+        rate, rate_total, _rows, w1 = self.weekly(CHECKINS, scope, weeks, ratio=True)
         report.response_weekly = tuple(None if v is None else 100 * v for v in rate)
         report.response_total = None if rate_total is None else 100 * rate_total
-        report.mood_weekly, _, _, w2 = self.weekly(MOODS, scope, weeks, ratio=True)
+        report.mood_weekly, _overall, _rows, w2 = self.weekly(MOODS, scope, weeks, ratio=True)
         report.withheld.update(response=w1, mood=w2)
         report.mood_distribution = self.distribution(scope, weeks)
         if per_group:
@@ -577,7 +629,7 @@ class ReportBuilder:
             self.session, MOODS.select(scope.students(), weeks, k1=col(MoodEntry.score))
         )
         counts = [0] * 5
-        for (score, _, week), cell in cells.items():
+        for (score, _unused, week), cell in cells.items():
             if week in ok and 1 <= int(score) <= 5:
                 counts[int(score) - 1] += cell.rows
         return tuple(counts)
@@ -625,7 +677,7 @@ class ReportBuilder:
                 report.group_moods.append(Trend(name, (None,) * len(weeks)))
                 report.group_distributions.append((name, None))
                 continue
-            own = {wk: cell for (g, _, wk), cell in cells.items() if g == group_id}
+            own = {wk: cell for (g, _unused, wk), cell in cells.items() if g == group_id}
             ok = {
                 wk
                 for wk, cell in own.items()
@@ -698,7 +750,7 @@ class ReportBuilder:
             .where(col(Person.id).in_(select(flagged.c.pid)))
             .order_by(col(Person.name))
         ).all()
-        return tuple(name for name, _ in rows), tuple(int(pid or 0) for _, pid in rows)
+        return tuple(name for name, _unused in rows), tuple(int(pid or 0) for _unused, pid in rows)
 
     def add_alerts(self, report: Report) -> None:
         """Alerts by kind in released weeks, with median and p90 time to acknowledge."""
@@ -732,7 +784,7 @@ class ReportBuilder:
         )
         counts: dict[str, int] = {}
         outcomes: dict[str, dict[str, int]] = {}
-        for (kind, result, _), cell in by_kind.items():
+        for (kind, result, _unused), cell in by_kind.items():
             counts[kind] = counts.get(kind, 0) + cell.rows
             per = outcomes.setdefault(kind, {})
             per[result] = per.get(result, 0) + cell.rows
@@ -814,16 +866,16 @@ class ReportBuilder:
     def add_activities(self, report: Report) -> None:
         """Workshops, goals and pairing, each from its own released weekly cells."""
         scope, weeks = report.scope, report.weeks
-        _, _, going, _ = self.weekly(ATTENDANCE, scope, weeks, ratio=True)
-        _, attended, _, _ = self.weekly(ATTENDANCE, scope, weeks, ratio=False)
+        _series, _overall, going, _held = self.weekly(ATTENDANCE, scope, weeks, ratio=True)
+        _series, attended, _rows, _held = self.weekly(ATTENDANCE, scope, weeks, ratio=False)
         report.workshop_going, report.workshop_attended = going, int(attended or 0)
-        _, rating, raters, _ = self.weekly(FEEDBACK, scope, weeks, ratio=True)
+        _series, rating, raters, _held = self.weekly(FEEDBACK, scope, weeks, ratio=True)
         report.workshop_rating, report.workshop_raters = rating, raters
-        report.goals_weekly, _, _, held = self.weekly(GOALS, scope, weeks, ratio=False)
+        report.goals_weekly, _overall, _rows, held = self.weekly(GOALS, scope, weeks, ratio=False)
         report.withheld["goals"] = held
-        _, met, answers, _ = self.weekly(PAIRING, scope, weeks, ratio=False)
+        _series, met, answers, _held = self.weekly(PAIRING, scope, weeks, ratio=False)
         report.pairing_answers, report.pairing_met = answers, int(met or 0)
-        _, held_meetings, known, _ = self.weekly(MEETINGS, scope, weeks, ratio=False)
+        _series, held_meetings, known, _held = self.weekly(MEETINGS, scope, weeks, ratio=False)
         report.meetings_known, report.meetings_held = known, int(held_meetings or 0)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
 from bot.errors import NotAllowed, UserError
+from bot.i18n import N_, _
 from bot.people import ADMIN, MENTOR, STUDENT, person_by_email
 from storage.tables import Group, GroupMember, MentorAssignment, Person
 
@@ -38,17 +39,45 @@ class ScopeTooSmall(UserError):
     """The scope (or what it leaves out of a wider one) is below the minimum: nothing shown."""
 
 
-NOT_YOUR_STUDENTS = "You can only see reports about the students you mentor."
-FOR_STAFF_ONLY = "Reports are only for mentors and programme staff."
+NOT_YOUR_STUDENTS = N_("You can only see reports about the students you mentor.")
+FOR_STAFF_ONLY = N_("Reports are only for mentors and programme staff.")
+# The English labels of the scopes every report knows (the label is also the audit's word).
+ALL_STUDENTS = N_("All students")
+YOUR_STUDENTS = N_("Your students")
+_PARENT_WORDS = {"group": N_("group"), "caseload": N_("caseload")}
 
 
 @dataclass(frozen=True)
 class Scope:
-    """The students a report is about (active students only)."""
+    """The students a report is about (active students only).
+
+    `label` is the scope in English, for the audit log and the code; `shown` says it in the
+    language being spoken (with the group's and the mentor's names, which are data).
+    """
 
     label: str
     group_id: int | None = None
     mentor_id: int | None = None
+    group_name: str = ""
+    mentor_name: str = ""  # empty with a mentor_id: the reader's own ("Your students")
+
+    @property
+    def shown(self) -> str:
+        """The scope as the reader says it: "All students", "Your students in Year 9"."""
+        if self.label == ALL_STUDENTS:
+            return _(ALL_STUDENTS)
+        if self.label in _PARENT_WORDS:
+            return _(_PARENT_WORDS[self.label])
+        students = ""
+        if self.mentor_id is not None:
+            students = (
+                _("{name}'s students").format(name=self.mentor_name)
+                if self.mentor_name
+                else _(YOUR_STUDENTS)
+            )
+        if self.group_name and students:
+            return _("{students} in {group}").format(students=students, group=self.group_name)
+        return self.group_name or students or self.label
 
     def students(self) -> Select[Any]:
         """`SELECT person.id` of the scope's students, to use as a subquery."""
@@ -114,21 +143,28 @@ def check_scope(session: Session, scope: Scope, minimum: int) -> int:
     size = scope_size(session, scope)
     if size < minimum:
         # "Your students" reads as "the report on your students"; group names keep their case.
-        about = (
-            scope.label[0].lower() + scope.label[1:]
-            if scope.label.startswith("Your")
-            else scope.label
-        )
+        if scope.label.startswith("Your"):
+            about = (
+                _("your students in {group}").format(group=scope.group_name)
+                if scope.group_name
+                else _("your students")
+            )
+        else:
+            about = scope.shown
         raise ScopeTooSmall(
-            f"The report on {about} would cover fewer than {minimum} students, so its "
-            "figures are withheld: they would point at individuals. Each student's own "
-            "picture is in /student EMAIL."
+            _(
+                "The report on {scope} would cover fewer than {minimum} students, so its "
+                "figures are withheld: they would point at individuals. Each student's own "
+                "picture is in /student EMAIL."
+            ).format(scope=about, minimum=minimum)
         )
     for parent in scope.parents():
         if not left_out_is_safe(scope_size(session, parent) - size, minimum):
             raise ScopeTooSmall(
-                f"That filter leaves out fewer than {minimum} students of {parent.label}, so "
-                "comparing the two reports would reveal them. Please ask for the wider report."
+                _(
+                    "That filter leaves out fewer than {minimum} students of {scope}, so "
+                    "comparing the two reports would reveal them. Please ask for the wider report."
+                ).format(minimum=minimum, scope=parent.shown)
             )
     return size
 
@@ -141,32 +177,41 @@ def resolve_scope(
     `actor` None is the operator at the command line: it may ask for any scope.
     """
     if actor is not None and actor.role not in (MENTOR, ADMIN):
-        raise NotAllowed(FOR_STAFF_ONLY)
+        raise NotAllowed(_(FOR_STAFF_ONLY))
     group: Group | None = None
     if group_name:
         group = session.exec(
             select(Group).where(func.lower(Group.name) == group_name.strip().lower())
         ).first()
         if group is None:
-            raise UserError(f"I can't find a group '{group_name.strip()}'.")
+            raise UserError(_("I can't find a group '{group}'.").format(group=group_name.strip()))
     mentor_id: int | None = None
-    mentor_label = ""
+    mentor_label = mentor_name = ""
     if mentor_email:
         mentor = person_by_email(session, mentor_email.strip())
         if mentor is None or mentor.role not in (MENTOR, ADMIN):
             # The same words whether the person is missing or not a mentor.
             if actor is not None and actor.role == MENTOR:
-                raise NotAllowed(NOT_YOUR_STUDENTS)
-            raise UserError(f"I can't find a mentor '{mentor_email.strip()}'.")
+                raise NotAllowed(_(NOT_YOUR_STUDENTS))
+            raise UserError(
+                _("I can't find a mentor '{email}'.").format(email=mentor_email.strip())
+            )
         if actor is not None and actor.role == MENTOR and mentor.id != actor.id:
-            raise NotAllowed(NOT_YOUR_STUDENTS)
+            raise NotAllowed(_(NOT_YOUR_STUDENTS))
         mentor_id, mentor_label = mentor.id, f"{mentor.name}'s students"
+        mentor_name = mentor.name
     if actor is not None and actor.role == MENTOR:
-        mentor_id, mentor_label = actor.id, "Your students"
+        mentor_id, mentor_label, mentor_name = actor.id, YOUR_STUDENTS, ""
     if group is not None and mentor_id is not None:
-        return Scope(f"{mentor_label} in {group.name}", group_id=group.id, mentor_id=mentor_id)
+        return Scope(
+            f"{mentor_label} in {group.name}",
+            group_id=group.id,
+            mentor_id=mentor_id,
+            group_name=group.name,
+            mentor_name=mentor_name,
+        )
     if group is not None:
-        return Scope(group.name, group_id=group.id)
+        return Scope(group.name, group_id=group.id, group_name=group.name)
     if mentor_id is not None:
-        return Scope(mentor_label, mentor_id=mentor_id)
-    return Scope("All students")
+        return Scope(mentor_label, mentor_id=mentor_id, mentor_name=mentor_name)
+    return Scope(ALL_STUDENTS)
