@@ -12,7 +12,7 @@ from bot.auth import allow, require_role
 from bot.i18n import N_, _
 from bot.i18n.dates import DAY_TIME, local_format
 from bot.localtime import to_local
-from bot.model import Choice, Field, Message, Reply
+from bot.model import Choice, Message, Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
 from bot.registry import Arg, ArgKind, Command, Context, Feature
@@ -43,7 +43,7 @@ def log_mood(ctx: Context, score: int, note: str) -> Reply:
     links = resource_service.as_links(
         resource_service.suggest(ctx.session, note, low, ctx.settings.resource_suggestions)
     )
-    spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
+    trend = mood_service.trend_with_words(ctx.session, ctx.person, ctx.now, ctx.timezone)
     text = _("Logged your mood: {face} {score}/5.").format(
         face=mood_service.MOOD_FACES[score], score=score
     )
@@ -54,9 +54,7 @@ def log_mood(ctx: Context, score: int, note: str) -> Reply:
         )
     if links:
         text += "\n" + _("These might help:")
-    return Reply(
-        messages=(Message(text=text, fields=(Field(_("Last 14 days"), spark),), links=links),)
-    )
+    return Reply(messages=(Message(text=text, fields=trend.as_fields(), links=links),))
 
 
 def mood_history(ctx: Context) -> Message:
@@ -64,7 +62,7 @@ def mood_history(ctx: Context) -> Message:
     assert ctx.person.id is not None
     since = ctx.now - timedelta(days=TREND_DAYS)
     entries = mood_service.entries_since(ctx.session, ctx.person.id, since)
-    spark = mood_service.trend(ctx.session, ctx.person, ctx.now, ctx.timezone)
+    trend = mood_service.trend_with_words(ctx.session, ctx.person, ctx.now, ctx.timezone)
     lines = [
         f"{local_format(to_local(e.recorded_at, ctx.timezone), DAY_TIME)}: "
         f"{mood_service.MOOD_FACES[e.score]} {e.score}/5" + (f" ({e.note})" if e.note else "")
@@ -73,7 +71,7 @@ def mood_history(ctx: Context) -> Message:
     return Message(
         title=_("Your mood"),
         text="\n".join(lines) if lines else _("No moods logged in the last 14 days. Try /mood 4"),
-        fields=(Field(_("Last 14 days"), spark),),
+        fields=trend.as_fields(),
         choices=tuple(
             Choice(f"{mood_service.MOOD_FACES[s]} {s}", "mood.log", (("score", str(s)),))
             for s in range(1, 6)

@@ -16,7 +16,7 @@ from bot.model import Field, Message
 from bot.people import ADMIN
 from bot.services.checkins import last_answered
 from bot.services.meetings.cadence import overdue_student_ids
-from bot.services.mood import trend
+from bot.services.mood import trend_with_words
 from storage.enums import AlertStatus, GoalStatus
 from storage.tables import Alert, Goal, MentorAssignment, MentorNote, MoodEntry, Person
 
@@ -29,6 +29,8 @@ class CaseloadLine:
     last_checkin: datetime | None
     last_mood: int | None
     sparkline: str
+    # The same 14 days in words ("mostly 3, lowest 2 on Tuesday"), for screen readers.
+    trend_words: str
     open_alerts: int
     open_goals: int
     # Overdue for a follow-up meeting under the mentor's cadence (`/meet every`).
@@ -72,12 +74,14 @@ def caseload(
             .select_from(Goal)
             .where(Goal.person_id == student.id, Goal.status == GoalStatus.OPEN)
         ).one()
+        student_trend = trend_with_words(session, student, now, student.timezone or default_tz)
         lines.append(
             CaseloadLine(
                 student=student,
                 last_checkin=last.answered_at if last else None,
                 last_mood=latest_mood,
-                sparkline=trend(session, student, now, student.timezone or default_tz),
+                sparkline=student_trend.spark,
+                trend_words=student_trend.words,
                 open_alerts=int(alerts),
                 open_goals=int(goals),
                 meeting_overdue=student.id in overdue,
@@ -124,7 +128,8 @@ def render_caseload(lines: list[CaseloadLine], tz: str) -> Message:
                 "last check-in {last}, mood {mood}, 14 days {trend}, alerts {alerts}, goals {goals}"
             ).format(**names)
         )
-        fields.append(Field(f"{flag}{line.student.name}", value))
+        # The trend's text twin, so the bar characters never carry the meaning alone.
+        fields.append(Field(f"{flag}{line.student.name}", f"{value} ({line.trend_words})"))
     count = ngettext("{n} student(s):", "{n} student(s):", len(lines)).format(n=len(lines))
     return Message(title=_("Your mentees"), text=count, fields=tuple(fields))
 

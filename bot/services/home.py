@@ -14,7 +14,7 @@ from bot.config import CoreSettings
 from bot.i18n import _
 from bot.i18n.dates import DAY, local_format
 from bot.localtime import to_local
-from bot.model import Choice, Field, Message
+from bot.model import Choice, Message
 from bot.people import STUDENT
 from bot.services import alerts as alert_service
 from bot.services import goals as goal_service
@@ -46,7 +46,7 @@ def _student_home(
 ) -> tuple[Message, ...]:
     assert person.id is not None
     tz = person.timezone or settings.default_timezone
-    spark = mood_service.trend(session, person, now, tz)
+    trend = mood_service.trend_with_words(session, person, now, tz)
     entries = mood_service.entries_since(session, person.id, now - timedelta(days=14))
     if entries:
         last = entries[-1]
@@ -59,7 +59,7 @@ def _student_home(
     mood = Message(
         title=_("Your mood"),
         text=mood_text,
-        fields=(Field(_("Last 14 days"), spark),),
+        fields=trend.as_fields(),
         choices=tuple(
             Choice(f"{mood_service.MOOD_FACES[s]} {s}", "mood.log", (("score", str(s)),))
             for s in range(1, 6)

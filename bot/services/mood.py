@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
@@ -12,7 +13,8 @@ from bot.args import small_number
 from bot.errors import UserError
 from bot.i18n import N_, _
 from bot.localtime import to_local
-from bot.sparkline import sparkline
+from bot.model import Field
+from bot.sparkline import describe_trend, sparkline
 from storage.tables import MoodEntry, Person
 
 MOOD_FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
@@ -80,9 +82,34 @@ def daily_scores(
 
 def trend(session: Session, person: Person, now: datetime, tz: str, days: int = 14) -> str:
     """The person's mood sparkline over the last `days` local days."""
+    return trend_with_words(session, person, now, tz, days).spark
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A mood sparkline and its text twin ("mostly 3, lowest 2 on Tuesday").
+
+    The twin carries the same meaning in words for screen readers, notifications and anyone
+    the bar characters say nothing to; it is written in the language being spoken.
+    """
+
+    spark: str
+    words: str
+
+    def as_fields(self) -> tuple[Field, ...]:
+        """The 14-day sparkline and, beside it, the same trend in words."""
+        return (Field(_("Last 14 days"), self.spark), Field(_("In words"), self.words))
+
+
+def trend_with_words(
+    session: Session, person: Person, now: datetime, tz: str, days: int = 14
+) -> Trend:
+    """The person's mood sparkline over the last `days` local days, with its text twin."""
     assert person.id is not None
     entries = entries_since(session, person.id, now - timedelta(days=days + 1))
-    return sparkline(daily_scores(entries, to_local(now, tz).date(), tz, days))
+    today = to_local(now, tz).date()
+    scores = daily_scores(entries, today, tz, days)
+    return Trend(sparkline(scores), describe_trend(scores, today))
 
 
 def average_before(
