@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
+from bot.i18n import N_, _
+
 RiskLevel = Literal["concern", "crisis"]
 
 
@@ -73,53 +75,53 @@ class CategoryInfo:
 
 
 TAXONOMY: Final[dict[Category, CategoryInfo]] = {
-    Category.PASSIVE_DEATH_WISH: CategoryInfo("crisis", "Wish to be dead"),
-    Category.SUICIDAL_IDEATION: CategoryInfo("crisis", "Thoughts of suicide"),
-    Category.SUICIDE_PLAN: CategoryInfo("crisis", "Suicide plan, intent or preparation"),
-    Category.PAST_ATTEMPT: CategoryInfo("crisis", "Past suicide attempt, distressed now"),
-    Category.SELF_HARM: CategoryInfo("crisis", "Self-harm or an urge to self-harm"),
-    Category.HOPELESSNESS: CategoryInfo("crisis", "Hopeless about living"),
-    Category.SAFEGUARDING: CategoryInfo("crisis", "Safeguarding: abuse or unsafe"),
-    Category.HARM_TO_OTHERS: CategoryInfo("crisis", "Threat to hurt someone else"),
-    Category.THIRD_PARTY: CategoryInfo("crisis", "Someone else may be at risk"),
-    Category.WORTHLESSNESS: CategoryInfo("concern", "Feeling worthless"),
-    Category.BURDEN: CategoryInfo("concern", "Feeling a burden"),
-    Category.CANNOT_COPE: CategoryInfo("concern", "Not coping"),
-    Category.BULLYING: CategoryInfo("concern", "Bullying or harassment"),
-    Category.ISOLATION: CategoryInfo("concern", "Very lonely"),
-    Category.SUBSTANCE_MISUSE: CategoryInfo("concern", "Drinking or drugs to cope"),
-    Category.DISORDERED_EATING: CategoryInfo("concern", "Eating difficulties"),
+    Category.PASSIVE_DEATH_WISH: CategoryInfo("crisis", N_("Wish to be dead")),
+    Category.SUICIDAL_IDEATION: CategoryInfo("crisis", N_("Thoughts of suicide")),
+    Category.SUICIDE_PLAN: CategoryInfo("crisis", N_("Suicide plan, intent or preparation")),
+    Category.PAST_ATTEMPT: CategoryInfo("crisis", N_("Past suicide attempt, distressed now")),
+    Category.SELF_HARM: CategoryInfo("crisis", N_("Self-harm or an urge to self-harm")),
+    Category.HOPELESSNESS: CategoryInfo("crisis", N_("Hopeless about living")),
+    Category.SAFEGUARDING: CategoryInfo("crisis", N_("Safeguarding: abuse or unsafe")),
+    Category.HARM_TO_OTHERS: CategoryInfo("crisis", N_("Threat to hurt someone else")),
+    Category.THIRD_PARTY: CategoryInfo("crisis", N_("Someone else may be at risk")),
+    Category.WORTHLESSNESS: CategoryInfo("concern", N_("Feeling worthless")),
+    Category.BURDEN: CategoryInfo("concern", N_("Feeling a burden")),
+    Category.CANNOT_COPE: CategoryInfo("concern", N_("Not coping")),
+    Category.BULLYING: CategoryInfo("concern", N_("Bullying or harassment")),
+    Category.ISOLATION: CategoryInfo("concern", N_("Very lonely")),
+    Category.SUBSTANCE_MISUSE: CategoryInfo("concern", N_("Drinking or drugs to cope")),
+    Category.DISORDERED_EATING: CategoryInfo("concern", N_("Eating difficulties")),
     Category.SAFEGUARDING_HOME: CategoryInfo(
-        "crisis", "Safeguarding: unsafe at home", Category.SAFEGUARDING
+        "crisis", N_("Safeguarding: unsafe at home"), Category.SAFEGUARDING
     ),
     Category.SAFEGUARDING_PHYSICAL: CategoryInfo(
-        "crisis", "Safeguarding: physical abuse or violence", Category.SAFEGUARDING
+        "crisis", N_("Safeguarding: physical abuse or violence"), Category.SAFEGUARDING
     ),
     Category.SAFEGUARDING_SEXUAL: CategoryInfo(
-        "crisis", "Safeguarding: sexual abuse", Category.SAFEGUARDING
+        "crisis", N_("Safeguarding: sexual abuse"), Category.SAFEGUARDING
     ),
     Category.SAFEGUARDING_EXPLOITATION: CategoryInfo(
-        "crisis", "Safeguarding: sexual exploitation or grooming", Category.SAFEGUARDING
+        "crisis", N_("Safeguarding: sexual exploitation or grooming"), Category.SAFEGUARDING
     ),
     Category.SAFEGUARDING_COERCION: CategoryInfo(
-        "crisis", "Safeguarding: coercion, threats or control", Category.SAFEGUARDING
+        "crisis", N_("Safeguarding: coercion, threats or control"), Category.SAFEGUARDING
     ),
     Category.SAFEGUARDING_DANGER: CategoryInfo(
-        "crisis", "Safeguarding: in danger now", Category.SAFEGUARDING
+        "crisis", N_("Safeguarding: in danger now"), Category.SAFEGUARDING
     ),
     Category.OVERDOSE: CategoryInfo(
-        "crisis", "Overdose or taking too much medication", Category.SUICIDE_PLAN
+        "crisis", N_("Overdose or taking too much medication"), Category.SUICIDE_PLAN
     ),
     Category.RISK_MENTIONED: CategoryInfo(
-        "concern", "Mentioned suicide or self-harm (denied, past or unclear)"
+        "concern", N_("Mentioned suicide or self-harm (denied, past or unclear)")
     ),
-    Category.LOW_MOOD: CategoryInfo("concern", "Very low mood"),
-    Category.SLEEP: CategoryInfo("concern", "Not sleeping", Category.CANNOT_COPE),
-    Category.BASIC_NEEDS: CategoryInfo("concern", "No safe housing or food"),
-    Category.PANIC: CategoryInfo("concern", "Panic or severe anxiety", Category.CANNOT_COPE),
-    Category.OTHER_CRISIS: CategoryInfo("crisis", "Crisis language"),
-    Category.OTHER_CONCERN: CategoryInfo("concern", "Worrying message"),
-    Category.SCREEN_FAILED: CategoryInfo("concern", "Could not be screened: please read it"),
+    Category.LOW_MOOD: CategoryInfo("concern", N_("Very low mood")),
+    Category.SLEEP: CategoryInfo("concern", N_("Not sleeping"), Category.CANNOT_COPE),
+    Category.BASIC_NEEDS: CategoryInfo("concern", N_("No safe housing or food")),
+    Category.PANIC: CategoryInfo("concern", N_("Panic or severe anxiety"), Category.CANNOT_COPE),
+    Category.OTHER_CRISIS: CategoryInfo("crisis", N_("Crisis language")),
+    Category.OTHER_CONCERN: CategoryInfo("concern", N_("Worrying message")),
+    Category.SCREEN_FAILED: CategoryInfo("concern", N_("Could not be screened: please read it")),
 }
 
 
@@ -129,11 +131,15 @@ def level_of(category: Category) -> RiskLevel:
 
 
 def label_of(code: str) -> str:
-    """The plain-language label of a category code; an unknown code reads as a generic one."""
+    """The plain-language label of a category code, in the language being spoken.
+
+    An unknown code reads as a generic one. `CategoryInfo.label` stays the English (logs,
+    the corpus reports).
+    """
     try:
-        return TAXONOMY[Category(code)].label
+        return _(TAXONOMY[Category(code)].label)
     except ValueError:
-        return "Worrying message"
+        return _("Worrying message")
 
 
 def family_of(category: Category) -> Category:
@@ -164,7 +170,7 @@ def alert_reason(level: RiskLevel, categories: Iterable[Category]) -> str:
 # How a crisis-level category reads on a concern alert: the screen saw the subject but did
 # not judge it a crisis (denied, framed as a story or an essay, said of the past), and the
 # label must not tell a mentor otherwise.
-CONCERN_SUFFIX: Final = " (mentioned, not judged a crisis)"
+CONCERN_SUFFIX: Final = N_(" (mentioned, not judged a crisis)")
 
 
 def label_at(code: str, level: RiskLevel) -> str:
@@ -175,7 +181,7 @@ def label_at(code: str, level: RiskLevel) -> str:
     """
     label = label_of(code)
     if level == "concern" and level_of(as_category(code)) == "crisis":
-        return label + CONCERN_SUFFIX
+        return label + _(CONCERN_SUFFIX)
     return label
 
 

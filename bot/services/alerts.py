@@ -61,13 +61,21 @@ LOW_MOOD_REASON = N_("Mood {score}/5 (alert threshold {threshold})")
 DROP_REASON = N_("Mood {score}/5, down {drop} from a {days}-day average of {average}")
 # Not N_: read back with ngettext below (one catalog entry, with its plural forms).
 MISSED_REASON = "{n} check-ins missed in a row"
+# Stored by bot/services/meetings/records.py when a student misses meetings in a row.
+MISSED_MEETINGS_REASON = "{n} meetings missed in a row"
 HELP_REASON = N_("Asked to talk to their mentor")
 _REASON_PATTERNS = tuple(
     (
         template,
         re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[0-9.]+)", re.escape(template))),
     )
-    for template in (LOW_MOOD_REASON, DROP_REASON, MISSED_REASON, HELP_REASON)
+    for template in (
+        LOW_MOOD_REASON,
+        DROP_REASON,
+        MISSED_REASON,
+        MISSED_MEETINGS_REASON,
+        HELP_REASON,
+    )
 )
 
 
@@ -86,6 +94,11 @@ def reason_text(reason: str) -> str:
             n = int(values["n"])
             return ngettext(
                 "{n} check-ins missed in a row", "{n} check-ins missed in a row", n
+            ).format(n=n)
+        if template == MISSED_MEETINGS_REASON:
+            n = int(values["n"])
+            return ngettext(
+                "{n} meetings missed in a row", "{n} meetings missed in a row", n
             ).format(n=n)
         return _(template).format(**values)
     return render_reason(reason)
