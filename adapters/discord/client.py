@@ -23,12 +23,19 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import AnswerModal, RecordModal, ResolveModal, build_commands
+from adapters.discord.commands import (
+    AnswerModal,
+    RecordModal,
+    ResolveModal,
+    build_commands,
+    interaction_language,
+)
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
 from adapters.discord.limits import InvalidRequestGuard
 from adapters.discord.messenger import PLATFORM, part_nonce
 from adapters.discord.render import DiscordMessage, mentions_for, render
+from bot.i18n import N_, _, speaking
 from bot.model import Actor, Inbound, Message, Reply
 from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
@@ -40,7 +47,7 @@ log = logging.getLogger(__name__)
 #: Seconds to wait for the core before deferring; Discord drops answers after 3 s.
 ACK_AFTER = 2.0
 #: Shown when something unexpected broke while answering (the core itself never raises).
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 UNKNOWN_INTERACTION = 10062
 
 
@@ -260,13 +267,17 @@ class MentorDiscordClient(discord.Client):
         if action == RESOLVE_ACTION:
             alert_id = args.get("alert", "")
             await self._open_form(
-                interaction, inbound, lambda _reply: ResolveModal.open(interaction, alert_id)
+                interaction,
+                inbound,
+                lambda reply: ResolveModal.open(interaction, alert_id, reply.language),
             )
             return
         if action == RECORD_ACTION:
             meeting_id = args.get("meeting", "")
             await self._open_form(
-                interaction, inbound, lambda _reply: RecordModal.open(interaction, meeting_id)
+                interaction,
+                inbound,
+                lambda reply: RecordModal.open(interaction, meeting_id, reply.language),
             )
             return
         if action == ANSWER_ACTION:
@@ -275,7 +286,10 @@ class MentorDiscordClient(discord.Client):
                 interaction,
                 inbound,
                 lambda reply: AnswerModal.open(
-                    interaction, round_id, dict(reply.form_values).get("answer", "")
+                    interaction,
+                    round_id,
+                    dict(reply.form_values).get("answer", ""),
+                    reply.language,
                 ),
             )
             return
@@ -461,8 +475,10 @@ class MentorDiscordClient(discord.Client):
             if component:
                 await interaction.response.defer()
             else:
+                with speaking(reply.language):
+                    done = _("Done.")
                 await interaction.response.send_message(
-                    "Done.", ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                    done, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
                 )
 
     async def _update_copies(self, reply: Reply, pressed: discord.Message | None) -> None:
@@ -499,12 +515,15 @@ class MentorDiscordClient(discord.Client):
 
     async def _say_sorry(self, interaction: discord.Interaction[Any]) -> None:
         quiet = discord.AllowedMentions.none()
+        # Nothing came back from the core: the language of the person's Discord client.
+        with speaking(interaction_language(interaction)):
+            sorry = _(SORRY)
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(SORRY, ephemeral=True, allowed_mentions=quiet)
+                await interaction.followup.send(sorry, ephemeral=True, allowed_mentions=quiet)
             else:
                 await interaction.response.send_message(
-                    SORRY, ephemeral=True, allowed_mentions=quiet
+                    sorry, ephemeral=True, allowed_mentions=quiet
                 )
         except discord.HTTPException:
             log.warning("could not tell the user about a failure on %s", interaction.id)

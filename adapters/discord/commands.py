@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.custom_ids import form_custom_id, form_with_ref
+from bot.i18n import N_, _, current_language, normalise_language, speaking
 from bot.registry import Arg, ArgKind, Command, Registry
 
 GOAL_FORM = "goal.add"
@@ -29,6 +30,10 @@ ANSWER_FORM = "prompt.answer"
 #: The core refuses longer answers; Discord enforces this in the modal itself.
 MAX_ANSWER_INPUT = 3000
 RECORD_FORM = "meeting.record"
+#: Discord's limits on a modal's title, an input's label and its placeholder.
+MAX_MODAL_TITLE = 45
+MAX_INPUT_LABEL = 45
+MAX_PLACEHOLDER = 100
 
 
 class Answerer(Protocol):
@@ -53,123 +58,173 @@ def _answerer(interaction: discord.Interaction[Any]) -> Answerer:
     return client
 
 
-class GoalModal(discord.ui.Modal, title="New goal"):
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def localise(modal: discord.ui.Modal, language: str | None) -> discord.ui.Modal:
+    """Put a modal's title, labels and placeholders into `language` (the spoken one if None).
+
+    The classes below name their words in English (marked with `N_`); each opened modal is a
+    fresh copy whose words are replaced by their translations.
+    """
+    with speaking(language or current_language()):
+        modal.title = _clip(_(modal.title or ""), MAX_MODAL_TITLE)
+        for item in modal.children:
+            if isinstance(item, discord.ui.TextInput):
+                # The label through the component itself: discord.py's deprecated `label`
+                # property (superseded by discord.ui.Label) resets the process's warning
+                # filters each time it is used.
+                component = item._underlying
+                component.label = _clip(_(component.label or ""), MAX_INPUT_LABEL)
+                if item.placeholder:
+                    item.placeholder = _clip(_(item.placeholder), MAX_PLACEHOLDER)
+    return modal
+
+
+def interaction_language(interaction: discord.Interaction[Any]) -> str | None:
+    """The language of the person's Discord client (for a form opened before the core is asked)."""
+    locale = getattr(interaction, "locale", None)
+    return normalise_language(str(getattr(locale, "value", locale) or ""))
+
+
+class GoalModal(discord.ui.Modal, title=N_("New goal")):
     """The add-goal form. Its submit is decoded in the client by custom id (see ``open``)."""
 
     goal_title: discord.ui.TextInput[GoalModal] = discord.ui.TextInput(
-        label="What's your goal?",
+        label=N_("What's your goal?"),
         custom_id="title",
-        placeholder="e.g. Finish the essay draft",
+        placeholder=N_("e.g. Finish the essay draft"),
         max_length=200,
     )
     due: discord.ui.TextInput[GoalModal] = discord.ui.TextInput(
-        label="Due date (optional)",
+        label=N_("Due date (optional)"),
         custom_id="due",
-        placeholder="YYYY-MM-DD",
+        placeholder=N_("YYYY-MM-DD"),
         required=False,
         max_length=10,
     )
 
     @classmethod
     async def open(cls, interaction: discord.Interaction[Any]) -> None:
-        """Show the form.
+        """Show the form, in the language of the person's Discord client.
 
         The modal is stopped before sending, so discord.py doesn't keep it waiting in memory:
         every submit, also one made after a restart, reaches the client's on_interaction and is
         decoded from the custom id like the buttons are.
         """
         modal = cls(custom_id=form_custom_id(GOAL_FORM), timeout=None)
+        localise(modal, interaction_language(interaction))
         modal.stop()
         await interaction.response.send_modal(modal)
 
 
-class ResolveModal(discord.ui.Modal, title="Resolve alert"):
+class ResolveModal(discord.ui.Modal, title=N_("Resolve alert")):
     """Resolve an alert: the outcome and a note. The alert id rides in the custom id."""
 
     outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-        label="How did it end?",
+        label=N_("How did it end?"),
         custom_id="outcome",
-        placeholder="spoke, counselling, emergency or none",
+        placeholder=N_("spoke, counselling, emergency or none"),
         max_length=20,
     )
     note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-        label="Note (kept encrypted)",
+        label=N_("Note (kept encrypted)"),
         custom_id="note",
         style=discord.TextStyle.paragraph,
-        placeholder="What happened, and what's next",
+        placeholder=N_("What happened, and what's next"),
         # Not required here: the core answers a missing note with a clear message.
         required=False,
         max_length=2000,
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], alert_id: str) -> None:
-        """Show the form (stopped at once, like GoalModal: the client decodes the submit)."""
+    async def open(
+        cls, interaction: discord.Interaction[Any], alert_id: str, language: str | None = None
+    ) -> None:
+        """Show the form in `language` (stopped at once, like GoalModal).
+
+        The client decodes the submit.
+        """
         modal = cls(custom_id=form_with_ref(RESOLVE_FORM, alert_id), timeout=None)
+        localise(modal, language)
         modal.stop()
         await interaction.response.send_modal(modal)
 
 
-class AnswerModal(discord.ui.Modal, title="Your answer"):
+class AnswerModal(discord.ui.Modal, title=N_("Your answer")):
     """Answer a group prompt privately. The round rides in the custom id."""
 
     answer: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
-        label="Your answer (only the bot sees it now)",
+        label=N_("Your answer (only the bot sees it now)"),
         custom_id="answer",
         style=discord.TextStyle.paragraph,
-        placeholder="Shared with the group when the prompt closes",
+        placeholder=N_("Shared with the group when the prompt closes"),
         max_length=MAX_ANSWER_INPUT,
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], round_id: str, so_far: str) -> None:
-        """Show the form, holding the answer so far when editing.
+    async def open(
+        cls,
+        interaction: discord.Interaction[Any],
+        round_id: str,
+        so_far: str,
+        language: str | None = None,
+    ) -> None:
+        """Show the form in `language`, holding the answer so far when editing.
 
         Stopped at once, like GoalModal: the client decodes the submit.
         """
         modal = cls(custom_id=form_with_ref(ANSWER_FORM, round_id), timeout=None)
+        localise(modal, language)
         if so_far:
             modal.answer.default = so_far[:MAX_ANSWER_INPUT]
         modal.stop()
         await interaction.response.send_modal(modal)
 
 
-class RecordModal(discord.ui.Modal, title="Session record"):
+class RecordModal(discord.ui.Modal, title=N_("Session record")):
     """A meeting's session record: topics, agreed actions, next step.
 
     The meeting id rides in the custom id, as the alert id does in ResolveModal.
     """
 
     topics: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
-        label="Topics",
+        label=N_("Topics"),
         custom_id="topics",
         style=discord.TextStyle.paragraph,
-        placeholder="What you talked about",
+        placeholder=N_("What you talked about"),
         # Not required here: the core answers missing topics with a clear message.
         required=False,
         max_length=2000,
     )
     actions: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
-        label="Agreed actions",
+        label=N_("Agreed actions"),
         custom_id="actions",
         style=discord.TextStyle.paragraph,
-        placeholder="One per line: each can become a goal",
+        placeholder=N_("One per line: each can become a goal"),
         required=False,
         max_length=2000,
     )
     next: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
-        label="Next step",
+        label=N_("Next step"),
         custom_id="next",
         style=discord.TextStyle.paragraph,
-        placeholder="What happens next",
+        placeholder=N_("What happens next"),
         required=False,
         max_length=2000,
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], meeting_id: str) -> None:
-        """Show the form (stopped at once, like ResolveModal: the client decodes the submit)."""
+    async def open(
+        cls, interaction: discord.Interaction[Any], meeting_id: str, language: str | None = None
+    ) -> None:
+        """Show the form in `language` (stopped at once, like ResolveModal).
+
+        The client decodes the submit.
+        """
         modal = cls(custom_id=form_with_ref(RECORD_FORM, meeting_id), timeout=None)
+        localise(modal, language)
         modal.stop()
         await interaction.response.send_modal(modal)
 
