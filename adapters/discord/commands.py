@@ -62,6 +62,10 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _translated(text: str | None) -> str:
+    return _(text) if text else ""
+
+
 def localise(modal: discord.ui.Modal, language: str | None) -> discord.ui.Modal:
     """Put a modal's title, labels and placeholders into `language` (the spoken one if None).
 
@@ -69,14 +73,14 @@ def localise(modal: discord.ui.Modal, language: str | None) -> discord.ui.Modal:
     fresh copy whose words are replaced by their translations.
     """
     with speaking(language or current_language()):
-        modal.title = _clip(_(modal.title or ""), MAX_MODAL_TITLE)
+        modal.title = _clip(_translated(modal.title), MAX_MODAL_TITLE)
         for item in modal.children:
             if isinstance(item, discord.ui.TextInput):
                 # The label through the component itself: discord.py's deprecated `label`
                 # property (superseded by discord.ui.Label) resets the process's warning
                 # filters each time it is used.
                 component = item._underlying
-                component.label = _clip(_(component.label or ""), MAX_INPUT_LABEL)
+                component.label = _clip(_translated(component.label), MAX_INPUT_LABEL)
                 if item.placeholder:
                     item.placeholder = _clip(_(item.placeholder), MAX_PLACEHOLDER)
     return modal
@@ -125,7 +129,9 @@ class ResolveModal(discord.ui.Modal, title=N_("Resolve alert")):
     outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
         label=N_("How did it end?"),
         custom_id="outcome",
-        placeholder=N_("spoke, counselling, emergency or none"),
+        # The words the core reads (bot.services.alert_lifecycle.OUTCOME_WORDS) stay as they
+        # are; `open` puts them into a sentence in the mentor's language.
+        placeholder="spoke, counselling, emergency or none",
         max_length=20,
     )
     note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
@@ -148,6 +154,13 @@ class ResolveModal(discord.ui.Modal, title=N_("Resolve alert")):
         """
         modal = cls(custom_id=form_with_ref(RESOLVE_FORM, alert_id), timeout=None)
         localise(modal, language)
+        with speaking(language or current_language()):
+            modal.outcome.placeholder = _clip(
+                _("{spoke}, {counselling}, {emergency} or {none}").format(
+                    spoke="spoke", counselling="counselling", emergency="emergency", none="none"
+                ),
+                MAX_PLACEHOLDER,
+            )
         modal.stop()
         await interaction.response.send_modal(modal)
 
