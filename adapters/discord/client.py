@@ -25,6 +25,7 @@ from discord import app_commands
 
 from adapters.discord.commands import (
     AnswerModal,
+    CatalogTranslator,
     RecordModal,
     ResolveModal,
     build_commands,
@@ -36,6 +37,7 @@ from adapters.discord.limits import InvalidRequestGuard
 from adapters.discord.messenger import PLATFORM, part_nonce
 from adapters.discord.render import DiscordMessage, mentions_for, render
 from bot.i18n import N_, _, speaking
+from bot.i18n.translations import LOCALE_DIR
 from bot.model import Actor, Inbound, Message, Reply
 from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
@@ -118,6 +120,15 @@ def modal_values(data: Mapping[str, Any] | None) -> dict[str, str]:
     return values
 
 
+def catalogs_digest() -> str:
+    """A hash of every translation catalog (the command descriptions' translations)."""
+    digest = hashlib.sha256()
+    for path in sorted(LOCALE_DIR.glob("*/*.po")):
+        digest.update(str(path.relative_to(LOCALE_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def messages_of(reply: Reply) -> list[Message]:
     """The update (if any) and then the messages of a reply."""
     return ([reply.update] if reply.update is not None else []) + list(reply.messages)
@@ -183,16 +194,23 @@ class MentorDiscordClient(discord.Client):
         """One-time setup after login, before the gateway (on_ready may fire many times)."""
         # One DynamicItem class decodes every "mb:" button, from this run or any earlier one.
         self.add_dynamic_items(ActionButton)
+        # Descriptions in the people's languages (names stay English), from the catalogs.
+        await self.tree.set_translator(CatalogTranslator())
         await self.sync_commands()
 
     def commands_hash(self) -> str:
-        """A hash of what a sync would publish: every command's payload and the guilds."""
+        """A hash of what a sync would publish: every command's payload and the guilds.
+
+        The catalogs are part of it: a changed translation changes the descriptions Discord
+        shows in that language, so it syncs once more.
+        """
         payload = {
             "commands": sorted(
                 (c.to_dict(self.tree) for c in self.tree.get_commands()),
                 key=lambda c: str(c.get("name")),
             ),
             "guilds": sorted(self.guild_ids),
+            "catalogs": catalogs_digest(),
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -21,7 +21,14 @@ import discord
 from discord import app_commands
 
 from adapters.discord.custom_ids import form_custom_id, form_with_ref
-from bot.i18n import N_, _, current_language, normalise_language, speaking
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    _,
+    current_language,
+    normalise_language,
+    speaking,
+)
 from bot.registry import Arg, ArgKind, Command, Registry
 
 GOAL_FORM = "goal.add"
@@ -265,6 +272,49 @@ def fit(text: str, limit: int = MAX_DESCRIPTION) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def described(text: str) -> app_commands.locale_str:
+    """A command, group or option description: fitted English, translated per Discord locale.
+
+    The catalog's message id (the registry's own words) rides along, so `CatalogTranslator`
+    looks up the words as marked, not as `fit` shortened them.
+    """
+    return app_commands.locale_str(fit(text), msgid=text)
+
+
+class CatalogTranslator(app_commands.Translator):
+    """The slash commands' descriptions in each Discord locale mentorbot has a catalog for.
+
+    Command and option names stay English (they are what people type, and what the help
+    texts name); Discord shows a description in the client's language when it has one and
+    the English otherwise (Arabic, which Discord's clients don't offer, always).
+    """
+
+    DESCRIPTIONS = frozenset(
+        {
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.group_description,
+            app_commands.TranslationContextLocation.parameter_description,
+        }
+    )
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """The description in `locale`'s language, or None to let Discord show the English."""
+        if context.location not in self.DESCRIPTIONS:
+            return None
+        language = normalise_language(str(locale.value))
+        if language is None or language == DEFAULT_LANGUAGE:
+            return None
+        msgid = str(string.extras.get("msgid") or string.message)
+        with speaking(language):
+            translated = _(msgid)
+        return fit(translated) if translated != msgid else None
+
+
 def option_type(arg: Arg) -> Any:
     """The annotation discord.py turns into the option's type for one argument."""
     kind = arg.kind
@@ -340,8 +390,12 @@ def slash_command(command: Command, name: str) -> app_commands.Command[Any, ...,
     # discord.py reads the options from the callback's signature and annotations.
     callback.__signature__ = _signature(command, opener is not None)  # type: ignore[attr-defined]
     callback.__name__ = callback.__qualname__ = f"slash_{command.name}_{command.sub or 'run'}"
-    described = app_commands.describe(**{arg.name: fit(arg.help) for arg in command.args})(callback)
-    return app_commands.Command(name=name, description=fit(command.summary), callback=described)
+    with_options = app_commands.describe(**{arg.name: described(arg.help) for arg in command.args})(
+        callback
+    )
+    return app_commands.Command(
+        name=name, description=described(command.summary), callback=with_options
+    )
 
 
 def build_commands(registry: Registry) -> list[AppCommand]:
@@ -352,7 +406,7 @@ def build_commands(registry: Registry) -> list[AppCommand]:
         if len(family) == 1 and not family[0].sub:
             built.append(slash_command(family[0], name))
             continue
-        group = app_commands.Group(name=name, description=fit(summaries.get(name, name)))
+        group = app_commands.Group(name=name, description=described(summaries.get(name, name)))
         for command in family:
             group.add_command(slash_command(command, command.sub))
         built.append(group)

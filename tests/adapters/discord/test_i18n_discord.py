@@ -14,15 +14,18 @@ from typing import Any
 
 import discord
 import pytest
+from discord import app_commands
 
 from adapters.discord.client import SORRY, MentorDiscordClient
 from adapters.discord.commands import (
     MAX_INPUT_LABEL,
     MAX_MODAL_TITLE,
     AnswerModal,
+    CatalogTranslator,
     GoalModal,
     RecordModal,
     ResolveModal,
+    described,
 )
 from adapters.discord.render import render, screen_reader_text
 from bot.i18n import LANGUAGES, _, speaking
@@ -173,3 +176,32 @@ def test_arabic_render_has_no_forced_direction_marks() -> None:
     assert "عاجل" in text
     marks = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert not set(text) & marks
+
+
+class _Context:
+    """What CatalogTranslator reads of discord.py's translation context."""
+
+    def __init__(self, location: app_commands.TranslationContextLocation) -> None:
+        self.location = location
+
+
+async def test_command_descriptions_are_translated_and_names_stay_english() -> None:
+    """Descriptions come from the catalog, by the words as marked; names are never translated."""
+    translator = CatalogTranslator()
+    description = _Context(app_commands.TranslationContextLocation.command_description)
+    name = _Context(app_commands.TranslationContextLocation.command_name)
+
+    async def shown(text: app_commands.locale_str, locale: str, context: _Context) -> str | None:
+        return await translator.translate(text, discord.Locale(locale), context)  # type: ignore[arg-type]
+
+    marked = described("What you talked about")
+    assert await shown(marked, "es-ES", description) == "De qué hablaron"
+    assert await shown(marked, "es-419", description) == "De qué hablaron"
+    assert await shown(marked, "zh-CN", description) == "你们聊了什么"
+    assert await shown(marked, "es-ES", name) is None
+    assert await shown(marked, "en-US", description) is None
+    assert await shown(marked, "zh-TW", description) is None  # Traditional: English, not Simplified
+    # `fit` capitalises what Discord shows; the lookup uses the words as the code marks them.
+    unmarked = described("what you talked about")
+    assert unmarked.message == "What you talked about"
+    assert await shown(unmarked, "es-ES", description) is None
