@@ -18,7 +18,7 @@ from typing import Any
 
 from babel.lists import format_list
 
-from bot.i18n import N_, _, babel_locale, current_language, speaking
+from bot.i18n import N_, PSEUDO_LANGUAGE, _, babel_locale, current_language, speaking
 from bot.model import Choice, Message
 
 MAX_MESSAGE_BLOCKS = 50
@@ -246,6 +246,16 @@ def _context(text: str, block_id: str) -> Block:
     }
 
 
+def _listed(items: Sequence[str]) -> str:
+    """Items as the spoken language lists them ("A, B and C", "A、B和C", "A وB وC")."""
+    language = current_language()
+    if language == PSEUDO_LANGUAGE:
+        # Babel formats the test-only pseudo-language as English ("and"), a word no catalog
+        # marked; a plain comma keeps the pseudo-locale test about the catalog's words.
+        return ", ".join(items)
+    return format_list(list(items), locale=babel_locale(language))
+
+
 def fallback_text(message: Message) -> str:
     """The notification text of a message, escaped and clipped: all of its meaning in words.
 
@@ -268,8 +278,7 @@ def _fallback_raw(message: Message) -> str:
         lines.append(f"{line} ({link.description})" if link.description else line)
     labels = [c.label.strip() for c in message.choices if c.label.strip()]
     if labels:
-        listed = format_list(labels, locale=babel_locale(current_language()))
-        lines.append(_("Buttons: {labels}").format(labels=listed))
+        lines.append(_("Buttons: {labels}").format(labels=_listed(labels)))
     attachment = message.attachment
     if attachment is not None:
         if attachment.alt_text:
