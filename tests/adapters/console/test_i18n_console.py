@@ -45,7 +45,7 @@ async def test_resolve_form_asks_in_the_replys_language() -> None:
     """The resolve form's questions and its cancel note are Spanish after a Spanish reply."""
     chat, out, _core = _chat("es")
     await chat.start_resolving(_press(chat, "alert.resolve", alert="7"))
-    assert "Cerrando la alerta #7. ¿Cómo terminó?" in out.getvalue()
+    assert "Resolviendo la alerta #7. ¿Cómo terminó?" in out.getvalue()
     assert "(un número, o /cancel)" in out.getvalue()
     await chat.resolve_step("1")
     assert "Una nota breve sobre lo que pasó (se guarda cifrada), o /cancel:" in out.getvalue()

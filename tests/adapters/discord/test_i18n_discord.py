@@ -76,7 +76,7 @@ async def test_forms_opened_after_a_press_speak_the_replys_language() -> None:
     await AnswerModal.open(interaction, "3", "", "es")  # type: ignore[arg-type]
     await RecordModal.open(interaction, "5", "es")  # type: ignore[arg-type]
     resolve, answer, record = (_words(m) for m in interaction.response.modals)
-    assert resolve == ("Cerrar alerta", ["¿Cómo terminó?", "Nota (se guarda cifrada)"])
+    assert resolve == ("Resolver alerta", ["¿Cómo terminó?", "Nota (se guarda cifrada)"])
     assert answer == ("Tu respuesta", ["Tu respuesta (por ahora solo la ve el bot)"])
     assert record == ("Registro de la sesión", ["Temas", "Acciones acordadas", "Próximo paso"])
     outcome = interaction.response.modals[0].children[0]

@@ -182,8 +182,8 @@ async def test_forms_opened_after_a_press_speak_the_replys_language() -> None:
     await SlackAdapter._open_record_form(adapter, body, "U1", "5", hint)  # type: ignore[arg-type]
     titles = [view["title"]["text"] for view in adapter.client.opened]
     submits = [view["submit"]["text"] for view in adapter.client.opened]
-    assert titles == ["Cerrar alerta", "Tu respuesta", "Registro de la sesión"]
-    assert submits == ["Cerrar", "Enviar", "Guardar"]
+    assert titles == ["Resolver alerta", "Tu respuesta", "Registro de la sesión"]
+    assert submits == ["Resolver", "Enviar", "Guardar"]
 
 
 def test_adapter_notices_are_in_the_language_asked() -> None:
