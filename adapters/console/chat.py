@@ -19,6 +19,7 @@ from typing import TextIO
 from adapters.console.render import render_message
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
+from bot.i18n import N_, _, current_language, speaking
 from bot.model import (
     Actor,
     Choice,
@@ -54,11 +55,12 @@ class RecordPrompt:
     answers: list[str] = field(default_factory=list)
 
 
-# The record form's questions, in order, with the form field each answer fills.
+# The record form's questions, in order, with the form field each answer fills (translated
+# where they are asked).
 RECORD_QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("topics", "Topics: what did you talk about?"),
-    ("actions", "Agreed actions (separate them with ';', or '-' for none):"),
-    ("next", "Next step ('-' for none):"),
+    ("topics", N_("Topics: what did you talk about?")),
+    ("actions", N_("Agreed actions (separate them with ';', or '-' for none):")),
+    ("next", N_("Next step ('-' for none):")),
 )
 
 
@@ -80,8 +82,10 @@ class ConsoleMessenger:
 
     async def edit(self, copy: PostedCopy, message: Message) -> None:
         """A posted message changed (an alert with more messages): print its new state."""
-        text, _ = render_message(message)
-        self.out.write(f"✏️ (updated) {text}\n")
+        text, _choices = render_message(message)
+        with speaking(message.language):
+            updated = _("(updated)")
+        self.out.write(f"✏️ {updated} {text}\n")
         self.out.flush()
 
 
@@ -106,6 +110,13 @@ class ConsoleChat:
         self.recording: RecordPrompt | None = None
         # The prompt round whose answer the next line is (after Answer or Edit).
         self.answering: str | None = None
+        # The language the person at the keyboard was last answered in: the console's own
+        # prompts (the resolve and record forms, "Nothing was changed.") are written in it.
+        self.language: str = current_language()
+
+    def say(self, text: str) -> None:
+        """Write a line of the console's own words (already in `self.language`)."""
+        self.out.write(text + "\n")
 
     def actor(self) -> Actor:
         """The console identity of the current person (keyed by email)."""
@@ -120,12 +131,13 @@ class ConsoleChat:
                 choice = self.choices[index]
                 return Inbound(self.actor(), "action", choice.action, choice.args_dict())
         if text.startswith("/"):
-            name, _, rest = text[1:].partition(" ")
+            name, _sep, rest = text[1:].partition(" ")
             return Inbound(self.actor(), "command", name, {}, rest.strip())
         return Inbound(self.actor(), "text", "message", {}, text)
 
     def show(self, reply: Reply) -> None:
         """Print a reply and remember its choices for numbered answers."""
+        self.language = reply.language
         messages = ([reply.update] if reply.update else []) + list(reply.messages)
         shown = self.messenger.shown
         for message in messages:
@@ -146,7 +158,8 @@ class ConsoleChat:
         if stripped.startswith("/as "):
             self.email = stripped[4:].strip().lower()
             self.choices = []
-            self.out.write(f"(you are now {self.email})\n")
+            with speaking(self.language):
+                self.say(_("(you are now {email})").format(email=self.email))
         elif stripped in ("/quit", "/exit"):
             raise EOFError
         elif self.resolving is not None:
@@ -170,13 +183,17 @@ class ConsoleChat:
     async def start_resolving(self, pressed: Inbound) -> None:
         """The Resolve button: once the core agrees the person may, ask for the outcome."""
         reply = await self.core.ahandle(pressed)
+        self.language = reply.language
         if reply.error is not None:
             self.show(reply)
             return
         self.resolving = ResolvePrompt(alert_id=pressed.args.get("alert", ""))
-        lines = [f"Resolving alert #{self.resolving.alert_id}. How did it end?"]
-        lines += [f"  [{n}] {label}" for n, (_, label) in enumerate(outcome_choices(), 1)]
-        lines.append(f"(a number, or {CANCEL})")
+        with speaking(self.language):
+            lines = [
+                _("Resolving alert #{alert}. How did it end?").format(alert=self.resolving.alert_id)
+            ]
+            lines += [f"  [{n}] {label}" for n, (_value, label) in enumerate(outcome_choices(), 1)]
+            lines.append(_("(a number, or {cancel})").format(cancel=CANCEL))
         self.out.write("\n".join(lines) + "\n")
 
     async def resolve_step(self, line: str) -> None:
@@ -185,7 +202,8 @@ class ConsoleChat:
         assert prompt is not None
         if line == CANCEL:
             self.resolving = None
-            self.out.write("Nothing was changed.\n")
+            with speaking(self.language):
+                self.say(_("Nothing was changed."))
             return
         if prompt.outcome is None:
             outcomes = outcome_choices()
@@ -193,7 +211,12 @@ class ConsoleChat:
                 prompt.outcome = outcomes[int(line) - 1][0]
             else:
                 prompt.outcome = line  # a typed outcome word; the core checks it
-            self.out.write(f"A short note on what happened (kept encrypted), or {CANCEL}:\n")
+            with speaking(self.language):
+                self.say(
+                    _("A short note on what happened (kept encrypted), or {cancel}:").format(
+                        cancel=CANCEL
+                    )
+                )
             return
         self.resolving = None
         args = {"alert": prompt.alert_id, "outcome": prompt.outcome, "note": line}
@@ -202,23 +225,28 @@ class ConsoleChat:
     async def start_answering(self, pressed: Inbound) -> None:
         """The Answer button: once the core agrees the prompt is open and theirs, ask."""
         reply = await self.core.ahandle(pressed)
+        self.language = reply.language
         if reply.error is not None:
             self.show(reply)
             return
         self.answering = pressed.args.get("round", "")
         so_far = dict(reply.form_values).get("answer", "")
-        if so_far:
-            self.out.write(f"Your answer so far: {so_far}\n")
-        self.out.write(
-            f"Your answer, on one line (only the bot sees it until the prompt closes), "
-            f"or {CANCEL}:\n"
-        )
+        with speaking(self.language):
+            if so_far:
+                self.say(_("Your answer so far: {answer}").format(answer=so_far))
+            self.say(
+                _(
+                    "Your answer, on one line (only the bot sees it until the prompt closes), "
+                    "or {cancel}:"
+                ).format(cancel=CANCEL)
+            )
 
     async def submit_answer(self, line: str) -> None:
         """The next line is the answer: submitted like the Slack and Discord modals."""
         round_id, self.answering = self.answering, None
         if line == CANCEL:
-            self.out.write("Nothing was sent.\n")
+            with speaking(self.language):
+                self.say(_("Nothing was sent."))
             return
         args = {"round": round_id or "", "answer": line}
         self.show(await self.core.ahandle(Inbound(self.actor(), "form", ANSWER_FORM, args)))
@@ -226,14 +254,18 @@ class ConsoleChat:
     async def start_recording(self, pressed: Inbound) -> None:
         """The session-record button: once the core agrees, ask the form's questions."""
         reply = await self.core.ahandle(pressed)
+        self.language = reply.language
         if reply.error is not None:
             self.show(reply)
             return
         self.recording = RecordPrompt(meeting_id=pressed.args.get("meeting", ""))
-        self.out.write(
-            f"Session record for meeting #{self.recording.meeting_id} (kept encrypted; "
-            f"{CANCEL} stops).\n{RECORD_QUESTIONS[0][1]}\n"
-        )
+        with speaking(self.language):
+            self.say(
+                _("Session record for meeting #{meeting} (kept encrypted; {cancel} stops).").format(
+                    meeting=self.recording.meeting_id, cancel=CANCEL
+                )
+            )
+            self.say(_(RECORD_QUESTIONS[0][1]))
 
     async def record_step(self, line: str) -> None:
         """The next answer of the record form; after the last, the form is submitted."""
@@ -241,18 +273,20 @@ class ConsoleChat:
         assert prompt is not None
         if line == CANCEL:
             self.recording = None
-            self.out.write("Nothing was changed.\n")
+            with speaking(self.language):
+                self.say(_("Nothing was changed."))
             return
         prompt.answers.append("" if line == "-" else line)
         if len(prompt.answers) < len(RECORD_QUESTIONS):
-            self.out.write(RECORD_QUESTIONS[len(prompt.answers)][1] + "\n")
+            with speaking(self.language):
+                self.say(_(RECORD_QUESTIONS[len(prompt.answers)][1]))
             return
         self.recording = None
         args = {"meeting": prompt.meeting_id}
         args.update(
             {
                 name: answer
-                for (name, _), answer in zip(RECORD_QUESTIONS, prompt.answers, strict=True)
+                for (name, _question), answer in zip(RECORD_QUESTIONS, prompt.answers, strict=True)
             }
         )
         self.show(await self.core.ahandle(Inbound(self.actor(), "form", RECORD_FORM, args)))
@@ -269,10 +303,13 @@ class ConsoleChat:
         source = stdin or sys.stdin
         interactive = source.isatty()
         if interactive:
-            self.out.write(
-                f"mentorbot console: you are {self.email}. Type /help, numbers pick options, "
-                "/as EMAIL switches person, /quit leaves.\n"
-            )
+            with speaking(self.language):
+                self.say(
+                    _(
+                        "mentorbot console: you are {email}. Type /help, numbers pick options, "
+                        "/as EMAIL switches person, /quit leaves."
+                    ).format(email=self.email)
+                )
         await self.deliver_mine()
         loop = asyncio.get_running_loop()
         while True:

@@ -6,6 +6,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from bot.i18n import _, speaking
 from bot.model import Attachment, Choice, Message
 
 # Where the console puts the files a message carries (a chart, an invite): a terminal can't
@@ -29,8 +30,14 @@ def render_message(
     """The message as text, plus the choices in the order they are numbered.
 
     A file is saved under `files_dir` and shown as its path with its alt text; a JSON file
-    (a data export) is also printed, since it is meant to be read.
+    (a data export) is also printed, since it is meant to be read. The console's own words
+    are in the message's language.
     """
+    with speaking(message.language):
+        return _render(message, first_number, files_dir)
+
+
+def _render(message: Message, first_number: int, files_dir: Path) -> tuple[str, list[Choice]]:
     lines: list[str] = []
     if message.title:
         lines.append(f"== {message.title} ==")
@@ -44,7 +51,9 @@ def render_message(
     attachment = message.attachment
     if attachment is not None:
         path = save_attachment(attachment, files_dir)
-        lines.append(f"  [file {attachment.filename}: {path}]")
+        lines.append(
+            "  " + _("[file {filename}: {path}]").format(filename=attachment.filename, path=path)
+        )
         if attachment.alt_text:
             lines.append(f"  ({attachment.alt_text})")
         if isinstance(attachment.content, str) and attachment.mime_type == "application/json":

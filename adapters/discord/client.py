@@ -23,12 +23,21 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from adapters.discord.commands import AnswerModal, RecordModal, ResolveModal, build_commands
+from adapters.discord.commands import (
+    AnswerModal,
+    CatalogTranslator,
+    RecordModal,
+    ResolveModal,
+    build_commands,
+    interaction_language,
+)
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import decode_action, decode_form, split_form_ref
 from adapters.discord.limits import InvalidRequestGuard
 from adapters.discord.messenger import PLATFORM, part_nonce
 from adapters.discord.render import DiscordMessage, mentions_for, render
+from bot.i18n import N_, _, speaking
+from bot.i18n.translations import LOCALE_DIR
 from bot.model import Actor, Inbound, Message, Reply
 from bot.registry import Registry
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
@@ -40,7 +49,7 @@ log = logging.getLogger(__name__)
 #: Seconds to wait for the core before deferring; Discord drops answers after 3 s.
 ACK_AFTER = 2.0
 #: Shown when something unexpected broke while answering (the core itself never raises).
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 UNKNOWN_INTERACTION = 10062
 
 
@@ -111,6 +120,15 @@ def modal_values(data: Mapping[str, Any] | None) -> dict[str, str]:
     return values
 
 
+def catalogs_digest() -> str:
+    """A hash of every translation catalog (the command descriptions' translations)."""
+    digest = hashlib.sha256()
+    for path in sorted(LOCALE_DIR.glob("*/*.po")):
+        digest.update(str(path.relative_to(LOCALE_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def messages_of(reply: Reply) -> list[Message]:
     """The update (if any) and then the messages of a reply."""
     return ([reply.update] if reply.update is not None else []) + list(reply.messages)
@@ -176,16 +194,23 @@ class MentorDiscordClient(discord.Client):
         """One-time setup after login, before the gateway (on_ready may fire many times)."""
         # One DynamicItem class decodes every "mb:" button, from this run or any earlier one.
         self.add_dynamic_items(ActionButton)
+        # Descriptions in the people's languages (names stay English), from the catalogs.
+        await self.tree.set_translator(CatalogTranslator())
         await self.sync_commands()
 
     def commands_hash(self) -> str:
-        """A hash of what a sync would publish: every command's payload and the guilds."""
+        """A hash of what a sync would publish: every command's payload and the guilds.
+
+        The catalogs are part of it: a changed translation changes the descriptions Discord
+        shows in that language, so it syncs once more.
+        """
         payload = {
             "commands": sorted(
                 (c.to_dict(self.tree) for c in self.tree.get_commands()),
                 key=lambda c: str(c.get("name")),
             ),
             "guilds": sorted(self.guild_ids),
+            "catalogs": catalogs_digest(),
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -260,13 +285,17 @@ class MentorDiscordClient(discord.Client):
         if action == RESOLVE_ACTION:
             alert_id = args.get("alert", "")
             await self._open_form(
-                interaction, inbound, lambda _reply: ResolveModal.open(interaction, alert_id)
+                interaction,
+                inbound,
+                lambda reply: ResolveModal.open(interaction, alert_id, reply.language),
             )
             return
         if action == RECORD_ACTION:
             meeting_id = args.get("meeting", "")
             await self._open_form(
-                interaction, inbound, lambda _reply: RecordModal.open(interaction, meeting_id)
+                interaction,
+                inbound,
+                lambda reply: RecordModal.open(interaction, meeting_id, reply.language),
             )
             return
         if action == ANSWER_ACTION:
@@ -275,7 +304,10 @@ class MentorDiscordClient(discord.Client):
                 interaction,
                 inbound,
                 lambda reply: AnswerModal.open(
-                    interaction, round_id, dict(reply.form_values).get("answer", "")
+                    interaction,
+                    round_id,
+                    dict(reply.form_values).get("answer", ""),
+                    reply.language,
                 ),
             )
             return
@@ -461,8 +493,10 @@ class MentorDiscordClient(discord.Client):
             if component:
                 await interaction.response.defer()
             else:
+                with speaking(reply.language):
+                    done = _("Done.")
                 await interaction.response.send_message(
-                    "Done.", ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                    done, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
                 )
 
     async def _update_copies(self, reply: Reply, pressed: discord.Message | None) -> None:
@@ -499,12 +533,15 @@ class MentorDiscordClient(discord.Client):
 
     async def _say_sorry(self, interaction: discord.Interaction[Any]) -> None:
         quiet = discord.AllowedMentions.none()
+        # Nothing came back from the core: the language of the person's Discord client.
+        with speaking(interaction_language(interaction)):
+            sorry = _(SORRY)
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(SORRY, ephemeral=True, allowed_mentions=quiet)
+                await interaction.followup.send(sorry, ephemeral=True, allowed_mentions=quiet)
             else:
                 await interaction.response.send_message(
-                    SORRY, ephemeral=True, allowed_mentions=quiet
+                    sorry, ephemeral=True, allowed_mentions=quiet
                 )
         except discord.HTTPException:
             log.warning("could not tell the user about a failure on %s", interaction.id)

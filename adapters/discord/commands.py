@@ -21,6 +21,14 @@ import discord
 from discord import app_commands
 
 from adapters.discord.custom_ids import form_custom_id, form_with_ref
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    _,
+    current_language,
+    normalise_language,
+    speaking,
+)
 from bot.registry import Arg, ArgKind, Command, Registry
 
 GOAL_FORM = "goal.add"
@@ -29,6 +37,10 @@ ANSWER_FORM = "prompt.answer"
 #: The core refuses longer answers; Discord enforces this in the modal itself.
 MAX_ANSWER_INPUT = 3000
 RECORD_FORM = "meeting.record"
+#: Discord's limits on a modal's title, an input's label and its placeholder.
+MAX_MODAL_TITLE = 45
+MAX_INPUT_LABEL = 45
+MAX_PLACEHOLDER = 100
 
 
 class Answerer(Protocol):
@@ -53,123 +65,186 @@ def _answerer(interaction: discord.Interaction[Any]) -> Answerer:
     return client
 
 
-class GoalModal(discord.ui.Modal, title="New goal"):
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _translated(text: str | None) -> str:
+    return _(text) if text else ""
+
+
+def localise(modal: discord.ui.Modal, language: str | None) -> discord.ui.Modal:
+    """Put a modal's title, labels and placeholders into `language` (the spoken one if None).
+
+    The classes below name their words in English (marked with `N_`); each opened modal is a
+    fresh copy whose words are replaced by their translations.
+    """
+    with speaking(language or current_language()):
+        modal.title = _clip(_translated(modal.title), MAX_MODAL_TITLE)
+        for item in modal.children:
+            if isinstance(item, discord.ui.TextInput):
+                # The label through the component itself: discord.py's deprecated `label`
+                # property (superseded by discord.ui.Label) resets the process's warning
+                # filters each time it is used.
+                component = item._underlying
+                component.label = _clip(_translated(component.label), MAX_INPUT_LABEL)
+                if item.placeholder:
+                    item.placeholder = _clip(_(item.placeholder), MAX_PLACEHOLDER)
+    return modal
+
+
+def interaction_language(interaction: discord.Interaction[Any]) -> str | None:
+    """The language of the person's Discord client (for a form opened before the core is asked)."""
+    locale = getattr(interaction, "locale", None)
+    return normalise_language(str(getattr(locale, "value", locale) or ""))
+
+
+class GoalModal(discord.ui.Modal, title=N_("New goal")):
     """The add-goal form. Its submit is decoded in the client by custom id (see ``open``)."""
 
     goal_title: discord.ui.TextInput[GoalModal] = discord.ui.TextInput(
-        label="What's your goal?",
+        label=N_("What's your goal?"),
         custom_id="title",
-        placeholder="e.g. Finish the essay draft",
+        placeholder=N_("e.g. Finish the essay draft"),
         max_length=200,
     )
     due: discord.ui.TextInput[GoalModal] = discord.ui.TextInput(
-        label="Due date (optional)",
+        label=N_("Due date (optional)"),
         custom_id="due",
-        placeholder="YYYY-MM-DD",
+        placeholder=N_("YYYY-MM-DD"),
         required=False,
         max_length=10,
     )
 
     @classmethod
     async def open(cls, interaction: discord.Interaction[Any]) -> None:
-        """Show the form.
+        """Show the form, in the language of the person's Discord client.
 
         The modal is stopped before sending, so discord.py doesn't keep it waiting in memory:
         every submit, also one made after a restart, reaches the client's on_interaction and is
         decoded from the custom id like the buttons are.
         """
         modal = cls(custom_id=form_custom_id(GOAL_FORM), timeout=None)
+        localise(modal, interaction_language(interaction))
         modal.stop()
         await interaction.response.send_modal(modal)
 
 
-class ResolveModal(discord.ui.Modal, title="Resolve alert"):
+class ResolveModal(discord.ui.Modal, title=N_("Resolve alert")):
     """Resolve an alert: the outcome and a note. The alert id rides in the custom id."""
 
     outcome: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-        label="How did it end?",
+        label=N_("How did it end?"),
         custom_id="outcome",
+        # The words the core reads (bot.services.alert_lifecycle.OUTCOME_WORDS) stay as they
+        # are; `open` puts them into a sentence in the mentor's language.
         placeholder="spoke, counselling, emergency or none",
         max_length=20,
     )
     note: discord.ui.TextInput[ResolveModal] = discord.ui.TextInput(
-        label="Note (kept encrypted)",
+        label=N_("Note (kept encrypted)"),
         custom_id="note",
         style=discord.TextStyle.paragraph,
-        placeholder="What happened, and what's next",
+        placeholder=N_("What happened, and what's next"),
         # Not required here: the core answers a missing note with a clear message.
         required=False,
         max_length=2000,
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], alert_id: str) -> None:
-        """Show the form (stopped at once, like GoalModal: the client decodes the submit)."""
+    async def open(
+        cls, interaction: discord.Interaction[Any], alert_id: str, language: str | None = None
+    ) -> None:
+        """Show the form in `language` (stopped at once, like GoalModal).
+
+        The client decodes the submit.
+        """
         modal = cls(custom_id=form_with_ref(RESOLVE_FORM, alert_id), timeout=None)
+        localise(modal, language)
+        with speaking(language or current_language()):
+            modal.outcome.placeholder = _clip(
+                _("{spoke}, {counselling}, {emergency} or {none}").format(
+                    spoke="spoke", counselling="counselling", emergency="emergency", none="none"
+                ),
+                MAX_PLACEHOLDER,
+            )
         modal.stop()
         await interaction.response.send_modal(modal)
 
 
-class AnswerModal(discord.ui.Modal, title="Your answer"):
+class AnswerModal(discord.ui.Modal, title=N_("Your answer")):
     """Answer a group prompt privately. The round rides in the custom id."""
 
     answer: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
-        label="Your answer (only the bot sees it now)",
+        label=N_("Your answer (only the bot sees it now)"),
         custom_id="answer",
         style=discord.TextStyle.paragraph,
-        placeholder="Shared with the group when the prompt closes",
+        placeholder=N_("Shared with the group when the prompt closes"),
         max_length=MAX_ANSWER_INPUT,
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], round_id: str, so_far: str) -> None:
-        """Show the form, holding the answer so far when editing.
+    async def open(
+        cls,
+        interaction: discord.Interaction[Any],
+        round_id: str,
+        so_far: str,
+        language: str | None = None,
+    ) -> None:
+        """Show the form in `language`, holding the answer so far when editing.
 
         Stopped at once, like GoalModal: the client decodes the submit.
         """
         modal = cls(custom_id=form_with_ref(ANSWER_FORM, round_id), timeout=None)
+        localise(modal, language)
         if so_far:
             modal.answer.default = so_far[:MAX_ANSWER_INPUT]
         modal.stop()
         await interaction.response.send_modal(modal)
 
 
-class RecordModal(discord.ui.Modal, title="Session record"):
+class RecordModal(discord.ui.Modal, title=N_("Session record")):
     """A meeting's session record: topics, agreed actions, next step.
 
     The meeting id rides in the custom id, as the alert id does in ResolveModal.
     """
 
     topics: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
-        label="Topics",
+        label=N_("Topics"),
         custom_id="topics",
         style=discord.TextStyle.paragraph,
-        placeholder="What you talked about",
+        placeholder=N_("What you talked about"),
         # Not required here: the core answers missing topics with a clear message.
         required=False,
         max_length=2000,
     )
     actions: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
-        label="Agreed actions",
+        label=N_("Agreed actions"),
         custom_id="actions",
         style=discord.TextStyle.paragraph,
-        placeholder="One per line: each can become a goal",
+        placeholder=N_("One per line: each can become a goal"),
         required=False,
         max_length=2000,
     )
     next: discord.ui.TextInput[RecordModal] = discord.ui.TextInput(
-        label="Next step",
+        label=N_("Next step"),
         custom_id="next",
         style=discord.TextStyle.paragraph,
-        placeholder="What happens next",
+        placeholder=N_("What happens next"),
         required=False,
         max_length=2000,
     )
 
     @classmethod
-    async def open(cls, interaction: discord.Interaction[Any], meeting_id: str) -> None:
-        """Show the form (stopped at once, like ResolveModal: the client decodes the submit)."""
+    async def open(
+        cls, interaction: discord.Interaction[Any], meeting_id: str, language: str | None = None
+    ) -> None:
+        """Show the form in `language` (stopped at once, like ResolveModal).
+
+        The client decodes the submit.
+        """
         modal = cls(custom_id=form_with_ref(RECORD_FORM, meeting_id), timeout=None)
+        localise(modal, language)
         modal.stop()
         await interaction.response.send_modal(modal)
 
@@ -195,6 +270,49 @@ def fit(text: str, limit: int = MAX_DESCRIPTION) -> str:
     text = " ".join(text.split()) or "-"
     text = text[0].upper() + text[1:]
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def described(text: str) -> app_commands.locale_str:
+    """A command, group or option description: fitted English, translated per Discord locale.
+
+    The catalog's message id (the registry's own words) rides along, so `CatalogTranslator`
+    looks up the words as marked, not as `fit` shortened them.
+    """
+    return app_commands.locale_str(fit(text), msgid=text)
+
+
+class CatalogTranslator(app_commands.Translator):
+    """The slash commands' descriptions in each Discord locale mentorbot has a catalog for.
+
+    Command and option names stay English (they are what people type, and what the help
+    texts name); Discord shows a description in the client's language when it has one and
+    the English otherwise (Arabic, which Discord's clients don't offer, always).
+    """
+
+    DESCRIPTIONS = frozenset(
+        {
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.group_description,
+            app_commands.TranslationContextLocation.parameter_description,
+        }
+    )
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """The description in `locale`'s language, or None to let Discord show the English."""
+        if context.location not in self.DESCRIPTIONS:
+            return None
+        language = normalise_language(str(locale.value))
+        if language is None or language == DEFAULT_LANGUAGE:
+            return None
+        msgid = str(string.extras.get("msgid") or string.message)
+        with speaking(language):
+            translated = _(msgid)
+        return fit(translated) if translated != msgid else None
 
 
 def option_type(arg: Arg) -> Any:
@@ -272,8 +390,12 @@ def slash_command(command: Command, name: str) -> app_commands.Command[Any, ...,
     # discord.py reads the options from the callback's signature and annotations.
     callback.__signature__ = _signature(command, opener is not None)  # type: ignore[attr-defined]
     callback.__name__ = callback.__qualname__ = f"slash_{command.name}_{command.sub or 'run'}"
-    described = app_commands.describe(**{arg.name: fit(arg.help) for arg in command.args})(callback)
-    return app_commands.Command(name=name, description=fit(command.summary), callback=described)
+    with_options = app_commands.describe(**{arg.name: described(arg.help) for arg in command.args})(
+        callback
+    )
+    return app_commands.Command(
+        name=name, description=described(command.summary), callback=with_options
+    )
 
 
 def build_commands(registry: Registry) -> list[AppCommand]:
@@ -284,7 +406,7 @@ def build_commands(registry: Registry) -> list[AppCommand]:
         if len(family) == 1 and not family[0].sub:
             built.append(slash_command(family[0], name))
             continue
-        group = app_commands.Group(name=name, description=fit(summaries.get(name, name)))
+        group = app_commands.Group(name=name, description=described(summaries.get(name, name)))
         for command in family:
             group.add_command(slash_command(command, command.sub))
         built.append(group)

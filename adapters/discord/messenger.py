@@ -31,6 +31,7 @@ from adapters.discord.limits import (
     InvalidRequestGuard,
 )
 from adapters.discord.render import DiscordMessage, mentions_for, render
+from bot.i18n import _, speaking
 from bot.model import (
     DirectMessagesClosed,
     Message,
@@ -224,7 +225,9 @@ class DiscordMessenger:
         members = [int(m) for m in to.member_ids if m.isdigit()]
         if len(members) != len(to.member_ids):
             raise PermanentDeliveryError(f"not Discord user ids: {to.member_ids!r}")
-        name = (message.thread_name or message.title or "Conversation")[:MAX_THREAD_NAME]
+        with speaking(message.language):
+            fallback = _("Conversation")
+        name = (message.thread_name or message.title or fallback)[:MAX_THREAD_NAME]
         thread = await self.client.http.start_thread_without_message(
             int(to.channel_id),
             name=name,

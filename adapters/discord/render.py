@@ -24,6 +24,7 @@ import discord
 
 from adapters.discord.components import ActionButton
 from adapters.discord.custom_ids import CustomIdTooLong, encode_action
+from bot.i18n import N_, _, speaking
 from bot.model import Choice, Message
 from bot.sparkline import BARS, GAP
 
@@ -45,7 +46,11 @@ BLANK = "\u200b"
 
 COLOUR = discord.Colour(0x5865F2)
 URGENT_COLOUR = discord.Colour.red()
-URGENT_CONTENT = "🚨 **Urgent**"
+URGENT = N_("Urgent")
+# Said under a message whose buttons Discord can't show (translated where it is added).
+SOME_OPTIONS_HIDDEN = N_(
+    "(Some options can't be shown on Discord. Type /help to see what I can do.)"
+)
 
 STYLES = {
     "default": discord.ButtonStyle.secondary,
@@ -254,16 +259,29 @@ def _embed_parts(message: Message, text: str) -> list[DiscordMessage]:
         for embed in embeds
     ]
     if message.urgent:
-        parts[0].content = URGENT_CONTENT
+        parts[0].content = urgent_content()
     return parts
 
 
+def urgent_content() -> str:
+    """The visible urgent line of an urgent message, in the language being spoken."""
+    return f"🚨 **{_(URGENT)}**"
+
+
 def render(message: Message) -> list[DiscordMessage]:
-    """The Discord parts of one core message, in the order they are sent (at least one)."""
+    """The Discord parts of one core message, in the order they are sent (at least one).
+
+    The words the adapter adds (the urgent line, "More options") are in the message's language.
+    """
+    with speaking(message.language):
+        return _render(message)
+
+
+def _render(message: Message) -> list[DiscordMessage]:
     text = message.text.strip()
     specs, skipped = _buttons(message.choices)
     if skipped:
-        text += "\n\n(Some options can't be shown on Discord. Type /help to see what I can do.)"
+        text += "\n\n" + _(SOME_OPTIONS_HIDDEN)
     if _uses_embed(message):
         parts = _embed_parts(message, text)
     else:
@@ -276,7 +294,7 @@ def render(message: Message) -> list[DiscordMessage]:
     for page, chunk in enumerate(extra, start=2):
         parts.append(
             DiscordMessage(
-                content=f"More options ({page}/{len(extra) + 1}):",
+                content=_("More options ({page}/{pages}):").format(page=page, pages=len(extra) + 1),
                 buttons=_with_rows(chunk),
                 private=message.private,
             )
@@ -290,3 +308,23 @@ def render(message: Message) -> list[DiscordMessage]:
     if not any((p.content, p.embeds, p.buttons, p.file) for p in parts[:1]):
         parts[0].content = BLANK  # Discord refuses an entirely empty message
     return parts
+
+
+def screen_reader_text(parts: Sequence[DiscordMessage]) -> str:
+    """Everything a screen reader announces of sent parts, as plain lines.
+
+    Content, each embed's title, description and fields ("name: value"), the buttons by
+    their labels and a file's description (its alt text). Tests use it to check that a
+    message keeps its meaning without its emoji and sparklines.
+    """
+    lines: list[str] = []
+    for part in parts:
+        if part.content and part.content != BLANK:
+            lines.append(part.content)
+        for embed in part.embeds:
+            lines += [text for text in (embed.title, embed.description) if text]
+            lines += [f"{f.name}: {f.value}" for f in embed.fields]
+        lines += [spec.label for spec in part.buttons]
+        if part.file is not None:
+            lines.append(part.file.description or part.file.filename)
+    return "\n".join(lines)

@@ -56,6 +56,7 @@ from adapters.slack.render import (
 )
 from adapters.slack.users import UserDirectory
 from bot.core import MentorBot
+from bot.i18n import N_, _, normalise_language, speaking
 from bot.model import Actor, Inbound, Message, Reply
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION
@@ -66,11 +67,12 @@ log = logging.getLogger(__name__)
 
 SLASH_COMMAND = "/mentor"
 HOME_ACTION = "home.show"
-NOT_YOURS = "That button was sent to someone else, so I left it alone."
-STALE_BUTTON = "That button doesn't do anything any more. Try `/mentor help`."
-TRY_AGAIN = "Sorry, Slack didn't let me do that just now. Please try again in a moment."
-ANSWER_FORM_FALLBACK = "I couldn't open the answer form just now. Please press Answer again."
-GOAL_FORM_FALLBACK = (
+# The adapter's own words, translated where they are sent (`_notice`).
+NOT_YOURS = N_("That button was sent to someone else, so I left it alone.")
+STALE_BUTTON = N_("That button doesn't do anything any more. Try `/mentor help`.")
+TRY_AGAIN = N_("Sorry, Slack didn't let me do that just now. Please try again in a moment.")
+ANSWER_FORM_FALLBACK = N_("I couldn't open the answer form just now. Please press Answer again.")
+GOAL_FORM_FALLBACK = N_(
     "I couldn't open the goal form. You can also type `/mentor goal add TITLE by YYYY-MM-DD`."
 )
 # A modal must be answered within 3 s; leave headroom for the network and users.info.
@@ -133,6 +135,21 @@ def _replay_key(context: Mapping[str, Any] | None) -> str | None:
     """
     key = context.get(REPLAY_KEY) if context is not None else None
     return f"sig:{key.removeprefix('v0=')}" if isinstance(key, str) and key else None
+
+
+def hint_language(actor: Actor) -> str | None:
+    """The language to answer in before the core has been asked (a stale button, the goal form).
+
+    The Slack client's locale when the profile lookup knows it (`Actor.locale`), else None:
+    the default language.
+    """
+    return normalise_language(getattr(actor, "locale", None))
+
+
+def _notice(text: str, language: str | None) -> Message:
+    """One of the adapter's own notices (a module constant) as a message in `language`."""
+    with speaking(language):
+        return Message(text=_(text))
 
 
 def _team_of(body: Mapping[str, Any]) -> str:
@@ -244,7 +261,7 @@ class SlackAdapter:
     ) -> None:
         with self._tracked():
             text = _str(body, "text").strip()
-            sub, _, rest = text.partition(" ")
+            sub, _sep, rest = text.partition(" ")
             name = sub.lower().lstrip("/") or "help"
             rest = rest.strip()
             if name in ("goal", "goals") and rest.lower() == "add":
@@ -270,13 +287,20 @@ class SlackAdapter:
         await self._update_copies(reply)
 
     async def _open_goal_form(self, body: Mapping[str, Any]) -> None:
+        # The form opens before the core is asked (Slack's 3 s trigger window), so its words
+        # are in the language the Slack client is set to, when known.
+        language = hint_language(self._actor(body, _str(body, "user_id")))
+        with speaking(language):
+            view = goal_modal()
         try:
-            await self.client.views_open(trigger_id=_str(body, "trigger_id"), view=goal_modal())
+            await self.client.views_open(trigger_id=_str(body, "trigger_id"), view=view)
         except SlackApiError as exc:
             # An expired trigger (the 3 s window) or a closed client: offer the typed way.
             log.warning("views.open failed: %s", slack_error_code(exc))
             await self._respond(
-                _str(body, "response_url"), Message(text=GOAL_FORM_FALLBACK), recipient=None
+                _str(body, "response_url"),
+                _notice(GOAL_FORM_FALLBACK, language),
+                recipient=None,
             )
 
     async def _respond(
@@ -351,17 +375,17 @@ class SlackAdapter:
         except BadButton as exc:
             log.info("unknown button pressed: %s", exc)
             await ack()
+            language = hint_language(self._actor(body, user_id))
             return self._respond(
-                _str(body, "response_url"), Message(text=STALE_BUTTON), recipient=user_id
+                _str(body, "response_url"), _notice(STALE_BUTTON, language), recipient=user_id
             )
+        actor = self._actor(body, user_id)
         if pressed.recipient and pressed.recipient != user_id:
             # The core also refuses other people's check-ins and alerts; this answers before
             # anything is looked up, through the response_url so only the clicker sees it.
             await ack()
-            return self._respond(
-                _str(body, "response_url"), Message(text=NOT_YOURS), recipient=user_id
-            )
-        actor = self._actor(body, user_id)
+            notice = _notice(NOT_YOURS, hint_language(actor))
+            return self._respond(_str(body, "response_url"), notice, recipient=user_id)
         reply = await self._ask_core(
             Inbound(actor, "action", pressed.action, pressed.args, event_id=event_id)
         )
@@ -372,7 +396,9 @@ class SlackAdapter:
         if pressed.action == ANSWER_ACTION and reply.error is None:
             # The core checked the round is open and theirs to answer; the words come next.
             so_far = dict(reply.form_values).get("answer", "")
-            return self._open_answer_form(body, user_id, pressed.args.get("round", ""), so_far)
+            return self._open_answer_form(
+                body, user_id, pressed.args.get("round", ""), so_far, reply.language
+            )
         if pressed.action == RECORD_ACTION and reply.error is None:
             # The core checked the meeting is theirs and held; the record comes from a modal.
             return self._open_record_form(body, user_id, pressed.args.get("meeting", ""), reply)
@@ -382,38 +408,39 @@ class SlackAdapter:
         self, body: Mapping[str, Any], user_id: str, alert_id: str, hint: Reply
     ) -> None:
         """Open the resolve modal; if Slack won't (an expired trigger), say how to type it."""
+        with speaking(hint.language):
+            view = resolve_modal(alert_id, outcome_choices())
         try:
-            await self.client.views_open(
-                trigger_id=_str(body, "trigger_id"),
-                view=resolve_modal(alert_id, outcome_choices()),
-            )
+            await self.client.views_open(trigger_id=_str(body, "trigger_id"), view=view)
         except SlackApiError as exc:
             log.warning("views.open (resolve) failed: %s", slack_error_code(exc))
             for message in hint.messages:
                 await self._respond(_str(body, "response_url"), message, recipient=user_id)
 
     async def _open_answer_form(
-        self, body: Mapping[str, Any], user_id: str, round_id: str, so_far: str
+        self, body: Mapping[str, Any], user_id: str, round_id: str, so_far: str, language: str
     ) -> None:
         """Open the answer modal with the press's trigger (valid for 3 s; the core took ms)."""
+        with speaking(language):
+            view = answer_modal(round_id, so_far)
         try:
-            await self.client.views_open(
-                trigger_id=_str(body, "trigger_id"), view=answer_modal(round_id, so_far)
-            )
+            await self.client.views_open(trigger_id=_str(body, "trigger_id"), view=view)
         except SlackApiError as exc:
             log.warning("views.open (answer) failed: %s", slack_error_code(exc))
             await self._respond(
-                _str(body, "response_url"), Message(text=ANSWER_FORM_FALLBACK), recipient=user_id
+                _str(body, "response_url"),
+                _notice(ANSWER_FORM_FALLBACK, language),
+                recipient=user_id,
             )
 
     async def _open_record_form(
         self, body: Mapping[str, Any], user_id: str, meeting_id: str, hint: Reply
     ) -> None:
         """Open the session-record modal; if Slack won't, say how to type the record."""
+        with speaking(hint.language):
+            view = record_modal(meeting_id)
         try:
-            await self.client.views_open(
-                trigger_id=_str(body, "trigger_id"), view=record_modal(meeting_id)
-            )
+            await self.client.views_open(trigger_id=_str(body, "trigger_id"), view=view)
         except SlackApiError as exc:
             log.warning("views.open (record) failed: %s", slack_error_code(exc))
             for message in hint.messages:
@@ -507,10 +534,12 @@ class SlackAdapter:
                 return await self._ask_core(inbound)
 
             task = asyncio.ensure_future(submit())
-            done, _ = await asyncio.wait({task}, timeout=self.form_deadline)
+            done, _pending = await asyncio.wait({task}, timeout=self.form_deadline)
             if done and task.exception() is None and task.result().error is not None:
                 reply = task.result()
-                await ack(response_action="errors", errors=form_errors(name, reply.error or ""))
+                with speaking(reply.language):
+                    errors = form_errors(name, reply.error or "")
+                await ack(response_action="errors", errors=errors)
                 # Anything besides the refusal (crisis help, say) must still reach them.
                 extra = tuple(m for m in reply.messages if m.text != reply.error)
                 self._spawn("a form", self._dm_all(user_id, extra))
@@ -592,9 +621,9 @@ class SlackAdapter:
         reply = await self._ask_core(Inbound(actor, "action", HOME_ACTION, {}, event_id=event_id))
         if not reply.messages:
             return  # a retried event, already published
-        await self.client.views_publish(
-            user_id=user_id, view=render_home(reply.messages, recipient=user_id)
-        )
+        with speaking(reply.language):
+            view = render_home(reply.messages, recipient=user_id)
+        await self.client.views_publish(user_id=user_id, view=view)
 
 
 __all__ = ["GOAL_FORM", "SLASH_COMMAND", "SlackAdapter"]

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from babel.lists import format_list
+
+from bot.i18n import N_, PSEUDO_LANGUAGE, _, babel_locale, current_language, speaking
 from bot.model import Choice, Message
 
 MAX_MESSAGE_BLOCKS = 50
@@ -30,6 +33,10 @@ MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ID = 255
 MAX_FALLBACK_TEXT = 3000
 MAX_CONTEXT_TEXT = 2000
+# A modal's title, submit and close buttons: 24 characters each, in every language.
+MAX_MODAL_BUTTON = 24
+MAX_LABEL = 2000
+MAX_PLACEHOLDER = 150
 
 # Every button the bot renders has an action_id with this prefix, so one bolt listener
 # catches them all and anything else is "a button from somewhere else".
@@ -52,15 +59,16 @@ MAX_ANSWER_INPUT = 3000
 RECORD_FORM = "meeting.record"
 RECORD_BLOCKS: tuple[tuple[str, str, str, bool], ...] = (
     # (block id and form field, label, placeholder, required)
-    ("topics", "Topics", "What you talked about", True),
-    ("actions", "Agreed actions", "One per line: each can become a goal", False),
-    ("next", "Next step", "What happens next", False),
+    # Labels and placeholders are translated where the modal is built (`record_modal`).
+    ("topics", N_("Topics"), N_("What you talked about"), True),
+    ("actions", N_("Agreed actions"), N_("One per line: each can become a goal"), False),
+    ("next", N_("Next step"), N_("What happens next"), False),
 )
 INPUT_ACTION = "value"
 SLASH_COMMAND = "/mentor"
 
 ELLIPSIS = "…"
-SHORTENED = "_(shortened: the full text didn't fit in one Slack message)_"
+SHORTENED = N_("(shortened: the full text didn't fit in one Slack message)")
 
 Block = dict[str, Any]
 
@@ -238,13 +246,50 @@ def _context(text: str, block_id: str) -> Block:
     }
 
 
+def _listed(items: Sequence[str]) -> str:
+    """Items as the spoken language lists them ("A, B and C", "A、B和C", "A وB وC")."""
+    language = current_language()
+    if language == PSEUDO_LANGUAGE:
+        # Babel formats the test-only pseudo-language as English ("and"), a word no catalog
+        # marked; a plain comma keeps the pseudo-locale test about the catalog's words.
+        return ", ".join(items)
+    return format_list(list(items), locale=babel_locale(language))
+
+
 def fallback_text(message: Message) -> str:
-    """The notification text of a message: its title and text, escaped and clipped."""
-    title = f"🚨 {message.title}" if message.urgent and message.title else message.title
-    raw = "\n".join(part for part in (title, slack_commands(message.text)) if part)
-    if not raw and message.attachment is not None:
-        raw = message.attachment.filename
-    return _clip_escaped(raw or " ", MAX_FALLBACK_TEXT)
+    """The notification text of a message, escaped and clipped: all of its meaning in words.
+
+    Screen readers and notifications read only this, so it carries what the blocks show:
+    the title and text, each field as "label: value", each link, the buttons by their labels
+    and what an attached file shows (its alt text). Written in the message's own language.
+    """
+    with speaking(message.language):
+        return _clip_escaped(_fallback_raw(message) or " ", MAX_FALLBACK_TEXT)
+
+
+def _fallback_raw(message: Message) -> str:
+    title = message.title
+    if message.urgent:
+        title = f"🚨 {title}" if title else f"🚨 {_('Urgent')}"
+    lines = [part for part in (title, slack_commands(message.text)) if part]
+    lines += [f"{slack_commands(f.label)}: {slack_commands(f.value)}" for f in message.fields]
+    for link in message.links:
+        line = f"{link.title}: {link.url}"
+        lines.append(f"{line} ({link.description})" if link.description else line)
+    labels = [c.label.strip() for c in message.choices if c.label.strip()]
+    if labels:
+        lines.append(_("Buttons: {labels}").format(labels=_listed(labels)))
+    attachment = message.attachment
+    if attachment is not None:
+        if attachment.alt_text:
+            lines.append(
+                _("Attached {filename}: {alt_text}").format(
+                    filename=attachment.filename, alt_text=attachment.alt_text
+                )
+            )
+        elif not lines:
+            lines.append(attachment.filename)
+    return "\n".join(lines)
 
 
 def render_blocks(
@@ -266,10 +311,17 @@ def render_blocks(
     def bid(kind: str) -> str:
         return f"{block_prefix}{kind}-{next(counter)}"
 
+    with speaking(message.language):
+        return _render_blocks(message, recipient, in_dm, max_blocks, bid)
+
+
+def _render_blocks(
+    message: Message, recipient: str | None, in_dm: bool, max_blocks: int, bid: Any
+) -> list[Block]:
     content: list[Block] = []
     header = message.title
     if message.urgent:
-        header = f"🚨 {header}" if header else "🚨 Urgent"
+        header = f"🚨 {header}" if header else f"🚨 {_('Urgent')}"
     if header:
         content.append(
             {
@@ -326,13 +378,17 @@ def render_blocks(
     if message.attachment is not None:
         tail.append(
             _context(
-                f"📎 {escape(message.attachment.filename)} is sent as a file in our direct "
-                "messages.",
+                "📎 "
+                + _("{filename} is sent as a file in our direct messages.").format(
+                    filename=escape(message.attachment.filename)
+                ),
                 bid("attachment"),
             )
         )
     if message.expects_text and not in_dm:
-        tail.append(_context("✏️ To answer in words, send me a direct message.", bid("hint")))
+        tail.append(
+            _context("✏️ " + _("To answer in words, send me a direct message."), bid("hint"))
+        )
     return _fit(content, tail, max_blocks, bid)
 
 
@@ -359,7 +415,7 @@ def _fit(content: list[Block], tail: list[Block], max_blocks: int, bid: Any) -> 
         return content + tail
     tail = tail[: max_blocks - 1]
     room = max_blocks - len(tail) - 1
-    return [*content[: max(room, 0)], _context(SHORTENED, bid("more")), *tail]
+    return [*content[: max(room, 0)], _context(f"_{_(SHORTENED)}_", bid("more")), *tail]
 
 
 def render_message(
@@ -379,7 +435,11 @@ def render_message(
 
 
 def render_home(messages: Sequence[Message], *, recipient: str | None) -> Block:
-    """The App Home view: each core message a section, separated by dividers."""
+    """The App Home view: each core message a section, separated by dividers.
+
+    Each message is rendered in its own language; the view's own words are in the language
+    being spoken (the adapter speaks the reply's).
+    """
     blocks: list[Block] = []
     for index, message in enumerate(messages):
         if blocks:
@@ -392,10 +452,25 @@ def render_home(messages: Sequence[Message], *, recipient: str | None) -> Block:
             block_prefix=f"m{index}-",
         )
     if len(blocks) > MAX_VIEW_BLOCKS:
-        blocks = [*blocks[: MAX_VIEW_BLOCKS - 1], _context(SHORTENED, "home-more")]
+        blocks = [*blocks[: MAX_VIEW_BLOCKS - 1], _context(f"_{_(SHORTENED)}_", "home-more")]
     if not blocks:
-        blocks = [_section("Nothing here yet.", "home-empty")]
+        blocks = [_section(_("Nothing here yet."), "home-empty")]
     return {"type": "home", "blocks": blocks}
+
+
+def _plain(text: str, limit: int = MAX_LABEL) -> Block:
+    return {"type": "plain_text", "text": _clip(text, limit)}
+
+
+def _modal_frame(form: str, title: str, submit: str) -> Block:
+    """A modal's callback id and its title, submit and close buttons, in the spoken language."""
+    return {
+        "type": "modal",
+        "callback_id": f"{FORM_PREFIX}{form}",
+        "title": _plain(title, MAX_MODAL_BUTTON),
+        "submit": _plain(submit, MAX_MODAL_BUTTON),
+        "close": _plain(_("Cancel"), MAX_MODAL_BUTTON),
+    }
 
 
 def goal_modal(private_metadata: str = "") -> Block:
@@ -405,29 +480,25 @@ def goal_modal(private_metadata: str = "") -> Block:
     whether it is acceptable (not in the past).
     """
     return {
-        "type": "modal",
-        "callback_id": f"{FORM_PREFIX}{GOAL_FORM}",
-        "title": {"type": "plain_text", "text": "Add a goal"},
-        "submit": {"type": "plain_text", "text": "Add goal"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        **_modal_frame(GOAL_FORM, _("Add a goal"), _("Add goal")),
         "private_metadata": private_metadata,
         "blocks": [
             {
                 "type": "input",
                 "block_id": GOAL_TITLE_BLOCK,
-                "label": {"type": "plain_text", "text": "What do you want to achieve?"},
+                "label": _plain(_("What do you want to achieve?")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": INPUT_ACTION,
                     "max_length": 200,
-                    "placeholder": {"type": "plain_text", "text": "Finish my essay draft"},
+                    "placeholder": _plain(_("Finish my essay draft"), MAX_PLACEHOLDER),
                 },
             },
             {
                 "type": "input",
                 "block_id": GOAL_DUE_BLOCK,
                 "optional": True,
-                "label": {"type": "plain_text", "text": "By when? (optional)"},
+                "label": _plain(_("By when? (optional)")),
                 "element": {"type": "datepicker", "action_id": INPUT_ACTION},
             },
         ],
@@ -441,21 +512,17 @@ def resolve_modal(alert_id: str, outcomes: Sequence[tuple[str, str]]) -> Block:
     `outcome` and `note`; the core checks all three (and who is asking) again.
     """
     return {
-        "type": "modal",
-        "callback_id": f"{FORM_PREFIX}{RESOLVE_FORM}",
-        "title": {"type": "plain_text", "text": "Resolve alert"},
-        "submit": {"type": "plain_text", "text": "Resolve"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        **_modal_frame(RESOLVE_FORM, _("Resolve alert"), _("Resolve")),
         "private_metadata": json.dumps({"alert": alert_id}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": RESOLVE_OUTCOME_BLOCK,
-                "label": {"type": "plain_text", "text": "How did it end?"},
+                "label": _plain(_("How did it end?")),
                 "element": {
                     "type": "static_select",
                     "action_id": INPUT_ACTION,
-                    "placeholder": {"type": "plain_text", "text": "Pick an outcome"},
+                    "placeholder": _plain(_("Pick an outcome"), MAX_PLACEHOLDER),
                     "options": [
                         {"text": {"type": "plain_text", "text": label}, "value": value}
                         for value, label in outcomes
@@ -465,16 +532,13 @@ def resolve_modal(alert_id: str, outcomes: Sequence[tuple[str, str]]) -> Block:
             {
                 "type": "input",
                 "block_id": RESOLVE_NOTE_BLOCK,
-                "label": {"type": "plain_text", "text": "Note (kept encrypted)"},
+                "label": _plain(_("Note (kept encrypted)")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": INPUT_ACTION,
                     "multiline": True,
                     "max_length": 2000,
-                    "placeholder": {
-                        "type": "plain_text",
-                        "text": "What happened, and what's next",
-                    },
+                    "placeholder": _plain(_("What happened, and what's next"), MAX_PLACEHOLDER),
                 },
             },
         ],
@@ -496,22 +560,19 @@ def answer_modal(round_id: str, so_far: str = "") -> Block:
     if so_far:
         element["initial_value"] = so_far[:MAX_ANSWER_INPUT]  # editing: start from it
     return {
-        "type": "modal",
-        "callback_id": f"{FORM_PREFIX}{ANSWER_FORM}",
-        "title": {"type": "plain_text", "text": "Your answer"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        **_modal_frame(ANSWER_FORM, _("Your answer"), _("Send")),
         "private_metadata": json.dumps({"round": round_id}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": ANSWER_BLOCK,
-                "label": {"type": "plain_text", "text": "Your answer (only the bot sees it now)"},
-                "hint": {
-                    "type": "plain_text",
-                    "text": "Shared with the group when the prompt closes; you can change "
-                    "or withdraw it until then.",
-                },
+                "label": _plain(_("Your answer (only the bot sees it now)")),
+                "hint": _plain(
+                    _(
+                        "Shared with the group when the prompt closes; you can change "
+                        "or withdraw it until then."
+                    )
+                ),
                 "element": element,
             }
         ],
@@ -525,24 +586,20 @@ def record_modal(meeting_id: str) -> Block:
     `topics`, `actions` and `next`; the core checks them (and who is asking) again.
     """
     return {
-        "type": "modal",
-        "callback_id": f"{FORM_PREFIX}{RECORD_FORM}",
-        "title": {"type": "plain_text", "text": "Session record"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        **_modal_frame(RECORD_FORM, _("Session record"), _("Save")),
         "private_metadata": json.dumps({"meeting": meeting_id}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": block,
                 "optional": not required,
-                "label": {"type": "plain_text", "text": label},
+                "label": _plain(_(label)),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": INPUT_ACTION,
                     "multiline": True,
                     "max_length": 2000,
-                    "placeholder": {"type": "plain_text", "text": placeholder},
+                    "placeholder": _plain(_(placeholder), MAX_PLACEHOLDER),
                 },
             }
             for block, label, placeholder, required in RECORD_BLOCKS
@@ -585,7 +642,7 @@ def form_of(view: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
         args["answer"] = _input_value(values, ANSWER_BLOCK)
     elif name == RECORD_FORM:
         args["meeting"] = _metadata(view, "meeting")
-        for block, *_ in RECORD_BLOCKS:
+        for block, *_rest in RECORD_BLOCKS:
             args[block] = _input_value(values, block)
     return name, args
 
@@ -604,20 +661,41 @@ def _input_value(values: Mapping[str, Any], block_id: str) -> str:
     return ""
 
 
+# Words that place a refused form's message under the input it is about. The core's refusal
+# is written in the person's language, so each word is looked for in English and in its
+# translation into the language being spoken (translators: the word as the core's own
+# messages use it, lower case).
+DATE_WORDS = (N_("date"),)
+NEXT_STEP_WORDS = (N_("next step"),)
+ACTION_WORDS = (N_("action"),)
+OUTCOME_WORDS = (N_("outcome"), N_("how it ended"))
+
+
+def _mentions(error: str, words: Sequence[str]) -> bool:
+    lowered = error.lower()
+    return any(word in lowered or _(word).lower() in lowered for word in words)
+
+
 def form_errors(name: str, error: str) -> dict[str, str]:
     """The `response_action: errors` map for a refused form: the message under its input.
 
     The core refuses with one sentence; a date problem belongs under the date picker,
-    everything else (empty title, too many goals, not a student) under the title.
+    everything else (empty title, too many goals, not a student) under the title. Call it
+    speaking the reply's language (see `_mentions`).
     """
     block = GOAL_TITLE_BLOCK
-    if name == GOAL_FORM and "date" in error.lower():
+    if name == GOAL_FORM and _mentions(error, DATE_WORDS):
         block = GOAL_DUE_BLOCK
     if name == RECORD_FORM:
-        lowered = error.lower()
-        block = "next" if "next step" in lowered else "actions" if "action" in lowered else "topics"
+        block = (
+            "next"
+            if _mentions(error, NEXT_STEP_WORDS)
+            else "actions"
+            if _mentions(error, ACTION_WORDS)
+            else "topics"
+        )
     if name == RESOLVE_FORM:
-        about_outcome = "outcome" in error.lower() or "how it ended" in error.lower()
+        about_outcome = _mentions(error, OUTCOME_WORDS)
         block = RESOLVE_OUTCOME_BLOCK if about_outcome else RESOLVE_NOTE_BLOCK
     if name == ANSWER_FORM:
         block = ANSWER_BLOCK
