@@ -54,7 +54,6 @@ SLACK_SILENT = frozenset(
         "conversations.members",
         "chat.delete",
         "apps.connections.open",
-        "files.getUploadURLExternal",
         "team.info",
         "bots.info",
     }
@@ -69,6 +68,8 @@ class PlatformRun:
     def __init__(self, db: Database, clock: FixedClock, settings: CoreSettings) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self.seen: list[Seen] = []
+        # Every message body as the platform got it, by step (for the meaning test).
+        self.bodies: list[tuple[str, Any]] = []
         self.pressed: set[str] = set()
         self.events = itertools.count(1)
 
@@ -136,11 +137,14 @@ class SlackRun(PlatformRun):
                 continue
             params = call.json_params
             texts += slack_texts(params)
+            if call.method.startswith("chat."):
+                self.bodies.append((origin, params))
             if call.method in ("chat.postMessage", "chat.update") and params.get("blocks"):
                 with_blocks.append((str(params.get("channel", "")), list(params["blocks"])))
         for post in fake.response_posts[mark[1] :]:
             if post.body:
                 texts += slack_texts(post.body)
+                self.bodies.append((origin, post.body))
                 if post.body.get("blocks"):
                     with_blocks.append(("", list(post.body["blocks"])))
         if texts:
@@ -294,6 +298,7 @@ class DiscordRun(PlatformRun):
             body = call.json
             data = body.get("data", body) if isinstance(body, dict) else body
             texts += discord_texts(data)
+            self.bodies.append((origin, data))
             if isinstance(data, dict) and data.get("components"):
                 response = call.response_json if isinstance(call.response_json, dict) else {}
                 message_id = str(response.get("id", ""))

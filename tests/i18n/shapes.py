@@ -12,6 +12,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import select
@@ -19,7 +20,7 @@ from sqlmodel import select
 from bot.config import CoreSettings
 from bot.registry import Command
 from storage.db import Database
-from storage.tables import Group, Person, Resource
+from storage.tables import CheckinSchedule, Group, Person, Resource
 from tests.tick import REGISTRY
 
 SAM = "sam@example.edu"
@@ -241,7 +242,9 @@ def discord_texts(body: Any) -> list[str]:
 _MONTHS = [m for m in (*calendar.month_name, *calendar.month_abbr) if m]
 _DAYS = [*calendar.day_name, *calendar.day_abbr]
 # Dates are formatted by Babel (bot/i18n/dates), which writes the pseudo-language in English.
-DATE_WORDS = frozenset({*_MONTHS, *_DAYS, "AM", "PM", "am", "pm", "UTC", "GMT", "BST", "EST"})
+DATE_WORDS = frozenset(
+    {*_MONTHS, *_DAYS, *(d.lower() for d in calendar.day_abbr), "AM", "PM", "am", "pm", "UTC"}
+)
 BRANDS = ("Slack", "Discord", "mentorbot", "ICS", "PDF", "CSV", "JSON", "PNG")
 _URL = re.compile(r"<?https?://[^\s>|)\]]+>?")
 _MAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -249,9 +252,65 @@ _MENTION = re.compile(r"<[@#!&][^>]*>")
 _ZONE = re.compile(r"\b[A-Z][A-Za-z_]+/[A-Za-z_]+(?:/[A-Za-z_]+)?\b")
 _FILE = re.compile(r"\b[\w.-]+\.(?:json|png|ics|pdf|csv|txt)\b")
 _WORD = re.compile(r"[A-Za-z]{2,}")
-_USAGE_TOKEN = re.compile(
-    r"^\[?[A-Z0-9|:_.-]+\]?$|^\[?[A-Za-z0-9:-]+(?:\|[A-Za-z0-9:-]+)+\]?$|^\.\.\.$"
+# Words of command syntax a help text or refusal shows as typed: never translated.
+SYNTAX_WORDS = frozenset(
+    {
+        "ID",
+        "N",
+        "GROUP",
+        "DAYS",
+        "TEXT",
+        "NAME",
+        "EMAIL",
+        "FROM",
+        "TO",
+        "URL",
+        "TOPICS",
+        "ACTIONS",
+        "NEXT",
+        "MINUTES",
+        "REASON",
+        "TITLE",
+        "PERCENT",
+        "MESSAGE",
+        "UNTIL",
+        "WORDS",
+        "ZONE",
+        "OUTCOME",
+        "NOTE",
+        "DETAILS",
+        "YYYY-MM-DD",
+        "HH:MM",
+        "HH:MM-HH:MM",
+    }
 )
+_SYNTAX_PART = re.compile(r"[a-z]+|[0-9:-]+|\[[a-z_]+(?:=N)?\]")
+
+
+def _placeholders() -> frozenset[str]:
+    found = set(SYNTAX_WORDS)
+    for command in REGISTRY.commands:
+        for arg in command.args:
+            found.add(arg.placeholder.strip("[]"))
+    return frozenset(found)
+
+
+PLACEHOLDERS = _placeholders()
+
+
+def is_syntax(token: str) -> bool:
+    """A usage placeholder (ID, YYYY-MM-DD, HH:MM|off, slack|discord, [anonymous])."""
+    core = token.strip("()[],.;:'\"")
+    if core in PLACEHOLDERS or core == "...":
+        return True
+    if re.fullmatch(r"\[[a-z_]+(?:=N)?\]", token.strip(",.;:")):
+        return True
+    if "|" in core:
+        parts = [part.strip('"[]') for part in core.split("|")]
+        return all(part in PLACEHOLDERS or _SYNTAX_PART.fullmatch(part) for part in parts)
+    return False
+
+
 _PATH = re.compile(r"(?<![\w/])/(?:[\w.-]+/)+[\w.-]+")
 
 
@@ -287,13 +346,13 @@ def data_strings(db: Database, settings: CoreSettings, extra: Sequence[str] = ()
     found: set[str] = set(TYPED) | set(extra) | set(BRANDS)
     with db.session() as session:
         for person in session.exec(select(Person)).all():
-            found.add(person.name)
-            found.update(person.name.split())
+            found.update({person.name, person.name.split()[0]})
         for group in session.exec(select(Group)).all():
             found.add(group.name)
         for resource in session.exec(select(Resource)).all():
             found.update({resource.title, resource.description})
-            found.update(t.strip() for t in resource.tags.split(","))
+        for schedule in session.exec(select(CheckinSchedule)).all():
+            found.add(schedule.name)
     for lines in settings.crisis_lines.values():
         for line in lines:
             found.update({line.name, line.contact})
@@ -312,16 +371,24 @@ def leftovers(text: str, data: Sequence[str]) -> list[str]:
         rest = pattern.sub(" ", rest)
     for usage in usages():
         rest = rest.replace(usage, " ")
-    for item in data:
-        rest = rest.replace(item, " ")
+    rest = _data_pattern(tuple(data)).sub(" ", rest)
     rest = _COMMAND.sub(" ", rest)
     rest = re.sub(r"[*`~]", " ", rest)  # Slack and Discord markdown
     words = []
     for token in rest.split():
-        if _USAGE_TOKEN.match(token):
-            continue  # ID, TITLE, YYYY-MM-DD, HH:MM, slack|discord: a usage placeholder
+        if is_syntax(token):
+            continue
         words += [w for w in _WORD.findall(token) if w not in DATE_WORDS]
     return words
+
+
+@lru_cache(maxsize=8)
+def _data_pattern(data: tuple[str, ...]) -> re.Pattern[str]:
+    """The data as whole words (a tag "sleep" must not hide "sleeping")."""
+    ordered = sorted(data, key=len, reverse=True)
+    return re.compile(
+        r"(?<![A-Za-z])(?:" + "|".join(re.escape(d) for d in ordered) + r")(?![A-Za-z])"
+    )
 
 
 @dataclass(frozen=True)
@@ -352,8 +419,8 @@ def find_leftovers(seen: Iterable[Seen], data: Sequence[str]) -> list[Leftover]:
     return list(found.values())
 
 
-def report(found: Sequence[Leftover], limit: int = 400) -> str:
-    """The failure message: leftovers grouped by the message that showed them."""
+def report(found: Sequence[Leftover]) -> str:
+    """The failure message: every leftover, grouped by the message that showed them."""
     by_origin: dict[tuple[str, str], list[Leftover]] = defaultdict(list)
     for item in found:
         by_origin[(item.area, item.origin)].append(item)
@@ -362,13 +429,30 @@ def report(found: Sequence[Leftover], limit: int = 400) -> str:
         f"{len(found)} line(s) with untranslated text in {len(by_origin)} message(s): "
         + ", ".join(f"{area} {n}" for area, n in sorted(areas.items()))
     ]
-    shown = 0
+    lines.append("by area: " + ", ".join(f"{k} {n}" for k, n in summary(found).items()))
     for (area, origin), items in by_origin.items():
         lines.append(f"[{area}] {origin}")
         for item in items:
-            lines.append(f"    {' '.join(dict.fromkeys(item.words))!s:40.40}  | {item.line[:160]}")
-            shown += 1
-        if shown > limit:
-            lines.append(f"... and more ({len(found) - shown} lines not shown)")
-            break
+            words = " ".join(dict.fromkeys(item.words))
+            lines.append(f"    {words[:40]:40}  | {item.line[:200]}")
     return "\n".join(lines)
+
+
+def summary(found: Sequence[Leftover]) -> dict[str, int]:
+    """Leftover lines by platform and by what made them (command family or push)."""
+    counts: Counter[str] = Counter()
+    for item in found:
+        counts[item.area] += 1
+        counts[f"{item.area} {_family_of(item.origin)}"] += 1
+    return dict(sorted(counts.items()))
+
+
+def _family_of(origin: str) -> str:
+    what = origin.split(": ", 1)[1] if ": " in origin else origin
+    if what.startswith("/"):
+        return "/" + what[1:].split()[0]
+    if what.startswith("presses"):
+        return "buttons"
+    if what.startswith("pushes") or "pushes arrive" in what:
+        return "pushes"
+    return what.split()[0] if what else "?"
