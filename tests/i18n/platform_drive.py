@@ -329,8 +329,6 @@ class DiscordRun(PlatformRun):
             )
             with contextlib.suppress(TimeoutError):
                 await self.fake.wait_for_interaction_response(inter, timeout=2)
-            if not self.fake.responses_for(inter):
-                self.seen.append(Seen(self.area, f"{who}: {line}", "(no answer)"))
         else:
             await self.fake.dispatch_message_create(None, user, line)
         await _settle()

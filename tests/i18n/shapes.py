@@ -75,6 +75,12 @@ TYPED = (
     "Study hour",
     "Share one win",
     "Finish the essay draft",
+    # Words typed where a command wants something else, quoted back in the refusal.
+    "fly",
+    "quantum origami",
+    "hello",
+    "nosuchcommand",
+    "Nowhere/Land",
 )
 
 # (who, what they type): the staff set up workshops, prompts, pairing and meeting hours
@@ -110,7 +116,7 @@ STUDENT_WEEK: tuple[tuple[str, str], ...] = (
     (SAM, "/goal done 1"),
     (SAM, "/goal drop 2"),
     (SAM, "/goal progress 99 50"),
-    (SAM, "/goal progress one"),
+    (SAM, "/goal progress 1x"),
     (SAM, "/resources"),
     (SAM, "/resources exam stress"),
     (SAM, "/resources quantum origami"),
@@ -322,7 +328,9 @@ def _command_pattern() -> re.Pattern[str]:
         names = [name, *{n for c in family for n in c.other_names}]
         head = "(?:" + "|".join(re.escape(n) for n in names) + ")"
         if subs:
-            head += r"(?:\s+(?:" + "|".join(re.escape(s) for s in subs) + r")\b)?"
+            one_of = "(?:" + "|".join(re.escape(s) for s in subs) + r")\b"
+            # "/goal list, add, progress": a refusal listing the subcommands after one.
+            head += r"(?:\s+" + one_of + r"(?:\s*,\s*" + one_of + ")*)?"
         alternatives.append(head)
     # Slack's answers name the one slash command the app has: `/mentor goal add`.
     return re.compile(r"(?<![\w/])/(?:mentor\s+)?(?:" + "|".join(alternatives) + r")\b")
@@ -335,7 +343,8 @@ def usages(commands: Iterable[Command] = REGISTRY.commands) -> list[str]:
     """Usage lines and examples: commands as typed, never translated."""
     out: list[str] = []
     for command in commands:
-        out.append(command.usage)
+        if command.args:  # a bare "/goal list" is left to the command pattern
+            out.append(command.usage)
         if command.example:
             out.append(command.example)
     return sorted(out, key=len, reverse=True)
@@ -448,11 +457,20 @@ def summary(found: Sequence[Leftover]) -> dict[str, int]:
 
 
 def _family_of(origin: str) -> str:
+    """What made a message, for the counts: a command family, buttons, pushes, forms, ..."""
+    if origin == "registered slash commands":
+        return "slash command help"
+    if origin.startswith(("pushes", "push ")):
+        return "pushes"
     what = origin.split(": ", 1)[1] if ": " in origin else origin
     if what.startswith("/"):
         return "/" + what[1:].split()[0]
     if what.startswith("presses"):
         return "buttons"
-    if what.startswith("pushes") or "pushes arrive" in what:
+    if what.startswith(("pushes", "push ", "(switches")):
         return "pushes"
-    return what.split()[0] if what else "?"
+    if what.startswith(("submits", "resolve form", "record form", "prompt answer form")):
+        return "forms"
+    if what.startswith("opens the App Home"):
+        return "App Home"
+    return "free text"
