@@ -55,6 +55,9 @@ FACE_WITHOUT_NUMBER = re.compile(
 )
 # The label a sparkline sits under: "Last 14 days", "14 days".
 TREND_LABEL = re.compile(r"(?i)\b(?:last\s+)?14[\s-]+days?\b:?")
+# The English twin's words (bot.sparkline.describe_trend): "mostly 3, lowest 2 on Tuesday",
+# "mixed, from 1 to 5", "2 of 14 days logged". A twin may close a longer line (/mentees).
+TWIN = re.compile(r"(?i)\b(?:mostly|mixed|lowest|highest|logged|no moods?)\b")
 IMAGE = re.compile(r"\.(?:png|jpe?g|gif|svg)$", re.IGNORECASE)
 
 
@@ -80,7 +83,8 @@ class Problems:
         for index, line in enumerate(lines):
             if FACE_WITHOUT_NUMBER.search(line):
                 self.add("a mood face without its number", origin, line)
-            following = lines[index + 1] if index + 1 < len(lines) else ""
+            # A twin may follow on the next line, or under its own label ("*Trend*\nmostly 3").
+            following = " ".join(lines[index + 1 : index + 3])
             self.check_trend(origin, line, following)
 
     def check_trend(self, origin: str, line: str, following: str = "") -> None:
@@ -89,7 +93,11 @@ class Problems:
         What is left of the sparkline's segment without the bars, the emoji and its label
         ("Last 14 days:") must hold words and a mood number: "(mostly 3, lowest 2 on Tuesday)".
         """
-        if not SPARK.search(line):
+        first = SPARK.search(line)
+        if first is None:
+            return
+        after = line[first.end() :] + " " + following
+        if TWIN.search(after) and re.search(r"[1-5]", after):
             return
         for segment in re.split(r"[,;|]\s+", line):
             bar = SPARK.search(segment)
@@ -161,13 +169,16 @@ def slack_problems(bodies: Iterable[tuple[str, Any]], files: Iterable[Any]) -> P
             problems.check_text(f"{origin} (notification text)", fallback)
             if not fallback.strip() and blocks:
                 problems.add("no words left without emoji", origin, "(empty notification text)")
+        read: list[str] = []  # the blocks' words in order, as a screen reader reads them
         for node in _walk(blocks):
             if node.get("type") == "button":
                 problems.check_button(origin, str(node.get("text", {}).get("text", "")))
             elif node.get("type") == "image" and not str(node.get("alt_text", "")).strip():
                 problems.add("an image without alt text", origin, str(node.get("image_url")))
             elif node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
-                problems.check_text(origin, node["text"], whole=False)
+                read.append(node["text"])
+        # Buttons' labels are checked above; a field's value may be followed by its twin.
+        problems.check_text(origin, "\n".join(read), whole=False)
     for upload in files:
         if IMAGE.search(upload.filename) and not (upload.alt_txt or "").strip():
             problems.add("an image without alt text", "Slack upload", upload.filename)
