@@ -9,18 +9,28 @@
   code no longer has (stale), a translation that changes a placeholder, a plural with the
   wrong number of forms for its language. `tests/bot/i18n/test_catalogs.py` runs it, so
   `make test` fails on a stale or incomplete catalog.
+
+Besides the code, the crisis lines data file (`bot/crisis_lines.yaml`) has messages, in the
+`crisis_lines` area: every line's `contact` ("Call 024 (free, confidential, 24/7)"), and the
+`name` of the fallback's lines and of emergency lines ("Emergency services"). The proper
+names of services ("Samaritans") stay as they are. A translation of one of these must keep
+exactly the phone numbers, web addresses and capitalised keywords of the English
+(`crisis_tokens`): a wrong digit in a crisis number is worse than English.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import write_po
@@ -30,10 +40,14 @@ from bot.i18n.translations import LOCALE_DIR, PLACEHOLDER, catalog_files, read_c
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("bot", "adapters")
+# The crisis lines data file: its contact instructions and generic line names are messages.
+CRISIS_LINES_FILE = "bot/crisis_lines.yaml"
+CRISIS_AREA = "crisis_lines"
 # Which area catalog a source file's messages start in. Areas keep work on different parts of
 # the code in different files; a file named here goes to its area, else the first matching
 # prefix in AREA_PREFIXES does.
 AREA_FILES: dict[str, str] = {
+    CRISIS_LINES_FILE: CRISIS_AREA,
     **{
         f"bot/{name}": "language"
         for name in (
@@ -177,7 +191,51 @@ def extract(root: Path = ROOT) -> dict[str, Extracted]:
                 msgid[0] if isinstance(msgid, tuple) else msgid, Extracted(msgid)
             )
             item.locations.append((path, lineno))
+    crisis_file = root / CRISIS_LINES_FILE
+    if crisis_file.is_file():
+        data: dict[str, list[tuple[str, int]]] = {}
+        for text, lineno in crisis_line_messages(crisis_file.read_text(encoding="utf-8")):
+            data.setdefault(text, []).append((CRISIS_LINES_FILE, lineno))
+        for text, locations in data.items():
+            # The data file comes first, so its messages stay in its area (and keep its check)
+            # even if some code happens to mark the same words.
+            found.setdefault(text, Extracted(text)).locations[:0] = locations
     return dict(sorted(found.items(), key=lambda kv: (kv[1].locations[0], kv[0])))
+
+
+def crisis_line_messages(text: str) -> Iterator[tuple[str, int]]:
+    """The translatable texts of a crisis lines file, with their (1-based) line numbers.
+
+    Every line's `contact`; the `name` of the fallback's lines and of emergency lines
+    ("Emergency services"), not the proper names of services ("Samaritans").
+    """
+    document = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(document, yaml.MappingNode):
+        return
+    top = _mapping(document)
+    groups: list[tuple[bool, yaml.Node]] = []
+    if "fallback" in top:
+        groups.append((True, top["fallback"]))
+    if isinstance(top.get("countries"), yaml.MappingNode):
+        groups.extend((False, country) for country in _mapping(top["countries"]).values())
+    for is_fallback, country in groups:
+        lines = _mapping(country).get("lines")
+        for line in lines.value if isinstance(lines, yaml.SequenceNode) else ():
+            fields = _mapping(line)
+            kind = fields.get("kind")
+            wanted = ["contact"]
+            if is_fallback or (kind is not None and kind.value == "emergency"):
+                wanted.insert(0, "name")
+            for key in wanted:
+                node = fields.get(key)
+                if isinstance(node, yaml.ScalarNode) and str(node.value).strip():
+                    yield str(node.value).strip(), node.start_mark.line + 1
+
+
+def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): value for key, value in node.value}
 
 
 def _languages() -> list[str]:
@@ -244,7 +302,65 @@ def placeholders(text: str) -> list[str]:
     return sorted(PLACEHOLDER.findall(text))
 
 
-def _check_message(language: str, area: str, message: Message, num_plurals: int) -> list[Problem]:
+# A web address or bare domain ("https://findahelpline.com", "988lifeline.org"), ASCII only so
+# that it ends where Chinese or Arabic text around it begins.
+_WEB = re.compile(
+    r"(?:https?://)?(?<![A-Za-z0-9.-])(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?![A-Za-z0-9-])"
+    r"(?:/[A-Za-z0-9._~%/?#=&+:-]*)?"
+)
+# A number as people write it: digits, maybe grouped by single spaces or dashes
+# ("0800 111 0 111", "1-800-891-4416"). Any script's digits count, so a translation that
+# writes a number in other digits differs.
+_NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f-]\d+)*")
+_NUMBER_GLUE = re.compile(r"[ \u00a0\u202f-]")
+# A keyword to text, in capitals ("Text TALK to 50808"), or an acronym ("SAMU").
+_KEYWORD = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])")
+
+
+def crisis_tokens(text: str) -> Counter[str]:
+    """What a crisis line text must keep in every language: numbers, web addresses, keywords.
+
+    A multiset of its phone numbers and other digit runs, spaces and dashes inside a number
+    removed ("0800 111 0 111" -> "08001110111"), its web addresses and domains, and its words
+    in capitals of two letters or more.
+    """
+    tokens: Counter[str] = Counter()
+    for match in _WEB.finditer(text):
+        address = match.group(0).rstrip(".,;:!?/")
+        tokens[f"web {address}"] += 1
+    rest = _WEB.sub(" ", text)
+    for match in _NUMBER.finditer(rest):
+        tokens[f"number {_NUMBER_GLUE.sub('', match.group(0))}"] += 1
+    for match in _KEYWORD.finditer(rest):
+        tokens[f"keyword {match.group(0)}"] += 1
+    return tokens
+
+
+def crisis_differences(english: str, translated: str) -> str:
+    """How a translation changes the English's numbers, addresses or keywords ("" when not)."""
+    want, got = crisis_tokens(english), crisis_tokens(translated)
+    if want == got:
+        return ""
+    parts = []
+    if missing := want - got:
+        parts.append("lacks " + ", ".join(sorted(missing.elements())))
+    if extra := got - want:
+        parts.append("adds " + ", ".join(sorted(extra.elements())))
+    return "; ".join(parts)
+
+
+def _check_message(
+    language: str,
+    area: str,
+    message: Message,
+    num_plurals: int,
+    crisis: bool | None = None,
+) -> list[Problem]:
+    """What is wrong with one translated message.
+
+    With `crisis` (by default, in the crisis lines area) a translation must also keep the
+    English's numbers, web addresses and keywords (`crisis_tokens`).
+    """
     key = message.id if isinstance(message.id, str) else message.id[0]
 
     def problem(what: str) -> Problem:
@@ -272,6 +388,10 @@ def _check_message(language: str, area: str, message: Message, num_plurals: int)
         return [problem("not translated")]
     if placeholders(str(message.id)) != placeholders(str(message.string)):
         return [problem(f"placeholders differ in {message.string!r}")]
+    if crisis is None:
+        crisis = area == CRISIS_AREA
+    if crisis and (differences := crisis_differences(str(message.id), str(message.string))):
+        return [problem(f"crisis line {differences} in {message.string!r}")]
     return []
 
 
@@ -294,7 +414,18 @@ def check(areas: Iterable[str] | None = None, root: Path = ROOT) -> list[Problem
                 if key not in messages:
                     problems.append(Problem(language, path.stem, key, "no longer in the code"))
                     continue
-                problems.extend(_check_message(language, path.stem, message, catalog.num_plurals))
+                from_crisis_file = any(
+                    where == CRISIS_LINES_FILE for where, _line in messages[key].locations
+                )
+                problems.extend(
+                    _check_message(
+                        language,
+                        path.stem,
+                        message,
+                        catalog.num_plurals,
+                        crisis=path.stem == CRISIS_AREA or from_crisis_file,
+                    )
+                )
         for key, item in messages.items():
             if key not in seen and (wanted is None or item.area in wanted):
                 problems.append(Problem(language, item.area, key, "missing"))
