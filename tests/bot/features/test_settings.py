@@ -271,11 +271,16 @@ def test_platform_needs_an_account_there(sam: Chat, demo: Database) -> None:
 
 
 def test_settings_is_in_the_registry(core: MentorBot) -> None:
-    """Every subcommand is registered for students, with the table declared as personal data."""
+    """Every subcommand is registered, with the table declared as personal data.
+
+    A student's own settings are for students; language and country for everyone.
+    """
     registry = core.registry
-    subs = {c.sub for c in registry.families["settings"]}
-    assert subs == {"show", "zone", "quiet", "checkin", "platform"}
-    assert all(c.roles == ("student",) for c in registry.families["settings"])
+    subs = {c.sub: c.roles for c in registry.families["settings"]}
+    assert set(subs) == {"show", "zone", "quiet", "checkin", "platform", "language", "country"}
+    for sub in ("show", "zone", "quiet", "checkin", "platform"):
+        assert subs[sub] == ("student",)
+    assert subs["language"] == subs["country"] == ("student", "mentor", "admin")
     assert StudentSettings in {p.table for p in registry.personal_data}
 
 
