@@ -205,7 +205,15 @@ def _zoneinfo_folders() -> list[Traversable]:
     return folders
 
 
-YOUR_MENTOR = N_("your mentor")
+CARD_TITLE = N_("You don't have to face this alone")
+CARD_TEXT = N_(
+    "Thank you for telling me. It sounds like you're going through something really "
+    "hard, and you deserve support right now.\n"
+    "If you are in danger or might act on these thoughts, please contact one of "
+    "these now:\n"
+    "I've let {told} know so a real person can check in with you soon. "
+    "I'm a bot, so I can't keep this just between us: keeping you safe comes first."
+)
 
 
 def render_crisis_reply(
@@ -221,15 +229,8 @@ def render_crisis_reply(
     with speaking_to(student, settings):
         lines = crisis_lines_for(settings, student.country, student.timezone, current_language())
         return Message(
-            title=_("You don't have to face this alone"),
-            text=_(
-                "Thank you for telling me. It sounds like you're going through something really "
-                "hard, and you deserve support right now.\n"
-                "If you are in danger or might act on these thoughts, please contact one of "
-                "these now:\n"
-                "I've let {told} know so a real person can check in with you soon. "
-                "I'm a bot, so I can't keep this just between us: keeping you safe comes first."
-            ).format(told=told if told is not None else _(YOUR_MENTOR)),
+            title=_(CARD_TITLE),
+            text=_(CARD_TEXT).format(told=told if told is not None else _("your mentor")),
             fields=tuple(Field(line.name, line.contact) for line in lines),
             urgent=True,
             private=True,

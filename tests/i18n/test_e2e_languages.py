@@ -1,0 +1,365 @@
+"""Every student in their own language and country, end to end (issue 19, "done when").
+
+In Spanish, Arabic and Simplified Chinese, on the console core, on Slack and on Discord: a
+check-in, a mood with a low-mood resource suggestion, a goal, a crisis message showing the
+lines of the student's country (Spain, Saudi Arabia, China), and the mentor's alert in the
+MENTOR's own, different language. Expected words come from the catalogs (`speaking(lang)`
+and `_()`), and each is checked to differ from the English.
+
+Some messages are written by other parts of the code (the check-in prompt, the goal reply,
+the mentor's alert); their assertions are in the tests marked `WAITS_FOR_MERGE`, which hold
+once every area's catalog is translated. Remove the mark then: it is strict, so a test that
+starts passing says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from adapters.slack.users import UserDirectory
+from bot.core import MentorBot
+from bot.i18n import LANGUAGES, _, speaking
+from bot.model import Actor, Inbound, Message
+from bot.people import person_by_email
+from bot.services.alerts import who_is_told
+from bot.services.crisis import CARD_TEXT, CARD_TITLE
+from bot.services.mood import MOOD_FACES
+from bot.services.resources import ResourceRow, import_resources
+from bot.services.roster import import_roster, parse_roster
+from mentorbot_fakes.discord_api import DispatchedInteraction, FakeDiscord
+from mentorbot_fakes.slack_api import FakeSlack
+from storage.db import Database
+from storage.tables import Outbox, Person
+from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
+from tests.adapters.slack.conftest import MENTOR, STUDENT, Harness, all_text, push_checkin
+from tests.conftest import Chat, text_of
+
+CRISIS = "honestly i just want it all to end, i want to die"
+WAITS_FOR_MERGE = pytest.mark.xfail(
+    strict=True,
+    reason="the check-in, goal and alert messages are translated by other areas (issue 19 "
+    "helpers); this passes once their catalogs are merged",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A student's language and country, the line their crisis card starts with, the mentor's."""
+
+    language: str
+    country: str
+    first_line: str
+    mentor_language: str
+
+
+CASES = [
+    Case("es", "ES", "Línea 024", "fr"),
+    Case("ar", "SA", "Ministry of Health 937", "de"),
+    Case("zh_Hans", "CN", "12356 Psychological Assistance Hotline (心理援助热线)", "ko"),
+]
+IDS = [case.language for case in CASES]
+# A low-mood resource in each language, and an English one that must come after it.
+RESOURCES = [
+    ResourceRow("Feeling low", "https://example.org/en/low", "low-mood", "When days are hard"),
+    ResourceRow("Ánimo bajo", "https://example.org/es/low", "low-mood", "Días difíciles", "es"),
+    ResourceRow("المزاج المنخفض", "https://example.org/ar/low", "low-mood", "أيام صعبة", "ar"),
+    ResourceRow("情绪低落", "https://example.org/zh/low", "low-mood", "难熬的日子", "zh_Hans"),
+]
+RESOURCE_OF = {"es": "Ánimo bajo", "ar": "المزاج المنخفض", "zh_Hans": "情绪低落"}
+
+
+def in_language(lang: str, msgid: str, /, **values: Any) -> str:
+    """A message as the catalog writes it in `lang`, checked to differ from the English."""
+    with speaking(lang):
+        translated = _(msgid).format(**values)
+    with speaking("en"):
+        english = _(msgid).format(**values)
+    assert translated != english, f"{msgid!r} is not translated into {lang}"
+    return translated
+
+
+def mood_line(language: str, score: int) -> str:
+    """The first sentence of the answer to `/mood SCORE` (bot/features/mood.py)."""
+    return in_language(
+        language, "Logged your mood: {face} {score}/5.", face=MOOD_FACES[score], score=score
+    )
+
+
+def card_texts(db: Database, email: str, language: str) -> tuple[str, str]:
+    """The crisis card's title and text for a student, from the catalog."""
+    with db.session() as session:
+        student = person_by_email(session, email)
+        assert student is not None
+        with speaking(language):
+            told = who_is_told(session, student)
+    title = in_language(language, CARD_TITLE)
+    return title, in_language(language, CARD_TEXT, told=told)
+
+
+def set_people(db: Database, student: str, mentor: str, case: Case) -> None:
+    """The student's and mentor's languages (and the student's country), and the library."""
+    with db.session() as session:
+        import_resources(session, RESOURCES)
+    with db.session() as session:
+        for email, language, country in (
+            (student, case.language, case.country),
+            (mentor, case.mentor_language, None),
+        ):
+            person = person_by_email(session, email)
+            assert person is not None
+            person.language = language
+            person.country = country or person.country
+            session.add(person)
+
+
+def pushes_to(db: Database, email: str) -> list[Message]:
+    """The messages queued for a person (their alerts), oldest first."""
+    with db.session() as session:
+        person = person_by_email(session, email)
+        assert person is not None
+        rows = session.exec(
+            select(Outbox).where(Outbox.person_id == person.id).order_by(col(Outbox.id))
+        ).all()
+        return [Message.from_json(row.payload) for row in rows]
+
+
+# ---------------------------------------------------------------- the console core
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_console_student_chooses_language_and_country(sam: Chat, case: Case) -> None:
+    """/settings language and country: confirmed in the NEW language; nothing else changes."""
+    reply = sam.send(f"/settings language {case.language}")
+    assert reply.error is None
+    assert text_of(reply) == in_language(
+        case.language,
+        "From now on I'll write to you in {language}.",
+        language=LANGUAGES[case.language],
+    )
+    assert reply.messages[0].language == case.language
+    reply = sam.send(f"/settings country {case.country}")
+    assert reply.error is None and reply.messages[0].language == case.language
+    assert f"({case.country})" in text_of(reply)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_console_mood_crisis_and_replies_in_the_students_language(
+    core: MentorBot, sam: Chat, case: Case
+) -> None:
+    """A low mood with the resource in their language first; the card with their lines."""
+    set_people(core.db, "sam@example.edu", "maya@example.edu", case)
+    sam.send("/checkin")
+    assert sam.last is not None and sam.last.messages[0].language == case.language
+    reply = sam.send("/mood 2")
+    [message] = reply.messages
+    assert message.language == case.language
+    assert message.text.startswith(mood_line(case.language, 2))
+    assert message.links[0].title == RESOURCE_OF[case.language]
+    assert [link.title for link in message.links].index("Feeling low") > 0
+    reply = sam.send("/goal add Finish the essay")
+    assert reply.error is None and reply.messages[0].language == case.language
+    reply = sam.send(CRISIS)
+    card = reply.messages[-1]
+    title, text = card_texts(core.db, "sam@example.edu", case.language)
+    assert card.language == case.language and card.urgent
+    assert (card.title, card.text) == (title, text)
+    assert card.fields[0].label == case.first_line  # the line's own name, untranslated
+
+
+@WAITS_FOR_MERGE
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_console_checkin_goal_and_mentor_alert_are_translated(
+    core: MentorBot, sam: Chat, case: Case
+) -> None:
+    """The check-in prompt, the goal reply and the mentor's alert (in the MENTOR's language)."""
+    english_checkin = text_of(Chat(core, "alex@example.edu").send("/checkin"))
+    set_people(core.db, "sam@example.edu", "maya@example.edu", case)
+    checkin = text_of(sam.send("/checkin"))
+    assert checkin != english_checkin.replace("Alex", "Sam")
+    goal = text_of(sam.send("/goal add Finish the essay"))
+    with speaking("en"):
+        english_goal = text_of(Chat(core, "alex@example.edu").send("/goal add Finish the essay"))
+    assert goal != english_goal
+    sam.send(CRISIS)
+    alerts = [m for m in pushes_to(core.db, "maya@example.edu") if m.urgent]
+    assert alerts and all(m.language == case.mentor_language for m in alerts)
+    assert CRISIS in json.dumps([m.to_json() for m in alerts], ensure_ascii=False)
+
+
+def test_platform_locale_is_remembered_and_spoken_until_a_choice(core: MentorBot) -> None:
+    """A Discord/Slack locale is stored when it changes; the person's own choice outranks it."""
+    actor = Actor("console", "local", "sam@example.edu", email="sam@example.edu", locale="es-ES")
+    reply = core.handle(Inbound(actor, "command", "mood", {}, "4"))
+    assert reply.messages[0].language == "es"
+    with core.db.session() as session:
+        person = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
+        assert person.platform_language == "es"
+    core.handle(Inbound(actor, "command", "settings", {}, "language ar"))
+    reply = core.handle(Inbound(actor, "command", "mood", {}, "4"))
+    assert reply.messages[0].language == "ar"
+
+
+def test_someone_not_enrolled_is_answered_in_their_locale(core: MentorBot) -> None:
+    """A stranger's Slack or Discord locale picks the language of 'you're not enrolled'."""
+    actor = Actor("discord", "g", "999", locale="zh-CN")
+    reply = core.handle(Inbound(actor, "command", "mood", {}, "4"))
+    assert reply.messages[0].language == "zh_Hans"
+    with speaking("zh_Hans"):
+        from bot.core import NOT_ENROLLED
+
+        assert text_of(reply) == _(NOT_ENROLLED) != NOT_ENROLLED
+
+
+def test_roster_reimport_keeps_a_language_and_country_the_person_chose(
+    core: MentorBot, sam: Chat
+) -> None:
+    """The roster's language and country apply, but never over a /settings choice."""
+    roster = (
+        "email,name,role,timezone,mentor_email,language,country\n"
+        "sam@example.edu,Sam Student,student,Europe/London,maya@example.edu,{lang},{cc}\n"
+    )
+    with core.db.session() as session:
+        import_roster(session, parse_roster(roster.format(lang="vi", cc="VN")), core.clock.now())
+    with core.db.session() as session:
+        sam_row = person_by_email(session, "sam@example.edu")
+        assert sam_row is not None
+        assert (sam_row.language, sam_row.country) == ("vi", "VN")
+    sam.send("/settings language es")
+    sam.send("/settings country ES")
+    with core.db.session() as session:
+        import_roster(session, parse_roster(roster.format(lang="ko", cc="KR")), core.clock.now())
+    with core.db.session() as session:
+        sam_row = person_by_email(session, "sam@example.edu")
+        assert sam_row is not None
+        assert (sam_row.language, sam_row.country) == ("es", "ES")
+
+
+# ---------------------------------------------------------------- Slack
+
+
+async def _slack_answers(slack: Harness, text: str) -> list[dict[str, Any]]:
+    status, name = await slack.command(text)
+    assert status == 200
+    await slack.settle()
+    return [post.body for post in slack.fake.response_posts_to(name) if post.body]
+
+
+def _slack_text(body: dict[str, Any]) -> str:
+    return f"{body.get('text', '')}\n{all_text(body.get('blocks'))}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_slack_mood_and_crisis_in_the_students_language(slack: Harness, case: Case) -> None:
+    """On Slack: the low mood's answer and resource, and the card with the country's lines."""
+    set_people(slack.db, "sam@example.edu", "maya@example.edu", case)
+    [body] = await _slack_answers(slack, "mood 2")
+    text = _slack_text(body)
+    assert mood_line(case.language, 2) in text
+    assert RESOURCE_OF[case.language] in text
+    assert text.index(RESOURCE_OF[case.language]) < text.index("Feeling low")
+    [card] = await _slack_answers(slack, f"mood 1 {CRISIS}")
+    title, _text = card_texts(slack.db, "sam@example.edu", case.language)
+    card_text = _slack_text(card)
+    assert title in card_text and case.first_line in card_text
+
+
+async def test_slack_profile_lookup_asks_for_the_locale(fake: FakeSlack) -> None:
+    """users.info with include_locale: the actor carries the client's locale, as Slack sends it."""
+    fake.add_user("U0LOCALE01", email="lu@example.edu", tz="Asia/Riyadh", locale="ar-SA")
+    actor = await UserDirectory(fake.web_client()).actor("T0001", "U0LOCALE01")
+    assert actor.locale == "ar-SA"
+
+
+@WAITS_FOR_MERGE
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_slack_checkin_goal_and_mentor_alert_are_translated(
+    slack: Harness, clock: Any, case: Case
+) -> None:
+    """On Slack: the check-in prompt, the goal reply, and the mentor's alert in their language."""
+    set_people(slack.db, "sam@example.edu", "maya@example.edu", case)
+    push_checkin(slack.db, clock)
+    await slack.delivery.deliver_once(["slack"])
+    [prompt] = slack.dm_messages(STUDENT)
+    assert "how are you feeling today" not in prompt.text
+    [goal] = await _slack_answers(slack, "goal add Finish the essay")
+    assert "New goal" not in _slack_text(goal)
+    await _slack_answers(slack, f"mood 1 {CRISIS}")
+    await slack.delivery.deliver_once(["slack"])
+    alerts = [m for m in slack.dm_messages(MENTOR) if "URGENT" in m.text or "🚨" in m.text]
+    assert alerts and all("URGENT" not in m.text for m in alerts)
+
+
+# ---------------------------------------------------------------- Discord
+
+LOCALES = {"es": "es-ES", "ar": "ar", "zh_Hans": "zh-CN"}
+
+
+async def _discord_answers(fake: FakeDiscord, interaction: DispatchedInteraction) -> list[Any]:
+    first = await fake.wait_for_interaction_response(interaction)
+    await asyncio.sleep(0.2)
+    followups = fake.calls_matching("POST", rf"^/webhooks/\d+/{interaction.token}$")
+    return [first.data, *(call.json for call in followups)]
+
+
+async def _discord_slash(fake: FakeDiscord, name: str, options: Any) -> DispatchedInteraction:
+    assert fake.default_guild is not None
+    guild = fake.default_guild.id
+    return await fake.dispatch_slash_command(
+        name, options, user_id=DANA, guild_id=guild, command_guild_id=guild
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_discord_locale_mood_and_crisis_in_the_students_language(
+    fake: FakeDiscord, world: World, start_bot: StartBot, case: Case
+) -> None:
+    """On Discord the client's locale alone sets the language; the card has their lines."""
+    fake.user_locales[DANA] = LOCALES[case.language]
+    with world.db.session() as session:
+        import_resources(session, RESOURCES)
+        dana = person_by_email(session, "dana@example.edu")
+        assert dana is not None
+        dana.country = case.country
+        session.add(dana)
+    await start_bot()
+    bodies = await _discord_answers(fake, await _discord_slash(fake, "mood", {"score": 2}))
+    text = json.dumps(bodies, ensure_ascii=False)
+    assert mood_line(case.language, 2) in text
+    assert text.index(RESOURCE_OF[case.language]) < text.index("Feeling low")
+    with world.db.session() as session:
+        dana = person_by_email(session, "dana@example.edu")
+        assert dana is not None and dana.platform_language == case.language
+    bodies = await _discord_answers(
+        fake, await _discord_slash(fake, "mood", {"score": 1, "note": CRISIS})
+    )
+    text = json.dumps(bodies, ensure_ascii=False)
+    title, _text = card_texts(world.db, "dana@example.edu", case.language)
+    assert title in text and case.first_line in text
+
+
+@WAITS_FOR_MERGE
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_discord_goal_and_mentor_alert_are_translated(
+    fake: FakeDiscord, world: World, start_bot: StartBot, case: Case
+) -> None:
+    """On Discord: the goal reply, and Morgan's alert in Morgan's own language."""
+    fake.user_locales[DANA] = LOCALES[case.language]
+    set_people(world.db, "dana@example.edu", "morgan@example.edu", case)
+    await start_bot()
+    submit = await fake.dispatch_modal_submit(
+        "mb:form:goal.add",
+        {"title": "Finish the essay", "due": ""},
+        user_id=DANA,
+        guild_id=fake.default_guild.id if fake.default_guild else None,
+    )
+    assert "New goal" not in json.dumps(await _discord_answers(fake, submit), ensure_ascii=False)
+    await _discord_answers(fake, await _discord_slash(fake, "mood", {"score": 1, "note": CRISIS}))
+    alerts = [m for m in pushes_to(world.db, "morgan@example.edu") if m.urgent]
+    assert alerts and all(m.language == case.mentor_language for m in alerts)
+    assert MORGAN  # Morgan is the mentor the alert goes to
