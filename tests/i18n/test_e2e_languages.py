@@ -14,7 +14,6 @@ starts passing says so.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,6 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from adapters.slack.users import UserDirectory
 from bot.core import MentorBot
 from bot.i18n import LANGUAGES, _, speaking
 from bot.model import Actor, Inbound, Message
@@ -32,12 +30,8 @@ from bot.services.crisis import CARD_TEXT, CARD_TITLE
 from bot.services.mood import MOOD_FACES
 from bot.services.resources import ResourceRow, import_resources
 from bot.services.roster import import_roster, parse_roster
-from mentorbot_fakes.discord_api import DispatchedInteraction, FakeDiscord
-from mentorbot_fakes.slack_api import FakeSlack
 from storage.db import Database
 from storage.tables import Outbox, Person
-from tests.adapters.discord.conftest import DANA, MORGAN, StartBot, World
-from tests.adapters.slack.conftest import MENTOR, STUDENT, Harness, all_text, push_checkin
 from tests.conftest import Chat, text_of
 
 CRISIS = "honestly i just want it all to end, i want to die"
@@ -238,128 +232,3 @@ def test_roster_reimport_keeps_a_language_and_country_the_person_chose(
         sam_row = person_by_email(session, "sam@example.edu")
         assert sam_row is not None
         assert (sam_row.language, sam_row.country) == ("es", "ES")
-
-
-# ---------------------------------------------------------------- Slack
-
-
-async def _slack_answers(slack: Harness, text: str) -> list[dict[str, Any]]:
-    status, name = await slack.command(text)
-    assert status == 200
-    await slack.settle()
-    return [post.body for post in slack.fake.response_posts_to(name) if post.body]
-
-
-def _slack_text(body: dict[str, Any]) -> str:
-    return f"{body.get('text', '')}\n{all_text(body.get('blocks'))}"
-
-
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_slack_mood_and_crisis_in_the_students_language(slack: Harness, case: Case) -> None:
-    """On Slack: the low mood's answer and resource, and the card with the country's lines."""
-    set_people(slack.db, "sam@example.edu", "maya@example.edu", case)
-    [body] = await _slack_answers(slack, "mood 2")
-    text = _slack_text(body)
-    assert mood_line(case.language, 2) in text
-    assert RESOURCE_OF[case.language] in text
-    assert text.index(RESOURCE_OF[case.language]) < text.index("Feeling low")
-    [card] = await _slack_answers(slack, f"mood 1 {CRISIS}")
-    title, _text = card_texts(slack.db, "sam@example.edu", case.language)
-    card_text = _slack_text(card)
-    assert title in card_text and case.first_line in card_text
-
-
-async def test_slack_profile_lookup_asks_for_the_locale(fake: FakeSlack) -> None:
-    """users.info with include_locale: the actor carries the client's locale, as Slack sends it."""
-    fake.add_user("U0LOCALE01", email="lu@example.edu", tz="Asia/Riyadh", locale="ar-SA")
-    actor = await UserDirectory(fake.web_client()).actor("T0001", "U0LOCALE01")
-    assert actor.locale == "ar-SA"
-
-
-@WAITS_FOR_MERGE
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_slack_checkin_goal_and_mentor_alert_are_translated(
-    slack: Harness, clock: Any, case: Case
-) -> None:
-    """On Slack: the check-in prompt, the goal reply, and the mentor's alert in their language."""
-    set_people(slack.db, "sam@example.edu", "maya@example.edu", case)
-    push_checkin(slack.db, clock)
-    await slack.delivery.deliver_once(["slack"])
-    [prompt] = slack.dm_messages(STUDENT)
-    assert "how are you feeling today" not in prompt.text
-    [goal] = await _slack_answers(slack, "goal add Finish the essay")
-    assert "New goal" not in _slack_text(goal)
-    await _slack_answers(slack, f"mood 1 {CRISIS}")
-    await slack.delivery.deliver_once(["slack"])
-    alerts = [m for m in slack.dm_messages(MENTOR) if "URGENT" in m.text or "🚨" in m.text]
-    assert alerts and all("URGENT" not in m.text for m in alerts)
-
-
-# ---------------------------------------------------------------- Discord
-
-LOCALES = {"es": "es-ES", "ar": "ar", "zh_Hans": "zh-CN"}
-
-
-async def _discord_answers(fake: FakeDiscord, interaction: DispatchedInteraction) -> list[Any]:
-    first = await fake.wait_for_interaction_response(interaction)
-    await asyncio.sleep(0.2)
-    followups = fake.calls_matching("POST", rf"^/webhooks/\d+/{interaction.token}$")
-    return [first.data, *(call.json for call in followups)]
-
-
-async def _discord_slash(fake: FakeDiscord, name: str, options: Any) -> DispatchedInteraction:
-    assert fake.default_guild is not None
-    guild = fake.default_guild.id
-    return await fake.dispatch_slash_command(
-        name, options, user_id=DANA, guild_id=guild, command_guild_id=guild
-    )
-
-
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_discord_locale_mood_and_crisis_in_the_students_language(
-    fake: FakeDiscord, world: World, start_bot: StartBot, case: Case
-) -> None:
-    """On Discord the client's locale alone sets the language; the card has their lines."""
-    fake.user_locales[DANA] = LOCALES[case.language]
-    with world.db.session() as session:
-        import_resources(session, RESOURCES)
-        dana = person_by_email(session, "dana@example.edu")
-        assert dana is not None
-        dana.country = case.country
-        session.add(dana)
-    await start_bot()
-    bodies = await _discord_answers(fake, await _discord_slash(fake, "mood", {"score": 2}))
-    text = json.dumps(bodies, ensure_ascii=False)
-    assert mood_line(case.language, 2) in text
-    assert text.index(RESOURCE_OF[case.language]) < text.index("Feeling low")
-    with world.db.session() as session:
-        dana = person_by_email(session, "dana@example.edu")
-        assert dana is not None and dana.platform_language == case.language
-    bodies = await _discord_answers(
-        fake, await _discord_slash(fake, "mood", {"score": 1, "note": CRISIS})
-    )
-    text = json.dumps(bodies, ensure_ascii=False)
-    title, _text = card_texts(world.db, "dana@example.edu", case.language)
-    assert title in text and case.first_line in text
-
-
-@WAITS_FOR_MERGE
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-async def test_discord_goal_and_mentor_alert_are_translated(
-    fake: FakeDiscord, world: World, start_bot: StartBot, case: Case
-) -> None:
-    """On Discord: the goal reply, and Morgan's alert in Morgan's own language."""
-    fake.user_locales[DANA] = LOCALES[case.language]
-    set_people(world.db, "dana@example.edu", "morgan@example.edu", case)
-    await start_bot()
-    submit = await fake.dispatch_modal_submit(
-        "mb:form:goal.add",
-        {"title": "Finish the essay", "due": ""},
-        user_id=DANA,
-        guild_id=fake.default_guild.id if fake.default_guild else None,
-    )
-    assert "New goal" not in json.dumps(await _discord_answers(fake, submit), ensure_ascii=False)
-    await _discord_answers(fake, await _discord_slash(fake, "mood", {"score": 1, "note": CRISIS}))
-    alerts = [m for m in pushes_to(world.db, "morgan@example.edu") if m.urgent]
-    assert alerts and all(m.language == case.mentor_language for m in alerts)
-    assert MORGAN  # Morgan is the mentor the alert goes to
