@@ -10,14 +10,12 @@ friendly message and changes nothing: the service checks before it writes, and a
 
 from __future__ import annotations
 
-from bot.args import split_words
-from bot.auth import EVERYONE, STAFF, allow, require_role
+from bot.auth import EVERYONE, allow, require_role
 from bot.i18n import LANGUAGES, N_, _, speaking
 from bot.model import Reply
 from bot.people import STUDENT
 from bot.personal_data import PersonalData
-from bot.registry import DETAILS, Arg, ArgKind, Command, Context, Feature
-from bot.services import language as language_service
+from bot.registry import Arg, ArgKind, Command, Context, Feature
 from bot.services import settings as settings_service
 from storage.tables import StudentSettings
 
@@ -117,16 +115,6 @@ def cmd_settings_country(ctx: Context) -> Reply:
     )
 
 
-@allow(*STAFF)
-def cmd_group_language(ctx: Context) -> Reply:
-    """`/group language GROUP CODE`: the language of a group's channel posts.
-
-    A variant of the `/group` family, kept here with the other language settings.
-    """
-    words = list(split_words(ctx.args.text("details")).items)
-    return Reply.say(language_service.set_group_language(ctx.session, ctx.person, words, ctx.now))
-
-
 FEATURE = Feature(
     name="settings",
     summary=N_("A person's own time zone, quiet hours, check-in time, platform and language"),
@@ -224,14 +212,6 @@ FEATURE = Feature(
                 ),
             ),
             example="/settings country ES",
-        ),
-        Command(
-            "group",
-            language_service.GROUP_LANGUAGE_SUMMARY,
-            cmd_group_language,
-            sub="language",
-            args=(DETAILS,),
-            example="/group language Study skills es",
         ),
     ),
     personal_data=(

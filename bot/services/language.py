@@ -76,13 +76,15 @@ def need_language(raw: str) -> str:
     return chosen
 
 
-def set_group_language(session: Session, actor: Person, words: Sequence[str], now: datetime) -> str:
+def set_group_language(
+    session: Session, actor: Person, words: Sequence[str], now: datetime
+) -> tuple[Group, str | None]:
     """`/group language GROUP CODE`: the language of the group's channel posts (staff).
 
     The last word is the language; `default` (or `off`) goes back to the programme's.
-    Returns the confirmation, written in the group's new language.
+    Returns the group and its new language (None: the programme's).
     """
-    # Imported here: the groups service reads languages (speaking_in_group) itself.
+    # Imported here: the groups service may read languages (speaking_in_group) itself.
     from bot.services import groups as group_service
 
     if len(words) < 2:
@@ -94,20 +96,23 @@ def set_group_language(session: Session, actor: Person, words: Sequence[str], no
         )
     group = group_service.group_named(session, " ".join(words[:-1]))
     raw = words[-1]
-    chosen = (
-        None if raw.strip().lower() in ("default", "off", "none", "reset") else need_language(raw)
-    )
+    reset = raw.strip().lower() in ("default", "off", "none", "reset")
+    chosen = None if reset else need_language(raw)
     group_service.require_group_mentor(session, actor, group, now, "group.language")
     group.language = chosen
     session.add(group)
-    with speaking(chosen):
-        if chosen is None:
-            return _("Posts in {group}'s channel now use the programme's language.").format(
-                group=group.name
-            )
-        return _("Posts in {group}'s channel are now written in {language}.").format(
-            group=group.name, language=LANGUAGES[chosen]
+    return group, chosen
+
+
+def group_language_set(group: Group, chosen: str | None) -> str:
+    """The confirmation of `/group language` (say it in the group's new language)."""
+    if chosen is None:
+        return _("Posts in {group}'s channel now use the programme's language.").format(
+            group=group.name
         )
+    return _("Posts in {group}'s channel are now written in {language}.").format(
+        group=group.name, language=LANGUAGES[chosen]
+    )
 
 
 def group_language(group: Group | None, settings: CoreSettings) -> str:
