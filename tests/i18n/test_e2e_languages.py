@@ -232,3 +232,18 @@ def test_roster_reimport_keeps_a_language_and_country_the_person_chose(
         sam_row = person_by_email(session, "sam@example.edu")
         assert sam_row is not None
         assert (sam_row.language, sam_row.country) == ("es", "ES")
+
+
+def test_roster_refuses_a_language_or_country_it_cannot_use(core: MentorBot) -> None:
+    """A language we don't speak or a made-up country is a problem on its line; nothing kept."""
+    from bot.errors import UserError
+
+    roster = (
+        "email,name,role,language,country\n"
+        "kim@example.edu,Kim,student,klingon,ES\n"
+        "lee@example.edu,Lee,student,es,XQ\n"
+    )
+    with pytest.raises(UserError) as refused, core.db.session() as session:
+        import_roster(session, parse_roster(roster), core.clock.now())
+    assert "line 2: language 'klingon'" in refused.value.message
+    assert "line 3: country 'XQ'" in refused.value.message
