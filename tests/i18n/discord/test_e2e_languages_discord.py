@@ -18,7 +18,6 @@ from tests.i18n.test_e2e_languages import (
     IDS,
     RESOURCE_OF,
     RESOURCES,
-    WAITS_FOR_MERGE,
     Case,
     card_texts,
     mood_line,
@@ -74,7 +73,6 @@ async def test_discord_locale_mood_and_crisis_in_the_students_language(
     assert title in text and case.first_line in text
 
 
-@WAITS_FOR_MERGE
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 async def test_discord_goal_and_mentor_alert_are_translated(
     fake: FakeDiscord, world: World, start_bot: StartBot, case: Case
