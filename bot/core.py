@@ -10,6 +10,11 @@ Order of work for every inbound event:
 4. commit, then return the direct reply (crisis help first); pushes to anyone else went to the
    outbox in the same transaction.
 
+From step 2 on, the core speaks the actor's language (`bot.services.language.language_of`:
+their own choice, the roster's, their platform's locale, the programme's default): the safety
+messages, the early replies and the handler's answer are all written in it. Someone not
+enrolled is answered in their platform's locale.
+
 Events that arrive while the database is busy are handled together (`ahandle`): one
 transaction, one commit and one thread hand-off for the lot (group commit), each event in its
 own savepoint, except the plain mood answers of a burst, which `bot.services.answer_burst`
@@ -32,7 +37,8 @@ from bot.clock import Clock
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.group_commit import GroupCommit
-from bot.model import Inbound, Message, Reply
+from bot.i18n import DEFAULT_LANGUAGE, N_, _, normalise_language, speaking
+from bot.model import Actor, Inbound, Message, Reply
 from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, resolve_actor
 from bot.registry import Context, Registry
@@ -40,6 +46,7 @@ from bot.safety import Assessment, Category, assess
 from bot.services.alerts import who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import respond_to_concern, respond_to_crisis
+from bot.services.language import language_of
 from bot.services.resources import as_links, suggest
 from storage.db import Database
 from storage.insert import insert_ignore
@@ -51,11 +58,11 @@ SCREEN_FAILED = Assessment(
     level="concern", reasons=("safety.screen_failed",), categories=(Category.SCREEN_FAILED,)
 )
 
-NOT_ENROLLED = (
+NOT_ENROLLED = N_(
     "Hi! I'm the mentoring programme's bot, but you're not enrolled in the programme yet. "
     "Please ask your programme lead to add you."
 )
-SOMETHING_WENT_WRONG = (
+SOMETHING_WENT_WRONG = N_(
     "Sorry, something went wrong on my side. Anything you wrote has been kept, and the "
     "programme team can see the error. Please try again in a moment."
 )
@@ -86,6 +93,8 @@ class Prepared:
     safety_messages: tuple[Message, ...] = ()
     duplicate: bool = False
     needs_profile: bool = False
+    # The language the event is answered in (the actor's: see the module doc).
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def person_id(self) -> int | None:
@@ -126,6 +135,24 @@ def words_of(inbound: Inbound, text: str) -> str:
     if inbound.kind == "command" and inbound.name.lower().lstrip("/") == "mood":
         return _MOOD_SCORE.sub("", text, count=1) if _MOOD_SCORE.match(text) else text
     return text
+
+
+def locale_language(actor: Actor, settings: CoreSettings) -> str:
+    """The language of someone the core can't look up: their platform's locale, else the default."""
+    return (
+        normalise_language(actor.locale)
+        or normalise_language(settings.default_language)
+        or DEFAULT_LANGUAGE
+    )
+
+
+def note_locale(person: Person, actor: Actor) -> None:
+    """Remember the language the person's client is set to; written only when it changed."""
+    if actor.locale is None:
+        return  # this event doesn't say (a Slack event without the profile, a Discord DM)
+    tag = normalise_language(actor.locale)
+    if person.platform_language != tag:
+        person.platform_language = tag
 
 
 def free_text_of(inbound: Inbound) -> str:
@@ -248,21 +275,24 @@ class MentorBot:
                 pushed = outbox_rows_written(session) > 0
         except Exception:
             log.exception("could not prepare inbound %s/%s", inbound.kind, inbound.name)
-            return Reply.say(SOMETHING_WENT_WRONG)
-        early = self._early_reply(item, prepared)
-        if early is not None:
-            return _with_pushed(early, pushed)
-        assert prepared.person_id is not None
-        try:
-            with self.db.session() as session:
-                reply = self._run(session, item, prepared)
-                pushed = pushed or outbox_rows_written(session) > 0
-        except Exception:
-            log.exception("could not commit %s/%s", inbound.kind, inbound.name)
-            self._keep_text(prepared.person_id, item)
-            failed = Reply(messages=(*prepared.safety_messages, Message(text=SOMETHING_WENT_WRONG)))
-            return _with_pushed(failed, pushed)
-        return _with_pushed(reply, pushed)
+            with speaking(locale_language(inbound.actor, self.settings)):
+                return Reply.say(_(SOMETHING_WENT_WRONG))
+        with speaking(prepared.language):
+            early = self._early_reply(item, prepared)
+            if early is not None:
+                return _with_pushed(early, pushed)
+            assert prepared.person_id is not None
+            try:
+                with self.db.session() as session:
+                    reply = self._run(session, item, prepared)
+                    pushed = pushed or outbox_rows_written(session) > 0
+            except Exception:
+                log.exception("could not commit %s/%s", inbound.kind, inbound.name)
+                self._keep_text(prepared.person_id, item)
+                sorry = Message(text=_(SOMETHING_WENT_WRONG))
+                failed = Reply(messages=(*prepared.safety_messages, sorry))
+                return _with_pushed(failed, pushed)
+            return _with_pushed(reply, pushed)
 
     def _handle_in(self, session: Session, item: Screened) -> Reply:
         """One event of a batch, inside the batch's transaction."""
@@ -272,22 +302,25 @@ class MentorBot:
         except Exception as exc:
             # The session may hold half of step 2: only a fresh start is safe.
             raise PrepareFailed from exc
-        reply = self._early_reply(item, prepared) or self._run(session, item, prepared)
+        with speaking(prepared.language):
+            reply = self._early_reply(item, prepared) or self._run(session, item, prepared)
         return _with_pushed(reply, outbox_rows_written(session) > written)
 
     def _early_reply(self, item: Screened, prepared: Prepared) -> Reply | None:
         """The answer when the handler must not run: a retry, a stranger, an overlong text."""
         if prepared.needs_profile:
-            return Reply(messages=(Message(text=NOT_ENROLLED),), needs_profile=True)
+            return Reply(messages=(Message(text=_(NOT_ENROLLED)),), needs_profile=True)
         if prepared.duplicate:
             return Reply()  # a platform retry of an event handled before
         if prepared.person_id is None:
-            return Reply.say(NOT_ENROLLED)
+            return Reply.say(_(NOT_ENROLLED))
         limit = self.settings.max_text_length
         if len(item.text) > limit:
             too_long = Message(
-                text=f"That message is too long for me ({len(item.text):,} characters; the "
-                f"limit is {limit:,}). Please send it in shorter parts."
+                text=_(
+                    "That message is too long for me ({length} characters; the limit is "
+                    "{limit}). Please send it in shorter parts."
+                ).format(length=f"{len(item.text):,}", limit=f"{limit:,}")
             )
             return Reply(messages=(*prepared.safety_messages, too_long), error=too_long.text)
         return None
@@ -320,7 +353,7 @@ class MentorBot:
             log.exception("handler failed for %s/%s", inbound.kind, inbound.name)
             assert person_id is not None
             self._add_kept_text(session, person_id, item)
-            return Reply(messages=(*safety_messages, Message(text=SOMETHING_WENT_WRONG)))
+            return Reply(messages=(*safety_messages, Message(text=_(SOMETHING_WENT_WRONG))))
         if safety_messages:
             return replace(reply, messages=(*safety_messages, *after_safety(item, reply.messages)))
         return reply
@@ -331,17 +364,31 @@ class MentorBot:
         person = resolve_actor(session, inbound.actor)
         if inbound.actor.profile_omitted and (person is None or person.timezone is None):
             # Linking by email, or filling the zone, needs the profile: nothing is done yet.
-            return Prepared(person=None, needs_profile=True)
+            language = locale_language(inbound.actor, self.settings)
+            return Prepared(person=None, needs_profile=True, language=language)
         if person is None:
-            return Prepared(person=None)  # nothing was stored about them
+            # Nothing was stored about them; they are answered in their client's language.
+            return Prepared(person=None, language=locale_language(inbound.actor, self.settings))
+        note_locale(person, inbound.actor)
+        language = language_of(person, self.settings)
         if inbound.event_id and not self._first_time(session, inbound):
-            return Prepared(person=person, duplicate=True)
+            return Prepared(person=person, duplicate=True, language=language)
         session.flush()
         assert person.id is not None
+        with speaking(language):
+            messages = self._safety_messages(session, person, text, assessment)
+        return Prepared(person=person, safety_messages=tuple(messages), language=language)
+
+    def _safety_messages(
+        self, session: Session, person: Person, text: str, assessment: Assessment
+    ) -> list[Message]:
+        """Raise the alert the text calls for; the crisis card or concern reply to show first."""
         messages: list[Message] = []
         if person.role == STUDENT and assessment.level == "crisis":
             now = self.clock.now()
-            reply, _alert = respond_to_crisis(session, self.settings, now, person, text, assessment)
+            reply, _unused = respond_to_crisis(
+                session, self.settings, now, person, text, assessment
+            )
             messages.append(reply)
         elif person.role == STUDENT and assessment.level == "concern":
             now = self.clock.now()
@@ -349,12 +396,14 @@ class MentorBot:
             links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
             messages.append(
                 Message(
-                    text=f"That sounds hard. I've let {who_is_told(session, person)} know so "
-                    "they can check in with you. These might help in the meantime:",
+                    text=_(
+                        "That sounds hard. I've let {who} know so they can check in with you. "
+                        "These might help in the meantime:"
+                    ).format(who=who_is_told(session, person)),
                     links=links,
                 )
             )
-        return Prepared(person=person, safety_messages=tuple(messages))
+        return messages
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         values = {

@@ -32,6 +32,8 @@ class Actor:
     email: str | None = None
     display_name: str | None = None
     timezone: str | None = None
+    # The language the person's Slack or Discord client is set to ("es-ES", "zh-CN"), if known.
+    locale: str | None = None
     # The platform could tell email and time zone, but the adapter left them out to save a
     # lookup: the core answers `Reply.needs_profile` when it can't do without them.
     profile_omitted: bool = False

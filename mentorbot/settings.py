@@ -76,6 +76,27 @@ class ProgrammeSettings(_Base):
             read_crisis_lines(Path(path))
         return path
 
+    @field_validator("default_language")
+    @classmethod
+    def _spoken_language(cls, value: str) -> str:
+        # A typo here would quietly speak English to everyone: refuse it at start instead.
+        from bot.i18n import LANGUAGES, PSEUDO_LANGUAGE, normalise_language
+
+        chosen = normalise_language(value)
+        if chosen is None or chosen == PSEUDO_LANGUAGE:
+            raise ValueError(
+                f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {value!r}"
+            )
+        return chosen
+
+    @field_validator("default_country")
+    @classmethod
+    def _country_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code != "INTL" and not (len(code) == 2 and code.isascii() and code.isalpha()):
+            raise ValueError(f"DEFAULT_COUNTRY must be a two-letter code or INTL, got {value!r}")
+        return code
+
     @field_validator("digest_day")
     @classmethod
     def _digest_day(cls, value: str) -> str:

@@ -407,6 +407,9 @@ class FakeDiscord:
         # --- world state
         self.bot_user = p.user(self.bot_user_id, bot_username, bot=True)
         self.owner_user = p.user(owner_id or self.snowflakes.next(), "mentorbot-owner")
+        # The language each user's Discord client is set to: every interaction they start
+        # carries it as ``locale`` (Discord sends the invoking user's client language).
+        self.user_locales: dict[str, str] = {}
         self.users: dict[str, JSON] = {
             self.bot_user_id: self.bot_user,
             self.owner_user["id"]: self.owner_user,
@@ -533,10 +536,22 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world setup
 
-    def add_user(self, username: str, user_id: str | None = None, *, bot: bool = False) -> str:
-        """Register a user (for fetch_user and interaction invokers); returns its id."""
+    def add_user(
+        self,
+        username: str,
+        user_id: str | None = None,
+        *,
+        bot: bool = False,
+        locale: str = "en-US",
+    ) -> str:
+        """Register a user (for fetch_user and interaction invokers); returns its id.
+
+        ``locale`` is the language of the user's client ("es-ES", "zh-CN", "ar"), sent on
+        every interaction they start.
+        """
         uid = user_id or self.snowflakes.next()
         self.users[uid] = p.user(uid, username, bot=bot)
+        self.user_locales[uid] = locale
         return uid
 
     def add_guild(self, name: str, channel_names: Sequence[str] = ("general",)) -> FakeGuild:
@@ -1764,6 +1779,7 @@ class FakeDiscord:
             invoker=invoker,
             guild_id=guild_id,
             message_payload=message,
+            locale=self.user_locales.get(user_id, "en-US"),
         )
         inter = DispatchedInteraction(
             id=payload["id"],

@@ -62,10 +62,11 @@ class Person(SQLModel, table=True):
 
 
 class StudentSettings(SQLModel, table=True):
-    """What a student chose with /settings that the person row can't say by itself.
+    """What a person chose with /settings that the person row can't say by itself.
 
     Quiet hours and the preferred platform live on `Person` (every push already reads them);
-    this row keeps where the zone came from and the student's own check-in time.
+    this row keeps where the zone, language and country came from and the student's own
+    check-in time. Mentors and staff have one too once they choose a language or country.
     """
 
     __tablename__ = "student_settings"
@@ -73,6 +74,10 @@ class StudentSettings(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     # "student" when they set their zone with /settings: a platform profile never replaces it.
     zone_source: str | None = Field(default=None, max_length=16)
+    # "person" when they chose `Person.language` / `Person.country` with /settings: a roster
+    # re-import never replaces a choice of their own.
+    language_source: str | None = Field(default=None, max_length=16)
+    country_source: str | None = Field(default=None, max_length=16)
     # HH:MM local; None follows the schedule. Kept as text: HH:MM compares in SQL as it reads.
     checkin_time: str | None = Field(default=None, max_length=5, index=True)
     updated_at: datetime
@@ -258,6 +263,9 @@ class Resource(SQLModel, table=True):
     url: str = Field(unique=True, max_length=500)
     tags: str = Field(default="", max_length=500)  # comma separated, lower case
     description: str = Field(default="", max_length=2000)
+    # The language the resource is written in (a code of bot.i18n.LANGUAGES): search and
+    # suggestions prefer the reader's language, then English.
+    language: str = Field(default="en", max_length=16, sa_column_kwargs={"server_default": "en"})
 
 
 class Alert(SQLModel, table=True):

@@ -88,13 +88,21 @@ def intents() -> discord.Intents:
     return discord.Intents(guilds=True, dm_messages=True)
 
 
-def actor_of(user: discord.abc.User, guild_id: int | None) -> Actor:
-    """The core's actor for a Discord user (identity is looked up by user id)."""
+def actor_of(
+    user: discord.abc.User, guild_id: int | None, locale: discord.Locale | str | None = None
+) -> Actor:
+    """The core's actor for a Discord user (identity is looked up by user id).
+
+    `locale` is the interaction's (the language the user's client is set to, "es-ES");
+    a DM message carries none.
+    """
+    tag = locale.value if isinstance(locale, discord.Locale) else locale
     return Actor(
         platform=PLATFORM,
         workspace=str(guild_id) if guild_id else "dm",
         user_id=str(user.id),
         display_name=user.display_name,
+        locale=str(tag) if tag else None,
     )
 
 
@@ -260,7 +268,7 @@ class MentorDiscordClient(discord.Client):
     ) -> None:
         """A slash command: send it to the core and answer with the reply."""
         inbound = Inbound(
-            actor=actor_of(interaction.user, interaction.guild_id),
+            actor=actor_of(interaction.user, interaction.guild_id, interaction.locale),
             kind=kind,
             name=name,
             args=args or {},
@@ -276,7 +284,7 @@ class MentorDiscordClient(discord.Client):
             return
         action, args = decoded
         inbound = Inbound(
-            actor=actor_of(interaction.user, interaction.guild_id),
+            actor=actor_of(interaction.user, interaction.guild_id, interaction.locale),
             kind="action",
             name=action,
             args=args,
@@ -358,7 +366,7 @@ class MentorDiscordClient(discord.Client):
         if form == ANSWER_FORM:
             args["round"] = ref  # the prompt round the modal was opened for
         inbound = Inbound(
-            actor=actor_of(interaction.user, interaction.guild_id),
+            actor=actor_of(interaction.user, interaction.guild_id, interaction.locale),
             kind="form",
             name=form,
             args=args,

@@ -34,6 +34,7 @@ class SlackProfile:
     email: str | None
     timezone: str | None
     display_name: str | None
+    locale: str | None = None
 
 
 NO_PROFILE = SlackProfile(email=None, timezone=None, display_name=None)
@@ -113,7 +114,7 @@ class UserDirectory:
     async def _fetch(self, user_id: str) -> tuple[SlackProfile, bool]:
         """Ask users.info; returns the profile and whether the answer may be cached."""
         try:
-            response = await self.client.users_info(user=user_id)
+            response = await self.client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             code = slack_error_code(exc)
             # A deleted or unknown user stays unknown; a rate limit or outage is temporary,
@@ -130,11 +131,13 @@ class UserDirectory:
         email = profile.get("email")
         timezone = user.get("tz")
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+        locale = user.get("locale")  # sent only with include_locale, e.g. "es-ES"
         return (
             SlackProfile(
                 email=str(email).strip().lower() if email else None,
                 timezone=str(timezone) if timezone else None,
                 display_name=str(name) if name else None,
+                locale=str(locale) if locale else None,
             ),
             True,
         )
@@ -148,4 +151,5 @@ def _with_profile(team_id: str, user_id: str, profile: SlackProfile) -> Actor:
         email=profile.email,
         display_name=profile.display_name,
         timezone=profile.timezone,
+        locale=profile.locale,
     )

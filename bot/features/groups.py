@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.args import split_words
 from bot.auth import STAFF, allow
-from bot.i18n import N_
+from bot.i18n import N_, speaking
 from bot.model import Reply
 from bot.personal_data import PersonalData
-from bot.registry import Context, Feature, Sub, typed_words, word_family
+from bot.registry import DETAILS, Command, Context, Feature, Sub, typed_words, word_family
 from bot.services import groups as group_service
+from bot.services import language as language_service
 from storage.tables import GroupMember
 
 
@@ -47,3 +50,24 @@ FEATURE = Feature(
         PersonalData("group memberships", GroupMember, "person_id", export_as="groups"),
     ),
 )
+
+
+@allow(*STAFF)
+def cmd_group_language(ctx: Context) -> Reply:
+    """`/group language GROUP CODE`: the language of a group's channel posts (issue 19)."""
+    words = list(split_words(ctx.args.text("details")).items)
+    group, chosen = language_service.set_group_language(ctx.session, ctx.person, words, ctx.now)
+    with speaking(chosen or ctx.settings.default_language):  # confirmed in the new language
+        return Reply.say(language_service.group_language_set(group, chosen))
+
+
+# The language variant joins the family after the variants the groups service parses.
+GROUP_LANGUAGE = Command(
+    "group",
+    language_service.GROUP_LANGUAGE_SUMMARY,
+    cmd_group_language,
+    sub="language",
+    args=(DETAILS,),
+    example="/group language Study skills es",
+)
+FEATURE = replace(FEATURE, commands=(*FEATURE.commands, GROUP_LANGUAGE))

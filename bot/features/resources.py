@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.auth import EVERYONE, allow
+from bot.i18n import N_, _
 from bot.model import Message, Reply
 from bot.registry import Arg, ArgKind, Command, Context, Feature
 from bot.services import resources as resource_service
@@ -15,21 +16,27 @@ def cmd_resources(ctx: Context) -> Reply:
     found = resource_service.search(ctx.session, query, limit=8)
     if not found:
         return Reply.say(
-            f"I found nothing for '{query}'. Try other words, or /resources for everything."
+            _(
+                "I found nothing for '{query}'. Try other words, or /resources for everything."
+            ).format(query=query)
         )
-    heading = f"Resources for '{query}':" if query else "The resource library:"
+    heading = (
+        _("Resources for '{query}':").format(query=query) if query else _("The resource library:")
+    )
     return Reply(messages=(Message(text=heading, links=resource_service.as_links(found)),))
 
 
 FEATURE = Feature(
     name="resources",
-    summary="The resource library",
+    summary=N_("The resource library"),
     commands=(
         Command(
             "resources",
-            "find help: study skills, stress, money, health",
+            N_("find help: study skills, stress, money, health"),
             cmd_resources,
-            args=(Arg("words", ArgKind.TEXT, "What you're looking for (optional)", optional=True),),
+            args=(
+                Arg("words", ArgKind.TEXT, N_("What you're looking for (optional)"), optional=True),
+            ),
             example="/resources exam stress",
         ),
     ),

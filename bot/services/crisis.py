@@ -13,11 +13,13 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.config import CoreSettings, CrisisLine
-from bot.crisis_lines import CARD_ORDER, FALLBACK
+from bot.crisis_lines import CARD_ORDER, FALLBACK, LineKind
+from bot.i18n import N_, _, current_language
 from bot.model import Field, Message
 from bot.safety import Assessment
 from bot.safety.taxonomy import alert_reason
 from bot.services.alerts import raise_alert, record_event, who_is_told
+from bot.services.language import speaking_to
 from storage.enums import AlertKind, AlertSeverity
 from storage.tables import Alert, Person
 
@@ -91,25 +93,55 @@ FALLBACK_ZONE_COUNTRIES: dict[str, str] = {
 CROSS_COUNTRY_LINKS: dict[str, str] = {"Atlantic/Jan_Mayen": "SJ"}
 
 
+def country_for(settings: CoreSettings, country: str | None, timezone: str | None) -> str:
+    """The country whose lines a person is shown (upper case; FALLBACK when none is known).
+
+    The one on record (their own choice with /settings country, else the roster's), else the
+    country of their time zone, else the programme's `DEFAULT_COUNTRY`.
+    """
+    code = country or country_of_zone(timezone) or settings.default_country or FALLBACK
+    return code.strip().upper()
+
+
+def serves(line: CrisisLine, language: str | None) -> bool:
+    """True when the line answers in `language` (one of bot.i18n.LANGUAGES: 'zh_Hans' is 'zh')."""
+    if not language:
+        return False
+    return language.split("_", 1)[0].lower() in line.languages
+
+
 def crisis_lines_for(
-    settings: CoreSettings, country: str | None, timezone: str | None = None
+    settings: CoreSettings,
+    country: str | None,
+    timezone: str | None = None,
+    language: str | None = None,
 ) -> tuple[CrisisLine, ...]:
     """Crisis services for the student's country, then the international list if it adds some.
 
-    The country is the one on record, else the country of the student's time zone (the
-    roster has time zones), else the programme's default. Its own lines come first in card
-    order (crisis line, text line, emergency number); the international list follows only
-    for a kind of help the country has no line for (say, a country with only an emergency
-    number gets the helpline directory too). A country with no lines gets the international
-    list: never another country's lines.
+    The country is `country_for`'s. Its own lines come first: the lines to talk to someone
+    (crisis line, text line) before the emergency number, and among them the ones that
+    answer in the student's `language` (default: the one being spoken) first, then card
+    order (crisis line, text line). The international list follows only for a kind of help
+    the country has no line for (say, a country with only an emergency number gets the
+    helpline directory too). A country with no lines gets the international list: never
+    another country's lines.
     """
-    code = country or country_of_zone(timezone) or settings.default_country or FALLBACK
-    code = code.strip().upper()
+    code = country_for(settings, country, timezone)
+    language = language if language is not None else current_language()
     fallback = settings.crisis_lines.get(FALLBACK, ())
     own = () if code == FALLBACK else settings.crisis_lines.get(code, ())
     if not own:
         return fallback
-    ordered = tuple(sorted(own, key=lambda line: CARD_ORDER.index(line.kind)))
+
+    def card_place(line: CrisisLine) -> tuple[bool, bool, int]:
+        emergency = line.kind is LineKind.EMERGENCY
+        return (
+            emergency,
+            not emergency and not serves(line, language),
+            CARD_ORDER.index(line.kind),
+        )
+
+    ordered = tuple(sorted(own, key=card_place))
     covered = {line.kind for line in own}
     return ordered + tuple(line for line in fallback if line.kind not in covered)
 
@@ -154,7 +186,7 @@ def load_zone_countries(folders: Iterable[Traversable]) -> dict[str, str]:
         for line in compiled.splitlines():
             # "L Europe/London Europe/Belfast": an old name that now means the same zone.
             if line.startswith("L "):
-                _, target, alias = line.split()[:3]
+                _link, target, alias = line.split()[:3]
                 if target in countries and alias not in countries:
                     countries[alias] = CROSS_COUNTRY_LINKS.get(alias, countries[target])
         if countries:
@@ -173,29 +205,36 @@ def _zoneinfo_folders() -> list[Traversable]:
     return folders
 
 
+CARD_TITLE = N_("You don't have to face this alone")
+CARD_TEXT = N_(
+    "Thank you for telling me. It sounds like you're going through something really "
+    "hard, and you deserve support right now.\n"
+    "If you are in danger or might act on these thoughts, please contact one of "
+    "these now:\n"
+    "I've let {told} know so a real person can check in with you soon. "
+    "I'm a bot, so I can't keep this just between us: keeping you safe comes first."
+)
+
+
 def render_crisis_reply(
-    settings: CoreSettings, student: Person, told: str = "your mentor"
+    settings: CoreSettings, student: Person, told: str | None = None
 ) -> Message:
     """A calm, safe-messaging reply: help now, and who is being told (no false promises).
 
     `told` names who the alert reaches (`who_is_told`): "your mentor", or the programme staff
-    for a student who has none.
+    for a student who has none. The card is written in the student's language whoever's
+    event it answers; the lines of their country come first, those answering in their
+    language before the others; a line's name and number are shown as the service wrote them.
     """
-    lines = crisis_lines_for(settings, student.country, student.timezone)
-    return Message(
-        title="You don't have to face this alone",
-        text=(
-            "Thank you for telling me. It sounds like you're going through something really "
-            "hard, and you deserve support right now.\n"
-            "If you are in danger or might act on these thoughts, please contact one of these "
-            "now:\n"
-            f"I've let {told} know so a real person can check in with you soon. "
-            "I'm a bot, so I can't keep this just between us: keeping you safe comes first."
-        ),
-        fields=tuple(Field(line.name, line.contact) for line in lines),
-        urgent=True,
-        private=True,
-    )
+    with speaking_to(student, settings):
+        lines = crisis_lines_for(settings, student.country, student.timezone, current_language())
+        return Message(
+            title=_(CARD_TITLE),
+            text=_(CARD_TEXT).format(told=told if told is not None else _("your mentor")),
+            fields=tuple(Field(line.name, line.contact) for line in lines),
+            urgent=True,
+            private=True,
+        )
 
 
 def respond_to_crisis(

@@ -10,14 +10,27 @@ language while it handles their event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
-from bot.i18n import DEFAULT_LANGUAGE, normalise_language, speaking
+from bot.errors import UserError
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    N_,
+    PSEUDO_LANGUAGE,
+    _,
+    normalise_language,
+    speaking,
+)
 from storage.tables import Group, Person
+
+# The summary of `/group language` (shown in help, translated there).
+GROUP_LANGUAGE_SUMMARY = N_("the language of a group's channel posts")
 
 
 def language_of(person: Person | None, settings: CoreSettings) -> str:
@@ -28,6 +41,78 @@ def language_of(person: Person | None, settings: CoreSettings) -> str:
             if chosen is not None:
                 return chosen
     return normalise_language(settings.default_language) or DEFAULT_LANGUAGE
+
+
+def language_named(raw: str) -> str | None:
+    """One of `LANGUAGES` for what a person typed, or None when we don't speak it.
+
+    A code ("es", "pt-BR"), an English name ("Spanish") or the language's own name
+    ("Español", "简体中文") all work.
+    """
+    text = raw.strip()
+    if not text:
+        return None
+    for code, own_name in LANGUAGES.items():
+        if text.casefold() in (own_name.casefold(), own_name.split(" (")[0].casefold()):
+            return code
+    chosen = normalise_language(text)
+    return None if chosen == PSEUDO_LANGUAGE else chosen
+
+
+def language_choices() -> str:
+    """Every language in its own name with its code, for a person choosing one."""
+    return "\n".join(f"• {own_name} ({code})" for code, own_name in LANGUAGES.items())
+
+
+def need_language(raw: str) -> str:
+    """The language a person typed, or a friendly refusal listing the ones we speak."""
+    chosen = language_named(raw)
+    if chosen is None:
+        raise UserError(
+            _("I don't speak '{value}' yet. I can write in:\n{languages}").format(
+                value=raw.strip(), languages=language_choices()
+            )
+        )
+    return chosen
+
+
+def set_group_language(
+    session: Session, actor: Person, words: Sequence[str], now: datetime
+) -> tuple[Group, str | None]:
+    """`/group language GROUP CODE`: the language of the group's channel posts (staff).
+
+    The last word is the language; `default` (or `off`) goes back to the programme's.
+    Returns the group and its new language (None: the programme's).
+    """
+    # Imported here: the groups service may read languages (speaking_in_group) itself.
+    from bot.services import groups as group_service
+
+    if len(words) < 2:
+        raise UserError(
+            _(
+                "Use /group language GROUP LANGUAGE, e.g. /group language Study skills es. "
+                "I can write in:\n{languages}"
+            ).format(languages=language_choices())
+        )
+    group = group_service.group_named(session, " ".join(words[:-1]))
+    raw = words[-1]
+    reset = raw.strip().lower() in ("default", "off", "none", "reset")
+    chosen = None if reset else need_language(raw)
+    group_service.require_group_mentor(session, actor, group, now, "group.language")
+    group.language = chosen
+    session.add(group)
+    return group, chosen
+
+
+def group_language_set(group: Group, chosen: str | None) -> str:
+    """The confirmation of `/group language` (say it in the group's new language)."""
+    if chosen is None:
+        return _("Posts in {group}'s channel now use the programme's language.").format(
+            group=group.name
+        )
+    return _("Posts in {group}'s channel are now written in {language}.").format(
+        group=group.name, language=LANGUAGES[chosen]
+    )
 
 
 def group_language(group: Group | None, settings: CoreSettings) -> str:

@@ -1,4 +1,10 @@
-"""The resource library: import, search, and suggestions for low mood or matching words."""
+"""The resource library: import, search, and suggestions for low mood or matching words.
+
+Every entry is written in one language (`Resource.language`, "en" unless the import says
+otherwise). Search and suggestions prefer the reader's language (the one being spoken, see
+`bot.i18n.speaking`), then English, then any other: a Spanish-speaking student sees the
+Spanish guide to exam stress before the English one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import yaml
 from sqlmodel import Session, select
 
 from bot.errors import UserError
+from bot.i18n import DEFAULT_LANGUAGE, _, current_language, normalise_language
 from bot.model import Link
 from storage.tables import Resource
 
@@ -33,6 +40,7 @@ class ResourceRow:
     url: str
     tags: str
     description: str
+    language: str = DEFAULT_LANGUAGE
 
 
 def _words(text: str) -> set[str]:
@@ -49,32 +57,62 @@ def _resource_words(resource: Resource) -> tuple[set[str], set[str]]:
     return tags | tag_words, _words(resource.title + " " + resource.description)
 
 
-def search(session: Session, query: str, limit: int = 10) -> list[Resource]:
-    """Resources whose tags, title or description match the query words, best first."""
-    wanted = _words(query)
+def language_rank(resource: Resource, language: str) -> int:
+    """0 for the reader's language, 1 for English, 2 for any other (sorts the library)."""
+    written_in = normalise_language(resource.language) or resource.language
+    if written_in == language:
+        return 0
+    return 1 if written_in == DEFAULT_LANGUAGE else 2
+
+
+def _library(session: Session, language: str) -> list[Resource]:
+    """The whole library, the reader's language first, then English, then others; by title."""
     resources = session.exec(select(Resource).order_by(Resource.title)).all()
+    return sorted(resources, key=lambda r: language_rank(r, language))  # stable: by title
+
+
+def search(
+    session: Session, query: str, limit: int = 10, language: str | None = None
+) -> list[Resource]:
+    """Resources whose tags, title or description match the query words, best first.
+
+    Those in `language` (default: the one being spoken) come first, then English ones.
+    """
+    wanted = _words(query)
+    reader = language or current_language()
+    resources = _library(session, reader)
     if not query.strip():
         return list(resources[:limit])
     if not wanted:
         # Typed, but no word to look for ("%", "_", "the"): nothing matches. `%` and `_`
         # are characters, not wildcards; only a bare /resources lists the library.
         return []
-    scored: list[tuple[int, str, Resource]] = []
+    scored: list[tuple[int, int, str, Resource]] = []
     for resource in resources:
         tag_words, text_words = _resource_words(resource)
         score = 3 * len(wanted & tag_words) + len(wanted & text_words)
         if score:
-            scored.append((-score, resource.title, resource))
-    scored.sort(key=lambda item: (item[0], item[1]))
-    return [r for _, _, r in scored[:limit]]
+            scored.append((language_rank(resource, reader), -score, resource.title, resource))
+    scored.sort(key=lambda item: (item[0], item[1], item[2]))
+    return [item[3] for item in scored[:limit]]
 
 
-def suggest(session: Session, note: str | None, low_mood: bool, limit: int = 3) -> list[Resource]:
-    """At most `limit` resources for a note's words, or for low mood when nothing matches."""
-    found = search(session, note, limit) if note and _words(note) else []
+def suggest(
+    session: Session,
+    note: str | None,
+    low_mood: bool,
+    limit: int = 3,
+    language: str | None = None,
+) -> list[Resource]:
+    """At most `limit` resources for a note's words, or for low mood when nothing matches.
+
+    Those in `language` (default: the one being spoken) come first, then English ones.
+    """
+    reader = language or current_language()
+    found = search(session, note, limit, reader) if note and _words(note) else []
     if len(found) < limit and low_mood:
         seen = {r.id for r in found}
-        for resource in session.exec(select(Resource).order_by(Resource.title)).all():
+        for resource in _library(session, reader):
             tags = {t.strip() for t in resource.tags.split(",")}
             if resource.id not in seen and tags & set(LOW_MOOD_TAGS):
                 found.append(resource)
@@ -96,11 +134,17 @@ def parse_resources(raw: str, filename: str) -> list[ResourceRow]:
         try:
             loaded = yaml.safe_load(raw)
         except yaml.YAMLError as exc:
-            raise UserError(f"{filename} isn't valid YAML: {exc}") from exc
+            raise UserError(
+                _("{filename} isn't valid YAML: {error}").format(filename=filename, error=exc)
+            ) from exc
         if isinstance(loaded, dict) and "resources" in loaded:
             loaded = loaded["resources"]
         if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
-            raise UserError(f"{filename} must be a list of resources (title, url, tags, ...).")
+            raise UserError(
+                _("{filename} must be a list of resources (title, url, tags, ...).").format(
+                    filename=filename
+                )
+            )
         records = [dict(r) for r in loaded]
         first_line = 1
     elif filename.lower().endswith(".csv"):
@@ -108,11 +152,15 @@ def parse_resources(raw: str, filename: str) -> list[ResourceRow]:
         records = [dict(r) for r in reader]
         first_line = 2
     else:
-        raise UserError("Resource files must be .yaml, .yml or .csv.")
+        raise UserError(_("Resource files must be .yaml, .yml or .csv."))
     rows: list[ResourceRow] = []
     errors: list[str] = []
     for index, record in enumerate(records):
-        where = f"entry {index + 1}" if first_line == 1 else f"line {index + first_line}"
+        where = (
+            _("entry {n}").format(n=index + 1)
+            if first_line == 1
+            else _("line {n}").format(n=index + first_line)
+        )
         title = str(record.get("title") or "").strip()
         url = str(record.get("url") or "").strip()
         tags_value = record.get("tags") or ""
@@ -123,15 +171,31 @@ def parse_resources(raw: str, filename: str) -> list[ResourceRow]:
                 t.strip().lower() for t in re.split(r"[,;|]", str(tags_value)) if t.strip()
             )
         description = str(record.get("description") or "").strip()
+        raw_language = str(record.get("language") or "").strip()
+        language = normalise_language(raw_language) if raw_language else DEFAULT_LANGUAGE
         if not title:
-            errors.append(f"{where}: title is missing")
+            errors.append(_("{where}: title is missing").format(where=where))
         if not re.match(r"^(https?://|mailto:|tel:)\S+$", url):
-            errors.append(f"{where}: url must start with http://, https://, mailto: or tel:")
+            errors.append(
+                _("{where}: url must start with http://, https://, mailto: or tel:").format(
+                    where=where
+                )
+            )
         if len(title) > 200 or len(description) > 2000 or len(url) > 500:
-            errors.append(f"{where}: a field is too long")
-        rows.append(ResourceRow(title, url, tags, description))
+            errors.append(_("{where}: a field is too long").format(where=where))
+        if language is None:
+            errors.append(
+                _("{where}: language '{value}' isn't one I speak (use a code such as es)").format(
+                    where=where, value=raw_language
+                )
+            )
+        rows.append(ResourceRow(title, url, tags, description, language or DEFAULT_LANGUAGE))
     if errors:
-        raise UserError("Nothing was imported. Fix these and try again:\n" + "\n".join(errors))
+        raise UserError(
+            _("Nothing was imported. Fix these and try again:\n{problems}").format(
+                problems="\n".join(errors)
+            )
+        )
     return rows
 
 
@@ -142,14 +206,21 @@ def import_resources(session: Session, rows: Sequence[ResourceRow]) -> tuple[int
         existing = session.exec(select(Resource).where(Resource.url == row.url)).first()
         if existing is None:
             session.add(
-                Resource(title=row.title, url=row.url, tags=row.tags, description=row.description)
+                Resource(
+                    title=row.title,
+                    url=row.url,
+                    tags=row.tags,
+                    description=row.description,
+                    language=row.language,
+                )
             )
             added += 1
         else:
-            existing.title, existing.tags, existing.description = (
+            existing.title, existing.tags, existing.description, existing.language = (
                 row.title,
                 row.tags,
                 row.description,
+                row.language,
             )
             session.add(existing)
             updated += 1

@@ -20,7 +20,12 @@ from bot.errors import UserError
 from bot.i18n import _, ngettext
 from bot.localtime import is_valid_zone
 from bot.people import ADMIN, MENTOR, ROLES, STUDENT, person_by_email
-from bot.services.settings import ZONE_FROM_STUDENT
+from bot.services.settings import (
+    ZONE_FROM_STUDENT,
+    apply_roster_language_and_country,
+    roster_country,
+    roster_language,
+)
 from storage.tables import (
     Group,
     GroupMember,
@@ -41,6 +46,8 @@ COLUMNS = (
     "slack_user_id",
     "discord_user_id",
     "active",
+    "language",
+    "country",
 )
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -69,6 +76,9 @@ class RosterRow:
     slack_user_id: str | None
     discord_user_id: str | None
     active: bool = True
+    # A code of bot.i18n.LANGUAGES and an ISO country code; None keeps what is there.
+    language: str | None = None
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,9 @@ def read_roster(raw: str) -> RosterFile:
                 _("active '{value}' must be yes or no").format(value=values.get("active"))
             )
         groups = tuple(g.strip() for g in re.split(r"[;|]", values.get("groups", "")) if g.strip())
+        language, language_problem = roster_language(values.get("language") or "")
+        country, country_problem = roster_country(values.get("country") or "")
+        problems += [p for p in (language_problem, country_problem) if p is not None]
         for problem in problems:
             found.add(line, problem)
         found.rows.append(
@@ -216,6 +229,8 @@ def read_roster(raw: str) -> RosterFile:
                 slack,
                 discord,
                 active=active_raw not in NO,
+                language=language,
+                country=country,
             )
         )
     if not found.rows and not found.problems:
@@ -402,6 +417,7 @@ def _apply(session: Session, rows: list[RosterRow], now: datetime) -> ImportResu
                 person.timezone = row.timezone or person.timezone
             person.active = row.active
             updated += 1
+        apply_roster_language_and_country(session, person, row.language, row.country)
         session.add(person)
         people[row.email] = person
     session.flush()

@@ -149,6 +149,14 @@ def matrix(world: World) -> dict[tuple[str, str], Case]:
         ("command", "pause"): Case(STUDENTS, text="until 2026-12-20"),
         ("command", "resume"): Case(STUDENTS),
         ("command", "settings"): Case(STUDENTS, text="quiet 22:00-07:00"),
+        # A student's own settings; language and country are everyone's (issue 19).
+        ("command", "settings show"): Case(STUDENTS),
+        ("command", "settings zone"): Case(STUDENTS, text="Europe/Berlin"),
+        ("command", "settings quiet"): Case(STUDENTS, text="22:00-07:00"),
+        ("command", "settings checkin"): Case(STUDENTS, text="off"),
+        ("command", "settings platform"): Case(STUDENTS, text="discord"),
+        ("command", "settings language"): Case(ENROLLED, text="es"),
+        ("command", "settings country"): Case(ENROLLED, text="ES"),
         ("command", "mentees"): Case(STAFF, audited=SAMS_STAFF),
         ("command", "alerts"): Case(STAFF, audited=SAMS_STAFF),
         ("command", "mydata"): Case(ENROLLED),
@@ -401,6 +409,15 @@ def build_world(core: MentorBot) -> World:
                 Identity(person_id=person.id, platform="console", workspace="local", user_id=email)
             )
             person.last_platform = "console"
+            if person.role == "student":
+                # A second platform, so `/settings platform discord` has an account to prefer.
+                session.add(
+                    Identity(
+                        person_id=person.id,
+                        platform="discord",
+                        user_id=f"30100000000000{person.id:04d}",
+                    )
+                )
         sam = people[SELF]
         assert sam.id is not None and people[MENTOR].id is not None
         goal = goal_service.add_goal(session, sam, SECRET_GOAL, None, now, now.date())

@@ -328,3 +328,40 @@ def test_missing_operator_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_no_operator_file_means_the_shipped_lines() -> None:
     """Without an operator file the shipped lines are used as they are."""
     assert crisis_lines_with(None) == DEFAULT_CRISIS_LINES
+
+
+def test_lines_serving_the_students_language_come_first_within_the_country() -> None:
+    """A talk line in the student's language before one that isn't; emergency stays last."""
+    lines = (
+        CrisisLine("English line", "Call 1", LineKind.CRISIS, ("en",)),
+        CrisisLine("Text line", "Text 2", LineKind.TEXT, ("es",)),
+        CrisisLine("Emergency", "Call 3", LineKind.EMERGENCY, ("es",)),
+    )
+    settings = CoreSettings(crisis_lines={"XX": lines, FALLBACK: ()})
+    assert [line.name for line in crisis_lines_for(settings, "XX", language="es")] == [
+        "Text line",
+        "English line",
+        "Emergency",
+    ]
+    assert [line.name for line in crisis_lines_for(settings, "XX", language="en")] == [
+        "English line",
+        "Text line",
+        "Emergency",
+    ]
+
+
+def test_the_card_is_written_in_the_students_language() -> None:
+    """A student in Spain who reads Spanish: Spanish words, Línea 024 first, names untouched."""
+    from bot.i18n import _, speaking
+
+    student = student_in("Europe/Madrid")
+    student.language = "es"
+    reply = render_crisis_reply(CoreSettings(), student)
+    with speaking("es"):
+        assert (
+            reply.title
+            == _("You don't have to face this alone")
+            != ("You don't have to face this alone")
+        )
+    assert reply.language == "es"
+    assert reply.fields[0].label == "Línea 024"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlmodel import select
 
 from bot.config import CoreSettings, SchedulingRules
 from bot.core import MentorBot
+from bot.i18n import _, speaking
 from bot.model import Actor, Message
 from bot.outbox import Push, push_rows
 from bot.people import person_by_email, resolve_actor
 from bot.services.roster import import_roster_text
 from bot.services.settings import ZONE_FROM_STUDENT, checkin_window
 from storage.db import Database
-from storage.tables import CheckinSchedule, Identity, Outbox, Person, StudentSettings
+from storage.tables import CheckinSchedule, Group, Identity, Outbox, Person, StudentSettings
 from tests.conftest import Chat, text_of
 from tests.scheduling.world import add_person, checkins, schedule, set_watermark, tick, utc
 from tests.tick import PERSONAL_DATA
@@ -271,11 +273,16 @@ def test_platform_needs_an_account_there(sam: Chat, demo: Database) -> None:
 
 
 def test_settings_is_in_the_registry(core: MentorBot) -> None:
-    """Every subcommand is registered for students, with the table declared as personal data."""
+    """Every subcommand is registered, with the table declared as personal data.
+
+    A student's own settings are for students; language and country for everyone.
+    """
     registry = core.registry
-    subs = {c.sub for c in registry.families["settings"]}
-    assert subs == {"show", "zone", "quiet", "checkin", "platform"}
-    assert all(c.roles == ("student",) for c in registry.families["settings"])
+    subs = {c.sub: c.roles for c in registry.families["settings"]}
+    assert set(subs) == {"show", "zone", "quiet", "checkin", "platform", "language", "country"}
+    for sub in ("show", "zone", "quiet", "checkin", "platform"):
+        assert subs[sub] == ("student",)
+    assert subs["language"] == subs["country"] == ("student", "mentor", "admin")
     assert StudentSettings in {p.table for p in registry.personal_data}
 
 
@@ -298,3 +305,75 @@ def test_erasure_deletes_the_settings_row(sam: Chat, demo: Database) -> None:
             tables=PERSONAL_DATA,
         )
     assert _row(demo, person_id) is None
+
+
+# ---------------------------------------------------------------------- language and country
+
+
+def test_language_with_no_value_lists_every_language_in_its_own_name(sam: Chat) -> None:
+    """`/settings language` alone: the current one and every choice, nothing changed."""
+    text = text_of(sam.send("/settings language"))
+    for own_name in ("Español", "العربية", "简体中文", "한국어", "हिन्दी"):
+        assert own_name in text
+    assert _person(sam.core.db).language is None
+
+
+@pytest.mark.parametrize("typed", ["es", "ES", "es-MX", "Spanish", "español"])
+def test_language_by_code_or_name_is_confirmed_in_the_new_language(sam: Chat, typed: str) -> None:
+    """Codes, regional tags and names all work; the answer is the first thing said in it."""
+    reply = sam.send(f"/settings language {typed}")
+    assert reply.error is None and reply.messages[0].language == "es"
+    with speaking("es"):
+        assert text_of(reply) == _("From now on I'll write to you in {language}.").format(
+            language="Español"
+        )
+    assert _person(sam.core.db).language == "es"
+
+
+def test_a_language_we_dont_speak_is_refused_and_changes_nothing(sam: Chat) -> None:
+    """Klingon: a friendly refusal listing the languages, and no row written."""
+    reply = sam.send("/settings language klingon")
+    assert reply.error is not None and "Español" in reply.error
+    assert _person(sam.core.db).language is None
+    assert _row(sam.core.db, _person(sam.core.db).id) is None
+
+
+def test_mentors_choose_their_language_and_country_too(maya: Chat) -> None:
+    """Mentors and staff read alerts in their own language: the command is theirs too."""
+    assert maya.send("/settings language de").error is None
+    assert maya.send("/settings country DE").error is None
+    person = _person(maya.core.db, "maya@example.edu")
+    assert (person.language, person.country) == ("de", "DE")
+
+
+def test_country_by_code_or_name_and_bad_input(sam: Chat) -> None:
+    """`/settings country in` or `India`; a made-up code is refused and changes nothing."""
+    assert "(IN)" in text_of(sam.send("/settings country in"))
+    assert _person(sam.core.db).country == "IN"
+    assert sam.send("/settings country Spain").error is None
+    assert _person(sam.core.db).country == "ES"
+    reply = sam.send("/settings country XQ")
+    assert reply.error is not None and _person(sam.core.db).country == "ES"
+
+
+def test_settings_show_their_language_and_country_with_their_source(sam: Chat) -> None:
+    """The settings list says where the language and country come from."""
+    text = text_of(sam.send("/settings"))
+    assert "Language: English (the programme's language)" in text
+    assert "Country: United Kingdom (GB) (from your time zone)" in text
+    sam.send("/settings country IE")
+    assert "Country: Ireland (IE) (you chose it)" in text_of(sam.send("/settings"))
+
+
+def test_group_language_is_set_by_staff_and_confirmed_in_it(maya: Chat) -> None:
+    """`/group language Study skills es`: the group's posts are now in Spanish."""
+    reply = maya.send("/group language Study skills es")
+    assert reply.error is None and reply.messages[0].language == "es"
+    with maya.core.db.session() as session:
+        group = session.exec(select(Group).where(Group.name == "Study skills")).one()
+        assert group.language == "es"
+    assert maya.send("/group language Study skills klingon").error is not None
+    assert maya.send("/group language Study skills default").error is None
+    with maya.core.db.session() as session:
+        group = session.exec(select(Group).where(Group.name == "Study skills")).one()
+        assert group.language is None

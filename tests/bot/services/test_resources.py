@@ -63,3 +63,34 @@ def test_wildcards_are_letters_in_a_search(sam: Chat, typed: str) -> None:
         assert "I found nothing" not in reply
     else:
         assert f"I found nothing for '{typed}'" in reply and reply != everything
+
+
+def test_search_and_suggestions_prefer_the_readers_language_then_english(db) -> None:
+    """A Spanish reader: the Spanish guide first, then English, then any other language."""
+    from bot.i18n import speaking
+    from bot.services.resources import ResourceRow, suggest
+
+    rows = [
+        ResourceRow("Exam stress", "https://e.org/en", "exam,stress", "", "en"),
+        ResourceRow("Estrés de exámenes", "https://e.org/es", "exam,stress", "", "es"),
+        ResourceRow("Prüfungsstress", "https://e.org/de", "exam,stress", "", "de"),
+    ]
+    with db.session() as session:
+        import_resources(session, rows)
+        with speaking("es"):
+            assert [r.language for r in search(session, "exam")] == ["es", "en", "de"]
+            assert [r.language for r in suggest(session, "exam stress", False)] == [
+                "es",
+                "en",
+                "de",
+            ]
+        assert [r.language for r in search(session, "exam", language="de")] == ["de", "en", "es"]
+        assert [r.language for r in search(session, "exam")] == ["en", "es", "de"]
+
+
+def test_import_reads_a_language_and_refuses_one_we_dont_speak() -> None:
+    """The `language` field of an import: a code or name; unknown ones name their entry."""
+    raw = "- title: Guía\n  url: https://e.org/g\n  language: es\n- title: X\n  url: https://e.org/x\n"
+    assert [r.language for r in parse_resources(raw, "r.yaml")] == ["es", "en"]
+    with pytest.raises(UserError, match="entry 1: language 'tlh'"):
+        parse_resources("- title: Q\n  url: https://e.org/q\n  language: tlh\n", "r.yaml")
