@@ -224,14 +224,17 @@ def render_crisis_reply(
     `told` names who the alert reaches (`who_is_told`): "your mentor", or the programme staff
     for a student who has none. The card is written in the student's language whoever's
     event it answers; the lines of their country come first, those answering in their
-    language before the others; a line's name and number are shown as the service wrote them.
+    language before the others; a line's proper name and numbers are kept as the service wrote them.
     """
     with speaking_to(student, settings):
         lines = crisis_lines_for(settings, student.country, student.timezone, current_language())
         return Message(
             title=_(CARD_TITLE),
             text=_(CARD_TEXT).format(told=told if told is not None else _("your mentor")),
-            fields=tuple(Field(line.name, line.contact) for line in lines),
+            # Names and instructions from bot/crisis_lines.yaml are in the catalogs (area
+            # crisis_lines, each translation checked to keep every number and address); a
+            # service's proper name and an operator's own lines have no entry and read as written.
+            fields=tuple(Field(_(line.name), _(line.contact)) for line in lines),
             urgent=True,
             private=True,
         )

@@ -67,11 +67,6 @@ def test_the_fallback_is_translated_in_spanish() -> None:
         assert _(fallback["Emergency services"]) == "Llama al número de emergencias de tu zona"
 
 
-@pytest.mark.xfail(
-    reason="the crisis card shows Field(line.name, line.contact) as written; it translates both "
-    "through _() when the lead merges the crisis.py change (issue 19)",
-    strict=False,
-)
 def test_a_spanish_student_in_spain_gets_024_with_spanish_instructions() -> None:
     """The card a Spanish student in Spain reads: 024 and 112, told what to do in Spanish."""
     student = Person(
