@@ -40,7 +40,7 @@ from bot.group_commit import GroupCommit
 from bot.i18n import DEFAULT_LANGUAGE, N_, _, normalise_language, speaking
 from bot.model import Actor, Inbound, Message, Reply
 from bot.outbox import outbox_rows_written
-from bot.people import STUDENT, resolve_actor
+from bot.people import STUDENT, known_person, resolve_actor
 from bot.registry import Context, Registry
 from bot.safety import Assessment, Category, assess
 from bot.services.alerts import who_is_told
@@ -204,6 +204,22 @@ class MentorBot:
         if self.on_handled is not None:
             self.on_handled(inbound, time.perf_counter() - started)
         return reply
+
+    def language_for(self, actor: Actor) -> str:
+        """The language to answer `actor` in before an event is handled (reads only).
+
+        An adapter that must speak first (a form opened within the platform's trigger
+        window, a stale button) asks this: the person's own language if they are known,
+        else their app's locale, else the programme's. A failed lookup is never an error.
+        """
+        try:
+            with self.db.session() as session:
+                person = known_person(session, actor)
+                if person is not None:
+                    return language_of(person, self.settings)
+        except Exception:
+            log.exception("could not look up the language of a %s actor", actor.platform)
+        return locale_language(actor, self.settings)
 
     def handle(self, inbound: Inbound) -> Reply:
         """Handle one inbound event and return the direct reply; never raises."""

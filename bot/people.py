@@ -15,6 +15,22 @@ STUDENT, MENTOR, ADMIN = "student", "mentor", "admin"
 ROLES = (STUDENT, MENTOR, ADMIN)
 
 
+def known_person(session: Session, actor: Actor) -> Person | None:
+    """The enrolled person behind a platform actor already linked to them; reads only.
+
+    For words an adapter says before the core handles the event (a form it opens at once, a
+    stale button): nothing is linked or written here.
+    """
+    person = session.exec(
+        select(Person)
+        .join(Identity, col(Identity.person_id) == Person.id)
+        .where(Identity.platform == actor.platform, Identity.user_id == actor.user_id)
+    ).first()
+    if person is None or not person.active or person.deleted_at is not None:
+        return None
+    return person
+
+
 def resolve_actor(session: Session, actor: Actor) -> Person | None:
     """The enrolled person behind a platform actor, linking by email on first contact.
 

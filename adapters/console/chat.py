@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from sqlmodel import select
+
 from adapters.console.render import render_message
 from bot.core import MentorBot
 from bot.delivery import OutboxDelivery
@@ -32,8 +34,10 @@ from bot.model import (
 )
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION, RESOLVE_FORM
+from bot.services.language import language_of
 from bot.services.meetings.records import RECORD_ACTION, RECORD_FORM
 from bot.services.prompt_answers import ANSWER_ACTION, ANSWER_FORM
+from storage.tables import Person
 
 PLATFORM = "console"
 CANCEL = "/cancel"
@@ -148,6 +152,12 @@ class ConsoleChat:
             self.choices = list(shown)
         self.out.flush()
 
+    def _language_of(self, email: str) -> str:
+        """The language of the person the console now speaks as (the programme's if unknown)."""
+        with self.core.db.session() as session:
+            person = session.exec(select(Person).where(Person.email == email)).first()
+            return language_of(person, self.core.settings)
+
     async def handle_line(self, line: str) -> None:
         """Process one typed line: meta command, or core event, then deliver my pushes."""
         stripped = line.strip()
@@ -158,6 +168,7 @@ class ConsoleChat:
         if stripped.startswith("/as "):
             self.email = stripped[4:].strip().lower()
             self.choices = []
+            self.language = self._language_of(self.email)
             with speaking(self.language):
                 self.say(_("(you are now {email})").format(email=self.email))
         elif stripped in ("/quit", "/exit"):

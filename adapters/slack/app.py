@@ -56,7 +56,7 @@ from adapters.slack.render import (
 )
 from adapters.slack.users import UserDirectory
 from bot.core import MentorBot
-from bot.i18n import N_, _, normalise_language, speaking
+from bot.i18n import N_, _, speaking
 from bot.model import Actor, Inbound, Message, Reply
 from bot.services.alert_lifecycle import outcome_choices
 from bot.services.alerts import RESOLVE_ACTION
@@ -135,15 +135,6 @@ def _replay_key(context: Mapping[str, Any] | None) -> str | None:
     """
     key = context.get(REPLAY_KEY) if context is not None else None
     return f"sig:{key.removeprefix('v0=')}" if isinstance(key, str) and key else None
-
-
-def hint_language(actor: Actor) -> str | None:
-    """The language to answer in before the core has been asked (a stale button, the goal form).
-
-    The Slack client's locale when the profile lookup knows it (`Actor.locale`), else None:
-    the default language.
-    """
-    return normalise_language(getattr(actor, "locale", None))
 
 
 def _notice(text: str, language: str | None) -> Message:
@@ -286,10 +277,18 @@ class SlackAdapter:
         # `/mentor alerts resolve 12 ...`: the alert's delivered copies show the new state.
         await self._update_copies(reply)
 
+    async def _language_for(self, actor: Actor) -> str:
+        """The language for words said before the core is asked (a stale button, the goal form).
+
+        The person's own when they are known, else their Slack client's locale, else the
+        programme's (`MentorBot.language_for`); looked up off the event loop.
+        """
+        return await asyncio.to_thread(self.core.language_for, actor)
+
     async def _open_goal_form(self, body: Mapping[str, Any]) -> None:
         # The form opens before the core is asked (Slack's 3 s trigger window), so its words
         # are in the language the Slack client is set to, when known.
-        language = hint_language(self._actor(body, _str(body, "user_id")))
+        language = await self._language_for(self._actor(body, _str(body, "user_id")))
         with speaking(language):
             view = goal_modal()
         try:
@@ -375,7 +374,7 @@ class SlackAdapter:
         except BadButton as exc:
             log.info("unknown button pressed: %s", exc)
             await ack()
-            language = hint_language(self._actor(body, user_id))
+            language = await self._language_for(self._actor(body, user_id))
             return self._respond(
                 _str(body, "response_url"), _notice(STALE_BUTTON, language), recipient=user_id
             )
@@ -384,7 +383,7 @@ class SlackAdapter:
             # The core also refuses other people's check-ins and alerts; this answers before
             # anything is looked up, through the response_url so only the clicker sees it.
             await ack()
-            notice = _notice(NOT_YOURS, hint_language(actor))
+            notice = _notice(NOT_YOURS, await self._language_for(actor))
             return self._respond(_str(body, "response_url"), notice, recipient=user_id)
         reply = await self._ask_core(
             Inbound(actor, "action", pressed.action, pressed.args, event_id=event_id)

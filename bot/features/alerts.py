@@ -185,7 +185,7 @@ FEATURE = Feature(
         ),
         Command(
             "alerts",
-            # OUTCOME's words are alert_lifecycle.OUTCOME_HELP (typed, so never translated).
+            # OUTCOME's words: alert_lifecycle.OUTCOME_HELP (typed in English; "or" translates).
             N_("close an alert; OUTCOME is spoke, counselling, emergency or none"),
             cmd_alerts_resolve,
             sub="resolve",

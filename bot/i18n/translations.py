@@ -74,13 +74,23 @@ _ACCENTED = str.maketrans(
 PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
 
 
+# What the pseudo-language leaves as it is besides placeholders, as translators do: a
+# command's name (/goal), e-mail addresses and web addresses.
+_PSEUDO_KEEP = re.compile(
+    PLACEHOLDER.pattern
+    + r"|(?<![\w/])/[a-z][\w-]*"
+    + r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    + r"|https?://\S+"
+)
+
+
 def pseudo_translate(message: str) -> str:
     """The pseudo-language's form of a message: accented, bracketed, placeholders untouched."""
     if not message:
         return message
     out: list[str] = []
     last = 0
-    for match in PLACEHOLDER.finditer(message):
+    for match in _PSEUDO_KEEP.finditer(message):
         out.append(message[last : match.start()].translate(_ACCENTED))
         out.append(match.group(0))
         last = match.end()

@@ -73,7 +73,8 @@ OUTCOME_WORDS: dict[str, Outcome] = {
     "nothing": Outcome.NO_ACTION,
 }
 # The words typed stay English (like commands); only the sentences around them are translated.
-OUTCOME_HELP = "spoke, counselling, emergency or none"
+# The outcome words are typed as they are in every language; only the "or" is translated.
+OUTCOME_HELP = N_("spoke, counselling, emergency or none")
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,12 @@ def parse_outcome(raw: str) -> Outcome:
     """The outcome a mentor typed or picked; a clear UserError naming the choices otherwise."""
     word = raw.strip().lower()
     if not word:
-        raise UserError(_("Please say how it ended: {choices}.").format(choices=OUTCOME_HELP))
+        raise UserError(_("Please say how it ended: {choices}.").format(choices=_(OUTCOME_HELP)))
     outcome = OUTCOME_WORDS.get(word)
     if outcome is None:
         raise UserError(
             _("'{raw}' isn't an outcome I know. Use {choices}.").format(
-                raw=raw.strip(), choices=OUTCOME_HELP
+                raw=raw.strip(), choices=_(OUTCOME_HELP)
             )
         )
     return outcome
@@ -316,7 +317,7 @@ def render_follow_up_reminder(alert: Alert, student: Person, mentor: Person) -> 
             "Once you have, resolve it with how it went and a short note, or type "
             "/alerts resolve {id} OUTCOME NOTE ({choices})."
         ).format(
-            id=alert.id, label=kind_label(alert.kind), name=student.name, choices=OUTCOME_HELP
+            id=alert.id, label=kind_label(alert.kind), name=student.name, choices=_(OUTCOME_HELP)
         ),
         fields=alert_message.fields,
         choices=alert_message.choices,

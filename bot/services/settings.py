@@ -26,7 +26,8 @@ from sqlmodel import Session, col, select
 
 from bot.config import CoreSettings
 from bot.errors import UserError
-from bot.i18n import LANGUAGES, _, babel_locale, current_language
+from bot.i18n import LANGUAGES, PSEUDO_LANGUAGE, _, babel_locale, current_language
+from bot.i18n.translations import pseudo_translate
 from bot.localtime import in_quiet_hours, parse_hhmm
 from bot.people import group_ids_of
 from bot.services.crisis import country_for, country_of_zone
@@ -273,7 +274,10 @@ def country_named(raw: str) -> str | None:
 
 def country_name(code: str) -> str:
     """A country's name in the language being spoken ("España" in Spanish), else its code."""
-    return str(babel_locale(current_language()).territories.get(code, code))
+    language = current_language()
+    name = str(babel_locale(language).territories.get(code, code))
+    # The pseudo-language reads Babel's English names: marked so, like every translated word.
+    return pseudo_translate(name) if language == PSEUDO_LANGUAGE else name
 
 
 def set_country(session: Session, person: Person, raw: str, now: datetime) -> str:
@@ -344,7 +348,9 @@ def language_text(session: Session, settings: CoreSettings, person: Person) -> s
         source = _("from your chat app")
     else:
         source = _("the programme's language")
-    return _("{language} ({source})").format(language=LANGUAGES[language], source=source)
+    # The pseudo-language (tests) has no name of its own: its code stands in.
+    name = LANGUAGES.get(language, language)
+    return _("{language} ({source})").format(language=name, source=source)
 
 
 def country_text(session: Session, settings: CoreSettings, person: Person) -> str:

@@ -60,7 +60,7 @@ def split_words(text: str) -> list[str]:
 def _own_group(session: Session, actor: Person) -> str:
     """The one group a mentor runs, for commands that leave the group out."""
     if actor.role == STUDENT:
-        raise NotAllowed(NOT_GROUP_MENTOR)
+        raise NotAllowed(_(NOT_GROUP_MENTOR))
     if actor.role == ADMIN:
         mine = list(list_groups(session))
     else:

@@ -64,8 +64,14 @@ def everyone_speaks(db: Database, language: str | None) -> None:
 
 
 @pytest.fixture
+def platform_locale() -> str:
+    """The language every demo person's Slack and Discord client is set to."""
+    return "en-GB"
+
+
+@pytest.fixture
 async def slack_harness(
-    core: MentorBot, clock: FixedClock, core_settings: CoreSettings
+    core: MentorBot, clock: FixedClock, core_settings: CoreSettings, platform_locale: str
 ) -> AsyncIterator[Harness]:
     """The Slack adapter over HTTP against the fake, everyone of the demo on Slack.
 
@@ -77,7 +83,9 @@ async def slack_harness(
     async with FakeSlack(rate_limits=False) as fake:
         for email, user_id in SLACK_IDS.items():
             zone = "America/New_York" if email == ALEX else "Europe/London"
-            fake.add_user(user_id, email=email, tz=zone, name=email.split("@")[0])
+            fake.add_user(
+                user_id, email=email, tz=zone, name=email.split("@")[0], locale=platform_locale
+            )
         config = SlackConfig(
             bot_token=fake.token,
             signing_secret=SECRET,
@@ -102,7 +110,7 @@ async def slack_harness(
 
 @pytest.fixture
 async def discord_bot(
-    core: MentorBot, clock: FixedClock
+    core: MentorBot, clock: FixedClock, platform_locale: str
 ) -> AsyncIterator[tuple[FakeDiscord, TestClient]]:
     """The real discord.py client against the fake, everyone of the demo on Discord."""
     with core.db.session() as session:
@@ -111,7 +119,7 @@ async def discord_bot(
         # A scenario's hundred pushes must not wait out Discord's per-route limits.
         fake.limits_enabled(False)
         for email, user_id in DISCORD_IDS.items():
-            fake.add_user(email.split("@")[0], user_id)
+            fake.add_user(email.split("@")[0], user_id, locale=platform_locale)
         with discord_pointed_at(fake.api_base, fake.gateway_url):
             client = TestClient(
                 core, guild_ids=[int(g.id) for g in fake.guilds], guild_ready_timeout=0.05

@@ -402,12 +402,19 @@ class DiscordRun(PlatformRun):
 
 
 def _descriptions(value: Any) -> list[str]:
-    """Every `description` in registered command JSON."""
+    """Every `description` in registered command JSON that no translation stands beside.
+
+    Discord shows a command's base `description` (English: Discord requires one) to clients
+    in a language the command has no `description_localizations` for; where the
+    localisations are there, the base one is not what the reader sees, so it is excused.
+    """
     out: list[str] = []
     if isinstance(value, dict):
+        localised = bool(value.get("description_localizations"))
         for key, item in value.items():
             if key == "description" and isinstance(item, str):
-                out.append(item)
+                if not localised:
+                    out.append(item)
             else:
                 out += _descriptions(item)
     elif isinstance(value, list):

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.config import CoreSettings
+from bot.i18n import LANGUAGES, PSEUDO_LANGUAGE
 from bot.registry import Command
 from storage.db import Database
 from storage.tables import CheckinSchedule, Group, Person, Resource
@@ -192,7 +193,9 @@ def command_lines() -> list[tuple[str, str]]:
         who = BY_ROLE[command.roles[0]]
         bare = f"/{command.name} {command.sub}".strip()
         lines.append((who, bare))
-        if command.example:
+        # Choosing a language would take the person (or group) out of the pseudo-language
+        # for the rest of the scenario: the bare command (the list) is enough here.
+        if command.example and command.sub != "language":
             lines.append((who, command.example))
     return lines
 
@@ -252,6 +255,29 @@ DATE_WORDS = frozenset(
     {*_MONTHS, *_DAYS, *(d.lower() for d in calendar.day_abbr), "AM", "PM", "am", "pm", "UTC"}
 )
 BRANDS = ("Slack", "Discord", "mentorbot", "ICS", "PDF", "CSV", "JSON", "PNG")
+# Data a message quotes that is neither typed nor stored: languages in their own names (a
+# list to choose from), platform keywords, a schedule's question keywords, channel ids.
+QUOTED_DATA = (
+    *LANGUAGES.values(),
+    *LANGUAGES,
+    "slack",
+    "discord",
+    "console",
+    "mood,note,goal",
+    "exam stress",
+    PSEUDO_LANGUAGE,
+    # A keyword of /pairing pause's syntax ("until YYYY-MM-DD"), typed as it is.
+    "until",
+    # Typed keywords: an alert's outcome is one of these English words in every language.
+    "spoke, counselling, emergency or none",
+    "spoke, counselling, emergency",
+    "none",
+)
+_CHANNEL_ID = re.compile(r"\b[A-Z][A-Z0-9]{7,}\b")
+# A country's ISO code beside its name: "España (ES)".
+_COUNTRY_CODE = re.compile(r"\([A-Z]{2}\)")
+# A keyword command of the console's forms ("or /cancel"): typed, never translated.
+_KEYWORD_COMMAND = re.compile(r"(?<![\w/])/(?:cancel|skip|done)\b")
 _URL = re.compile(r"<?https?://[^\s>|)\]]+>?")
 _MAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _MENTION = re.compile(r"<[@#!&][^>]*>")
@@ -352,7 +378,7 @@ def usages(commands: Iterable[Command] = REGISTRY.commands) -> list[str]:
 
 def data_strings(db: Database, settings: CoreSettings, extra: Sequence[str] = ()) -> list[str]:
     """The demo database's data a message may quote: names, groups, resources, crisis lines."""
-    found: set[str] = set(TYPED) | set(extra) | set(BRANDS)
+    found: set[str] = set(TYPED) | set(extra) | set(BRANDS) | set(QUOTED_DATA)
     with db.session() as session:
         for person in session.exec(select(Person)).all():
             found.update({person.name, person.name.split()[0]})
@@ -375,8 +401,21 @@ def leftovers(text: str, data: Sequence[str]) -> list[str]:
     addresses, mentions, time zones, file names, /commands with their usage, the data
     (names, groups, resources, crisis lines, what the test typed) and date words go.
     """
-    rest = text.replace("⟦", " ").replace("⟧", " ")
-    for pattern in (_URL, _MAIL, _MENTION, _ZONE, _PATH, _FILE):
+    # Slack's answers name the app's one slash command first: `/mentor goal add`.
+    rest = text.replace("⟦", " ").replace("⟧", " ").replace("/mentor ", "/")
+    # A block cut at the platform's length limit ends mid-command: "/men…".
+    rest = re.sub(r"/\w*…", " ", rest)
+    for pattern in (
+        _URL,
+        _MAIL,
+        _MENTION,
+        _ZONE,
+        _PATH,
+        _FILE,
+        _CHANNEL_ID,
+        _KEYWORD_COMMAND,
+        _COUNTRY_CODE,
+    ):
         rest = pattern.sub(" ", rest)
     for usage in usages():
         rest = rest.replace(usage, " ")

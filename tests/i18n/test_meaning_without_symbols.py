@@ -35,10 +35,6 @@ from tests.adapters.slack.conftest import Harness
 from tests.i18n.console_drive import ConsoleRun
 from tests.i18n.platform_drive import DiscordRun, SlackRun
 
-UNTIL_MERGED = pytest.mark.xfail(
-    strict=False, reason="until the i18n branches merge (describe_trend: the sparkline's twin)"
-)
-
 # Emoji, dingbats, arrows, the sparkline (▁▂▃▄▅▆▇█), progress bars (░▒▓) and the gap dot.
 SYMBOLS = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u20e3"
@@ -212,7 +208,6 @@ def discord_problems(bodies: Iterable[tuple[str, Any]]) -> Problems:
 # ------------------------------------------------------------------ the tests
 
 
-@UNTIL_MERGED
 async def test_console_meaning_survives_without_symbols(
     core: MentorBot, clock: FixedClock, core_settings: CoreSettings
 ) -> None:
@@ -223,7 +218,6 @@ async def test_console_meaning_survives_without_symbols(
         pytest.fail(problems.message(), pytrace=False)
 
 
-@UNTIL_MERGED
 async def test_slack_meaning_survives_without_symbols(
     core: MentorBot, clock: FixedClock, core_settings: CoreSettings, slack_harness: Harness
 ) -> None:
@@ -235,7 +229,6 @@ async def test_slack_meaning_survives_without_symbols(
         pytest.fail(problems.message(), pytrace=False)
 
 
-@UNTIL_MERGED
 async def test_discord_meaning_survives_without_symbols(
     core: MentorBot,
     clock: FixedClock,
