@@ -34,7 +34,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: a server has no display
 
-from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
@@ -42,7 +41,7 @@ from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 
 from bot.i18n import DEFAULT_LANGUAGE, PSEUDO_LANGUAGE, _, babel_locale, current_language, speaking
-from bot.i18n.translations import pseudo_translate
+from bot.i18n.dates import DAY_MONTH, LONG_DATE, local_format
 from bot.model import Attachment
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common kinds of
@@ -127,20 +126,12 @@ def _fonts() -> AbstractContextManager[object]:
 
 def day_month(value: date) -> str:
     """A short day and month for ticks and tables: `07 Dec`, `7 dic`, `12月7日`."""
-    language = current_language()
-    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
-        english = value.strftime("%d %b")
-        return english if language == DEFAULT_LANGUAGE else pseudo_translate(english)
-    return format_skeleton("MMMd", value, fuzzy=True, locale=babel_locale(language))
+    return local_format(value, DAY_MONTH)
 
 
 def long_date(value: date) -> str:
     """A date with the month in full: `07 December 2026`, `7 de diciembre de 2026`."""
-    language = current_language()
-    if language in (DEFAULT_LANGUAGE, PSEUDO_LANGUAGE):
-        english = value.strftime("%d %B %Y")
-        return english if language == DEFAULT_LANGUAGE else pseudo_translate(english)
-    return format_skeleton("yMMMMd", value, fuzzy=True, locale=babel_locale(language))
+    return local_format(value, LONG_DATE)
 
 
 def number(value: float) -> str:

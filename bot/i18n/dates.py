@@ -19,6 +19,8 @@ from bot.i18n.translations import pseudo_translate
 DAY = ("MMMEd", "%a %d %b")  # Mon 07 Dec
 DAY_TIME = ("MMMEd+time", "%a %d %b %H:%M")  # Mon 07 Dec 14:05
 DATE = ("yMMMd", "%d %b %Y")  # 07 Dec 2026
+DAY_MONTH = ("MMMd", "%d %b")  # 07 Dec (chart ticks, tables)
+LONG_DATE = ("yMMMMd", "%d %B %Y")  # 07 December 2026
 WEEKDAY = ("EEEE", "%A")  # Monday
 TIME = ("Hm", "%H:%M")  # 14:05
 
