@@ -49,7 +49,10 @@ def ask_for_help(ctx: Context, text: str) -> Reply:
     """Tell the student's mentor (and show the crisis lines, in case it is urgent)."""
     if not ctx.settings.escalation.help_requests:
         raise UserError(_("Please contact your mentor directly."))
-    request_help(ctx.session, ctx.settings, ctx.now, ctx.person, text)
+    screened_as_risk = bool(text) and ctx.assessment.level != "none"
+    request_help(
+        ctx.session, ctx.settings, ctx.now, ctx.person, text, screened_as_risk=screened_as_risk
+    )
     told = alert_service.who_is_told(ctx.session, ctx.person)
     # The crisis lines themselves, not a pointer to a library search that may find nothing.
     lines = crisis_lines_for(ctx.settings, ctx.person.country, ctx.person.timezone)

@@ -27,6 +27,7 @@ RISK_CODES: Final = frozenset(str(c) for c, info in TAXONOMY.items() if info.par
     str(Category.SCREEN_FAILED),
     str(Category.RISK_MENTIONED),
     str(Category.LOW_MOOD),
+    str(Category.HELP_REQUEST),
     str(Category.BASIC_NEEDS),
 }
 BENIGN_KINDS: Final = frozenset(

@@ -50,6 +50,8 @@ class Category(StrEnum):
     OVERDOSE = "overdose"
     RISK_MENTIONED = "risk_mentioned"
     LOW_MOOD = "low_mood"
+    # A `/help` message that the screen also rated: the help request joins that alert.
+    HELP_REQUEST = "help_request"
     SLEEP = "sleep"
     BASIC_NEEDS = "basic_needs"
     PANIC = "panic"
@@ -116,6 +118,7 @@ TAXONOMY: Final[dict[Category, CategoryInfo]] = {
         "concern", N_("Mentioned suicide or self-harm (denied, past or unclear)")
     ),
     Category.LOW_MOOD: CategoryInfo("concern", N_("Very low mood")),
+    Category.HELP_REQUEST: CategoryInfo("concern", N_("Asked to talk to their mentor")),
     Category.SLEEP: CategoryInfo("concern", N_("Not sleeping"), Category.CANNOT_COPE),
     Category.BASIC_NEEDS: CategoryInfo("concern", N_("No safe housing or food")),
     Category.PANIC: CategoryInfo("concern", N_("Panic or severe anxiety"), Category.CANNOT_COPE),

@@ -132,9 +132,26 @@ def evaluate_missed(
 
 
 def request_help(
-    session: Session, settings: CoreSettings, now: datetime, student: Person, text: str
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    student: Person,
+    text: str,
+    *,
+    screened_as_risk: bool = False,
 ) -> Alert | None:
-    """The student asked for their mentor's help: always reaches a person."""
+    """The student asked for their mentor's help: always reaches a person.
+
+    When the screen already rated this same message crisis or concern (`screened_as_risk`),
+    its alert is unresolved and quotes these words: the request joins it, so the mentor
+    reads one alert with both reasons ("Wish to be dead; Asked to talk to their mentor")
+    instead of two about one message.
+    """
+    assert student.id is not None
+    message_alert = unresolved_message_alert(session, student.id) if screened_as_risk else None
+    if message_alert is not None:
+        fold_signal(session, settings, now, message_alert, student, "help", Category.HELP_REQUEST)
+        return message_alert
     reason = HELP_REASON
     return raise_alert(
         session, settings, now, student, AlertKind.HELP, reason, excerpt=text or None

@@ -173,3 +173,45 @@ def test_a_broken_screen_raises_a_concern_a_mentor_reads_as_unscreened(
         [alert] = session.exec(select(Alert).where(Alert.kind == "concern")).all()
     assert alert.reason == "concern:screen_failed"
     assert render_reason(alert.reason) == "Could not be screened: please read it"
+
+
+def alerts_about_the_student(chat: Chat) -> list[Alert]:
+    """Every alert raised so far, detached from the session."""
+    with chat.core.db.session() as session:
+        alerts = list(session.exec(select(Alert).order_by(Alert.id)).all())  # type: ignore[arg-type]
+        for alert in alerts:
+            session.expunge(alert)
+        return alerts
+
+
+def test_crisis_in_help_text_raises_one_alert_with_both_reasons(sam: Chat) -> None:
+    """`/help TEXT` in crisis: one crisis alert that also says the student asked for the mentor."""
+    sam.send(f"/help {CRISIS}")
+    [alert] = alerts_about_the_student(sam)
+    assert alert.kind == "crisis" and alert.excerpt == CRISIS
+    reason = render_reason(alert.reason)
+    assert "Wish to be dead" in reason and "Asked to talk to their mentor" in reason
+
+
+def test_concern_in_help_text_raises_one_concern_alert_with_the_request(sam: Chat) -> None:
+    """`/help TEXT` rated concern: one concern alert carrying the help request, not two alerts."""
+    sam.send("/help i feel like such a worthless failure lately")
+    [alert] = alerts_about_the_student(sam)
+    assert alert.kind == "concern"
+    assert "Asked to talk to their mentor" in render_reason(alert.reason)
+
+
+def test_help_text_with_no_risk_raises_one_help_alert(sam: Chat) -> None:
+    """`/help TEXT` the screen passes: one help alert quoting the words."""
+    sam.send("/help can we talk about my course choices")
+    [alert] = alerts_about_the_student(sam)
+    assert alert.kind == "help" and alert.excerpt == "can we talk about my course choices"
+
+
+def test_help_button_after_an_older_crisis_is_its_own_alert(sam: Chat) -> None:
+    """A later "ask my mentor" press is not hidden inside an older crisis alert."""
+    sam.send(CRISIS)
+    reply = sam.send("/help")
+    sam.press("Ask my mentor to get in touch", reply)
+    kinds = [alert.kind for alert in alerts_about_the_student(sam)]
+    assert kinds == ["crisis", "help"]

@@ -67,9 +67,12 @@ async def test_mood_in_crisis_answers_with_the_card_only(
 async def test_help_in_crisis_answers_with_the_card_only(
     fake: FakeDiscord, world: World, start_bot: StartBot
 ) -> None:
-    """/help message:TEXT in crisis: the card, never a pointer to `/resources crisis`."""
+    """/help message:TEXT in crisis: the card, never a pointer to `/resources crisis`; one alert."""
     await start_bot()
     _assert_card_only(await _answers(fake, await _slash(fake, "help", {"message": CRISIS})))
+    with world.db.session() as session:
+        [alert] = session.exec(select(Alert)).all()  # the help request joined the crisis alert
+        assert alert.kind == "crisis" and "help_request" in alert.reason
 
 
 async def test_goal_modal_in_crisis_answers_with_the_card_only(

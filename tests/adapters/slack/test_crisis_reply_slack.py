@@ -52,8 +52,11 @@ async def test_mood_command_in_crisis_answers_with_the_card_only(slack: Harness)
 
 
 async def test_help_command_in_crisis_answers_with_the_card_only(slack: Harness) -> None:
-    """`/mentor help TEXT`: the card, never a pointer to `/resources crisis`."""
+    """`/mentor help TEXT`: the card, never a pointer to `/resources crisis`; one alert."""
     _assert_card_only(await _command_answers(slack, f"help {CRISIS}"))
+    with slack.db.session() as session:
+        [alert] = session.exec(select(Alert)).all()  # the help request joined the crisis alert
+        assert alert.kind == "crisis" and "help_request" in alert.reason
 
 
 async def test_goal_command_in_crisis_answers_with_the_card_only(slack: Harness) -> None:
