@@ -493,9 +493,15 @@ class Screen:
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
         fired: dict[int, str] = {}
+        # The variants of a message mostly hold the same anchor words (they differ in
+        # punctuation or a decoded word): the same words give the same candidates.
+        present: set[str] | None = None
+        candidates: list[_Pattern] = self._patterns
         for variant in forms if forms is not None else variants(text):
             positions = self._positions(variant) if gated else None
-            candidates = self._candidates(positions) if positions is not None else self._patterns
+            if positions is not None and positions.keys() != present:
+                present = set(positions)
+                candidates = self._candidates(positions)
             for pattern in candidates:
                 if pattern.rule in fired:
                     continue
@@ -512,13 +518,28 @@ class Screen:
 
     def _positions(self, text: str) -> dict[str, list[int]]:
         """Where each anchor word starts in `text`."""
-        positions: dict[str, list[int]] = {}
         if self._gate is None:
-            return positions
+            return {}
+        # Grouped by the word the trie found first (few distinct words, many hits), then
+        # credited to its prefixes. hit.start() is where the word starts in `text`: the
+        # \W before it sits on the space added in front, or on a character before the word.
+        found: dict[str, list[int]] = {}
         for hit in self._gate.finditer(" " + text):
-            start = hit.start(1) - 1  # minus the space added in front
-            for word in self._prefixes[hit.group(1)]:
-                positions.setdefault(word, []).append(start)
+            word = hit.group(1)
+            where = found.get(word)
+            if where is None:
+                found[word] = [hit.start()]
+            else:
+                where.append(hit.start())
+        positions: dict[str, list[int]] = {}
+        for word, starts in found.items():
+            for prefix in self._prefixes[word]:
+                known = positions.get(prefix)
+                if known is None:
+                    positions[prefix] = starts if prefix == word else list(starts)
+                else:
+                    known.extend(starts)
+                    known.sort()
         return positions
 
     def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:

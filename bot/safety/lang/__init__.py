@@ -260,8 +260,11 @@ def scripts_of(text: str) -> frozenset[str]:
     return frozenset(name for name, rx in _SCRIPT_RES.items() if rx.search(text))
 
 
-def screen_languages(text: str) -> list[LangFinding]:
+def screen_languages(text: str, *, gated: bool = True) -> list[LangFinding]:
     """What every pack whose script appears in `text` finds, crisis findings first.
+
+    `gated=False` skips the literal pre-filter and searches every rule of those packs over
+    the whole text: slower, and used by tests to prove the pre-filter never changes a result.
 
     A pack reads only the sentences that hold a letter of its scripts (the whole message
     when every sentence does, the common case): in a message mixing languages, the Chinese
@@ -282,10 +285,12 @@ def screen_languages(text: str) -> list[LangFinding]:
         norm = lead.normalise(part)
         if not norm:
             continue
-        shared = group.candidates(norm)
+        shared = group.candidates(norm) if gated else {}
         for member in group.members:
             pack = every[member]
-            candidates: dict[int, Spans] = dict.fromkeys(pack.rule_filter.always)
+            candidates: dict[int, Spans] = dict.fromkeys(
+                pack.rule_filter.always if gated else range(len(pack.rules))
+            )
             candidates.update(shared.get(member, {}))
             if candidates:
                 by_pack[member] = pack.findings(part, norm, candidates)
@@ -476,13 +481,35 @@ def detect_language(text: str) -> str:
     words = Counter(
         w for w in _WORD.findall(normalise(text, fold_accents=True, join_wide=False)) if w.isascii()
     )
-    best, best_score = "en", sum(n for w, n in words.items() if w in _ENGLISH_STOPWORDS)
-    for pack in packs():
-        if "latin" in pack.scripts and pack.stopwords:
-            score = sum(n for w, n in words.items() if w in pack.stopwords)
-            if score > best_score:
-                best, best_score = pack.code, score
+    codes, by_word = _stopword_index()
+    scores = [0] * len(codes)
+    for word, count in words.items():
+        for slot in by_word.get(word, ()):
+            scores[slot] += count
+    # English first, then the packs in order; a later one must score higher to win.
+    best, best_score = codes[0], scores[0]
+    for code, score in zip(codes[1:], scores[1:], strict=True):
+        if score > best_score:
+            best, best_score = code, score
     return best
+
+
+@functools.cache
+def _stopword_index() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """English and each Latin pack with stopwords, and word -> the slots listing it.
+
+    One lookup per distinct word of a message instead of one per word per pack.
+    """
+    lists = [("en", _ENGLISH_STOPWORDS)] + [
+        (pack.code, pack.stopwords)
+        for pack in packs()
+        if "latin" in pack.scripts and pack.stopwords
+    ]
+    by_word: dict[str, list[int]] = {}
+    for slot, (_, stopwords) in enumerate(lists):
+        for word in stopwords:
+            by_word.setdefault(word, []).append(slot)
+    return tuple(code for code, _ in lists), {w: tuple(s) for w, s in by_word.items()}
 
 
 @functools.cache
