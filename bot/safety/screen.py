@@ -21,6 +21,7 @@ lowers it (`Screen.assess`; `Screen.assess_rules` is the rules alone).
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -101,7 +102,12 @@ class _Pattern:
     starts_word: bool  # every match starts at the start of a word
     order: int  # position in Screen._patterns: candidates are tried in rule-file order
 
-    def matches(self, text: str, positions: dict[str, list[int]] | None) -> Iterator[re.Match[str]]:
+    def matches(
+        self,
+        text: str,
+        positions: dict[str, list[int]] | None,
+        lead_starts: dict[frozenset[str], list[int]] | None = None,
+    ) -> Iterator[re.Match[str]]:
         """`full.match` at every position where it matches, left to right.
 
         Matches may overlap: a rule fires if any of them survives its `unless` check, so
@@ -109,10 +115,27 @@ class _Pattern:
         only the places a match can start are tried: where a lead word starts, or the
         window of characters before an indexed word that the pattern allows (one C-level
         `fast` search per window, not one `match` per place). Otherwise `fast` scans the
-        whole text.
+        whole text. `lead_starts` caches, for one `positions`, where each set of lead words
+        starts (many patterns share theirs).
         """
         if positions is not None and self.lead is not None:
-            starts = sorted({p for word in self.lead for p in positions.get(word, ())})
+            starts = lead_starts.get(self.lead) if lead_starts is not None else None
+            if starts is None:
+                starts = sorted({p for word in self.lead for p in positions.get(word, ())})
+                if lead_starts is not None:
+                    lead_starts[self.lead] = starts
+            if starts and self.index is not None and self.index.hi is not None:
+                # Every match also holds an indexed word `lo` to `hi` characters after its
+                # start: a lead word with none at that distance cannot start one ("i" is
+                # everywhere, "i ... pills" is not). Windows are sorted and disjoint.
+                kept: list[int] = []
+                for first, last in self._windows(positions):
+                    kept.extend(
+                        starts[
+                            bisect.bisect_left(starts, first) : bisect.bisect_right(starts, last)
+                        ]
+                    )
+                starts = kept
             for start in starts:
                 found = self.full.match(text, start)
                 if found is not None:
@@ -502,13 +525,14 @@ class Screen:
             if positions is not None and positions.keys() != present:
                 present = set(positions)
                 candidates = self._candidates(positions)
+            lead_starts: dict[frozenset[str], list[int]] = {}
             for pattern in candidates:
                 if pattern.rule in fired:
                     continue
                 rule = self.rules[pattern.rule]
                 if crisis_only and rule.level != "crisis":
                     continue
-                for match in pattern.matches(variant, positions):
+                for match in pattern.matches(variant, positions, lead_starts):
                     if not rule.cancelled(variant, match.start(), match.end()):
                         fired[pattern.rule] = match.group(0)
                         if crisis_only:

@@ -227,10 +227,27 @@ def _windows(spans: Sequence[tuple[int, int]], width: int, size: int) -> list[tu
     return merged
 
 
+@functools.lru_cache(maxsize=16)
+def _sentence_ends(text: str) -> tuple[list[int], list[int]]:
+    """Where each run of sentence-end characters in `text` starts, and where each ends.
+
+    Worked out once per normalised message (cached): a long message has many matches to
+    place, and scanning from its start for each one cost a pass per match.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    for found in _SENTENCE_END.finditer(text):
+        starts.append(found.start())
+        ends.append(found.end())
+    return starts, ends
+
+
 def _sentence_around(text: str, hit: re.Match[str]) -> str:
-    start = 0
-    for end in _SENTENCE_END.finditer(text, 0, hit.start()):
-        start = end.end()
+    # The sentence starts after the last sentence end that begins before the hit (a run
+    # reaching into the hit counts up to the hit's start, as a search stopping there sees it).
+    run_starts, run_ends = _sentence_ends(text)
+    before = bisect.bisect_left(run_starts, hit.start())
+    start = min(run_ends[before - 1], hit.start()) if before else 0
     stop = _SENTENCE_END.search(text, hit.end())
     return text[start : stop.start() if stop else len(text)]
 
@@ -241,7 +258,8 @@ def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str
     matched = hit.group(0)
     # Normalising keeps sentence ends, so the hit's sentence is usually the one with as many
     # ends before it: look there first, then outwards, rather than normalising every sentence.
-    guess = min(len(_SENTENCE_END.findall(hit.string, 0, hit.start())), len(sentences) - 1)
+    ends_before = bisect.bisect_left(_sentence_ends(hit.string)[0], hit.start())
+    guess = min(ends_before, len(sentences) - 1)
     for step in range(len(sentences)):
         for index in {guess - step, guess + step}:
             if 0 <= index < len(sentences) and matched in pack.normalise(sentences[index]):
