@@ -20,6 +20,7 @@ each sentence and the whole message in one go (`Features.window_sums`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Final
@@ -119,17 +120,36 @@ class Features:
         A distinct feature belongs to the window it first starts in; a window without features
         scores 0.
         """
-        # Each distinct feature counts once, where it first occurs (see `counts`).
-        _, first = np.unique(self.buckets, return_index=True)
-        buckets, starts = self.buckets[first], self.starts[first]
-        per_position = np.bincount(starts, weights=weights[buckets], minlength=self.length + 1)
-        count = np.bincount(starts, minlength=self.length + 1)
-        summed = np.concatenate(([0.0], np.cumsum(per_position)))
-        counted = np.concatenate(([0], np.cumsum(count)))
+        return self.window_sums_of((weights,), windows)[0]
+
+    def window_sums_of(
+        self, heads: tuple[npt.NDArray[np.float32], ...], windows: list[tuple[int, int]]
+    ) -> list[npt.NDArray[np.float64]]:
+        """`window_sums` for several heads' weights at once (one per head, in order).
+
+        The distinct features, where they first start and how many each window holds are the
+        same for every head: worked out once, not once per head (the sort behind them is the
+        bulk of the model's cost). Each head's figures are computed exactly as alone.
+        """
+        buckets, starts = self._first_occurrences
         bounds = np.asarray(windows, dtype=np.intp).reshape(-1, 2)
-        totals = summed[bounds[:, 1]] - summed[bounds[:, 0]]
+        count = np.bincount(starts, minlength=self.length + 1)
+        counted = np.concatenate(([0], np.cumsum(count)))
         numbers = counted[bounds[:, 1]] - counted[bounds[:, 0]]
-        return np.where(numbers > 0, totals / np.sqrt(np.maximum(numbers, 1)), 0.0)
+        roots = np.sqrt(np.maximum(numbers, 1))
+        found: list[npt.NDArray[np.float64]] = []
+        for weights in heads:
+            per_position = np.bincount(starts, weights=weights[buckets], minlength=self.length + 1)
+            summed = np.concatenate(([0.0], np.cumsum(per_position)))
+            totals = summed[bounds[:, 1]] - summed[bounds[:, 0]]
+            found.append(np.where(numbers > 0, totals / roots, 0.0))
+        return found
+
+    @functools.cached_property
+    def _first_occurrences(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Each distinct bucket once, with where it first starts (see `counts`)."""
+        _, first = np.unique(self.buckets, return_index=True)
+        return self.buckets[first], self.starts[first]
 
 
 def featurise(text: str) -> Features:

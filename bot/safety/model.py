@@ -84,10 +84,11 @@ class Model:
     def scores_of(self, features: Features) -> Scores:
         """`scores` for features already computed."""
         windows = [(0, features.length), *features.sentences]
-        crisis = self.crisis_bias + float(features.window_sums(self.crisis_weights, windows).max())
-        concern = self.concern_bias + float(
-            features.window_sums(self.concern_weights, windows).max()
+        crisis_sums, concern_sums = features.window_sums_of(
+            (self.crisis_weights, self.concern_weights), windows
         )
+        crisis = self.crisis_bias + float(crisis_sums.max())
+        concern = self.concern_bias + float(concern_sums.max())
         level: Level = "none"
         if crisis >= self.crisis_threshold:
             level = "crisis"

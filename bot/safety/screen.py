@@ -21,6 +21,7 @@ lowers it (`Screen.assess`; `Screen.assess_rules` is the rules alone).
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -101,7 +102,12 @@ class _Pattern:
     starts_word: bool  # every match starts at the start of a word
     order: int  # position in Screen._patterns: candidates are tried in rule-file order
 
-    def matches(self, text: str, positions: dict[str, list[int]] | None) -> Iterator[re.Match[str]]:
+    def matches(
+        self,
+        text: str,
+        positions: dict[str, list[int]] | None,
+        lead_starts: dict[frozenset[str], list[int]] | None = None,
+    ) -> Iterator[re.Match[str]]:
         """`full.match` at every position where it matches, left to right.
 
         Matches may overlap: a rule fires if any of them survives its `unless` check, so
@@ -109,10 +115,27 @@ class _Pattern:
         only the places a match can start are tried: where a lead word starts, or the
         window of characters before an indexed word that the pattern allows (one C-level
         `fast` search per window, not one `match` per place). Otherwise `fast` scans the
-        whole text.
+        whole text. `lead_starts` caches, for one `positions`, where each set of lead words
+        starts (many patterns share theirs).
         """
         if positions is not None and self.lead is not None:
-            starts = sorted({p for word in self.lead for p in positions.get(word, ())})
+            starts = lead_starts.get(self.lead) if lead_starts is not None else None
+            if starts is None:
+                starts = sorted({p for word in self.lead for p in positions.get(word, ())})
+                if lead_starts is not None:
+                    lead_starts[self.lead] = starts
+            if starts and self.index is not None and self.index.hi is not None:
+                # Every match also holds an indexed word `lo` to `hi` characters after its
+                # start: a lead word with none at that distance cannot start one ("i" is
+                # everywhere, "i ... pills" is not). Windows are sorted and disjoint.
+                kept: list[int] = []
+                for first, last in self._windows(positions):
+                    kept.extend(
+                        starts[
+                            bisect.bisect_left(starts, first) : bisect.bisect_right(starts, last)
+                        ]
+                    )
+                starts = kept
             for start in starts:
                 found = self.full.match(text, start)
                 if found is not None:
@@ -493,16 +516,23 @@ class Screen:
         if not isinstance(text, str):
             raise TypeError(f"assess() needs a str, not {type(text).__name__}")
         fired: dict[int, str] = {}
+        # The variants of a message mostly hold the same anchor words (they differ in
+        # punctuation or a decoded word): the same words give the same candidates.
+        present: set[str] | None = None
+        candidates: list[_Pattern] = self._patterns
         for variant in forms if forms is not None else variants(text):
             positions = self._positions(variant) if gated else None
-            candidates = self._candidates(positions) if positions is not None else self._patterns
+            if positions is not None and positions.keys() != present:
+                present = set(positions)
+                candidates = self._candidates(positions)
+            lead_starts: dict[frozenset[str], list[int]] = {}
             for pattern in candidates:
                 if pattern.rule in fired:
                     continue
                 rule = self.rules[pattern.rule]
                 if crisis_only and rule.level != "crisis":
                     continue
-                for match in pattern.matches(variant, positions):
+                for match in pattern.matches(variant, positions, lead_starts):
                     if not rule.cancelled(variant, match.start(), match.end()):
                         fired[pattern.rule] = match.group(0)
                         if crisis_only:
@@ -512,13 +542,28 @@ class Screen:
 
     def _positions(self, text: str) -> dict[str, list[int]]:
         """Where each anchor word starts in `text`."""
-        positions: dict[str, list[int]] = {}
         if self._gate is None:
-            return positions
+            return {}
+        # Grouped by the word the trie found first (few distinct words, many hits), then
+        # credited to its prefixes. hit.start() is where the word starts in `text`: the
+        # \W before it sits on the space added in front, or on a character before the word.
+        found: dict[str, list[int]] = {}
         for hit in self._gate.finditer(" " + text):
-            start = hit.start(1) - 1  # minus the space added in front
-            for word in self._prefixes[hit.group(1)]:
-                positions.setdefault(word, []).append(start)
+            word = hit.group(1)
+            where = found.get(word)
+            if where is None:
+                found[word] = [hit.start()]
+            else:
+                where.append(hit.start())
+        positions: dict[str, list[int]] = {}
+        for word, starts in found.items():
+            for prefix in self._prefixes[word]:
+                known = positions.get(prefix)
+                if known is None:
+                    positions[prefix] = starts if prefix == word else list(starts)
+                else:
+                    known.extend(starts)
+                    known.sort()
         return positions
 
     def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:

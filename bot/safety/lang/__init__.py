@@ -227,10 +227,27 @@ def _windows(spans: Sequence[tuple[int, int]], width: int, size: int) -> list[tu
     return merged
 
 
+@functools.lru_cache(maxsize=16)
+def _sentence_ends(text: str) -> tuple[list[int], list[int]]:
+    """Where each run of sentence-end characters in `text` starts, and where each ends.
+
+    Worked out once per normalised message (cached): a long message has many matches to
+    place, and scanning from its start for each one cost a pass per match.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    for found in _SENTENCE_END.finditer(text):
+        starts.append(found.start())
+        ends.append(found.end())
+    return starts, ends
+
+
 def _sentence_around(text: str, hit: re.Match[str]) -> str:
-    start = 0
-    for end in _SENTENCE_END.finditer(text, 0, hit.start()):
-        start = end.end()
+    # The sentence starts after the last sentence end that begins before the hit (a run
+    # reaching into the hit counts up to the hit's start, as a search stopping there sees it).
+    run_starts, run_ends = _sentence_ends(text)
+    before = bisect.bisect_left(run_starts, hit.start())
+    start = min(run_ends[before - 1], hit.start()) if before else 0
     stop = _SENTENCE_END.search(text, hit.end())
     return text[start : stop.start() if stop else len(text)]
 
@@ -241,7 +258,8 @@ def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str
     matched = hit.group(0)
     # Normalising keeps sentence ends, so the hit's sentence is usually the one with as many
     # ends before it: look there first, then outwards, rather than normalising every sentence.
-    guess = min(len(_SENTENCE_END.findall(hit.string, 0, hit.start())), len(sentences) - 1)
+    ends_before = bisect.bisect_left(_sentence_ends(hit.string)[0], hit.start())
+    guess = min(ends_before, len(sentences) - 1)
     for step in range(len(sentences)):
         for index in {guess - step, guess + step}:
             if 0 <= index < len(sentences) and matched in pack.normalise(sentences[index]):
@@ -260,8 +278,11 @@ def scripts_of(text: str) -> frozenset[str]:
     return frozenset(name for name, rx in _SCRIPT_RES.items() if rx.search(text))
 
 
-def screen_languages(text: str) -> list[LangFinding]:
+def screen_languages(text: str, *, gated: bool = True) -> list[LangFinding]:
     """What every pack whose script appears in `text` finds, crisis findings first.
+
+    `gated=False` skips the literal pre-filter and searches every rule of those packs over
+    the whole text: slower, and used by tests to prove the pre-filter never changes a result.
 
     A pack reads only the sentences that hold a letter of its scripts (the whole message
     when every sentence does, the common case): in a message mixing languages, the Chinese
@@ -282,10 +303,12 @@ def screen_languages(text: str) -> list[LangFinding]:
         norm = lead.normalise(part)
         if not norm:
             continue
-        shared = group.candidates(norm)
+        shared = group.candidates(norm) if gated else {}
         for member in group.members:
             pack = every[member]
-            candidates: dict[int, Spans] = dict.fromkeys(pack.rule_filter.always)
+            candidates: dict[int, Spans] = dict.fromkeys(
+                pack.rule_filter.always if gated else range(len(pack.rules))
+            )
             candidates.update(shared.get(member, {}))
             if candidates:
                 by_pack[member] = pack.findings(part, norm, candidates)
@@ -476,13 +499,35 @@ def detect_language(text: str) -> str:
     words = Counter(
         w for w in _WORD.findall(normalise(text, fold_accents=True, join_wide=False)) if w.isascii()
     )
-    best, best_score = "en", sum(n for w, n in words.items() if w in _ENGLISH_STOPWORDS)
-    for pack in packs():
-        if "latin" in pack.scripts and pack.stopwords:
-            score = sum(n for w, n in words.items() if w in pack.stopwords)
-            if score > best_score:
-                best, best_score = pack.code, score
+    codes, by_word = _stopword_index()
+    scores = [0] * len(codes)
+    for word, count in words.items():
+        for slot in by_word.get(word, ()):
+            scores[slot] += count
+    # English first, then the packs in order; a later one must score higher to win.
+    best, best_score = codes[0], scores[0]
+    for code, score in zip(codes[1:], scores[1:], strict=True):
+        if score > best_score:
+            best, best_score = code, score
     return best
+
+
+@functools.cache
+def _stopword_index() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """English and each Latin pack with stopwords, and word -> the slots listing it.
+
+    One lookup per distinct word of a message instead of one per word per pack.
+    """
+    lists = [("en", _ENGLISH_STOPWORDS)] + [
+        (pack.code, pack.stopwords)
+        for pack in packs()
+        if "latin" in pack.scripts and pack.stopwords
+    ]
+    by_word: dict[str, list[int]] = {}
+    for slot, (_, stopwords) in enumerate(lists):
+        for word in stopwords:
+            by_word.setdefault(word, []).append(slot)
+    return tuple(code for code, _ in lists), {w: tuple(s) for w, s in by_word.items()}
 
 
 @functools.cache

@@ -1,0 +1,154 @@
+"""The screen's shortcuts never change a decision: compared with a plain reference screen.
+
+The reference runs every English rule pattern over every variant with no anchor pre-filter,
+every rule of each language pack over the whole text with no literal pre-filter, and scores
+the learned model window by window without any shared work. The shipped screen must reach
+the same level and the same categories on every development item, on every rule's and
+pack's examples and counter-examples, and on long messages built from the corpus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bot.safety.screen as screen_module
+from bot.safety import Screen, load_rules
+from bot.safety.corpus import load_folder
+from bot.safety.features import Features
+from bot.safety.lang import packs, screen_languages
+from bot.safety.model import Model, Scores, default_model
+from bot.safety.rules import Level
+
+DEV_SETS = Path(__file__).resolve().parents[2] / "safety" / "corpus" / "dev"
+
+
+class _ReferenceModel(Model):
+    """The shipped weights, scored window by window with plain numpy (no shared work)."""
+
+    def scores_of(self, features: Features) -> Scores:
+        """Each head's best score over the message and its sentences, computed directly."""
+        windows = [(0, features.length), *features.sentences]
+        firsts: dict[int, int] = {}
+        for bucket, start in zip(features.buckets.tolist(), features.starts.tolist(), strict=True):
+            firsts.setdefault(bucket, start)
+        buckets = np.fromiter(firsts.keys(), dtype=np.intp, count=len(firsts))
+        starts = np.fromiter(firsts.values(), dtype=np.intp, count=len(firsts))
+        best: list[float] = []
+        for weights in (self.crisis_weights, self.concern_weights):
+            values = weights[buckets].astype(np.float64)
+            scores = []
+            for low, high in windows:
+                inside = (starts >= low) & (starts < high)
+                number = int(inside.sum())
+                scores.append(float(values[inside].sum()) / np.sqrt(number) if number else 0.0)
+            best.append(max(scores))
+        crisis = self.crisis_bias + best[0]
+        concern = self.concern_bias + best[1]
+        level: Level = "none"
+        if crisis >= self.crisis_threshold:
+            level = "crisis"
+        elif concern >= self.concern_threshold:
+            level = "concern"
+        return Scores(crisis, concern, level)
+
+
+class _ReferenceScreen(Screen):
+    """Every English pattern tried over the whole of every variant (no anchor pre-filter)."""
+
+    def _fire(
+        self,
+        text: str,
+        *,
+        gated: bool = True,
+        crisis_only: bool = False,
+        forms: tuple[str, ...] | None = None,
+    ) -> dict[int, str]:
+        return super()._fire(text, gated=False, crisis_only=crisis_only, forms=forms)
+
+
+RULES = load_rules()
+_MODEL = default_model()
+FAST = Screen(RULES)
+REFERENCE = _ReferenceScreen(
+    RULES,
+    model=_ReferenceModel(**{f.name: getattr(_MODEL, f.name) for f in dataclasses.fields(_MODEL)}),
+)
+
+
+def _dev_texts() -> list[str]:
+    return [item.text for item in load_folder(sorted(DEV_SETS.glob("*.jsonl")))]
+
+
+def _example_texts() -> Iterator[str]:
+    for rule in RULES:
+        yield from rule.examples
+        yield from rule.counter_examples
+    for pack in packs():
+        yield from (text for text, _ in pack.examples)
+        yield from pack.counter_examples
+
+
+def _long_texts(pool: list[str], size: int, count: int) -> list[str]:
+    """Messages of `size` characters, corpus text after corpus text (like `bench safety`)."""
+    rng = random.Random(size * 7 + count)
+    built: list[str] = []
+    for _ in range(count):
+        parts: list[str] = []
+        while sum(len(p) + 2 for p in parts) < size:
+            parts.append(rng.choice(pool))
+        built.append(". ".join(parts)[:size])
+    return built
+
+
+def _decisions(
+    screen: Screen, texts: list[str], *, gated: bool
+) -> list[tuple[str, tuple[str, ...]]]:
+    reference_languages = functools.partial(screen_languages, gated=False)
+    with pytest.MonkeyPatch.context() as patch:
+        if not gated:
+            patch.setattr(screen_module, "screen_languages", reference_languages)
+        return [
+            (found.level, tuple(found.categories))
+            for found in (screen.assess(text) for text in texts)
+        ]
+
+
+def _assert_same(texts: list[str]) -> None:
+    fast = _decisions(FAST, texts, gated=True)
+    reference = _decisions(REFERENCE, texts, gated=False)
+    different = [i for i, (a, b) in enumerate(zip(fast, reference, strict=True)) if a != b]
+    # Indexes only: a dev text may be a student's words in all but name.
+    assert not different, f"{len(different)} decisions differ, first at item {different[:5]}"
+
+
+def test_fast_screen_decides_like_the_reference_on_the_dev_sets() -> None:
+    """Every development item gets the same level and categories with or without shortcuts."""
+    _assert_same(_dev_texts())
+
+
+def test_fast_screen_decides_like_the_reference_on_rule_examples() -> None:
+    """Every English rule's and language pack's examples and counter-examples agree too."""
+    _assert_same(list(_example_texts()))
+
+
+@pytest.mark.parametrize(("size", "count"), [(280, 150), (4000, 25)])
+def test_fast_screen_decides_like_the_reference_on_long_messages(size: int, count: int) -> None:
+    """Messages of 280 and 4,000 characters built from the corpus get the same decisions."""
+    _assert_same(_long_texts(_dev_texts(), size, count))
+
+
+def test_reference_model_scores_like_the_shipped_one() -> None:
+    """The reference model's scores match the shared-work ones (so the comparison is fair)."""
+    for text in _long_texts(_dev_texts(), 600, 20):
+        fast = _MODEL.scores(text)
+        slow = REFERENCE.model.scores(text) if REFERENCE.model is not None else fast
+        assert fast.level == slow.level
+        assert fast.crisis == pytest.approx(slow.crisis, abs=1e-9)
+        assert fast.concern == pytest.approx(slow.concern, abs=1e-9)
