@@ -45,7 +45,7 @@ from bot.model import (
     TransientDeliveryError,
 )
 from bot.outbox import COPY_KINDS
-from bot.pacing import Pacer
+from bot.pacing import HoldReporter, Pacer
 from storage.db import Database
 from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Identity, Outbox
@@ -380,6 +380,8 @@ class OutboxDelivery:
         # When the loop last showed it was alive (time.monotonic via the pacer): the health
         # check reports a loop that stopped moving.
         self.heartbeat = self.pacer.monotonic()
+        # The messenger each platform's pacer hold was handed to (see `_hook_holds`).
+        self._holds_hooked: dict[str, Messenger] = {}
 
     @property
     def running(self) -> frozenset[str]:
@@ -557,9 +559,22 @@ class OutboxDelivery:
             return self.concurrency
         return max(1, math.ceil(rate * self.prefetch_seconds))
 
+    def _hook_holds(self, platform: str) -> None:
+        """Hand a messenger that reports platform-wide holds the pacer's hold, once.
+
+        Here rather than in __init__: a messenger may be registered after the loop is built.
+        """
+        messenger = self.messengers.get(platform)
+        if messenger is None or self._holds_hooked.get(platform) is messenger:
+            return
+        self._holds_hooked[platform] = messenger
+        if isinstance(messenger, HoldReporter):
+            messenger.report_holds(functools.partial(self.pacer.hold, platform))
+
     async def _deliver_platform(
         self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
+        self._hook_holds(platform)
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
         lead = self._prefetch_rows(platform)

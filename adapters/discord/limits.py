@@ -5,6 +5,9 @@
   discord.py neither counts nor avoids them. The guard counts every such answer the client
   gets (an aiohttp trace on discord.py's own session) and, when the count in the last 10
   minutes reaches `limit` (far below the ban), pauses every push until it falls again.
+  The same trace tells `global_listeners` of every global 429 and its retry_after:
+  discord.py waits those out inside the library, unseen by the delivery loop's pacer, which
+  must hold its sends too (else they pile up behind the library's lock and go as one bunch).
 * `FirstContactRamp`: opening a DM with someone the bot never wrote to is limited by
   Discord (403 code 40003, "opening direct messages too fast", no published figure). First
   contacts start slowly, speed up while Discord accepts them, and halve and wait long
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -46,6 +50,13 @@ class InvalidRequestGuard:
         self.clock = clock
         self._at: deque[float] = deque()
         self.total = 0
+        #: Called with retry_after (seconds) on every global 429 (see the module docstring).
+        self.global_listeners: list[Callable[[float], None]] = []
+
+    def global_limited(self, retry_after: float) -> None:
+        """Discord refused a request under its global limit: tell every listener."""
+        for listener in self.global_listeners:
+            listener(retry_after)
 
     def record(self, status: int, scope: str | None = None) -> None:
         """Count one answer if Discord counts it as invalid (401, 403, non-shared 429)."""
@@ -78,10 +89,32 @@ class InvalidRequestGuard:
             params: aiohttp.TraceRequestEndParams,
         ) -> None:
             response = params.response
-            self.record(response.status, response.headers.get("X-RateLimit-Scope"))
+            scope = response.headers.get("X-RateLimit-Scope")
+            self.record(response.status, scope)
+            if (
+                response.status == 429
+                and self.global_listeners
+                and (scope == "global" or response.headers.get("X-RateLimit-Global") == "true")
+            ):
+                self.global_limited(await _retry_after(response))
 
         trace.on_request_end.append(on_request_end)
         return trace
+
+
+async def _retry_after(response: aiohttp.ClientResponse) -> float:
+    """A 429's wait in seconds: the body's exact `retry_after`, else the rounded header.
+
+    Discord rounds the Retry-After header up to whole seconds; the body has the exact figure
+    (reading it here is safe: aiohttp keeps the body for discord.py's own read).
+    """
+    with contextlib.suppress(Exception):
+        body = await response.json(content_type=None)
+        if isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
+            return float(body["retry_after"])
+    with contextlib.suppress(ValueError):
+        return float(response.headers.get("Retry-After", "1"))
+    return 1.0
 
 
 class FirstContactRamp:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -127,6 +128,14 @@ class DiscordMessenger:
         #: Users whose DMs are closed to the bot (50007): nothing is sent to them, so no
         #: invalid request is spent, until they write to the bot (`user_wrote`).
         self.closed_users: set[str] = closed_users if closed_users is not None else set()
+
+    def report_holds(self, hold: Callable[[float], None]) -> None:
+        """Call `hold(seconds)` on every global 429 the client sees (bot.pacing.HoldReporter).
+
+        Heard through the guard's trace on the client's session, so `guard` must be the
+        client's own (`MentorDiscordClient.guard`), as the runtime passes it.
+        """
+        self.guard.global_listeners.append(hold)
 
     def user_wrote(self, user_id: str) -> None:
         """The person wrote to the bot: their DMs are open again."""

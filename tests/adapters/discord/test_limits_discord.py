@@ -161,6 +161,26 @@ async def test_invalid_requests_pause_every_send(
     assert "invalid requests" in str(delivery.down.get("discord"))
 
 
+async def test_a_global_429_is_reported_with_its_exact_wait(
+    fake: FakeDiscord, world: World, start_bot: StartBot
+) -> None:
+    """discord.py waits out a global 429 itself; the messenger still reports the body's wait."""
+    client = await start_bot()
+    messenger = DiscordMessenger(client, guard=client.guard)
+    holds: list[float] = []
+    messenger.report_holds(holds.append)
+    fake.enforce_global_limit = True
+    fake.global_limit = 1
+    fake.reset_rate_limits()
+    world.queue_checkin("dana@example.edu")
+    world.queue_checkin("eli@example.edu")
+    stats = await world.delivery(messenger).deliver_once()
+    assert stats.sent == 2  # the library retried after the wait
+    assert fake.http_429 >= 1 and len(holds) == fake.http_429
+    # The body's retry_after (under a second), not the header rounded up to whole seconds.
+    assert all(0 < h < 1 for h in holds)
+
+
 async def test_commands_sync_once_until_the_tree_changes(
     fake: FakeDiscord, world: World, start_bot: StartBot
 ) -> None:
