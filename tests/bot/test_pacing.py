@@ -161,9 +161,13 @@ async def test_a_global_hold_stops_every_send_and_spaces_them_after() -> None:
         held_at.append(clock.monotonic())
         pacer.hold("discord", 0.7)
 
-    sent, _ = await clock.run(
-        asyncio.gather(send_all(pacer, clock, [f"dm-{i}" for i in range(300)]), hold_once())
-    )
+    async def both() -> list[float]:
+        sent, _ = await asyncio.gather(
+            send_all(pacer, clock, [f"dm-{i}" for i in range(300)]), hold_once()
+        )
+        return sent
+
+    sent = await clock.run(both())
     assert len(sent) == 300
     start = held_at[0]
     assert not [t for t in sent if start < t < start + 0.7]
@@ -274,7 +278,7 @@ class HoldingMessenger(TimedMessenger):
         return await super().send(to, message, nonce=nonce)
 
 
-async def test_delivery_holds_every_send_on_a_hold_its_messenger_reports(db) -> None:
+async def test_delivery_holds_every_send_on_a_hold_its_messenger_reports(db: Database) -> None:
     """A 2 s platform-wide hold from the messenger: the other sends wait it out, spaced."""
     clock = VirtualTime()
     messenger = HoldingMessenger(clock)
