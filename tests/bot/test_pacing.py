@@ -383,3 +383,28 @@ async def test_delivery_hands_back_what_a_channel_cannot_send_within_the_lease(d
     waiting = [r for r in outbox_rows(db) if r.status == "pending"]
     assert len(waiting) == stats.deferred
     assert all(r.attempts == 0 and r.next_attempt_at > NOW for r in waiting)
+
+
+@dataclass
+class StallingMessenger(TimedMessenger):
+    """A send that takes `first_send_seconds` the first time (a starved loop), then none."""
+
+    first_send_seconds: float = 0.0
+
+    async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
+        if not self.sent:
+            await self.clock.sleep(self.first_send_seconds)
+        return await super().send(to, message, nonce=nonce)
+
+
+async def test_rows_held_back_near_their_lease_end_are_not_sent(db: Database) -> None:
+    """Rows whose slot comes after 80 % of their lease stay unsent, for the next claim."""
+    clock = VirtualTime()
+    messenger = StallingMessenger(clock, first_send_seconds=50.0)  # of a 60 s lease
+    queue(db, [f"D{i}" for i in range(5)], platform="discord")
+    loop = delivery(db, clock, messenger, {"discord": PlatformLimits(RateLimit(10, 1), None)})
+    loop.concurrency = 1  # the others wait behind the stalled send
+    stats = await clock.run(loop.deliver_once(["discord"]))
+    assert (stats.sent, stats.deferred) == (1, 4) and len(messenger.sent) == 1
+    rows = outbox_rows(db)
+    assert [r.status for r in rows].count("sending") == 4  # claimed until their lease ends
