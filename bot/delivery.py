@@ -720,11 +720,13 @@ class OutboxDelivery:
                     return
                 if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
                     # Held back so long (a starved loop) that the lease is about to run out,
-                    # and another claim may take the rows: sending now could send them twice
-                    # (measured: 114 of 10,000 in bench/fanout.py on a busy machine; Slack has
-                    # no nonce to catch it). They stay claimed and come back when it expires.
+                    # after which another claim may take the rows: sending then could send
+                    # them twice (measured: 114 of 10,000 in bench/fanout.py on a busy
+                    # machine; Slack has no nonce to catch it). Still ours now: handed back,
+                    # due at once (left claimed, they idled until the lease ran out).
                     stats.deferred += len(rows) - index
                     progress.sent(len(rows) - index)
+                    await asyncio.to_thread(self._put_back, rows[index:], 0.0)
                     return
                 progress.sent()
                 # Counted when it goes out; only a Retry-After since the check can make us wait.
