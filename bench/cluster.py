@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lease", type=int, default=5, help="OUTBOX_LEASE_SECONDS")
     parser.add_argument("--lease-check", type=float, default=3.0, help="LEASE_CHECK_SECONDS")
     parser.add_argument("--concurrency", type=int, default=8, help="answers in flight")
+    parser.add_argument(
+        "--start-timeout", type=float, default=START_TIMEOUT, help="seconds for each to be ready"
+    )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=None, help="default: from N")
     parser.add_argument("--keep", action="store_true", help="keep the database and the logs")
@@ -397,7 +400,7 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
 
         stack.push_async_callback(kill_all)
         # Start-up (imports on a busy machine) is not part of the budget.
-        await asyncio.gather(*(bot.start(timeout=START_TIMEOUT) for bot in bots))
+        await asyncio.gather(*(bot.start(timeout=args.start_timeout) for bot in bots))
         started = time.perf_counter()
         deadline = started + budget
         discord_answers = DiscordAnswers(discord, deadline)

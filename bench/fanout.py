@@ -288,7 +288,8 @@ async def start_discord(
         # the two references send one message each: 3, within the route's 5 per 5 s.
         await asyncio.sleep(1.1)
 
-    messenger = DiscordMessenger(client)
+    # As the runtime builds it: the client's guard, whose trace also reports global 429s.
+    messenger = DiscordMessenger(client, guard=client.guard)
     return Platform(
         name="discord",
         messenger=messenger,

@@ -45,7 +45,7 @@ from bot.model import (
     TransientDeliveryError,
 )
 from bot.outbox import COPY_KINDS
-from bot.pacing import Pacer
+from bot.pacing import HoldReporter, Pacer
 from storage.db import Database
 from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Identity, Outbox
@@ -334,6 +334,9 @@ class OutboxDelivery:
 
     # Channel tasks started per event-loop iteration when a claim begins.
     START_CHUNK = 50
+    # A claimed row is sent only within this share of its lease: the rest leaves time for
+    # the send itself and for recording it before another claim may take the row.
+    LEASE_SEND_SHARE = 0.8
 
     def __init__(
         self,
@@ -380,6 +383,8 @@ class OutboxDelivery:
         # When the loop last showed it was alive (time.monotonic via the pacer): the health
         # check reports a loop that stopped moving.
         self.heartbeat = self.pacer.monotonic()
+        # The messenger each platform's pacer hold was handed to (see `_hook_holds`).
+        self._holds_hooked: dict[str, Messenger] = {}
 
     @property
     def running(self) -> frozenset[str]:
@@ -557,9 +562,22 @@ class OutboxDelivery:
             return self.concurrency
         return max(1, math.ceil(rate * self.prefetch_seconds))
 
+    def _hook_holds(self, platform: str) -> None:
+        """Hand a messenger that reports platform-wide holds the pacer's hold, once.
+
+        Here rather than in __init__: a messenger may be registered after the loop is built.
+        """
+        messenger = self.messengers.get(platform)
+        if messenger is None or self._holds_hooked.get(platform) is messenger:
+            return
+        self._holds_hooked[platform] = messenger
+        if isinstance(messenger, HoldReporter):
+            messenger.report_holds(functools.partial(self.pacer.hold, platform))
+
     async def _deliver_platform(
         self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
+        self._hook_holds(platform)
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
         lead = self._prefetch_rows(platform)
@@ -573,7 +591,7 @@ class OutboxDelivery:
         claims: list[asyncio.Task[None]] = []
         try:
             while not self.stopping:
-                self.heartbeat = self.pacer.monotonic()
+                self.heartbeat = claimed_at = self.pacer.monotonic()
                 claimed = await asyncio.to_thread(self.claim_due, [platform], size, user_id)
                 size = limit
                 if not claimed:
@@ -587,7 +605,9 @@ class OutboxDelivery:
                 progress = _ClaimProgress(len(claimed), lead)
                 claims.append(
                     asyncio.create_task(
-                        self._deliver_claim(claimed, semaphore, stats, recorder, progress, tails)
+                        self._deliver_claim(
+                            claimed, semaphore, stats, recorder, progress, tails, claimed_at
+                        )
                     )
                 )
                 # Prefetch: claim the next batch while this one still has about a second of
@@ -611,10 +631,13 @@ class OutboxDelivery:
         recorder: SentRecorder,
         progress: _ClaimProgress,
         tails: dict[str, asyncio.Task[None]],
+        claimed_at: float,
     ) -> None:
-        """Send one claim's rows, a task per channel (each after the channel's earlier rows)."""
+        """Send one claim's rows, a task per channel (each after the channel's earlier rows).
+
+        `claimed_at`: the pacer's time just before the claim's query, when its lease began.
+        """
         try:
-            claimed_at = self.pacer.monotonic()
             by_channel: dict[str, list[Claimed]] = {}
             for row in claimed:
                 by_channel.setdefault(channel_key(row), []).append(row)
@@ -672,7 +695,8 @@ class OutboxDelivery:
         """
         if after is not None:
             await asyncio.wait([after])  # its outcome is its own claim's business
-        horizon = self.settings.outbox_lease_seconds / 2
+        lease = self.settings.outbox_lease_seconds
+        horizon = lease / 2
         for index, row in enumerate(rows):
             if self.stopping:
                 await self._release_at_stop(rows[index:], progress)
@@ -693,6 +717,16 @@ class OutboxDelivery:
                     await pacing  # unpaced: returns at once, nothing to cut short
                 elif not await self._unless_stopping(pacing):
                     await self._release_at_stop(rows[index:], progress)
+                    return
+                if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
+                    # Held back so long (a starved loop) that the lease is about to run out,
+                    # after which another claim may take the rows: sending then could send
+                    # them twice (measured: 114 of 10,000 in bench/fanout.py on a busy
+                    # machine; Slack has no nonce to catch it). Still ours now: handed back,
+                    # due at once (left claimed, they idled until the lease ran out).
+                    stats.deferred += len(rows) - index
+                    progress.sent(len(rows) - index)
+                    await asyncio.to_thread(self._put_back, rows[index:], 0.0)
                     return
                 progress.sent()
                 # Counted when it goes out; only a Retry-After since the check can make us wait.

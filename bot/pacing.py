@@ -20,9 +20,26 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+#: Called with the seconds every send to a platform must wait (see `HoldReporter`).
+Hold = Callable[[float], None]
+
+
+@runtime_checkable
+class HoldReporter(Protocol):
+    """A messenger that learns of platform-wide refusals its client library retries by itself.
+
+    discord.py answers Discord's global 429 by waiting and retrying inside the library: the
+    delivery loop never sees it, and its pacer would go on releasing sends that pile up behind
+    the library's lock and then all go at once, overflowing the next window too. The delivery
+    loop hands such a messenger its pacer's `hold` for the platform.
+    """
+
+    def report_holds(self, hold: Hold) -> None:
+        """Call `hold(seconds)` whenever the platform refuses every send for that long."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +189,8 @@ class Pacer:
         # the platform's window (measured: bench/fanout.py, 429s after a 0.36 s GC pause). So
         # sends are counted again when they really go out, which spaces a bunch out again;
         # on time, this bucket always has the token and adds no wait.
-        sent = self._overall_sent.get(platform)
-        if sent is None:
-            assert limit.overall is not None
-            sent = self._overall_sent[platform] = TokenBucket(limit.overall, self.monotonic)
+        sent = self._sent_bucket(platform)
+        assert sent is not None
         need = min(tokens, sent.burst)  # a DM opening may cost more than the burst
         late = sent.delay(need)
         # A nanosecond over the tolerance for float rounding: a sleep too short to move the
@@ -188,6 +203,28 @@ class Pacer:
             await self.sleep(late - self.LATE_TOLERANCE)
             late = sent.delay(need)
         sent.reserve(tokens)
+
+    def _sent_bucket(self, platform: str) -> TokenBucket | None:
+        limit = self.limits.get(platform)
+        if limit is None or limit.overall is None:
+            return None
+        sent = self._overall_sent.get(platform)
+        if sent is None:
+            sent = self._overall_sent[platform] = TokenBucket(limit.overall, self.monotonic)
+        return sent
+
+    def hold(self, platform: str, seconds: float) -> None:
+        """The platform refused every send for `seconds` (a global 429): none goes before.
+
+        Both overall buckets are held: new reservations queue behind the hold, and sends
+        whose slot already came wait in `wait_overall` and then go one at a time at the
+        pace, instead of as one bunch when the hold ends.
+        """
+        if seconds <= 0:
+            return
+        for bucket in (self._overall_bucket(platform), self._sent_bucket(platform)):
+            if bucket is not None:
+                bucket.block_for(seconds)
 
     def retry_after(self, platform: str, channel: str, seconds: float) -> None:
         """The platform answered 429 with Retry-After: hold this channel back that long."""

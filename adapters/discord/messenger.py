@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -27,6 +28,7 @@ import discord
 
 from adapters.discord.limits import (
     DM_OPEN_BACKOFF_SECONDS,
+    BucketPruner,
     FirstContactRamp,
     InvalidRequestGuard,
 )
@@ -127,6 +129,15 @@ class DiscordMessenger:
         #: Users whose DMs are closed to the bot (50007): nothing is sent to them, so no
         #: invalid request is spent, until they write to the bot (`user_wrote`).
         self.closed_users: set[str] = closed_users if closed_users is not None else set()
+        self.pruner = BucketPruner()
+
+    def report_holds(self, hold: Callable[[float], None]) -> None:
+        """Call `hold(seconds)` on every global 429 the client sees (bot.pacing.HoldReporter).
+
+        Heard through the guard's trace on the client's session, so `guard` must be the
+        client's own (`MentorDiscordClient.guard`), as the runtime passes it.
+        """
+        self.guard.global_listeners.append(hold)
 
     def user_wrote(self, user_id: str) -> None:
         """The person wrote to the bot: their DMs are open again."""
@@ -146,6 +157,8 @@ class DiscordMessenger:
         if to.user_id and not to.member_ids and to.user_id in self.closed_users:
             raise DirectMessagesClosed("Discord 403 (code 50007): DMs closed", known=True)
         parts = render(message)
+        # Before discord.py adds this send's bucket: its own scan of the table stays unused.
+        self.pruner.prune(self.client.http)
         try:
             if to.member_ids:
                 return await self._send_thread(to, message, parts, nonce)

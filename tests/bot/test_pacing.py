@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -149,6 +149,33 @@ async def test_a_stalled_loop_does_not_bunch_the_sends_after_it() -> None:
     assert max_in_window(sent, 0.1) <= 6
 
 
+async def test_a_global_hold_stops_every_send_and_spaces_them_after() -> None:
+    """A 0.7 s hold (a global 429): nothing goes during it, and no bunch goes when it ends."""
+    clock = VirtualTime()
+    limits = {"discord": PlatformLimits(RateLimit(48.5, 1), RateLimit(0.8, 1))}
+    pacer = Pacer(limits, monotonic=clock.monotonic, sleep=clock.sleep)
+    held_at: list[float] = []
+
+    async def hold_once() -> None:
+        await clock.sleep(1.0)
+        held_at.append(clock.monotonic())
+        pacer.hold("discord", 0.7)
+
+    async def both() -> list[float]:
+        sent, _ = await asyncio.gather(
+            send_all(pacer, clock, [f"dm-{i}" for i in range(300)]), hold_once()
+        )
+        return sent
+
+    sent = await clock.run(both())
+    assert len(sent) == 300
+    start = held_at[0]
+    assert not [t for t in sent if start < t < start + 0.7]
+    after = [t for t in sent if t >= start + 0.7]
+    # The waiters whose slots fell in the hold go at the pace again, not all at once.
+    assert max_in_window(after, 0.1) <= 6 and max_in_window(sent, 1.0) <= 50
+
+
 class JitteryTime(VirtualTime):
     """Virtual time whose sleeps wake up late as on a busy loop: 0.5 ms, or `spike` s."""
 
@@ -230,6 +257,40 @@ class TimedMessenger:
             raise TransientDeliveryError("ratelimited", self.throttle_once.pop(channel))
         self.sent.append((self.clock.monotonic(), channel))
         return SendResult(message_id=nonce, channel_id=channel)
+
+
+@dataclass
+class HoldingMessenger(TimedMessenger):
+    """Like a client library that waits out a platform-wide 429 by itself, and reports it."""
+
+    hold_at_send: int = 10
+    hold_seconds: float = 2.0
+    holds: list[Callable[[float], None]] = field(default_factory=list)
+
+    def report_holds(self, hold: Callable[[float], None]) -> None:
+        self.holds.append(hold)
+
+    async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
+        if len(self.sent) + 1 == self.hold_at_send:
+            for hold in self.holds:
+                hold(self.hold_seconds)
+            await self.clock.sleep(self.hold_seconds)  # the library's own wait, then its retry
+        return await super().send(to, message, nonce=nonce)
+
+
+async def test_delivery_holds_every_send_on_a_hold_its_messenger_reports(db: Database) -> None:
+    """A 2 s platform-wide hold from the messenger: the other sends wait it out, spaced."""
+    clock = VirtualTime()
+    messenger = HoldingMessenger(clock)
+    queue(db, [f"D{i}" for i in range(100)], platform="discord")
+    loop = delivery(db, clock, messenger, {"discord": PlatformLimits(RateLimit(10, 1), None)})
+    stats = await clock.run(loop.deliver_once(["discord"]))
+    assert stats.sent == 100 and len(messenger.holds) == 1  # hooked once
+    times = [t for t, _ in messenger.sent]
+    held_from = times[8]  # the ninth send went, then the tenth met the hold
+    assert not [t for t in times if held_from < t < held_from + 2.0]
+    # No bunch when the hold ends: burst 1 + the rate, as everywhere else.
+    assert max_in_window(times, 1.0) <= 1 + 10 + 1
 
 
 def queue(db: Database, channels: list[str], platform: str = "slack") -> None:
@@ -322,3 +383,29 @@ async def test_delivery_hands_back_what_a_channel_cannot_send_within_the_lease(d
     waiting = [r for r in outbox_rows(db) if r.status == "pending"]
     assert len(waiting) == stats.deferred
     assert all(r.attempts == 0 and r.next_attempt_at > NOW for r in waiting)
+
+
+@dataclass
+class StallingMessenger(TimedMessenger):
+    """A send that takes `first_send_seconds` the first time (a starved loop), then none."""
+
+    first_send_seconds: float = 0.0
+
+    async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
+        if not self.sent:
+            await self.clock.sleep(self.first_send_seconds)
+        return await super().send(to, message, nonce=nonce)
+
+
+async def test_rows_held_back_near_their_lease_end_are_handed_back(db: Database) -> None:
+    """Rows whose slot comes after 80 % of their lease go back and are claimed anew, once."""
+    clock = VirtualTime()
+    messenger = StallingMessenger(clock, first_send_seconds=50.0)  # of a 60 s lease
+    queue(db, [f"D{i}" for i in range(5)], platform="discord")
+    loop = delivery(db, clock, messenger, {"discord": PlatformLimits(RateLimit(10, 1), None)})
+    loop.concurrency = 1  # the others wait behind the stalled send
+    stats = await clock.run(loop.deliver_once(["discord"]))
+    assert (stats.sent, stats.deferred) == (5, 4)
+    assert sorted(c for _, c in messenger.sent) == [f"D{i}" for i in range(5)]  # each once
+    rows = outbox_rows(db)
+    assert {r.status for r in rows} == {"sent"} and {r.attempts for r in rows} == {1}

@@ -10,10 +10,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from discord.http import Ratelimit
 from sqlmodel import select
 
-from adapters.discord.limits import FirstContactRamp, InvalidRequestGuard
+from adapters.discord.limits import BucketPruner, FirstContactRamp, InvalidRequestGuard
 from adapters.discord.messenger import DiscordMessenger
+from bot.model import Message, Recipient
 from bot.services.platform_state import CommandSyncGate
 from mentorbot_fakes.discord_api import FakeDiscord
 from storage.enums import OutboxStatus
@@ -159,6 +161,65 @@ async def test_invalid_requests_pause_every_send(
     # Only the notices' and the nudge's sends were held back: nothing reached Discord.
     assert len(fake.calls) == before
     assert "invalid requests" in str(delivery.down.get("discord"))
+
+
+async def test_a_global_429_is_reported_with_its_exact_wait(
+    fake: FakeDiscord, world: World, start_bot: StartBot
+) -> None:
+    """discord.py waits out a global 429 itself; the messenger still reports the body's wait."""
+    client = await start_bot()
+    messenger = DiscordMessenger(client, guard=client.guard)
+    holds: list[float] = []
+    messenger.report_holds(holds.append)
+    fake.fail_next(
+        "POST",
+        r"/messages$",
+        429,
+        {"message": "You are being rate limited.", "retry_after": 0.25, "global": True},
+        headers={"X-RateLimit-Scope": "global", "X-RateLimit-Global": "true"},
+    )
+    world.queue_checkin("dana@example.edu")
+    stats = await world.delivery(messenger).deliver_once()
+    assert stats.sent == 1  # the library retried after the wait
+    # The body's retry_after, not the header rounded up to whole seconds.
+    assert holds == [0.25]
+
+
+async def test_pruning_drops_only_the_buckets_at_rest() -> None:
+    """Buckets with a request in flight or exhausted until their reset stay; the rest go."""
+
+    class Http:
+        _buckets: dict[str, Ratelimit]
+
+    http = Http()
+    http._buckets = {f"idle-{i}": Ratelimit(None) for i in range(8)}
+    busy, exhausted = Ratelimit(None), Ratelimit(None)
+    busy.outgoing = 1
+    exhausted.remaining, exhausted.expires = 0, asyncio.get_running_loop().time() + 5
+    http._buckets.update(busy=busy, exhausted=exhausted)
+    pruner = BucketPruner(at=10)
+    assert pruner.prune(http) == 8
+    assert set(http._buckets) == {"busy", "exhausted"}
+    http._buckets["new"] = Ratelimit(None)
+    assert pruner.prune(http) == 0  # under the threshold again: no scan at all
+
+
+async def test_a_fan_out_keeps_discord_pys_bucket_table_small(
+    fake: FakeDiscord, world: World, start_bot: StartBot
+) -> None:
+    """Sends to many channels leave discord.py a bounded table of buckets (no O(n) scans)."""
+    client = await start_bot()
+    messenger = DiscordMessenger(client, guard=client.guard)
+    messenger.pruner = BucketPruner(at=10)
+    for i in range(60):
+        user_id = str(700_000_000_000_000_000 + i)
+        to = Recipient(
+            platform="discord", user_id=user_id, channel_id=fake.dm_channel_id_for(user_id)
+        )
+        await messenger.send(to, Message(text="hello"), nonce=f"fan-out-{i}")
+    assert len(fake.messages_sent) >= 60
+    # Without pruning discord.py would hold a bucket per channel: 60 and more.
+    assert messenger.pruner.pruned >= 50 and len(client.http._buckets) <= 20
 
 
 async def test_commands_sync_once_until_the_tree_changes(
