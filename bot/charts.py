@@ -29,16 +29,18 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: a server has no display
 
 from babel.numbers import format_decimal
-from matplotlib import font_manager, rc_context
+from matplotlib import font_manager, rc_context, rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
+from matplotlib.transforms import Bbox
 
 from bot.i18n import DEFAULT_LANGUAGE, PSEUDO_LANGUAGE, _, babel_locale, current_language, speaking
 from bot.i18n.dates import DAY_MONTH, LONG_DATE, local_format
@@ -171,14 +173,49 @@ class Chart:
 BOTH: tuple[str, ...] = ("png", "svg")
 
 
-def _render(figure: Figure, formats: tuple[str, ...] = BOTH) -> tuple[bytes, str]:
+# The padded tight bounding box of charts whose layout is known not to depend on their values
+# (see `_layout_key`), by (layout, format). `bbox_inches="tight"` costs a whole extra layout
+# pass (~40 % of drawing a chart); a digest draws the same one-line chart for every mentor,
+# with the same title, weeks, axes and fixed y range, so the box is measured once.
+_TIGHT_BOXES: dict[tuple[object, ...], Bbox] = {}
+MAX_TIGHT_BOXES = 256
+
+
+def _tight_box(figure: Figure, key: tuple[object, ...] | None, fmt: str) -> Bbox | str:
+    """The cached box for `key` in `fmt`, else "tight" (and the box is cached as it's measured)."""
+    if key is None:
+        return "tight"
+    found = _TIGHT_BOXES.get((*key, fmt))
+    if found is not None:
+        return found
+    measure = figure.get_tightbbox
+
+    def remember(*args: Any, **kwargs: Any) -> Bbox:
+        # savefig measures the box exactly once, at the format's own dpi and renderer;
+        # keep what it measured, padded as it pads it, so a cached save is the same picture.
+        box = measure(*args, **kwargs)
+        if len(_TIGHT_BOXES) >= MAX_TIGHT_BOXES:
+            _TIGHT_BOXES.clear()
+        pad = rcParams["savefig.pad_inches"]
+        _TIGHT_BOXES[(*key, fmt)] = box.padded(pad, pad)
+        return box
+
+    figure.get_tightbbox = remember  # type: ignore[method-assign]
+    return "tight"
+
+
+def _render(
+    figure: Figure, formats: tuple[str, ...] = BOTH, key: tuple[object, ...] | None = None
+) -> tuple[bytes, str]:
     png = io.BytesIO()
     if "png" in formats:
-        figure.savefig(png, format="png", dpi=110, bbox_inches="tight")
+        figure.savefig(png, format="png", dpi=110, bbox_inches=_tight_box(figure, key, "png"))
+        figure.__dict__.pop("get_tightbbox", None)
     if "svg" not in formats:
         return png.getvalue(), ""
     svg = io.StringIO()
-    figure.savefig(svg, format="svg", bbox_inches="tight")
+    figure.savefig(svg, format="svg", bbox_inches=_tight_box(figure, key, "svg"))
+    figure.__dict__.pop("get_tightbbox", None)
     text = svg.getvalue()
     # Inline SVG in an HTML page: drop the XML prolog and DOCTYPE before the <svg> element.
     start = text.find("<svg")
@@ -225,8 +262,30 @@ def line_chart(
             axes.set_ylim(*y_range)
         if len(series) > 1:
             axes.legend(loc="best", fontsize="small")
-        png, svg = _render(figure, formats)
+        png, svg = _render(
+            figure, formats, _layout_key(title, x_labels, series, x_label, y_label, y_range)
+        )
     return Chart(title=title, alt_text=alt_text, png=png, svg=svg)
+
+
+def _layout_key(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    x_label: str,
+    y_label: str,
+    y_range: tuple[float, float] | None,
+) -> tuple[object, ...] | None:
+    """What a line chart's tight box depends on, when that is not its values; else None.
+
+    Lines are clipped to the axes, so with a fixed y range the box is set by the words (title,
+    axes, ticks) and by which weeks have a point (they set the x limits). A legend ("best"
+    place) moves with the values, so charts with one are always measured.
+    """
+    if y_range is None or len(series) > 1:
+        return None
+    present = tuple(tuple(v is not None for v in one.values) for one in series)
+    return ("line", title, tuple(x_labels), x_label, y_label, y_range, present, chart_fonts())
 
 
 def bar_chart(

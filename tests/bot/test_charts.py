@@ -90,3 +90,28 @@ def test_drawn_words_fall_back_to_english_where_the_script_cannot_be_drawn() -> 
     assert chart.alt_text == "平均心情：最新 3.5（a）；最低 3.5（a）；最高 3.5（a）。"
     if not can_draw("zh_Hans"):
         assert "Average mood" in chart.svg
+
+
+def test_a_cached_tight_box_draws_the_same_picture() -> None:
+    """A one-line chart drawn again with its measured tight box is byte-for-byte the same PNG."""
+    from bot import charts
+
+    def draw(values: tuple[float | None, ...]) -> bytes:
+        return line_chart(
+            "Average mood: Your students",
+            ["wk 1", "wk 2", "wk 3", "wk 4"],
+            [Series("All in report", values)],
+            x_label="Week",
+            y_label="Mood (1-5)",
+            alt_text="words",
+            y_range=(1, 5),
+            formats=("png",),
+        ).png
+
+    charts._TIGHT_BOXES.clear()
+    first = draw((3.0, None, 4.0, 2.5))
+    assert charts._TIGHT_BOXES  # measured once ...
+    assert draw((3.0, None, 4.0, 2.5)) == first  # ... and reused for the same picture
+    other = draw((1.0, None, 5.0, 4.5))  # same layout, other values: the box is reused
+    charts._TIGHT_BOXES.clear()
+    assert draw((1.0, None, 5.0, 4.5)) == other  # as measured afresh

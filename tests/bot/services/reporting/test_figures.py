@@ -8,13 +8,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import literal
+from sqlalchemy import select as core_select
 from sqlmodel import func, select
 
 from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.services.reporting.csv_export import csv_files
 from bot.services.reporting.digest import report_messages
-from bot.services.reporting.figures import WITHHELD, ReportBuilder, weeks_covering
+from bot.services.reporting.figures import (
+    WITHHELD,
+    ReportBuilder,
+    _week_case,
+    weeks_covering,
+)
 from bot.services.reporting.html import render_html
 from bot.services.reporting.suppression import Scope, release, resolve_scope
 from storage.db import Database
@@ -266,3 +273,21 @@ def test_meetings_held_and_missed_are_counted_and_small_weeks_withheld(db: Datab
     files = csv_files(report)
     [name] = [n for n in files if n.startswith("meetings")]
     assert "Held,4" in files[name] and "Student didn't come,2" in files[name]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 8, 13])
+def test_week_bucket_is_the_last_week_starting_at_or_before(db: Database, count: int) -> None:
+    """The SQL week bucket names the last week begun by a time, -1 before the first or NULL."""
+    weeks = weeks_covering(date(2026, 9, 7), date(2026, 9, 7) + timedelta(weeks=count - 1))
+    first = weeks[0].begins
+    times = [
+        first + timedelta(days=d, seconds=s) for d in range(-8, 7 * count + 8, 3) for s in (0, -1)
+    ]
+    times += [w.begins for w in weeks] + [w.begins - timedelta(microseconds=1) for w in weeks]
+    with db.session() as session:
+        for at in times:
+            got = session.execute(core_select(_week_case(literal(at), weeks))).scalar_one()
+            expected = max((w.index for w in weeks if w.begins <= at), default=-1)
+            assert got == expected, at
+        none = session.execute(core_select(_week_case(literal(None), weeks))).scalar_one()
+        assert none == -1
