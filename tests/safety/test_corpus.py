@@ -107,10 +107,13 @@ HELD_OUT_SHA256 = {
 # crisis: test 0.6351 / 0.0479, social 0.6636 / 0.0221. That one lowering is deliberate (a
 # false urgent alert on nonsense is a defect too); otherwise falling below is a safety
 # regression. Raise these as the screen improves; never lower them to make a change pass.
+# 2026-12-07, later: second dev batches in all 15 languages (8,387 dev items), the packs'
+# rules written from them and the model retrained on them, measured once: test 0.7405 /
+# 0.0386, social 0.7492 / 0.0270.
 REGRESSION_FLOORS = {
     # name: (minimum crisis recall, maximum benign false-crisis rate)
-    "test.jsonl": (0.635, 0.05),
-    "test_social.jsonl": (0.66, 0.03),
+    "test.jsonl": (0.74, 0.04),
+    "test_social.jsonl": (0.749, 0.03),
 }
 
 
