@@ -107,7 +107,8 @@ def test_the_shipped_weights_load_offline_and_name_their_training_set() -> None:
     assert isinstance(validation, dict)
     # The thresholds were chosen so that the model adds at most 0.5% benign false crisis.
     assert validation["added_false_crisis"] <= 0.005 * validation["benign"]
-    assert MODEL_FILE.stat().st_size < 2_000_000
+    # About 2.8 MB once the dev sets reached 8,400 items (more n-grams carry a weight).
+    assert MODEL_FILE.stat().st_size < 3_500_000
 
 
 def test_a_broken_weights_file_is_refused_with_its_name(tmp_path: Path) -> None:
