@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from bot.safety.features import features_of_model_text, model_text
+from bot.safety.features import MIN_EVIDENCE, evidence_of, features_of_model_text, model_text
 from bot.safety.lang import detect_language, screen_languages
 from bot.safety.lang.prefilter import max_width
 from bot.safety.model import MODEL_REASON, Model, Scores, best_sentence, default_model
@@ -389,7 +389,10 @@ class Screen:
         found = self.assess_rules(text, forms)
         if self.model is None:
             return found
-        scores = self.model.scores_of(features_of_model_text(model_text(text, forms)))
+        model_form = model_text(text, forms)
+        if evidence_of(model_form) < MIN_EVIDENCE:
+            return found  # too few words for a learned score; the rules have spoken
+        scores = self.model.scores_of(features_of_model_text(model_form))
         return self._raised(found, scores, text)
 
     def _raised(self, found: Assessment, scores: Scores, text: str) -> Assessment:

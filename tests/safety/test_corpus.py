@@ -109,14 +109,15 @@ HELD_OUT_SHA256 = {
 # regression. Raise these as the screen improves; never lower them to make a change pass.
 # 2026-12-07, later: second dev batches in all 15 languages (8,387 dev items), the packs'
 # rules written from them and the model retrained on them: test 0.7405 / 0.0386, social
-# 0.7492 / 0.0270. That model raised a repeated-filler message to concern, so 24 filler
-# messages joined the English dev set (en-filler.jsonl) and the model was retrained, which moved
-# its cross-validated crisis threshold (0.69 -> 0.83): test 0.7239 / 0.0386, social 0.7309 /
-# 0.0245. The second model is kept, chosen on the dev-side reason alone, never on these figures.
+# 0.7492 / 0.0270. That model raised a repeated-filler message and one-word command arguments
+# to concern, so filler (en-filler.jsonl) and command arguments (en-commands.jsonl) joined the
+# English dev set, the model needs at least three distinct words (MIN_EVIDENCE), and it was
+# retrained: test 0.7405 / 0.0386, social 0.7462 / 0.0270. Each step was chosen for its
+# dev-side reason (a false alert on nonsense), never on these figures.
 REGRESSION_FLOORS = {
     # name: (minimum crisis recall, maximum benign false-crisis rate)
-    "test.jsonl": (0.72, 0.04),
-    "test_social.jsonl": (0.73, 0.03),
+    "test.jsonl": (0.74, 0.04),
+    "test_social.jsonl": (0.746, 0.03),
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.safety import default_screen
-from bot.safety.features import featurise, model_text
+from bot.safety.features import MIN_EVIDENCE, evidence_of, featurise, model_text
 from bot.safety.model import MODEL_FILE, Model, ModelError, default_model, load_model
 from bot.safety.screen import FRAMED, Screen
 from bot.safety.taxonomy import level_of
@@ -180,3 +180,30 @@ def test_a_lone_surrogate_is_screened_not_a_crash() -> None:
 def test_repetition_alone_raises_nothing(text: str) -> None:
     """A word repeated hundreds of times scores as once: nonsense never pages a mentor."""
     assert default_screen().assess(text).level == "none"
+
+
+@pytest.mark.parametrize("text", ["attend", "every", "y" * 2001, "sam@example.edu 2", "ok ok ok"])
+def test_a_word_or_two_is_left_to_the_rules(text: str) -> None:
+    """A command argument of one or two words never pages a mentor on the model's say alone."""
+    assert default_screen().assess(text).level == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "enough"),
+    [
+        ("attend", False),
+        ("and on and on", False),
+        ("nobody would notice", True),
+        ("活着好累", True),  # each wide character counts as a word
+        ("想死", False),
+    ],
+)
+def test_evidence_counts_distinct_words_and_wide_characters(text: str, enough: bool) -> None:
+    """The model's evidence gate counts distinct words, and CJK characters one by one."""
+    assert (evidence_of(model_text(text)) >= MIN_EVIDENCE) is enough
+
+
+def test_short_crisis_phrases_are_still_caught_by_the_rules() -> None:
+    """Below the gate the rules still screen: "kms" and "我想死" are crises."""
+    assert default_screen().assess("kms").level == "crisis"
+    assert default_screen().assess("我想死").level == "crisis"
