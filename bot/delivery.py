@@ -374,6 +374,10 @@ class OutboxDelivery:
         # runs every pass: it is one indexed query when nothing is stranded).
         self.watchdog_seconds = watchdog_seconds
         self._watched_at: datetime | None = None
+        # False on an instance that delivers beside the cluster's owner (PACING_BUDGET=
+        # postgres): re-routing and the urgent-alert watchdog stay with the owner, which
+        # runs every platform (a standby would see the owner's platforms as stranded).
+        self.maintains = True
 
         self.observer = observer or DeliveryObserver()
         # Set by `run_forever`'s stop: no new claims, and claimed rows not yet handed to a
@@ -395,8 +399,10 @@ class OutboxDelivery:
         """Re-route rows stranded on platforms that do not run; sound alarms for stuck alerts.
 
         Runs at the start of every pass; each step in its own transaction, and a failing
-        step is logged without stopping delivery.
+        step is logged without stopping delivery. Not where `maintains` is False.
         """
+        if not self.maintains:
+            return
         now = self.clock.now()
         try:
             with self.db.session() as session:

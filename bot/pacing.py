@@ -17,10 +17,15 @@ waits alone and never holds up the others.
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -231,3 +236,183 @@ class Pacer:
         bucket = self._channel_bucket(platform, channel)
         if bucket is not None and seconds > 0:
             bucket.block_for(seconds)
+
+
+# --------------------------------------------------------------------------- shared budget
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Tokens a shared budget handed out in one round trip.
+
+    `level`: the bucket's tokens just before the grant (after its refill); token j (1-based)
+    of the grant may be used `max(0, (j - level) / rate)` seconds after the statement ran.
+    `retry_in`: with nothing granted, the seconds until asking again is worth it.
+    """
+
+    count: int
+    level: float
+    retry_in: float = 0.0
+
+
+class SharedBudget(Protocol):
+    """A token bucket all instances of a cluster take from (storage/budget.py: PostgreSQL).
+
+    Both calls block (a database round trip); the pacer runs them in a thread.
+    """
+
+    def take(
+        self,
+        platform: str,
+        bucket: str,
+        want: int,
+        limit: RateLimit,
+        ahead: float,
+        least: int = 1,
+    ) -> Grant:
+        """Refill and take `least` to `want` tokens in one atomic step (or none).
+
+        The bucket may go `ahead` seconds of its rate into debt (future slots).
+        """
+        ...
+
+    def hold(self, platform: str, bucket: str, seconds: float, limit: RateLimit) -> None:
+        """Empty the bucket for `seconds` (a platform-wide Retry-After), for every instance."""
+        ...
+
+
+class SharedPacer(Pacer):
+    """A `Pacer` whose overall buckets are shared by all instances through a `SharedBudget`.
+
+    Channel buckets stay in the process (a claim holds a channel's rows; see
+    docs/architecture.md). For the overall budget, a round trip reserves a few tokens at once
+    (about `chunk_seconds` of the rate, never more than the waiting sends need), each with the
+    time slot the shared bucket gave it. A token is used at its slot and at most
+    `late_tolerance` after it; a token whose slot has passed by more (a busy loop, a dead
+    waiter) is dropped, never used late. So the sends of all instances together follow the
+    shared bucket's slots: in any T seconds at most burst + rate * (T + late_tolerance +
+    the round trip's return time) requests, as one instance's `Pacer` (a send that also opens
+    a DM uses its two consecutive slots at the second). A dead instance's reserved tokens are
+    lost with it: the others lose at most its last reservation, `chunk_seconds` of budget.
+
+    The shared bucket goes into debt (future slots) rather than refusing: an instance waits
+    for its slots as it would in a local queue, and instances take turns a chunk at a time.
+    Refusing at a small debt made them poll (measured: two refused round trips per grant
+    with three instances). Each instance holds at most one chunk ahead, so the debt stays
+    under instances * `chunk_seconds`; `ahead_seconds` only caps it.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, PlatformLimits] | None,
+        budget: SharedBudget,
+        *,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        chunk_seconds: float = 0.25,
+        ahead_seconds: float = 2.0,
+        late_tolerance: float = 0.02,
+        bucket: str = "overall",
+    ) -> None:
+        super().__init__(limits, monotonic=monotonic, sleep=sleep)
+        self.budget = budget
+        self.chunk_seconds = chunk_seconds
+        self.ahead_seconds = ahead_seconds
+        self.late_tolerance = late_tolerance
+        self.bucket = bucket
+        # Per platform: reserved slots (local monotonic times) in order, not yet used.
+        self._slots: dict[str, collections.deque[float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._demand: dict[str, int] = {}
+        self._held_until: dict[str, float] = {}
+        self._background: set[asyncio.Future[None]] = set()
+        # Counters for tests and benchmarks.
+        self.round_trips = 0
+        self.dropped = 0  # reserved tokens never used (late, or inside a hold)
+
+    async def wait_overall(self, platform: str, *, opens_dm: bool = False) -> None:
+        """Wait for the platform's next shared slot(s) and use them now."""
+        limit = self.limits.get(platform)
+        if limit is None or limit.overall is None:
+            return
+        tokens = 1 + (limit.dm_open_cost if opens_dm else 0)
+        self._demand[platform] = self._demand.get(platform, 0) + tokens
+        try:
+            while True:
+                slots = await self._take_slots(platform, limit.overall, tokens)
+                wait = slots[-1] - self.monotonic()
+                if wait > 0:
+                    await self.sleep(wait)
+                late = self.monotonic() - slots[-1]
+                held = slots[0] < self._held_until.get(platform, 0.0)
+                if late <= self.late_tolerance + 1e-9 and not held:
+                    return
+                # Woken too late: using the slot now could bunch with other instances'.
+                self.dropped += len(slots)
+        finally:
+            self._demand[platform] -= tokens
+
+    def _drop_stale(self, platform: str, slots: collections.deque[float]) -> None:
+        oldest = max(self.monotonic() - self.late_tolerance, self._held_until.get(platform, 0.0))
+        while slots and slots[0] < oldest:
+            slots.popleft()
+            self.dropped += 1
+
+    async def _take_slots(self, platform: str, limit: RateLimit, tokens: int) -> list[float]:
+        slots = self._slots.setdefault(platform, collections.deque())
+        lock = self._locks.setdefault(platform, asyncio.Lock())
+        while True:
+            self._drop_stale(platform, slots)
+            if len(slots) >= tokens:
+                return [slots.popleft() for _ in range(tokens)]
+            async with lock:
+                self._drop_stale(platform, slots)
+                if len(slots) >= tokens:
+                    continue  # another waiter's round trip brought enough
+                # What the waiting sends need, at most a chunk of the rate (at least this
+                # send's): tokens reserved for nobody would be lost to the other instances.
+                chunk = max(1, math.ceil(limit.rate * self.chunk_seconds))
+                need = tokens - len(slots)
+                want = max(need, min(chunk, self._demand[platform] - len(slots)))
+                # All or nothing up to half a chunk: at saturation, grants of the one token
+                # that freed up since the last ask made a round trip per send (measured with
+                # three instances); never more than the bucket can ever hold.
+                room = max(1, math.floor(limit.burst + limit.rate * self.ahead_seconds))
+                least = min(room, max(need, min(want, math.ceil(chunk / 2))))
+                grant = await asyncio.to_thread(
+                    self.budget.take,
+                    platform,
+                    self.bucket,
+                    want,
+                    limit,
+                    self.ahead_seconds,
+                    least,
+                )
+                self.round_trips += 1
+                now = self.monotonic()
+                if grant.count <= 0:
+                    await self.sleep(max(grant.retry_in, 1.0 / limit.rate / 10))
+                    continue
+                slots.extend(
+                    now + max(0.0, (j - grant.level) / limit.rate)
+                    for j in range(1, grant.count + 1)
+                )
+
+    def hold(self, platform: str, seconds: float) -> None:
+        """A global 429: no local slot before it ends, and the shared bucket held for all."""
+        limit = self.limits.get(platform)
+        if seconds <= 0 or limit is None or limit.overall is None:
+            return
+        self._held_until[platform] = max(
+            self._held_until.get(platform, 0.0), self.monotonic() + seconds
+        )
+        task = asyncio.ensure_future(self._hold_shared(platform, seconds, limit.overall))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _hold_shared(self, platform: str, seconds: float, limit: RateLimit) -> None:
+        try:
+            await asyncio.to_thread(self.budget.hold, platform, self.bucket, seconds, limit)
+        except Exception:
+            # This instance holds anyway; the others hear of the 429 from their own sends.
+            log.exception("holding the shared %s budget failed", platform)

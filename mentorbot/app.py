@@ -15,7 +15,7 @@ from bot.demo import seed_demo
 from bot.features import build_registry
 from bot.model import Messenger
 from bot.outbox import set_running_platforms
-from bot.pacing import Pacer
+from bot.pacing import Pacer, SharedPacer
 from bot.safety import RuleFileError, Screen, default_screen, load_rules
 from bot.services.delivery_events import ServiceDeliveryEvents
 from bot.services.routing import report_platform_down
@@ -28,6 +28,7 @@ from mentorbot.health import (
 from mentorbot.metrics import Metrics
 from mentorbot.settings import PrivacySettings, Settings
 from storage import crypto
+from storage.budget import PostgresBudget
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.wakeups import notify
@@ -66,10 +67,21 @@ class App:
                 self.core_settings,
                 # Who hears of a failure, where an urgent alert goes next: the services decide.
                 ServiceDeliveryEvents(self.core_settings),
-                pacer=Pacer(self.settings.pacing.limits()),
+                pacer=self._pacer(),
                 observer=self.metrics.observer(),
             )
         return self._delivery
+
+    @property
+    def shares_budget(self) -> bool:
+        """True when every instance delivers, paced by a budget in PostgreSQL."""
+        return self.settings.cluster.pacing_budget == "postgres" and self.db.is_postgres
+
+    def _pacer(self) -> Pacer:
+        limits = self.settings.pacing.limits()
+        if self.shares_budget:
+            return SharedPacer(limits, PostgresBudget(self.db.engine))
+        return Pacer(limits)
 
     def wake_delivery(self) -> None:
         """Wake the delivery loop wherever it runs (the core's `on_queued` hook).
@@ -80,7 +92,9 @@ class App:
         """
         if self._delivery is not None:
             self._delivery.wake()  # only sets an event when the loop does not run here
-        if self.db.is_postgres and not self.delivering:
+        # With a shared budget this process may not run every platform (the owner's Discord
+        # gateway): the owner is told as well.
+        if self.db.is_postgres and (not self.delivering or self.shares_budget):
             notify(self.db.engine)
 
     def stand_by_for(self, platforms: frozenset[str]) -> None:

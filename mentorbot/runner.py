@@ -166,6 +166,11 @@ async def _run(settings: Settings) -> int:
             )
             app.stand_by_for(frozenset(app.configured_platforms()))
             _report_failures(app, failures)
+            if app.shares_budget:
+                # PACING_BUDGET=postgres: this instance sends what it runs (Slack), paced by
+                # the shared budget; the owner keeps re-routing and the watchdog.
+                app.delivery.maintains = False
+                _start_delivery(app, owned, delivery_stop)
             if failures and not _chat_running(app) and not _owner_platforms_configured(app):
                 raise failures[0][1]
             leadership = asyncio.create_task(
@@ -318,8 +323,9 @@ async def _become_owner(
 ) -> None:
     """Holding the lease: start the Discord gateway, delivery, wake-ups and the tick.
 
-    All sending is done here, so one pacer holds the platforms' budgets for the whole cluster
-    (measured against a budget shared in PostgreSQL: docs/deploy.md).
+    With PACING_BUDGET=owner (the default) all sending is done here, so one pacer holds the
+    platforms' budgets for the whole cluster; with `postgres` every instance delivers through
+    the budget shared in PostgreSQL (docs/architecture.md compares them).
     """
     app.stand_by_for(frozenset())
     failures = [*failures, *await _start_platforms(app, _owner_starters(), platforms_stop, owned)]
@@ -327,13 +333,9 @@ async def _become_owner(
     if failures and not _chat_running(app):
         await app.delivery.deliver_once()  # the reports by email or webhook, then stop
         raise failures[0][1]
-    app.delivering = True
-    owned.delivery_task = asyncio.create_task(app.delivery.run_forever(delivery_stop))
-    if app.db.is_postgres:
-        # Other instances' NOTIFYs (they queued pushes) wake this loop at once.
-        owned.listener = asyncio.create_task(
-            listen(app.settings.database.database_url, app.delivery.wake)
-        )
+    app.delivery.maintains = True
+    # With a shared budget, delivery may already run here (since standing by).
+    _start_delivery(app, owned, delivery_stop)
     # After the messengers are registered: the catch-up may queue pushes for every platform.
     # It runs in the background as the tick's first run; start-up does not wait for it.
     owned.scheduler = await start_scheduler(
@@ -345,6 +347,18 @@ async def _become_owner(
         on_work=app.delivery.wake,
     )
     log.info("this instance owns the Discord gateway, the scheduler and delivery")
+
+
+def _start_delivery(app: App, owned: _Owned, delivery_stop: asyncio.Event) -> None:
+    """Start the delivery loop and its wake-ups here, unless they already run."""
+    app.delivering = True
+    if owned.delivery_task is None:
+        owned.delivery_task = asyncio.create_task(app.delivery.run_forever(delivery_stop))
+    if app.db.is_postgres and owned.listener is None:
+        # Other instances' NOTIFYs (they queued pushes) wake this loop at once.
+        owned.listener = asyncio.create_task(
+            listen(app.settings.database.database_url, app.delivery.wake)
+        )
 
 
 # What `_watched` returns for a platform that failed and was reported while others run.

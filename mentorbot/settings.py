@@ -6,6 +6,7 @@ Every setting is documented in `.env.example`. The core receives plain `CoreSett
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -346,10 +347,14 @@ class ClusterSettings(_Base):
     cluster: bool = Field(default=False, alias="CLUSTER")
     # How often a standby asks for the owner lease and the owner checks it still holds it.
     lease_check_seconds: float = Field(default=3.0, gt=0, le=10, alias="LEASE_CHECK_SECONDS")
+    # Who keeps the platforms' budgets: `owner` (the lease's owner does all sending, one
+    # in-process pacer) or `postgres` (every instance delivers, pacing through a token bucket
+    # shared in PostgreSQL: storage/budget.py). See docs/architecture.md for the comparison.
+    pacing_budget: Literal["owner", "postgres"] = Field(default="owner", alias="PACING_BUDGET")
 
 
 def cluster_problem(cluster: ClusterSettings, database_url: str) -> str | None:
-    """Why these settings cannot run as declared (CLUSTER on SQLite), or None."""
+    """Why these settings cannot run as declared (CLUSTER or a shared budget on SQLite)."""
     if cluster.cluster and not database_url.startswith("postgresql"):
         return (
             "CLUSTER=true says several instances share this database, but DATABASE_URL is "
@@ -357,6 +362,12 @@ def cluster_problem(cluster: ClusterSettings, database_url: str) -> str | None:
             "and own the Discord gateway). Set DATABASE_URL to PostgreSQL "
             "(postgresql+psycopg://user:password@host:5432/mentorbot) for several instances, "
             "or CLUSTER=false for one."
+        )
+    if cluster.pacing_budget == "postgres" and not database_url.startswith("postgresql"):
+        return (
+            "PACING_BUDGET=postgres shares the platforms' budgets between instances through "
+            "PostgreSQL, but DATABASE_URL is SQLite. Set PACING_BUDGET=owner (the default) "
+            "for one instance, or DATABASE_URL to PostgreSQL."
         )
     return None
 

@@ -822,3 +822,20 @@ class PlatformState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=256)
     updated_at: datetime
+
+
+class PacingBudget(SQLModel, table=True):
+    """A platform budget shared by every instance on one PostgreSQL (PACING_BUDGET=postgres).
+
+    A token bucket per (platform, bucket): `tokens` as of `refilled_at` (negative: reserved
+    ahead, see storage/budget.py). `granted`: the tokens the last statement handed out, so
+    that one UPDATE ... RETURNING says both the level and the grant.
+    """
+
+    __tablename__ = "pacing_budget"
+
+    platform: str = Field(primary_key=True, max_length=32)
+    bucket: str = Field(primary_key=True, max_length=64)
+    tokens: float
+    granted: int = 0
+    refilled_at: datetime

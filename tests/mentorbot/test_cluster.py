@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.pacing import Pacer, SharedPacer
 from mentorbot.app import build_app
 from mentorbot.cli import main
 from mentorbot.settings import ClusterSettings, Settings, cluster_problem
@@ -38,6 +39,42 @@ def test_cluster_problem_only_for_sqlite() -> None:
     assert cluster_problem(on, "postgresql+psycopg://u@h/db") is None
     assert cluster_problem(off, "sqlite:///data/mentorbot.db") is None
     assert cluster_problem(on, "sqlite:///data/mentorbot.db") is not None
+
+
+def test_shared_budget_on_sqlite_refuses_to_start_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PACING_BUDGET=postgres with a SQLite DATABASE_URL: exit 1 and a clear message."""
+    database = tmp_path / "bot.db"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("PACING_BUDGET", "postgres")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-used")
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "PACING_BUDGET=postgres" in err
+    assert "Traceback" not in err
+    assert not database.exists()
+    assert cluster_problem(ClusterSettings(PACING_BUDGET="postgres"), "postgresql://h/db") is None
+
+
+def test_the_app_paces_through_the_shared_budget_when_asked(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL with PACING_BUDGET=postgres delivery gets the shared pacer (else local)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the shared budget is PostgreSQL's")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    owner = build_app(Settings(env_file=None))
+    monkeypatch.setenv("PACING_BUDGET", "postgres")
+    shared = build_app(Settings(env_file=None))
+    try:
+        assert type(owner.delivery.pacer) is Pacer
+        assert isinstance(shared.delivery.pacer, SharedPacer)
+        assert shared.shares_budget and not owner.shares_budget
+    finally:
+        owner.db.dispose()
+        shared.db.dispose()
 
 
 def test_a_standby_wakes_the_owner_by_notify(
