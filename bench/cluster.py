@@ -1,15 +1,18 @@
 """Benchmark: several instances on one PostgreSQL database, one killed in the middle.
 
     python -m bench cluster [--instances 3] [--kill 1] [--students 400] [--database-url URL]
+                            [--budget owner|postgres]
 
 N students, half on Slack and half on Discord, with a schedule due a minute ago. I
 `mentorbot run` processes start together on one database with ONE token per platform (one
 loopback Slack with its chat.postMessage limit on, one loopback Discord with its global and
 per-route limits on) and CLUSTER=true. One of them takes the owner lease (storage/leases.py):
-it runs the Discord gateway, the tick (whose catch-up opens the occurrence) and delivery, so
-the platforms' budgets are spent by one pacer; the others serve Slack's HTTP requests (the
-bench sends each Slack answer to a random living instance, as a load balancer would) and
-stand by.
+it runs the Discord gateway and the tick (whose catch-up opens the occurrence); the others
+serve Slack's HTTP requests (the bench sends each Slack answer to a random living instance,
+as a load balancer would) and stand by. Who sends (PACING_BUDGET, `--budget`): `owner`, all
+delivery by the owner, one in-process pacer; `postgres`, every instance delivers what it
+runs (Slack everywhere, Discord on the gateway's owner), all pacing through one token bucket
+per platform in PostgreSQL (storage/budget.py).
 
 As prompts arrive the bench answers them: Slack by a signed `block_actions` press, Discord by
 a button interaction on the gateway (pressed again, as a student would, if no answer came in
@@ -105,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lease", type=int, default=5, help="OUTBOX_LEASE_SECONDS")
     parser.add_argument("--lease-check", type=float, default=3.0, help="LEASE_CHECK_SECONDS")
     parser.add_argument("--concurrency", type=int, default=8, help="answers in flight")
+    parser.add_argument(
+        "--budget",
+        choices=("owner", "postgres"),
+        default="owner",
+        help="PACING_BUDGET: all sending by the owner, or every instance through PostgreSQL",
+    )
     parser.add_argument(
         "--start-timeout", type=float, default=START_TIMEOUT, help="seconds for each to be ready"
     )
@@ -368,6 +377,7 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 "DISCORD_RATE_GLOBAL": str(args.discord_rate),
                 "OUTBOX_LEASE_SECONDS": str(args.lease),
                 "LEASE_CHECK_SECONDS": str(args.lease_check),
+                "PACING_BUDGET": args.budget,
             },
         )
         bots = [BotProcess(f"node{i}", env, workdir) for i in range(args.instances)]
@@ -501,6 +511,7 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         "benchmark": "cluster",
         "backend": "postgresql",
         "instances": args.instances,
+        "budget": args.budget,
         "students": students,
         "seed": seed,
         "missing": missing,

@@ -44,13 +44,21 @@ def test_crash_loses_no_prompt_and_no_acknowledged_answer(server_url: str) -> No
     assert result["answers_lost"] == 0
 
 
-def test_cluster_of_three_survives_its_owner_being_killed(server_url: str) -> None:
-    """Three instances, one token per platform, the owner SIGKILLed mid-burst: nothing lost."""
+@pytest.mark.parametrize("budget", ["owner", "postgres"])
+def test_cluster_of_three_survives_its_owner_being_killed(server_url: str, budget: str) -> None:
+    """Three instances, one token per platform, the owner SIGKILLed mid-burst: nothing lost.
+
+    With either budget: all sending by the owner, or every instance through PostgreSQL.
+    """
     url = database_url_on(server_url, f"mentorbot_cluster_test_{os.getpid()}")
     result = cluster.main(
-        ["--students", "8", "--instances", "3", "--kill", "1", "--database-url", url]
+        [
+            *("--students", "8", "--instances", "3", "--kill", "1"),
+            *("--database-url", url, "--budget", budget),
+        ]
     )
     assert result["instances"] == 3
+    assert result["budget"] == budget
     assert result["kills"][0]["new_owner"] not in (None, result["kills"][0]["killed"])
     assert result["missing"] == 0
     assert result["duplicates_unexplained"] == 0
