@@ -276,6 +276,10 @@ def _excerpt(
             chosen[parts[0]] = None
         else:
             for part in parts:
+                if len(chosen) >= _MAX_EXCERPT_SENTENCES:
+                    # Only the first few chosen are shown: later sentences change nothing,
+                    # and decoding each of them was most of the cost on a long message.
+                    break
                 forms = forms_of(part)
                 if any(hit in form for hit in matched for form in forms):
                     chosen[part] = None
@@ -426,12 +430,15 @@ class Screen:
         if forms is None:
             forms = variants(text)
         # One message's sentences are decoded once, however many passes read them.
-        cache: dict[str, tuple[str, ...]] = {text: forms}
+        cache: dict[str, tuple[str, ...]] = {text.strip(): forms}
 
         def forms_of(part: str) -> tuple[str, ...]:
-            found = cache.get(part)
+            # Keyed without surrounding whitespace, which `variants` drops anyway: the
+            # framing pass and the excerpt split the same sentences, one of them stripped.
+            key = part.strip()
+            found = cache.get(key)
             if found is None:
-                found = cache[part] = variants(part)
+                found = cache[key] = variants(part)
             return found
 
         fired = self._fire(text, forms=forms)
@@ -449,7 +456,9 @@ class Screen:
             level == "crisis"
             and self.frames
             and not any(f.level == "crisis" for f in found)
-            and self._only_framed(text, forms_of)
+            and self._only_framed(
+                text, forms_of, [fired[i] for i in fired if self.rules[i].level == "crisis"]
+            )
         ):
             # Every crisis sentence is about a story, a song, a lecture or the news: a
             # mentor still hears of it (concern), without the emergency.
@@ -466,17 +475,26 @@ class Screen:
             language=detect_language(text),
         )
 
-    def _only_framed(self, text: str, forms_of: _Forms = variants) -> bool:
+    def _only_framed(
+        self, text: str, forms_of: _Forms = variants, hints: Iterable[str] = ()
+    ) -> bool:
         """Whether every sentence that is a crisis on its own is framed as content.
 
         Content: the topic of an essay, lecture or article, the plot of a film, book, play
         or song, a character's words, a story being written, the news. A sentence that also
         ties it back to the student ("i relate", "same", "like me") is not framed, and a
         crisis no single sentence carries (a match across sentences) never counts as framed.
+
+        `hints` are what crisis rules matched in the whole message. They only choose the
+        order sentences are checked in (the answer is the same in any order): an unframed
+        sentence holding one is most likely a crisis on its own, which settles the answer
+        without screening every other sentence of a long message.
         """
         if not any(_FRAME.search(form) for form in forms_of(text)):
             return False  # the common case: no content framing anywhere, no second pass
+        hints = tuple(hints)
         framed_sentences: list[str] = []
+        unframed: list[tuple[str, tuple[str, ...]]] = []
         for sentence in _SENTENCES.split(text):
             if not sentence.strip():
                 continue
@@ -485,8 +503,13 @@ class Screen:
                 _OWNED.search(form) for form in forms
             ):
                 framed_sentences.append(sentence)
-            elif self._any_crisis(sentence, forms):
-                return False  # a crisis sentence that is not about content
+            elif any(hint in form for hint in hints for form in forms):
+                if self._any_crisis(sentence, forms):
+                    return False  # a crisis sentence that is not about content
+            else:
+                unframed.append((sentence, forms))
+        if any(self._any_crisis(sentence, forms) for sentence, forms in unframed):
+            return False  # a crisis sentence that is not about content
         # Every crisis sentence is framed; at least one must be a crisis at all.
         return any(self._any_crisis(sentence, forms_of(sentence)) for sentence in framed_sentences)
 
