@@ -115,26 +115,36 @@ class _Pattern:
         only the places a match can start are tried: where a lead word starts, or the
         window of characters before an indexed word that the pattern allows (one C-level
         `fast` search per window, not one `match` per place). Otherwise `fast` scans the
-        whole text. `lead_starts` caches, for one `positions`, where each set of lead words
-        starts (many patterns share theirs).
+        whole text. `lead_starts` caches, for one `positions`, where each set of lead or
+        indexed words starts (many patterns share theirs).
         """
         if positions is not None and self.lead is not None:
-            starts = lead_starts.get(self.lead) if lead_starts is not None else None
-            if starts is None:
-                starts = sorted({p for word in self.lead for p in positions.get(word, ())})
-                if lead_starts is not None:
-                    lead_starts[self.lead] = starts
+            starts = _starts_of(self.lead, positions, lead_starts)
             if starts and self.index is not None and self.index.hi is not None:
                 # Every match also holds an indexed word `lo` to `hi` characters after its
                 # start: a lead word with none at that distance cannot start one ("i" is
-                # everywhere, "i ... pills" is not). Windows are sorted and disjoint.
-                kept: list[int] = []
-                for first, last in self._windows(positions):
-                    kept.extend(
-                        starts[
-                            bisect.bisect_left(starts, first) : bisect.bisect_right(starts, last)
-                        ]
-                    )
+                # everywhere, "i ... pills" is not).
+                anchors = _starts_of(self.index.words, positions, lead_starts)
+                if len(starts) <= _BISECT_RATIO * len(anchors):
+                    # Few lead words: look each one's nearest anchor up (no windows built).
+                    lo, hi = self.index.lo, self.index.hi
+                    kept = []
+                    for start in starts:
+                        at = bisect.bisect_left(anchors, start + lo)
+                        if at < len(anchors) and anchors[at] <= start + hi:
+                            kept.append(start)
+                else:
+                    # Lead words everywhere: keep those inside the windows before an anchor.
+                    # Windows are sorted and disjoint.
+                    kept = []
+                    for first, last in self._windows(anchors):
+                        kept.extend(
+                            starts[
+                                bisect.bisect_left(starts, first) : bisect.bisect_right(
+                                    starts, last
+                                )
+                            ]
+                        )
                 starts = kept
             for start in starts:
                 found = self.full.match(text, start)
@@ -142,7 +152,9 @@ class _Pattern:
                     yield found
             return
         if positions is not None and _bounded(self.index):
-            for first, last in self._windows(positions):
+            assert self.index is not None
+            anchors = _starts_of(self.index.words, positions, lead_starts)
+            for first, last in self._windows(anchors):
                 if self.width is None:
                     # Unbounded: a search could run on to the end of the text; try each
                     # place a match can start instead.
@@ -174,15 +186,14 @@ class _Pattern:
                 yield confirmed
             position = start + 1
 
-    def _windows(self, positions: dict[str, list[int]]) -> list[tuple[int, int]]:
-        """Merged ranges [first, last] of the places a match can start, from the index."""
+    def _windows(self, anchors: list[int]) -> list[tuple[int, int]]:
+        """Merged ranges [first, last] of the places a match can start, from the index.
+
+        `anchors`: where the indexed words start, sorted (so the ranges come out sorted).
+        """
         assert self.index is not None and self.index.hi is not None
         low, high = self.index.lo, self.index.hi
-        ranges = sorted(
-            (max(0, position - high), max(0, position - low))
-            for word in self.index.words
-            for position in positions.get(word, ())
-        )
+        ranges = [(max(0, position - high), max(0, position - low)) for position in anchors]
         merged: list[tuple[int, int]] = []
         for first, last in ranges:
             if merged and first <= merged[-1][1] + 1:
@@ -193,6 +204,23 @@ class _Pattern:
         return merged
 
 
+def _starts_of(
+    words: frozenset[str],
+    positions: dict[str, list[int]],
+    cache: dict[frozenset[str], list[int]] | None,
+) -> list[int]:
+    """Where any of `words` starts, sorted; `cache` keeps it for one `positions`."""
+    starts = cache.get(words) if cache is not None else None
+    if starts is None:
+        starts = sorted({p for word in words for p in positions.get(word, ())})
+        if cache is not None:
+            cache[words] = starts
+    return starts
+
+
+# Up to this many lead places per anchor, each lead place looks up its nearest anchor;
+# beyond it, windows before each anchor are built once and the lead places cut out of them.
+_BISECT_RATIO: Final = 4
 # Room past a window's last possible match end for the lookaheads of a match there.
 _LOOKAROUND_MARGIN: Final = 100
 
@@ -604,7 +632,10 @@ class Screen:
                 if pattern.order in seen:
                     continue
                 seen.add(pattern.order)
-                if all(not present.isdisjoint(other.words) for other in pattern.others):
+                for other in pattern.others:  # a loop, not all(...): no generator per pattern
+                    if present.isdisjoint(other.words):
+                        break
+                else:
                     chosen.append(pattern)
         # Rule-file order, as without the pre-filter: the first pattern of a rule to match
         # is the one whose words the excerpt shows.
