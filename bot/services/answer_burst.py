@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, tuple_
+from sqlalchemy import bindparam, func, insert, tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.args import record_id
@@ -130,6 +131,7 @@ def answer_in_bulk(
     links = as_links(suggest(session, None, False, settings.resource_suggestions))
     replies: dict[int, Reply] = {}
     entries: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for press, person, checkin in plain:
         if press.inbound.event_id and press.inbound.event_id not in first_time:
             replies[press.index] = Reply()  # a platform retry of an event handled before
@@ -145,21 +147,45 @@ def answer_in_bulk(
                 "recorded_at": now,
             }
         )
-        checkin.mood = press.score
-        checkin.status = CheckinStatus.ANSWERED
-        checkin.answered_at = checkin.answered_at or now
-        checkin.step = CheckinStep.NOTE
+        answered = {
+            "mood": press.score,
+            "status": CheckinStatus.ANSWERED,
+            "answered_at": checkin.answered_at or now,
+            "step": CheckinStep.NOTE,
+        }
+        updates.append({"checkin": checkin.id, **{f"new_{k}": v for k, v in answered.items()}})
+        # The session sees the answered check-in as stored (the UPDATE below stores it), so a
+        # later event of the batch reads it as the general path would have left it.
+        for name, value in answered.items():
+            set_committed_value(checkin, name, value)
         # A batch holds many students: each reply in its own student's language, as the
         # general path speaks the actor's.
         with speaking_to(person, settings):
             replies[press.index] = Reply(
                 update=answered_with_next(press.score, note_prompt(checkin.id, links))
             )
+    if updates:
+        # One UPDATE executed for each check-in, without the unit of work's per-object
+        # change tracking (measured: bench answers, the core's largest cost after the reads).
+        session.execute(_ANSWER_UPDATE, updates)
     if entries:
         # One executemany on the table: nothing here needs the new entries' ids back.
         session.execute(insert(MoodEntry.__table__), entries)  # type: ignore[attr-defined]
-    session.flush()  # the check-ins: one UPDATE statement, executed for each
+    session.flush()
     return replies
+
+
+_CHECKINS = Checkin.__table__  # type: ignore[attr-defined]
+_ANSWER_UPDATE = (
+    update(_CHECKINS)
+    .where(_CHECKINS.c.id == bindparam("checkin"))
+    .values(
+        mood=bindparam("new_mood"),
+        status=bindparam("new_status"),
+        answered_at=bindparam("new_answered_at"),
+        step=bindparam("new_step"),
+    )
+)
 
 
 def _people(session: Session, presses: Sequence[MoodPress]) -> dict[tuple[str, str], Person]:
