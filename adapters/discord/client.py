@@ -509,8 +509,8 @@ class MentorDiscordClient(discord.Client):
 
     async def _update_copies(self, reply: Reply, pressed: discord.Message | None) -> None:
         """Edit the other delivered copies of what was acted on (each mentor's alert DM)."""
-        if reply.update is None:
-            return
+        if reply.update is None or not reply.also_update:
+            return  # the common case (a check-in answer): nothing to render for copies
         edit = render(reply.update)[0]
         for copy in reply.also_update:
             if copy.platform != PLATFORM or (pressed and str(pressed.id) == copy.message_id):
