@@ -167,7 +167,9 @@ class Checkin(SQLModel, table=True):
     __tablename__ = "checkin"
     __table_args__ = (
         UniqueConstraint("person_id", "occurrence_key", name="uq_checkin_occurrence"),
-        Index("ix_checkin_person_status", "person_id", "status"),
+        # A person's check-ins by status, and the reports' weekly rates by opening time
+        # (person_id IN a population, status closed, opened_at in the range).
+        Index("ix_checkin_person_status_opened", "person_id", "status", "opened_at"),
         # The minute tick looks for open check-ins whose reminder or cut-off is due.
         Index("ix_checkin_status_remind", "status", "remind_at"),
         Index("ix_checkin_status_closes", "status", "closes_at"),

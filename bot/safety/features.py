@@ -180,9 +180,22 @@ class Features:
 
     @functools.cached_property
     def _first_occurrences(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """Each distinct bucket once, with where it first starts (see `counts`)."""
-        _, first = np.unique(self.buckets, return_index=True)
-        return self.buckets[first], self.starts[first]
+        """Each distinct bucket once, with where it first starts (see `counts`).
+
+        What `np.unique(buckets, return_index=True)` gives, about three times faster: its
+        stable sort was the bulk of the model's cost on a long message. An unstable sort
+        groups equal buckets, and the smallest index in each group is the first occurrence.
+        """
+        if len(self.buckets) == 0:
+            return self.buckets, self.starts
+        order = np.argsort(self.buckets)
+        ordered = self.buckets[order]
+        new = np.empty(len(ordered), dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        groups = np.flatnonzero(new)
+        first = np.minimum.reduceat(order, groups)
+        return ordered[groups], self.starts[first]
 
 
 def featurise(text: str) -> Features:

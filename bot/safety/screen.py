@@ -115,26 +115,36 @@ class _Pattern:
         only the places a match can start are tried: where a lead word starts, or the
         window of characters before an indexed word that the pattern allows (one C-level
         `fast` search per window, not one `match` per place). Otherwise `fast` scans the
-        whole text. `lead_starts` caches, for one `positions`, where each set of lead words
-        starts (many patterns share theirs).
+        whole text. `lead_starts` caches, for one `positions`, where each set of lead or
+        indexed words starts (many patterns share theirs).
         """
         if positions is not None and self.lead is not None:
-            starts = lead_starts.get(self.lead) if lead_starts is not None else None
-            if starts is None:
-                starts = sorted({p for word in self.lead for p in positions.get(word, ())})
-                if lead_starts is not None:
-                    lead_starts[self.lead] = starts
+            starts = _starts_of(self.lead, positions, lead_starts)
             if starts and self.index is not None and self.index.hi is not None:
                 # Every match also holds an indexed word `lo` to `hi` characters after its
                 # start: a lead word with none at that distance cannot start one ("i" is
-                # everywhere, "i ... pills" is not). Windows are sorted and disjoint.
-                kept: list[int] = []
-                for first, last in self._windows(positions):
-                    kept.extend(
-                        starts[
-                            bisect.bisect_left(starts, first) : bisect.bisect_right(starts, last)
-                        ]
-                    )
+                # everywhere, "i ... pills" is not).
+                anchors = _starts_of(self.index.words, positions, lead_starts)
+                if len(starts) <= _BISECT_RATIO * len(anchors):
+                    # Few lead words: look each one's nearest anchor up (no windows built).
+                    lo, hi = self.index.lo, self.index.hi
+                    kept = []
+                    for start in starts:
+                        at = bisect.bisect_left(anchors, start + lo)
+                        if at < len(anchors) and anchors[at] <= start + hi:
+                            kept.append(start)
+                else:
+                    # Lead words everywhere: keep those inside the windows before an anchor.
+                    # Windows are sorted and disjoint.
+                    kept = []
+                    for first, last in self._windows(anchors):
+                        kept.extend(
+                            starts[
+                                bisect.bisect_left(starts, first) : bisect.bisect_right(
+                                    starts, last
+                                )
+                            ]
+                        )
                 starts = kept
             for start in starts:
                 found = self.full.match(text, start)
@@ -142,7 +152,9 @@ class _Pattern:
                     yield found
             return
         if positions is not None and _bounded(self.index):
-            for first, last in self._windows(positions):
+            assert self.index is not None
+            anchors = _starts_of(self.index.words, positions, lead_starts)
+            for first, last in self._windows(anchors):
                 if self.width is None:
                     # Unbounded: a search could run on to the end of the text; try each
                     # place a match can start instead.
@@ -174,15 +186,14 @@ class _Pattern:
                 yield confirmed
             position = start + 1
 
-    def _windows(self, positions: dict[str, list[int]]) -> list[tuple[int, int]]:
-        """Merged ranges [first, last] of the places a match can start, from the index."""
+    def _windows(self, anchors: list[int]) -> list[tuple[int, int]]:
+        """Merged ranges [first, last] of the places a match can start, from the index.
+
+        `anchors`: where the indexed words start, sorted (so the ranges come out sorted).
+        """
         assert self.index is not None and self.index.hi is not None
         low, high = self.index.lo, self.index.hi
-        ranges = sorted(
-            (max(0, position - high), max(0, position - low))
-            for word in self.index.words
-            for position in positions.get(word, ())
-        )
+        ranges = [(max(0, position - high), max(0, position - low)) for position in anchors]
         merged: list[tuple[int, int]] = []
         for first, last in ranges:
             if merged and first <= merged[-1][1] + 1:
@@ -193,6 +204,23 @@ class _Pattern:
         return merged
 
 
+def _starts_of(
+    words: frozenset[str],
+    positions: dict[str, list[int]],
+    cache: dict[frozenset[str], list[int]] | None,
+) -> list[int]:
+    """Where any of `words` starts, sorted; `cache` keeps it for one `positions`."""
+    starts = cache.get(words) if cache is not None else None
+    if starts is None:
+        starts = sorted({p for word in words for p in positions.get(word, ())})
+        if cache is not None:
+            cache[words] = starts
+    return starts
+
+
+# Up to this many lead places per anchor, each lead place looks up its nearest anchor;
+# beyond it, windows before each anchor are built once and the lead places cut out of them.
+_BISECT_RATIO: Final = 4
 # Room past a window's last possible match end for the lookaheads of a match there.
 _LOOKAROUND_MARGIN: Final = 100
 
@@ -276,6 +304,10 @@ def _excerpt(
             chosen[parts[0]] = None
         else:
             for part in parts:
+                if len(chosen) >= _MAX_EXCERPT_SENTENCES:
+                    # Only the first few chosen are shown: later sentences change nothing,
+                    # and decoding each of them was most of the cost on a long message.
+                    break
                 forms = forms_of(part)
                 if any(hit in form for hit in matched for form in forms):
                     chosen[part] = None
@@ -426,12 +458,15 @@ class Screen:
         if forms is None:
             forms = variants(text)
         # One message's sentences are decoded once, however many passes read them.
-        cache: dict[str, tuple[str, ...]] = {text: forms}
+        cache: dict[str, tuple[str, ...]] = {text.strip(): forms}
 
         def forms_of(part: str) -> tuple[str, ...]:
-            found = cache.get(part)
+            # Keyed without surrounding whitespace, which `variants` drops anyway: the
+            # framing pass and the excerpt split the same sentences, one of them stripped.
+            key = part.strip()
+            found = cache.get(key)
             if found is None:
-                found = cache[part] = variants(part)
+                found = cache[key] = variants(part)
             return found
 
         fired = self._fire(text, forms=forms)
@@ -449,7 +484,9 @@ class Screen:
             level == "crisis"
             and self.frames
             and not any(f.level == "crisis" for f in found)
-            and self._only_framed(text, forms_of)
+            and self._only_framed(
+                text, forms_of, [fired[i] for i in fired if self.rules[i].level == "crisis"]
+            )
         ):
             # Every crisis sentence is about a story, a song, a lecture or the news: a
             # mentor still hears of it (concern), without the emergency.
@@ -466,17 +503,26 @@ class Screen:
             language=detect_language(text),
         )
 
-    def _only_framed(self, text: str, forms_of: _Forms = variants) -> bool:
+    def _only_framed(
+        self, text: str, forms_of: _Forms = variants, hints: Iterable[str] = ()
+    ) -> bool:
         """Whether every sentence that is a crisis on its own is framed as content.
 
         Content: the topic of an essay, lecture or article, the plot of a film, book, play
         or song, a character's words, a story being written, the news. A sentence that also
         ties it back to the student ("i relate", "same", "like me") is not framed, and a
         crisis no single sentence carries (a match across sentences) never counts as framed.
+
+        `hints` are what crisis rules matched in the whole message. They only choose the
+        order sentences are checked in (the answer is the same in any order): an unframed
+        sentence holding one is most likely a crisis on its own, which settles the answer
+        without screening every other sentence of a long message.
         """
         if not any(_FRAME.search(form) for form in forms_of(text)):
             return False  # the common case: no content framing anywhere, no second pass
+        hints = tuple(hints)
         framed_sentences: list[str] = []
+        unframed: list[tuple[str, tuple[str, ...]]] = []
         for sentence in _SENTENCES.split(text):
             if not sentence.strip():
                 continue
@@ -485,8 +531,13 @@ class Screen:
                 _OWNED.search(form) for form in forms
             ):
                 framed_sentences.append(sentence)
-            elif self._any_crisis(sentence, forms):
-                return False  # a crisis sentence that is not about content
+            elif any(hint in form for hint in hints for form in forms):
+                if self._any_crisis(sentence, forms):
+                    return False  # a crisis sentence that is not about content
+            else:
+                unframed.append((sentence, forms))
+        if any(self._any_crisis(sentence, forms) for sentence, forms in unframed):
+            return False  # a crisis sentence that is not about content
         # Every crisis sentence is framed; at least one must be a crisis at all.
         return any(self._any_crisis(sentence, forms_of(sentence)) for sentence in framed_sentences)
 
@@ -581,7 +632,10 @@ class Screen:
                 if pattern.order in seen:
                     continue
                 seen.add(pattern.order)
-                if all(not present.isdisjoint(other.words) for other in pattern.others):
+                for other in pattern.others:  # a loop, not all(...): no generator per pattern
+                    if present.isdisjoint(other.words):
+                        break
+                else:
                     chosen.append(pattern)
         # Rule-file order, as without the pre-filter: the first pattern of a rule to match
         # is the one whose words the excerpt shows.

@@ -160,3 +160,5 @@ def test_report_bench_times_the_digest_and_the_html_report(
     for key in ("seed_seconds", "figures_seconds", "digest_tick_seconds", "html_seconds"):
         assert figures[key] >= 0
     assert figures["html_bytes"] > 10_000 and figures["digests_queued"] >= 1
+    for key in ("figures_peak_mib", "digest_tick_peak_mib", "html_peak_mib"):
+        assert figures[key] > 0

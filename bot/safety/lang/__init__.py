@@ -132,13 +132,18 @@ class LanguagePack:
         return normalise(text, fold_accents=self.fold_accents, join_wide=self.join_wide)
 
     def findings(
-        self, text: str, norm: str | None = None, candidates: dict[int, Spans] | None = None
+        self,
+        text: str,
+        norm: str | None = None,
+        candidates: dict[int, Spans] | None = None,
+        sentence_norms: dict[tuple[bool, bool, str], str] | None = None,
     ) -> list[LangFinding]:
         """Every category this pack finds in `text`, crisis first (at most one per category).
 
         `norm`, when given, is `text` already normalised the way this pack normalises;
         `candidates`, when given, what `rule_filter.candidates(norm)` would return (found
-        for several packs at once by `screen_languages`).
+        for several packs at once by `screen_languages`); `sentence_norms`, when given, a
+        cache of normalised sentences shared by the packs screening one message.
         """
         if norm is None:
             norm = self.normalise(text)
@@ -157,7 +162,10 @@ class LanguagePack:
                 hit = _surviving_match(rule, norm, candidates[index])
                 if hit is not None:
                     found[rule.category] = LangFinding(
-                        rule.category, rule.level, self.code, _original_sentence(text, hit, self)
+                        rule.category,
+                        rule.level,
+                        self.code,
+                        _original_sentence(text, hit, self, sentence_norms),
                     )
         return list(found.values())
 
@@ -252,8 +260,19 @@ def _sentence_around(text: str, hit: re.Match[str]) -> str:
     return text[start : stop.start() if stop else len(text)]
 
 
-def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str:
-    """The sentence of the original text whose normalised form carries the match."""
+def _original_sentence(
+    text: str,
+    hit: re.Match[str],
+    pack: LanguagePack,
+    norms: dict[tuple[bool, bool, str], str] | None = None,
+) -> str:
+    """The sentence of the original text whose normalised form carries the match.
+
+    `norms` caches normalised sentences by (fold_accents, join_wide, sentence): the packs
+    that read a message alike look through the same sentences for their findings.
+    """
+    if norms is None:
+        norms = {}
     sentences = _sentences_of(text)
     matched = hit.group(0)
     # Normalising keeps sentence ends, so the hit's sentence is usually the one with as many
@@ -262,7 +281,13 @@ def _original_sentence(text: str, hit: re.Match[str], pack: LanguagePack) -> str
     guess = min(ends_before, len(sentences) - 1)
     for step in range(len(sentences)):
         for index in {guess - step, guess + step}:
-            if 0 <= index < len(sentences) and matched in pack.normalise(sentences[index]):
+            if not 0 <= index < len(sentences):
+                continue
+            key = (pack.fold_accents, pack.join_wide, sentences[index])
+            normalised = norms.get(key)
+            if normalised is None:
+                normalised = norms[key] = pack.normalise(sentences[index])
+            if matched in normalised:
                 return sentences[index]
     return text.strip()
 
@@ -293,6 +318,7 @@ def screen_languages(text: str, *, gated: bool = True) -> list[LangFinding]:
     every = packs()
     by_pack: dict[int, list[LangFinding]] = {}
     spans: list[tuple[int, int]] | None = None
+    sentence_norms: dict[tuple[bool, bool, str], str] = {}
     for group in _groups():
         lead = every[group.members[0]]
         if not lead.scripts & present:
@@ -311,7 +337,7 @@ def screen_languages(text: str, *, gated: bool = True) -> list[LangFinding]:
             )
             candidates.update(shared.get(member, {}))
             if candidates:
-                by_pack[member] = pack.findings(part, norm, candidates)
+                by_pack[member] = pack.findings(part, norm, candidates, sentence_norms)
     found = [finding for member in sorted(by_pack) for finding in by_pack[member]]
     found.sort(key=lambda f: f.level != "crisis")
     return found

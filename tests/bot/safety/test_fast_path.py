@@ -21,9 +21,10 @@ import pytest
 import bot.safety.screen as screen_module
 from bot.safety import Screen, load_rules
 from bot.safety.corpus import load_folder
-from bot.safety.features import Features
+from bot.safety.features import Features, featurise
 from bot.safety.lang import packs, screen_languages
 from bot.safety.model import Model, Scores, default_model
+from bot.safety.normalise import normalise, variants
 from bot.safety.rules import Level
 
 DEV_SETS = Path(__file__).resolve().parents[2] / "safety" / "corpus" / "dev"
@@ -152,3 +153,85 @@ def test_reference_model_scores_like_the_shipped_one() -> None:
         assert fast.level == slow.level
         assert fast.crisis == pytest.approx(slow.crisis, abs=1e-9)
         assert fast.concern == pytest.approx(slow.concern, abs=1e-9)
+
+
+def _plain_only_framed(screen: Screen, text: str) -> bool:
+    """The framing check in its plain form: every sentence in order, no hints, no sharing."""
+    if not any(screen_module._FRAME.search(form) for form in variants(text)):
+        return False
+    framed: list[str] = []
+    for sentence in screen_module._SENTENCES.split(text):
+        if not sentence.strip():
+            continue
+        forms = variants(sentence)
+        if any(screen_module._FRAME.search(f) for f in forms) and not any(
+            screen_module._OWNED.search(f) for f in forms
+        ):
+            framed.append(sentence)
+        elif screen._any_crisis(sentence, forms):
+            return False
+    return any(screen._any_crisis(sentence) for sentence in framed)
+
+
+def _plain_excerpt(text: str, matched: list[str], sentences: list[str]) -> str:
+    """The excerpt in its plain form: every sentence decoded, the first three chosen kept."""
+    chosen: dict[str, None] = dict.fromkeys(sentences)
+    if matched:
+        parts = [part.strip() for part in screen_module._SENTENCES.split(text) if part.strip()]
+        if len(parts) == 1:
+            chosen[parts[0]] = None
+        else:
+            for part in parts:
+                if any(hit in form for hit in matched for form in variants(part)):
+                    chosen[part] = None
+    if not chosen:
+        return screen_module._clip(text.strip())
+    return screen_module._clip(" … ".join(list(chosen)[: screen_module._MAX_EXCERPT_SENTENCES]))
+
+
+def _framing_texts() -> list[str]:
+    dev = _dev_texts()
+    framed = [text for text in dev if screen_module._FRAME.search(normalise(text))]
+    # Long messages mixing framed and unframed sentences, crisis and not, in every order.
+    return framed + _long_texts(dev, 1200, 40) + _long_texts(framed + dev[:400], 1500, 40)
+
+
+def test_framing_check_answers_like_its_plain_form() -> None:
+    """Checking hinted sentences first gives the same answer as checking them in order."""
+    different = []
+    for index, text in enumerate(_framing_texts()):
+        forms = variants(text)
+        hints = [
+            matched
+            for rule, matched in FAST._fire(text, forms=forms).items()
+            if FAST.rules[rule].level == "crisis"
+        ]
+        if FAST._only_framed(text, variants, hints) != _plain_only_framed(FAST, text):
+            different.append(index)
+    assert not different, f"{len(different)} differ, first at {different[:5]}"
+
+
+def test_excerpt_is_the_one_every_sentence_decoded_would_give() -> None:
+    """Stopping at the third chosen sentence shows the same excerpt as reading them all."""
+    different = []
+    for index, text in enumerate(_framing_texts() + _long_texts(_dev_texts(), 4000, 20)):
+        found = FAST.assess_rules(text)
+        matched = [
+            hit for rule, hit in FAST._fire(text).items() if FAST.rules[rule].level == found.level
+        ]
+        sentences = [f.sentence for f in screen_languages(text) if f.level == found.level]
+        if found.level == "none":
+            continue
+        if found.excerpt != _plain_excerpt(text, matched, sentences):
+            different.append(index)
+    assert not different, f"{len(different)} differ, first at {different[:5]}"
+
+
+def test_first_occurrences_match_numpy_unique() -> None:
+    """The model's distinct features and first positions are exactly `np.unique`'s."""
+    for text in [*_long_texts(_dev_texts(), 4000, 10), "", "a", "no"]:
+        features = featurise(text)
+        ids, first = np.unique(features.buckets, return_index=True)
+        buckets, starts = features._first_occurrences
+        assert np.array_equal(buckets, ids)
+        assert np.array_equal(starts, features.starts[first])
