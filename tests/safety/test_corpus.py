@@ -114,10 +114,13 @@ HELD_OUT_SHA256 = {
 # English dev set, the model needs at least three distinct words (MIN_EVIDENCE), and it was
 # retrained: test 0.7405 / 0.0386, social 0.7462 / 0.0270. Each step was chosen for its
 # dev-side reason (a false alert on nonsense), never on these figures.
+# 2026-12-07, evening: third dev batches (en, fr, de, ar, ar-Latn, hi-Latn; 10,353 dev items)
+# weighted to threats and plans, rules for all but hi-Latn, the engine's speed-ups (same
+# decisions), model retrained once: test 0.7571 / 0.0386, social 0.7554 / 0.0270.
 REGRESSION_FLOORS = {
     # name: (minimum crisis recall, maximum benign false-crisis rate)
-    "test.jsonl": (0.74, 0.04),
-    "test_social.jsonl": (0.746, 0.03),
+    "test.jsonl": (0.757, 0.04),
+    "test_social.jsonl": (0.755, 0.03),
 }
 
 
