@@ -23,6 +23,7 @@ in their own language (which is what a screen reader reads anyway).
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -316,11 +317,20 @@ def bar_chart(
                 hatch=("", "//", "..", "xx", "\\\\", "++")[index % 6],
                 edgecolor="#333333",
             )
-        axes.set_xticks(range(len(categories)), list(categories))
+        # Long names (alert kinds) wrap onto lines: side by side they ran into each other.
+        axes.set_xticks(range(len(categories)), [_wrap_label(c) for c in categories])
         if len(series) > 1:
             axes.legend(loc="best", fontsize="small")
         png, svg = _render(figure, formats)
     return Chart(title=title, alt_text=alt_text, png=png, svg=svg)
+
+
+BAR_LABEL_WIDTH = 12  # characters per line of a bar's name under its bar
+
+
+def _wrap_label(label: str) -> str:
+    """A bar's name broken onto lines of at most BAR_LABEL_WIDTH characters, at spaces."""
+    return textwrap.fill(label, width=BAR_LABEL_WIDTH, break_long_words=False) or label
 
 
 def describe_series(name: str, x_labels: Sequence[str], values: Sequence[float | None]) -> str:
