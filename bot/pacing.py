@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from storage.budget import Grant
+
 log = logging.getLogger(__name__)
 
 Monotonic = Callable[[], float]
@@ -239,20 +241,6 @@ class Pacer:
 
 
 # --------------------------------------------------------------------------- shared budget
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Tokens a shared budget handed out in one round trip.
-
-    `level`: the bucket's tokens just before the grant (after its refill); token j (1-based)
-    of the grant may be used `max(0, (j - level) / rate)` seconds after the statement ran.
-    `retry_in`: with nothing granted, the seconds until asking again is worth it.
-    """
-
-    count: int
-    level: float
-    retry_in: float = 0.0
 
 
 class SharedBudget(Protocol):

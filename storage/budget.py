@@ -15,9 +15,42 @@ making them poll.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from sqlalchemy import Engine, text
 
-from bot.pacing import Grant, RateLimit
+
+class RateLimit(Protocol):
+    """A bucket's rate (tokens per second) and burst, as bot.pacing's RateLimit has them.
+
+    A protocol, not an import: storage knows nothing of the layers above it.
+    """
+
+    @property
+    def rate(self) -> float:
+        """Tokens per second."""
+        ...
+
+    @property
+    def burst(self) -> float:
+        """Tokens the bucket holds at most."""
+        ...
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Tokens a shared budget handed out in one round trip.
+
+    `level`: the bucket's tokens just before the grant (after its refill); token j (1-based)
+    of the grant may be used `max(0, (j - level) / rate)` seconds after the statement ran.
+    `retry_in`: with nothing granted, the seconds until asking again is worth it.
+    """
+
+    count: int
+    level: float
+    retry_in: float = 0.0
+
 
 # The refilled level: never above the burst, never refilled for a negative elapsed time.
 _LEVEL = (
