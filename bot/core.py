@@ -45,7 +45,11 @@ from bot.registry import Context, Registry
 from bot.safety import Assessment, Category, assess
 from bot.services.alerts import who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
-from bot.services.crisis import respond_to_concern, respond_to_crisis
+from bot.services.crisis import (
+    render_stranger_crisis_card,
+    respond_to_concern,
+    respond_to_crisis,
+)
 from bot.services.language import language_of
 from bot.services.resources import as_links, suggest
 from storage.db import Database
@@ -329,6 +333,9 @@ class MentorBot:
         if prepared.duplicate:
             return Reply()  # a platform retry of an event handled before
         if prepared.person_id is None:
+            if prepared.safety_messages:
+                # The crisis card already says they are not enrolled; nothing cheerful after it.
+                return Reply(messages=prepared.safety_messages)
             return Reply.say(_(NOT_ENROLLED))
         limit = self.settings.max_text_length
         if len(item.text) > limit:
@@ -384,7 +391,21 @@ class MentorBot:
             return Prepared(person=None, needs_profile=True, language=language)
         if person is None:
             # Nothing was stored about them; they are answered in their client's language.
-            return Prepared(person=None, language=locale_language(inbound.actor, self.settings))
+            language = locale_language(inbound.actor, self.settings)
+            if assessment.level != "crisis":
+                return Prepared(person=None, language=language)
+            # Someone not on the roster (a student not imported yet) may be in danger: they
+            # get the crisis lines, and the operators a loud log line to act on (their words
+            # stay out of it; no alert exists without a student on the roster).
+            log.error(
+                "someone not on the roster (%s user %s) wrote a message the screen rates as a "
+                "crisis: shown the crisis lines; no mentor could be alerted",
+                inbound.actor.platform,
+                inbound.actor.user_id,
+            )
+            with speaking(language):
+                card = render_stranger_crisis_card(self.settings, inbound.actor.timezone)
+            return Prepared(person=None, safety_messages=(card,), language=language)
         note_locale(person, inbound.actor)
         language = language_of(person, self.settings)
         if inbound.event_id and not self._first_time(session, inbound):

@@ -240,6 +240,32 @@ def render_crisis_reply(
         )
 
 
+STRANGER_CARD_TEXT = N_(
+    "Thank you for telling me. It sounds like you're going through something really "
+    "hard, and you deserve support right now.\n"
+    "You're not enrolled in the mentoring programme yet, so I can't reach a mentor for "
+    "you. If you are in danger or might act on these thoughts, please contact one of "
+    "these now:"
+)
+
+
+def render_stranger_crisis_card(settings: CoreSettings, timezone: str | None) -> Message:
+    """The crisis card for someone not on the roster, in the language being spoken.
+
+    No alert can be raised for them (an alert belongs to a student on the roster), so the
+    card promises no one. Its lines are the country of the time zone their platform gave,
+    else the programme's default country, else the international list.
+    """
+    lines = crisis_lines_for(settings, None, timezone, current_language())
+    return Message(
+        title=_(CARD_TITLE),
+        text=_(STRANGER_CARD_TEXT),
+        fields=tuple(Field(_(line.name), _(line.contact)) for line in lines),
+        urgent=True,
+        private=True,
+    )
+
+
 def respond_to_crisis(
     session: Session,
     settings: CoreSettings,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlmodel import func, select
 
 from bot.model import Actor, Inbound
-from storage.tables import Identity, MoodEntry, Person, ProcessedEvent, StudentMessage
+from storage.tables import Alert, Identity, MoodEntry, Person, ProcessedEvent, StudentMessage
 from tests.conftest import Chat, text_of
 
 
@@ -20,6 +23,44 @@ def test_unknown_user_is_told_politely_and_nothing_is_stored(core) -> None:
     reply = core.handle(Inbound(Actor("slack", "T1", "U999"), "text", "message", {}, "hi"))
     assert "not enrolled" in text_of(reply)
     assert (count(core, Person), count(core, Identity)) == (people, identities)
+
+
+def test_unknown_user_in_crisis_gets_the_crisis_lines_and_nothing_is_stored(
+    core, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone not on the roster who writes a crisis gets the lines, no promise, no greeting."""
+    before = [count(core, table) for table in (Person, Identity, Alert, StudentMessage)]
+    words = "i saved up all my pills, tonight is the night. sorry for everything"
+    with caplog.at_level(logging.INFO):
+        reply = core.handle(Inbound(Actor("slack", "T1", "U999"), "text", "message", {}, words))
+    [card] = reply.messages
+    assert card.title == "You don't have to face this alone" and card.urgent and card.private
+    assert "not enrolled in the mentoring programme yet" in card.text
+    assert "I've let" not in card.text  # no alert exists for them: nobody is promised
+    assert card.fields  # no country known: the international list
+    assert "Hi! I'm" not in text_of(reply)  # nothing cheerful after the card
+    after = [count(core, table) for table in (Person, Identity, Alert, StudentMessage)]
+    assert after == before
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert logged and "U999" in logged[0].getMessage()
+    assert all("pills" not in r.getMessage() for r in caplog.records)  # never their words
+
+
+def test_unknown_user_in_crisis_gets_the_lines_of_their_platforms_time_zone(core) -> None:
+    """The stranger's card lists the lines of the country their platform's time zone names."""
+    actor = Actor("slack", "T1", "U997", timezone="Europe/London")
+    words = "i want to kill myself tonight"
+    [card] = core.handle(Inbound(actor, "text", "message", {}, words)).messages
+    assert any("Samaritans" in field.label for field in card.fields)
+
+
+def test_unknown_user_without_risk_still_gets_only_not_enrolled(core) -> None:
+    """A stranger's everyday message gets the plain 'not enrolled' answer, not the card."""
+    reply = core.handle(
+        Inbound(Actor("slack", "T1", "U998"), "text", "message", {}, "this exam is killing me")
+    )
+    assert "not enrolled" in text_of(reply)
+    assert all(m.title != "You don't have to face this alone" for m in reply.messages)
 
 
 def test_first_contact_links_identity_by_email(core) -> None:
