@@ -39,8 +39,12 @@ def _assert_card_only(bodies: list[Any]) -> None:
 async def _answers(fake: FakeDiscord, interaction: DispatchedInteraction) -> list[Any]:
     """The initial response and every follow-up the bot sent for an interaction."""
     first = await fake.wait_for_interaction_response(interaction)
+    followup = rf"^/webhooks/\d+/{interaction.token}$"
+    if first.type in (5, 6):
+        # Deferred: the answer is a follow-up, which a loaded machine may take a while to send.
+        await fake.wait_for_call("POST", followup, timeout=15)
     await asyncio.sleep(0.2)  # room for a wrongly sent follow-up to show up
-    followups = fake.calls_matching("POST", rf"^/webhooks/\d+/{interaction.token}$")
+    followups = fake.calls_matching("POST", followup)
     return [first.data, *(call.json for call in followups)]
 
 

@@ -32,8 +32,13 @@ LOCALES = {"es": "es-ES", "ar": "ar", "zh_Hans": "zh-CN"}
 
 async def _discord_answers(fake: FakeDiscord, interaction: DispatchedInteraction) -> list[Any]:
     first = await fake.wait_for_interaction_response(interaction)
-    await asyncio.sleep(0.2)
-    followups = fake.calls_matching("POST", rf"^/webhooks/\d+/{interaction.token}$")
+    followup = rf"^/webhooks/\d+/{interaction.token}$"
+    if first.type in (5, 6):
+        # Deferred: the answer is a follow-up, which a loaded machine may take a while to send
+        # (a fixed 0.2 s wait failed once in CI on PostgreSQL).
+        await fake.wait_for_call("POST", followup, timeout=15)
+    await asyncio.sleep(0.2)  # any further follow-ups
+    followups = fake.calls_matching("POST", followup)
     return [first.data, *(call.json for call in followups)]
 
 
