@@ -36,6 +36,7 @@ from bot.safety.normalise import variants
 from bot.safety.rules import (
     Level,
     Requirement,
+    RequirementTable,
     Rule,
     analyse,
     informative,
@@ -324,6 +325,9 @@ def _clip(text: str) -> str:
     return text[: cut if cut > _MAX_EXCERPT // 2 else _MAX_EXCERPT - 1] + "…"
 
 
+# From this many distinct anchor words present, `_candidates` asks the requirement table
+# (a fixed ~50 µs) instead of walking the patterns word by word (~1 µs a word).
+_TABLE_FROM: Final = 56
 # Windows wider than this are scanned in full instead: enumerating them costs more.
 _MAX_WINDOW: Final = 320
 
@@ -364,6 +368,7 @@ class Screen:
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
+        requirements: list[tuple[Requirement, ...]] = []
         words: set[str] = set()
         for index, rule in enumerate(self.rules):
             for full in _split_alternatives(rule.patterns):
@@ -394,6 +399,7 @@ class Screen:
                     order=len(self._patterns),
                 )
                 self._patterns.append(pattern)
+                requirements.append(found.requires)
                 for required in found.requires:
                     words.update(required.words)
                 words.update(found.lead or ())
@@ -402,6 +408,7 @@ class Screen:
                     continue
                 for anchor in chosen.words:
                     self._by_anchor.setdefault(anchor, []).append(pattern)
+        self._requirements = RequirementTable(requirements)
         # One pass of this regex finds every anchor word starting a word: \W before the
         # trie (texts get a leading space so the first word counts too).
         self._gate: re.Pattern[str] | None = (
@@ -622,6 +629,10 @@ class Screen:
 
     def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:
         """Patterns whose required words are all present, in rule order."""
+        if len(positions) >= _TABLE_FROM:
+            # Many words present (a long message): one numpy pass over every pattern's
+            # requirements costs less than walking the patterns each word reaches.
+            return [self._patterns[i] for i in self._requirements.satisfied(positions)]
         chosen: list[_Pattern] = list(self._always)
         present = positions.keys()
         seen: set[int] = set()

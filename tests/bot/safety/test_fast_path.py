@@ -326,3 +326,20 @@ def test_pack_normalise_is_its_plain_form() -> None:
                 different.append(at)
     # Indexes only: a dev text may be a student's words in all but name.
     assert not different, f"{len(different)} differ, first at {different[:5]}"
+
+
+def test_requirement_table_chooses_the_patterns_the_word_walk_does() -> None:
+    """Long or short, the numpy table and the word-by-word walk name the same patterns."""
+    dev = _dev_texts()
+    different = []
+    for at, text in enumerate([*dev, *_long_texts(dev, 1000, 50), *_long_texts(dev, 4000, 20)]):
+        for form in variants(text):
+            positions = FAST._positions(form)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(screen_module, "_TABLE_FROM", 10**9)
+                walked = [pattern.order for pattern in FAST._candidates(positions)]
+                patch.setattr(screen_module, "_TABLE_FROM", 0)
+                tabled = [pattern.order for pattern in FAST._candidates(positions)]
+            if walked != tabled:
+                different.append(at)
+    assert not different, f"{len(different)} differ, first at {different[:5]}"
