@@ -10,7 +10,8 @@ it never decides what is screened.
 Speed: a message is normalised once per normalisation setting, and each pack first runs one
 trie-shaped search for the literal words its rules require (`prefilter.py`, read from the
 patterns themselves); only the rules whose words occur are searched, each with its `unless`
-patterns looked for in the same sentence.
+patterns looked for in the same sentence. A rule whose literals are too short or common for
+that search ("cut", "被") is still skipped when one search for them finds none.
 """
 
 from __future__ import annotations
