@@ -36,6 +36,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast
 
+import numpy as np
 import yaml
 
 from bot.safety.taxonomy import Category, as_category
@@ -757,3 +758,59 @@ def trie_regex(words: Iterable[str]) -> str:
         return body + "?" if ends_here else body
 
     return build(trie)
+
+
+class RequirementTable:
+    """Which of many patterns have all their requirements met by the words present.
+
+    Built once from each pattern's requirements (`Anchors.requires`); `satisfied(words)`
+    then answers for every pattern at once with a few numpy operations, instead of a Python
+    walk over the patterns each present word reaches (most of the screen's bookkeeping on a
+    long message, where hundreds of anchor words occur). A pattern with no requirement is
+    always satisfied; one with a requirement of no words never is.
+    """
+
+    def __init__(self, requirements: Sequence[Sequence[Requirement]]) -> None:
+        """Index `requirements[i]`, the requirements of pattern `i`."""
+        words = sorted({w for found in requirements for r in found for w in r.words})
+        self._ids: dict[str, int] = {word: i for i, word in enumerate(words)}
+        self._size = len(words) + 1  # the last slot: words no requirement names
+        members: list[int] = []
+        requirement_starts: list[int] = []
+        pattern_starts: list[int] = []
+        measured: list[int] = []  # patterns with at least one requirement
+        always: list[int] = []
+        never: list[int] = []
+        for index, found in enumerate(requirements):
+            if not found:
+                always.append(index)
+                continue
+            if any(not r.words for r in found):
+                never.append(index)
+                continue
+            measured.append(index)
+            pattern_starts.append(len(requirement_starts))
+            for requirement in found:
+                requirement_starts.append(len(members))
+                members.extend(self._ids[w] for w in sorted(requirement.words))
+        self._count = len(requirements)
+        self._members = np.array(members, dtype=np.intp)
+        self._requirement_starts = np.array(requirement_starts, dtype=np.intp)
+        self._pattern_starts = np.array(pattern_starts, dtype=np.intp)
+        self._measured = np.array(measured, dtype=np.intp)
+        self._base = np.zeros(self._count, dtype=bool)
+        self._base[always] = True
+
+    def satisfied(self, present: Iterable[str]) -> list[int]:
+        """Indexes of the patterns each of whose requirements has a word in `present`, sorted."""
+        ok = self._base.copy()
+        if len(self._measured):
+            flags = np.zeros(self._size, dtype=bool)
+            ids = self._ids
+            missing = self._size - 1
+            flags[[ids.get(word, missing) for word in present]] = True
+            flags[missing] = False
+            met = np.logical_or.reduceat(flags[self._members], self._requirement_starts)
+            ok[self._measured] = np.logical_and.reduceat(met, self._pattern_starts)
+        result: list[int] = np.flatnonzero(ok).tolist()
+        return result

@@ -12,7 +12,8 @@ pass of a trie regex over each variant finds where such words start; a pattern r
 all its required words are present, and then only at the few places a match could start
 (where its first word starts, or just before a required word). Patterns with nothing
 provable scan the text without their leading ``\b``, which lets the regex engine skip ahead
-on the first letter; every hit is confirmed with the full pattern.
+on the first letter; every hit is confirmed with the full pattern. Which patterns have all
+their words present comes, on a long message, from one numpy pass (`RequirementTable`).
 Tests check that this pre-filter never changes a result.
 
 Then the learned model (`bot.safety.model`) may raise the level the rules reached; it never
@@ -36,6 +37,7 @@ from bot.safety.normalise import variants
 from bot.safety.rules import (
     Level,
     Requirement,
+    RequirementTable,
     Rule,
     analyse,
     informative,
@@ -324,6 +326,9 @@ def _clip(text: str) -> str:
     return text[: cut if cut > _MAX_EXCERPT // 2 else _MAX_EXCERPT - 1] + "…"
 
 
+# From this many distinct anchor words present, `_candidates` asks the requirement table
+# (a fixed ~50 µs) instead of walking the patterns word by word (~1 µs a word).
+_TABLE_FROM: Final = 56
 # Windows wider than this are scanned in full instead: enumerating them costs more.
 _MAX_WINDOW: Final = 320
 
@@ -364,6 +369,7 @@ class Screen:
         self._patterns: list[_Pattern] = []
         self._always: list[_Pattern] = []
         self._by_anchor: dict[str, list[_Pattern]] = {}
+        requirements: list[tuple[Requirement, ...]] = []
         words: set[str] = set()
         for index, rule in enumerate(self.rules):
             for full in _split_alternatives(rule.patterns):
@@ -394,6 +400,7 @@ class Screen:
                     order=len(self._patterns),
                 )
                 self._patterns.append(pattern)
+                requirements.append(found.requires)
                 for required in found.requires:
                     words.update(required.words)
                 words.update(found.lead or ())
@@ -402,6 +409,7 @@ class Screen:
                     continue
                 for anchor in chosen.words:
                     self._by_anchor.setdefault(anchor, []).append(pattern)
+        self._requirements = RequirementTable(requirements)
         # One pass of this regex finds every anchor word starting a word: \W before the
         # trie (texts get a leading space so the first word counts too).
         self._gate: re.Pattern[str] | None = (
@@ -622,6 +630,10 @@ class Screen:
 
     def _candidates(self, positions: dict[str, list[int]]) -> list[_Pattern]:
         """Patterns whose required words are all present, in rule order."""
+        if len(positions) >= _TABLE_FROM:
+            # Many words present (a long message): one numpy pass over every pattern's
+            # requirements costs less than walking the patterns each word reaches.
+            return [self._patterns[i] for i in self._requirements.satisfied(positions)]
         chosen: list[_Pattern] = list(self._always)
         present = positions.keys()
         seen: set[int] = set()

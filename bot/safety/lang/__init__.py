@@ -10,7 +10,8 @@ it never decides what is screened.
 Speed: a message is normalised once per normalisation setting, and each pack first runs one
 trie-shaped search for the literal words its rules require (`prefilter.py`, read from the
 patterns themselves); only the rules whose words occur are searched, each with its `unless`
-patterns looked for in the same sentence.
+patterns looked for in the same sentence. A rule whose literals are too short or common for
+that search ("cut", "被") is still skipped when one search for them finds none.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import yaml
 
 from bot.safety.lang.prefilter import (
@@ -83,6 +85,24 @@ _NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 
 def _drop_combining(found: re.Match[str]) -> str:
     return "" if unicodedata.combining(found.group(0)) else found.group(0)
+
+
+# Below this length the regex's own pass costs no more than the vectorised test.
+_VECTOR_MIN: Final = 500
+
+
+def _may_stretch(text: str) -> bool:
+    """False when no character other than a line break occurs three times in a row.
+
+    `_STRETCHED` matches only there; most long text has no such run, and this vectorised
+    test costs a fraction of the regex's pass with its back-reference at every position.
+    Short text is left to the regex (True).
+    """
+    if len(text) < _VECTOR_MIN:
+        return True
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    alike = (codes[:-2] == codes[1:-1]) & (codes[1:-1] == codes[2:]) & (codes[:-2] != 10)
+    return bool(alike.any())
 
 
 class PackError(ValueError):
@@ -181,15 +201,17 @@ def normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _INVISIBLE.sub("", text)
     text = _APOSTROPHES.sub("", text)
-    if fold_accents:
-        # Only non-ASCII characters can be combining marks: look at those alone (fast).
+    if fold_accents and not text.isascii():
+        # Only non-ASCII characters can be combining marks: look at those alone (fast), and
+        # ASCII text (most messages) has nothing at all to fold.
         text = _NON_ASCII.sub(_drop_combining, unicodedata.normalize("NFD", text))
         text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
         # Arabic spellings students mix freely: final ى for ي (Egypt), ة for ه, and the
         # tatweel that stretches a word ("مـــوت").
         text = text.translate(_ARABIC_FOLD)
     text = _SPACES.sub(" ", text).strip()
-    text = _STRETCHED.sub(r"\1", text)
+    if _may_stretch(text):
+        text = _STRETCHED.sub(r"\1", text)
     if join_wide:
         text = _SPACE_BETWEEN_WIDE.sub("", text)
     return text
@@ -333,7 +355,7 @@ def screen_languages(text: str, *, gated: bool = True) -> list[LangFinding]:
         for member in group.members:
             pack = every[member]
             candidates: dict[int, Spans] = dict.fromkeys(
-                pack.rule_filter.always if gated else range(len(pack.rules))
+                pack.rule_filter.always_in(norm) if gated else range(len(pack.rules))
             )
             candidates.update(shared.get(member, {}))
             if candidates:
@@ -357,13 +379,25 @@ class _Group:
         found: dict[int, dict[int, Spans]] = {}
         if self.gate is None:
             return found
+        # A long message holds the same few literals many times: gather each one's places
+        # first, then credit its rules once (the spans' order does not matter, `_windows`
+        # sorts them).
+        places: dict[str, list[tuple[int, int]]] = {}
         for first, last, literal in literals_in(self.gate, norm):
+            where = places.get(literal)
+            if where is None:
+                places[literal] = [(first, last)]
+            else:
+                where.append((first, last))
+        for literal, spans in places.items():
             for member, rules in self.by_literal[literal]:
                 mine = found.setdefault(member, {})
                 for index in rules:
-                    where = mine.setdefault(index, [])
-                    if where is not None:
-                        where.append((first, last))
+                    known = mine.get(index)
+                    if known is None:
+                        mine[index] = list(spans)
+                    else:
+                        known.extend(spans)
         return found
 
 

@@ -14,7 +14,7 @@ import functools
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 with warnings.catch_warnings():
@@ -153,13 +153,30 @@ class RuleFilter:
     each_literal: re.Pattern[str] | None
     rules_by_literal: Mapping[str, frozenset[int]]
     always: frozenset[int]
+    # Rule index -> a search for its required literals when they are too short or common
+    # for `gate` ("cut", "svv", "被"): one C-level search, and a rule none of whose
+    # literals occurs is not run at all (it could not match anyway).
+    weak_gates: Mapping[int, re.Pattern[str]] = field(default_factory=dict)
+
+    def always_in(self, norm: str) -> list[int]:
+        """The rules `gate` cannot name that may still match `norm`, to be searched everywhere.
+
+        Every rule in `always`, less those whose weak literals (`weak_gates`) are all absent.
+        """
+        weak = self.weak_gates
+        return [
+            index
+            for index in self.always
+            if (found := weak.get(index)) is None or found.search(norm) is not None
+        ]
 
     def candidates(self, norm: str) -> dict[int, Spans]:
         """The rules whose required literal occurs in `norm`, with where it occurs.
 
-        Rules with no required literal are always candidates, to be searched everywhere.
+        Rules with no strong required literal are candidates unless their weak literals are
+        absent (`always_in`), to be searched everywhere.
         """
-        found: dict[int, Spans] = dict.fromkeys(self.always)
+        found: dict[int, Spans] = dict.fromkeys(self.always_in(norm))
         if self.gate is None or self.each_literal is None:
             return found
         # Most messages hold none of the words: one plain search settles those cheaply.
@@ -203,15 +220,18 @@ def build_filter(patterns: Iterable[str]) -> RuleFilter:
     """A filter over rules given by their pattern sources, in rule order."""
     by_literal: dict[str, set[int]] = {}
     always: set[int] = set()
+    weak_gates: dict[int, re.Pattern[str]] = {}
     for index, source in enumerate(patterns):
         literals = required_literals(source)
         if literals is None or min(_strength(s) for s in literals) < _GOOD_LENGTH:
             always.add(index)
+            if literals and all(literals):
+                weak_gates[index] = re.compile(_trie(sorted(literals)))
             continue
         for literal in literals:
             by_literal.setdefault(literal, set()).add(index)
     if not by_literal:
-        return RuleFilter(None, None, {}, frozenset(always))
+        return RuleFilter(None, None, {}, frozenset(always), weak_gates)
     # At each position the trie takes the longest literal; every shorter literal that is a
     # prefix of it is also there, so its rules are credited too.
     # Looked up prefix by prefix (not every literal against every other): a pack has
@@ -225,7 +245,7 @@ def build_filter(patterns: Iterable[str]) -> RuleFilter:
     trie = _trie(sorted(by_literal))
     # The lookahead reports the longest literal at every position, overlapping ones included.
     each = re.compile(f"(?=({trie}))")
-    return RuleFilter(re.compile(trie), each, closed, frozenset(always))
+    return RuleFilter(re.compile(trie), each, closed, frozenset(always), weak_gates)
 
 
 def trie(words: Sequence[str]) -> str:

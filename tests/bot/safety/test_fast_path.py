@@ -12,17 +12,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import random
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import bot.safety.lang as lang_module
 import bot.safety.screen as screen_module
 from bot.safety import Screen, load_rules
 from bot.safety.corpus import load_folder
 from bot.safety.features import Features, featurise
 from bot.safety.lang import packs, screen_languages
+from bot.safety.lang.prefilter import literals_in
 from bot.safety.model import Model, Scores, default_model
 from bot.safety.normalise import normalise, variants
 from bot.safety.rules import Level
@@ -235,3 +238,108 @@ def test_first_occurrences_match_numpy_unique() -> None:
         buckets, starts = features._first_occurrences
         assert np.array_equal(buckets, ids)
         assert np.array_equal(starts, features.starts[first])
+
+
+def _pack_texts() -> list[str]:
+    dev = _dev_texts()
+    return [*dev, *_long_texts(dev, 280, 100), *_long_texts(dev, 4000, 20)]
+
+
+def test_weak_literal_gates_never_skip_a_rule_that_matches() -> None:
+    """A pack rule skipped because its short literals are absent has no match to find."""
+    missed: list[tuple[str, int, int]] = []
+    for group in lang_module._groups():
+        lead = packs()[group.members[0]]
+        norms = [lead.normalise(text) for text in _pack_texts()]
+        for member in group.members:
+            pack = packs()[member]
+            for index, gate in pack.rule_filter.weak_gates.items():
+                pattern = pack.rules[index].pattern
+                missed.extend(
+                    (pack.code, index, at)
+                    for at, norm in enumerate(norms)
+                    if gate.search(norm) is None and pattern.search(norm) is not None
+                )
+    assert not missed, f"{len(missed)} skipped rules match, first {missed[:5]}"
+
+
+_Places = list[tuple[int, int]]
+
+
+def _plain_candidates(group: lang_module._Group, norm: str) -> dict[int, dict[int, _Places]]:
+    """Each literal place credited to its rules one at a time, in the order found."""
+    found: dict[int, dict[int, _Places]] = {}
+    if group.gate is None:
+        return found
+    for first, last, literal in literals_in(group.gate, norm):
+        for member, rules in group.by_literal[literal]:
+            for index in rules:
+                found.setdefault(member, {}).setdefault(index, []).append((first, last))
+    return found
+
+
+def test_group_candidates_are_the_plain_loops() -> None:
+    """Gathering each literal's places first names the same rules with the same places."""
+    different = []
+    for group in lang_module._groups():
+        lead = packs()[group.members[0]]
+        for at, text in enumerate(_pack_texts()):
+            norm = lead.normalise(text)
+            fast = {
+                member: {index: sorted(spans or ()) for index, spans in rules.items()}
+                for member, rules in group.candidates(norm).items()
+            }
+            plain = {
+                member: {index: sorted(spans) for index, spans in rules.items()}
+                for member, rules in _plain_candidates(group, norm).items()
+            }
+            if fast != plain:
+                different.append((lead.code, at))
+    assert not different, f"{len(different)} differ, first {different[:5]}"
+
+
+def _plain_pack_normalise(text: str, *, fold_accents: bool, join_wide: bool) -> str:
+    """A pack's normalisation without its shortcuts (every step on every text)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = lang_module._INVISIBLE.sub("", text)
+    text = lang_module._APOSTROPHES.sub("", text)
+    if fold_accents:
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = text.replace("ı", "i").replace("đ", "d").replace("ß", "ss")
+        text = text.translate(lang_module._ARABIC_FOLD)
+    text = lang_module._SPACES.sub(" ", text).strip()
+    text = lang_module._STRETCHED.sub(r"\1", text)
+    if join_wide:
+        text = lang_module._SPACE_BETWEEN_WIDE.sub("", text)
+    return text
+
+
+def test_pack_normalise_is_its_plain_form() -> None:
+    """Skipping the accent fold on ASCII and the stretch pass without a triple changes nothing."""
+    stretched = ["x" * 600 + " nooooo", "a" * 700 + "\n\n\n" + "b", "ok " * 300 + "ééé!!!"]
+    different = []
+    for at, text in enumerate([*_pack_texts(), *stretched]):
+        for fold, join in ((True, False), (False, True), (False, False)):
+            fast = lang_module.normalise(text, fold_accents=fold, join_wide=join)
+            if fast != _plain_pack_normalise(text, fold_accents=fold, join_wide=join):
+                different.append(at)
+    # Indexes only: a dev text may be a student's words in all but name.
+    assert not different, f"{len(different)} differ, first at {different[:5]}"
+
+
+def test_requirement_table_chooses_the_patterns_the_word_walk_does() -> None:
+    """Long or short, the numpy table and the word-by-word walk name the same patterns."""
+    dev = _dev_texts()
+    different = []
+    for at, text in enumerate([*dev, *_long_texts(dev, 1000, 50), *_long_texts(dev, 4000, 20)]):
+        for form in variants(text):
+            positions = FAST._positions(form)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(screen_module, "_TABLE_FROM", 10**9)
+                walked = [pattern.order for pattern in FAST._candidates(positions)]
+                patch.setattr(screen_module, "_TABLE_FROM", 0)
+                tabled = [pattern.order for pattern in FAST._candidates(positions)]
+            if walked != tabled:
+                different.append(at)
+    assert not different, f"{len(different)} differ, first at {different[:5]}"

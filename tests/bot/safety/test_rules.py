@@ -23,7 +23,7 @@ from bot.safety import (
     load_rules,
     set_default_screen,
 )
-from bot.safety.rules import analyse, builtin_rules_path
+from bot.safety.rules import Requirement, RequirementTable, analyse, builtin_rules_path
 
 RULES = load_rules()
 SCREEN = Screen(RULES)
@@ -457,3 +457,14 @@ def test_phrases_named_in_the_brief(expected: str, text: str) -> None:
 def test_not_suicidal_just_tired_is_at_most_concern() -> None:
     """A negated statement is never escalated to crisis."""
     assert assess("I'm not suicidal, just tired").level != "crisis"
+
+
+def test_requirement_table_needs_a_word_of_every_requirement() -> None:
+    """A pattern is chosen when each of its requirements has a word present, in index order."""
+    pills = Requirement(frozenset({"pills", "tablets"}), 0, 40)
+    took = Requirement(frozenset({"took", "swallowed"}), 0, 10)
+    nothing = Requirement(frozenset(), 0, None)
+    table = RequirementTable([(pills, took), (), (pills,), (nothing,)])
+    assert table.satisfied(["took", "tablets", "unrelated"]) == [0, 1, 2]
+    assert table.satisfied(["took"]) == [1]
+    assert table.satisfied([]) == [1]

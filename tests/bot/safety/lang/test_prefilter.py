@@ -49,7 +49,13 @@ def test_a_pattern_with_no_fixed_word_has_no_required_literal() -> None:
     assert required_literals(r"\w{1,30}") is None
     only_short = build_filter([r"\bno\b", r"\w{1,30} \w{1,30}"])
     assert only_short.gate is None
-    assert only_short.candidates("anything at all") == {0: None, 1: None}
+    assert only_short.candidates("no anything at all") == {0: None, 1: None}
+
+
+def test_a_rule_whose_short_literal_is_absent_is_not_run() -> None:
+    """A literal too short for the shared search still rules its pattern out when absent."""
+    only_short = build_filter([r"\bno\b", r"\w{1,30} \w{1,30}"])
+    assert only_short.candidates("anything at all") == {1: None}
 
 
 def test_every_required_literal_is_in_what_the_pattern_matches() -> None:
