@@ -35,8 +35,11 @@ PLACEHOLDER_PREFIX = "unrostered:"
 
 
 def placeholder_email(actor: Actor) -> str:
-    """The stand-in email of someone whose platform gave none (never a real address)."""
-    return f"{PLACEHOLDER_PREFIX}{actor.platform}:{actor.user_id}"
+    """The stand-in email of someone whose platform gave none (never a real address).
+
+    Lower case, as every email is looked up (`mentorbot privacy erase` finds it).
+    """
+    return f"{PLACEHOLDER_PREFIX}{actor.platform}:{actor.user_id}".lower()
 
 
 def actor_email(actor: Actor) -> str | None:
