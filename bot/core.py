@@ -402,7 +402,9 @@ class MentorBot:
             messages = self._safety_messages(session, person, text, assessment)
         return Prepared(person=person, safety_messages=tuple(messages), language=language)
 
-    def _prepare_stranger(self, session: Session, item: Screened, person: Person | None) -> Prepared:
+    def _prepare_stranger(
+        self, session: Session, item: Screened, person: Person | None
+    ) -> Prepared:
         """Someone not enrolled: "not enrolled", or in a crisis the lines and a staff alert.
 
         Nothing is stored about them unless the screen rates their words a crisis: then their

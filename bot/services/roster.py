@@ -20,13 +20,13 @@ from bot.errors import UserError
 from bot.i18n import _, ngettext
 from bot.localtime import is_valid_zone
 from bot.people import ADMIN, MENTOR, ROLES, STUDENT, person_by_email
-from bot.services.unrostered import is_unrostered, link_to_roster
 from bot.services.settings import (
     ZONE_FROM_STUDENT,
     apply_roster_language_and_country,
     roster_country,
     roster_language,
 )
+from bot.services.unrostered import is_unrostered, link_to_roster
 from storage.tables import (
     Group,
     GroupMember,

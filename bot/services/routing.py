@@ -418,8 +418,11 @@ def alert_rows_written(
 
 
 def alert_is_queued(session: Session, alert: Alert) -> bool:
-    """True when a copy of the alert waits for, or reached, someone: a person, the staff
-    channel, an email or the webhook (after stranded copies went sideways)."""
+    """True when a copy of the alert waits for someone, or reached them.
+
+    A person, the staff channel, an email or the webhook; read after stranded copies went
+    sideways, so a copy nobody here can receive does not count.
+    """
     session.flush()
     row = session.exec(
         select(Outbox.id).where(
@@ -427,9 +430,7 @@ def alert_is_queued(session: Session, alert: Alert) -> bool:
             col(Outbox.kind).in_(
                 (OutboxKind.ALERT, OutboxKind.ALERT_EMAIL, OutboxKind.ALERT_WEBHOOK)
             ),
-            col(Outbox.status).in_(
-                (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
-            ),
+            col(Outbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)),
         )
     ).first()
     return row is not None

@@ -201,9 +201,7 @@ def _merge(session: Session, provisional: Person, rostered: Person, now: datetim
         .values(person_id=new)
         .execution_options(synchronize_session=False)
     )
-    held = set(
-        session.exec(select(Identity.platform).where(Identity.person_id == new)).all()
-    )
+    held = set(session.exec(select(Identity.platform).where(Identity.person_id == new)).all())
     for identity in session.exec(select(Identity).where(Identity.person_id == old)).all():
         if identity.platform in held:
             session.delete(identity)  # the roster's own account on that platform wins

@@ -101,7 +101,9 @@ def test_unknown_user_in_crisis_reaches_the_staff_channel_when_there_is_no_admin
             admin.active = False
             session.add(admin)
     words = "i want to kill myself tonight"
-    [card] = core.handle(Inbound(Actor("discord", "", "4242"), "text", "message", {}, words)).messages
+    [card] = core.handle(
+        Inbound(Actor("discord", "", "4242"), "text", "message", {}, words)
+    ).messages
     assert "I've let the programme staff know" in card.text
     with core.db.session() as session:
         [row] = session.exec(select(Outbox)).all()

@@ -86,9 +86,7 @@ async def test_a_crisis_dm_from_someone_not_on_the_roster_reaches_on_call_staff(
     assert "has seen your message" in str(dm_to(fake, STRANGER)[-1])
 
     await fake.dispatch_message_create(None, STRANGER, "i really want to kill myself")
-    await fake.wait_for_call(
-        "POST", rf"^/channels/{fake.dm_channels[STRANGER]}/messages$", count=3
-    )
+    await fake.wait_for_call("POST", rf"^/channels/{fake.dm_channels[STRANGER]}/messages$", count=3)
     with world.db.session() as session:
         [alert] = session.exec(select(Alert)).all()
         assert alert.folded_count == 1

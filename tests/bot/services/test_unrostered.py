@@ -84,7 +84,11 @@ def test_staff_acknowledge_and_resolve_it_and_the_stranger_is_told_once(
     reply = avery.press(find_choice(avery.send("/alerts"), "Acknowledge"))
     assert reply.update is not None and "Nia: Avery Admin acknowledged this" in reply.update.text
     [seen] = outbox(db, kind=OutboxKind.ALERT_SEEN)
-    assert (seen.platform, seen.user_id, seen.person_id) == ("discord", "812345678901234567", alert.student_id)
+    assert (seen.platform, seen.user_id, seen.person_id) == (
+        "discord",
+        NIA.user_id,
+        alert.student_id,
+    )
     assert "has seen your message" in seen.payload
     done = avery.form("alert.resolve", alert=str(alert.id), outcome="spoke", note="Called her")
     assert done.error is None and "resolved" in text_of(done)
@@ -147,7 +151,7 @@ def test_a_roster_row_with_their_platform_id_adopts_them(
     nia = person(db, alert.student_id)
     assert (nia.role, nia.email) == ("student", "nia@example.edu")
     with db.session() as session:
-        assert len(session.exec(select(Identity).where(Identity.user_id == "812345678901234567")).all()) == 1
+        assert len(session.exec(select(Identity).where(Identity.user_id == NIA.user_id)).all()) == 1
 
 
 def test_a_roster_row_naming_a_known_student_takes_over_the_alert(
@@ -168,7 +172,7 @@ def test_a_roster_row_naming_a_known_student_takes_over_the_alert(
     assert sam.email == "sam@example.edu" and alert.folded_count == 1
     assert person(db, provisional).deleted_at is not None
     with db.session() as session:
-        [identity] = session.exec(select(Identity).where(Identity.user_id == "812345678901234567")).all()
+        [identity] = session.exec(select(Identity).where(Identity.user_id == NIA.user_id)).all()
         assert identity.person_id == sam.id
         linked = session.exec(select(AlertEvent).where(AlertEvent.event == "linked")).all()
         assert len(linked) == 1
@@ -206,7 +210,7 @@ def test_erasure_and_export_cover_them(core: MentorBot, db: Database, clock: Fix
     kept = the_alert(db)
     assert kept.student_id is None and kept.excerpt is None and kept.status == "erased"
     with db.session() as session:
-        assert session.exec(select(Identity).where(Identity.user_id == "812345678901234567")).all() == []
+        assert session.exec(select(Identity).where(Identity.user_id == NIA.user_id)).all() == []
 
 
 def test_retention_erases_them_once_nothing_is_open(
@@ -234,7 +238,9 @@ def test_an_inactive_roster_student_in_crisis_reaches_their_mentor(
         sam = session.exec(select(Person).where(Person.email == "sam@example.edu")).one()
         sam.active = False
         session.add(sam)
-    reply = write(core, Actor("console", "local", "sam@example.edu", email="sam@example.edu"), CRISIS)
+    reply = write(
+        core, Actor("console", "local", "sam@example.edu", email="sam@example.edu"), CRISIS
+    )
     assert "You don't have to face this alone" in {m.title for m in reply.messages}
     alert = the_alert(db)
     with db.session() as session:
