@@ -43,7 +43,7 @@ from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, known_person, resolve_actor
 from bot.registry import Context, Registry
 from bot.safety import Assessment, Category, assess
-from bot.services.alerts import who_is_told
+from bot.services.alerts import unresolved_message_alert, who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import (
     respond_to_concern,
@@ -409,7 +409,8 @@ class MentorBot:
 
         Nothing is stored about them unless the screen rates their words a crisis: then their
         alert reaches on-call staff through a provisional person (`respond_to_stranger_crisis`),
-        found again next time (`person` here), so a repeat folds into the open alert.
+        found again next time (`person` here), so a repeat folds into the open alert, and so
+        does a worrying (concern) message while that alert is unresolved.
         """
         inbound = item.inbound
         if person is None:
@@ -417,15 +418,32 @@ class MentorBot:
         else:
             note_locale(person, inbound.actor)
             language = language_of(person, self.settings)
-        if item.assessment.level != "crisis":
+        # A worrying message after their crisis is added to the open alert (staff read it
+        # there, as "Latest"); on its own it is no reason to store anything about them.
+        folds = (
+            item.assessment.level == "concern"
+            and person is not None
+            and person.id is not None
+            and unresolved_message_alert(session, person.id) is not None
+        )
+        if item.assessment.level != "crisis" and not folds:
             return Prepared(person=None, language=language)
         if inbound.event_id and not self._first_time(session, inbound):
             return Prepared(person=None, duplicate=True, language=language)
         with speaking(language):
-            card = respond_to_stranger_crisis(
-                session, self.settings, self.clock.now(), inbound.actor, item.text, item.assessment
-            )
-        return Prepared(person=None, safety_messages=(card,), language=language)
+            if folds:
+                assert person is not None
+                reply = self._concern_reply(session, person, item.text, item.assessment)
+            else:
+                reply = respond_to_stranger_crisis(
+                    session,
+                    self.settings,
+                    self.clock.now(),
+                    inbound.actor,
+                    item.text,
+                    item.assessment,
+                )
+        return Prepared(person=None, safety_messages=(reply,), language=language)
 
     def _safety_messages(
         self, session: Session, person: Person, text: str, assessment: Assessment
@@ -439,19 +457,22 @@ class MentorBot:
             )
             messages.append(reply)
         elif person.role == STUDENT and assessment.level == "concern":
-            now = self.clock.now()
-            respond_to_concern(session, self.settings, now, person, text, assessment)
-            links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
-            messages.append(
-                Message(
-                    text=_(
-                        "That sounds hard. I've let {who} know so they can check in with you. "
-                        "These might help in the meantime:"
-                    ).format(who=who_is_told(session, person)),
-                    links=links,
-                )
-            )
+            messages.append(self._concern_reply(session, person, text, assessment))
         return messages
+
+    def _concern_reply(
+        self, session: Session, person: Person, text: str, assessment: Assessment
+    ) -> Message:
+        """Raise (or fold) the concern alert; the reply saying who was told, with links."""
+        respond_to_concern(session, self.settings, self.clock.now(), person, text, assessment)
+        links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
+        return Message(
+            text=_(
+                "That sounds hard. I've let {who} know so they can check in with you. "
+                "These might help in the meantime:"
+            ).format(who=who_is_told(session, person)),
+            links=links,
+        )
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         values = {

@@ -127,6 +127,22 @@ def test_repeated_crisis_from_the_same_stranger_folds_into_the_open_alert(core) 
         assert len(session.exec(select(Person).where(Person.role == "unrostered")).all()) == 1
 
 
+def test_a_worrying_message_after_a_strangers_crisis_folds_into_their_alert(core) -> None:
+    """A concern after the crisis reaches staff in the open alert; alone it stores nothing."""
+    worry = "I feel so hopeless and alone"
+    alone = core.handle(Inbound(Actor("slack", "T1", "U993"), "text", "message", {}, worry))
+    assert "not enrolled" in text_of(alone) and count(core, Person) == 4
+    actor = Actor("slack", "T1", "U992")
+    core.handle(Inbound(actor, "text", "message", {}, "i want to die"))
+    reply = core.handle(Inbound(actor, "text", "message", {}, worry))
+    assert "I've let the programme staff know so they can check in" in text_of(reply)
+    assert "not enrolled" not in text_of(reply)
+    with core.db.session() as session:
+        [alert] = session.exec(select(Alert)).all()
+        assert (alert.kind, alert.folded_count, alert.latest_excerpt) == ("crisis", 1, worry)
+        assert len(session.exec(select(Outbox).where(Outbox.kind == "alert")).all()) == 1
+
+
 def test_a_stranger_with_an_open_alert_still_cannot_use_the_bot(core) -> None:
     """The provisional person can do nothing a student can: 'not enrolled', nothing stored."""
     actor = Actor("slack", "T1", "U994")
