@@ -252,3 +252,25 @@ def test_an_inactive_roster_student_in_crisis_reaches_their_mentor(
             )
         ).one()
     assert alert.mentor_id == primary.mentor_id
+
+
+def test_a_promised_follow_up_is_reminded_with_who_they_are(
+    core: MentorBot, db: Database, clock: FixedClock, avery: Chat
+) -> None:
+    """'I'll follow up' on their alert: the reminder reaches the admin and says who it is."""
+    write(core, NIA, CRISIS)
+    avery.press(find_choice(avery.send("/alerts"), "I'll follow up"))
+    clock.advance(hours=core.settings.follow_up_reminder_hours + 1)
+    run_due_work(db, core.settings, clock.now())
+    [reminder] = outbox(db, kind=OutboxKind.ALERT_REMINDER)
+    assert person(db, reminder.person_id).email == "admin@example.edu"
+    assert f"Discord user {NIA.user_id}" in reminder.payload
+
+
+def test_reports_and_mentees_leave_them_out_and_still_work(core: MentorBot, avery: Chat) -> None:
+    """Not a student: the admin's /report and /mentees run, and count students only."""
+    before = text_of(avery.send("/mentees"))
+    write(core, NIA, CRISIS)
+    assert avery.send("/report").error is None
+    after = avery.send("/mentees")
+    assert after.error is None and text_of(after) == before and "Nia" not in text_of(after)
