@@ -11,6 +11,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.config import CoreSettings, CrisisLine
@@ -341,17 +342,42 @@ def respond_to_stranger_crisis(
     someone; when nobody could be (no staff channel, no admin reachable), it promises no one
     and the operators get an ERROR. Logs name the platform user, never the words.
     """
-    person = provisional_person(session, actor, now)
-    alert = _raise_crisis_alert(session, settings, now, person, text, assessment)
+    person: Person | None = None
+    alert: Alert | None = None
+    failure = ""
+    for attempt in (1, 2):
+        # In a savepoint: whatever goes wrong, they still get the lines.
+        savepoint = session.begin_nested()
+        try:
+            person = provisional_person(session, actor, now)
+            alert = _raise_crisis_alert(session, settings, now, person, text, assessment)
+            savepoint.commit()
+            break
+        except Exception as exc:
+            # The type only: a database error's text may quote what was being stored.
+            savepoint.rollback()
+            person, alert, failure = None, None, type(exc).__name__
+            if not isinstance(exc, IntegrityError) or attempt == 2:
+                break
+            # Two first messages at once: the other created the person; the retry finds it.
     told = alert is not None and alert_is_queued(session, alert)
     if told:
+        assert alert is not None and person is not None
         log.warning(
             "someone not on the roster (%s user %s) wrote a message the screen rates as a "
             "crisis: alert %s queued for on-call staff (person %s, unrostered)",
             actor.platform,
             actor.user_id,
-            alert.id if alert is not None else None,
+            alert.id,
             person.id,
+        )
+    elif alert is None:
+        log.error(
+            "someone not on the roster (%s user %s) wrote a message the screen rates as a "
+            "crisis: shown the crisis lines; the alert could not be recorded (%s)",
+            actor.platform,
+            actor.user_id,
+            failure,
         )
     else:
         log.error(
@@ -360,9 +386,10 @@ def respond_to_stranger_crisis(
             "admin to route alert %s to)",
             actor.platform,
             actor.user_id,
-            alert.id if alert is not None else None,
+            alert.id,
         )
-    return render_stranger_crisis_card(settings, person.timezone or actor.timezone, told=told)
+    zone = person.timezone if person is not None else None
+    return render_stranger_crisis_card(settings, zone or actor.timezone, told=told)
 
 
 def respond_to_concern(

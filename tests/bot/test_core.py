@@ -143,6 +143,51 @@ def test_a_worrying_message_after_a_strangers_crisis_folds_into_their_alert(core
         assert len(session.exec(select(Outbox).where(Outbox.kind == "alert")).all()) == 1
 
 
+def test_a_stranger_still_gets_the_lines_when_their_alert_cannot_be_recorded(
+    core, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database failure recording the alert: the card anyway, no promise, an ERROR."""
+    import bot.services.crisis as crisis
+
+    def broken(*args: object) -> Person:
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(crisis, "provisional_person", broken)
+    with caplog.at_level(logging.INFO):
+        reply = core.handle(
+            Inbound(Actor("slack", "T1", "U991"), "text", "message", {}, "i want to die")
+        )
+    [card] = reply.messages
+    assert card.title == "You don't have to face this alone" and "I've let" not in card.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and "could not be recorded (RuntimeError)" in errors[0].getMessage()
+    assert count(core, Alert) == 0
+
+
+def test_two_first_messages_at_once_make_one_person_and_one_alert(
+    core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loser of a race to create the person (a unique violation) retries and folds in."""
+    import bot.services.crisis as crisis
+    from sqlalchemy.exc import IntegrityError
+
+    real = crisis.provisional_person
+    calls: list[int] = []
+
+    def racing(session, actor, now):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO person", {}, Exception("duplicate key"))
+        return real(session, actor, now)
+
+    monkeypatch.setattr(crisis, "provisional_person", racing)
+    reply = core.handle(
+        Inbound(Actor("slack", "T1", "U990"), "text", "message", {}, "i want to die")
+    )
+    assert "I've let the programme staff know" in text_of(reply) and len(calls) == 2
+    assert count(core, Alert) == 1
+
+
 def test_a_stranger_with_an_open_alert_still_cannot_use_the_bot(core) -> None:
     """The provisional person can do nothing a student can: 'not enrolled', nothing stored."""
     actor = Actor("slack", "T1", "U994")
