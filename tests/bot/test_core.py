@@ -168,8 +168,9 @@ def test_two_first_messages_at_once_make_one_person_and_one_alert(
     core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loser of a race to create the person (a unique violation) retries and folds in."""
-    import bot.services.crisis as crisis
     from sqlalchemy.exc import IntegrityError
+
+    import bot.services.crisis as crisis
 
     real = crisis.provisional_person
     calls: list[int] = []
