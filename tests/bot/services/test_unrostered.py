@@ -90,6 +90,7 @@ def test_staff_acknowledge_and_resolve_it_and_the_stranger_is_told_once(
         alert.student_id,
     )
     assert "has seen your message" in seen.payload
+    assert "/resources" not in seen.payload  # a command they can't use: the lines are on the card
     done = avery.form("alert.resolve", alert=str(alert.id), outcome="spoke", note="Called her")
     assert done.error is None and "resolved" in text_of(done)
     assert the_alert(db).status == "resolved"
