@@ -114,6 +114,7 @@ def contact_line(person: Person) -> str:
     session = object_session(person)
     accounts: list[str] = []
     placeholders: set[str]
+    user_ids: set[str]
     if session is not None and person.id is not None:
         rows = session.execute(
             select(Identity.platform, Identity.user_id)
@@ -125,19 +126,20 @@ def contact_line(person: Person) -> str:
             for p, u in rows
         ]
         placeholders = {f"{p} {u}" for p, u in rows}
+        user_ids = {u for _p, u in rows}
     else:
-        placeholders = set()
+        placeholders, user_ids = set(), set()
     parts = [*accounts]
     if person.name not in placeholders:
         parts.append(person.name)  # a display name the platform gave
-    if not person.email.startswith(PLACEHOLDER_PREFIX):
-        parts.append(person.email)
+    if not person.email.startswith(PLACEHOLDER_PREFIX) and person.email not in user_ids:
+        parts.append(person.email)  # the console's user id is the email already
     return " · ".join(parts) or person.email
 
 
 def unrostered_holder(session: Session, platform: str, user_id: str) -> Person | None:
     """The provisional person holding this platform account, if any."""
-    person = session.exec(
+    return session.exec(
         select(Person)
         .join(Identity, col(Identity.person_id) == Person.id)
         .where(
@@ -147,7 +149,6 @@ def unrostered_holder(session: Session, platform: str, user_id: str) -> Person |
             col(Person.deleted_at).is_(None),
         )
     ).first()
-    return person
 
 
 def link_to_roster(
