@@ -43,15 +43,16 @@ from bot.outbox import outbox_rows_written
 from bot.people import STUDENT, known_person, resolve_actor
 from bot.registry import Context, Registry
 from bot.safety import Assessment, Category, assess
-from bot.services.alerts import who_is_told
+from bot.services.alerts import unresolved_message_alert, who_is_told
 from bot.services.answer_burst import MOOD_ACTION, answer_in_bulk, mood_presses
 from bot.services.crisis import (
-    render_stranger_crisis_card,
     respond_to_concern,
     respond_to_crisis,
+    respond_to_stranger_crisis,
 )
 from bot.services.language import language_of
 from bot.services.resources import as_links, suggest
+from bot.services.unrostered import is_unrostered
 from storage.db import Database
 from storage.insert import insert_ignore
 from storage.tables import Person, ProcessedEvent, StudentMessage
@@ -389,23 +390,8 @@ class MentorBot:
             # Linking by email, or filling the zone, needs the profile: nothing is done yet.
             language = locale_language(inbound.actor, self.settings)
             return Prepared(person=None, needs_profile=True, language=language)
-        if person is None:
-            # Nothing was stored about them; they are answered in their client's language.
-            language = locale_language(inbound.actor, self.settings)
-            if assessment.level != "crisis":
-                return Prepared(person=None, language=language)
-            # Someone not on the roster (a student not imported yet) may be in danger: they
-            # get the crisis lines, and the operators a loud log line to act on (their words
-            # stay out of it; no alert exists without a student on the roster).
-            log.error(
-                "someone not on the roster (%s user %s) wrote a message the screen rates as a "
-                "crisis: shown the crisis lines; no mentor could be alerted",
-                inbound.actor.platform,
-                inbound.actor.user_id,
-            )
-            with speaking(language):
-                card = render_stranger_crisis_card(self.settings, inbound.actor.timezone)
-            return Prepared(person=None, safety_messages=(card,), language=language)
+        if person is None or is_unrostered(person):
+            return self._prepare_stranger(session, item, person)
         note_locale(person, inbound.actor)
         language = language_of(person, self.settings)
         if inbound.event_id and not self._first_time(session, inbound):
@@ -415,6 +401,49 @@ class MentorBot:
         with speaking(language):
             messages = self._safety_messages(session, person, text, assessment)
         return Prepared(person=person, safety_messages=tuple(messages), language=language)
+
+    def _prepare_stranger(
+        self, session: Session, item: Screened, person: Person | None
+    ) -> Prepared:
+        """Someone not enrolled: "not enrolled", or in a crisis the lines and a staff alert.
+
+        Nothing is stored about them unless the screen rates their words a crisis: then their
+        alert reaches on-call staff through a provisional person (`respond_to_stranger_crisis`),
+        found again next time (`person` here), so a repeat folds into the open alert, and so
+        does a worrying (concern) message while that alert is unresolved.
+        """
+        inbound = item.inbound
+        if person is None:
+            language = locale_language(inbound.actor, self.settings)
+        else:
+            note_locale(person, inbound.actor)
+            language = language_of(person, self.settings)
+        # A worrying message after their crisis is added to the open alert (staff read it
+        # there, as "Latest"); on its own it is no reason to store anything about them.
+        folds = (
+            item.assessment.level == "concern"
+            and person is not None
+            and person.id is not None
+            and unresolved_message_alert(session, person.id) is not None
+        )
+        if item.assessment.level != "crisis" and not folds:
+            return Prepared(person=None, language=language)
+        if inbound.event_id and not self._first_time(session, inbound):
+            return Prepared(person=None, duplicate=True, language=language)
+        with speaking(language):
+            if folds:
+                assert person is not None
+                reply = self._concern_reply(session, person, item.text, item.assessment)
+            else:
+                reply = respond_to_stranger_crisis(
+                    session,
+                    self.settings,
+                    self.clock.now(),
+                    inbound.actor,
+                    item.text,
+                    item.assessment,
+                )
+        return Prepared(person=None, safety_messages=(reply,), language=language)
 
     def _safety_messages(
         self, session: Session, person: Person, text: str, assessment: Assessment
@@ -428,19 +457,22 @@ class MentorBot:
             )
             messages.append(reply)
         elif person.role == STUDENT and assessment.level == "concern":
-            now = self.clock.now()
-            respond_to_concern(session, self.settings, now, person, text, assessment)
-            links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
-            messages.append(
-                Message(
-                    text=_(
-                        "That sounds hard. I've let {who} know so they can check in with you. "
-                        "These might help in the meantime:"
-                    ).format(who=who_is_told(session, person)),
-                    links=links,
-                )
-            )
+            messages.append(self._concern_reply(session, person, text, assessment))
         return messages
+
+    def _concern_reply(
+        self, session: Session, person: Person, text: str, assessment: Assessment
+    ) -> Message:
+        """Raise (or fold) the concern alert; the reply saying who was told, with links."""
+        respond_to_concern(session, self.settings, self.clock.now(), person, text, assessment)
+        links = as_links(suggest(session, text, True, self.settings.resource_suggestions))
+        return Message(
+            text=_(
+                "That sounds hard. I've let {who} know so they can check in with you. "
+                "These might help in the meantime:"
+            ).format(who=who_is_told(session, person)),
+            links=links,
+        )
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         values = {

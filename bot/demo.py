@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from bot.people import UNROSTERED
 from bot.services.resources import ResourceRow, import_resources
 from bot.services.roster import import_roster, parse_roster
 from storage.tables import CheckinSchedule, Person
@@ -56,7 +57,9 @@ DEMO_RESOURCES = (
 
 def is_empty(session: Session) -> bool:
     """True when nobody is enrolled yet."""
-    return int(session.exec(select(func.count()).select_from(Person)).one()) == 0
+    # A provisional person (a crisis from someone not on the roster) is not enrolled.
+    enrolled = select(func.count()).select_from(Person).where(col(Person.role) != UNROSTERED)
+    return int(session.exec(enrolled).one()) == 0
 
 
 def seed_demo(session: Session, now: datetime) -> bool:

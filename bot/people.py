@@ -13,6 +13,10 @@ from storage.tables import GroupMember, Identity, MentorAssignment, Person
 
 STUDENT, MENTOR, ADMIN = "student", "mentor", "admin"
 ROLES = (STUDENT, MENTOR, ADMIN)
+# Not a roster role: someone not on the roster who wrote a crisis gets a provisional row, so
+# their alert reaches on-call staff like any other (bot/services/unrostered.py). They can do
+# nothing a student can; a roster import of their email or platform id makes them a student.
+UNROSTERED = "unrostered"
 
 
 def known_person(session: Session, actor: Actor) -> Person | None:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.outbox import UNROUTED
 from bot.safety import render_reason
+from bot.services.unrostered import contact_line, is_unrostered
 from bot.services.watchdog import StuckAlert, stuck_urgent_alerts
 from mentorbot.app import App, build_app
 from storage.enums import AlertSeverity, AlertStatus, OutboxStatus
@@ -48,7 +49,12 @@ def age_text(age: timedelta) -> str:
 
 def _email(session: Session, person_id: int | None) -> str:
     person = session.get(Person, person_id) if person_id is not None else None
-    return person.email if person is not None else "-"
+    if person is None:
+        return "-"
+    if is_unrostered(person):
+        # Someone not on the roster who wrote a crisis: say so, and how to find them.
+        return f"{person.email} (not on the roster: {contact_line(person)})"
+    return person.email
 
 
 def _alert_line(session: Session, alert: Alert, now: datetime) -> str:

@@ -46,6 +46,7 @@ from bot.services.alerts import (
     render_alert,
 )
 from bot.services.language import speaking_to
+from bot.services.unrostered import is_unrostered
 from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind
 from storage.tables import Alert, Person
 
@@ -57,6 +58,11 @@ STUDENT_SEEN_TEXT = N_(
     "A quick note: a person from the mentoring programme has seen your message and will be in "
     "touch. If you feel unsafe before then, please contact one of the crisis lines or "
     "emergency services straight away (type /resources crisis)."
+)
+UNROSTERED_SEEN_TEXT = N_(
+    "A quick note: a person from the mentoring programme has seen your message and will be in "
+    "touch. If you feel unsafe before then, please contact one of the crisis lines or "
+    "emergency services straight away."
 )
 # Words a mentor may type for each outcome (`/alerts resolve 12 counselling ...`).
 OUTCOME_WORDS: dict[str, Outcome] = {
@@ -219,7 +225,10 @@ def tell_student_once(
     set_committed_value(alert, "student_told_at", now)
     # Told in the student's language, whoever acted.
     with speaking_to(student, settings):
-        seen = Message(text=_(STUDENT_SEEN_TEXT))
+        # Someone not on the roster can't use /resources: the lines are in their crisis card.
+        seen = Message(
+            text=_(UNROSTERED_SEEN_TEXT if is_unrostered(student) else STUDENT_SEEN_TEXT)
+        )
     push_rows(
         session,
         [

@@ -21,6 +21,7 @@ from bot.outbox import Push, push_rows
 from bot.people import ADMIN, MENTOR, admins, mentors_of
 from bot.safety.taxonomy import Category, render_reason, with_category
 from bot.services.language import language_of, speaking_to
+from bot.services.unrostered import contact_line, is_unrostered
 from storage.enums import AlertKind, AlertSeverity, AlertStatus, OutboxKind, OutboxStatus
 from storage.tables import Alert, AlertEvent, Outbox, Person
 
@@ -463,13 +464,27 @@ def render_alert(
         return _render_alert(alert, student, untranslated=untranslated)
 
 
+def _who(student: Person) -> list[Field]:
+    """Who the alert is about: a student, or someone not on the roster and how to find them."""
+    if not is_unrostered(student):
+        return [Field(_("Student"), f"{student.name} ({student.email})")]
+    return [
+        Field(_("Not on the roster"), contact_line(student)),
+        Field(
+            _("Who gets this"),
+            _(
+                "They are not on the roster (perhaps the import missed them), so they have no "
+                "mentor: on-call staff get this alert. Adding their email or platform id to "
+                "the roster makes them a student and keeps this alert."
+            ),
+        ),
+    ]
+
+
 def _render_alert(alert: Alert, student: Person, *, untranslated: bool) -> Message:
     label = kind_label(alert.kind)
     prefix = _("🚨 URGENT") if alert.severity == AlertSeverity.URGENT else "⚠️"
-    fields = [
-        Field(_("Student"), f"{student.name} ({student.email})"),
-        Field(_("Why"), reason_text(alert.reason)),
-    ]
+    fields = [*_who(student), Field(_("Why"), reason_text(alert.reason))]
     # The student's own words: quoted, never translated, and labelled so when they may be
     # in another language than the rest of the alert.
     if alert.excerpt:

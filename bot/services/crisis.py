@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime
@@ -10,16 +11,19 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.config import CoreSettings, CrisisLine
 from bot.crisis_lines import CARD_ORDER, FALLBACK, LineKind
 from bot.i18n import N_, _, current_language
-from bot.model import Field, Message
+from bot.model import Actor, Field, Message
 from bot.safety import Assessment
 from bot.safety.taxonomy import alert_reason
 from bot.services.alerts import raise_alert, record_event, who_is_told
 from bot.services.language import speaking_to
+from bot.services.routing import alert_is_queued
+from bot.services.unrostered import provisional_person
 from storage.enums import AlertKind, AlertSeverity
 from storage.tables import Alert, Person
 
@@ -87,6 +91,8 @@ FALLBACK_ZONE_COUNTRIES: dict[str, str] = {
     "Asia/Saigon": "VN",
     "Asia/Dhaka": "BD",
 }
+
+log = logging.getLogger(__name__)
 
 # Old zone names that tzdata now links to a zone in another country: the link's target
 # would name the wrong country (and the wrong helplines), so these keep their own.
@@ -247,23 +253,60 @@ STRANGER_CARD_TEXT = N_(
     "you. If you are in danger or might act on these thoughts, please contact one of "
     "these now:"
 )
+STRANGER_TOLD_CARD_TEXT = N_(
+    "Thank you for telling me. It sounds like you're going through something really "
+    "hard, and you deserve support right now.\n"
+    "You're not enrolled in the mentoring programme yet, but I've let the programme staff "
+    "know so a real person can check in with you soon. If you are in danger or might act "
+    "on these thoughts, please contact one of these now:"
+)
 
 
-def render_stranger_crisis_card(settings: CoreSettings, timezone: str | None) -> Message:
+def render_stranger_crisis_card(
+    settings: CoreSettings, timezone: str | None, *, told: bool = False
+) -> Message:
     """The crisis card for someone not on the roster, in the language being spoken.
 
-    No alert can be raised for them (an alert belongs to a student on the roster), so the
-    card promises no one. Its lines are the country of the time zone their platform gave,
-    else the programme's default country, else the international list.
+    `told` when their alert was queued for someone (the admins, the staff channel, an email
+    or the webhook): the card says the programme staff know. Otherwise it promises no one.
+    Its lines are the country of the time zone their platform gave, else the programme's
+    default country, else the international list.
     """
     lines = crisis_lines_for(settings, None, timezone, current_language())
     return Message(
         title=_(CARD_TITLE),
-        text=_(STRANGER_CARD_TEXT),
+        text=_(STRANGER_TOLD_CARD_TEXT) if told else _(STRANGER_CARD_TEXT),
         fields=tuple(Field(_(line.name), _(line.contact)) for line in lines),
         urgent=True,
         private=True,
     )
+
+
+def _raise_crisis_alert(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    person: Person,
+    text: str,
+    assessment: Assessment,
+) -> Alert | None:
+    """The urgent crisis alert for what the person wrote (or the open one it folds into)."""
+    alert = raise_alert(
+        session,
+        settings,
+        now,
+        person,
+        AlertKind.CRISIS,
+        alert_reason("crisis", assessment.categories),
+        excerpt=assessment.excerpt or text,
+        severity=AlertSeverity.URGENT,
+    )
+    if alert is not None:
+        # A crisis folded into an open alert keeps the time help was first shown.
+        alert.shown_to_student_at = alert.shown_to_student_at or now
+        session.add(alert)
+        record_event(session, alert, now, "shown_to_student", person.id)
+    return alert
 
 
 def respond_to_crisis(
@@ -279,22 +322,74 @@ def respond_to_crisis(
     The alert stores category codes (shown to mentors in plain words by `render_reason`) and
     the risky sentence or sentences, not the whole message.
     """
-    alert = raise_alert(
-        session,
-        settings,
-        now,
-        student,
-        AlertKind.CRISIS,
-        alert_reason("crisis", assessment.categories),
-        excerpt=assessment.excerpt or text,
-        severity=AlertSeverity.URGENT,
-    )
-    if alert is not None:
-        # A crisis folded into an open alert keeps the time help was first shown.
-        alert.shown_to_student_at = alert.shown_to_student_at or now
-        session.add(alert)
-        record_event(session, alert, now, "shown_to_student", student.id)
+    alert = _raise_crisis_alert(session, settings, now, student, text, assessment)
     return render_crisis_reply(settings, student, who_is_told(session, student)), alert
+
+
+def respond_to_stranger_crisis(
+    session: Session,
+    settings: CoreSettings,
+    now: datetime,
+    actor: Actor,
+    text: str,
+    assessment: Assessment,
+) -> Message:
+    """A crisis from someone not enrolled: an alert for on-call staff, and the card.
+
+    The alert is raised for their provisional person (`bot.services.unrostered`), so it is
+    routed, escalated, acknowledged and folded like a student's without a mentor: the admins
+    and the staff channel. The card says the staff were told only when a copy is queued for
+    someone; when nobody could be (no staff channel, no admin reachable), it promises no one
+    and the operators get an ERROR. Logs name the platform user, never the words.
+    """
+    person: Person | None = None
+    alert: Alert | None = None
+    failure = ""
+    for attempt in (1, 2):
+        # In a savepoint: whatever goes wrong, they still get the lines.
+        savepoint = session.begin_nested()
+        try:
+            person = provisional_person(session, actor, now)
+            alert = _raise_crisis_alert(session, settings, now, person, text, assessment)
+            savepoint.commit()
+            break
+        except Exception as exc:
+            # The type only: a database error's text may quote what was being stored.
+            savepoint.rollback()
+            person, alert, failure = None, None, type(exc).__name__
+            if not isinstance(exc, IntegrityError) or attempt == 2:
+                break
+            # Two first messages at once: the other created the person; the retry finds it.
+    told = alert is not None and alert_is_queued(session, alert)
+    if told:
+        assert alert is not None and person is not None
+        log.warning(
+            "someone not on the roster (%s user %s) wrote a message the screen rates as a "
+            "crisis: alert %s queued for on-call staff (person %s, unrostered)",
+            actor.platform,
+            actor.user_id,
+            alert.id,
+            person.id,
+        )
+    elif alert is None:
+        log.error(
+            "someone not on the roster (%s user %s) wrote a message the screen rates as a "
+            "crisis: shown the crisis lines; the alert could not be recorded (%s)",
+            actor.platform,
+            actor.user_id,
+            failure,
+        )
+    else:
+        log.error(
+            "someone not on the roster (%s user %s) wrote a message the screen rates as a "
+            "crisis: shown the crisis lines; nobody could be alerted (no staff channel and no "
+            "admin to route alert %s to)",
+            actor.platform,
+            actor.user_id,
+            alert.id,
+        )
+    zone = person.timezone if person is not None else None
+    return render_stranger_crisis_card(settings, zone or actor.timezone, told=told)
 
 
 def respond_to_concern(

@@ -26,6 +26,7 @@ from bot.config import CoreSettings
 from bot.errors import NotAllowed, UserError
 from bot.i18n import N_, _, ngettext
 from bot.outbox import COPY_KINDS, OUTBOX_ROWS_WRITTEN
+from bot.people import UNROSTERED
 from bot.personal_data import Erase, PersonalData
 from bot.services.export import column_of, owned_by
 from storage.crypto import sign, verify
@@ -719,6 +720,7 @@ def purge_expired_text(
         col(Outbox.status).in_(FINISHED_OUTBOX),
     )
     changed += purge_stale_rows(session, settings, now)
+    changed += erase_stale_unrostered(session, now, cutoff, tables=tables)
     audit(
         session,
         now,
@@ -729,6 +731,38 @@ def purge_expired_text(
     )
     session.expire_all()  # the bulk statements bypassed the identity map
     return changed
+
+
+def erase_stale_unrostered(
+    session: Session, now: datetime, cutoff: datetime, *, tables: Sequence[PersonalData]
+) -> int:
+    """Erase provisional people (a crisis from someone never rostered) past the retention.
+
+    Such a row holds only what their platform told us and their alert; once it is older than
+    the cut-off, no alert about them is unresolved and none was raised or added to since the
+    cut-off, it is erased like anyone who asks (the alert is kept, de-identified). Returns
+    how many people were erased.
+    """
+    # Anyone still being helped, or who wrote within the retention period, is kept.
+    kept = select(Alert.student_id).where(
+        col(Alert.student_id).is_not(None),
+        or_(
+            col(Alert.status).in_(UNRESOLVED_ALERTS),
+            col(Alert.created_at) >= cutoff,
+            col(Alert.last_folded_at) >= cutoff,
+        ),
+    )
+    stale = session.exec(
+        select(Person).where(
+            Person.role == UNROSTERED,
+            col(Person.deleted_at).is_(None),
+            col(Person.created_at) < cutoff,
+            ~col(Person.id).in_(kept),
+        )
+    ).all()
+    for person in stale:
+        erase_person(session, person, now, actor_id=None, via="retention", tables=tables)
+    return len(stale)
 
 
 def purge_stale_rows(session: Session, settings: CoreSettings, now: datetime) -> int:

@@ -26,6 +26,7 @@ from bot.services.settings import (
     roster_country,
     roster_language,
 )
+from bot.services.unrostered import is_unrostered, link_to_roster
 from storage.tables import (
     Group,
     GroupMember,
@@ -357,7 +358,9 @@ def check_roster(session: Session, found: RosterFile) -> None:
             ).first()
             if owner is not None:
                 holder = session.get(Person, owner.person_id)
-                if holder is not None and holder.email != row.email:
+                # A provisional person (a crisis from someone not on the roster) is what the
+                # import is for: the row takes them over (`link_to_roster`).
+                if holder is not None and holder.email != row.email and not is_unrostered(holder):
                     found.add(
                         row.line,
                         _("{platform} id {id} belongs to {email}").format(
@@ -397,6 +400,10 @@ def _apply(session: Session, rows: list[RosterRow], now: datetime) -> ImportResu
     """Write checked rows: people, mentor assignments, platform ids, groups."""
     added = updated = 0
     people: dict[str, Person] = {}
+    for row in rows:
+        # Someone not on the roster who wrote a crisis, now named by this row's platform id.
+        ids = {"slack": row.slack_user_id, "discord": row.discord_user_id}
+        link_to_roster(session, row.email, {p: u for p, u in ids.items() if u}, now)
     for row in rows:
         person = person_by_email(session, row.email)
         if person is None:

@@ -417,6 +417,25 @@ def alert_rows_written(
     return routes
 
 
+def alert_is_queued(session: Session, alert: Alert) -> bool:
+    """True when a copy of the alert waits for someone, or reached them.
+
+    A person, the staff channel, an email or the webhook; read after stranded copies went
+    sideways, so a copy nobody here can receive does not count.
+    """
+    session.flush()
+    row = session.exec(
+        select(Outbox.id).where(
+            Outbox.alert_id == alert.id,
+            col(Outbox.kind).in_(
+                (OutboxKind.ALERT, OutboxKind.ALERT_EMAIL, OutboxKind.ALERT_WEBHOOK)
+            ),
+            col(Outbox.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)),
+        )
+    ).first()
+    return row is not None
+
+
 def _reroute_alert_row(
     session: Session,
     settings: CoreSettings,
