@@ -367,7 +367,9 @@ class OutboxDelivery:
         self.record_interval = record_interval
         # The next claim is made while the current one has this much of its pace left.
         self.prefetch_seconds = prefetch_seconds
-        self._wake = asyncio.Event()
+        # One wake-up per platform loop (see `run_forever`); `wake()` sets them all.
+        self._wakes: dict[str, asyncio.Event] = {}
+        self._maintaining = False
         # Platforms that cannot send at all (a revoked token): reason, and when to try again.
         self.down: dict[str, tuple[str, datetime]] = {}
         # How often a pass looks for stuck urgent alerts (the re-routing of stranded rows
@@ -452,7 +454,8 @@ class OutboxDelivery:
 
     def wake(self) -> None:
         """Ask the loop to look for work now (after a core call queued pushes)."""
-        self._wake.set()
+        for platform in self.running:
+            self._wakes.setdefault(platform, asyncio.Event()).set()
 
     def claim_due(
         self, platforms: Sequence[str], limit: int, user_id: str | None = None
@@ -523,7 +526,13 @@ class OutboxDelivery:
         Platforms are delivered side by side, each at its own pace. Sent rows are recorded
         in batches while the pass runs, and all of them before it returns.
         """
-        await asyncio.to_thread(self.maintain)
+        if not self._maintaining:
+            # The platforms' loops pass side by side: one maintenance at a time is enough.
+            self._maintaining = True
+            try:
+                await asyncio.to_thread(self.maintain)
+            finally:
+                self._maintaining = False
         now = self.clock.now()
         wanted = [
             p
@@ -1013,43 +1022,76 @@ class OutboxDelivery:
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; wakes early when `wake()` is called.
 
+        Each platform has a loop of its own (a messenger registered later, the Discord
+        gateway's at a takeover, gets one too): a pass ends when its platform has nothing due,
+        so a slow platform never holds up another's rows that became due meanwhile (measured:
+        a Discord pass waiting on first-contact DMs kept 50 Slack rows, due again after a dead
+        owner's lease, waiting 112 s in bench/cluster.py).
+
         At stop nothing new is claimed, sends already handed to a platform finish and are
         recorded, and claimed rows not yet sent are released (pending, due now), so the
         next start sends them: nothing waits for a lease to run out, nothing is lost.
         """
         self._stop = stop
-        while not stop.is_set():
-            started = self.pacer.monotonic()
-            try:
-                stats = await self.deliver_once()
-            except Exception:
-                log.exception("delivery pass failed; trying again shortly")
-            else:
-                self.observer.pass_done(stats, self.pacer.monotonic() - started)
-                if stats.sent or stats.retried or stats.failed:
-                    log.info(
-                        "delivery: %d sent, %d to retry, %d failed, %d deferred in %.1f s",
-                        stats.sent,
-                        stats.retried,
-                        stats.failed,
-                        stats.deferred,
-                        self.pacer.monotonic() - started,
-                    )
-            self.heartbeat = self.pacer.monotonic()
-            if stop.is_set():
-                break
-            self._wake.clear()
-            wake = asyncio.ensure_future(self._wake.wait())
-            stopped = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait(
-                    {wake, stopped}, timeout=idle_seconds, return_when="FIRST_COMPLETED"
-                )
-            finally:
-                wake.cancel()
-                stopped.cancel()
+        loops: dict[str, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                for platform in sorted(self.running):
+                    task = loops.get(platform)
+                    if task is None or task.done():
+                        if task is not None and not task.cancelled() and task.exception():
+                            log.error(
+                                "the %s delivery loop ended: %r; starting it again",
+                                platform,
+                                task.exception(),
+                            )
+                        loops[platform] = asyncio.create_task(
+                            self._run_platform(platform, stop, idle_seconds),
+                            name=f"delivery-{platform}",
+                        )
+                # Looks for newly registered messengers this often; stop ends the wait.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+        finally:
+            if loops:
+                await asyncio.gather(*loops.values(), return_exceptions=True)
         if self.released_at_stop:
             log.info(
                 "delivery stopped: %d claimed message(s) released unsent for the next start",
                 self.released_at_stop,
             )
+
+    async def _run_platform(self, platform: str, stop: asyncio.Event, idle_seconds: float) -> None:
+        """One platform's passes until stop; each waits for a wake-up or `idle_seconds`."""
+        wake = self._wakes.setdefault(platform, asyncio.Event())
+        while not stop.is_set():
+            started = self.pacer.monotonic()
+            try:
+                stats = await self.deliver_once([platform])
+            except Exception:
+                log.exception("%s delivery pass failed; trying again shortly", platform)
+            else:
+                self.observer.pass_done(stats, self.pacer.monotonic() - started)
+                if stats.sent or stats.retried or stats.failed:
+                    log.info(
+                        "delivery: %d sent, %d to retry, %d failed, %d deferred in %.1f s (%s)",
+                        stats.sent,
+                        stats.retried,
+                        stats.failed,
+                        stats.deferred,
+                        self.pacer.monotonic() - started,
+                        platform,
+                    )
+            self.heartbeat = self.pacer.monotonic()
+            if stop.is_set():
+                break
+            wake.clear()
+            woken = asyncio.ensure_future(wake.wait())
+            stopped = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait(
+                    {woken, stopped}, timeout=idle_seconds, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                woken.cancel()
+                stopped.cancel()
