@@ -14,6 +14,7 @@ in batches a few tens of milliseconds apart (`SentRecorder`), not one transactio
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import hashlib
@@ -45,7 +46,7 @@ from bot.model import (
     TransientDeliveryError,
 )
 from bot.outbox import COPY_KINDS
-from bot.pacing import HoldReporter, Pacer
+from bot.pacing import ContactRamp, HoldReporter, Pacer, RampsFirstContacts
 from storage.db import Database
 from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Identity, Outbox
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # A platform that cannot send at all is tried again this often (seconds).
 PLATFORM_RETRY_SECONDS = 60.0
+# A first contact put back to wait for the ramp is looked at again this soon at the latest.
+FIRST_CONTACT_RECHECK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -370,6 +373,10 @@ class OutboxDelivery:
         # One wake-up per platform loop (see `run_forever`); `wake()` sets them all.
         self._wakes: dict[str, asyncio.Event] = {}
         self._maintaining = False
+        # First contacts (see `_first_contact_delay`): one at a time per platform, and the
+        # times those put back will be due again.
+        self._ramp_locks: dict[str, asyncio.Lock] = {}
+        self._ramp_booked: dict[str, collections.deque[float]] = {}
         # Platforms that cannot send at all (a revoked token): reason, and when to try again.
         self.down: dict[str, tuple[str, datetime]] = {}
         # How often a pass looks for stuck urgent alerts (the re-routing of stranded rows
@@ -726,29 +733,76 @@ class OutboxDelivery:
             if wait > 0 and not await self._unless_stopping(self.pacer.sleep(wait)):
                 await self._release_at_stop(rows[index:], progress)
                 return
-            async with semaphore:
-                pacing = self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
-                if self.pacer.overall_rate(row.platform) is None:
-                    await pacing  # unpaced: returns at once, nothing to cut short
-                elif not await self._unless_stopping(pacing):
-                    await self._release_at_stop(rows[index:], progress)
-                    return
-                if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
-                    # Held back so long (a starved loop) that the lease is about to run out,
-                    # after which another claim may take the rows: sending then could send
-                    # them twice (measured: 114 of 10,000 in bench/fanout.py on a busy
-                    # machine; Slack has no nonce to catch it). Still ours now: handed back,
-                    # due at once (left claimed, they idled until the lease ran out).
-                    stats.deferred += len(rows) - index
-                    progress.sent(len(rows) - index)
-                    await asyncio.to_thread(self._put_back, rows[index:], 0.0)
-                    return
-                progress.sent()
-                # Counted when it goes out; only a Retry-After since the check can make us wait.
-                late = self.pacer.take_channel(row.platform, key)
-                if late > 0:
-                    await self.pacer.sleep(late)
-                await self._send_one(row, stats, recorder)
+            ramp = self._first_contact_ramp(row)
+            # First contacts ask the ramp one at a time, each until its send has taken its turn.
+            gate = (
+                self._ramp_locks.setdefault(row.platform, asyncio.Lock())
+                if ramp is not None
+                else contextlib.nullcontext()
+            )
+            async with gate:
+                if ramp is not None:
+                    later = self._first_contact_delay(row.platform, ramp)
+                    if later > 0:
+                        # Not yet: back to pending for then, no attempt and no budget spent.
+                        stats.deferred += len(rows) - index
+                        progress.sent(len(rows) - index)
+                        await asyncio.to_thread(self._put_back, rows[index:], later)
+                        return
+                async with semaphore:
+                    pacing = self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                    if self.pacer.overall_rate(row.platform) is None:
+                        await pacing  # unpaced: returns at once, nothing to cut short
+                    elif not await self._unless_stopping(pacing):
+                        await self._release_at_stop(rows[index:], progress)
+                        return
+                    if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
+                        # Held back so long (a starved loop) that the lease is about to run
+                        # out, after which another claim may take the rows: sending then could
+                        # send them twice (measured: 114 of 10,000 in bench/fanout.py on a
+                        # busy machine; Slack has no nonce to catch it). Still ours now:
+                        # handed back, due at once (left claimed, they idled until the lease
+                        # ran out).
+                        stats.deferred += len(rows) - index
+                        progress.sent(len(rows) - index)
+                        await asyncio.to_thread(self._put_back, rows[index:], 0.0)
+                        return
+                    progress.sent()
+                    # Counted when it goes out; only a Retry-After since the check can make
+                    # us wait.
+                    late = self.pacer.take_channel(row.platform, key)
+                    if late > 0:
+                        await self.pacer.sleep(late)
+                    await self._send_one(row, stats, recorder)
+
+    def _first_contact_ramp(self, row: Claimed) -> ContactRamp | None:
+        """The messenger's first-contact ramp when `row` opens a conversation, else None.
+
+        A first contact is a direct message to someone whose DM channel is not known yet.
+        """
+        if row.channel_id or not row.user_id or row.member_ids or row.kind in COPY_KINDS:
+            return None
+        messenger = self.messengers.get(row.platform)
+        return messenger.ramp if isinstance(messenger, RampsFirstContacts) else None
+
+    def _first_contact_delay(self, platform: str, ramp: ContactRamp) -> float:
+        """0.0 when a first contact may go now; else when to look again (and book that turn).
+
+        First contacts already put back for later keep their turns (`ahead` of this one),
+        so a claim's worth of them come back one by one at the ramp's pace, not together.
+        Looked at again within `FIRST_CONTACT_RECHECK_SECONDS` at most: the ramp speeds up.
+        """
+        now = self.pacer.monotonic()
+        booked = self._ramp_booked.setdefault(platform, collections.deque())
+        while booked and booked[0] <= now:
+            booked.popleft()
+        later = ramp.delay(len(booked))
+        if later <= 0:
+            return 0.0
+        later = min(later, ramp.delay() + FIRST_CONTACT_RECHECK_SECONDS)
+        if not booked or now + later >= booked[-1]:
+            booked.append(now + later)
+        return later
 
     async def _release_at_stop(self, rows: Sequence[Claimed], progress: _ClaimProgress) -> None:
         """Hand claimed rows back unsent at shutdown: due at once for the next process."""

@@ -49,6 +49,27 @@ class HoldReporter(Protocol):
         """Call `hold(seconds)` whenever the platform refuses every send for that long."""
 
 
+class ContactRamp(Protocol):
+    """How soon a messenger will open a conversation with someone it never wrote to."""
+
+    def delay(self, ahead: int = 0) -> float:
+        """Seconds until the first contact after `ahead` others may go (0.0: now); takes none."""
+        ...
+
+
+@runtime_checkable
+class RampsFirstContacts(Protocol):
+    """A messenger that opens conversations with new people slowly (Discord's 40003).
+
+    Its `ramp` refuses a first contact that comes too soon (a transient error). The delivery
+    loop asks the ramp first, so a row that must wait is put back for that long: never sent
+    early, not counted as an attempt (eight refusals used to fail a first-day student's
+    check-in, with a notice to their mentor), and spending none of the platform's budget.
+    """
+
+    ramp: ContactRamp
+
+
 @dataclass(frozen=True)
 class RateLimit:
     """`rate` sends per second on average, at most `burst` at once."""

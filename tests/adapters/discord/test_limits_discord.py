@@ -244,3 +244,14 @@ async def test_two_instances_starting_together_sync_once(world: World) -> None:
     assert sorted(claimed) == [False, False, False, True]
     await gates[0].forget("abc123")  # that sync failed: the next start tries again
     assert await gates[1].claim("abc123") is True
+
+
+def test_first_contact_delay_tells_without_taking() -> None:
+    """`delay` answers what `wait` would, for the contact after `ahead` others, taking none."""
+    clock = _Clock()
+    ramp = FirstContactRamp(start=0.5, ceiling=2.0, burst=2, step=60.0, backoff=600, clock=clock)
+    assert ramp.delay() == 0.0 and ramp.delay(1) == 0.0 and ramp.delay(2) == 2.0
+    assert [ramp.wait() for _ in range(2)] == [0.0, 0.0]  # nothing was taken by asking
+    assert ramp.delay() == 2.0 == ramp.wait()
+    ramp.refused()
+    assert ramp.delay() == 600.0 and ramp.delay(1) == 600.0 + 1 / ramp.rate
