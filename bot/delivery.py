@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 PLATFORM_RETRY_SECONDS = 60.0
 # A first contact put back to wait for the ramp is looked at again this soon at the latest.
 FIRST_CONTACT_RECHECK_SECONDS = 60.0
+# A new ramp counts the first contacts sent this long before it (see `_resume_ramp`).
+FIRST_CONTACT_LOOKBACK_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,7 @@ class OutboxDelivery:
         # times those put back will be due again.
         self._ramp_locks: dict[str, asyncio.Lock] = {}
         self._ramp_booked: dict[str, collections.deque[float]] = {}
+        self._ramps_resumed: dict[str, Messenger] = {}
         # Platforms that cannot send at all (a revoked token): reason, and when to try again.
         self.down: dict[str, tuple[str, datetime]] = {}
         # How often a pass looks for stuck urgent alerts (the re-routing of stranded rows
@@ -596,10 +599,62 @@ class OutboxDelivery:
         if isinstance(messenger, HoldReporter):
             messenger.report_holds(functools.partial(self.pacer.hold, platform))
 
+    async def _resume_ramp(self, platform: str) -> None:
+        """Tell a messenger's new first-contact ramp what was opened lately, once.
+
+        Its ramp starts with a full burst, but the platform still counts the DMs an earlier
+        owner (now dead) or this bot before a restart opened: measured in bench/cluster.py,
+        the new owner's burst was refused at once (40003) and first contacts paused for ten
+        minutes.
+        """
+        messenger = self.messengers.get(platform)
+        if not isinstance(messenger, RampsFirstContacts) or (
+            self._ramps_resumed.get(platform) is messenger
+        ):
+            return
+        self._ramps_resumed[platform] = messenger
+        try:
+            ages = await asyncio.to_thread(self._first_contact_ages, platform)
+        except Exception:
+            log.exception("reading the recent %s first contacts failed", platform)
+            return
+        if ages:
+            messenger.ramp.resume(ages)
+            log.info(
+                "%s: %d first contact(s) in the last %.0f s counted against the ramp",
+                platform,
+                len(ages),
+                FIRST_CONTACT_LOOKBACK_SECONDS,
+            )
+
+    def _first_contact_ages(self, platform: str) -> list[float]:
+        """Seconds since each first contact sent on `platform` within the lookback."""
+        now = self.clock.now()
+        since = now - timedelta(seconds=FIRST_CONTACT_LOOKBACK_SECONDS)
+        with self.db.session() as session:
+            sent = session.exec(
+                select(Outbox.sent_at).where(
+                    col(Outbox.platform) == platform,
+                    col(Outbox.status) == OutboxStatus.SENT,
+                    col(Outbox.sent_at) >= since,
+                    col(Outbox.channel_id).is_(None),
+                    col(Outbox.user_id).is_not(None),
+                    col(Outbox.member_ids).is_(None),
+                )
+            ).all()
+        ages: list[float] = []
+        for at in sent:
+            if at is None:
+                continue
+            aware = at if at.tzinfo is not None else at.replace(tzinfo=now.tzinfo)
+            ages.append(max(0.0, (now - aware).total_seconds()))
+        return ages
+
     async def _deliver_platform(
         self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
         self._hook_holds(platform)
+        await self._resume_ramp(platform)
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
         lead = self._prefetch_rows(platform)

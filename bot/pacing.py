@@ -21,7 +21,7 @@ import collections
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -54,6 +54,10 @@ class ContactRamp(Protocol):
 
     def delay(self, ahead: int = 0) -> float:
         """Seconds until the first contact after `ahead` others may go (0.0: now); takes none."""
+        ...
+
+    def resume(self, ages: Sequence[float]) -> None:
+        """Count first contacts sent `ages` seconds ago by an earlier process."""
         ...
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
 import aiohttp
@@ -234,6 +234,28 @@ class FirstContactRamp:
         self._refresh(now)
         missing = ahead + 1.0 - self._tokens
         return 0.0 if missing <= 0 else missing / self.rate
+
+    def resume(self, ages: Sequence[float]) -> None:
+        """Count the first contacts sent `ages` seconds ago (by an instance now gone).
+
+        A new owner, or a restarted bot, starts a fresh ramp with a full burst; Discord
+        still counts what the one before opened (the bench's fake refused a new owner's burst
+        at once, and first contacts then paused for ten minutes). Replayed at the start rate:
+        the bucket is what it would hold had this ramp sent them, possibly in debt.
+        """
+        now = self.clock()
+        tokens = self.burst
+        at: float | None = None
+        for age in sorted(ages, reverse=True):
+            sent = now - age
+            if at is not None:
+                tokens = min(self.burst, tokens + (sent - at) * self.rate)
+            tokens -= 1.0
+            at = sent
+        if at is not None:
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+        self._tokens = min(self._tokens, tokens)
+        self._updated = now
 
     def refund(self) -> None:
         """A first contact taken with `wait` failed for another reason: give it back."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from adapters.discord.limits import FirstContactRamp
 from bot.clock import FixedClock
@@ -449,3 +449,25 @@ async def test_first_contacts_wait_for_the_ramp_in_the_outbox_not_as_attempts(
     # One turn each at the ramp's 1/s (less the time the three sends took), never together.
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(due)]
     assert all(abs(gap - 1.0) < 0.01 for gap in gaps), gaps
+
+
+async def test_a_new_loop_counts_the_first_contacts_sent_before_it(db: Database) -> None:
+    """Five DMs opened a second ago by a dead owner: a new loop's ramp (burst 3) waits first."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    clock = VirtualTime()
+    queue(db, [None] * 6, platform="discord")
+    with db.session() as session:  # the first five went out a second before this loop
+        session.execute(
+            update(Outbox)
+            .where(col(Outbox.id) <= 5)
+            .values(status="sent", sent_at=NOW - timedelta(seconds=1))
+        )
+    ramp = FirstContactRamp(start=1.0, ceiling=1.0, burst=3, clock=clock.monotonic)
+    messenger = RampedMessenger(clock, ramp=ramp)
+    limits = {"discord": PlatformLimits(RateLimit(10, 1), None, dm_open_cost=1)}
+    stats = await clock.run(delivery(db, clock, messenger, limits).deliver_once(["discord"]))
+    assert (stats.sent, stats.deferred) == (0, 1)
+    assert messenger.refused == 0 and messenger.sent == []

@@ -255,3 +255,17 @@ def test_first_contact_delay_tells_without_taking() -> None:
     assert ramp.delay() == 2.0 == ramp.wait()
     ramp.refused()
     assert ramp.delay() == 600.0 and ramp.delay(1) == 600.0 + 1 / ramp.rate
+
+
+def test_a_new_ramp_counts_what_an_earlier_owner_opened() -> None:
+    """30 first contacts in the last 20 s by a dead owner: the new ramp's burst is spent."""
+    clock = _Clock()
+    ramp = FirstContactRamp(start=0.15, burst=20, clock=clock)
+    ramp.resume([20 - i * 20 / 30 for i in range(30)])
+    # 20 of the burst and 3 refilled in those 20 s: 7 in debt, so the next in 8 / 0.15 s.
+    assert abs(ramp.delay() - 8 / 0.15) < 0.01
+    ramp.resume([])  # nothing recent: the bucket is left as it is
+    assert ramp.delay() > 50
+    fresh = FirstContactRamp(start=0.15, burst=20, clock=clock)
+    fresh.resume([500.0])  # long ago: refilled since, the burst stays
+    assert fresh.delay(19) == 0.0
