@@ -375,9 +375,9 @@ class OutboxDelivery:
         # One wake-up per platform loop (see `run_forever`); `wake()` sets them all.
         self._wakes: dict[str, asyncio.Event] = {}
         self._maintaining = False
-        # First contacts (see `_first_contact_delay`): one at a time per platform, and the
-        # times those put back will be due again.
-        self._ramp_locks: dict[str, asyncio.Lock] = {}
+        # First contacts (see `_first_contact_delay`): those let through and not yet sent,
+        # and the times those put back will be due again, per platform.
+        self._ramp_admitted: dict[str, int] = {}
         self._ramp_booked: dict[str, collections.deque[float]] = {}
         self._ramps_resumed: dict[str, Messenger] = {}
         # Platforms that cannot send at all (a revoked token): reason, and when to try again.
@@ -789,21 +789,20 @@ class OutboxDelivery:
                 await self._release_at_stop(rows[index:], progress)
                 return
             ramp = self._first_contact_ramp(row)
-            # First contacts ask the ramp one at a time, each until its send has taken its turn.
-            gate = (
-                self._ramp_locks.setdefault(row.platform, asyncio.Lock())
-                if ramp is not None
-                else contextlib.nullcontext()
-            )
-            async with gate:
-                if ramp is not None:
-                    later = self._first_contact_delay(row.platform, ramp)
-                    if later > 0:
-                        # Not yet: back to pending for then, no attempt and no budget spent.
-                        stats.deferred += len(rows) - index
-                        progress.sent(len(rows) - index)
-                        await asyncio.to_thread(self._put_back, rows[index:], later)
-                        return
+            if ramp is not None:
+                later = self._first_contact_delay(row.platform, ramp)
+                if later > 0:
+                    # Not yet: back to pending for then, no attempt and no budget spent.
+                    stats.deferred += len(rows) - index
+                    progress.sent(len(rows) - index)
+                    await asyncio.to_thread(self._put_back, rows[index:], later)
+                    return
+            # A first contact let through holds its turn until its send took it (asked and
+            # counted in one step of the loop: no other can take the same turn meanwhile).
+            admitted = self._ramp_admitted if ramp is not None else None
+            if admitted is not None:
+                admitted[row.platform] = admitted.get(row.platform, 0) + 1
+            try:
                 async with semaphore:
                     pacing = self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
                     if self.pacer.overall_rate(row.platform) is None:
@@ -829,6 +828,9 @@ class OutboxDelivery:
                     if late > 0:
                         await self.pacer.sleep(late)
                     await self._send_one(row, stats, recorder)
+            finally:
+                if admitted is not None:
+                    admitted[row.platform] -= 1
 
     def _first_contact_ramp(self, row: Claimed) -> ContactRamp | None:
         """The messenger's first-contact ramp when `row` opens a conversation, else None.
@@ -851,7 +853,7 @@ class OutboxDelivery:
         booked = self._ramp_booked.setdefault(platform, collections.deque())
         while booked and booked[0] <= now:
             booked.popleft()
-        later = ramp.delay(len(booked))
+        later = ramp.delay(len(booked) + self._ramp_admitted.get(platform, 0))
         if later <= 0:
             return 0.0
         later = min(later, ramp.delay() + FIRST_CONTACT_RECHECK_SECONDS)
