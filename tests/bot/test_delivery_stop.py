@@ -123,3 +123,66 @@ async def test_released_rows_are_sent_by_the_next_loop(demo, clock, core_setting
     assert stats.sent == 2
     assert sorted(first.sent + second.sent) == sorted(PEOPLE)
     assert {status for status, _ in statuses(demo)} == {"sent"}
+
+
+def queue_to(db, platform: str, key: str) -> None:
+    """One pending row for `platform`, due at once (the test clock's now)."""
+    from sqlalchemy import insert
+
+    from tests.bot.test_pacing import NOW
+
+    with db.session() as session:
+        session.execute(
+            insert(Outbox),
+            [
+                dict(
+                    dedupe_key=key,
+                    platform=platform,
+                    user_id=f"U-{key}",
+                    channel_id=f"D-{key}",
+                    kind="message",
+                    payload=Message(text="hi").to_json(),
+                    urgent=False,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                )
+            ],
+        )
+
+
+async def test_a_slow_platform_does_not_hold_up_another_platforms_rows(db, core_settings) -> None:
+    """A row due on Slack while a Discord send hangs goes out at once, not after Discord's pass."""
+    from bot.clock import FixedClock
+    from tests.bot.test_pacing import NOW
+
+    hanging = GatedMessenger()
+    fast = GatedMessenger()
+    fast.release.set()
+    delivery = OutboxDelivery(
+        db,
+        {"discord": hanging, "slack": fast},
+        FixedClock(NOW),
+        core_settings,
+        ServiceDeliveryEvents(core_settings),
+    )
+    queue_to(db, "discord", "slow-1")
+    stop = asyncio.Event()
+    running = asyncio.create_task(delivery.run_forever(stop, idle_seconds=0.05))
+    try:
+        await asyncio.wait_for(hanging.started.wait(), 5)
+        # Due after Slack's pass found nothing: only a loop of Slack's own picks it up.
+        queue_to(db, "slack", "fast-1")
+        delivery.wake()
+        for _ in range(200):
+            if fast.sent:
+                break
+            await asyncio.sleep(0.025)
+        assert fast.sent == ["U-fast-1"]
+        assert hanging.sent == []  # Discord's send still hangs meanwhile
+    finally:
+        stop.set()
+        hanging.release.set()
+        await asyncio.wait_for(running, 5)
+    assert sorted(statuses(db)) == [("sent", 1), ("sent", 1)]
