@@ -291,7 +291,10 @@ _SCENE: Final = re.compile(
     r"finals?)\b"
 )
 # First-person words in, or just before, what a crisis rule matched: the student speaking...
-_FIRST_PERSON: Final = re.compile(r"\b(?:i|im|ive|ill|id|me|my|myself)\b")
+# ("me" only before a verb: in Hinglish "news me padha" is "read in the news").
+_FIRST_PERSON: Final = re.compile(
+    r"\b(?:i|im|ive|ill|id|my|myself|me (?:want|wanna|feel|realise|realize|think|wish))\b"
+)
 _LEAD_WORDS: Final = 4
 # ...unless someone else's words are being reported ("the headline said i want to die").
 _REPORTED: Final = re.compile(

@@ -88,6 +88,7 @@ def test_a_first_person_crisis_that_mentions_the_news_or_an_exam_stays_crisis(te
     [
         "in the news a man said he was going to kill himself",
         "the headline said i want to die",
+        "news me padha kota me ek aur student ne suicide kar liya, bahut bura laga",
     ],
 )
 def test_the_news_reporting_someone_elses_crisis_stays_framed(text: str) -> None:
