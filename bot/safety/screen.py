@@ -285,6 +285,24 @@ _OWNED: Final = re.compile(
     r"i feel (?:the same|like that|that way|that too)|i want that|i wish (?:that was|it was) me|"
     r"hits (?:too )?close|about me|my own|i do that|i did that|ive done that|i know the feeling)\b"
 )
+# A frame that only names the news or an exam sets the scene: it does not turn the student's
+# own words into content. "i saw the news and im going to kill myself tonight" is a crisis said
+# in the first person; "the news said a student killed himself" is the news.
+_SCENE: Final = re.compile(
+    r"\b(?:news|headlines?|articles?|reports?|reported|exams?|quiz(?:zes)?|tests?|midterms?|"
+    r"finals?)\b"
+)
+# First-person words in, or just before, what a crisis rule matched: the student speaking...
+# ("me" only before a verb: in Hinglish "news me padha" is "read in the news").
+_FIRST_PERSON: Final = re.compile(
+    r"\b(?:i|im|ive|ill|id|my|myself|me (?:want|wanna|feel|realise|realize|think|wish))\b"
+)
+_LEAD_WORDS: Final = 4
+# ...unless someone else's words are being reported ("the headline said i want to die").
+_REPORTED: Final = re.compile(
+    r"\b(?:says?|said|saying|sings?|sang|goes|went|wrote|writes|asks?|asked|quotes?|quoted|"
+    r"titled|called)\b|[:\"\u201c\u201d]"
+)
 _MAX_EXCERPT: Final = 600
 # `variants` of a piece of text, or a cache of it.
 _Forms: TypeAlias = Callable[[str], tuple[str, ...]]
@@ -535,8 +553,10 @@ class Screen:
             if not sentence.strip():
                 continue
             forms = forms_of(sentence)
-            if any(_FRAME.search(form) for form in forms) and not any(
-                _OWNED.search(form) for form in forms
+            if (
+                any(_FRAME.search(form) for form in forms)
+                and not any(_OWNED.search(form) for form in forms)
+                and not self._said_in_first_person(forms)
             ):
                 framed_sentences.append(sentence)
             elif any(hint in form for hint in hints for form in forms):
@@ -548,6 +568,27 @@ class Screen:
             return False  # a crisis sentence that is not about content
         # Every crisis sentence is framed; at least one must be a crisis at all.
         return any(self._any_crisis(sentence, forms_of(sentence)) for sentence in framed_sentences)
+
+    def _said_in_first_person(self, forms: tuple[str, ...]) -> bool:
+        """Whether a sentence framed only by the news or an exam says a crisis in first person.
+
+        `forms` are the sentence's variants. A frame naming a work, a character, a song or a
+        lecture's topic is left to frame; one that only names the news or an exam ("i saw the
+        news and", "after this exam") does not make "im going to kill myself" content. First
+        person that is reported ("the headline said i want to die") stays content.
+        """
+        for form in forms:
+            frames = [found.group(0) for found in _FRAME.finditer(form)]
+            if not frames or not all(_SCENE.search(frame) for frame in frames):
+                continue
+            for index, matched in self._fire(form, forms=(form,)).items():
+                if self.rules[index].level != "crisis":
+                    continue
+                lead = " ".join(form[: form.find(matched)].split()[-_LEAD_WORDS:])
+                spoken = _FIRST_PERSON.search(matched) or _FIRST_PERSON.search(lead)
+                if spoken and not _REPORTED.search(lead):
+                    return True
+        return False
 
     def _any_crisis(self, text: str, forms: tuple[str, ...] | None = None) -> bool:
         """Whether some crisis rule fires on `text` (stops at the first)."""

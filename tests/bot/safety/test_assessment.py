@@ -68,6 +68,36 @@ def test_content_tied_back_to_the_student_stays_crisis(text: str) -> None:
     assert assess(text).level == "crisis"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i saw the news and i'm going to kill myself tonight",
+        "the news made me realise i want to kill myself",
+        "after this exam i'm ending it, i have the pills",
+    ],
+)
+def test_a_first_person_crisis_that_mentions_the_news_or_an_exam_stays_crisis(text: str) -> None:
+    """The news or an exam sets the scene; the student's own crisis is not content."""
+    result = assess(text)
+    assert result.level == "crisis"
+    assert FRAMED not in result.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "in the news a man said he was going to kill himself",
+        "the headline said i want to die",
+        "news me padha kota me ek aur student ne suicide kar liya, bahut bura laga",
+    ],
+)
+def test_the_news_reporting_someone_elses_crisis_stays_framed(text: str) -> None:
+    """A crisis the news reports, even quoted in the first person, is content: concern."""
+    result = assess(text)
+    assert result.level == "concern"
+    assert FRAMED in result.reasons
+
+
 def test_language_pack_findings_are_merged_most_severe_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -167,8 +167,10 @@ def _plain_only_framed(screen: Screen, text: str) -> bool:
         if not sentence.strip():
             continue
         forms = variants(sentence)
-        if any(screen_module._FRAME.search(f) for f in forms) and not any(
-            screen_module._OWNED.search(f) for f in forms
+        if (
+            any(screen_module._FRAME.search(f) for f in forms)
+            and not any(screen_module._OWNED.search(f) for f in forms)
+            and not screen._said_in_first_person(forms)
         ):
             framed.append(sentence)
         elif screen._any_crisis(sentence, forms):
