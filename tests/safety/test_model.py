@@ -107,8 +107,9 @@ def test_the_shipped_weights_load_offline_and_name_their_training_set() -> None:
     assert isinstance(validation, dict)
     # The thresholds were chosen so that the model adds at most 0.5% benign false crisis.
     assert validation["added_false_crisis"] <= 0.005 * validation["benign"]
-    # About 2.8 MB once the dev sets reached 8,400 items (more n-grams carry a weight).
-    assert MODEL_FILE.stat().st_size < 3_500_000
+    # About 2.8 MB at 8,400 dev items, 3.7 MB at 11,400 (more n-grams carry a weight): the
+    # bound catches a runaway feature space, not the corpus's steady growth.
+    assert MODEL_FILE.stat().st_size < 4_500_000
 
 
 def test_a_broken_weights_file_is_refused_with_its_name(tmp_path: Path) -> None:
