@@ -1,13 +1,9 @@
 """Benchmark: several instances on one PostgreSQL database, one killed in the middle.
 
     python -m bench cluster [--instances 3] [--kill 1] [--students 400] [--database-url URL]
-                            [--budget owner|postgres] [--first-contact-share 0.05]
+                            [--budget owner|postgres]
 
-N students, half on Slack and half on Discord, with a schedule due a minute ago: a
-programme's second day, when the bot knows most Discord students' DM channels from the
-first. `--first-contact-share` of the Discord students (5 %, at least one) are first contacts
-(no DM channel known), which go at the bot's first-contact ramp, not at the global limit:
-the deadline allows for the ramp and their figures are reported apart. I
+N students, half on Slack and half on Discord, with a schedule due a minute ago. I
 `mentorbot run` processes start together on one database with ONE token per platform (one
 loopback Slack with its chat.postMessage limit on, one loopback Discord with its global and
 per-route limits on) and CLUSTER=true. One of them takes the owner lease (storage/leases.py):
@@ -29,13 +25,10 @@ Figures:
   a send the platform accepted while the outbox row was not yet marked sent at the kill.
 * `http_429`: 429 answers of both fakes.
 * `ratio_to_bound`: per platform, the fan-out's sending time (the failover gap taken out)
-  over the time the platform's bound needs for its requests at the configured rate (Discord:
-  the prompts to known DM channels, plus the first contacts' DM openings and posts inside
-  that span, which count against the same global limit); the worse of the two at the top.
-  1.0 is the bound; three instances each sending at the full budget would show about 0.33
-  and 429s.
-* `first_contacts`: how many, how many got no prompt, the seconds from the first to the last
-  of them, what the ramp alone needs (`ramp_seconds`), and the fake's 40003 refusals.
+  over the time the platform's bound needs for its requests (Discord: the prompts and the DM
+  openings, which count against the same global limit) at the configured rate; the worse of
+  the two at the top. 1.0 is the bound; three instances each sending at the full budget would
+  show about 0.33 and 429s.
 * `failover_seconds`: from the kill until the new owner's Discord gateway session is ready.
 * `double_responses`: Discord interactions the bot answered more than once (every instance
   would receive every interaction if several held the gateway).
@@ -61,7 +54,6 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from adapters.discord.custom_ids import decode_action
-from adapters.discord.limits import FirstContactRamp
 from bench.crash import keep_logs
 from bench.harness import (
     BENCH_KEY,
@@ -95,10 +87,8 @@ from storage.tables import Identity, Person
 BENCHMARK = True
 OWNER_LINE = "this instance owns the Discord gateway"
 DISCORD_ANSWER_WAIT = 5.0
-# Three interpreters importing everything at once on a busy machine take a while: each
-# also compiles the safety language packs (~10-15 s of CPU), and at load 7-8 on 2 cores three
-# of them under `nice` took over 180 s.
-START_TIMEOUT = 600.0
+# Three interpreters importing everything at once on a busy machine take a while.
+START_TIMEOUT = 180.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,13 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kill", type=int, default=1, help="owners SIGKILLed mid-burst")
     parser.add_argument("--students", type=int, default=400, help="half Slack, half Discord")
     parser.add_argument("--kill-at", type=float, default=0.4, help="fraction of the progress")
-    parser.add_argument(
-        "--first-contact-share",
-        type=float,
-        default=0.05,
-        help="share of the Discord students the bot never wrote to (no DM channel known); "
-        "1.0 is a programme's first day",
-    )
     parser.add_argument(
         "--database-url",
         default=database_url_on(DEFAULT_SERVER, "mentorbot_cluster"),
@@ -143,25 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- the programme
 
 
-def split_programme(
-    url: str, programme: Programme, discord: FakeDiscord, first_contact_share: float
-) -> tuple[list[Student], set[int]]:
-    """Move every odd student to Discord (identity, preferred platform).
-
-    Returns them, and the indexes of those the bot never wrote to (no DM channel known): a
-    programme's second day, when most Discord students' DM channels were stored the day
-    before. At least one first contact when there are Discord students at all.
-    """
+def split_programme(url: str, programme: Programme, discord: FakeDiscord) -> list[Student]:
+    """Move every odd student to Discord (identity, preferred platform); returns them."""
     moved = [s for s in programme.students if s.index % 2 == 1]
-    first = first_contacts(moved, first_contact_share)
     with database(url, migrate=False) as db, db.session() as session:
         for student in moved:
             uid = discord_user_id(student.index)
-            known = None if student.index in first else discord.dm_channel_id_for(uid)
             session.execute(
                 update(Identity)
                 .where(col(Identity.person_id) == student.person_id)
-                .values(platform="discord", user_id=uid, workspace="dm", dm_channel_id=known)
+                .values(platform="discord", user_id=uid, workspace="dm", dm_channel_id=None)
             )
             session.execute(
                 update(Person)
@@ -170,36 +144,7 @@ def split_programme(
             )
     for student in moved:
         discord.add_user(f"student{student.index}", discord_user_id(student.index))
-    return moved, first
-
-
-def first_contacts(students: Sequence[Student], share: float) -> set[int]:
-    """Every k-th of `students` (k from `share`), at least one: the bot never wrote to them."""
-    if not students or share <= 0:
-        return set()
-    count = max(1, min(len(students), round(len(students) * share)))
-    step = len(students) / count
-    return {students[int(i * step)].index for i in range(count)}
-
-
-def ramp_seconds(first: int, restarts: int) -> float:
-    """How long the bot's first-contact ramp (its defaults) takes to admit `first` DMs.
-
-    A new owner's ramp starts again from its start rate, so each kill may add that again.
-    """
-    if first <= 0:
-        return 0.0
-    clock = [0.0]
-    ramp = FirstContactRamp(clock=lambda: clock[0])
-    admitted = 0
-    while admitted < first:
-        wait = ramp.wait()
-        if wait > 0:
-            # A hair more than the wait: a float just short of the token would repeat for ever.
-            clock[0] += wait + 1e-6
-        else:
-            admitted += 1
-    return clock[0] * (1 + restarts)
+    return moved
 
 
 # --------------------------------------------------------------------------- Discord side
@@ -403,6 +348,7 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     url: str = args.database_url
     students: int = args.students
     rate = min(args.slack_rate, args.discord_rate)
+    budget = args.timeout or 90.0 + 2 * students / rate + args.kill * (args.lease + 30)
     crypto.configure([BENCH_KEY])
     await asyncio.to_thread(recreate_database, url)
     async with contextlib.AsyncExitStack() as stack:
@@ -419,17 +365,7 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         discord.enforce_global_limit = True
         discord.enforce_route_limits = True
         programme = await asyncio.to_thread(prepare_programme, url, students, slack)
-        on_discord, first = await asyncio.to_thread(
-            split_programme, url, programme, discord, args.first_contact_share
-        )
-        # First contacts go at the bot's ramp, not at the global limit: the deadline allows
-        # for it (their figures are reported apart).
-        budget = args.timeout or (
-            90.0
-            + 2 * students / rate
-            + args.kill * (args.lease + 30)
-            + ramp_seconds(len(first), args.kill)
-        )
+        on_discord = await asyncio.to_thread(split_programme, url, programme, discord)
         on_slack = [s for s in programme.students if s.index % 2 == 0]
         env = bot_environment(
             database_url=url,
@@ -547,20 +483,13 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         errors = sum(bot.error_lines() for bot in bots)
         double = discord_answers.double_responses()
         slack_times = [p.at for posts in slack_ledger.posts.values() for p in posts]
-        discord_times = [
-            p.at for i, posts in discord_ledger.posts.items() if i not in first for p in posts
-        ]
-        first_times = [
-            p.at for i, posts in discord_ledger.posts.items() if i in first for p in posts
-        ]
+        discord_times = [p.at for posts in discord_ledger.posts.values() for p in posts]
         http_429 = slack.http_429 + discord.http_429
-        # A first contact's DM opening and its post count against the same global limit.
-        first_requests = [
-            call.at
+        dm_opens = sum(
+            1
             for call in discord.calls
             if call.method == "POST" and call.path == "/users/@me/channels" and call.status == 200
-        ] + first_times
-        dm_open_refusals = discord.dm_open_refusals
+        )
     if not args.keep:
         await asyncio.to_thread(drop_database, url)
 
@@ -575,14 +504,7 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     discord_acked = {discord_answers.checkin_of[i] for i in discord_answers.acked}
     lost = len((slack_acked | discord_acked) - stored)
     slack_pace = pace_figures(slack_times, args.slack_rate, gaps)
-    inside = (min(discord_times), max(discord_times)) if discord_times else (0.0, -1.0)
-    discord_pace = pace_figures(
-        discord_times,
-        args.discord_rate,
-        gaps,
-        extra_requests=sum(1 for t in first_requests if inside[0] <= t <= inside[1]),
-    )
-    first_reached = sum(1 for i in first if discord_ledger.posts.get(i))
+    discord_pace = pace_figures(discord_times, args.discord_rate, gaps, extra_requests=dm_opens)
     ratios = [r for r in (slack_pace["ratio_to_bound"], discord_pace["ratio_to_bound"]) if r]
     failovers = [k["failover_seconds"] for k in kills if k.get("failover_seconds") is not None]
     return {
@@ -605,13 +527,6 @@ async def run_cluster(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         "discord_presses": discord_answers.presses,
         "discord_presses_unanswered": discord_answers.unanswered_presses,
         "pace": {"slack": slack_pace, "discord": discord_pace},
-        "first_contacts": {
-            "students": len(first),
-            "missing": len(first) - first_reached,
-            "seconds": round(max(first_times) - min(first_times), 2) if first_times else None,
-            "ramp_seconds": round(ramp_seconds(len(first), 0), 2),
-            "refused_40003": dm_open_refusals,
-        },
         "kills": kills,
         "outbox": dict(Counter(statuses.values())),
         "drained": finished,

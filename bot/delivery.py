@@ -14,7 +14,6 @@ in batches a few tens of milliseconds apart (`SentRecorder`), not one transactio
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import functools
 import hashlib
@@ -46,7 +45,7 @@ from bot.model import (
     TransientDeliveryError,
 )
 from bot.outbox import COPY_KINDS
-from bot.pacing import ContactRamp, HoldReporter, Pacer, RampsFirstContacts
+from bot.pacing import HoldReporter, Pacer
 from storage.db import Database
 from storage.enums import OutboxKind, OutboxStatus
 from storage.tables import Identity, Outbox
@@ -55,10 +54,6 @@ log = logging.getLogger(__name__)
 
 # A platform that cannot send at all is tried again this often (seconds).
 PLATFORM_RETRY_SECONDS = 60.0
-# A first contact put back to wait for the ramp is looked at again this soon at the latest.
-FIRST_CONTACT_RECHECK_SECONDS = 60.0
-# A new ramp counts the first contacts sent this long before it (see `_resume_ramp`).
-FIRST_CONTACT_LOOKBACK_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -372,14 +367,7 @@ class OutboxDelivery:
         self.record_interval = record_interval
         # The next claim is made while the current one has this much of its pace left.
         self.prefetch_seconds = prefetch_seconds
-        # One wake-up per platform loop (see `run_forever`); `wake()` sets them all.
-        self._wakes: dict[str, asyncio.Event] = {}
-        self._maintaining = False
-        # First contacts (see `_first_contact_delay`): those let through and not yet sent,
-        # and the times those put back will be due again, per platform.
-        self._ramp_admitted: dict[str, int] = {}
-        self._ramp_booked: dict[str, collections.deque[float]] = {}
-        self._ramps_resumed: dict[str, Messenger] = {}
+        self._wake = asyncio.Event()
         # Platforms that cannot send at all (a revoked token): reason, and when to try again.
         self.down: dict[str, tuple[str, datetime]] = {}
         # How often a pass looks for stuck urgent alerts (the re-routing of stranded rows
@@ -464,8 +452,7 @@ class OutboxDelivery:
 
     def wake(self) -> None:
         """Ask the loop to look for work now (after a core call queued pushes)."""
-        for platform in self.running:
-            self._wakes.setdefault(platform, asyncio.Event()).set()
+        self._wake.set()
 
     def claim_due(
         self, platforms: Sequence[str], limit: int, user_id: str | None = None
@@ -536,13 +523,7 @@ class OutboxDelivery:
         Platforms are delivered side by side, each at its own pace. Sent rows are recorded
         in batches while the pass runs, and all of them before it returns.
         """
-        if not self._maintaining:
-            # The platforms' loops pass side by side: one maintenance at a time is enough.
-            self._maintaining = True
-            try:
-                await asyncio.to_thread(self.maintain)
-            finally:
-                self._maintaining = False
+        await asyncio.to_thread(self.maintain)
         now = self.clock.now()
         wanted = [
             p
@@ -599,62 +580,10 @@ class OutboxDelivery:
         if isinstance(messenger, HoldReporter):
             messenger.report_holds(functools.partial(self.pacer.hold, platform))
 
-    async def _resume_ramp(self, platform: str) -> None:
-        """Tell a messenger's new first-contact ramp what was opened lately, once.
-
-        Its ramp starts with a full burst, but the platform still counts the DMs an earlier
-        owner (now dead) or this bot before a restart opened: measured in bench/cluster.py,
-        the new owner's burst was refused at once (40003) and first contacts paused for ten
-        minutes.
-        """
-        messenger = self.messengers.get(platform)
-        if not isinstance(messenger, RampsFirstContacts) or (
-            self._ramps_resumed.get(platform) is messenger
-        ):
-            return
-        self._ramps_resumed[platform] = messenger
-        try:
-            ages = await asyncio.to_thread(self._first_contact_ages, platform)
-        except Exception:
-            log.exception("reading the recent %s first contacts failed", platform)
-            return
-        if ages:
-            messenger.ramp.resume(ages)
-            log.info(
-                "%s: %d first contact(s) in the last %.0f s counted against the ramp",
-                platform,
-                len(ages),
-                FIRST_CONTACT_LOOKBACK_SECONDS,
-            )
-
-    def _first_contact_ages(self, platform: str) -> list[float]:
-        """Seconds since each first contact sent on `platform` within the lookback."""
-        now = self.clock.now()
-        since = now - timedelta(seconds=FIRST_CONTACT_LOOKBACK_SECONDS)
-        with self.db.session() as session:
-            sent = session.exec(
-                select(Outbox.sent_at).where(
-                    col(Outbox.platform) == platform,
-                    col(Outbox.status) == OutboxStatus.SENT,
-                    col(Outbox.sent_at) >= since,
-                    col(Outbox.channel_id).is_(None),
-                    col(Outbox.user_id).is_not(None),
-                    col(Outbox.member_ids).is_(None),
-                )
-            ).all()
-        ages: list[float] = []
-        for at in sent:
-            if at is None:
-                continue
-            aware = at if at.tzinfo is not None else at.replace(tzinfo=now.tzinfo)
-            ages.append(max(0.0, (now - aware).total_seconds()))
-        return ages
-
     async def _deliver_platform(
         self, platform: str, user_id: str | None, stats: DeliveryStats, recorder: SentRecorder
     ) -> None:
         self._hook_holds(platform)
-        await self._resume_ramp(platform)
         semaphore = asyncio.Semaphore(self.concurrency)
         limit = self._claim_limit(platform)
         lead = self._prefetch_rows(platform)
@@ -788,78 +717,29 @@ class OutboxDelivery:
             if wait > 0 and not await self._unless_stopping(self.pacer.sleep(wait)):
                 await self._release_at_stop(rows[index:], progress)
                 return
-            ramp = self._first_contact_ramp(row)
-            if ramp is not None:
-                later = self._first_contact_delay(row.platform, ramp)
-                if later > 0:
-                    # Not yet: back to pending for then, no attempt and no budget spent.
+            async with semaphore:
+                pacing = self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
+                if self.pacer.overall_rate(row.platform) is None:
+                    await pacing  # unpaced: returns at once, nothing to cut short
+                elif not await self._unless_stopping(pacing):
+                    await self._release_at_stop(rows[index:], progress)
+                    return
+                if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
+                    # Held back so long (a starved loop) that the lease is about to run out,
+                    # after which another claim may take the rows: sending then could send
+                    # them twice (measured: 114 of 10,000 in bench/fanout.py on a busy
+                    # machine; Slack has no nonce to catch it). Still ours now: handed back,
+                    # due at once (left claimed, they idled until the lease ran out).
                     stats.deferred += len(rows) - index
                     progress.sent(len(rows) - index)
-                    await asyncio.to_thread(self._put_back, rows[index:], later)
+                    await asyncio.to_thread(self._put_back, rows[index:], 0.0)
                     return
-            # A first contact let through holds its turn until its send took it (asked and
-            # counted in one step of the loop: no other can take the same turn meanwhile).
-            admitted = self._ramp_admitted if ramp is not None else None
-            if admitted is not None:
-                admitted[row.platform] = admitted.get(row.platform, 0) + 1
-            try:
-                async with semaphore:
-                    pacing = self.pacer.wait_overall(row.platform, opens_dm=row.channel_id is None)
-                    if self.pacer.overall_rate(row.platform) is None:
-                        await pacing  # unpaced: returns at once, nothing to cut short
-                    elif not await self._unless_stopping(pacing):
-                        await self._release_at_stop(rows[index:], progress)
-                        return
-                    if self.pacer.monotonic() - claimed_at > self.LEASE_SEND_SHARE * lease:
-                        # Held back so long (a starved loop) that the lease is about to run
-                        # out, after which another claim may take the rows: sending then could
-                        # send them twice (measured: 114 of 10,000 in bench/fanout.py on a
-                        # busy machine; Slack has no nonce to catch it). Still ours now:
-                        # handed back, due at once (left claimed, they idled until the lease
-                        # ran out).
-                        stats.deferred += len(rows) - index
-                        progress.sent(len(rows) - index)
-                        await asyncio.to_thread(self._put_back, rows[index:], 0.0)
-                        return
-                    progress.sent()
-                    # Counted when it goes out; only a Retry-After since the check can make
-                    # us wait.
-                    late = self.pacer.take_channel(row.platform, key)
-                    if late > 0:
-                        await self.pacer.sleep(late)
-                    await self._send_one(row, stats, recorder)
-            finally:
-                if admitted is not None:
-                    admitted[row.platform] -= 1
-
-    def _first_contact_ramp(self, row: Claimed) -> ContactRamp | None:
-        """The messenger's first-contact ramp when `row` opens a conversation, else None.
-
-        A first contact is a direct message to someone whose DM channel is not known yet.
-        """
-        if row.channel_id or not row.user_id or row.member_ids or row.kind in COPY_KINDS:
-            return None
-        messenger = self.messengers.get(row.platform)
-        return messenger.ramp if isinstance(messenger, RampsFirstContacts) else None
-
-    def _first_contact_delay(self, platform: str, ramp: ContactRamp) -> float:
-        """0.0 when a first contact may go now; else when to look again (and book that turn).
-
-        First contacts already put back for later keep their turns (`ahead` of this one),
-        so a claim's worth of them come back one by one at the ramp's pace, not together.
-        Looked at again within `FIRST_CONTACT_RECHECK_SECONDS` at most: the ramp speeds up.
-        """
-        now = self.pacer.monotonic()
-        booked = self._ramp_booked.setdefault(platform, collections.deque())
-        while booked and booked[0] <= now:
-            booked.popleft()
-        later = ramp.delay(len(booked) + self._ramp_admitted.get(platform, 0))
-        if later <= 0:
-            return 0.0
-        later = min(later, ramp.delay() + FIRST_CONTACT_RECHECK_SECONDS)
-        if not booked or now + later >= booked[-1]:
-            booked.append(now + later)
-        return later
+                progress.sent()
+                # Counted when it goes out; only a Retry-After since the check can make us wait.
+                late = self.pacer.take_channel(row.platform, key)
+                if late > 0:
+                    await self.pacer.sleep(late)
+                await self._send_one(row, stats, recorder)
 
     async def _release_at_stop(self, rows: Sequence[Claimed], progress: _ClaimProgress) -> None:
         """Hand claimed rows back unsent at shutdown: due at once for the next process."""
@@ -1133,76 +1013,43 @@ class OutboxDelivery:
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; wakes early when `wake()` is called.
 
-        Each platform has a loop of its own (a messenger registered later, the Discord
-        gateway's at a takeover, gets one too): a pass ends when its platform has nothing due,
-        so a slow platform never holds up another's rows that became due meanwhile (measured:
-        a Discord pass waiting on first-contact DMs kept 50 Slack rows, due again after a dead
-        owner's lease, waiting 112 s in bench/cluster.py).
-
         At stop nothing new is claimed, sends already handed to a platform finish and are
         recorded, and claimed rows not yet sent are released (pending, due now), so the
         next start sends them: nothing waits for a lease to run out, nothing is lost.
         """
         self._stop = stop
-        loops: dict[str, asyncio.Task[None]] = {}
-        try:
-            while not stop.is_set():
-                for platform in sorted(self.running):
-                    task = loops.get(platform)
-                    if task is None or task.done():
-                        if task is not None and not task.cancelled() and task.exception():
-                            log.error(
-                                "the %s delivery loop ended: %r; starting it again",
-                                platform,
-                                task.exception(),
-                            )
-                        loops[platform] = asyncio.create_task(
-                            self._run_platform(platform, stop, idle_seconds),
-                            name=f"delivery-{platform}",
-                        )
-                # Looks for newly registered messengers this often; stop ends the wait.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
-        finally:
-            if loops:
-                await asyncio.gather(*loops.values(), return_exceptions=True)
-        if self.released_at_stop:
-            log.info(
-                "delivery stopped: %d claimed message(s) released unsent for the next start",
-                self.released_at_stop,
-            )
-
-    async def _run_platform(self, platform: str, stop: asyncio.Event, idle_seconds: float) -> None:
-        """One platform's passes until stop; each waits for a wake-up or `idle_seconds`."""
-        wake = self._wakes.setdefault(platform, asyncio.Event())
         while not stop.is_set():
             started = self.pacer.monotonic()
             try:
-                stats = await self.deliver_once([platform])
+                stats = await self.deliver_once()
             except Exception:
-                log.exception("%s delivery pass failed; trying again shortly", platform)
+                log.exception("delivery pass failed; trying again shortly")
             else:
                 self.observer.pass_done(stats, self.pacer.monotonic() - started)
                 if stats.sent or stats.retried or stats.failed:
                     log.info(
-                        "delivery: %d sent, %d to retry, %d failed, %d deferred in %.1f s (%s)",
+                        "delivery: %d sent, %d to retry, %d failed, %d deferred in %.1f s",
                         stats.sent,
                         stats.retried,
                         stats.failed,
                         stats.deferred,
                         self.pacer.monotonic() - started,
-                        platform,
                     )
             self.heartbeat = self.pacer.monotonic()
             if stop.is_set():
                 break
-            wake.clear()
-            woken = asyncio.ensure_future(wake.wait())
+            self._wake.clear()
+            wake = asyncio.ensure_future(self._wake.wait())
             stopped = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait(
-                    {woken, stopped}, timeout=idle_seconds, return_when="FIRST_COMPLETED"
+                    {wake, stopped}, timeout=idle_seconds, return_when="FIRST_COMPLETED"
                 )
             finally:
-                woken.cancel()
+                wake.cancel()
                 stopped.cancel()
+        if self.released_at_stop:
+            log.info(
+                "delivery stopped: %d claimed message(s) released unsent for the next start",
+                self.released_at_stop,
+            )

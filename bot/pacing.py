@@ -21,7 +21,7 @@ import collections
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -47,31 +47,6 @@ class HoldReporter(Protocol):
 
     def report_holds(self, hold: Hold) -> None:
         """Call `hold(seconds)` whenever the platform refuses every send for that long."""
-
-
-class ContactRamp(Protocol):
-    """How soon a messenger will open a conversation with someone it never wrote to."""
-
-    def delay(self, ahead: int = 0) -> float:
-        """Seconds until the first contact after `ahead` others may go (0.0: now); takes none."""
-        ...
-
-    def resume(self, ages: Sequence[float]) -> None:
-        """Count first contacts sent `ages` seconds ago by an earlier process."""
-        ...
-
-
-@runtime_checkable
-class RampsFirstContacts(Protocol):
-    """A messenger that opens conversations with new people slowly (Discord's 40003).
-
-    Its `ramp` refuses a first contact that comes too soon (a transient error). The delivery
-    loop asks the ramp first, so a row that must wait is put back for that long: never sent
-    early, not counted as an attempt (eight refusals used to fail a first-day student's
-    check-in, with a notice to their mentor), and spending none of the platform's budget.
-    """
-
-    ramp: ContactRamp
 
 
 @dataclass(frozen=True)

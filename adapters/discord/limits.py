@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import aiohttp
@@ -201,61 +201,20 @@ class FirstContactRamp:
         self._paused_until = 0.0
         self.refusals = 0
 
-    def _refresh(self, now: float) -> None:
-        """Double the rate for each quiet step gone by, and refill the bucket to `now`."""
-        while now - self._changed >= self.step and self.rate < self.ceiling:
-            self.rate = min(self.ceiling, self.rate * 2)
-            self._changed += self.step
-        if now > self._updated:
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-
     def wait(self) -> float:
         """Take a first contact now (0.0), or return the seconds to wait for one."""
         now = self.clock()
         if now < self._paused_until:
             return self._paused_until - now
-        self._refresh(now)
+        while now - self._changed >= self.step and self.rate < self.ceiling:
+            self.rate = min(self.ceiling, self.rate * 2)
+            self._changed += self.step
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return 0.0
         return (1.0 - self._tokens) / self.rate
-
-    def delay(self, ahead: int = 0) -> float:
-        """Seconds until `wait` would admit the first contact after `ahead` others; takes none.
-
-        At the present rate (a doubling to come is not counted): the delivery loop asks
-        before it spends a send's turn, and puts rows that must wait back for that long.
-        """
-        now = self.clock()
-        paused = max(0.0, self._paused_until - now)
-        if paused > 0:
-            return paused + ahead / self.rate
-        self._refresh(now)
-        missing = ahead + 1.0 - self._tokens
-        return 0.0 if missing <= 0 else missing / self.rate
-
-    def resume(self, ages: Sequence[float]) -> None:
-        """Count the first contacts sent `ages` seconds ago (by an instance now gone).
-
-        A new owner, or a restarted bot, starts a fresh ramp with a full burst; Discord
-        still counts what the one before opened (the bench's fake refused a new owner's burst
-        at once, and first contacts then paused for ten minutes). Replayed at the start rate:
-        the bucket is what it would hold had this ramp sent them, possibly in debt.
-        """
-        now = self.clock()
-        tokens = self.burst
-        at: float | None = None
-        for age in sorted(ages, reverse=True):
-            sent = now - age
-            if at is not None:
-                tokens = min(self.burst, tokens + (sent - at) * self.rate)
-            tokens -= 1.0
-            at = sent
-        if at is not None:
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-        self._tokens = min(self._tokens, tokens)
-        self._updated = now
 
     def refund(self) -> None:
         """A first contact taken with `wait` failed for another reason: give it back."""

@@ -15,9 +15,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import select
 
-from adapters.discord.limits import FirstContactRamp
 from bot.clock import FixedClock
 from bot.config import CoreSettings
 from bot.delivery import OutboxDelivery
@@ -294,7 +293,7 @@ async def test_delivery_holds_every_send_on_a_hold_its_messenger_reports(db: Dat
     assert max_in_window(times, 1.0) <= 1 + 10 + 1
 
 
-def queue(db: Database, channels: list[str | None], platform: str = "slack") -> None:
+def queue(db: Database, channels: list[str], platform: str = "slack") -> None:
     """Pending outbox rows, one per entry, to these channels."""
     from sqlalchemy import insert
 
@@ -410,64 +409,3 @@ async def test_rows_held_back_near_their_lease_end_are_handed_back(db: Database)
     assert sorted(c for _, c in messenger.sent) == [f"D{i}" for i in range(5)]  # each once
     rows = outbox_rows(db)
     assert {r.status for r in rows} == {"sent"} and {r.attempts for r in rows} == {1}
-
-
-@dataclass
-class RampedMessenger(TimedMessenger):
-    """Opens new DMs through a first-contact ramp, as the Discord messenger does."""
-
-    ramp: FirstContactRamp = field(default_factory=FirstContactRamp)
-    refused: int = 0
-
-    async def send(self, to: Recipient, message: Message, *, nonce: str) -> SendResult:
-        if to.channel_id is None:
-            wait = self.ramp.wait()
-            if wait > 0:
-                self.refused += 1
-                raise TransientDeliveryError("first-contact DMs are ramping up", wait)
-        return await super().send(to, message, nonce=nonce)
-
-
-async def test_first_contacts_wait_for_the_ramp_in_the_outbox_not_as_attempts(
-    db: Database,
-) -> None:
-    """Ten new DMs, a ramp of 3 at once then 1/s: 3 go, 7 wait their turns, none an attempt."""
-    clock = VirtualTime()
-    ramp = FirstContactRamp(start=1.0, ceiling=1.0, burst=3, clock=clock.monotonic)
-    messenger = RampedMessenger(clock, ramp=ramp)
-    queue(db, [None] * 10, platform="discord")
-    limits = {"discord": PlatformLimits(RateLimit(10, 1), None, dm_open_cost=1)}
-    loop = delivery(db, clock, messenger, limits)
-    stats = await clock.run(loop.deliver_once(["discord"]))
-    assert (stats.sent, stats.retried, stats.deferred) == (3, 0, 7)
-    assert messenger.refused == 0  # the ramp was asked first: nothing refused by it
-    waiting = [r for r in outbox_rows(db) if r.status == "pending"]
-    assert [r.attempts for r in waiting] == [0] * 7
-    due = sorted(
-        (r.next_attempt_at.replace(tzinfo=None) - NOW.replace(tzinfo=None)) for r in waiting
-    )
-    # One turn each at the ramp's 1/s (less the time the three sends took), never together.
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(due)]
-    assert all(abs(gap - 1.0) < 0.01 for gap in gaps), gaps
-
-
-async def test_a_new_loop_counts_the_first_contacts_sent_before_it(db: Database) -> None:
-    """Five DMs opened a second ago by a dead owner: a new loop's ramp (burst 3) waits first."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    clock = VirtualTime()
-    queue(db, [None] * 6, platform="discord")
-    with db.session() as session:  # the first five went out a second before this loop
-        session.execute(
-            update(Outbox)
-            .where(col(Outbox.id) <= 5)
-            .values(status="sent", sent_at=NOW - timedelta(seconds=1))
-        )
-    ramp = FirstContactRamp(start=1.0, ceiling=1.0, burst=3, clock=clock.monotonic)
-    messenger = RampedMessenger(clock, ramp=ramp)
-    limits = {"discord": PlatformLimits(RateLimit(10, 1), None, dm_open_cost=1)}
-    stats = await clock.run(delivery(db, clock, messenger, limits).deliver_once(["discord"]))
-    assert (stats.sent, stats.deferred) == (0, 1)
-    assert messenger.refused == 0 and messenger.sent == []

@@ -244,28 +244,3 @@ async def test_two_instances_starting_together_sync_once(world: World) -> None:
     assert sorted(claimed) == [False, False, False, True]
     await gates[0].forget("abc123")  # that sync failed: the next start tries again
     assert await gates[1].claim("abc123") is True
-
-
-def test_first_contact_delay_tells_without_taking() -> None:
-    """`delay` answers what `wait` would, for the contact after `ahead` others, taking none."""
-    clock = _Clock()
-    ramp = FirstContactRamp(start=0.5, ceiling=2.0, burst=2, step=60.0, backoff=600, clock=clock)
-    assert ramp.delay() == 0.0 and ramp.delay(1) == 0.0 and ramp.delay(2) == 2.0
-    assert [ramp.wait() for _ in range(2)] == [0.0, 0.0]  # nothing was taken by asking
-    assert ramp.delay() == 2.0 == ramp.wait()
-    ramp.refused()
-    assert ramp.delay() == 600.0 and ramp.delay(1) == 600.0 + 1 / ramp.rate
-
-
-def test_a_new_ramp_counts_what_an_earlier_owner_opened() -> None:
-    """30 first contacts in the last 20 s by a dead owner: the new ramp's burst is spent."""
-    clock = _Clock()
-    ramp = FirstContactRamp(start=0.15, burst=20, clock=clock)
-    ramp.resume([20 - i * 20 / 30 for i in range(30)])
-    # 20 of the burst and 3 refilled in those 20 s: 7 in debt, so the next in 8 / 0.15 s.
-    assert abs(ramp.delay() - 8 / 0.15) < 0.01
-    ramp.resume([])  # nothing recent: the bucket is left as it is
-    assert ramp.delay() > 50
-    fresh = FirstContactRamp(start=0.15, burst=20, clock=clock)
-    fresh.resume([500.0])  # long ago: refilled since, the burst stays
-    assert fresh.delay(19) == 0.0
